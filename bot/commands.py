@@ -1,0 +1,520 @@
+"""The `/ticket` grammar: a pure function from text to a parsed command or a ParseError.
+
+    update <ref> <field>=<value> …   |   <ref> <field>=<value> …   (update)
+    show <ref>   |   edit <ref>   |   <ref>   (edit)   |   help   |   (empty: help)
+
+Values are bare words, "double", 'single' or Slack's curly quotes (with backslash escapes);
+`none` or an empty value clears; commas separate list items; `+=`/`-=` add to and remove
+from list fields. Slack markup (`<@U1|ana>`, `<https://…|label>`) is kept whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+from rapidfuzz import process
+
+from bot.dates import DATE_FORMS, DateError, parse_date
+from bot.fields import ALIASES, CUSTOM_PREFIXES, FIELDS, FieldSpec, Kind, canonical
+from bot.refs import REF_FORMS, RefError, TicketRef, looks_like_id, parse_ref, unwrap_slack_link
+
+VERBS = ("update", "show", "edit", "help")
+Op = Literal["set", "add", "remove", "clear"]
+_OPERATORS = {"=": "set", "+=": "add", "-=": "remove"}
+_QUOTES = {'"': '"', "'": "'", "“": '”“"', "‘": "’‘'", "”": '”"', "’": "’'"}
+_KEY = re.compile(r"([A-Za-z_](?:[A-Za-z0-9_.]|-(?!=))*)(\+=|-=|=)")
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$")
+
+
+class ParseError(ValueError):
+    """The text is not a command; says where, what, and what would be accepted."""
+
+    def __init__(self, message: str, position: int, token: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.position = position
+        self.token = token
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if not self.hint:
+            return self.message
+        joiner = " " if self.message.endswith(("?", ".")) else ". "
+        return f"{self.message}{joiner}{self.hint}"
+
+    def pointer(self, text: str) -> str:
+        """The text with a caret under the offending token, for terminals."""
+        return f"{text}\n{' ' * self.position}^"
+
+
+@dataclass(frozen=True)
+class UserValue:
+    """A user as typed: a Slack mention, `me`, an email, or a name/username."""
+
+    kind: Literal["slack", "me", "email", "name"]
+    text: str
+    slack_id: str | None = None
+
+
+Value = str | UserValue | date | datetime | TicketRef
+
+
+@dataclass(frozen=True)
+class Assignment:
+    field: str  # the body field name ("custom_fields" for cf.<key>)
+    op: Op
+    values: tuple[Value, ...] = ()
+    custom_key: str | None = None
+    position: int = 0
+    key_text: str = ""
+
+    @property
+    def value(self) -> Value:
+        return self.values[0]
+
+
+@dataclass(frozen=True)
+class UpdateCommand:
+    ref: TicketRef
+    assignments: tuple[Assignment, ...]
+
+
+@dataclass(frozen=True)
+class ShowCommand:
+    ref: TicketRef
+
+
+@dataclass(frozen=True)
+class EditCommand:
+    ref: TicketRef
+
+
+@dataclass(frozen=True)
+class HelpCommand:
+    topic: str = ""
+
+
+Command = UpdateCommand | ShowCommand | EditCommand | HelpCommand
+
+
+@dataclass
+class _Item:
+    """One value item: text pieces, whether any part was quoted, Slack markup if whole."""
+
+    text: str = ""
+    start: int = 0
+    quoted: bool = False
+    markup: str | None = None
+
+
+@dataclass
+class _RawValue:
+    start: int
+    end: int
+    items: list[_Item] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.items or (
+            len(self.items) == 1 and not self.items[0].text and not self.items[0].quoted
+        )
+
+    @property
+    def joined(self) -> str:
+        return ",".join(item.text for item in self.items)
+
+
+def _unescape(text: str) -> str:
+    """Slack escapes &, < and > in command text; undo it for values."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _plain_markup(markup: str) -> str:
+    """Slack markup inside free text, as a person would write it."""
+    inner = markup[1:-1]
+    target, _, label = inner.partition("|")
+    if target.startswith("@"):
+        return f"@{label or target[1:]}"
+    if target.startswith("#"):
+        return f"#{label or target[1:]}"
+    if target.startswith("!"):
+        return f"@{target[1:].split('^')[0]}"
+    if target.startswith("mailto:"):
+        return target.removeprefix("mailto:")
+    return target
+
+
+class _Scanner:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def skip_space(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos].isspace():
+            self.pos += 1
+
+    def at_end(self) -> bool:
+        return self.pos >= len(self.text)
+
+    def word(self) -> tuple[str, int]:
+        """The next whitespace-delimited token (Slack markup kept whole)."""
+        start = self.pos
+        while self.pos < len(self.text) and not self.text[self.pos].isspace():
+            if self.text[self.pos] == "<":
+                self._markup()
+            else:
+                self.pos += 1
+        return self.text[start : self.pos], start
+
+    def _markup(self) -> str:
+        start = self.pos
+        end = self.text.find(">", start)
+        if end < 0:
+            raise ParseError(
+                "unclosed Slack markup '<' with no '>'",
+                start,
+                self.text[start : start + 20],
+                "mentions and links look like <@U123|ana> or <https://…|label>",
+            )
+        self.pos = end + 1
+        return self.text[start : self.pos]
+
+    def _quoted(self) -> str:
+        start = self.pos
+        closers = _QUOTES[self.text[start]]
+        self.pos += 1
+        out: list[str] = []
+        while self.pos < len(self.text):
+            char = self.text[self.pos]
+            if char == "\\" and self.pos + 1 < len(self.text):
+                out.append(self.text[self.pos + 1])
+                self.pos += 2
+                continue
+            if char in closers:
+                self.pos += 1
+                return _unescape("".join(out))
+            out.append(char)
+            self.pos += 1
+        raise ParseError(
+            f"unterminated quote {self.text[start]} (no closing quote)",
+            start,
+            self.text[start : start + 20],
+            'close the quote, or escape a quote inside it with a backslash: name="say \\"hi\\""',
+        )
+
+    def value(self) -> _RawValue:
+        """Value items up to the next unquoted whitespace; commas split items."""
+        raw = _RawValue(start=self.pos, end=self.pos)
+        item = _Item(start=self.pos)
+        at_item_start = True
+        while self.pos < len(self.text) and not self.text[self.pos].isspace():
+            char = self.text[self.pos]
+            if char == ",":
+                raw.items.append(item)
+                self.pos += 1
+                item = _Item(start=self.pos)
+                at_item_start = True
+                continue
+            if char in _QUOTES and at_item_start:
+                item.text += self._quoted()
+                item.quoted = True
+            elif char == "<":
+                markup = self._markup()
+                item.markup = markup if at_item_start and self._item_ends() else None
+                item.text += _plain_markup(markup)
+            else:
+                bare_start = self.pos
+                while (
+                    self.pos < len(self.text)
+                    and not self.text[self.pos].isspace()
+                    and self.text[self.pos] not in ",<"
+                ):
+                    self.pos += 1
+                item.text += _unescape(self.text[bare_start : self.pos])
+            at_item_start = False
+        raw.items.append(item)
+        raw.end = self.pos
+        if len(raw.items) == 1 and not raw.items[0].text and not raw.items[0].quoted:
+            raw.items = []
+        return raw
+
+    def _item_ends(self) -> bool:
+        return (
+            self.pos >= len(self.text)
+            or self.text[self.pos].isspace()
+            or self.text[self.pos] == ","
+        )
+
+
+def _closest(word: str, choices: Iterable[str]) -> str | None:
+    best = process.extractOne(word.lower(), list(choices), score_cutoff=60)
+    return best[0] if best else None
+
+
+def _field_names() -> list[str]:
+    return [
+        name for name, spec in FIELDS.items() if spec.kind not in (Kind.STRUCTURED, Kind.CUSTOM)
+    ]
+
+
+_FIELDS_HINT = "fields: " + ", ".join(_field_names()) + ", cf.<custom field>"
+
+
+def _user_value(item: _Item) -> UserValue:
+    if item.markup:
+        mention = _MENTION.match(item.markup)
+        if mention:
+            return UserValue("slack", mention.group(2) or mention.group(1), mention.group(1))
+        target = item.markup[1:-1].split("|", 1)[0]
+        if target.startswith("mailto:"):
+            return UserValue("email", target.removeprefix("mailto:"))
+    text = item.text.strip()
+    if not item.quoted and text.lower() == "me":
+        return UserValue("me", text)
+    if _EMAIL.match(text):
+        return UserValue("email", text)
+    return UserValue("name", text.removeprefix("@"))
+
+
+def _convert(
+    spec: FieldSpec, key: str, raw: _RawValue, today: date, patterns: tuple[str, ...]
+) -> tuple[Value, ...]:
+    """Turn raw items into typed values for this field."""
+    items = [item for item in raw.items if item.text or item.quoted]
+    if spec.kind in (Kind.TEXT, Kind.CUSTOM):
+        return (raw.joined,)
+    if spec.is_list:
+        if spec.kind == Kind.USERS:
+            return tuple(_user_value(item) for item in items)
+        return tuple(item.text for item in items)
+    if len(items) > 1:
+        shown = ", ".join(item.text for item in items)
+        raise ParseError(
+            f"{key} takes one value, got {len(items)}: {shown}",
+            raw.start,
+            raw.joined,
+            f'quote a value that contains a comma: {key}="{shown}"',
+        )
+    item = items[0]
+    if spec.kind == Kind.USER:
+        return (_user_value(item),)
+    if spec.kind == Kind.DATE:
+        try:
+            return (parse_date(item.text, today),)
+        except DateError as exc:
+            raise ParseError(
+                f"{key}: {exc}", item.start, item.text, f"dates: {DATE_FORMS}"
+            ) from exc
+    if spec.kind == Kind.TICKET:
+        try:
+            return (parse_ref(item.markup or item.text, patterns),)
+        except RefError as exc:
+            raise ParseError(f"{key}: {exc}", item.start, item.text) from exc
+    return (item.text,)
+
+
+def _is_clear(raw: _RawValue) -> bool:
+    if raw.empty:
+        return True
+    return len(raw.items) == 1 and not raw.items[0].quoted and raw.items[0].text.lower() == "none"
+
+
+def _resolve_key(key: str, position: int) -> tuple[FieldSpec, str | None]:
+    lowered = key.lower()
+    for prefix in CUSTOM_PREFIXES:
+        if lowered.startswith(prefix):
+            custom_key = key[len(prefix) :]
+            if not custom_key:
+                raise ParseError(
+                    f"{key} names no custom field",
+                    position,
+                    key,
+                    "write cf.<field>=value, e.g. cf.story_points=5",
+                )
+            return FIELDS["custom_fields"], custom_key
+    name = canonical(key)
+    if name is None or FIELDS[name].kind == Kind.CUSTOM:
+        guess = _closest(key, [*_field_names(), *ALIASES])
+        message = f"unknown field '{key}'"
+        if guess:
+            message += f"; did you mean '{guess}'?"
+        raise ParseError(message, position, key, _FIELDS_HINT)
+    spec = FIELDS[name]
+    if spec.kind == Kind.STRUCTURED:
+        raise ParseError(
+            f"{name} can't be set from a command (it takes structured JSON)",
+            position,
+            key,
+            _FIELDS_HINT,
+        )
+    return spec, None
+
+
+def _assignment(scanner: _Scanner, today: date, patterns: tuple[str, ...]) -> Assignment:
+    start = scanner.pos
+    match = _KEY.match(scanner.text, scanner.pos)
+    if not match:
+        token, _ = scanner.word()
+        raise _stray(token, start, scanner.text)
+    key, operator = match.group(1), match.group(2)
+    spec, custom_key = _resolve_key(key, start)
+    scanner.pos = match.end()
+    raw = scanner.value()
+    op: Op = _OPERATORS[operator]  # type: ignore[assignment]
+    if op in ("add", "remove"):
+        if not spec.is_list:
+            raise ParseError(
+                f"{operator} works only on list fields (assignees, tags, collections, languages), not {key}",
+                start,
+                f"{key}{operator}",
+                f"use {key}=value to set it",
+            )
+        if _is_clear(raw):
+            raise ParseError(
+                f"{key}{operator} needs a value",
+                raw.start,
+                f"{key}{operator}",
+                f"e.g. {key}{operator}{'@ana' if spec.kind == Kind.USERS else 'backend'}",
+            )
+    elif _is_clear(raw):
+        return Assignment(spec.name, "clear", (), custom_key, start, key)
+    values = _convert(spec, key, raw, today, patterns)
+    return Assignment(spec.name, op, values, custom_key, start, key)
+
+
+def _stray(token: str, position: int, text: str) -> ParseError:
+    if token.startswith(("=", "+=", "-=")) or _followed_by_operator(text, position + len(token)):
+        return ParseError(
+            f"spaces around '=' near '{token}'",
+            position,
+            token,
+            'write field=value with no spaces, and quote values with spaces: name="Fix login"',
+        )
+    return ParseError(
+        f"unexpected text '{token}': expected field=value",
+        position,
+        token,
+        'quote values that contain spaces, e.g. name="Fix the login page"',
+    )
+
+
+def _followed_by_operator(text: str, position: int) -> bool:
+    return bool(re.match(r"\s+(\+=|-=|=)", text[position:]))
+
+
+def _check_repeats(assignments: list[Assignment]) -> None:
+    seen: dict[tuple[str, str | None], Assignment] = {}
+    for item in assignments:
+        key = (item.field, item.custom_key.lower() if item.custom_key else None)
+        if key in seen:
+            first = seen[key]
+            name = f"cf.{item.custom_key}" if item.custom_key else item.field
+            raise ParseError(
+                f"{name} is given twice ('{first.key_text}' and '{item.key_text}')",
+                item.position,
+                item.key_text,
+                "give each field once; for lists, put several values in one: tags+=a,b",
+            )
+        seen[key] = item
+
+
+def _parse_ref_token(token: str, position: int, patterns: tuple[str, ...]) -> TicketRef:
+    try:
+        return parse_ref(token, patterns)
+    except RefError as exc:
+        raise ParseError(str(exc), position, token) from exc
+
+
+def _near_verb(word: str) -> str | None:
+    best = process.extractOne(word.lower(), list(VERBS), score_cutoff=70)
+    return best[0] if best else None
+
+
+def parse(text: str, *, today: date | None = None, link_patterns: Iterable[str] = ()) -> Command:
+    """Parse `/ticket` text. Raises ParseError, and nothing else, on any bad input."""
+    today = today or date.today()
+    patterns = tuple(link_patterns)
+    scanner = _Scanner(text)
+    scanner.skip_space()
+    if scanner.at_end():
+        return HelpCommand()
+    first, first_pos = scanner.word()
+    verb = first.lower()
+    if verb == "help":
+        scanner.skip_space()
+        return HelpCommand(topic=scanner.text[scanner.pos :].strip())
+    if verb in VERBS:
+        scanner.skip_space()
+        if scanner.at_end():
+            raise ParseError(
+                f"{verb} needs a ticket",
+                scanner.pos,
+                verb,
+                f"write /ticket {verb} PROJ-42 ({REF_FORMS})",
+            )
+        ref_token, ref_pos = scanner.word()
+    else:
+        _reject_non_ref(first, first_pos, patterns)
+        verb, ref_token, ref_pos = "", first, first_pos
+    ref = _parse_ref_token(ref_token, ref_pos, patterns)
+
+    assignments: list[Assignment] = []
+    scanner.skip_space()
+    while not scanner.at_end():
+        if verb in ("show", "edit"):
+            token, position = scanner.word()
+            raise ParseError(
+                f"unexpected text '{token}' after {verb} {ref_token}",
+                position,
+                token,
+                f"{verb} takes only a ticket; to change fields: /ticket update {ref_token} status=done",
+            )
+        assignments.append(_assignment(scanner, today, patterns))
+        scanner.skip_space()
+    _check_repeats(assignments)
+
+    if verb == "show":
+        return ShowCommand(ref)
+    if verb == "edit" or (not verb and not assignments):
+        return EditCommand(ref)
+    if not assignments:
+        raise ParseError(
+            f"nothing to update on {ref_token}",
+            len(text.rstrip()),
+            ref_token,
+            f'add field=value pairs, e.g. /ticket update {ref_token} status="In Progress"',
+        )
+    return UpdateCommand(ref, tuple(assignments))
+
+
+def _reject_non_ref(word: str, position: int, patterns: tuple[str, ...]) -> None:
+    """The first word is no verb: it must be a ticket reference, else say what it is."""
+    if _KEY.match(word):
+        raise ParseError(
+            f"'{word}' comes before any ticket",
+            position,
+            word,
+            "start with the ticket: /ticket update PROJ-42 status=done",
+        )
+    target = unwrap_slack_link(word)
+    if looks_like_id(target) or target.lower().startswith(("http://", "https://")):
+        return
+    guess = _near_verb(word)
+    if guess:
+        raise ParseError(
+            f"unknown command '{word}'; did you mean '{guess}'?", position, word, _VERBS_HINT
+        )
+    raise ParseError(
+        f"'{word}' is neither a command nor a ticket reference", position, word, _VERBS_HINT
+    )
+
+
+_VERBS_HINT = (
+    "commands: update <ticket> field=value …, show <ticket>, edit <ticket>, help; "
+    f"a ticket is {REF_FORMS}"
+)

@@ -1,0 +1,220 @@
+"""Typed configuration: environment variables plus an optional YAML file.
+
+Loaded once by `load_config()` at start-up and passed down; nothing else reads the
+environment. Any bad value raises `ConfigError` with one message naming each key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ACCOUNT_NAME = "default"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names every offending key."""
+
+
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(f"must be an http(s) URL such as https://example.com, got {value!r}")
+    return value
+
+
+class Settings(BaseSettings):
+    """Environment variables (names are a public interface: see README)."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", env_file=None)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    truto_api_token: SecretStr | None = None
+    truto_base_url: str = "https://api.truto.one"
+    truto_integrated_account_id: str | None = None
+    truto_connect_timeout: float = Field(default=5.0, gt=0)
+    truto_timeout: float = Field(default=15.0, gt=0)
+    redis_url: str | None = None
+    ticketbot_config: Path | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    lookup_ttl_seconds: float = Field(default=600.0, gt=0)
+    snapshot_ttl_seconds: float = Field(default=300.0, gt=0)
+
+    @field_validator("slack_api_url", "truto_base_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not re.match(r"^(redis|rediss|unix)://", value):
+            raise ValueError(f"must start with redis://, rediss:// or unix://, got {value!r}")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Account(BaseModel):
+    """One connected ticketing tool (an integrated account of the unified API)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = ""
+    integrated_account_id: str = Field(min_length=1)
+    tool: str | None = None
+    query: dict[str, str] = Field(default_factory=dict)
+    link_patterns: tuple[str, ...] = ()
+    ticket_url_template: str | None = None
+
+    @field_validator("link_patterns")
+    @classmethod
+    def _check_patterns(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            try:
+                compiled = re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from exc
+            if "ref" not in compiled.groupindex:
+                raise ValueError(f"{pattern!r} needs a named group (?P<ref>...) for the ticket id")
+        return patterns
+
+    @field_validator("ticket_url_template")
+    @classmethod
+    def _check_template(cls, template: str | None) -> str | None:
+        if template is not None:
+            if "{ref}" not in template:
+                raise ValueError("must contain {ref}, e.g. https://linear.app/acme/issue/{ref}")
+            _http_url(template)
+        return template
+
+    @property
+    def display_tool(self) -> str:
+        return self.tool or self.name
+
+    def ticket_url(self, ref: str) -> str | None:
+        return self.ticket_url_template.format(ref=ref) if self.ticket_url_template else None
+
+
+class FileConfig(BaseModel):
+    """The YAML file named by TICKETBOT_CONFIG."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    default_account: str | None = None
+    accounts: dict[str, Account] = Field(default_factory=dict)
+    channels: dict[str, str] = Field(default_factory=dict)
+
+
+class AppConfig(BaseModel):
+    """Everything the bot needs, validated together."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    settings: Settings
+    accounts: dict[str, Account]
+    channels: dict[str, str]
+    default_account: str | None
+
+    def account_for_channel(self, channel_id: str | None) -> Account | None:
+        name = self.channels.get(channel_id or "", self.default_account)
+        return self.accounts.get(name) if name else None
+
+    def account(self, name: str) -> Account | None:
+        return self.accounts.get(name)
+
+
+def _format_errors(error: ValidationError, prefix: str, env_style: bool) -> list[str]:
+    lines = []
+    for item in error.errors():
+        loc = ".".join(str(part) for part in item["loc"])
+        key = loc.upper() if env_style else loc
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{prefix}{key}: {message}")
+    return lines
+
+
+def _read_yaml(path: Path) -> Mapping[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"TICKETBOT_CONFIG: cannot read {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"TICKETBOT_CONFIG: {path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"TICKETBOT_CONFIG: {path} must hold a mapping at the top level")
+    return data
+
+
+def _check_references(file_config: FileConfig, accounts: Mapping[str, Account]) -> list[str]:
+    known = ", ".join(sorted(accounts)) or "none"
+    problems = []
+    for channel, name in file_config.channels.items():
+        if name not in accounts:
+            problems.append(f"channels.{channel}: no account named {name!r} (known: {known})")
+    if file_config.default_account and file_config.default_account not in accounts:
+        problems.append(
+            f"default_account: no account named {file_config.default_account!r} (known: {known})"
+        )
+    return problems
+
+
+def load_config(**overrides: Any) -> AppConfig:
+    """Read the environment (and the YAML file it names) once.
+
+    `overrides` are Settings fields, used by tests and the demo instead of the environment.
+    """
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_format_errors(exc, "", env_style=True))) from exc
+    return build_config(settings)
+
+
+def build_config(settings: Settings) -> AppConfig:
+    file_config = FileConfig()
+    path = settings.ticketbot_config
+    if path is not None:
+        try:
+            file_config = FileConfig.model_validate(_read_yaml(path))
+        except ValidationError as exc:
+            lines = _format_errors(exc, f"TICKETBOT_CONFIG ({path}): ", env_style=False)
+            raise ConfigError("\n".join(lines)) from exc
+    accounts = {
+        name: acc.model_copy(update={"name": name}) for name, acc in file_config.accounts.items()
+    }
+    if settings.truto_integrated_account_id and DEFAULT_ACCOUNT_NAME not in accounts:
+        accounts[DEFAULT_ACCOUNT_NAME] = Account(
+            name=DEFAULT_ACCOUNT_NAME, integrated_account_id=settings.truto_integrated_account_id
+        )
+    problems = _check_references(file_config, accounts)
+    if problems:
+        raise ConfigError("\n".join(f"TICKETBOT_CONFIG ({path}): {p}" for p in problems))
+    default = file_config.default_account
+    if default is None and DEFAULT_ACCOUNT_NAME in accounts:
+        default = DEFAULT_ACCOUNT_NAME
+    if default is None and len(accounts) == 1:
+        default = next(iter(accounts))
+    return AppConfig(
+        settings=settings,
+        accounts=accounts,
+        channels=dict(file_config.channels),
+        default_account=default,
+    )

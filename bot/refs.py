@@ -1,0 +1,83 @@
+"""Ticket references: ids as typed (PROJ-42, 123, #123) and ticket URLs of known tools."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# Built-in link patterns; each names the ticket id as the group `ref`.
+BUILTIN_LINK_PATTERNS: dict[str, str] = {
+    "Jira browse URL": r"^https?://[^/\s]+/browse/(?P<ref>[A-Z][A-Z0-9_]*-\d+)(?:[/?#]|$)",
+    "Linear issue URL": r"^https?://linear\.app/[^/\s]+/issue/(?P<ref>[A-Z][A-Z0-9]*-\d+)(?:[/?#]|$)",
+    "GitHub issue URL": r"^https?://github\.com/[^/\s]+/[^/\s]+/issues/(?P<ref>\d+)(?:[/?#]|$)",
+    "Zendesk agent ticket URL": r"^https?://[^/\s]+\.zendesk\.com/agent/tickets/(?P<ref>\d+)(?:[/?#]|$)",
+    "Asana task URL": (
+        r"^https?://app\.asana\.com/(?:0/\d+|1/\d+(?:/project/\d+)?/task)/(?P<ref>\d+)(?:[/?#]|$)"
+    ),
+}
+_COMPILED_BUILTINS = [re.compile(p, re.IGNORECASE) for p in BUILTIN_LINK_PATTERNS.values()]
+
+_ID = re.compile(r"^#?(?P<id>[A-Za-z0-9][A-Za-z0-9_.:-]*)$")
+REF_FORMS = "an id such as PROJ-42, 123 or #123, or a ticket URL"
+
+
+@dataclass(frozen=True)
+class TicketRef:
+    """The ticket a command is about: the id the API takes, and the URL it came from."""
+
+    id: str
+    url: str | None = None
+
+
+class RefError(ValueError):
+    """The text names no ticket."""
+
+
+def unwrap_slack_link(text: str) -> str:
+    """`<https://x|label>` or `<https://x>` → `https://x`; other text unchanged."""
+    if text.startswith("<") and text.endswith(">"):
+        return text[1:-1].split("|", 1)[0]
+    return text
+
+
+def ref_from_url(url: str, extra_patterns: Iterable[str] = ()) -> TicketRef | None:
+    """The ticket a URL points at, by the account's patterns first, then the built-ins."""
+    for pattern in [re.compile(p) for p in extra_patterns] + _COMPILED_BUILTINS:
+        match = pattern.search(url)
+        if match:
+            return TicketRef(id=match.group("ref"), url=url)
+    return None
+
+
+def looks_like_id(text: str) -> bool:
+    match = _ID.match(text)
+    return bool(match) and any(ch.isdigit() for ch in text)
+
+
+def parse_ref(text: str, extra_patterns: Iterable[str] = ()) -> TicketRef:
+    """Parse a typed reference; raises RefError saying what would be accepted."""
+    raw = unwrap_slack_link(text)
+    if re.match(r"^https?://", raw, re.IGNORECASE):
+        ref = ref_from_url(raw, extra_patterns)
+        if ref is None:
+            known = ", ".join(BUILTIN_LINK_PATTERNS)
+            raise RefError(
+                f"no ticket id found in the link {raw}; links recognised: {known}, "
+                "and the patterns configured for this channel's account"
+            )
+        return ref
+    match = _ID.match(raw)
+    if match and looks_like_id(raw):
+        return TicketRef(id=match.group("id"))
+    raise RefError(f"{text!r} is not a ticket reference: expected {REF_FORMS}")
+
+
+def find_refs(text: str, extra_patterns: Iterable[str] = ()) -> list[TicketRef]:
+    """Every ticket URL in a piece of text (e.g. a Slack message), in order, without repeats."""
+    found: list[TicketRef] = []
+    for url in re.findall(r"https?://[^\s<>|]+", text):
+        ref = ref_from_url(url, extra_patterns)
+        if ref and ref.id not in {r.id for r in found}:
+            found.append(ref)
+    return found
