@@ -244,11 +244,7 @@ class _Scanner:
         return raw
 
     def _item_ends(self) -> bool:
-        return (
-            self.pos >= len(self.text)
-            or self.text[self.pos].isspace()
-            or self.text[self.pos] == ","
-        )
+        return self.pos >= len(self.text) or self.text[self.pos].isspace() or self.text[self.pos] == ","
 
 
 def _closest(word: str, choices: Iterable[str]) -> str | None:
@@ -257,9 +253,7 @@ def _closest(word: str, choices: Iterable[str]) -> str | None:
 
 
 def _field_names() -> list[str]:
-    return [
-        name for name, spec in FIELDS.items() if spec.kind not in (Kind.STRUCTURED, Kind.CUSTOM)
-    ]
+    return [name for name, spec in FIELDS.items() if spec.kind not in (Kind.STRUCTURED, Kind.CUSTOM)]
 
 
 _FIELDS_HINT = "fields: " + ", ".join(_field_names()) + ", cf.<custom field>"
@@ -307,9 +301,7 @@ def _convert(
         try:
             return (parse_date(item.text, today),)
         except DateError as exc:
-            raise ParseError(
-                f"{key}: {exc}", item.start, item.text, f"dates: {DATE_FORMS}"
-            ) from exc
+            raise ParseError(f"{key}: {exc}", item.start, item.text, f"dates: {DATE_FORMS}") from exc
     if spec.kind == Kind.TICKET:
         try:
             return (parse_ref(item.markup or item.text, patterns),)
@@ -506,15 +498,10 @@ def _reject_non_ref(word: str, position: int, patterns: tuple[str, ...]) -> None
         return
     guess = _near_verb(word)
     if guess:
-        raise ParseError(
-            f"unknown command '{word}'; did you mean '{guess}'?", position, word, _VERBS_HINT
-        )
-    raise ParseError(
-        f"'{word}' is neither a command nor a ticket reference", position, word, _VERBS_HINT
-    )
+        raise ParseError(f"unknown command '{word}'; did you mean '{guess}'?", position, word, _VERBS_HINT)
+    raise ParseError(f"'{word}' is neither a command nor a ticket reference", position, word, _VERBS_HINT)
 
 
 _VERBS_HINT = (
-    "commands: update <ticket> field=value …, show <ticket>, edit <ticket>, help; "
-    f"a ticket is {REF_FORMS}"
+    f"commands: update <ticket> field=value …, show <ticket>, edit <ticket>, help; a ticket is {REF_FORMS}"
 )

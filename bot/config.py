@@ -170,9 +170,7 @@ def _check_references(file_config: FileConfig, accounts: Mapping[str, Account]) 
         if name not in accounts:
             problems.append(f"channels.{channel}: no account named {name!r} (known: {known})")
     if file_config.default_account and file_config.default_account not in accounts:
-        problems.append(
-            f"default_account: no account named {file_config.default_account!r} (known: {known})"
-        )
+        problems.append(f"default_account: no account named {file_config.default_account!r} (known: {known})")
     return problems
 
 
@@ -197,9 +195,7 @@ def build_config(settings: Settings) -> AppConfig:
         except ValidationError as exc:
             lines = _format_errors(exc, f"TICKETBOT_CONFIG ({path}): ", env_style=False)
             raise ConfigError("\n".join(lines)) from exc
-    accounts = {
-        name: acc.model_copy(update={"name": name}) for name, acc in file_config.accounts.items()
-    }
+    accounts = {name: acc.model_copy(update={"name": name}) for name, acc in file_config.accounts.items()}
     if settings.truto_integrated_account_id and DEFAULT_ACCOUNT_NAME not in accounts:
         accounts[DEFAULT_ACCOUNT_NAME] = Account(
             name=DEFAULT_ACCOUNT_NAME, integrated_account_id=settings.truto_integrated_account_id

@@ -1,0 +1,111 @@
+"""Lookup lists per integrated account (statuses, priorities, users, tags, …), cached.
+
+Keys are versioned and namespaced: `ticketbot:v1:<integrated_account_id>:lookup:<resource>`.
+A list the integration does not have (404/405) is cached as absent for the TTL, so it is
+not asked for again on every command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.cache import Cache
+from bot.config import Account
+from bot.fields import LOOKUP_RESOURCES
+from bot.resolve import Item, resolve, resolve_email
+from bot.truto import TrutoClient
+from bot.truto_errors import NotAllowed, NotFound
+
+KEY_VERSION = "v1"
+
+RESOURCE_LABELS = {
+    "ticket_status": "statuses",
+    "ticket_priorities": "priorities",
+    "ticket_types": "ticket types",
+    "users": "users",
+    "tags": "tags",
+    "teams": "teams",
+    "workspaces": "workspaces",
+    "collections": "collections",
+    "fields": "fields",
+}
+
+
+def cache_key(account: Account, kind: str, name: str) -> str:
+    return f"ticketbot:{KEY_VERSION}:{account.integrated_account_id}:{kind}:{name}"
+
+
+@dataclass(frozen=True)
+class LookupList:
+    resource: str
+    items: list[Item] = field(default_factory=list)
+    present: bool = True  # False: the integration has no such list
+
+    @property
+    def names(self) -> list[str]:
+        return [str(item.get("name") or item.get("id")) for item in self.items]
+
+
+def _slim(item: dict[str, Any]) -> Item:
+    """Drop the raw provider payload: it is large and the bot never reads it."""
+    return {k: v for k, v in item.items() if k != "remote_data"}
+
+
+class Lookups:
+    def __init__(
+        self,
+        client: TrutoClient,
+        cache: Cache,
+        *,
+        ttl: float = 600.0,
+        stale_for: float | None = None,
+        page_limit: int = 100,
+    ) -> None:
+        self.client = client
+        self.cache = cache
+        self.ttl = ttl
+        self.stale_for = stale_for if stale_for is not None else ttl * 6
+        self.page_limit = page_limit
+
+    async def _fetch(self, account: Account, resource: str) -> dict[str, Any]:
+        try:
+            items = [_slim(i) async for i in self.client.list_all(account, resource, limit=self.page_limit)]
+        except (NotFound, NotAllowed):
+            return {"present": False, "items": []}
+        return {"present": True, "items": items}
+
+    async def get(self, account: Account, resource: str) -> LookupList:
+        if resource not in LOOKUP_RESOURCES:
+            raise ValueError(f"unknown lookup resource {resource!r}")
+        data = await self.cache.get_or_fetch(
+            cache_key(account, "lookup", resource),
+            lambda: self._fetch(account, resource),
+            ttl=self.ttl,
+            stale_for=self.stale_for,
+        )
+        return LookupList(resource, data["items"], data["present"])
+
+    async def refresh(
+        self, account: Account, resources: Sequence[str] = LOOKUP_RESOURCES
+    ) -> dict[str, LookupList]:
+        """Fetch the lists now, whatever the cache holds."""
+        refreshed = {}
+        for resource in resources:
+            data = await self.cache.refresh(
+                cache_key(account, "lookup", resource),
+                lambda resource=resource: self._fetch(account, resource),  # type: ignore[misc]
+                ttl=self.ttl,
+                stale_for=self.stale_for,
+            )
+            refreshed[resource] = LookupList(resource, data["items"], data["present"])
+        return refreshed
+
+    async def resolve(self, account: Account, resource: str, text: str) -> Item:
+        lookup = await self.get(account, resource)
+        return resolve(text, lookup.items, what=RESOURCE_LABELS[resource], is_user=resource == "users")
+
+    async def user_by_email(self, account: Account, email: str, *, who: str | None = None) -> Item:
+        users = await self.get(account, "users")
+        return resolve_email(email, users.items, who=who)

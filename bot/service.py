@@ -1,0 +1,336 @@
+"""Use cases: apply an update, show a ticket. Returns domain results; knows nothing of Slack UI.
+
+apply(): pick the account (channel routing, else default) → resolve names → build and
+validate a TicketUpdate → PATCH once → the ticket from the PATCH answer, with the changes.
+Parse and resolution errors never reach the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from bot.commands import Assignment, Command, UpdateCommand, UserValue, parse
+from bot.config import Account, AppConfig
+from bot.fields import FIELDS, Kind
+from bot.lookups import RESOURCE_LABELS, Lookups
+from bot.models import Ref, Ticket, TicketRefObject, TicketUpdate, UpdateQuery
+from bot.refs import TicketRef
+from bot.resolve import Item, ResolveError, item_name, resolve
+from bot.snapshots import Snapshots
+from bot.truto import TrutoClient
+
+# Fields sent as a plain string when the account has no list to resolve them against.
+_STRING_WHEN_NO_LIST = frozenset({"status", "ticket_type"})
+EMPTY = "—"
+
+
+class UserInputError(Exception):
+    """A problem with what the user asked; `str()` is the answer to show them."""
+
+
+class NoAccount(UserInputError):
+    pass
+
+
+class FieldError(UserInputError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked: a Slack user (id, display name, email when known)."""
+
+    slack_user_id: str | None = None
+    name: str | None = None
+    email: str | None = None
+
+
+class SlackDirectory(Protocol):
+    """Reads a Slack user's profile email (users.info); provided by the Slack layer."""
+
+    async def email_of(self, slack_user_id: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class PlannedUpdate:
+    account: Account
+    ticket_id: str
+    update: TicketUpdate
+    query: UpdateQuery
+    before: Ticket
+
+    def describe(self, base_url: str) -> dict[str, Any]:
+        """The exact request, for `--dry-run` and logs."""
+        return {
+            "method": "PATCH",
+            "url": f"{base_url.rstrip('/')}/unified/ticketing/tickets/{self.ticket_id}",
+            "query": self.query.to_params(),
+            "json": self.update.to_body(),
+        }
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    account: Account
+    ticket: Ticket
+    changes: list[Change]
+    idempotency_key: str
+
+
+def _display(value: Any) -> str:
+    if value is None or value == [] or value == "":
+        return EMPTY
+    if isinstance(value, TicketRefObject):
+        return value.label
+    if isinstance(value, list):
+        return ", ".join(_display(v) for v in value) or EMPTY
+    if isinstance(value, dict):
+        return str(value.get("name") or value.get("id") or value)
+    text = str(value)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def field_display(ticket: Ticket, field: str, custom_key: str | None = None) -> str:
+    if custom_key is not None:
+        return _display((ticket.custom_fields or {}).get(custom_key))
+    value = (
+        getattr(ticket, field, None)
+        if field in type(ticket).model_fields
+        else (ticket.model_extra or {}).get(field)
+    )
+    if field in ("due_date", "completed_at", "created_at", "updated_at") and isinstance(value, str):
+        return value[:10] if value.endswith("T00:00:00") or len(value) == 10 else value
+    return _display(value)
+
+
+def _ref(item: Item) -> Ref:
+    return Ref(id=str(item["id"]), name=item_name(item))
+
+
+def _current_refs(ticket: Ticket, field: str) -> list[Ref]:
+    current = getattr(ticket, field, None) or []
+    return [ref for ref in (obj.as_ref() for obj in current) if ref is not None]
+
+
+class TicketService:
+    def __init__(
+        self,
+        config: AppConfig,
+        client: TrutoClient,
+        lookups: Lookups,
+        snapshots: Snapshots,
+        directory: SlackDirectory | None = None,
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.lookups = lookups
+        self.snapshots = snapshots
+        self.directory = directory
+
+    # -- routing and parsing ---------------------------------------------------------
+
+    def account_for(self, channel: str | None) -> Account:
+        account = self.config.account_for_channel(channel)
+        if account is None:
+            raise NoAccount(
+                "this channel is not connected to a ticketing account; ask an admin to route it "
+                "(channels: in the ticketbot config) or to set TRUTO_INTEGRATED_ACCOUNT_ID"
+            )
+        return account
+
+    def parse(self, text: str, channel: str | None, today: date | None = None) -> Command:
+        """Parse with the link patterns of the channel's account (when it has one)."""
+        account = self.config.account_for_channel(channel)
+        return parse(text, today=today, link_patterns=account.link_patterns if account else ())
+
+    # -- tickets ---------------------------------------------------------------------
+
+    async def fetch_ticket(self, account: Account, ref: TicketRef) -> Ticket:
+        """A fresh GET; the answer is kept as a snapshot."""
+        ticket = await self.client.get_ticket(account, ref.id)
+        await self.snapshots.put(account, ticket, ref.id)
+        return ticket
+
+    async def recent_ticket(self, account: Account, ref: TicketRef) -> Ticket:
+        """The snapshot when the bot saw the ticket lately, else a GET."""
+        snapshot = await self.snapshots.get(account, ref.id)
+        return snapshot if snapshot is not None else await self.fetch_ticket(account, ref)
+
+    async def show(self, ref: TicketRef, channel: str | None) -> tuple[Account, Ticket]:
+        account = self.account_for(channel)
+        return account, await self.fetch_ticket(account, ref)
+
+    # -- updates ---------------------------------------------------------------------
+
+    async def plan(self, command: UpdateCommand, actor: Actor, channel: str | None) -> PlannedUpdate:
+        """Resolve and validate everything; no write. Raises UserInputError on bad input."""
+        account = self.account_for(channel)
+        merges = any(a.op in ("add", "remove") for a in command.assignments)
+        # += and -= merge into the current list: that must be fresh, or someone's change is lost.
+        load = self.fetch_ticket if merges else self.recent_ticket
+        ticket, *values = await asyncio.gather(
+            load(account, command.ref),
+            *(self._resolve(account, a, actor) for a in command.assignments),
+        )
+        body: dict[str, Any] = {}
+        for assignment, value in zip(command.assignments, values, strict=True):
+            if assignment.custom_key is not None:
+                body.setdefault("custom_fields", {})[assignment.custom_key] = value
+            elif assignment.op in ("add", "remove"):
+                body[assignment.field] = self._merge(ticket, command.ref, assignment, value)
+            else:
+                body[assignment.field] = value
+        try:
+            update = TicketUpdate(**body)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            field = ".".join(str(p) for p in problem["loc"])
+            raise FieldError(field, problem["msg"]) from None
+        query = UpdateQuery(integrated_account_id=account.integrated_account_id, **account.query)
+        return PlannedUpdate(account, command.ref.id, update, query, ticket)
+
+    async def apply(
+        self,
+        command: UpdateCommand,
+        actor: Actor,
+        channel: str | None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> UpdateResult:
+        plan = await self.plan(command, actor, channel)
+        key = idempotency_key or uuid.uuid4().hex
+        ticket = await self.client.update_ticket(plan.ticket_id, plan.update, plan.query, idempotency_key=key)
+        await self.snapshots.put(plan.account, ticket, command.ref.id)
+        changes = self._changes(command.assignments, plan.before, ticket)
+        return UpdateResult(plan.account, ticket, changes, key)
+
+    @staticmethod
+    def _changes(assignments: Sequence[Assignment], before: Ticket, after: Ticket) -> list[Change]:
+        changes = []
+        for a in assignments:
+            label = f"cf.{a.custom_key}" if a.custom_key is not None else FIELDS[a.field].label
+            old = field_display(before, a.field, a.custom_key)
+            new = field_display(after, a.field, a.custom_key)
+            if old != new:
+                changes.append(Change(label, old, new))
+        return changes
+
+    # -- resolution ------------------------------------------------------------------
+
+    async def _resolve(self, account: Account, assignment: Assignment, actor: Actor) -> Any:
+        """The body value of one assignment (for += / -=: the refs to add or remove)."""
+        if assignment.op == "clear":
+            return None
+        spec = FIELDS[assignment.field]
+        values = assignment.values
+        try:
+            if spec.kind in (Kind.TEXT, Kind.CUSTOM, Kind.DATE):
+                return values[0]
+            if spec.kind == Kind.REF_ID:
+                return Ref(id=str(values[0]))
+            if spec.kind == Kind.TICKET:
+                ref = values[0]
+                assert isinstance(ref, TicketRef)
+                return Ref(id=ref.id)
+            if spec.kind == Kind.STRING_LIST:
+                return [str(v) for v in values]
+            if spec.kind in (Kind.USERS, Kind.USER):
+                users = [await self._user(account, v, actor) for v in values if isinstance(v, UserValue)]
+                if spec.kind == Kind.USER:
+                    return users[0]
+                return users
+            return await self._lookup(account, assignment)
+        except ResolveError as exc:
+            raise FieldError(assignment.key_text, exc.message) from None
+
+    async def _lookup(self, account: Account, assignment: Assignment) -> Any:
+        spec = FIELDS[assignment.field]
+        assert spec.resource is not None
+        lookup = await self.lookups.get(account, spec.resource)
+        label = RESOURCE_LABELS[spec.resource]
+        if not lookup.present:
+            if assignment.field in _STRING_WHEN_NO_LIST:
+                return str(assignment.values[0])
+            tool = account.display_tool
+            raise FieldError(assignment.key_text, f"the {tool} account has no {label} to choose from")
+        if assignment.op == "remove":
+            return list(assignment.values)  # matched against the ticket's own list in _merge
+        refs = [_ref(resolve(str(v), lookup.items, what=label)) for v in assignment.values]
+        return refs if spec.kind == Kind.LOOKUP_LIST else refs[0]
+
+    async def _user(self, account: Account, value: UserValue, actor: Actor) -> Ref:
+        if value.kind == "name":
+            return _ref(await self.lookups.resolve(account, "users", value.text))
+        if value.kind == "email":
+            return _ref(await self.lookups.user_by_email(account, value.text))
+        slack_id = value.slack_id if value.kind == "slack" else actor.slack_user_id
+        who = f"@{value.text}" if value.kind == "slack" else "you"
+        email = actor.email if value.kind == "me" else None
+        if email is None and slack_id and self.directory is not None:
+            email = await self.directory.email_of(slack_id)
+        if email is None:
+            raise ResolveError(
+                f"can't tell which ticketing user {who} is: no email on the Slack profile"
+                if slack_id
+                else "'me' needs a Slack user; use an email instead"
+            )
+        try:
+            return _ref(await self.lookups.user_by_email(account, email, who=who))
+        except ResolveError:
+            raise ResolveError(
+                f"{who} ({email}) has no user in the {account.display_tool} account with that email"
+            ) from None
+
+    def _merge(self, ticket: Ticket, ref: TicketRef, assignment: Assignment, value: Any) -> list[Any]:
+        """The whole new list for += / -=, from the ticket's current one."""
+        field = assignment.field
+        if FIELDS[field].kind == Kind.STRING_LIST:
+            current_strings = [str(v) for v in (ticket.model_extra or {}).get(field) or []]
+            if assignment.op == "add":
+                return current_strings + [v for v in value if v not in current_strings]
+            missing = [v for v in value if v not in current_strings]
+            if missing:
+                raise FieldError(assignment.key_text, f"{ref.id} has no {', '.join(missing)}")
+            return [v for v in current_strings if v not in value]
+        current = _current_refs(ticket, field)
+        if assignment.op == "add":
+            known = {r.id for r in current}
+            return current + [r for r in value if r.id not in known]
+        drop: set[str] = set()
+        items = [r.model_dump(exclude_none=True) for r in current]
+        for wanted in value:
+            if isinstance(wanted, Ref):
+                if wanted.id not in {r.id for r in current}:
+                    raise FieldError(
+                        assignment.key_text,
+                        f"{wanted.name or wanted.id} is not on {ref.id} (now: {_names(current)})",
+                    )
+                drop.add(wanted.id)
+                continue
+            try:
+                drop.add(str(resolve(str(wanted), items, what=FIELDS[field].label)["id"]))
+            except ResolveError:
+                raise FieldError(
+                    assignment.key_text, f"'{wanted}' is not on {ref.id} (now: {_names(current)})"
+                ) from None
+        return [r for r in current if r.id not in drop]
+
+
+def _names(refs: Sequence[Ref]) -> str:
+    return ", ".join(r.name or r.id for r in refs) or "none"
