@@ -53,7 +53,7 @@ class RetryPolicy:
     rate_limit_deadline: float = 10.0  # never wait past this many seconds for a 429
 
     def backoff(self, attempt: int) -> float:
-        delay = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        delay: float = min(self.backoff_cap, self.backoff_base * 2.0 ** (attempt - 1))
         return delay * random.uniform(0.5, 1.5)
 
 
@@ -64,7 +64,7 @@ def _retry_after(response: httpx.Response) -> float:
             return max(0.0, float(header))
         except ValueError:
             try:
-                return max(0.0, parsedate_to_datetime(header).timestamp() - time.time())
+                return max(0.0, float(parsedate_to_datetime(header).timestamp()) - time.time())
             except (TypeError, ValueError):
                 pass
     return 10.0  # the API's own default window
@@ -209,7 +209,7 @@ class TrutoClient:
             try:
                 async with asyncio.timeout(self._timeout):
                     response = await self._http.request(
-                        method, path, params=params, json=json, headers=headers
+                        method, path, params=httpx.QueryParams(params), json=json, headers=headers
                     )
             except (httpx.TransportError, TimeoutError) as exc:
                 kind = type(exc).__name__

@@ -1,0 +1,336 @@
+"""The sandbox's ASGI app: tickets get/patch, lookup lists with cursors, meta, capabilities.
+
+It validates PATCH bodies as the real API does (unknown field → 400 with the error
+envelope), honours Idempotency-Key, records every request, and can be told to answer
+429, 5xx or slowly (from Python, or over HTTP under /_sandbox/).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.models import TicketUpdate
+from bot.sandbox.profiles import Obj, Profile, build_profiles
+
+_REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    429: "Too Many Requests",
+}
+
+
+@dataclass
+class Fault:
+    """Answer the next `times` matching requests with `status` (or just wait `delay` first)."""
+
+    status: int | None = None
+    times: int = 1
+    retry_after: float | None = None
+    delay: float = 0.0
+    method: str | None = None
+    path_contains: str | None = None
+    body: Obj | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and (
+            self.path_contains is None or self.path_contains in path
+        )
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: dict[str, str]
+    body: Any
+    status: int = 0
+
+
+@dataclass
+class SandboxState:
+    token: str = "sandbox-token"  # noqa: S105 - the sandbox's fixed public token
+    latency: float = 0.0
+    profiles: dict[str, Profile] = field(default_factory=build_profiles)
+    requests: list[Recorded] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    idempotent: dict[str, tuple[int, Obj]] = field(default_factory=dict)
+    patches_applied: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.latency = 0.0
+            self.profiles = build_profiles()
+            self.requests.clear()
+            self.faults.clear()
+            self.idempotent.clear()
+            self.patches_applied = 0
+
+    def fail_next(self, status: int | None = None, **kwargs: Any) -> None:
+        with self._lock:
+            self.faults.append(Fault(status=status, **kwargs))
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.matches(method, path):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+    def calls(self, method: str | None = None, path_contains: str = "") -> list[Recorded]:
+        return [
+            r
+            for r in list(self.requests)
+            if (method is None or r.method == method)
+            and path_contains in r.path
+            and not r.path.startswith("/_sandbox")
+        ]
+
+    def profile(self, integrated_account_id: str) -> Profile:
+        return self.profiles[integrated_account_id]
+
+
+def envelope(status: int, message: str, **extra: Any) -> JSONResponse:
+    body = {"statusCode": status, "error": _REASONS.get(status, "Error"), "message": message, **extra}
+    return JSONResponse(body, status_code=status)
+
+
+class _Refused(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _check_ref(value: Any, items: list[Obj], label: str) -> Obj:
+    wanted = value.get("id") if isinstance(value, dict) else None
+    for item in items:
+        if item["id"] == wanted:
+            return {"id": item["id"], "name": item.get("name")}
+    raise _Refused(
+        envelope(400, f"{label}: unknown id {wanted!r}", truto_error_insight={"invalid_fields": [label]})
+    )
+
+
+def _apply(profile: Profile, ticket: Obj, body: Obj) -> None:
+    """Validate the whole body, then change the ticket; nothing changes on a refusal."""
+    unknown = sorted(set(body) - set(TicketUpdate.model_fields))
+    if unknown:
+        raise _Refused(envelope(400, f"Unknown field(s) in body: {', '.join(unknown)}"))
+    unsupported = sorted(set(body) & profile.unsupported_fields)
+    if unsupported:
+        raise _Refused(
+            envelope(
+                400,
+                f"{', '.join(unsupported)} cannot be updated on {profile.tool}",
+                truto_error_insight={"unsupported_body_fields": unsupported},
+                truto_is_remote_error=True,
+            )
+        )
+    lists = profile.lists
+    changed: Obj = {}
+    for key, value in body.items():
+        if value is None or key in ("name", "description", "html_description", "number", "source"):
+            changed[key] = value
+        elif key == "status":
+            if isinstance(value, str):
+                match = [s for s in lists["ticket_status"] if s["name"].lower() == value.lower()]
+                if not match:
+                    raise _Refused(envelope(400, f"status: unknown status {value!r}"))
+                changed[key] = {"id": match[0]["id"], "name": match[0]["name"]}
+            else:
+                changed[key] = _check_ref(value, lists["ticket_status"], key)
+        elif key in ("priority", "ticket_type", "team", "workspace"):
+            resource = {"priority": "ticket_priorities", "ticket_type": "ticket_types"}.get(key, f"{key}s")
+            if isinstance(value, str) and key == "ticket_type":
+                changed[key] = {"id": value, "name": value}
+            else:
+                changed[key] = _check_ref(value, lists.get(resource, []), key)
+        elif key in ("assignees", "tags", "collections", "created_by"):
+            resource = "users" if key in ("assignees", "created_by") else key
+            values = value if isinstance(value, list) else [value]
+            refs = [_check_ref(v, lists.get(resource, []), key) for v in values]
+            changed[key] = refs if isinstance(value, list) else refs[0]
+        elif key in ("due_date", "completed_at", "created_at", "updated_at"):
+            try:
+                (date if len(str(value)) == 10 else datetime).fromisoformat(str(value))
+            except ValueError:
+                raise _Refused(envelope(400, f"{key}: not an ISO 8601 date: {value!r}")) from None
+            changed[key] = value
+        elif key == "custom_fields":
+            changed[key] = {**(ticket.get("custom_fields") or {}), **value}
+        else:
+            changed[key] = value
+    ticket.update(changed)
+    ticket["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def create_sandbox_app(state: SandboxState) -> Starlette:
+    async def guard(request: Request) -> Profile | Response:
+        if request.headers.get("authorization") != f"Bearer {state.token}":
+            return envelope(401, "Invalid API token")
+        account = request.query_params.get("integrated_account_id")
+        if not account:
+            return envelope(400, "integrated_account_id is required")
+        if account not in state.profiles:
+            return envelope(404, f"Integrated account {account} not found")
+        profile = state.profile(account)
+        missing = [q for q in profile.required_query if q not in request.query_params]
+        if missing:
+            return envelope(400, f"Missing required query parameter(s): {', '.join(missing)}")
+        return profile
+
+    async def record(request: Request) -> Recorded:
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        wanted = ("idempotency-key", "content-type", "user-agent")
+        headers = {k: v for k, v in request.headers.items() if k in wanted}
+        headers["authorization-present"] = str("authorization" in request.headers).lower()
+        entry = Recorded(
+            request.method, request.url.path, list(request.query_params.multi_items()), headers, body
+        )
+        state.requests.append(entry)
+        return entry
+
+    def with_status(entry: Recorded, response: Response) -> Response:
+        entry.status = response.status_code
+        return response
+
+    async def prelude(request: Request) -> tuple[Recorded, Response | Profile]:
+        entry = await record(request)
+        if state.latency:
+            await asyncio.sleep(state.latency)
+        fault = state.take_fault(request.method, request.url.path)
+        if fault is not None:
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.status is not None:
+                headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+                body = {
+                    "statusCode": fault.status,
+                    "error": _REASONS.get(fault.status, "Error"),
+                    "message": f"sandbox fault {fault.status}",
+                    **(fault.body or {}),
+                }
+                return entry, JSONResponse(body, status_code=fault.status, headers=headers)
+        return entry, await guard(request)
+
+    async def ticket(request: Request) -> Response:
+        entry, outcome = await prelude(request)
+        if isinstance(outcome, Response):
+            return with_status(entry, outcome)
+        ticket_id = request.path_params["ticket_id"]
+        found = outcome.tickets.get(ticket_id)
+        if found is None:
+            return with_status(entry, envelope(404, f"Ticket {ticket_id} not found"))
+        if request.method == "GET":
+            return with_status(entry, JSONResponse(found))
+        return with_status(entry, patch(entry, outcome, found))
+
+    def patch(entry: Recorded, profile: Profile, found: Obj) -> Response:
+        key = entry.headers.get("idempotency-key")
+        if key and key in state.idempotent:
+            status, body = state.idempotent[key]
+            return JSONResponse(body, status_code=status)
+        if not isinstance(entry.body, dict):
+            return envelope(400, "The request body must be a JSON object")
+        try:
+            with state._lock:
+                _apply(profile, found, entry.body)
+                state.patches_applied += 1
+        except _Refused as refused:
+            return refused.response
+        if key:
+            state.idempotent[key] = (200, json.loads(json.dumps(found)))
+        return JSONResponse(found)
+
+    async def listing(request: Request) -> Response:
+        entry, outcome = await prelude(request)
+        if isinstance(outcome, Response):
+            return with_status(entry, outcome)
+        resource = request.path_params["resource"]
+        items = outcome.lists.get(resource)
+        if items is None:
+            return with_status(entry, envelope(404, f"{resource} is not supported by {outcome.tool}"))
+        try:
+            limit = max(1, min(int(request.query_params.get("limit", "50")), 1000))
+            cursor = request.query_params.get("next_cursor")
+            start = int(base64.urlsafe_b64decode(cursor.encode()).decode()) if cursor else 0
+        except ValueError:
+            return with_status(entry, envelope(400, "Invalid limit or next_cursor"))
+        page = items[start : start + limit]
+        more = start + limit < len(items)
+        body = {
+            "result": page,
+            "next_cursor": base64.urlsafe_b64encode(str(start + limit).encode()).decode() if more else None,
+            "prev_cursor": base64.urlsafe_b64encode(str(max(0, start - limit)).encode()).decode()
+            if start
+            else None,
+            "result_count": len(page),
+            "is_partial_response": False,
+        }
+        return with_status(entry, JSONResponse(body))
+
+    async def meta(request: Request) -> Response:
+        entry, outcome = await prelude(request)
+        if isinstance(outcome, Response):
+            return with_status(entry, outcome)
+        if request.path_params["resource"] != "tickets" or request.path_params["method"] != "update":
+            return with_status(entry, envelope(404, "No such meta endpoint"))
+        return with_status(entry, JSONResponse(outcome.meta_update()))
+
+    async def capabilities(request: Request) -> Response:
+        entry, outcome = await prelude(request)
+        if isinstance(outcome, Response):
+            return with_status(entry, outcome)
+        resources: dict[str, list[str]] = {"tickets": ["list", "get", "update"]}
+        for name in outcome.lists:
+            resources[name] = ["list"]
+        return with_status(entry, JSONResponse({"integration": outcome.name, "ticketing": resources}))
+
+    async def admin_faults(request: Request) -> Response:
+        state.fail_next(**(await request.json()))
+        return JSONResponse({"ok": True})
+
+    async def admin_latency(request: Request) -> Response:
+        state.latency = float((await request.json())["seconds"])
+        return JSONResponse({"ok": True})
+
+    async def admin_reset(request: Request) -> Response:
+        state.reset()
+        return JSONResponse({"ok": True})
+
+    async def admin_requests(request: Request) -> Response:
+        rows = [{"method": r.method, "path": r.path, "status": r.status} for r in state.calls()]
+        return JSONResponse({"requests": rows, "patches_applied": state.patches_applied})
+
+    return Starlette(
+        routes=[
+            Route("/unified/ticketing/tickets/{ticket_id}", ticket, methods=["GET", "PATCH"]),
+            Route("/unified/ticketing/{resource}/meta/{method}", meta, methods=["GET"]),
+            Route("/unified/ticketing/{resource}", listing, methods=["GET"]),
+            Route("/integrated-account/{account_id}/capabilities", capabilities, methods=["GET"]),
+            Route("/_sandbox/faults", admin_faults, methods=["POST"]),
+            Route("/_sandbox/latency", admin_latency, methods=["POST"]),
+            Route("/_sandbox/reset", admin_reset, methods=["POST"]),
+            Route("/_sandbox/requests", admin_requests, methods=["GET"]),
+        ]
+    )

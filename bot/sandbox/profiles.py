@@ -1,0 +1,300 @@
+"""Deterministic data for the sandbox's two tool profiles."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+Obj = dict[str, Any]
+
+_FIRST = [
+    "Ana",
+    "Bruno",
+    "Carla",
+    "Diego",
+    "Elena",
+    "Felipe",
+    "Gabriela",
+    "Hugo",
+    "Irene",
+    "Joao",
+    "Karin",
+    "Lucas",
+    "Marta",
+    "Nuno",
+    "Olga",
+    "Pedro",
+    "Quentin",
+    "Rosa",
+    "Sergio",
+    "Tania",
+    "Ugo",
+    "Vera",
+    "Wagner",
+    "Ximena",
+    "Yuri",
+    "Zoe",
+]
+_LAST = [
+    "Lima",
+    "Costa",
+    "Mendes",
+    "Alves",
+    "Rocha",
+    "Souza",
+    "Pereira",
+    "Nunes",
+    "Ferreira",
+    "Gomes",
+    "Ramos",
+    "Pinto",
+    "Moreira",
+]
+
+
+def _user(prefix: str, index: int, first: str, last: str, domain: str, username: str | None = None) -> Obj:
+    handle = username or f"{first}.{last}".lower()
+    return {
+        "id": f"{prefix}{index:04d}",
+        "name": f"{first} {last}",
+        "first_name": first,
+        "last_name": last,
+        "username": handle,
+        "emails": [{"email": f"{handle}@{domain}", "type": "work"}],
+    }
+
+
+def _users(prefix: str, count: int, domain: str, named: list[tuple[str, str, str, str]]) -> list[Obj]:
+    """`named` users first (first, last, username, email), then generated ones up to `count`."""
+    users = []
+    for index, (first, last, username, email) in enumerate(named, start=1):
+        user = _user(prefix, index, first, last, domain, username)
+        user["emails"] = [{"email": email, "type": "work"}]
+        users.append(user)
+    index = len(users)
+    for last in _LAST:
+        for first in _FIRST:
+            if len(users) >= count:
+                return users
+            if any(u["name"] == f"{first} {last}" for u in users):
+                continue
+            index += 1
+            users.append(_user(prefix, index, first, last, domain))
+    return users
+
+
+def _named(prefix: str, names: list[str]) -> list[Obj]:
+    return [{"id": f"{prefix}{i}", "name": name} for i, name in enumerate(names, start=1)]
+
+
+def _ref(obj: Obj) -> Obj:
+    return {"id": obj["id"], "name": obj["name"]}
+
+
+@dataclass
+class Profile:
+    name: str
+    tool: str
+    integrated_account_id: str
+    lists: dict[str, list[Obj]]
+    tickets: dict[str, Obj]
+    # Body fields this tool cannot update, refused with 400 like a real integration.
+    unsupported_fields: frozenset[str] = frozenset()
+    required_query: tuple[str, ...] = ()
+    status_as_string: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def copy(self) -> Profile:
+        return copy.deepcopy(self)
+
+    def meta_update(self) -> Obj:
+        ref = {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}
+        refs = {"type": "array", "items": ref}
+        properties: Obj = {
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "status": {"type": "string"} if self.status_as_string else ref,
+            "priority": ref,
+            "assignees": refs,
+            "tags": refs,
+            "due_date": {"type": "string", "format": "date-time"},
+            "team": ref,
+            "collections": refs,
+            "ticket_type": ref,
+            "custom_fields": {"type": "object"},
+        }
+        for name in self.unsupported_fields:
+            properties.pop(name, None)
+        query = {name: {"type": "string"} for name in self.required_query}
+        return {
+            "request_body_schema": {"type": "object", "properties": properties, "required": []},
+            "query_schema": {"type": "object", "properties": query, "required": list(self.required_query)},
+        }
+
+
+def _jira() -> Profile:
+    users = _users(
+        "ju",
+        320,
+        "acme.example",
+        [
+            ("Ana", "Lima", "ana", "ana@acme.example"),
+            ("Ana", "Souza", "asouza", "ana.souza@acme.example"),
+            ("Bruno", "Costa", "bruno", "bruno@acme.example"),
+            ("Carla", "Mendes", "carla", "carla@acme.example"),
+        ],
+    )
+    statuses = _named("js", ["To Do", "In Progress", "In Review", "Done"])
+    priorities = _named("jp", ["Highest", "High", "Medium", "Low", "Lowest"])
+    types = _named("jt", ["Bug", "Task", "Story", "Epic"])
+    tags = _named(
+        "jl",
+        [
+            "backend",
+            "frontend",
+            "infra",
+            "security",
+            "ux",
+            "api",
+            "mobile",
+            "web",
+            "database",
+            "performance",
+            "docs",
+            "testing",
+            "ci",
+            "release",
+            "hotfix",
+            "customer",
+            "regression",
+            "tech-debt",
+            "needs-review",
+            "blocked",
+        ],
+    )
+    teams = _named("jteam", ["Platform", "Mobile", "Web", "Data", "Support"])
+    collections = [
+        {"id": "jc1", "name": "PROJ", "type": "project"},
+        {"id": "jc2", "name": "OPS", "type": "project"},
+    ]
+    fields: list[Obj] = [
+        {
+            "id": "cf1",
+            "name": "story_points",
+            "label": "Story points",
+            "type": "number",
+            "entity_type": "ticket",
+        },
+        {
+            "id": "cf2",
+            "name": "severity",
+            "label": "Severity",
+            "type": "enum",
+            "entity_type": "ticket",
+            "options": [{"label": s, "value": s.lower()} for s in ("Minor", "Major", "Critical")],
+        },
+    ]
+    tickets: dict[str, Obj] = {}
+    for n in range(1, 61):
+        key = f"PROJ-{n}"
+        tickets[key] = {
+            "id": key,
+            "number": key,
+            "name": f"Ticket {n}: {['Login', 'Billing', 'Search', 'Export'][n % 4]} improvements",
+            "description": f"Details of ticket {n}.",
+            "status": _ref(statuses[n % 4]),
+            "priority": _ref(priorities[2]),
+            "ticket_type": _ref(types[n % 4]),
+            "assignees": [_ref(users[2])],
+            "tags": [_ref(tags[1])],
+            "collections": [_ref(collections[0])],
+            "team": _ref(teams[0]),
+            "due_date": None,
+            "custom_fields": {"story_points": 3},
+            "created_at": "2026-10-01T09:00:00Z",
+            "updated_at": "2026-11-20T09:00:00Z",
+            "ticket_url": f"https://acme.atlassian.net/browse/{key}",
+        }
+    tickets["PROJ-42"].update(
+        name="Login fails with SSO",
+        status=_ref(statuses[0]),
+        html_description="<p>SSO login <b>fails</b> for users with &amp; in their name.</p>",
+    )
+    return Profile(
+        name="jira",
+        tool="Jira",
+        integrated_account_id="sandbox-jira",
+        lists={
+            "ticket_status": statuses,
+            "ticket_priorities": priorities,
+            "ticket_types": types,
+            "users": users,
+            "tags": tags,
+            "teams": teams,
+            "collections": collections,
+            "fields": fields,
+        },
+        tickets=tickets,
+    )
+
+
+def _linear() -> Profile:
+    users = _users(
+        "lu",
+        60,
+        "linear.example",
+        [
+            ("Ana", "Lima", "ana", "ana@acme.example"),
+            ("Diego", "Alves", "diego", "diego@acme.example"),
+            ("Elena", "Rocha", "elena", "elena@acme.example"),
+        ],
+    )
+    statuses = _named("ls", ["Backlog", "Todo", "In Progress", "Done", "Canceled"])
+    priorities = _named("lp", ["Urgent", "High", "Medium", "Low"])
+    tags = _named("ll", ["Bug", "Feature", "Improvement", "backend", "design"])
+    teams = _named("lteam", ["Engineering", "Design"])
+    collections = [{"id": "lc1", "name": "Q4 Roadmap", "type": "project"}]
+    tickets: dict[str, Obj] = {}
+    for n in range(1, 41):
+        key = f"ENG-{n}"
+        tickets[key] = {
+            "id": key,
+            "number": key,
+            "name": f"Engineering task {n}",
+            "description": f"Linear issue {n}.",
+            "status": _ref(statuses[n % 5]),
+            "priority": _ref(priorities[n % 4]),
+            "assignees": [],
+            "tags": [_ref(tags[0])],
+            "team": _ref(teams[0]),
+            "due_date": None,
+            "created_at": "2026-10-05T10:00:00Z",
+            "updated_at": "2026-11-21T10:00:00Z",
+        }
+    tickets["ENG-7"].update(
+        name="Crash on empty search", status=_ref(statuses[1]), assignees=[_ref(users[1])]
+    )
+    return Profile(
+        name="linear",
+        tool="Linear",
+        integrated_account_id="sandbox-linear",
+        lists={
+            "ticket_status": statuses,
+            "ticket_priorities": priorities,
+            "users": users,
+            "tags": tags,
+            "teams": teams,
+            "collections": collections,
+        },
+        tickets=tickets,
+        unsupported_fields=frozenset({"ticket_type", "workspace"}),
+    )
+
+
+def build_profiles() -> dict[str, Profile]:
+    profiles = [_jira(), _linear()]
+    return {p.integrated_account_id: p for p in profiles}
+
+
+PROFILES = build_profiles()
