@@ -20,16 +20,17 @@ from bot.truto_errors import NotAllowed, NotFound
 
 KEY_VERSION = "v1"
 
+# (one, many) for messages: "no status matches …", "matches several statuses: …".
 RESOURCE_LABELS = {
-    "ticket_status": "statuses",
-    "ticket_priorities": "priorities",
-    "ticket_types": "ticket types",
-    "users": "users",
-    "tags": "tags",
-    "teams": "teams",
-    "workspaces": "workspaces",
-    "collections": "collections",
-    "fields": "fields",
+    "ticket_status": ("status", "statuses"),
+    "ticket_priorities": ("priority", "priorities"),
+    "ticket_types": ("ticket type", "ticket types"),
+    "users": ("user", "users"),
+    "tags": ("tag", "tags"),
+    "teams": ("team", "teams"),
+    "workspaces": ("workspace", "workspaces"),
+    "collections": ("collection", "collections"),
+    "fields": ("field", "fields"),
 }
 
 

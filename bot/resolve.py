@@ -70,19 +70,22 @@ def _unique(items: Iterable[Item]) -> list[Item]:
     return out
 
 
-def _ambiguous(text: str, what: str, matches: list[Item], is_user: bool) -> ResolveError:
+Label = tuple[str, str]  # (one, many): ("status", "statuses")
+
+
+def _ambiguous(text: str, what: Label, matches: list[Item], is_user: bool) -> ResolveError:
     label = _user_label if is_user else item_name
     shown = [label(m) for m in matches[:MAX_CANDIDATES]]
     more = f" and {len(matches) - MAX_CANDIDATES} more" if len(matches) > MAX_CANDIDATES else ""
     hint = "use an email or an @mention" if is_user else "type more of the name"
-    return ResolveError(f"'{text}' matches several {what}: {', '.join(shown)}{more}; {hint}", shown)
+    return ResolveError(f"'{text}' matches several {what[1]}: {', '.join(shown)}{more}; {hint}", shown)
 
 
-def resolve(text: str, items: Sequence[Item], *, what: str, is_user: bool = False) -> Item:
+def resolve(text: str, items: Sequence[Item], *, what: Label, is_user: bool = False) -> Item:
     """The one item `text` names: by exact name/id (any alias), then by unique prefix."""
     query = text.strip().casefold()
     if not query:
-        raise ResolveError(f"an empty {what} name")
+        raise ResolveError(f"an empty {what[0]} name")
     exact = _unique(i for i in items if query in _aliases(i, is_user))
     if len(exact) == 1:
         return exact[0]
@@ -96,19 +99,19 @@ def resolve(text: str, items: Sequence[Item], *, what: str, is_user: bool = Fals
     raise _no_match(text, items, what, is_user)
 
 
-def _no_match(text: str, items: Sequence[Item], what: str, is_user: bool) -> ResolveError:
+def _no_match(text: str, items: Sequence[Item], what: Label, is_user: bool) -> ResolveError:
     names = [item_name(i) for i in items]
     found = process.extract(text, names, scorer=fuzz.WRatio, limit=MAX_CANDIDATES, score_cutoff=60)
     suggestions = list(dict.fromkeys(match[0] for match in found))
-    message = f"no {what} matches '{text}'"
+    message = f"no {what[0]} matches '{text}'"
     if suggestions:
         message += f"; did you mean {', '.join(suggestions)}?"
     if not items:
-        message += f" (this account has no {what})"
+        message += f" (this account has no {what[1]})"
     elif len(items) <= LIST_ALL_UP_TO:
-        message += f" Accepted: {', '.join(names)}"
+        message += f"{'' if suggestions else ';'} accepted: {', '.join(names)}"
     elif is_user:
-        message += " Use an email, a username or an @mention."
+        message += f"{'' if suggestions else ';'} use an email, a username or an @mention"
     return ResolveError(message, suggestions)
 
 
@@ -120,5 +123,5 @@ def resolve_email(email: str, users: Sequence[Item], *, who: str | None = None) 
         return matches[0]
     person = who or email
     if matches:
-        raise _ambiguous(email, "users", matches, True)
+        raise _ambiguous(email, ("user", "users"), matches, True)
     raise ResolveError(f"no user in the ticketing tool has the email {email} ({person})")

@@ -268,7 +268,7 @@ class TicketService:
             if assignment.field in _STRING_WHEN_NO_LIST:
                 return str(assignment.values[0])
             tool = account.display_tool
-            raise FieldError(assignment.key_text, f"the {tool} account has no {label} to choose from")
+            raise FieldError(assignment.key_text, f"the {tool} account has no {label[1]} to choose from")
         if assignment.op == "remove":
             return list(assignment.values)  # matched against the ticket's own list in _merge
         refs = [_ref(resolve(str(v), lookup.items, what=label)) for v in assignment.values]
@@ -324,7 +324,7 @@ class TicketService:
                 drop.add(wanted.id)
                 continue
             try:
-                drop.add(str(resolve(str(wanted), items, what=FIELDS[field].label)["id"]))
+                drop.add(str(resolve(str(wanted), items, what=(field, field))["id"]))
             except ResolveError:
                 raise FieldError(
                     assignment.key_text, f"'{wanted}' is not on {ref.id} (now: {_names(current)})"

@@ -209,7 +209,7 @@ class TrutoClient:
             try:
                 async with asyncio.timeout(self._timeout):
                     response = await self._http.request(
-                        method, path, params=httpx.QueryParams(params), json=json, headers=headers
+                        method, path, params=tuple(params), json=json, headers=headers
                     )
             except (httpx.TransportError, TimeoutError) as exc:
                 kind = type(exc).__name__

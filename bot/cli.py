@@ -1,0 +1,150 @@
+"""The `ticketbot` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+from collections.abc import Sequence
+
+from bot.commands import ParseError, UpdateCommand
+from bot.config import AppConfig, ConfigError, load_config
+from bot.fields import LOOKUP_RESOURCES
+from bot.logs import configure
+from bot.render_text import changes_text, request_text, ticket_text
+from bot.runtime import build_core
+from bot.service import Actor, UserInputError
+from bot.truto_errors import TrutoError
+
+_ASSIGNMENT = re.compile(r"^([A-Za-z_][\w.\-]*?)(\+=|-=|=)(.*)$", re.DOTALL)
+
+
+def command_text(args: Sequence[str]) -> str:
+    """Re-quote shell arguments so `'status=In Progress'` keeps its space."""
+    parts = []
+    for arg in args:
+        match = _ASSIGNMENT.match(arg)
+        if match and re.search(r"\s", match.group(3)):
+            value = match.group(3).replace("\\", "\\\\").replace('"', '\\"')
+            parts.append(f'{match.group(1)}{match.group(2)}"{value}"')
+        else:
+            parts.append(arg)
+    return " ".join(parts)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ticketbot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="run a scripted session against a local sandbox (no credentials needed)")
+
+    update = sub.add_parser("update", help="update a ticket: ticketbot update PROJ-42 status=done")
+    update.add_argument("ref", help="the ticket: an id like PROJ-42 or a ticket URL")
+    update.add_argument("assignments", nargs="+", help="field=value, field+=value, field-=value")
+    update.add_argument("--dry-run", action="store_true", help="print the request, send nothing")
+    update.add_argument("--channel", help="route as if typed in this Slack channel id")
+    update.add_argument("--as-email", help="who `me` is (an email known to the ticketing tool)")
+
+    lookups = sub.add_parser("lookups", help="show or refresh the cached lookup lists")
+    lookups_sub = lookups.add_subparsers(dest="action", required=True)
+    show = lookups_sub.add_parser("show", help="print one lookup list")
+    show.add_argument("resource", choices=LOOKUP_RESOURCES)
+    show.add_argument("--account", help="account name from the config (default: the default account)")
+    refresh = lookups_sub.add_parser("refresh", help="fetch every lookup list again now")
+    refresh.add_argument("--account", help="only this account (default: all)")
+
+    sandbox = sub.add_parser("sandbox", help="serve the local sandbox ticketing API")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8010)
+    return parser
+
+
+async def _update(config: AppConfig, args: argparse.Namespace) -> int:
+    core = build_core(config)
+    try:
+        command = core.service.parse(command_text(["update", args.ref, *args.assignments]), args.channel)
+        assert isinstance(command, UpdateCommand)
+        actor = Actor(email=args.as_email)
+        plan = await core.service.plan(command, actor, args.channel)
+        print(request_text(plan.describe(config.settings.truto_base_url)))
+        if args.dry_run:
+            return 0
+        result = await core.service.apply(command, actor, args.channel)
+        print(f"\nUpdated (Idempotency-Key {result.idempotency_key}):")
+        print(changes_text(result.changes))
+        print(ticket_text(result.ticket))
+        return 0
+    finally:
+        await core.aclose()
+
+
+def _account(config: AppConfig, name: str | None) -> list[str]:
+    if name is None:
+        return list(config.accounts)
+    if name not in config.accounts:
+        raise ConfigError(f"no account named {name!r} (known: {', '.join(config.accounts) or 'none'})")
+    return [name]
+
+
+async def _lookups(config: AppConfig, args: argparse.Namespace) -> int:
+    core = build_core(config)
+    try:
+        if args.action == "show":
+            name = args.account or config.default_account
+            account = config.accounts[_account(config, name)[0]] if name else None
+            if account is None:
+                raise ConfigError("no default account: pass --account or set TRUTO_INTEGRATED_ACCOUNT_ID")
+            lookup = await core.lookups.get(account, args.resource)
+            if not lookup.present:
+                print(f"{account.name}: the connected tool has no {args.resource} list")
+            for item in lookup.items:
+                print(json.dumps(item, ensure_ascii=False))
+            return 0
+        for name in _account(config, args.account):
+            lists = await core.lookups.refresh(config.accounts[name])
+            counts = ", ".join(
+                f"{r} {len(v.items)}" if v.present else f"{r} absent" for r, v in lists.items()
+            )
+            print(f"{name}: {counts}")
+        return 0
+    finally:
+        await core.aclose()
+
+
+def _serve_sandbox(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.sandbox import SandboxState, create_sandbox_app
+
+    print(f"sandbox ticketing API on http://{args.host}:{args.port} (token: sandbox-token)")
+    uvicorn.run(create_sandbox_app(SandboxState()), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        return run_demo()
+    if args.command == "sandbox":
+        return _serve_sandbox(args)
+    try:
+        config = load_config()
+        configure(config.settings.log_level)
+        runner = _update if args.command == "update" else _lookups
+        return asyncio.run(runner(config, args))
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    except (ParseError, UserInputError) as exc:
+        print(f"✗ {exc}", file=sys.stderr)
+        return 1
+    except TrutoError as exc:
+        print(f"✗ {exc.user_message}\n  ({exc.detail})", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,34 @@
+"""Plain-text views of tickets and requests for the command line."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.models import Ticket
+from bot.service import EMPTY, Change, field_display
+
+_SHOWN = ("status", "priority", "assignees", "due_date", "tags", "team", "ticket_type", "collections")
+
+
+def ticket_text(ticket: Ticket) -> str:
+    lines = [f"{ticket.display_ref}  {ticket.name or ''}".rstrip()]
+    for field in _SHOWN:
+        value = field_display(ticket, field)
+        if value != EMPTY:
+            lines.append(f"  {field.replace('_', ' '):<12} {value}")
+    if ticket.web_url:
+        lines.append(f"  {'url':<12} {ticket.web_url}")
+    return "\n".join(lines)
+
+
+def changes_text(changes: list[Change]) -> str:
+    if not changes:
+        return "  (no visible change)"
+    return "\n".join(f"  {c.field}: {c.before} → {c.after}" for c in changes)
+
+
+def request_text(request: dict[str, Any]) -> str:
+    query = "&".join(f"{k}={v}" for k, v in request["query"])
+    body = json.dumps(request["json"], indent=2, ensure_ascii=False)
+    return f"{request['method']} {request['url']}?{query}\n{body}"
