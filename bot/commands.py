@@ -330,7 +330,14 @@ def _resolve_key(key: str, position: int) -> tuple[FieldSpec, str | None]:
                 )
             return FIELDS["custom_fields"], custom_key
     name = canonical(key)
-    if name is None or FIELDS[name].kind == Kind.CUSTOM:
+    if name == "custom_fields":
+        raise ParseError(
+            "custom fields are set one at a time",
+            position,
+            key,
+            "write cf.<field>=value, e.g. cf.story_points=5",
+        )
+    if name is None:
         guess = _closest(key, [*_field_names(), *ALIASES])
         message = f"unknown field '{key}'"
         if guess:
@@ -350,9 +357,7 @@ def _resolve_key(key: str, position: int) -> tuple[FieldSpec, str | None]:
 def _assignment(scanner: _Scanner, today: date, patterns: tuple[str, ...]) -> Assignment:
     start = scanner.pos
     match = _KEY.match(scanner.text, scanner.pos)
-    if not match:
-        token, _ = scanner.word()
-        raise _stray(token, start, scanner.text)
+    assert match is not None  # parse() checks before calling
     key, operator = match.group(1), match.group(2)
     spec, custom_key = _resolve_key(key, start)
     scanner.pos = match.end()
@@ -379,20 +384,31 @@ def _assignment(scanner: _Scanner, today: date, patterns: tuple[str, ...]) -> As
     return Assignment(spec.name, op, values, custom_key, start, key)
 
 
-def _stray(token: str, position: int, text: str) -> ParseError:
-    if token.startswith(("=", "+=", "-=")) or _followed_by_operator(text, position + len(token)):
+def _stray(token: str, position: int, text: str, previous: Assignment | None) -> ParseError:
+    if token.startswith(("=", "+=", "-=")):
         return ParseError(
-            f"spaces around '=' near '{token}'",
+            f"'{token}' has no field name before the '='",
+            position,
+            token,
+            "write field=value, e.g. status=done",
+        )
+    if _followed_by_operator(text, position + len(token)):
+        return ParseError(
+            f"spaces around '=' after '{token}'",
             position,
             token,
             'write field=value with no spaces, and quote values with spaces: name="Fix login"',
         )
-    return ParseError(
-        f"unexpected text '{token}': expected field=value",
-        position,
-        token,
-        'quote values that contain spaces, e.g. name="Fix the login page"',
-    )
+    hint = 'quote values that contain spaces, e.g. name="Fix the login page"'
+    if previous is not None:
+        before = text[previous.position : position].rstrip()
+        match = _KEY.match(before)
+        value = before[match.end() :] if match else ""
+        if match and value and value[0] not in _QUOTES:
+            hint = (
+                f'to give {match.group(1)} a value with spaces, quote it: {match.group(0)}"{value} {token}"'
+            )
+    return ParseError(f"unexpected text '{token}': expected field=value", position, token, hint)
 
 
 def _followed_by_operator(text: str, position: int) -> bool:
@@ -466,6 +482,9 @@ def parse(text: str, *, today: date | None = None, link_patterns: Iterable[str] 
                 token,
                 f"{verb} takes only a ticket; to change fields: /ticket update {ref_token} status=done",
             )
+        if not _KEY.match(scanner.text, scanner.pos):
+            token, position = scanner.word()
+            raise _stray(token, position, scanner.text, assignments[-1] if assignments else None)
         assignments.append(_assignment(scanner, today, patterns))
         scanner.skip_space()
     _check_repeats(assignments)

@@ -1,0 +1,145 @@
+"""Shared fixtures: a real Redis server, the sandbox ticketing API on loopback, the core."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis
+from pydantic import SecretStr
+
+from bot.cache import Cache, FailoverBackend, MemoryBackend, RedisBackend
+from bot.config import Account, AppConfig, Settings
+from bot.lookups import Lookups
+from bot.sandbox import SANDBOX_TOKEN, SandboxServer
+from bot.service import TicketService
+from bot.snapshots import Snapshots
+from bot.truto import RetryPolicy, TrutoClient
+from tests.redis_server import RedisProcess
+
+JIRA = Account(name="jira", integrated_account_id="sandbox-jira", tool="Jira")
+LINEAR = Account(
+    name="linear",
+    integrated_account_id="sandbox-linear",
+    tool="Linear",
+    ticket_url_template="https://linear.app/acme/issue/{ref}",
+)
+JIRA_CHANNEL = "CJIRA"
+LINEAR_CHANNEL = "CLINEAR"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """REDIS_URL when set (CI), otherwise a redis-server this session starts itself."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        redis.Redis.from_url(url).ping()
+        yield url
+        return
+    server = RedisProcess()
+    server.start()
+    yield server.url
+    server.stop()
+
+
+def _clear_bot_keys(url: str) -> None:
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter("ticketbot:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def clean_redis(redis_url: str) -> Iterator[str]:
+    _clear_bot_keys(redis_url)
+    yield redis_url
+    _clear_bot_keys(redis_url)
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisProcess]:
+    """A private Redis the test may stop and start again."""
+    server = RedisProcess()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
+    sandbox_server.state.reset()
+    return sandbox_server
+
+
+class SleepRecorder:
+    """Stands in for asyncio.sleep in the client: records waits, waits for nothing."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> SleepRecorder:
+    return SleepRecorder()
+
+
+@pytest.fixture
+async def client(sandbox: SandboxServer, sleeps: SleepRecorder) -> AsyncIterator[TrutoClient]:
+    truto = TrutoClient(sandbox.base_url, SecretStr(SANDBOX_TOKEN), sleep=sleeps, timeout=2.0)
+    yield truto
+    await truto.aclose()
+
+
+def app_config(base_url: str) -> AppConfig:
+    settings = Settings(truto_base_url=base_url, truto_api_token=SANDBOX_TOKEN)
+    return AppConfig(
+        settings=settings,
+        accounts={"jira": JIRA, "linear": LINEAR},
+        channels={JIRA_CHANNEL: "jira", LINEAR_CHANNEL: "linear"},
+        default_account="jira",
+    )
+
+
+class StaticDirectory:
+    """Slack profile emails by Slack user id (the Slack layer's users.info, in tests)."""
+
+    def __init__(self, emails: dict[str, str]) -> None:
+        self.emails = emails
+        self.asked: list[str] = []
+
+    async def email_of(self, slack_user_id: str) -> str | None:
+        self.asked.append(slack_user_id)
+        return self.emails.get(slack_user_id)
+
+
+DIRECTORY = {"U0ANA": "ana@acme.example", "U0BRUNO": "bruno@acme.example", "U0NOBODY": "nobody@else.example"}
+
+
+@pytest.fixture(params=["redis", "memory"])
+def cache(request: pytest.FixtureRequest) -> Cache:
+    if request.param == "memory":
+        return Cache(MemoryBackend())
+    url = request.getfixturevalue("clean_redis")
+    return Cache(FailoverBackend(RedisBackend.from_url(url)))
+
+
+@pytest.fixture
+def service(sandbox: SandboxServer, client: TrutoClient, cache: Cache) -> TicketService:
+    return TicketService(
+        app_config(sandbox.base_url),
+        client,
+        Lookups(client, cache),
+        Snapshots(cache),
+        StaticDirectory(DIRECTORY),
+    )
