@@ -73,6 +73,7 @@ class SandboxState:
 
     def reset(self) -> None:
         with self._lock:
+            self.token = "sandbox-token"  # noqa: S105 - the sandbox's fixed public token
             self.latency = 0.0
             self.profiles = build_profiles()
             self.requests.clear()
