@@ -49,6 +49,11 @@ def _user_label(item: Item) -> str:
     return f"{item_name(item)} ({emails[0]})" if emails else item_name(item)
 
 
+def _compact(text: str) -> str:
+    """`To Do`, `todo` and `to-do` compare equal."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
 def _aliases(item: Item, is_user: bool) -> list[str]:
     values = [item_name(item), str(item.get("id", ""))]
     if item.get("label"):
@@ -56,7 +61,8 @@ def _aliases(item: Item, is_user: bool) -> list[str]:
     if is_user:
         values.extend(str(item[k]) for k in ("username", "first_name") if item.get(k))
         values.extend(user_emails(item))
-    return [v.casefold() for v in values if v]
+    folded = [v.casefold() for v in values if v]
+    return folded + [c for c in (_compact(v) for v in folded) if c and c not in folded]
 
 
 def _unique(items: Iterable[Item]) -> list[Item]:
@@ -86,12 +92,15 @@ def resolve(text: str, items: Sequence[Item], *, what: Label, is_user: bool = Fa
     query = text.strip().casefold()
     if not query:
         raise ResolveError(f"an empty {what[0]} name")
-    exact = _unique(i for i in items if query in _aliases(i, is_user))
+    queries = {query, _compact(query)} - {""}
+    exact = _unique(i for i in items if queries & set(_aliases(i, is_user)))
     if len(exact) == 1:
         return exact[0]
     if exact:
         raise _ambiguous(text, what, exact, is_user)
-    prefixed = _unique(i for i in items if any(a.startswith(query) for a in _aliases(i, is_user)))
+    prefixed = _unique(
+        i for i in items if any(a.startswith(q) for a in _aliases(i, is_user) for q in queries)
+    )
     if len(prefixed) == 1:
         return prefixed[0]
     if prefixed:

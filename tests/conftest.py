@@ -15,7 +15,7 @@ from bot.lookups import Lookups
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.service import TicketService
 from bot.snapshots import Snapshots
-from bot.truto import RetryPolicy, TrutoClient
+from bot.truto import TrutoClient
 from tests.redis_server import RedisProcess
 
 JIRA = Account(name="jira", integrated_account_id="sandbox-jira", tool="Jira")

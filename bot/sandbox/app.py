@@ -150,12 +150,14 @@ def _apply(profile: Profile, ticket: Obj, body: Obj) -> None:
             changed[key] = value
         elif key == "status":
             if isinstance(value, str):
-                match = [s for s in lists["ticket_status"] if s["name"].lower() == value.lower()]
+                # A tool without a status list takes its own status words as strings.
+                known = lists.get("ticket_status") or [{"id": value, "name": value}]
+                match = [s for s in known if s["name"].lower() == value.lower()]
                 if not match:
                     raise _Refused(envelope(400, f"status: unknown status {value!r}"))
                 changed[key] = {"id": match[0]["id"], "name": match[0]["name"]}
             else:
-                changed[key] = _check_ref(value, lists["ticket_status"], key)
+                changed[key] = _check_ref(value, lists.get("ticket_status", []), key)
         elif key in ("priority", "ticket_type", "team", "workspace"):
             resource = {"priority": "ticket_priorities", "ticket_type": "ticket_types"}.get(key, f"{key}s")
             if isinstance(value, str) and key == "ticket_type":

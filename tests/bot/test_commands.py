@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -60,11 +60,15 @@ def one(text: str) -> Assignment:
         ),
         (
             "show https://app.asana.com/0/1200000000000001/1200000000000099",
-            ShowCommand(TicketRef("1200000000000099", "https://app.asana.com/0/1200000000000001/1200000000000099")),
+            ShowCommand(
+                TicketRef("1200000000000099", "https://app.asana.com/0/1200000000000001/1200000000000099")
+            ),
         ),
         (
             "update PROJ-42 status=done",
-            UpdateCommand(TicketRef("PROJ-42"), (Assignment("status", "set", ("done",), None, 15, "status"),)),
+            UpdateCommand(
+                TicketRef("PROJ-42"), (Assignment("status", "set", ("done",), None, 15, "status"),)
+            ),
         ),
         (
             "PROJ-42 status=done",
@@ -155,7 +159,7 @@ def test_users(text: str, users: tuple[UserValue, ...]) -> None:
         ("Mon", date(2026, 11, 30)),
         ("saturday", date(2026, 11, 28)),
         ("2026-12-04T17:00", datetime(2026, 12, 4, 17, 0)),
-        ("2026-12-04T17:00Z", datetime(2026, 12, 4, 17, 0, tzinfo=timezone.utc)),
+        ("2026-12-04T17:00Z", datetime(2026, 12, 4, 17, 0, tzinfo=UTC)),
         ("2026-12-04T17:00:00+02:00", datetime(2026, 12, 4, 17, 0, tzinfo=timezone(timedelta(hours=2)))),
     ],
 )
@@ -196,50 +200,205 @@ def test_account_link_patterns_are_used() -> None:
 
 # (text, position of the offending token, message, start of the hint)
 MALFORMED = [
-    ('updte PROJ-42 status=done', 0, "unknown command 'updte'; did you mean 'update'?", 'commands: update <ticket> field=value …,'),
-    ('foo', 0, "'foo' is neither a command nor a ticket reference", 'commands: update <ticket> field=value …,'),
-    ('status=done', 0, "'status=done' comes before any ticket", 'start with the ticket: /ticket update PR'),
-    ('update', 6, 'update needs a ticket', 'write /ticket update PROJ-42 (an id such'),
-    ('show', 4, 'show needs a ticket', 'write /ticket show PROJ-42 (an id such a'),
-    ('edit', 4, 'edit needs a ticket', 'write /ticket edit PROJ-42 (an id such a'),
-    ('update PROJ-42', 14, 'nothing to update on PROJ-42', 'add field=value pairs, e.g. /ticket upda'),
-    ('show PROJ-42 status=done', 13, "unexpected text 'status=done' after show PROJ-42", 'show takes only a ticket; to change fiel'),
-    ('edit PROJ-42 extra', 13, "unexpected text 'extra' after edit PROJ-42", 'edit takes only a ticket; to change fiel'),
-    ('update PROJ-42 priorty=high', 15, "unknown field 'priorty'; did you mean 'priority'?", 'fields: name, description, html_descript'),
-    ('update PROJ-42 stauts=done', 15, "unknown field 'stauts'; did you mean 'status'?", 'fields: name, description, html_descript'),
-    ('update PROJ-42 bogus=1', 15, "unknown field 'bogus'", 'fields: name, description, html_descript'),
-    ('update PROJ-42 items=x', 15, "items can't be set from a command (it takes structured JSON)", 'fields: name, description, html_descript'),
-    ('update PROJ-42 remote_data=x', 15, "remote_data can't be set from a command (it takes structured JSON)", 'fields: name, description, html_descript'),
-    ('update PROJ-42 custom_fields=x', 15, 'custom fields are set one at a time', 'write cf.<field>=value, e.g. cf.story_po'),
-    ('update PROJ-42 cf.=5', 15, 'cf. names no custom field', 'write cf.<field>=value, e.g. cf.story_po'),
-    ('update PROJ-42 due=someday', 19, "due: 'someday' is not a date", 'dates: YYYY-MM-DD (2026-12-04), an ISO d'),
-    ('update PROJ-42 due=2026-02-30', 19, 'due: 2026-02-30 is not a real calendar date', 'dates: YYYY-MM-DD (2026-12-04), an ISO d'),
-    ('update PROJ-42 due=2026-13-01T10:00', 19, 'due: 2026-13-01T10:00 is not a valid ISO datetime', 'dates: YYYY-MM-DD (2026-12-04), an ISO d'),
-    ('update PROJ-42 due=+3x', 19, "due: '+3x' is not a date", 'dates: YYYY-MM-DD (2026-12-04), an ISO d'),
-    ('update PROJ-42 due=today,tomorrow', 19, 'due takes one value, got 2: today, tomorrow', 'quote a value that contains a comma: due'),
-    ('update PROJ-42 name=Fix login', 24, "unexpected text 'login': expected field=value", 'to give name a value with spaces, quote '),
-    ('update PROJ-42 status = done', 15, "spaces around '=' after 'status'", 'write field=value with no spaces, and qu'),
-    ('update PROJ-42 status =done', 15, "spaces around '=' after 'status'", 'write field=value with no spaces, and qu'),
-    ('update PROJ-42 status=a status=b', 24, "status is given twice ('status' and 'status')", 'give each field once; for lists, put sev'),
-    ('update PROJ-42 assignee=me assignees=ana', 27, "assignees is given twice ('assignee' and 'assignees')", 'give each field once; for lists, put sev'),
-    ('update PROJ-42 tags+=a tags-=b', 23, "tags is given twice ('tags' and 'tags')", 'give each field once; for lists, put sev'),
-    ('update PROJ-42 cf.points=1 custom.points=2', 27, "cf.points is given twice ('cf.points' and 'custom.points')", 'give each field once; for lists, put sev'),
-    ('update PROJ-42 name="unterminated', 20, 'unterminated quote " (no closing quote)', 'close the quote, or escape a quote insid'),
-    ("update PROJ-42 name='also unterminated", 20, "unterminated quote ' (no closing quote)", 'close the quote, or escape a quote insid'),
-    ('update PROJ-42 name=“curly unterminated', 20, 'unterminated quote “ (no closing quote)', 'close the quote, or escape a quote insid'),
-    ('update PROJ-42 assignee=<@U123', 24, "unclosed Slack markup '<' with no '>'", 'mentions and links look like <@U123|ana>'),
-    ('update PROJ-42 status+=done', 15, '+= works only on list fields (assignees, tags, collections, languages), not status', 'use status=value to set it'),
-    ('update PROJ-42 priority-=high', 15, '-= works only on list fields (assignees, tags, collections, languages), not priority', 'use priority=value to set it'),
-    ('update PROJ-42 tags+=', 21, 'tags+= needs a value', 'e.g. tags+=backend'),
-    ('update PROJ-42 assignees-=', 26, 'assignees-= needs a value', 'e.g. assignees-=@ana'),
-    ('update PROJ-42 tags+=none', 21, 'tags+= needs a value', 'e.g. tags+=backend'),
-    ('update PROJ-42 status=a,b', 22, 'status takes one value, got 2: a, b', 'quote a value that contains a comma: sta'),
-    ('update PROJ-42 parent=hello', 22, "parent: 'hello' is not a ticket reference: expected an id such as PROJ-42, 123 or #123, or a ticket URL", ''),
-    ('update <https://example.com/nothing/here|link> status=done', 7, "no ticket id found in the link https://example.com/nothing/here; links recognised: Jira browse URL, Linear issue URL, GitHub issue URL, Zendesk agent ticket URL, Asana task URL, and the patterns configured for this channel's account", ''),
-    ('update not-a-ref status=done', 7, "'not-a-ref' is not a ticket reference: expected an id such as PROJ-42, 123 or #123, or a ticket URL", ''),
-    ('PROJ-42 status=done stray', 20, "unexpected text 'stray': expected field=value", 'to give status a value with spaces, quot'),
-    ('PROJ-42 =done', 8, "'=done' has no field name before the '='", 'write field=value, e.g. status=done'),
-    ('help!', 0, "unknown command 'help!'; did you mean 'help'?", 'commands: update <ticket> field=value …,'),
+    (
+        "updte PROJ-42 status=done",
+        0,
+        "unknown command 'updte'; did you mean 'update'?",
+        "commands: update <ticket> field=value …,",
+    ),
+    (
+        "foo",
+        0,
+        "'foo' is neither a command nor a ticket reference",
+        "commands: update <ticket> field=value …,",
+    ),
+    ("status=done", 0, "'status=done' comes before any ticket", "start with the ticket: /ticket update PR"),
+    ("update", 6, "update needs a ticket", "write /ticket update PROJ-42 (an id such"),
+    ("show", 4, "show needs a ticket", "write /ticket show PROJ-42 (an id such a"),
+    ("edit", 4, "edit needs a ticket", "write /ticket edit PROJ-42 (an id such a"),
+    ("update PROJ-42", 14, "nothing to update on PROJ-42", "add field=value pairs, e.g. /ticket upda"),
+    (
+        "show PROJ-42 status=done",
+        13,
+        "unexpected text 'status=done' after show PROJ-42",
+        "show takes only a ticket; to change fiel",
+    ),
+    (
+        "edit PROJ-42 extra",
+        13,
+        "unexpected text 'extra' after edit PROJ-42",
+        "edit takes only a ticket; to change fiel",
+    ),
+    (
+        "update PROJ-42 priorty=high",
+        15,
+        "unknown field 'priorty'; did you mean 'priority'?",
+        "fields: name, description, html_descript",
+    ),
+    (
+        "update PROJ-42 stauts=done",
+        15,
+        "unknown field 'stauts'; did you mean 'status'?",
+        "fields: name, description, html_descript",
+    ),
+    ("update PROJ-42 bogus=1", 15, "unknown field 'bogus'", "fields: name, description, html_descript"),
+    (
+        "update PROJ-42 items=x",
+        15,
+        "items can't be set from a command (it takes structured JSON)",
+        "fields: name, description, html_descript",
+    ),
+    (
+        "update PROJ-42 remote_data=x",
+        15,
+        "remote_data can't be set from a command (it takes structured JSON)",
+        "fields: name, description, html_descript",
+    ),
+    (
+        "update PROJ-42 custom_fields=x",
+        15,
+        "custom fields are set one at a time",
+        "write cf.<field>=value, e.g. cf.story_po",
+    ),
+    ("update PROJ-42 cf.=5", 15, "cf. names no custom field", "write cf.<field>=value, e.g. cf.story_po"),
+    (
+        "update PROJ-42 due=someday",
+        19,
+        "due: 'someday' is not a date",
+        "dates: YYYY-MM-DD (2026-12-04), an ISO d",
+    ),
+    (
+        "update PROJ-42 due=2026-02-30",
+        19,
+        "due: 2026-02-30 is not a real calendar date",
+        "dates: YYYY-MM-DD (2026-12-04), an ISO d",
+    ),
+    (
+        "update PROJ-42 due=2026-13-01T10:00",
+        19,
+        "due: 2026-13-01T10:00 is not a valid ISO datetime",
+        "dates: YYYY-MM-DD (2026-12-04), an ISO d",
+    ),
+    ("update PROJ-42 due=+3x", 19, "due: '+3x' is not a date", "dates: YYYY-MM-DD (2026-12-04), an ISO d"),
+    (
+        "update PROJ-42 due=today,tomorrow",
+        19,
+        "due takes one value, got 2: today, tomorrow",
+        "quote a value that contains a comma: due",
+    ),
+    (
+        "update PROJ-42 name=Fix login",
+        24,
+        "unexpected text 'login': expected field=value",
+        "to give name a value with spaces, quote ",
+    ),
+    (
+        "update PROJ-42 status = done",
+        15,
+        "spaces around '=' after 'status'",
+        "write field=value with no spaces, and qu",
+    ),
+    (
+        "update PROJ-42 status =done",
+        15,
+        "spaces around '=' after 'status'",
+        "write field=value with no spaces, and qu",
+    ),
+    (
+        "update PROJ-42 status=a status=b",
+        24,
+        "status is given twice ('status' and 'status')",
+        "give each field once; for lists, put sev",
+    ),
+    (
+        "update PROJ-42 assignee=me assignees=ana",
+        27,
+        "assignees is given twice ('assignee' and 'assignees')",
+        "give each field once; for lists, put sev",
+    ),
+    (
+        "update PROJ-42 tags+=a tags-=b",
+        23,
+        "tags is given twice ('tags' and 'tags')",
+        "give each field once; for lists, put sev",
+    ),
+    (
+        "update PROJ-42 cf.points=1 custom.points=2",
+        27,
+        "cf.points is given twice ('cf.points' and 'custom.points')",
+        "give each field once; for lists, put sev",
+    ),
+    (
+        'update PROJ-42 name="unterminated',
+        20,
+        'unterminated quote " (no closing quote)',
+        "close the quote, or escape a quote insid",
+    ),
+    (
+        "update PROJ-42 name='also unterminated",
+        20,
+        "unterminated quote ' (no closing quote)",
+        "close the quote, or escape a quote insid",
+    ),
+    (
+        "update PROJ-42 name=“curly unterminated",
+        20,
+        "unterminated quote “ (no closing quote)",
+        "close the quote, or escape a quote insid",
+    ),
+    (
+        "update PROJ-42 assignee=<@U123",
+        24,
+        "unclosed Slack markup '<' with no '>'",
+        "mentions and links look like <@U123|ana>",
+    ),
+    (
+        "update PROJ-42 status+=done",
+        15,
+        "+= works only on list fields (assignees, tags, collections, languages), not status",
+        "use status=value to set it",
+    ),
+    (
+        "update PROJ-42 priority-=high",
+        15,
+        "-= works only on list fields (assignees, tags, collections, languages), not priority",
+        "use priority=value to set it",
+    ),
+    ("update PROJ-42 tags+=", 21, "tags+= needs a value", "e.g. tags+=backend"),
+    ("update PROJ-42 assignees-=", 26, "assignees-= needs a value", "e.g. assignees-=@ana"),
+    ("update PROJ-42 tags+=none", 21, "tags+= needs a value", "e.g. tags+=backend"),
+    (
+        "update PROJ-42 status=a,b",
+        22,
+        "status takes one value, got 2: a, b",
+        "quote a value that contains a comma: sta",
+    ),
+    (
+        "update PROJ-42 parent=hello",
+        22,
+        "parent: 'hello' is not a ticket reference: expected an id such as PROJ-42, 123 or #123, or a ticket URL",
+        "",
+    ),
+    (
+        "update <https://example.com/nothing/here|link> status=done",
+        7,
+        "no ticket id found in the link https://example.com/nothing/here; links recognised: Jira browse URL, Linear issue URL, GitHub issue URL, Zendesk agent ticket URL, Asana task URL, and the patterns configured for this channel's account",
+        "",
+    ),
+    (
+        "update not-a-ref status=done",
+        7,
+        "'not-a-ref' is not a ticket reference: expected an id such as PROJ-42, 123 or #123, or a ticket URL",
+        "",
+    ),
+    (
+        "PROJ-42 status=done stray",
+        20,
+        "unexpected text 'stray': expected field=value",
+        "to give status a value with spaces, quot",
+    ),
+    ("PROJ-42 =done", 8, "'=done' has no field name before the '='", "write field=value, e.g. status=done"),
+    ("help!", 0, "unknown command 'help!'; did you mean 'help'?", "commands: update <ticket> field=value …,"),
 ]
 
 
@@ -264,7 +423,7 @@ def test_pointer_marks_the_offending_token() -> None:
     assert caught.value.pointer(text).splitlines()[1] == " " * 15 + "^"
 
 
-_ALPHABET = st.sampled_from(list('abcXYZ019 =+-,."\'“”‘’<>@|#:/&;\\\t') + ["PROJ-42", "status", "tags", "me"])
+_ALPHABET = st.sampled_from([*list("abcXYZ019 =+-,.\"'“”‘’<>@|#:/&;\\\t"), "PROJ-42", "status", "tags", "me"])
 
 
 @settings(max_examples=300, deadline=None)

@@ -8,10 +8,18 @@ import pytest
 
 from bot.config import ConfigError, load_config
 
-ENV_KEYS = (
-    "SLACK_BOT_TOKEN SLACK_SIGNING_SECRET SLACK_APP_TOKEN SLACK_API_URL TRUTO_API_TOKEN TRUTO_BASE_URL "
-    "TRUTO_INTEGRATED_ACCOUNT_ID REDIS_URL TICKETBOT_CONFIG LOG_LEVEL"
-).split()
+ENV_KEYS = [
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "TRUTO_API_TOKEN",
+    "TRUTO_BASE_URL",
+    "TRUTO_INTEGRATED_ACCOUNT_ID",
+    "REDIS_URL",
+    "TICKETBOT_CONFIG",
+    "LOG_LEVEL",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -129,13 +137,18 @@ def test_bad_environment_values(monkeypatch: pytest.MonkeyPatch, env: dict[str, 
             "accounts: {jira: {integrated_account_id: a, ticket_url_template: 'https://x/'}}",
             "ticket_url_template: must contain {ref}",
         ),
-        ("accounts: {jira: {integrated_account_id: a}}\nchannels: {C1: nope}", "channels.C1: no account named 'nope'"),
+        (
+            "accounts: {jira: {integrated_account_id: a}}\nchannels: {C1: nope}",
+            "channels.C1: no account named 'nope'",
+        ),
         ("default_account: nope", "default_account: no account named 'nope' (known: none)"),
         ("- a list", "must hold a mapping at the top level"),
         ("accounts: [", "is not valid YAML"),
     ],
 )
-def test_bad_yaml_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yaml_text: str, message: str) -> None:
+def test_bad_yaml_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yaml_text: str, message: str
+) -> None:
     path = tmp_path / "ticketbot.yml"
     path.write_text(yaml_text)
     monkeypatch.setenv("TICKETBOT_CONFIG", str(path))
@@ -147,5 +160,5 @@ def test_bad_yaml_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yaml_t
 
 def test_missing_yaml_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TICKETBOT_CONFIG", str(tmp_path / "absent.yml"))
-    with pytest.raises(ConfigError, match="TICKETBOT_CONFIG: cannot read .*absent.yml"):
+    with pytest.raises(ConfigError, match=r"TICKETBOT_CONFIG: cannot read .*absent\.yml"):
         load_config()

@@ -12,7 +12,9 @@ from tests.conftest import JIRA, LINEAR
 from tests.redis_server import RedisProcess
 
 
-async def test_lists_are_fetched_once_per_ttl(client: TrutoClient, sandbox: SandboxServer, cache: Cache) -> None:
+async def test_lists_are_fetched_once_per_ttl(
+    client: TrutoClient, sandbox: SandboxServer, cache: Cache
+) -> None:
     lookups = Lookups(client, cache)
     statuses = await lookups.get(JIRA, "ticket_status")
     assert statuses.names == ["To Do", "In Progress", "In Review", "Done"]
@@ -32,7 +34,9 @@ async def test_accounts_are_cached_apart(client: TrutoClient, cache: Cache) -> N
     assert cache_key(JIRA, "lookup", "users") == "ticketbot:v1:sandbox-jira:lookup:users"
 
 
-async def test_an_absent_list_is_remembered(client: TrutoClient, sandbox: SandboxServer, cache: Cache) -> None:
+async def test_an_absent_list_is_remembered(
+    client: TrutoClient, sandbox: SandboxServer, cache: Cache
+) -> None:
     lookups = Lookups(client, cache)
     for _ in range(3):
         types = await lookups.get(LINEAR, "ticket_types")
@@ -46,7 +50,9 @@ async def test_remote_data_is_not_cached(client: TrutoClient, sandbox: SandboxSe
     assert "remote_data" not in teams.items[0]
 
 
-async def test_explicit_refresh_fetches_again(client: TrutoClient, sandbox: SandboxServer, cache: Cache) -> None:
+async def test_explicit_refresh_fetches_again(
+    client: TrutoClient, sandbox: SandboxServer, cache: Cache
+) -> None:
     lookups = Lookups(client, cache)
     await lookups.get(JIRA, "tags")
     sandbox.state.profiles["sandbox-jira"].lists["tags"].append({"id": "jl-new", "name": "brand-new"})
@@ -61,7 +67,9 @@ async def test_fifty_concurrent_commands_on_a_cold_list_fetch_it_once(
 ) -> None:
     sandbox.state.latency = 0.05
     replicas = [Lookups(client, Cache(RedisBackend.from_url(clean_redis), wait_poll=0.01)) for _ in range(2)]
-    found = await asyncio.gather(*(replicas[i % 2].resolve(JIRA, "ticket_priorities", "high") for i in range(50)))
+    found = await asyncio.gather(
+        *(replicas[i % 2].resolve(JIRA, "ticket_priorities", "high") for i in range(50))
+    )
     assert {item["id"] for item in found} == {"jp2"}
     assert len(sandbox.state.calls("GET", "/ticket_priorities")) == 1
 

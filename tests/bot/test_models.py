@@ -25,9 +25,33 @@ def test_only_set_fields_are_sent_and_clears_are_null() -> None:
 
 def test_every_update_field_of_the_api_is_known() -> None:
     assert set(TicketUpdate.field_names()) == set(
-        "name assignees status due_date ticket_type description html_description parent_ticket workspace "
-        "priority custom_fields collections contact team account tags source completed_at created_at "
-        "updated_at number languages items created_by remote_data".split()
+        [
+            "name",
+            "assignees",
+            "status",
+            "due_date",
+            "ticket_type",
+            "description",
+            "html_description",
+            "parent_ticket",
+            "workspace",
+            "priority",
+            "custom_fields",
+            "collections",
+            "contact",
+            "team",
+            "account",
+            "tags",
+            "source",
+            "completed_at",
+            "created_at",
+            "updated_at",
+            "number",
+            "languages",
+            "items",
+            "created_by",
+            "remote_data",
+        ]
     )
 
 

@@ -28,7 +28,15 @@ USERS = [
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("done", "4"), ("DONE", "4"), ("  in progress ", "2"), ("3", "3"), ("to", "1"), ("in p", "2"), ("d", "4")],
+    [
+        ("done", "4"),
+        ("DONE", "4"),
+        ("  in progress ", "2"),
+        ("3", "3"),
+        ("to", "1"),
+        ("in p", "2"),
+        ("d", "4"),
+    ],
 )
 def test_status_resolution(text: str, expected: str) -> None:
     assert resolve(text, STATUSES, what=STATUS)["id"] == expected
@@ -37,7 +45,9 @@ def test_status_resolution(text: str, expected: str) -> None:
 def test_ambiguous_prefix_lists_candidates() -> None:
     with pytest.raises(ResolveError) as caught:
         resolve("in", STATUSES, what=STATUS)
-    assert caught.value.message == "'in' matches several statuses: In Progress, In Review; type more of the name"
+    assert (
+        caught.value.message == "'in' matches several statuses: In Progress, In Review; type more of the name"
+    )
     assert caught.value.candidates == ["In Progress", "In Review"]
 
 
@@ -87,7 +97,9 @@ def test_at_most_five_candidates_are_listed() -> None:
 
 def test_resolve_email_is_exact_and_case_insensitive() -> None:
     assert resolve_email("ANA@acme.example", USERS)["id"] == "u1"
-    with pytest.raises(ResolveError, match=r"no user in the ticketing tool has the email zed@x.example \(@zed\)"):
+    with pytest.raises(
+        ResolveError, match=r"no user in the ticketing tool has the email zed@x.example \(@zed\)"
+    ):
         resolve_email("zed@x.example", USERS, who="@zed")
 
 

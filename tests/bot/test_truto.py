@@ -44,11 +44,15 @@ async def test_list_all_follows_every_page(client: TrutoClient, sandbox: Sandbox
     assert len({u["id"] for u in users}) == 320
     calls = sandbox.state.calls("GET", "/users")
     assert len(calls) == 4
-    assert all(("limit", "100") in c.query and ("integrated_account_id", "sandbox-jira") in c.query for c in calls)
+    assert all(
+        ("limit", "100") in c.query and ("integrated_account_id", "sandbox-jira") in c.query for c in calls
+    )
     assert [dict(c.query).get("next_cursor") is not None for c in calls] == [False, True, True, True]
 
 
-async def test_update_sends_body_query_and_idempotency_key(client: TrutoClient, sandbox: SandboxServer) -> None:
+async def test_update_sends_body_query_and_idempotency_key(
+    client: TrutoClient, sandbox: SandboxServer
+) -> None:
     query = UpdateQuery(
         integrated_account_id="sandbox-jira", truto_exclude_fields=["remote_data"], remote_query={"x": "1"}
     )
@@ -222,4 +226,7 @@ async def test_client_works_over_an_httpx_transport() -> None:
     ) as truto:
         await truto.get_ticket(JIRA, "PROJ-1")
     assert seen[0].headers["authorization"] == "Bearer t"
-    assert str(seen[0].url) == "https://api.truto.example/unified/ticketing/tickets/PROJ-1?integrated_account_id=sandbox-jira"
+    assert (
+        str(seen[0].url)
+        == "https://api.truto.example/unified/ticketing/tickets/PROJ-1?integrated_account_id=sandbox-jira"
+    )

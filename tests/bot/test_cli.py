@@ -1,0 +1,87 @@
+"""The command line: the demo, update with --dry-run, lookups, and configuration errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bot.cli import command_text, main
+from bot.sandbox import SANDBOX_TOKEN, SandboxServer
+
+
+def test_demo_runs_without_credentials() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"], capture_output=True, text=True, timeout=60, env={"PATH": ""}
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert '"name": "In Progress"' in out
+    assert "status: To Do → In Progress" in out
+    assert "no status matches 'finished'" in out
+    assert "did you mean 'priority'?" in out
+    assert "Done: 3 updates applied, 4 commands refused before any call." in out
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer) -> SandboxServer:
+    for key in ("REDIS_URL", "TICKETBOT_CONFIG", "SLACK_BOT_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("TRUTO_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("TRUTO_API_TOKEN", SANDBOX_TOKEN)
+    monkeypatch.setenv("TRUTO_INTEGRATED_ACCOUNT_ID", "sandbox-jira")
+    return sandbox
+
+
+def test_update_dry_run_prints_the_request_and_sends_nothing(
+    env: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["update", "PROJ-42", "status=In Progress", "tags+=backend", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        f"PATCH {env.base_url}/unified/ticketing/tickets/PROJ-42?integrated_account_id=sandbox-jira\n"
+    )
+    assert '"name": "In Progress"' in out and '"name": "backend"' in out
+    assert env.state.calls("PATCH") == []
+
+
+def test_update_applies_and_prints_the_ticket(env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["update", "PROJ-42", "priority=highest", "--as-email", "ana@acme.example"]) == 0
+    out = capsys.readouterr().out
+    assert "priority: Medium → Highest" in out
+    assert len(env.state.calls("PATCH")) == 1
+
+
+def test_update_with_a_bad_value_exits_1(env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["update", "PROJ-42", "status=finished"]) == 1
+    assert "no status matches 'finished'" in capsys.readouterr().err
+    assert env.state.calls("PATCH") == []
+
+
+def test_lookups_show_and_refresh(env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lookups", "show", "ticket_priorities"]) == 0
+    assert '"name": "Highest"' in capsys.readouterr().out
+    assert main(["lookups", "refresh"]) == 0
+    assert "default: ticket_status 4, ticket_priorities 5" in capsys.readouterr().out
+
+
+def test_configuration_error_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TRUTO_BASE_URL", "not a url")
+    assert main(["lookups", "refresh"]) == 2
+    assert "TRUTO_BASE_URL: must be an http(s) URL" in capsys.readouterr().err
+
+
+def test_missing_token_is_named(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("TRUTO_API_TOKEN", raising=False)
+    monkeypatch.setenv("TRUTO_INTEGRATED_ACCOUNT_ID", "x")
+    assert main(["lookups", "refresh"]) == 2
+    assert "TRUTO_API_TOKEN: not set" in capsys.readouterr().err
+
+
+def test_shell_arguments_are_requoted() -> None:
+    assert command_text(["update", "PROJ-42", "status=In Progress", 'name=say "hi"', "tags+=a"]) == (
+        'update PROJ-42 status="In Progress" name="say \\"hi\\"" tags+=a'
+    )
