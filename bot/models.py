@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 JsonDict = dict[str, Any]
+EMPTY = "—"
+_DATE_FIELDS = frozenset({"due_date", "completed_at", "created_at", "updated_at"})
 
 
 def _id_as_text(value: Any) -> Any:
@@ -135,6 +138,29 @@ class TicketRefObject(BaseModel):
         return Ref(id=self.id, name=self.name) if self.id else None
 
 
+def display_value(value: Any, limit: int = 80) -> str:
+    """A field value as one short line of text."""
+    if value is None or value == [] or value == "":
+        return EMPTY
+    if isinstance(value, TicketRefObject):
+        return value.label
+    if isinstance(value, list):
+        return ", ".join(display_value(v, limit) for v in value) or EMPTY
+    if isinstance(value, dict):
+        return str(value.get("name") or value.get("label") or value.get("id") or value)
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field an update changed, as shown to people: `status: To Do → Done`."""
+
+    field: str
+    before: str
+    after: str
+
+
 def _ref_label(value: TicketRefObject | str | None) -> str | None:
     if value is None:
         return None
@@ -203,3 +229,17 @@ class Ticket(BaseModel):
 
     def to_json(self) -> JsonDict:
         return self.model_dump(mode="json", exclude_none=True)
+
+    def value(self, field: str) -> Any:
+        if field in type(self).model_fields:
+            return getattr(self, field)
+        return (self.model_extra or {}).get(field)
+
+    def display(self, field: str, custom_key: str | None = None) -> str:
+        """A field (or custom field) as short text; dates without a midnight time."""
+        if custom_key is not None:
+            return display_value((self.custom_fields or {}).get(custom_key))
+        value = self.value(field)
+        if field in _DATE_FIELDS and isinstance(value, str) and value.endswith("T00:00:00"):
+            value = value[:10]
+        return display_value(value)

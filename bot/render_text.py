@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.models import Ticket
-from bot.service import EMPTY, Change, field_display
+from bot.models import EMPTY, Change, Ticket
 
 _SHOWN = ("status", "priority", "assignees", "due_date", "tags", "team", "ticket_type", "collections")
 
@@ -14,7 +13,7 @@ _SHOWN = ("status", "priority", "assignees", "due_date", "tags", "team", "ticket
 def ticket_text(ticket: Ticket) -> str:
     lines = [f"{ticket.display_ref}  {ticket.name or ''}".rstrip()]
     for field in _SHOWN:
-        value = field_display(ticket, field)
+        value = ticket.display(field)
         if value != EMPTY:
             lines.append(f"  {field.replace('_', ' '):<12} {value}")
     if ticket.web_url:

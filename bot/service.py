@@ -20,7 +20,7 @@ from bot.commands import Assignment, Command, UpdateCommand, UserValue, parse
 from bot.config import Account, AppConfig
 from bot.fields import FIELDS, Kind
 from bot.lookups import RESOURCE_LABELS, Lookups
-from bot.models import Ref, Ticket, TicketRefObject, TicketUpdate, UpdateQuery
+from bot.models import Change, Ref, Ticket, TicketUpdate, UpdateQuery
 from bot.refs import TicketRef
 from bot.resolve import Item, ResolveError, item_name, resolve
 from bot.snapshots import Snapshots
@@ -28,7 +28,6 @@ from bot.truto import TrutoClient
 
 # Fields sent as a plain string when the account has no list to resolve them against.
 _STRING_WHEN_NO_LIST = frozenset({"status", "ticket_type"})
-EMPTY = "—"
 
 
 class UserInputError(Exception):
@@ -60,11 +59,7 @@ class SlackDirectory(Protocol):
     async def email_of(self, slack_user_id: str) -> str | None: ...
 
 
-@dataclass(frozen=True)
-class Change:
-    field: str
-    before: str
-    after: str
+Target = tuple[str, str | None]  # (body field, custom field key)
 
 
 @dataclass(frozen=True)
@@ -74,6 +69,8 @@ class PlannedUpdate:
     update: TicketUpdate
     query: UpdateQuery
     before: Ticket
+    targets: tuple[Target, ...]  # what the user meant to change, for the list of changes
+    typed_ref: str = ""  # the ref as the user gave it (a key, a URL's id), kept with the snapshot
 
     def describe(self, base_url: str) -> dict[str, Any]:
         """The exact request, for `--dry-run` and logs."""
@@ -91,32 +88,6 @@ class UpdateResult:
     ticket: Ticket
     changes: list[Change]
     idempotency_key: str
-
-
-def _display(value: Any) -> str:
-    if value is None or value == [] or value == "":
-        return EMPTY
-    if isinstance(value, TicketRefObject):
-        return value.label
-    if isinstance(value, list):
-        return ", ".join(_display(v) for v in value) or EMPTY
-    if isinstance(value, dict):
-        return str(value.get("name") or value.get("id") or value)
-    text = str(value)
-    return text if len(text) <= 80 else text[:79] + "…"
-
-
-def field_display(ticket: Ticket, field: str, custom_key: str | None = None) -> str:
-    if custom_key is not None:
-        return _display((ticket.custom_fields or {}).get(custom_key))
-    value = (
-        getattr(ticket, field, None)
-        if field in type(ticket).model_fields
-        else (ticket.model_extra or {}).get(field)
-    )
-    if field in ("due_date", "completed_at", "created_at", "updated_at") and isinstance(value, str):
-        return value[:10] if value.endswith("T00:00:00") or len(value) == 10 else value
-    return _display(value)
 
 
 def _ref(item: Item) -> Ref:
@@ -196,6 +167,20 @@ class TicketService:
                 body[assignment.field] = self._merge(ticket, command.ref, assignment, value)
             else:
                 body[assignment.field] = value
+        targets = tuple((a.field, a.custom_key) for a in command.assignments)
+        return self._planned(account, command.ref, body, ticket, targets)
+
+    async def plan_fields(self, account: Account, ref: TicketRef, body: dict[str, Any]) -> PlannedUpdate:
+        """Plan an update whose values are already resolved (a form, a card button)."""
+        before = await self.recent_ticket(account, ref)
+        targets: list[Target] = [(name, None) for name in body if name != "custom_fields"]
+        targets += [("custom_fields", key) for key in body.get("custom_fields") or {}]
+        return self._planned(account, ref, body, before, tuple(targets))
+
+    @staticmethod
+    def _planned(
+        account: Account, ref: TicketRef, body: dict[str, Any], before: Ticket, targets: tuple[Target, ...]
+    ) -> PlannedUpdate:
         try:
             update = TicketUpdate(**body)
         except ValidationError as exc:
@@ -203,7 +188,14 @@ class TicketService:
             field = ".".join(str(p) for p in problem["loc"])
             raise FieldError(field, problem["msg"]) from None
         query = UpdateQuery(integrated_account_id=account.integrated_account_id, **account.query)
-        return PlannedUpdate(account, command.ref.id, update, query, ticket)
+        return PlannedUpdate(account, before.id or ref.id, update, query, before, targets, ref.id)
+
+    async def execute(self, plan: PlannedUpdate, *, idempotency_key: str | None = None) -> UpdateResult:
+        """PATCH once; the ticket comes from the PATCH answer (no GET after it)."""
+        key = idempotency_key or uuid.uuid4().hex
+        ticket = await self.client.update_ticket(plan.ticket_id, plan.update, plan.query, idempotency_key=key)
+        await self.snapshots.put(plan.account, ticket, plan.typed_ref)
+        return UpdateResult(plan.account, ticket, self._changes(plan.targets, plan.before, ticket), key)
 
     async def apply(
         self,
@@ -214,19 +206,28 @@ class TicketService:
         idempotency_key: str | None = None,
     ) -> UpdateResult:
         plan = await self.plan(command, actor, channel)
-        key = idempotency_key or uuid.uuid4().hex
-        ticket = await self.client.update_ticket(plan.ticket_id, plan.update, plan.query, idempotency_key=key)
-        await self.snapshots.put(plan.account, ticket, command.ref.id)
-        changes = self._changes(command.assignments, plan.before, ticket)
-        return UpdateResult(plan.account, ticket, changes, key)
+        return await self.execute(plan, idempotency_key=idempotency_key)
+
+    async def apply_fields(
+        self, account: Account, ref: TicketRef, body: dict[str, Any], *, idempotency_key: str | None = None
+    ) -> UpdateResult:
+        plan = await self.plan_fields(account, ref, body)
+        return await self.execute(plan, idempotency_key=idempotency_key)
+
+    async def user_ref(self, account: Account, actor: Actor) -> Ref:
+        """The ticketing user who is this Slack user (by the email of the Slack profile)."""
+        try:
+            return await self._user(account, UserValue("me", "me"), actor)
+        except ResolveError as exc:
+            raise UserInputError(exc.message) from None
 
     @staticmethod
-    def _changes(assignments: Sequence[Assignment], before: Ticket, after: Ticket) -> list[Change]:
+    def _changes(targets: Sequence[Target], before: Ticket, after: Ticket) -> list[Change]:
         changes = []
-        for a in assignments:
-            label = f"cf.{a.custom_key}" if a.custom_key is not None else FIELDS[a.field].label
-            old = field_display(before, a.field, a.custom_key)
-            new = field_display(after, a.field, a.custom_key)
+        for field, custom_key in dict.fromkeys(targets):
+            label = f"cf.{custom_key}" if custom_key is not None else FIELDS[field].label
+            old = before.display(field, custom_key)
+            new = after.display(field, custom_key)
             if old != new:
                 changes.append(Change(label, old, new))
         return changes

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from bot.commands import ParseError, UpdateCommand
+from bot.models import Change
 from bot.sandbox import SandboxServer
-from bot.service import Actor, Change, TicketService, UserInputError
+from bot.service import Actor, TicketService, UserInputError
 from tests.conftest import JIRA_CHANNEL, LINEAR_CHANNEL
 
 TODAY = date(2026, 11, 27)  # a Friday
