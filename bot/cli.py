@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     refresh = lookups_sub.add_parser("refresh", help="fetch every lookup list again now")
     refresh.add_argument("--account", help="only this account (default: all)")
 
+    serve = sub.add_parser("serve", help="run the Slack app in HTTP mode (POST /slack/events)")
+    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server listens on all interfaces
+    serve.add_argument("--port", type=int, help="default: $PORT, else 3000")
+    sub.add_parser("socket", help="run the Slack app in Socket Mode (needs SLACK_APP_TOKEN)")
+
     sandbox = sub.add_parser("sandbox", help="serve the local sandbox ticketing API")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8010)
@@ -122,6 +127,36 @@ def _serve_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(config: AppConfig, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.app import create_app
+    from bot.http_server import create_http_app
+
+    core = build_core(config)
+    http_app = create_http_app(create_app(config, core), on_shutdown=core.aclose)
+    port = args.port or config.settings.port or 3000
+    uvicorn.run(http_app, host=args.host, port=port, log_level=config.settings.log_level.lower())
+    return 0
+
+
+async def _socket(config: AppConfig) -> int:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.app import create_app
+
+    token = config.settings.slack_app_token
+    if token is None:
+        raise ConfigError("SLACK_APP_TOKEN: not set (an app-level token, xapp-…, with connections:write)")
+    core = build_core(config)
+    handler = AsyncSocketModeHandler(create_app(config, core), token.get_secret_value())
+    try:
+        await handler.start_async()  # type: ignore[no-untyped-call]
+    finally:
+        await core.aclose()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
@@ -133,6 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config()
         configure(config.settings.log_level)
+        if args.command == "serve":
+            return _serve(config, args)
+        if args.command == "socket":
+            return asyncio.run(_socket(config))
         runner = _update if args.command == "update" else _lookups
         return asyncio.run(runner(config, args))
     except ConfigError as exc:

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     ticketbot_config: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    port: int | None = Field(default=None, ge=1, le=65535)  # PORT, for `ticketbot serve`
     lookup_ttl_seconds: float = Field(default=600.0, gt=0)
     snapshot_ttl_seconds: float = Field(default=300.0, gt=0)
 

@@ -73,11 +73,17 @@ def parse_ref(text: str, extra_patterns: Iterable[str] = ()) -> TicketRef:
     raise RefError(f"{text!r} is not a ticket reference: expected {REF_FORMS}")
 
 
+_KEY_IN_TEXT = re.compile(r"(?<![\w/-])([A-Z][A-Z0-9]{1,9}-\d{1,7})(?![\w-])")
+
+
 def find_refs(text: str, extra_patterns: Iterable[str] = ()) -> list[TicketRef]:
-    """Every ticket URL in a piece of text (e.g. a Slack message), in order, without repeats."""
-    found: list[TicketRef] = []
+    """Ticket URLs, then keys like PROJ-42, in a piece of text; in order, without repeats."""
+    patterns = tuple(extra_patterns)
+    found: dict[str, TicketRef] = {}
     for url in re.findall(r"https?://[^\s<>|]+", text):
-        ref = ref_from_url(url, extra_patterns)
-        if ref and ref.id not in {r.id for r in found}:
-            found.append(ref)
-    return found
+        ref = ref_from_url(url, patterns)
+        if ref:
+            found.setdefault(ref.id, ref)
+    for key in _KEY_IN_TEXT.findall(re.sub(r"https?://[^\s<>|]+", " ", text)):
+        found.setdefault(key, TicketRef(key))
+    return list(found.values())

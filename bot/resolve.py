@@ -134,3 +134,27 @@ def resolve_email(email: str, users: Sequence[Item], *, who: str | None = None) 
     if matches:
         raise _ambiguous(email, ("user", "users"), matches, True)
     raise ResolveError(f"no user in the ticketing tool has the email {email} ({person})")
+
+
+def rank(query: str, items: Sequence[Item], *, limit: int = 100, is_user: bool = False) -> list[Item]:
+    """Items for a typed prefix: prefix matches, then substring, then similar names."""
+    text = query.strip().casefold()
+    if not text:
+        return list(items[:limit])
+    prefix: list[Item] = []
+    inside: list[Item] = []
+    rest: list[Item] = []
+    for item in items:
+        aliases = _aliases(item, is_user)
+        if any(a.startswith(text) for a in aliases):
+            prefix.append(item)
+        elif any(text in a for a in aliases):
+            inside.append(item)
+        else:
+            rest.append(item)
+    ranked = prefix + inside
+    if len(ranked) < limit and rest:
+        names = [item_name(i) for i in rest]
+        similar = process.extract(text, names, scorer=fuzz.WRatio, limit=limit - len(ranked), score_cutoff=70)
+        ranked += [rest[index] for _, _, index in similar]
+    return ranked[:limit]

@@ -1,0 +1,177 @@
+"""The ticket card: header, fields, description excerpt, who changed what, and actions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from blocks import ids
+from blocks.text import escape, html_to_text, safe_url, summarise, truncate
+from bot.models import EMPTY, Change, Ticket
+
+Block = dict[str, Any]
+DESCRIPTION_LIMIT = 600
+FIELD_LIMIT = 300  # each card field stays short, well under Slack's 2000
+STATUS_OPTIONS_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class CardOptions:
+    tool: str
+    action_value: str  # identifies account and ticket for the buttons (signed by the caller)
+    url: str | None = None  # the ticket's URL, or the account's template applied
+    statuses: Sequence[Mapping[str, Any]] = ()
+    changes: Sequence[Change] = ()
+    actor_id: str | None = None
+    changed_at: datetime | None = None
+    shareable: bool = False  # an ephemeral card offers "Share in channel"
+    interactive: bool = True  # unfurls are compact and have no buttons
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": truncate(text, limit) or " ", "emoji": True}
+
+
+def _fields(ticket: Ticket) -> list[dict[str, str]]:
+    """Only the fields the ticket has, in a fixed order (at most 10, Slack's limit)."""
+
+    def names(values: Sequence[Any] | None) -> str:
+        return summarise([escape(v.label) for v in values or []], FIELD_LIMIT) or EMPTY
+
+    rows = [
+        ("Status", escape(ticket.display("status"))),
+        ("Priority", escape(ticket.display("priority"))),
+        ("Assignees", names(ticket.assignees)),
+        ("Due", escape(ticket.display("due_date"))),
+        ("Tags", names(ticket.tags)),
+        ("Team", escape(ticket.display("team"))),
+        ("Type", escape(ticket.display("ticket_type"))),
+        ("Workspace", escape(ticket.display("workspace"))),
+        ("Collections", names(ticket.collections)),
+    ]
+    return [
+        {"type": "mrkdwn", "text": f"*{label}*\n{truncate(value, FIELD_LIMIT)}"}
+        for label, value in rows
+        if value != EMPTY
+    ][:10]
+
+
+def description_excerpt(ticket: Ticket, limit: int = DESCRIPTION_LIMIT) -> str:
+    raw = ticket.description or (html_to_text(ticket.html_description) if ticket.html_description else "")
+    return truncate(raw.strip(), limit)
+
+
+def _title_line(ticket: Ticket, url: str | None) -> str:
+    ref = escape(ticket.display_ref)
+    link = safe_url(url)
+    return f"*<{link}|{ref}>*" if link else f"*{ref}*"
+
+
+def changes_line(changes: Sequence[Change], actor_id: str | None, when: datetime | None) -> str:
+    parts = [f"{escape(c.field)} {escape(c.before)} → {escape(c.after)}" for c in changes]
+    who = f"<@{actor_id}>" if actor_id and actor_id.isalnum() else "Someone"
+    text = (
+        f"{who} changed {summarise(parts, 2500, sep=', ')}"
+        if parts
+        else f"{who} saved with no visible change"
+    )
+    if when is not None:
+        stamp = int(when.timestamp())
+        fallback = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        text += f" · <!date^{stamp}^{{date_short_pretty}} at {{time}}|{fallback}>"
+    return truncate(text, 3000)
+
+
+def _status_select(ticket: Ticket, statuses: Sequence[Mapping[str, Any]]) -> Block | None:
+    if not statuses or len(statuses) > STATUS_OPTIONS_LIMIT:
+        return None
+    options = []
+    current = None
+    for status in statuses:
+        status_id = str(status.get("id", ""))
+        if not status_id or len(status_id) > 150:
+            continue
+        option = {"text": _plain(str(status.get("name") or status_id), 75), "value": status_id}
+        options.append(option)
+        if ticket.status_name and str(status.get("name", "")).lower() == ticket.status_name.lower():
+            current = option
+    if not options:
+        return None
+    select: Block = {
+        "type": "static_select",
+        "action_id": ids.STATUS_SELECT,
+        "placeholder": _plain("Change status", 150),
+        "options": options,
+    }
+    if current is not None:
+        select["initial_option"] = current
+    return select
+
+
+def _actions(ticket: Ticket, options: CardOptions) -> Block:
+    value = options.action_value
+    elements: list[Block] = [
+        {"type": "button", "action_id": ids.EDIT_BUTTON, "text": _plain("Edit", 75), "value": value}
+    ]
+    link = safe_url(options.url)
+    if link:
+        elements.append(
+            {
+                "type": "button",
+                "action_id": ids.OPEN_BUTTON,
+                "text": _plain(f"Open in {options.tool}", 75),
+                "url": link,
+            }
+        )
+    block_id = ids.card_actions_block(value)
+    status = _status_select(ticket, options.statuses) if block_id else None
+    if status is not None:
+        elements.append(status)
+    elements.append(
+        {"type": "button", "action_id": ids.ASSIGN_ME, "text": _plain("Assign to me", 75), "value": value}
+    )
+    if options.shareable:
+        elements.append(
+            {
+                "type": "button",
+                "action_id": ids.SHARE,
+                "text": _plain("Share in channel", 75),
+                "value": value,
+                "style": "primary",
+            }
+        )
+    actions: Block = {"type": "actions", "elements": elements}
+    if block_id:
+        actions["block_id"] = block_id
+    return actions
+
+
+def ticket_card(ticket: Ticket, options: CardOptions) -> list[Block]:
+    """The card for a ticket; within Block Kit limits for any ticket content."""
+    name = ticket.name or ticket.display_ref
+    blocks: list[Block] = [{"type": "header", "text": _plain(name, 150)}]
+    section: Block = {"type": "section", "text": {"type": "mrkdwn", "text": _title_line(ticket, options.url)}}
+    fields = _fields(ticket)
+    if fields:
+        section["fields"] = fields
+    blocks.append(section)
+    excerpt = description_excerpt(ticket, DESCRIPTION_LIMIT if options.interactive else 200)
+    if excerpt:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(excerpt)}})
+    if options.changes or options.actor_id:
+        line = changes_line(options.changes, options.actor_id, options.changed_at)
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": line}]})
+    if options.interactive:
+        blocks.append(_actions(ticket, options))
+    return blocks
+
+
+def card_text(ticket: Ticket, changes: Sequence[Change] = ()) -> str:
+    """The message's fallback text (notifications, screen readers); escaped like mrkdwn."""
+    head = f"{ticket.display_ref}: {ticket.name or ''}".strip().rstrip(":")
+    if changes:
+        head += " (" + ", ".join(f"{c.field} → {c.after}" for c in changes) + ")"
+    return escape(truncate(head, 300))

@@ -1,0 +1,60 @@
+"""Every Slack callback_id, action_id and block_id the app uses, shared by blocks and handlers."""
+
+COMMAND = "/ticket"
+
+# Views and shortcuts (callback_id)
+EDIT_VIEW = "ticket_edit"
+PICK_VIEW = "ticket_pick"
+ENTER_VIEW = "ticket_enter"
+MESSAGE_SHORTCUT = "update_ticket"
+
+# Card and message actions (action_id)
+EDIT_BUTTON = "ticket_edit_open"
+OPEN_BUTTON = "ticket_open_url"
+STATUS_SELECT = "ticket_status_select"
+ASSIGN_ME = "ticket_assign_me"
+SHARE = "ticket_share"
+RETRY = "ticket_retry"
+CARD_ACTIONS_PREFIX = "card:"  # + the signed ticket value, so a select knows its ticket
+
+
+def card_actions_block(value: str) -> str | None:
+    block_id = f"{CARD_ACTIONS_PREFIX}{value}"
+    return block_id if len(block_id) <= 255 else None
+
+
+def card_value_of_block(block_id: str) -> str | None:
+    return block_id[len(CARD_ACTIONS_PREFIX) :] if block_id.startswith(CARD_ACTIONS_PREFIX) else None
+
+
+# Edit form: one input block per field; the block_id names the field, the action_id is fixed.
+FIELD_BLOCK_PREFIX = "field_"
+FIELD_ACTION = "value"
+FORM_FIELDS = (
+    "name",
+    "status",
+    "priority",
+    "assignees",
+    "tags",
+    "due_date",
+    "team",
+    "ticket_type",
+    "description",
+)
+
+
+def field_block(field: str) -> str:
+    return f"{FIELD_BLOCK_PREFIX}{field}"
+
+
+def field_of_block(block_id: str) -> str | None:
+    if block_id.startswith(FIELD_BLOCK_PREFIX):
+        field = block_id[len(FIELD_BLOCK_PREFIX) :]
+        return field if field in FORM_FIELDS else None
+    return None
+
+
+# Ticket pickers (message shortcut)
+PICK_BLOCK = "pick_ticket"
+ENTER_BLOCK = "enter_ticket"
+PICK_ACTION = "ticket"

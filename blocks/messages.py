@@ -1,0 +1,77 @@
+"""Short messages: errors with an optional Retry button, help, and option lists."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from blocks import ids
+from blocks.modal import option
+from blocks.text import escape, truncate
+
+Block = dict[str, Any]
+
+
+def error_blocks(message: str, retry_value: str | None = None, error_id: str | None = None) -> list[Block]:
+    """`message` is plain text (escaped here)."""
+    text = f":warning: {escape(message)}"
+    if error_id:
+        text += f"\n_Error id: {escape(error_id)}_"
+    blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}]
+    if retry_value:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": ids.RETRY,
+                        "text": {"type": "plain_text", "text": "Retry"},
+                        "value": retry_value,
+                        "style": "primary",
+                    }
+                ],
+            }
+        )
+    return blocks
+
+
+HELP_EXAMPLES = (
+    ('update PROJ-42 status="In Progress" priority=high', "set fields"),
+    ("PROJ-42 assignee=@ana tags+=backend due=friday", "assign, add a tag, set a due date"),
+    ("PROJ-42 tags-=frontend due=none", "remove a tag, clear the due date"),
+    ("show PROJ-42", "show the ticket (only to you)"),
+    ("PROJ-42", "open the edit form"),
+)
+
+
+def help_blocks(tool: str | None, statuses: Sequence[str], priorities: Sequence[str]) -> list[Block]:
+    examples = "\n".join(f"`/ticket {escape(cmd)}`  {desc}" for cmd, desc in HELP_EXAMPLES)
+    grammar = (
+        "*Fields*: name (title), status, priority, assignees (assignee), due_date (due), tags (tag), team, "
+        "ticket_type (type), collections, description (desc), parent_ticket (parent), cf.<custom field>\n"
+        "*Values*: quote values with spaces; `none` or nothing clears; commas separate list items; "
+        "`+=` adds and `-=` removes (assignees, tags, collections)\n"
+        "*Users*: @mention, `me`, an email or a name\n"
+        "*Dates*: 2026-12-04, today, tomorrow, +3d, +2w, friday\n"
+        "*Tickets*: PROJ-42, 123, #123 or a ticket link"
+    )
+    blocks: list[Block] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*Update tickets from Slack*\n{examples}"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": grammar}},
+    ]
+    if tool:
+        lines = [f"*This channel updates {escape(tool)}*"]
+        if statuses:
+            lines.append("Statuses: " + escape(", ".join(statuses)))
+        if priorities:
+            lines.append("Priorities: " + escape(", ".join(priorities)))
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate("\n".join(lines), 3000)}]}
+        )
+    return blocks
+
+
+def options_payload(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The answer to a block_suggestion: at most 100 options."""
+    return {"options": [o for o in (option(i) for i in items) if o][:100]}

@@ -1,0 +1,209 @@
+"""Modals: loading, the edit form, ticket pickers, and short notes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from blocks import ids
+from blocks.card import description_excerpt
+from blocks.text import escape, truncate
+from bot.models import Ticket, TicketRefObject
+
+View = dict[str, Any]
+Item = Mapping[str, Any]
+STATIC_LIMIT = 100
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": truncate(text, limit) or " ", "emoji": True}
+
+
+def _view(
+    callback_id: str, title: str, blocks: list[dict[str, Any]], metadata: str, submit: str | None
+) -> View:
+    view: View = {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": _plain(title, 24),
+        "close": _plain("Cancel" if submit else "Close", 24),
+        "blocks": blocks,
+        "private_metadata": metadata,
+    }
+    if submit:
+        view["submit"] = _plain(submit, 24)
+    return view
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}
+
+
+def loading_view(ref: str, metadata: str = "") -> View:
+    return _view(
+        ids.EDIT_VIEW,
+        "Edit ticket",
+        [_section(f":hourglass_flowing_sand: Loading {escape(ref)}…")],
+        metadata,
+        None,
+    )
+
+
+def note_view(title: str, text: str) -> View:
+    """A closing note (errors, nothing to do); `text` is mrkdwn the caller escaped."""
+    return _view(ids.EDIT_VIEW, title, [_section(text)], "", None)
+
+
+def option(item: Item) -> dict[str, Any] | None:
+    """A select option for a lookup item, or None when its id cannot fit."""
+    value = str(item.get("id") or "")
+    if not value or len(value) > 150:
+        return None
+    name = str(item.get("name") or item.get("label") or value)
+    return {"text": _plain(name, 75), "value": value}
+
+
+def ref_option(ref: TicketRefObject) -> dict[str, Any] | None:
+    return option({"id": ref.id, "name": ref.label}) if ref.id else None
+
+
+@dataclass(frozen=True)
+class EditChoices:
+    """What the account offers per field: a list (select), None (no list: text or left out)."""
+
+    statuses: Sequence[Item] | None
+    priorities: Sequence[Item] | None
+    teams: Sequence[Item] | None
+    types: Sequence[Item] | None
+    users: bool
+    tags: bool
+
+
+def _input(field: str, label: str, element: dict[str, Any], hint: str | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": ids.field_block(field),
+        "label": _plain(label, 2000),
+        "optional": True,
+        "element": {**element, "action_id": ids.FIELD_ACTION},
+    }
+    if hint:
+        block["hint"] = _plain(hint, 2000)
+    return block
+
+
+def _current(value: Any, items: Sequence[Item]) -> dict[str, Any] | None:
+    if isinstance(value, TicketRefObject):
+        for item in items:
+            if (value.id and str(item.get("id")) == value.id) or (
+                value.name and str(item.get("name", "")).lower() == value.name.lower()
+            ):
+                return option(item)
+    if isinstance(value, str):
+        for item in items:
+            if str(item.get("name", "")).lower() == value.lower():
+                return option(item)
+    return None
+
+
+def _select(field: str, label: str, items: Sequence[Item], current: Any) -> dict[str, Any]:
+    """A static select for short lists, an external one (typed search) for long ones."""
+    initial = _current(current, items)
+    if len(items) <= STATIC_LIMIT:
+        options = [o for o in (option(i) for i in items) if o]
+        element: dict[str, Any] = {"type": "static_select", "options": options}
+    else:
+        element = {"type": "external_select", "min_query_length": 0}
+    element["placeholder"] = _plain(f"Choose {label.lower()}", 150)
+    if initial is not None:
+        element["initial_option"] = initial
+    return _input(field, label, element)
+
+
+def _multi(field: str, label: str, refs: Sequence[TicketRefObject] | None) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "multi_external_select",
+        "min_query_length": 1,
+        "placeholder": _plain(f"Search {label.lower()}", 150),
+    }
+    initial = [o for o in (ref_option(r) for r in refs or []) if o][:100]
+    if initial:
+        element["initial_options"] = initial
+    return _input(field, label, element)
+
+
+def _text(
+    field: str, label: str, value: str | None, *, multiline: bool = False, hint: str | None = None
+) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "multiline": multiline, "max_length": 3000}
+    if value:
+        element["initial_value"] = truncate(value, 3000)
+    return _input(field, label, element, hint)
+
+
+def edit_view(ticket: Ticket, choices: EditChoices, metadata: str) -> View:
+    """The form, prefilled with the ticket's current values; a field without a list is left out
+    or offered as text where the API takes text (status, ticket type)."""
+    blocks: list[dict[str, Any]] = [
+        _section(f"*{escape(ticket.display_ref)}*"),
+        _text("name", "Title", ticket.name),
+    ]
+    if choices.statuses is not None:
+        blocks.append(_select("status", "Status", choices.statuses, ticket.status))
+    else:
+        blocks.append(
+            _text("status", "Status", ticket.status_name, hint="The tool's own status word, e.g. open")
+        )
+    if choices.priorities is not None:
+        blocks.append(_select("priority", "Priority", choices.priorities, ticket.priority))
+    if choices.users:
+        blocks.append(_multi("assignees", "Assignees", ticket.assignees))
+    if choices.tags:
+        blocks.append(_multi("tags", "Tags", ticket.tags))
+    due: dict[str, Any] = {"type": "datepicker", "placeholder": _plain("No due date", 150)}
+    if ticket.due_date and len(ticket.due_date) >= 10:
+        due["initial_date"] = ticket.due_date[:10]
+    blocks.append(_input("due_date", "Due date", due))
+    if choices.teams is not None:
+        blocks.append(_select("team", "Team", choices.teams, ticket.team))
+    if choices.types is not None:
+        blocks.append(_select("ticket_type", "Type", choices.types, ticket.ticket_type))
+    else:
+        blocks.append(_text("ticket_type", "Type", ticket.type_name))
+    blocks.append(_text("description", "Description", description_excerpt(ticket, 3000), multiline=True))
+    return _view(ids.EDIT_VIEW, "Edit ticket", blocks, metadata, "Save")
+
+
+def pick_ticket_view(refs: Sequence[str], metadata: str) -> View:
+    options = [{"text": _plain(ref, 75), "value": ref} for ref in refs[:100] if len(ref) <= 150]
+    element = {
+        "type": "static_select",
+        "action_id": ids.PICK_ACTION,
+        "options": options,
+        "initial_option": options[0],
+    }
+    block = {
+        "type": "input",
+        "block_id": ids.PICK_BLOCK,
+        "label": _plain("Which ticket?", 2000),
+        "element": element,
+    }
+    intro = _section(f"This message mentions {len(refs)} tickets.")
+    return _view(ids.PICK_VIEW, "Update ticket", [intro, block], metadata, "Next")
+
+
+def enter_ticket_view(looked_for: str, metadata: str) -> View:
+    element = {
+        "type": "plain_text_input",
+        "action_id": ids.PICK_ACTION,
+        "placeholder": _plain("PROJ-42 or a ticket URL", 150),
+    }
+    block = {
+        "type": "input",
+        "block_id": ids.ENTER_BLOCK,
+        "label": _plain("Ticket", 2000),
+        "element": element,
+    }
+    intro = _section(f"No ticket reference found in this message. Looked for {escape(looked_for)}.")
+    return _view(ids.ENTER_VIEW, "Update ticket", [intro, block], metadata, "Next")

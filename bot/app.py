@@ -1,0 +1,84 @@
+"""Composition root of the Slack app: builds the Bolt AsyncApp and registers every surface.
+
+`process_before_response=True`: each surface's ack function runs inline and answers Slack
+at once (no 10 ms polling for ack()); the work runs after, as `lazy` listeners.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import AppConfig, ConfigError
+from bot.runtime import Core, build_core
+from bot.signing import Signer
+from bot.slack_directory import SlackUserDirectory
+from handlers import actions, commands, events, options, shortcuts, views
+from handlers.deps import SlackDeps
+from handlers.surface import new_error_id, tell, user_message
+
+log = logging.getLogger(__name__)
+SURFACES = (commands, views, actions, shortcuts, events, options)
+
+
+def slack_client(config: AppConfig) -> AsyncWebClient:
+    """The Web API client: SLACK_API_URL as base, retrying 429 (Retry-After), 5xx and resets."""
+    token = config.settings.slack_bot_token
+    if token is None:
+        raise ConfigError("SLACK_BOT_TOKEN: not set (the bot token, xoxb-…)")
+    return AsyncWebClient(
+        token=token.get_secret_value(),
+        base_url=config.settings.slack_api_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def create_app(
+    config: AppConfig, core: Core | None = None, *, web_client: AsyncWebClient | None = None
+) -> AsyncApp:
+    """The Bolt app, with its dependencies injected (tests pass their own core and client)."""
+    secret = config.settings.slack_signing_secret
+    if secret is None:
+        raise ConfigError("SLACK_SIGNING_SECRET: not set (Basic Information → Signing Secret)")
+    client = web_client or slack_client(config)
+    if core is None:
+        core = build_core(config)
+    core.service.directory = SlackUserDirectory(client, core.cache)
+    deps = SlackDeps(config=config, core=core, signer=Signer(secret.get_secret_value()))
+    app = AsyncApp(signing_secret=secret.get_secret_value(), client=client, process_before_response=True)
+
+    @app.middleware
+    async def inject_deps(context: Any, next: Any) -> None:
+        context["deps"] = deps
+        await next()
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any], client: Any, respond: Any) -> None:
+        message = user_message(error)
+        error_id = None
+        if message is None:
+            error_id = new_error_id()
+            log.error("unexpected error %s", error_id, exc_info=error)
+            message = "Something went wrong on our side; nothing more was changed."
+        try:
+            await tell(
+                body, client, respond if body.get("response_url") else None, message, error_id=error_id
+            )
+        except Exception:
+            log.exception("could not report error %s to the user", error_id)
+
+    for surface in SURFACES:
+        surface.register(app)
+    return app

@@ -1,0 +1,68 @@
+"""`/ticket`: ack at once (parse errors answered in the ack itself), then apply and post the card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from blocks import ids
+from blocks.messages import error_blocks, help_blocks
+from bot.commands import EditCommand, HelpCommand, ParseError, ShowCommand, UpdateCommand
+from handlers.deps import actor_of, deps_of, idempotency_key
+from handlers.edit_form import open_edit
+from handlers.surface import card_message, guarded
+
+
+async def ack_ticket(ack: Any, body: dict[str, Any], context: Any) -> None:
+    """Answer within Slack's 3 s: a parse error at once, everything else after the ack."""
+    deps = deps_of(context)
+    try:
+        deps.service.parse(body.get("text") or "", body.get("channel_id"))
+    except ParseError as exc:
+        await ack(response_type="ephemeral", text=str(exc), blocks=error_blocks(str(exc)))
+        return
+    await ack()
+
+
+@guarded
+async def run_ticket(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+    deps = deps_of(context)
+    channel = body.get("channel_id")
+    try:
+        command = deps.service.parse(body.get("text") or "", channel)
+    except ParseError:
+        return  # answered in the ack
+    if isinstance(command, HelpCommand):
+        await _help(deps, respond, channel)
+    elif isinstance(command, UpdateCommand):
+        actor = actor_of(body)
+        key = idempotency_key(body.get("team_id"), actor.slack_user_id, body.get("trigger_id"))
+        result = await deps.service.apply(command, actor, channel, idempotency_key=key)
+        message = await card_message(
+            deps, result.account, result.ticket, changes=result.changes, actor_id=actor.slack_user_id
+        )
+        await respond(response_type="in_channel", replace_original=False, **message)
+    elif isinstance(command, ShowCommand):
+        account, ticket = await deps.service.show(command.ref, channel)
+        message = await card_message(deps, account, ticket, shareable=True)
+        await respond(response_type="ephemeral", replace_original=False, **message)
+    elif isinstance(command, EditCommand):
+        account = deps.service.account_for(channel)
+        await open_edit(deps, client, body["trigger_id"], account, command.ref, channel, body.get("user_id"))
+
+
+async def _help(deps: Any, respond: Any, channel: str | None) -> None:
+    account = deps.config.account_for_channel(channel)
+    statuses: list[str] = []
+    priorities: list[str] = []
+    if account is not None:
+        statuses = (await deps.core.lookups.get(account, "ticket_status")).names
+        priorities = (await deps.core.lookups.get(account, "ticket_priorities")).names
+    tool = account.display_tool if account else None
+    text = "How to use /ticket"
+    await respond(response_type="ephemeral", text=text, blocks=help_blocks(tool, statuses, priorities))
+
+
+def register(app: AsyncApp) -> None:
+    app.command(ids.COMMAND)(ack=ack_ticket, lazy=[run_ticket])

@@ -1,0 +1,63 @@
+"""What every listener needs, carried in the Bolt context as `deps`."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from bot.config import Account, AppConfig
+from bot.refs import TicketRef
+from bot.runtime import Core
+from bot.service import Actor, TicketService
+from bot.signing import Signer
+
+
+@dataclass
+class SlackDeps:
+    config: AppConfig
+    core: Core
+    signer: Signer
+    unfurl_ttl: float = 60.0
+    retry_ttl: float = 24 * 3600.0
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SlackDeps:
+        # Bolt deep-copies the context for lazy listeners; the dependencies are shared.
+        return self
+
+    @property
+    def service(self) -> TicketService:
+        return self.core.service
+
+    def ticket_value(self, account: Account, ticket_id: str) -> str:
+        """A signed button value naming the account and the ticket."""
+        return self.signer.sign({"a": account.name, "t": ticket_id})
+
+    def read_ticket_value(self, value: str | None) -> tuple[Account, TicketRef] | None:
+        data = self.signer.verify(value)
+        if not data:
+            return None
+        account = self.config.account(str(data.get("a")))
+        ticket = data.get("t")
+        if account is None or not isinstance(ticket, str):
+            return None
+        return account, TicketRef(ticket)
+
+
+def deps_of(context: Any) -> SlackDeps:
+    deps = context["deps"]
+    assert isinstance(deps, SlackDeps)
+    return deps
+
+
+def actor_of(body: dict[str, Any]) -> Actor:
+    """The Slack user behind a payload (slash command, interaction or shortcut)."""
+    user = body.get("user") or {}
+    user_id = body.get("user_id") or user.get("id")
+    name = body.get("user_name") or user.get("username") or user.get("name")
+    return Actor(slack_user_id=user_id, name=name)
+
+
+def idempotency_key(*parts: Any) -> str:
+    """A key derived from the Slack request, so a retry or a double click makes one change."""
+    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:40]

@@ -1,0 +1,138 @@
+"""The edit modal: open it (Loading… first, trigger_id lives 3 s), and read a submission.
+
+A submission is compared with the initial values in the submitted view's own blocks (what
+the user was shown), so only fields the user changed are sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from blocks import ids
+from blocks.modal import EditChoices, edit_view, loading_view, note_view
+from blocks.text import escape
+from bot.config import Account
+from bot.models import Ref
+from bot.refs import TicketRef
+from handlers.deps import SlackDeps
+from handlers.surface import user_message
+
+
+async def open_edit(
+    deps: SlackDeps,
+    client: Any,
+    trigger_id: str,
+    account: Account,
+    ref: TicketRef,
+    channel: str | None,
+    user: str | None,
+    view_id: str | None = None,
+) -> None:
+    """Show Loading… at once, then the form (or what went wrong) with views.update."""
+    metadata = deps.signer.sign({"a": account.name, "t": ref.id, "c": channel, "u": user})
+    if view_id is None:
+        opened = await client.views_open(trigger_id=trigger_id, view=loading_view(ref.id, metadata))
+        view_id = opened["view"]["id"]
+    try:
+        view = await _form(deps, account, ref, channel, user)
+    except Exception as exc:
+        message = user_message(exc)
+        if message is None:
+            raise
+        view = note_view("Edit ticket", f":warning: {escape(message)}")
+    await client.views_update(view_id=view_id, view=view)
+
+
+async def _form(
+    deps: SlackDeps, account: Account, ref: TicketRef, channel: str | None, user: str | None
+) -> dict[str, Any]:
+    lookups = deps.core.lookups
+    names = ("ticket_status", "ticket_priorities", "teams", "ticket_types", "users", "tags")
+    fetching = asyncio.ensure_future(deps.service.fetch_ticket(account, ref))
+    try:
+        lists = await asyncio.gather(*(lookups.get(account, name) for name in names))
+    finally:
+        ticket = await fetching
+    statuses, priorities, teams, types, users, tags = lists
+    choices = EditChoices(
+        statuses=statuses.items if statuses.present else None,
+        priorities=priorities.items if priorities.present else None,
+        teams=teams.items if teams.present else None,
+        types=types.items if types.present else None,
+        users=users.present,
+        tags=tags.present,
+    )
+    metadata = deps.signer.sign({"a": account.name, "t": ticket.id, "c": channel, "u": user})
+    return edit_view(ticket, choices, metadata)
+
+
+@dataclass
+class FormDiff:
+    body: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _initial(element: dict[str, Any]) -> Any:
+    kind = element.get("type")
+    if kind == "plain_text_input":
+        return element.get("initial_value") or ""
+    if kind in ("static_select", "external_select"):
+        return (element.get("initial_option") or {}).get("value")
+    if kind == "multi_external_select":
+        return sorted(o["value"] for o in element.get("initial_options") or [])
+    if kind == "datepicker":
+        return element.get("initial_date")
+    return None
+
+
+def _submitted(element: dict[str, Any], state: dict[str, Any]) -> tuple[Any, Any]:
+    """(comparable value, the value to send)."""
+    kind = element.get("type")
+    if kind == "plain_text_input":
+        text = (state.get("value") or "").strip()
+        return text, text
+    if kind in ("static_select", "external_select"):
+        selected = state.get("selected_option")
+        if not selected:
+            return None, None
+        return selected["value"], Ref(id=selected["value"], name=selected["text"]["text"])
+    if kind == "multi_external_select":
+        selected = state.get("selected_options") or []
+        refs = [Ref(id=o["value"], name=o["text"]["text"]) for o in selected]
+        return sorted(r.id for r in refs), refs
+    if kind == "datepicker":
+        day = state.get("selected_date")
+        return day, day
+    return None, None
+
+
+def read_submission(view: dict[str, Any]) -> FormDiff:
+    """Fields whose submitted value differs from what was shown, as body values; input errors."""
+    diff = FormDiff()
+    values = (view.get("state") or {}).get("values") or {}
+    for block in view.get("blocks") or []:
+        field_name = ids.field_of_block(block.get("block_id", ""))
+        if field_name is None or block.get("type") != "input":
+            continue
+        element = block.get("element") or {}
+        state = (values.get(block["block_id"]) or {}).get(ids.FIELD_ACTION) or {}
+        shown = _initial(element)
+        compared, sent = _submitted(element, state)
+        if compared == shown or (compared in (None, "") and shown in (None, "")):
+            continue
+        if field_name == "name" and not compared:
+            diff.errors[block["block_id"]] = "A ticket needs a title."
+            continue
+        if (
+            element.get("type") == "plain_text_input"
+            and field_name in ("status", "ticket_type")
+            and not compared
+        ):
+            diff.errors[block["block_id"]] = (
+                f"Leave the {field_name.replace('_', ' ')} as it was, or name one."
+            )
+            continue
+        diff.body[field_name] = None if compared in ("", None) else sent
+    return diff

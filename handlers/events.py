@@ -1,0 +1,84 @@
+"""Link unfurls: a compact card for each ticket link (at most 5 per message)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.config import Account
+from bot.lookups import cache_key
+from bot.models import Ticket
+from bot.refs import TicketRef, ref_from_url
+from handlers.deps import SlackDeps, deps_of
+from handlers.surface import card_message, user_message
+
+log = logging.getLogger(__name__)
+MAX_UNFURLS = 5
+
+
+async def ack_event(ack: Any) -> None:
+    await ack()
+
+
+async def _first_delivery(deps: SlackDeps, body: dict[str, Any]) -> bool:
+    """Slack retries events it thinks were missed; each event_id is handled once."""
+    event_id = body.get("event_id")
+    if not event_id:
+        return True
+    marker = await deps.core.cache.backend.try_lock(f"ticketbot:v1:event:{event_id}", 3600)
+    return marker is not None
+
+
+async def _ticket(deps: SlackDeps, account: Account, ref: TicketRef) -> Ticket:
+    """The same ticket within the unfurl window comes from the cache, not the API."""
+    key = cache_key(account, "unfurl", ref.id)
+
+    async def fetch() -> dict[str, Any]:
+        return (await deps.service.fetch_ticket(account, ref)).to_json()
+
+    data = await deps.core.cache.get_or_fetch(key, fetch, ttl=deps.unfurl_ttl, stale_for=0.0)
+    return Ticket.model_validate(data)
+
+
+async def unfurl(body: dict[str, Any], client: Any, context: Any) -> None:
+    deps = deps_of(context)
+    event = body.get("event") or {}
+    if not await _first_delivery(deps, body):
+        log.info("event %s delivered again; already handled", body.get("event_id"))
+        return
+    account = deps.config.account_for_channel(event.get("channel"))
+    if account is None:
+        return
+    wanted: dict[str, TicketRef] = {}
+    for link in event.get("links") or []:
+        ref = ref_from_url(str(link.get("url", "")), account.link_patterns)
+        if ref is not None and len(wanted) < MAX_UNFURLS:
+            wanted.setdefault(str(link["url"]), ref)
+    if not wanted:
+        return
+    results = await asyncio.gather(
+        *(_ticket(deps, account, ref) for ref in wanted.values()), return_exceptions=True
+    )
+    unfurls: dict[str, Any] = {}
+    for url, result in zip(wanted, results, strict=True):
+        if isinstance(result, BaseException):
+            if user_message(result) is None:
+                log.error("unfurl of %s failed", url, exc_info=result)
+            continue
+        card = await card_message(deps, account, result, interactive=False)
+        unfurls[url] = {"blocks": card["blocks"]}
+    if not unfurls:
+        return
+    if event.get("unfurl_id"):
+        await client.chat_unfurl(
+            unfurl_id=event["unfurl_id"], source=event.get("source", "composer"), unfurls=unfurls
+        )
+    else:
+        await client.chat_unfurl(channel=event["channel"], ts=event["message_ts"], unfurls=unfurls)
+
+
+def register(app: AsyncApp) -> None:
+    app.event("link_shared")(ack=ack_event, lazy=[unfurl])

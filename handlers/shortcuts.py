@@ -1,0 +1,64 @@
+"""The message shortcut "Update ticket": find the tickets a message links, then edit one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from blocks import ids
+from blocks.modal import enter_ticket_view, pick_ticket_view
+from bot.refs import BUILTIN_LINK_PATTERNS, TicketRef, find_refs
+from handlers.deps import deps_of
+from handlers.edit_form import open_edit
+from handlers.surface import ack_only, guarded
+
+
+def _strings(node: Any) -> Iterator[str]:
+    """Every text and URL in a message: its text, attachments, and blocks at any depth."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key not in ("type", "block_id", "style", "ts", "user", "team", "bot_id", "app_id"):
+                yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+
+
+def refs_in_message(message: dict[str, Any], patterns: tuple[str, ...]) -> list[TicketRef]:
+    parts = [
+        message.get("text") or "",
+        *_strings(message.get("attachments")),
+        *_strings(message.get("blocks")),
+    ]
+    return find_refs("\n".join(parts), patterns)
+
+
+@guarded
+async def shortcut_used(body: dict[str, Any], client: Any, context: Any) -> None:
+    deps = deps_of(context)
+    channel = (body.get("channel") or {}).get("id")
+    user = (body.get("user") or {}).get("id")
+    account = deps.service.account_for(channel)
+    refs = refs_in_message(body.get("message") or {}, account.link_patterns)
+    metadata = deps.signer.sign({"a": account.name, "c": channel, "u": user})
+    if len(refs) == 1:
+        await open_edit(deps, client, body["trigger_id"], account, refs[0], channel, user)
+    elif refs:
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=pick_ticket_view([r.id for r in refs], metadata)
+        )
+    else:
+        looked_for = ", ".join([*BUILTIN_LINK_PATTERNS, "keys like PROJ-42"])
+        if account.link_patterns:
+            looked_for += (
+                f" and {len(account.link_patterns)} link patterns of the {account.display_tool} account"
+            )
+        await client.views_open(trigger_id=body["trigger_id"], view=enter_ticket_view(looked_for, metadata))
+
+
+def register(app: AsyncApp) -> None:
+    app.message_shortcut(ids.MESSAGE_SHORTCUT)(ack=ack_only, lazy=[shortcut_used])

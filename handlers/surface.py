@@ -1,0 +1,130 @@
+"""Answering the user on whatever surface a request came from: errors, notes, cards."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from blocks.card import CardOptions, card_text, ticket_card
+from blocks.messages import error_blocks
+from bot.commands import ParseError
+from bot.config import Account
+from bot.models import Change, Ticket
+from bot.refs import RefError
+from bot.service import UserInputError
+from bot.truto_errors import TrutoError
+from handlers.deps import SlackDeps, deps_of
+
+log = logging.getLogger(__name__)
+
+Lazy = Callable[..., Awaitable[None]]
+
+
+def user_message(exc: BaseException) -> str | None:
+    """The answer for an error the user can act on; None for an unexpected one."""
+    if isinstance(exc, ParseError | UserInputError | RefError):
+        return str(exc)
+    if isinstance(exc, TrutoError):
+        return exc.user_message
+    return None
+
+
+def channel_of(body: dict[str, Any]) -> str | None:
+    channel = body.get("channel")
+    if isinstance(channel, dict):
+        return channel.get("id")
+    return body.get("channel_id") or (body.get("container") or {}).get("channel_id")
+
+
+def user_of(body: dict[str, Any]) -> str | None:
+    return body.get("user_id") or (body.get("user") or {}).get("id")
+
+
+async def tell(
+    body: dict[str, Any],
+    client: Any,
+    respond: Any,
+    message: str,
+    *,
+    channel: str | None = None,
+    retry_value: str | None = None,
+    error_id: str | None = None,
+) -> None:
+    """An ephemeral answer to the user alone: via response_url, else chat.postEphemeral, else a DM."""
+    blocks = error_blocks(message, retry_value, error_id)
+    user = user_of(body)
+    channel = channel or channel_of(body)
+    if body.get("response_url") and respond is not None:
+        await respond(response_type="ephemeral", replace_original=False, text=message, blocks=blocks)
+    elif channel and user:
+        await client.chat_postEphemeral(channel=channel, user=user, text=message, blocks=blocks)
+    elif user:
+        await client.chat_postMessage(channel=user, text=message, blocks=blocks)
+
+
+def new_error_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def guarded(function: Lazy) -> Lazy:
+    """Lazy listeners' errors reach the user (Bolt would only log them)."""
+
+    @functools.wraps(function)
+    async def wrapper(**kwargs: Any) -> None:
+        try:
+            await function(**kwargs)
+        except Exception as exc:
+            body = kwargs.get("body") or {}
+            message = user_message(exc)
+            error_id = None
+            if message is None:
+                error_id = new_error_id()
+                log.exception("unexpected error %s in %s", error_id, function.__name__)
+                message = "Something went wrong on our side; nothing more was changed."
+            else:
+                log.info("refused in %s: %s", function.__name__, message)
+            try:
+                await tell(body, kwargs.get("client"), kwargs.get("respond"), message, error_id=error_id)
+            except Exception:
+                log.exception("could not tell the user about error %s", error_id)
+
+    return wrapper
+
+
+async def card_message(
+    deps: SlackDeps,
+    account: Account,
+    ticket: Ticket,
+    *,
+    changes: list[Change] | None = None,
+    actor_id: str | None = None,
+    shareable: bool = False,
+    interactive: bool = True,
+) -> dict[str, Any]:
+    """blocks and fallback text of a ticket card (statuses come from the cached list)."""
+    statuses: list[dict[str, Any]] = []
+    if interactive:
+        statuses = (await deps.core.lookups.get(account, "ticket_status")).items
+    options = CardOptions(
+        tool=account.display_tool,
+        action_value=deps.ticket_value(account, ticket.id),
+        url=ticket.web_url or account.ticket_url(ticket.display_ref),
+        statuses=statuses,
+        changes=changes or [],
+        actor_id=actor_id,
+        changed_at=datetime.now(UTC) if actor_id else None,
+        shareable=shareable,
+        interactive=interactive,
+    )
+    return {"blocks": ticket_card(ticket, options), "text": card_text(ticket, changes or [])}
+
+
+async def ack_only(ack: Any) -> None:
+    await ack()
+
+
+__all__ = ["ack_only", "card_message", "deps_of", "guarded", "tell", "user_message"]

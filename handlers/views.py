@@ -1,0 +1,109 @@
+"""Modal submissions: the edit form, and the ticket pickers of the message shortcut."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from blocks import ids
+from blocks.modal import loading_view
+from bot.refs import RefError, parse_ref
+from bot.service import UserInputError
+from handlers.deps import SlackDeps, deps_of, idempotency_key
+from handlers.edit_form import open_edit, read_submission
+from handlers.jobs import apply_and_post
+from handlers.surface import guarded, tell
+
+EXPIRED = "This form can't be used any more; open the ticket again."
+
+
+def _metadata(deps: SlackDeps, body: dict[str, Any]) -> dict[str, Any] | None:
+    return deps.signer.verify((body.get("view") or {}).get("private_metadata"))
+
+
+async def ack_edit(ack: Any, body: dict[str, Any], context: Any) -> None:
+    """Validate inline: errors go on the right input; otherwise close the modal at once."""
+    deps = deps_of(context)
+    if _metadata(deps, body) is None:
+        await ack(response_action="errors", errors={ids.field_block("name"): EXPIRED})
+        return
+    diff = read_submission(body["view"])
+    if diff.errors:
+        await ack(response_action="errors", errors=diff.errors)
+        return
+    await ack()
+
+
+@guarded
+async def save_edit(body: dict[str, Any], client: Any, context: Any) -> None:
+    deps = deps_of(context)
+    meta = _metadata(deps, body)
+    diff = read_submission(body["view"])
+    if meta is None or diff.errors:
+        return  # answered in the ack
+    channel = meta.get("c")
+    if not diff.body:
+        await tell(body, client, None, f"No changes to {meta['t']}; nothing was sent.", channel=channel)
+        return
+    view = body["view"]
+    key = idempotency_key(
+        (body.get("team") or {}).get("id"), (body.get("user") or {}).get("id"), view["id"], view.get("hash")
+    )
+    await apply_and_post(
+        deps,
+        client,
+        body,
+        None,
+        account_name=meta["a"],
+        ticket_id=meta["t"],
+        fields=diff.body,
+        key=key,
+        channel=channel,
+    )
+
+
+def _picked(body: dict[str, Any], block_id: str) -> str:
+    state = (body["view"].get("state") or {}).get("values") or {}
+    value = (state.get(block_id) or {}).get(ids.PICK_ACTION) or {}
+    return str((value.get("selected_option") or {}).get("value") or value.get("value") or "").strip()
+
+
+async def ack_pick(ack: Any, body: dict[str, Any], context: Any) -> None:
+    """A ticket was chosen or typed: show Loading… in place, the form follows."""
+    deps = deps_of(context)
+    meta = _metadata(deps, body)
+    block_id = ids.PICK_BLOCK if body["view"]["callback_id"] == ids.PICK_VIEW else ids.ENTER_BLOCK
+    if meta is None:
+        await ack(response_action="errors", errors={block_id: EXPIRED})
+        return
+    account = deps.config.account(str(meta.get("a")))
+    try:
+        ref = parse_ref(_picked(body, block_id), account.link_patterns if account else ())
+    except RefError as exc:
+        await ack(response_action="errors", errors={block_id: str(exc)[:150]})
+        return
+    await ack(response_action="update", view=loading_view(ref.id))
+
+
+@guarded
+async def open_picked(body: dict[str, Any], client: Any, context: Any) -> None:
+    deps = deps_of(context)
+    meta = _metadata(deps, body)
+    if meta is None:
+        return
+    account = deps.config.account(str(meta.get("a")))
+    if account is None:
+        raise UserInputError(EXPIRED)
+    block_id = ids.PICK_BLOCK if body["view"]["callback_id"] == ids.PICK_VIEW else ids.ENTER_BLOCK
+    try:
+        ref = parse_ref(_picked(body, block_id), account.link_patterns)
+    except RefError:
+        return  # answered in the ack
+    await open_edit(deps, client, "", account, ref, meta.get("c"), meta.get("u"), view_id=body["view"]["id"])
+
+
+def register(app: AsyncApp) -> None:
+    app.view(ids.EDIT_VIEW)(ack=ack_edit, lazy=[save_edit])
+    app.view(ids.PICK_VIEW)(ack=ack_pick, lazy=[open_picked])
+    app.view(ids.ENTER_VIEW)(ack=ack_pick, lazy=[open_picked])
