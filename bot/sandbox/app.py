@@ -11,6 +11,7 @@ import asyncio
 import base64
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -58,6 +59,7 @@ class Recorded:
     headers: dict[str, str]
     body: Any
     status: int = 0
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass

@@ -1,0 +1,167 @@
+"""A fake Slack Web API on loopback: records every call and answers like Slack.
+
+Also serves response_url posts at /response/<id>. Faults: `fail_next(method, status=429,
+retry_after=1)` or `fail_next(method, error="expired_trigger_id")` (HTTP 200, ok: false).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+
+@dataclass
+class Call:
+    method: str  # "chat.postMessage", … or "response" for response_url posts
+    args: dict[str, Any]
+    path: str = ""
+    at: float = field(default_factory=time.monotonic)
+    answer: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SlackFault:
+    method: str
+    status: int = 200
+    error: str | None = None
+    retry_after: float | None = None
+
+
+@dataclass
+class FakeSlackState:
+    emails: dict[str, str] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    faults: list[SlackFault] = field(default_factory=list)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def named(self, method: str) -> list[Call]:
+        return [c for c in list(self.calls) if c.method == method]
+
+    def fail_next(self, method: str, **kwargs: Any) -> None:
+        self.faults.append(SlackFault(method, **kwargs))
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.faults.clear()
+
+    def take_fault(self, method: str) -> SlackFault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.method == method:
+                    self.faults.remove(fault)
+                    return fault
+        return None
+
+    def next_id(self) -> int:
+        with self._lock:
+            return next(self._ids)
+
+
+def _decode(value: str) -> Any:
+    if value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+async def _args(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return dict(request.query_params)
+    if "json" in request.headers.get("content-type", ""):
+        data = json.loads(raw)
+        return data if isinstance(data, dict) else {"_": data}
+    return {k: _decode(v) for k, v in parse_qsl(raw.decode())}
+
+
+def create_fake_slack(state: FakeSlackState) -> Starlette:
+    def answer(method: str, args: dict[str, Any]) -> dict[str, Any]:
+        n = state.next_id()
+        if method == "auth.test":
+            return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0TEAM", "user": "ticketbot"}
+        if method == "users.info":
+            user = str(args.get("user"))
+            if user not in state.emails:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": user, "profile": {"email": state.emails[user]}}}
+        if method in ("chat.postMessage", "chat.update"):
+            return {"ok": True, "channel": args.get("channel"), "ts": f"{time.time():.6f}", "message": args}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"{time.time():.6f}"}
+        if method in ("views.open", "views.update", "views.push"):
+            view = dict(args.get("view") or {})
+            view_id = args.get("view_id") or f"V{n:06d}"
+            return {"ok": True, "view": {**view, "id": view_id, "hash": f"h{n}"}}
+        return {"ok": True}
+
+    async def api(request: Request) -> Response:
+        method = request.path_params["method"]
+        args = await _args(request)
+        call = Call(method, args, request.url.path)
+        state.calls.append(call)
+        fault = state.take_fault(method)
+        if fault is not None:
+            if fault.status != 200:
+                headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+                call.answer = {"ok": False, "error": "ratelimited"}
+                return JSONResponse(call.answer, status_code=fault.status, headers=headers)
+            call.answer = {"ok": False, "error": fault.error}
+            return JSONResponse(call.answer)
+        call.answer = answer(method, args)
+        return JSONResponse(call.answer)
+
+    async def response_url(request: Request) -> Response:
+        state.calls.append(Call("response", await _args(request), request.url.path))
+        return Response("ok")
+
+    return Starlette(
+        routes=[
+            Route("/api/{method}", api, methods=["GET", "POST"]),
+            Route("/response/{token}", response_url, methods=["POST"]),
+        ]
+    )
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.state = FakeSlackState()
+        config = uvicorn.Config(create_fake_slack(self.state), host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._server.serve()), daemon=True)
+        self.base_url = ""
+
+    def start(self) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the fake Slack did not start")
+            time.sleep(0.01)
+        host, port = self._server.servers[0].sockets[0].getsockname()[:2]
+        self.base_url = f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    def response_url(self) -> str:
+        return f"{self.base_url}/response/{self.state.next_id()}"

@@ -1,0 +1,125 @@
+"""The app under test: the real Bolt app behind the real HTTP routes, over an ASGI transport,
+with the fake Slack Web API and the sandbox on loopback, and a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.app import create_app
+from bot.config import AppConfig, Settings
+from bot.http_server import create_http_app
+from bot.runtime import Core, build_core
+from bot.sandbox import SANDBOX_TOKEN, SandboxServer
+from tests.conftest import JIRA, JIRA_CHANNEL, LINEAR, LINEAR_CHANNEL
+from tests.fake_slack import Call, FakeSlack
+from tests.handlers import payloads
+
+EMAILS = {"U0ANA": "ana@acme.example", "U0BRUNO": "bruno@acme.example", "U0NOBODY": "nobody@else.example"}
+
+
+@pytest.fixture(scope="session")
+def fake_slack_server() -> Iterator[FakeSlack]:
+    server = FakeSlack()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_slack(fake_slack_server: FakeSlack) -> FakeSlack:
+    fake_slack_server.state.reset()
+    fake_slack_server.state.emails = dict(EMAILS)
+    return fake_slack_server
+
+
+@dataclass
+class Harness:
+    http: httpx.AsyncClient
+    slack: FakeSlack
+    sandbox: SandboxServer
+    core: Core
+
+    async def post(self, body: str, content_type: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        signed = payloads.sign(body) if headers is None else headers
+        baseline = asyncio.all_tasks()
+        response = await self.http.post(
+            "/slack/events", content=body, headers={"Content-Type": content_type, **signed}
+        )
+        await self.settle(baseline)
+        return response
+
+    async def settle(self, baseline: set[asyncio.Task[Any]]) -> None:
+        """Wait for the lazy listeners (and anything they started) to finish."""
+        for _ in range(100):
+            pending = [t for t in asyncio.all_tasks() - baseline if t is not asyncio.current_task() and not t.done()]
+            if not pending:
+                return
+            await asyncio.wait(pending, timeout=10)
+        raise AssertionError("lazy listeners did not settle")
+
+    async def command(self, text: str, channel: str = JIRA_CHANNEL, user: dict[str, str] = payloads.ANA) -> httpx.Response:
+        body = payloads.slash_command(text, channel, self.slack.response_url(), user)
+        return await self.post(body, "application/x-www-form-urlencoded")
+
+    async def interact(self, payload: dict[str, Any]) -> httpx.Response:
+        return await self.post(payloads.form(payload), "application/x-www-form-urlencoded")
+
+    async def event(self, envelope: dict[str, Any], retry_num: int | None = None) -> httpx.Response:
+        body = json.dumps(envelope)
+        headers = payloads.sign(body)
+        if retry_num is not None:
+            headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return await self.post(body, "application/json", headers)
+
+    def calls(self, method: str) -> list[Call]:
+        return self.slack.state.named(method)
+
+    def api_calls(self) -> list[tuple[str, str]]:
+        return [(c.method, c.path) for c in self.sandbox.state.calls()]
+
+    def reset_counts(self) -> None:
+        self.slack.state.calls.clear()
+        self.sandbox.state.requests.clear()
+
+
+def harness_config(sandbox: SandboxServer, slack: FakeSlack, redis_url: str) -> AppConfig:
+    settings = Settings(
+        slack_bot_token="xoxb-1234-5678-test",
+        slack_signing_secret=payloads.SIGNING_SECRET,
+        slack_api_url=slack.api_url,
+        truto_base_url=sandbox.base_url,
+        truto_api_token=SANDBOX_TOKEN,
+        redis_url=redis_url,
+    )
+    return AppConfig(
+        settings=settings,
+        accounts={"jira": JIRA, "linear": LINEAR},
+        channels={JIRA_CHANNEL: "jira", LINEAR_CHANNEL: "linear"},
+        default_account="jira",
+    )
+
+
+@pytest.fixture
+async def harness(sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str) -> AsyncIterator[Harness]:
+    config = harness_config(sandbox, fake_slack, clean_redis)
+    core = build_core(config)
+    http_app = create_http_app(create_app(config, core))
+    transport = httpx.ASGITransport(app=http_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ticketbot.test") as http:
+        yield Harness(http, fake_slack, sandbox, core)
+    await core.aclose()
+
+
+def last(calls: list[Call]) -> dict[str, Any]:
+    assert calls, "expected a call"
+    return calls[-1].args
+
+
+Predicate = Callable[[], bool]

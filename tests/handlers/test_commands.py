@@ -1,0 +1,146 @@
+"""/ticket over signed HTTP: update, errors, show, help, edit, call counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import JIRA_CHANNEL, LINEAR_CHANNEL
+from tests.handlers.conftest import Harness, last
+from tests.handlers.payloads import SIGNING_SECRET, sign, slash_command
+
+
+def texts(blocks: list[dict[str, Any]]) -> str:
+    """Every text in a list of blocks, to search."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("text"), str):
+                out.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(blocks)
+    return "\n".join(out)
+
+
+async def test_update_posts_the_card_in_channel(harness: Harness) -> None:
+    response = await harness.command('update PROJ-42 status="In Progress" priority=high assignee=<@U0ANA|ana>')
+    assert response.status_code == 200
+    assert response.content == b""  # acked at once, nothing shown yet
+    [patch] = harness.sandbox.state.calls("PATCH")
+    assert patch.body == {
+        "assignees": [{"id": "ju0001", "name": "Ana Lima"}],
+        "status": {"id": "js2", "name": "In Progress"},
+        "priority": {"id": "jp2", "name": "High"},
+    }
+    posted = last(harness.calls("response"))
+    assert posted["response_type"] == "in_channel"
+    content = texts(posted["blocks"])
+    assert "Login fails with SSO" in content
+    assert "<@U0ANA> changed status To Do → In Progress, priority Medium → High, assignees Bruno Costa → Ana Lima" in content
+
+
+async def test_parse_errors_are_answered_in_the_ack_and_nothing_is_sent(harness: Harness) -> None:
+    response = await harness.command("update PROJ-42 priorty=high")
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("unknown field 'priorty'; did you mean 'priority'?")
+    assert harness.sandbox.state.calls() == []
+    assert harness.calls("response") == []
+
+
+async def test_resolution_errors_go_to_the_user_alone(harness: Harness) -> None:
+    await harness.command("PROJ-42 status=finished")
+    answer = last(harness.calls("response"))
+    assert answer["response_type"] == "ephemeral"
+    assert "no status matches 'finished'; accepted: To Do, In Progress, In Review, Done" in answer["text"]
+    assert harness.sandbox.state.calls("PATCH") == []
+
+
+async def test_ambiguous_user_lists_candidates(harness: Harness) -> None:
+    await harness.command("PROJ-42 assignee=ana")
+    answer = last(harness.calls("response"))
+    assert "'ana' matches several users: Ana Lima (ana@acme.example), Ana Souza" in answer["text"]
+
+
+async def test_a_mention_without_a_ticketing_user_names_her(harness: Harness) -> None:
+    await harness.command("PROJ-42 assignee=<@U0NOBODY|nobody>")
+    answer = last(harness.calls("response"))
+    assert "@nobody (nobody@else.example) has no user in the Jira account" in answer["text"]
+    assert harness.sandbox.state.calls("PATCH") == []
+
+
+async def test_warm_update_costs_one_api_call_and_one_slack_call(harness: Harness) -> None:
+    await harness.command("PROJ-42 status=done assignee=<@U0ANA|ana>")  # warms lookups, users.info, snapshot
+    harness.reset_counts()
+    await harness.command("PROJ-42 status=todo assignee=<@U0ANA|ana>")
+    assert harness.api_calls() == [("PATCH", "/unified/ticketing/tickets/PROJ-42")]
+    assert [c.method for c in harness.slack.state.calls] == ["response"]
+
+
+async def test_a_ticket_not_seen_before_costs_a_get_and_a_patch(harness: Harness) -> None:
+    await harness.command("PROJ-42 status=done")
+    harness.reset_counts()
+    await harness.command("PROJ-41 status=done")
+    assert harness.api_calls() == [
+        ("GET", "/unified/ticketing/tickets/PROJ-41"),
+        ("PATCH", "/unified/ticketing/tickets/PROJ-41"),
+    ]
+
+
+async def test_show_is_ephemeral_with_share_button(harness: Harness) -> None:
+    await harness.command("show PROJ-42")
+    answer = last(harness.calls("response"))
+    assert answer["response_type"] == "ephemeral"
+    actions = [b for b in answer["blocks"] if b["type"] == "actions"][0]["elements"]
+    assert [e.get("action_id") for e in actions] == [
+        "ticket_edit_open",
+        "ticket_open_url",
+        "ticket_status_select",
+        "ticket_assign_me",
+        "ticket_share",
+    ]
+    assert harness.sandbox.state.calls("PATCH") == []
+
+
+async def test_help_lists_the_channel_accounts_names(harness: Harness) -> None:
+    await harness.command("help", channel=LINEAR_CHANNEL)
+    content = texts(last(harness.calls("response"))["blocks"])
+    assert "This channel updates Linear" in content
+    assert "Statuses: Backlog, Todo, In Progress, Done, Canceled" in content
+    assert "Priorities: Urgent, High, Medium, Low" in content
+    await harness.command("")
+    assert "Statuses: To Do, In Progress, In Review, Done" in texts(last(harness.calls("response"))["blocks"])
+
+
+async def test_edit_opens_loading_view_before_any_api_call(harness: Harness) -> None:
+    await harness.command("edit PROJ-42")
+    [opened] = harness.calls("views.open")
+    assert "Loading PROJ-42" in texts(opened.args["view"]["blocks"])
+    assert opened.at < min(r.at for r in harness.sandbox.state.requests)
+    [updated] = harness.calls("views.update")
+    assert updated.args["view_id"] == opened.answer["view"]["id"]
+    assert updated.args["view"]["submit"]["text"] == "Save"
+    assert updated.at > max(r.at for r in harness.sandbox.state.requests)
+
+
+async def test_bad_signature_is_refused_with_no_work(harness: Harness) -> None:
+    body = slash_command("PROJ-42 status=done", JIRA_CHANNEL, harness.slack.response_url())
+    for headers in (sign(body, secret="wrong"), {}, sign(body, SIGNING_SECRET, timestamp=1_000_000)):
+        response = await harness.post(body, "application/x-www-form-urlencoded", headers)
+        assert response.status_code == 401
+    assert harness.sandbox.state.calls() == []
+    assert harness.slack.state.calls == []
+
+
+async def test_api_failure_is_said_plainly(harness: Harness) -> None:
+    harness.sandbox.state.fail_next(401, method="PATCH")
+    await harness.command("PROJ-42 status=done")
+    answer = last(harness.calls("response"))
+    assert answer["response_type"] == "ephemeral"
+    assert "needs to be re-authorised" in answer["text"]
