@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from blocks import ids
@@ -142,6 +144,16 @@ def _text(
     return _input(field, label, element, hint)
 
 
+def _iso_day(value: str | None) -> str | None:
+    """YYYY-MM-DD of an ISO date or datetime, or None (a datepicker takes nothing else)."""
+    if not value or not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        return None
+    try:
+        return date.fromisoformat(value[:10]).isoformat()
+    except ValueError:
+        return None
+
+
 def edit_view(ticket: Ticket, choices: EditChoices, metadata: str) -> View:
     """The form, prefilled with the ticket's current values; a field without a list is left out
     or offered as text where the API takes text (status, ticket type)."""
@@ -162,8 +174,9 @@ def edit_view(ticket: Ticket, choices: EditChoices, metadata: str) -> View:
     if choices.tags:
         blocks.append(_multi("tags", "Tags", ticket.tags))
     due: dict[str, Any] = {"type": "datepicker", "placeholder": _plain("No due date", 150)}
-    if ticket.due_date and len(ticket.due_date) >= 10:
-        due["initial_date"] = ticket.due_date[:10]
+    day = _iso_day(ticket.due_date)
+    if day:
+        due["initial_date"] = day
     blocks.append(_input("due_date", "Due date", due))
     if choices.teams is not None:
         blocks.append(_select("team", "Team", choices.teams, ticket.team))

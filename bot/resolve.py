@@ -155,6 +155,8 @@ def rank(query: str, items: Sequence[Item], *, limit: int = 100, is_user: bool =
     ranked = prefix + inside
     if len(ranked) < limit and rest:
         names = [item_name(i) for i in rest]
-        similar = process.extract(text, names, scorer=fuzz.WRatio, limit=limit - len(ranked), score_cutoff=70)
+        similar = process.extract(
+            text, names, scorer=fuzz.ratio, processor=str.casefold, limit=limit - len(ranked), score_cutoff=70
+        )
         ranked += [rest[index] for _, _, index in similar]
     return ranked[:limit]

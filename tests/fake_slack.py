@@ -140,7 +140,9 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
 class FakeSlack:
     def __init__(self) -> None:
         self.state = FakeSlackState()
-        config = uvicorn.Config(create_fake_slack(self.state), host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            create_fake_slack(self.state), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=lambda: asyncio.run(self._server.serve()), daemon=True)
         self.base_url = ""

@@ -46,7 +46,9 @@ class Harness:
     sandbox: SandboxServer
     core: Core
 
-    async def post(self, body: str, content_type: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    async def post(
+        self, body: str, content_type: str, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
         signed = payloads.sign(body) if headers is None else headers
         baseline = asyncio.all_tasks()
         response = await self.http.post(
@@ -58,13 +60,17 @@ class Harness:
     async def settle(self, baseline: set[asyncio.Task[Any]]) -> None:
         """Wait for the lazy listeners (and anything they started) to finish."""
         for _ in range(100):
-            pending = [t for t in asyncio.all_tasks() - baseline if t is not asyncio.current_task() and not t.done()]
+            pending = [
+                t for t in asyncio.all_tasks() - baseline if t is not asyncio.current_task() and not t.done()
+            ]
             if not pending:
                 return
             await asyncio.wait(pending, timeout=10)
         raise AssertionError("lazy listeners did not settle")
 
-    async def command(self, text: str, channel: str = JIRA_CHANNEL, user: dict[str, str] = payloads.ANA) -> httpx.Response:
+    async def command(
+        self, text: str, channel: str = JIRA_CHANNEL, user: dict[str, str] = payloads.ANA
+    ) -> httpx.Response:
         body = payloads.slash_command(text, channel, self.slack.response_url(), user)
         return await self.post(body, "application/x-www-form-urlencoded")
 

@@ -64,7 +64,12 @@ def block_actions(
         "user": user,
         "api_app_id": "A0TICKETBOT",
         "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-        "container": {"type": "message", "message_ts": "1732770000.000100", "channel_id": channel, "is_ephemeral": ephemeral},
+        "container": {
+            "type": "message",
+            "message_ts": "1732770000.000100",
+            "channel_id": channel,
+            "is_ephemeral": ephemeral,
+        },
         "trigger_id": trigger_id(),
         "team": TEAM,
         "enterprise": None,
@@ -78,7 +83,9 @@ def block_actions(
     return payload
 
 
-def view_submission(view: dict[str, Any], values: dict[str, Any], user: dict[str, str] = ANA) -> dict[str, Any]:
+def view_submission(
+    view: dict[str, Any], values: dict[str, Any], user: dict[str, str] = ANA
+) -> dict[str, Any]:
     return {
         "type": "view_submission",
         "team": TEAM,
@@ -98,7 +105,9 @@ def view_submission(view: dict[str, Any], values: dict[str, Any], user: dict[str
     }
 
 
-def block_suggestion(view: dict[str, Any], block_id: str, value: str, user: dict[str, str] = ANA) -> dict[str, Any]:
+def block_suggestion(
+    view: dict[str, Any], block_id: str, value: str, user: dict[str, str] = ANA
+) -> dict[str, Any]:
     return {
         "type": "block_suggestion",
         "user": user,
@@ -113,7 +122,9 @@ def block_suggestion(view: dict[str, Any], block_id: str, value: str, user: dict
     }
 
 
-def message_action(message: dict[str, Any], *, channel: str, response_url: str, user: dict[str, str] = ANA) -> dict[str, Any]:
+def message_action(
+    message: dict[str, Any], *, channel: str, response_url: str, user: dict[str, str] = ANA
+) -> dict[str, Any]:
     return {
         "type": "message_action",
         "token": "gIkuvaNzQIHg97ATvDxqgjtO",

@@ -54,7 +54,9 @@ async def test_status_select_applies_at_once_and_replaces_the_card(harness: Harn
 async def test_assign_to_me_uses_the_slack_profile_email(harness: Harness) -> None:
     blocks = await show_card(harness)
     await click(harness, blocks, "ticket_assign_me")
-    assert harness.sandbox.state.calls("PATCH")[0].body == {"assignees": [{"id": "ju0001", "name": "Ana Lima"}]}
+    assert harness.sandbox.state.calls("PATCH")[0].body == {
+        "assignees": [{"id": "ju0001", "name": "Ana Lima"}]
+    }
     assert "assignees Bruno Costa → Ana Lima" in str(last(harness.calls("response"))["blocks"])
 
 
@@ -102,8 +104,8 @@ async def test_open_button_is_acknowledged_and_does_nothing_else(harness: Harnes
 
 
 async def test_slack_rate_limit_on_post_message_is_retried(harness: Harness) -> None:
-    from tests.handlers.test_views import open_form, option, unchanged_state
     from tests.handlers.payloads import view_submission
+    from tests.handlers.test_views import open_form, option, unchanged_state
 
     view = await open_form(harness)
     values = unchanged_state(view)

@@ -28,7 +28,9 @@ def texts(blocks: list[dict[str, Any]]) -> str:
 
 
 async def test_update_posts_the_card_in_channel(harness: Harness) -> None:
-    response = await harness.command('update PROJ-42 status="In Progress" priority=high assignee=<@U0ANA|ana>')
+    response = await harness.command(
+        'update PROJ-42 status="In Progress" priority=high assignee=<@U0ANA|ana>'
+    )
     assert response.status_code == 200
     assert response.content == b""  # acked at once, nothing shown yet
     [patch] = harness.sandbox.state.calls("PATCH")
@@ -41,7 +43,10 @@ async def test_update_posts_the_card_in_channel(harness: Harness) -> None:
     assert posted["response_type"] == "in_channel"
     content = texts(posted["blocks"])
     assert "Login fails with SSO" in content
-    assert "<@U0ANA> changed status To Do → In Progress, priority Medium → High, assignees Bruno Costa → Ana Lima" in content
+    assert (
+        "<@U0ANA> changed status To Do → In Progress, priority Medium → High, assignees Bruno Costa → Ana Lima"
+        in content
+    )
 
 
 async def test_parse_errors_are_answered_in_the_ack_and_nothing_is_sent(harness: Harness) -> None:
@@ -97,7 +102,7 @@ async def test_show_is_ephemeral_with_share_button(harness: Harness) -> None:
     await harness.command("show PROJ-42")
     answer = last(harness.calls("response"))
     assert answer["response_type"] == "ephemeral"
-    actions = [b for b in answer["blocks"] if b["type"] == "actions"][0]["elements"]
+    actions = next(b for b in answer["blocks"] if b["type"] == "actions")["elements"]
     assert [e.get("action_id") for e in actions] == [
         "ticket_edit_open",
         "ticket_open_url",

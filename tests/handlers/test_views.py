@@ -87,7 +87,10 @@ async def test_an_empty_title_is_an_inline_error(harness: Harness) -> None:
     values = unchanged_state(view)
     values["field_name"]["value"]["value"] = "   "
     response = await harness.interact(view_submission(view, values))
-    assert response.json() == {"response_action": "errors", "errors": {"field_name": "A ticket needs a title."}}
+    assert response.json() == {
+        "response_action": "errors",
+        "errors": {"field_name": "A ticket needs a title."},
+    }
     assert harness.sandbox.state.calls("PATCH") == []
 
 

@@ -1,0 +1,73 @@
+"""manifest.yml matches the app: command, shortcut, URLs, events and scopes.
+
+(Checked against Slack's manifest JSON Schema while developing; that schema is not shipped.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+from blocks import ids
+from bot.http_server import SLACK_PATH
+from bot.refs import BUILTIN_LINK_PATTERNS
+
+MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    data = yaml.safe_load(MANIFEST.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_slash_command(manifest: dict[str, Any]) -> None:
+    [command] = manifest["features"]["slash_commands"]
+    assert command["command"] == ids.COMMAND and len(command["command"]) <= 32
+    assert command["should_escape"] is True  # mentions arrive as <@U…|name>
+    assert command["usage_hint"] and len(command["description"]) <= 2000
+    assert urlparse(command["url"]).path == SLACK_PATH
+
+
+def test_message_shortcut(manifest: dict[str, Any]) -> None:
+    [shortcut] = manifest["features"]["shortcuts"]
+    assert shortcut["type"] == "message" and shortcut["callback_id"] == ids.MESSAGE_SHORTCUT
+    assert len(shortcut["name"]) <= 24 and len(shortcut["description"]) <= 150
+
+
+def test_every_request_goes_to_the_one_route(manifest: dict[str, Any]) -> None:
+    settings = manifest["settings"]
+    urls = [
+        settings["interactivity"]["request_url"],
+        settings["interactivity"]["message_menu_options_url"],
+        settings["event_subscriptions"]["request_url"],
+    ]
+    assert {urlparse(u).path for u in urls} == {SLACK_PATH}
+    assert settings["interactivity"]["is_enabled"] is True
+    assert settings["socket_mode_enabled"] is True
+
+
+def test_unfurls_and_scopes(manifest: dict[str, Any]) -> None:
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["link_shared"]
+    domains = manifest["features"]["unfurl_domains"]
+    assert 1 <= len(domains) <= 5
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "commands",
+        "chat:write",
+        "users:read",
+        "users:read.email",
+        "links:read",
+        "links:write",
+    }
+    assert len(BUILTIN_LINK_PATTERNS) == len(domains)  # one unfurl domain per built-in link form
+
+
+def test_display_information(manifest: dict[str, Any]) -> None:
+    info = manifest["display_information"]
+    assert 1 <= len(info["name"]) <= 35 and len(info["description"]) <= 140
+    assert 174 <= len(info["long_description"]) <= 4000
