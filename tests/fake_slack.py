@@ -29,6 +29,7 @@ class Call:
     path: str = ""
     at: float = field(default_factory=time.monotonic)
     answer: dict[str, Any] = field(default_factory=dict)
+    authorization: str = ""
 
 
 @dataclass
@@ -112,7 +113,7 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
     async def api(request: Request) -> Response:
         method = request.path_params["method"]
         args = await _args(request)
-        call = Call(method, args, request.url.path)
+        call = Call(method, args, request.url.path, authorization=request.headers.get("authorization", ""))
         state.calls.append(call)
         fault = state.take_fault(method)
         if fault is not None:

@@ -149,3 +149,26 @@ async def test_api_failure_is_said_plainly(harness: Harness) -> None:
     answer = last(harness.calls("response"))
     assert answer["response_type"] == "ephemeral"
     assert "needs to be re-authorised" in answer["text"]
+
+
+async def test_unexpected_errors_reach_the_user_with_an_error_id(
+    harness: Harness, monkeypatch: Any, caplog: Any
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("token=xoxb-1234-5678-test leaked?")
+
+    monkeypatch.setattr(harness.core.service, "apply", broken)
+    await harness.command("PROJ-42 status=done")
+    answer = last(harness.calls("response"))
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"] == "Something went wrong on our side; nothing more was changed."
+    error_id = answer["blocks"][0]["text"]["text"].split("Error id: ")[1].strip("_")
+    assert any(error_id in r.getMessage() for r in caplog.records)
+    assert "xoxb" not in str(answer)
+
+
+async def test_slack_profile_emails_are_cached(harness: Harness) -> None:
+    await harness.command("PROJ-42 assignee=<@U0BRUNO|bruno>")
+    await harness.command("PROJ-41 assignee=<@U0BRUNO|bruno>")
+    await harness.command("PROJ-40 assignee=me", user={"id": "U0BRUNO", "username": "bruno", "name": "bruno"})
+    assert [c.args["user"] for c in harness.calls("users.info")] == ["U0BRUNO"]

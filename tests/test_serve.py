@@ -1,0 +1,102 @@
+"""`ticketbot serve` answers signed requests over real HTTP; `ticketbot socket` connects with
+the app token. Both run as real processes against the sandbox and the fake Slack API."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from bot.sandbox import SANDBOX_TOKEN, SandboxServer
+from tests.fake_slack import FakeSlack
+from tests.handlers.payloads import SIGNING_SECRET, sign, slash_command
+from tests.redis_server import free_port
+
+
+def bot_env(sandbox: SandboxServer, slack: FakeSlack, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TRUTO_", "TICKETBOT_"))}
+    env.pop("REDIS_URL", None)
+    env.update(
+        SLACK_BOT_TOKEN="xoxb-serve-test",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url,
+        TRUTO_BASE_URL=sandbox.base_url,
+        TRUTO_API_TOKEN=SANDBOX_TOKEN,
+        TRUTO_INTEGRATED_ACCOUNT_ID="sandbox-jira",
+        **extra,
+    )
+    return env
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    server = FakeSlack()
+    server.start()
+    yield server
+    server.stop()
+
+
+def wait_until(check: object, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():  # type: ignore[operator]
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def test_serve_answers_health_and_signed_commands(sandbox: SandboxServer, slack: FakeSlack) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+        env=bot_env(sandbox, slack, PORT=str(port)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: httpx.get(f"{base}/healthz").status_code == 200)
+        body = slash_command("PROJ-42 status=done", "C0ANY", slack.response_url())
+        refused = httpx.post(f"{base}/slack/events", content=body, headers=sign(body, "not-the-secret"))
+        assert refused.status_code == 401
+        headers = {**sign(body), "Content-Type": "application/x-www-form-urlencoded"}
+        accepted = httpx.post(f"{base}/slack/events", content=body, headers=headers)
+        assert accepted.status_code == 200
+        wait_until(lambda: slack.state.named("response"))
+        assert slack.state.named("response")[0].args["response_type"] == "in_channel"
+        assert sandbox.state.calls("PATCH")[0].body == {"status": {"id": "js4", "name": "Done"}}
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=10)
+    assert SIGNING_SECRET not in err.decode() and "xoxb-serve-test" not in err.decode()
+
+
+def test_socket_mode_connects_with_the_app_token(sandbox: SandboxServer, slack: FakeSlack) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "socket"],
+        env=bot_env(sandbox, slack, SLACK_APP_TOKEN="xapp-1-socket-test"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: slack.state.named("apps.connections.open"))
+        assert slack.state.named("apps.connections.open")[0].authorization == "Bearer xapp-1-socket-test"
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_socket_mode_needs_the_app_token(sandbox: SandboxServer, slack: FakeSlack) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "socket"], env=bot_env(sandbox, slack), capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert "SLACK_APP_TOKEN: not set" in result.stderr
