@@ -18,6 +18,7 @@ from bot.http_server import create_http_app
 from bot.runtime import Core, build_core
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from tests.conftest import JIRA, JIRA_CHANNEL, LINEAR, LINEAR_CHANNEL
+from tests.blocks.limits import check_blocks, check_view
 from tests.fake_slack import Call, FakeSlack
 from tests.handlers import payloads
 
@@ -51,11 +52,27 @@ class Harness:
     ) -> httpx.Response:
         signed = payloads.sign(body) if headers is None else headers
         baseline = asyncio.all_tasks()
+        seen = len(self.slack.state.calls)
         response = await self.http.post(
             "/slack/events", content=body, headers={"Content-Type": content_type, **signed}
         )
         await self.settle(baseline)
+        self.check_block_kit(response, self.slack.state.calls[seen:])
         return response
+
+    @staticmethod
+    def check_block_kit(response: httpx.Response, calls: list[Call]) -> None:
+        """Every message, modal and unfurl the app produced parses and stays within limits."""
+        answers: list[dict[str, Any]] = [c.args for c in calls]
+        if response.headers.get("content-type", "").startswith("application/json"):
+            answers.append(response.json())
+        for args in answers:
+            if isinstance(args.get("blocks"), list):
+                check_blocks(args["blocks"])
+            if isinstance(args.get("view"), dict):
+                check_view(args["view"])
+            for unfurl in (args.get("unfurls") or {}).values():
+                check_blocks(unfurl["blocks"])
 
     async def settle(self, baseline: set[asyncio.Task[Any]]) -> None:
         """Wait for the lazy listeners (and anything they started) to finish."""
