@@ -96,7 +96,11 @@ def test_socket_mode_connects_with_the_app_token(sandbox: SandboxServer, slack: 
 
 def test_socket_mode_needs_the_app_token(sandbox: SandboxServer, slack: FakeSlack) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "socket"], env=bot_env(sandbox, slack), capture_output=True, text=True, timeout=30
+        [sys.executable, "-m", "bot", "socket"],
+        env=bot_env(sandbox, slack),
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 2
     assert "SLACK_APP_TOKEN: not set" in result.stderr
