@@ -20,6 +20,8 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from bot.metrics import CACHE_EVENTS, cache_resource
+
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
@@ -170,12 +172,6 @@ class FailoverBackend:
         await self._call("unlock", key, token)
 
 
-def make_backend(redis_url: str | None) -> Backend:
-    if redis_url:
-        return FailoverBackend(RedisBackend.from_url(redis_url))
-    return MemoryBackend()
-
-
 Fetch = Callable[[], Awaitable[Any]]
 
 
@@ -211,11 +207,14 @@ class Cache:
         if entry is not None:
             if entry.fresh_until > self._clock():
                 self.stats.hits += 1
+                CACHE_EVENTS.labels(cache_resource(key), "hit").inc()
             else:
                 self.stats.stale_hits += 1
+                CACHE_EVENTS.labels(cache_resource(key), "stale").inc()
                 self._refresh_in_background(key, fetch, ttl, stale_for)
             return entry.value
         self.stats.misses += 1
+        CACHE_EVENTS.labels(cache_resource(key), "miss").inc()
         return await self._single_flight(key, lambda: self._fetch_cold(key, fetch, ttl, stale_for))
 
     async def store(self, key: str, value: Any, *, ttl: float, stale_for: float) -> None:
@@ -224,6 +223,7 @@ class Cache:
     async def refresh(self, key: str, fetch: Fetch, *, ttl: float, stale_for: float) -> Any:
         """Fetch now and store, whatever the cache holds (an explicit refresh)."""
         self.stats.refreshes += 1
+        CACHE_EVENTS.labels(cache_resource(key), "refresh").inc()
         value = await fetch()
         await self.store(key, value, ttl=ttl, stale_for=stale_for)
         return value

@@ -15,6 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.models import TicketUpdate
+
 DEFAULT_ACCOUNT_NAME = "default"
 
 
@@ -69,6 +71,39 @@ class Settings(BaseSettings):
         return value.upper() if isinstance(value, str) else value
 
 
+DEFAULT_LOCKED_FIELDS = ("created_at", "updated_at", "created_by", "remote_data")
+
+
+class UpdateRule(BaseModel):
+    """Who may update; all empty means anyone in a channel routed to the account."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    users: tuple[str, ...] = ()
+    usergroups: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+
+    @property
+    def open(self) -> bool:
+        return not (self.users or self.usergroups or self.channels)
+
+
+class Permissions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    update: UpdateRule = Field(default_factory=UpdateRule)
+    read_only_channels: tuple[str, ...] = ()
+    locked_fields: tuple[str, ...] = DEFAULT_LOCKED_FIELDS
+
+    @field_validator("locked_fields")
+    @classmethod
+    def _known_fields(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(names) - set(TicketUpdate.model_fields))
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(unknown)}; fields are those of the update body")
+        return names
+
+
 class Account(BaseModel):
     """One connected ticketing tool (an integrated account of the unified API)."""
 
@@ -80,6 +115,7 @@ class Account(BaseModel):
     query: dict[str, str] = Field(default_factory=dict)
     link_patterns: tuple[str, ...] = ()
     ticket_url_template: str | None = None
+    permissions: Permissions = Field(default_factory=Permissions)
 
     @field_validator("link_patterns")
     @classmethod

@@ -56,6 +56,9 @@ class _DemoDirectory:
     async def email_of(self, slack_user_id: str) -> str | None:
         return self.emails.get(slack_user_id)
 
+    async def members_of(self, usergroup_id: str) -> frozenset[str]:
+        return frozenset()
+
 
 def demo_config(base_url: str) -> AppConfig:
     settings = Settings(truto_base_url=base_url, truto_api_token=SANDBOX_TOKEN)

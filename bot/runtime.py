@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from bot.cache import Cache, make_backend
+from bot.audit import AuditTrail
+from bot.cache import Backend, Cache, FailoverBackend, MemoryBackend, RedisBackend
 from bot.config import AppConfig, ConfigError
 from bot.lookups import Lookups
 from bot.service import SlackDirectory, TicketService
@@ -22,10 +24,22 @@ class Core:
     lookups: Lookups
     snapshots: Snapshots
     service: TicketService
+    redis: aioredis.Redis | None = None
 
     async def aclose(self) -> None:
         await self.cache.drain()
         await self.client.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+    async def redis_ok(self) -> bool | None:
+        """True/False when Redis is configured and answers or not; None when not configured."""
+        if self.redis is None:
+            return None
+        try:
+            return bool(await self.redis.ping())
+        except Exception:
+            return False
 
 
 def build_core(config: AppConfig, directory: SlackDirectory | None = None) -> Core:
@@ -39,8 +53,15 @@ def build_core(config: AppConfig, directory: SlackDirectory | None = None) -> Co
         connect_timeout=settings.truto_connect_timeout,
         timeout=settings.truto_timeout,
     )
-    cache = Cache(make_backend(settings.redis_url))
+    backend: Backend = MemoryBackend()
+    redis_client = None
+    if settings.redis_url:
+        shared = RedisBackend.from_url(settings.redis_url)
+        redis_client = shared.client
+        backend = FailoverBackend(shared)
+    cache = Cache(backend)
     lookups = Lookups(client, cache, ttl=settings.lookup_ttl_seconds)
     snapshots = Snapshots(cache, ttl=settings.snapshot_ttl_seconds)
-    service = TicketService(config, client, lookups, snapshots, directory)
-    return Core(config, client, cache, lookups, snapshots, service)
+    audit = AuditTrail(redis_client)
+    service = TicketService(config, client, lookups, snapshots, directory, audit)
+    return Core(config, client, cache, lookups, snapshots, service, redis_client)

@@ -16,11 +16,15 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from bot.audit import AuditRecord, AuditTrail
 from bot.commands import Assignment, Command, UpdateCommand, UserValue, parse
 from bot.config import Account, AppConfig
 from bot.fields import FIELDS, Kind
+from bot.logs import bind
 from bot.lookups import RESOURCE_LABELS, Lookups
+from bot.metrics import UPDATES
 from bot.models import Change, Ref, Ticket, TicketUpdate, UpdateQuery
+from bot.permissions import NotPermitted, check_update
 from bot.refs import TicketRef
 from bot.resolve import Item, ResolveError, item_name, resolve
 from bot.snapshots import Snapshots
@@ -36,6 +40,10 @@ class UserInputError(Exception):
 
 class NoAccount(UserInputError):
     pass
+
+
+class Refused(UserInputError):
+    """Not permitted by the configuration (read-only channel, not allowed, locked field)."""
 
 
 class FieldError(UserInputError):
@@ -54,9 +62,11 @@ class Actor:
 
 
 class SlackDirectory(Protocol):
-    """Reads a Slack user's profile email (users.info); provided by the Slack layer."""
+    """Slack users' profile emails and user group members; provided by the Slack layer."""
 
     async def email_of(self, slack_user_id: str) -> str | None: ...
+
+    async def members_of(self, usergroup_id: str) -> frozenset[str]: ...
 
 
 Target = tuple[str, str | None]  # (body field, custom field key)
@@ -107,12 +117,14 @@ class TicketService:
         lookups: Lookups,
         snapshots: Snapshots,
         directory: SlackDirectory | None = None,
+        audit: AuditTrail | None = None,
     ) -> None:
         self.config = config
         self.client = client
         self.lookups = lookups
         self.snapshots = snapshots
         self.directory = directory
+        self.audit = audit
 
     # -- routing and parsing ---------------------------------------------------------
 
@@ -149,9 +161,19 @@ class TicketService:
 
     # -- updates ---------------------------------------------------------------------
 
+    async def check_may_update(
+        self, account: Account, actor: Actor, channel: str | None, fields: Sequence[str] = ()
+    ) -> None:
+        """Refuse (Refused, a UserInputError) what the account's permissions do not allow."""
+        try:
+            await check_update(account, actor.slack_user_id, channel, fields, self.directory)
+        except NotPermitted as exc:
+            raise Refused(str(exc)) from None
+
     async def plan(self, command: UpdateCommand, actor: Actor, channel: str | None) -> PlannedUpdate:
         """Resolve and validate everything; no write. Raises UserInputError on bad input."""
         account = self.account_for(channel)
+        await self.check_may_update(account, actor, channel, [a.field for a in command.assignments])
         merges = any(a.op in ("add", "remove") for a in command.assignments)
         # += and -= merge into the current list: that must be fresh, or someone's change is lost.
         load = self.fetch_ticket if merges else self.recent_ticket
@@ -170,8 +192,11 @@ class TicketService:
         targets = tuple((a.field, a.custom_key) for a in command.assignments)
         return self._planned(account, command.ref, body, ticket, targets)
 
-    async def plan_fields(self, account: Account, ref: TicketRef, body: dict[str, Any]) -> PlannedUpdate:
+    async def plan_fields(
+        self, account: Account, ref: TicketRef, body: dict[str, Any], actor: Actor, channel: str | None
+    ) -> PlannedUpdate:
         """Plan an update whose values are already resolved (a form, a card button)."""
+        await self.check_may_update(account, actor, channel, list(body))
         before = await self.recent_ticket(account, ref)
         targets: list[Target] = [(name, None) for name in body if name != "custom_fields"]
         targets += [("custom_fields", key) for key in body.get("custom_fields") or {}]
@@ -190,12 +215,38 @@ class TicketService:
         query = UpdateQuery(integrated_account_id=account.integrated_account_id, **account.query)
         return PlannedUpdate(account, before.id or ref.id, update, query, before, targets, ref.id)
 
-    async def execute(self, plan: PlannedUpdate, *, idempotency_key: str | None = None) -> UpdateResult:
-        """PATCH once; the ticket comes from the PATCH answer (no GET after it)."""
+    async def execute(
+        self, plan: PlannedUpdate, actor: Actor, channel: str | None, *, idempotency_key: str | None = None
+    ) -> UpdateResult:
+        """PATCH once; the ticket comes from the PATCH answer (no GET after it). Audited."""
         key = idempotency_key or uuid.uuid4().hex
-        ticket = await self.client.update_ticket(plan.ticket_id, plan.update, plan.query, idempotency_key=key)
+        bind(ticket=plan.ticket_id, account=plan.account.name)
+        try:
+            ticket = await self.client.update_ticket(
+                plan.ticket_id, plan.update, plan.query, idempotency_key=key
+            )
+        except Exception:
+            UPDATES.labels("failed").inc()
+            raise
+        UPDATES.labels("applied").inc()
         await self.snapshots.put(plan.account, ticket, plan.typed_ref)
-        return UpdateResult(plan.account, ticket, self._changes(plan.targets, plan.before, ticket), key)
+        result = UpdateResult(plan.account, ticket, self._changes(plan.targets, plan.before, ticket), key)
+        if self.audit is not None:
+            await self.audit.record(
+                AuditRecord.now(
+                    user_id=actor.slack_user_id,
+                    user_name=actor.name,
+                    channel=channel,
+                    account=plan.account.name,
+                    ticket=ticket.display_ref,
+                    changes=[
+                        {"field": c.field, "before": c.before, "after": c.after} for c in result.changes
+                    ],
+                    status=200,
+                    idempotency_key=key,
+                )
+            )
+        return result
 
     async def apply(
         self,
@@ -206,13 +257,20 @@ class TicketService:
         idempotency_key: str | None = None,
     ) -> UpdateResult:
         plan = await self.plan(command, actor, channel)
-        return await self.execute(plan, idempotency_key=idempotency_key)
+        return await self.execute(plan, actor, channel, idempotency_key=idempotency_key)
 
     async def apply_fields(
-        self, account: Account, ref: TicketRef, body: dict[str, Any], *, idempotency_key: str | None = None
+        self,
+        account: Account,
+        ref: TicketRef,
+        body: dict[str, Any],
+        *,
+        actor: Actor,
+        channel: str | None,
+        idempotency_key: str | None = None,
     ) -> UpdateResult:
-        plan = await self.plan_fields(account, ref, body)
-        return await self.execute(plan, idempotency_key=idempotency_key)
+        plan = await self.plan_fields(account, ref, body, actor, channel)
+        return await self.execute(plan, actor, channel, idempotency_key=idempotency_key)
 
     async def user_ref(self, account: Account, actor: Actor) -> Ref:
         """The ticketing user who is this Slack user (by the email of the Slack profile)."""

@@ -33,3 +33,20 @@ class SlackUserDirectory:
         data = await self.cache.get_or_fetch(key, fetch, ttl=self.ttl, stale_for=self.ttl)
         email = data.get("email")
         return str(email) if email else None
+
+    async def members_of(self, usergroup_id: str) -> frozenset[str]:
+        """Members of a Slack user group (usergroups.users.list), cached."""
+
+        async def fetch() -> list[str]:
+            try:
+                response = await self.client.usergroups_users_list(usergroup=usergroup_id)
+            except SlackApiError as exc:
+                log.warning(
+                    "usergroups.users.list failed for %s: %s", usergroup_id, exc.response.get("error")
+                )
+                return []
+            return [str(user) for user in response.get("users") or []]
+
+        key = f"ticketbot:v1:slack:usergroup:{usergroup_id}"
+        members = await self.cache.get_or_fetch(key, fetch, ttl=600.0, stale_for=600.0)
+        return frozenset(members)

@@ -22,6 +22,7 @@ import httpx
 from pydantic import SecretStr, ValidationError
 
 from bot.config import Account
+from bot.metrics import API_RETRIES, API_SECONDS
 from bot.models import JsonDict, Ticket, TicketUpdate, UpdateQuery, encode_query
 from bot.truto_errors import RateLimited, TrutoError, Unavailable, error_from_response
 
@@ -206,6 +207,7 @@ class TrutoClient:
         deadline = time.monotonic() + policy.rate_limit_deadline
         for attempt in range(1, policy.max_tries + 1):
             last = attempt == policy.max_tries
+            started = time.monotonic()
             try:
                 async with asyncio.timeout(self._timeout):
                     response = await self._http.request(
@@ -213,28 +215,31 @@ class TrutoClient:
                     )
             except (httpx.TransportError, TimeoutError) as exc:
                 kind = type(exc).__name__
+                API_SECONDS.labels(operation, kind).observe(time.monotonic() - started)
                 log.warning("%s failed (%s), try %d of %d", operation, kind, attempt, policy.max_tries)
                 if last:
                     raise Unavailable(f"{operation}: {kind} after {attempt} tries") from None
+                API_RETRIES.labels(operation, kind).inc()
                 await self._sleep(policy.backoff(attempt))
                 continue
+            status = response.status_code
+            API_SECONDS.labels(operation, str(status)).observe(time.monotonic() - started)
             if response.is_success:
                 data = response.json() if response.content else {}
                 return data if isinstance(data, dict) else {"result": data}
-            status = response.status_code
             if status == 429:
                 wait = _retry_after(response)
                 if last or time.monotonic() + wait > deadline:
                     raise RateLimited(
-                        f"{operation}: HTTP 429, retry after {wait:.1f}s",
-                        retry_after=wait,
-                        status=429,
+                        f"{operation}: HTTP 429, retry after {wait:.1f}s", retry_after=wait, status=429
                     )
                 log.warning("%s rate limited, waiting %.1fs (try %d)", operation, wait, attempt)
+                API_RETRIES.labels(operation, "429").inc()
                 await self._sleep(wait)
                 continue
             if status in RETRY_STATUSES and not last:
                 log.warning("%s got HTTP %d, try %d of %d", operation, status, attempt, policy.max_tries)
+                API_RETRIES.labels(operation, str(status)).inc()
                 await self._sleep(policy.backoff(attempt))
                 continue
             error = error_from_response(status, _envelope(response), operation)

@@ -52,7 +52,9 @@ async def _apply_from_card(
 ) -> None:
     """Apply, then replace the card the button was on (no new message)."""
     actor = actor_of(body)
-    result = await deps.service.apply_fields(account, ref, fields, idempotency_key=_action_key(body))
+    result = await deps.service.apply_fields(
+        account, ref, fields, actor=actor, channel=channel_of(body), idempotency_key=_action_key(body)
+    )
     message = await card_message(
         deps,
         result.account,

@@ -16,6 +16,7 @@ from blocks.text import escape
 from bot.config import Account
 from bot.models import Ref
 from bot.refs import TicketRef
+from bot.service import Actor
 from handlers.deps import SlackDeps
 from handlers.surface import user_message
 
@@ -30,7 +31,11 @@ async def open_edit(
     user: str | None,
     view_id: str | None = None,
 ) -> None:
-    """Show Loading… at once, then the form (or what went wrong) with views.update."""
+    """Show Loading… at once, then the form (or what went wrong) with views.update.
+
+    Who may not update gets told so instead (Refused reaches the user ephemerally)."""
+    if view_id is None:
+        await deps.service.check_may_update(account, Actor(slack_user_id=user), channel)
     metadata = deps.signer.sign({"a": account.name, "t": ref.id, "c": channel, "u": user})
     if view_id is None:
         opened = await client.views_open(trigger_id=trigger_id, view=loading_view(ref.id, metadata))

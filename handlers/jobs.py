@@ -52,7 +52,9 @@ async def apply_and_post(
         raise UserInputError(f"the account {account_name!r} is no longer configured")
     actor = actor_of(slack_body)
     try:
-        result = await deps.service.apply_fields(account, TicketRef(ticket_id), fields, idempotency_key=key)
+        result = await deps.service.apply_fields(
+            account, TicketRef(ticket_id), fields, actor=actor, channel=channel, idempotency_key=key
+        )
     except Exception as exc:
         message = user_message(exc)
         if message is None:

@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from blocks import ids
 from blocks.modal import enter_ticket_view, pick_ticket_view
 from bot.refs import BUILTIN_LINK_PATTERNS, TicketRef, find_refs
+from bot.service import Actor
 from handlers.deps import deps_of
 from handlers.edit_form import open_edit
 from handlers.surface import ack_only, guarded
@@ -43,6 +44,7 @@ async def shortcut_used(body: dict[str, Any], client: Any, context: Any) -> None
     channel = (body.get("channel") or {}).get("id")
     user = (body.get("user") or {}).get("id")
     account = deps.service.account_for(channel)
+    await deps.service.check_may_update(account, Actor(slack_user_id=user), channel)
     refs = refs_in_message(body.get("message") or {}, account.link_patterns)
     metadata = deps.signer.sign({"a": account.name, "c": channel, "u": user})
     if len(refs) == 1:

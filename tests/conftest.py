@@ -114,13 +114,17 @@ def app_config(base_url: str) -> AppConfig:
 class StaticDirectory:
     """Slack profile emails by Slack user id (the Slack layer's users.info, in tests)."""
 
-    def __init__(self, emails: dict[str, str]) -> None:
+    def __init__(self, emails: dict[str, str], groups: dict[str, list[str]] | None = None) -> None:
         self.emails = emails
+        self.groups = groups or {}
         self.asked: list[str] = []
 
     async def email_of(self, slack_user_id: str) -> str | None:
         self.asked.append(slack_user_id)
         return self.emails.get(slack_user_id)
+
+    async def members_of(self, usergroup_id: str) -> frozenset[str]:
+        return frozenset(self.groups.get(usergroup_id, ()))
 
 
 DIRECTORY = {"U0ANA": "ana@acme.example", "U0BRUNO": "bruno@acme.example", "U0NOBODY": "nobody@else.example"}

@@ -1,0 +1,53 @@
+"""Prometheus metrics of the process (served at /metrics in HTTP mode)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.process_collector import ProcessCollector
+
+REGISTRY = CollectorRegistry()
+ProcessCollector(registry=REGISTRY)
+
+ACK_SECONDS = Histogram(
+    "ticketbot_ack_seconds",
+    "Time from a Slack request arriving to its answer (the ack), by surface",
+    ["surface"],
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+    registry=REGISTRY,
+)
+API_SECONDS = Histogram(
+    "ticketbot_api_request_seconds",
+    "Ticketing API request duration, by operation and HTTP status (or error kind)",
+    ["operation", "status"],
+    registry=REGISTRY,
+)
+API_RETRIES = Counter(
+    "ticketbot_api_retries_total",
+    "Ticketing API retries, by operation and reason",
+    ["operation", "reason"],
+    registry=REGISTRY,
+)
+CACHE_EVENTS = Counter(
+    "ticketbot_cache_events_total",
+    "Cache hits, stale hits, misses and refreshes, by resource",
+    ["resource", "event"],
+    registry=REGISTRY,
+)
+UPDATES = Counter(
+    "ticketbot_updates_total", "Ticket updates, by outcome (applied, failed)", ["outcome"], registry=REGISTRY
+)
+JOBS_PENDING = Gauge("ticketbot_jobs_pending", "Acknowledged work not finished yet", registry=REGISTRY)
+
+
+def cache_resource(key: str) -> str:
+    """The resource a cache key holds: `…:lookup:users` → users, `…:ticket:PROJ-1` → ticket."""
+    parts = key.split(":")
+    if len(parts) >= 5 and parts[3] == "lookup":
+        return parts[4]
+    if len(parts) >= 4 and parts[2] == "slack":
+        return f"slack_{parts[3]}"
+    return parts[3] if len(parts) >= 4 else "other"
+
+
+def exposition() -> bytes:
+    return generate_latest(REGISTRY)
