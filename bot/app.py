@@ -7,6 +7,8 @@ at once (no 10 ms polling for ack()); the work runs after, as `lazy` listeners.
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -18,6 +20,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import AppConfig, ConfigError
+from bot.logs import bind
+from bot.metrics import ACK_SECONDS
 from bot.runtime import Core, build_core
 from bot.signing import Signer
 from bot.slack_directory import SlackUserDirectory
@@ -26,6 +30,17 @@ from handlers.deps import SlackDeps
 from handlers.surface import new_error_id, tell, user_message
 
 log = logging.getLogger(__name__)
+
+
+def surface_of(body: dict[str, Any]) -> str:
+    if "command" in body:
+        return "command"
+    kind = str(body.get("type") or "unknown")
+    return {"event_callback": "event", "block_suggestion": "options", "message_action": "shortcut"}.get(
+        kind, kind
+    )
+
+
 SURFACES = (commands, views, actions, shortcuts, events, options)
 
 
@@ -60,9 +75,18 @@ def create_app(
     app = AsyncApp(signing_secret=secret.get_secret_value(), client=client, process_before_response=True)
 
     @app.middleware
-    async def inject_deps(context: Any, next: Any) -> None:
+    async def inject_deps(body: dict[str, Any], context: Any, next: Any) -> None:
+        """Dependencies in, request fields onto every log line, and the ack timed by surface."""
         context["deps"] = deps
+        started = time.perf_counter()
+        bind(
+            request_id=uuid.uuid4().hex[:12],
+            team=context.get("team_id"),
+            user=context.get("user_id"),
+            channel=context.get("channel_id"),
+        )
         await next()
+        ACK_SECONDS.labels(surface_of(body)).observe(time.perf_counter() - started)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], client: Any, respond: Any) -> None:

@@ -10,10 +10,10 @@ import sys
 from collections.abc import Sequence
 
 from bot.commands import ParseError, UpdateCommand
-from bot.config import AppConfig, ConfigError, load_config
+from bot.config import AppConfig, ConfigError, load_config, secret_values
 from bot.fields import LOOKUP_RESOURCES
 from bot.logs import configure
-from bot.render_text import changes_text, request_text, ticket_text
+from bot.render_text import audit_table, changes_text, request_text, ticket_text
 from bot.runtime import build_core
 from bot.service import Actor, UserInputError
 from bot.truto_errors import TrutoError
@@ -58,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server listens on all interfaces
     serve.add_argument("--port", type=int, help="default: $PORT, else 3000")
     sub.add_parser("socket", help="run the Slack app in Socket Mode (needs SLACK_APP_TOKEN)")
+    sub.add_parser("check", help="check the configuration, Slack, each account and Redis")
+
+    audit = sub.add_parser("audit", help="print the audit trail (needs REDIS_URL)")
+    audit.add_argument("--ticket", help="only this ticket, e.g. PROJ-42")
+    audit.add_argument("--user", help="only this Slack user id, e.g. U0123")
+    audit.add_argument("--since", type=parse_duration, help="only this recent: 30m, 1h, 7d")
+    audit.add_argument("--limit", type=int, default=200)
 
     sandbox = sub.add_parser("sandbox", help="serve the local sandbox ticketing API")
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -127,6 +134,29 @@ def _serve_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_duration(text: str) -> float:
+    """`90s`, `30m`, `1h`, `7d` → seconds."""
+    match = re.fullmatch(r"(\d+)([smhd])", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 30m, 1h or 7d")
+    return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+
+async def _audit(config: AppConfig, args: argparse.Namespace) -> int:
+    core = build_core(config)
+    try:
+        if core.redis is None:
+            print("Audit records are written to the log only: set REDIS_URL to keep and query them.")
+            return 1
+        records = await core.service.audit.read(  # type: ignore[union-attr]
+            ticket=args.ticket, user=args.user, since_seconds=args.since, limit=args.limit
+        )
+    finally:
+        await core.aclose()
+    print(audit_table(records))
+    return 0
+
+
 def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -134,7 +164,7 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     from bot.http_server import create_http_app
 
     core = build_core(config)
-    http_app = create_http_app(create_app(config, core), on_shutdown=core.aclose)
+    http_app = create_http_app(create_app(config, core), redis_ok=core.redis_ok, on_shutdown=core.aclose)
     port = args.port or config.settings.port or 3000
     uvicorn.run(http_app, host=args.host, port=port, log_level=config.settings.log_level.lower())
     return 0
@@ -165,13 +195,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo()
     if args.command == "sandbox":
         return _serve_sandbox(args)
+    if args.command == "check":
+        from bot.doctor import doctor
+
+        return asyncio.run(doctor())
     try:
         config = load_config()
-        configure(config.settings.log_level)
+        server = args.command in ("serve", "socket")
+        configure(
+            config.settings.log_level,
+            secrets=secret_values(config.settings),
+            stream=sys.stdout if server else sys.stderr,
+            json_lines=None if server else False,
+        )
         if args.command == "serve":
             return _serve(config, args)
         if args.command == "socket":
             return asyncio.run(_socket(config))
+        if args.command == "audit":
+            return asyncio.run(_audit(config, args))
         runner = _update if args.command == "update" else _lookups
         return asyncio.run(runner(config, args))
     except ConfigError as exc:

@@ -174,6 +174,20 @@ class AppConfig(BaseModel):
         return self.accounts.get(name)
 
 
+def secret_values(settings: Settings) -> list[str]:
+    """Every configured secret, for the log redactor."""
+    secrets = [
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+        settings.truto_api_token,
+    ]
+    values = [s.get_secret_value() for s in secrets if s is not None]
+    if settings.redis_url and "@" in settings.redis_url:
+        values.append(settings.redis_url.split("@", 1)[0].rsplit(":", 1)[-1])  # a password in the URL
+    return values
+
+
 def _format_errors(error: ValidationError, prefix: str, env_style: bool) -> list[str]:
     lines = []
     for item in error.errors():

@@ -1,4 +1,4 @@
-"""HTTP mode: every Slack request on POST /slack/events; /healthz for probes."""
+"""HTTP mode: every Slack request on POST /slack/events; probes and Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -12,12 +12,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.metrics import exposition
+
 SLACK_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
+METRICS_PATH = "/metrics"
+
+RedisCheck = Callable[[], Awaitable[bool | None]]
 
 
 def create_http_app(
-    bolt_app: AsyncApp, on_shutdown: Callable[[], Awaitable[None]] | None = None
+    bolt_app: AsyncApp,
+    *,
+    redis_ok: RedisCheck | None = None,
+    on_shutdown: Callable[[], Awaitable[None]] | None = None,
 ) -> Starlette:
     handler = AsyncSlackRequestHandler(bolt_app)
 
@@ -25,7 +34,18 @@ def create_http_app(
         return await handler.handle(request)
 
     async def healthz(request: Request) -> Response:
+        """The process is alive."""
         return JSONResponse({"ok": True})
+
+    async def readyz(request: Request) -> Response:
+        """The configuration loaded (this app exists) and Redis answers when configured."""
+        redis = await redis_ok() if redis_ok is not None else None
+        ready = redis is not False
+        body = {"ok": ready, "redis": {None: "not configured", True: "ok", False: "not answering"}[redis]}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def metrics(request: Request) -> Response:
+        return Response(exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -37,6 +57,8 @@ def create_http_app(
         routes=[
             Route(SLACK_PATH, slack_events, methods=["POST"]),
             Route(HEALTH_PATH, healthz, methods=["GET"]),
+            Route(READY_PATH, readyz, methods=["GET"]),
+            Route(METRICS_PATH, metrics, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

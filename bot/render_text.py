@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
+from bot.audit import AuditRecord
 from bot.models import EMPTY, Change, Ticket
 
 _SHOWN = ("status", "priority", "assignees", "due_date", "tags", "team", "ticket_type", "collections")
@@ -25,6 +27,23 @@ def changes_text(changes: list[Change]) -> str:
     if not changes:
         return "  (no visible change)"
     return "\n".join(f"  {c.field}: {c.before} → {c.after}" for c in changes)
+
+
+def audit_table(records: Sequence[AuditRecord]) -> str:
+    if not records:
+        return "No audit records match."
+    rows = [("time", "user", "channel", "account", "ticket", "changes", "key")]
+    for r in records:
+        changes = (
+            "; ".join(f"{c['field']}: {c['before']} → {c['after']}" for c in r.changes) or "(none visible)"
+        )
+        who = f"{r.user_name or ''} {r.user_id or ''}".strip() or "-"
+        rows.append((r.at, who, r.channel or "-", r.account, r.ticket, changes, r.idempotency_key[:12]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+        for row in rows
+    )
 
 
 def request_text(request: dict[str, Any]) -> str:

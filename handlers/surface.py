@@ -13,6 +13,7 @@ from blocks.card import CardOptions, card_text, ticket_card
 from blocks.messages import error_blocks
 from bot.commands import ParseError
 from bot.config import Account
+from bot.metrics import JOBS_PENDING
 from bot.models import Change, Ticket
 from bot.refs import RefError
 from bot.service import UserInputError
@@ -75,6 +76,7 @@ def guarded(function: Lazy) -> Lazy:
 
     @functools.wraps(function)
     async def wrapper(**kwargs: Any) -> None:
+        JOBS_PENDING.inc()
         try:
             await function(**kwargs)
         except Exception as exc:
@@ -91,6 +93,8 @@ def guarded(function: Lazy) -> Lazy:
                 await tell(body, kwargs.get("client"), kwargs.get("respond"), message, error_id=error_id)
             except Exception:
                 log.exception("could not tell the user about error %s", error_id)
+        finally:
+            JOBS_PENDING.dec()
 
     return wrapper
 

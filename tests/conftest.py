@@ -16,6 +16,7 @@ from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.service import TicketService
 from bot.snapshots import Snapshots
 from bot.truto import TrutoClient
+from tests.fake_slack import FakeSlack
 from tests.redis_server import RedisProcess
 
 JIRA = Account(name="jira", integrated_account_id="sandbox-jira", tool="Jira")
@@ -65,6 +66,21 @@ def own_redis() -> Iterator[RedisProcess]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_slack_server() -> Iterator[FakeSlack]:
+    server = FakeSlack()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_slack(fake_slack_server: FakeSlack) -> FakeSlack:
+    fake_slack_server.state.reset()
+    fake_slack_server.state.emails = dict(EMAILS)
+    return fake_slack_server
 
 
 @pytest.fixture(scope="session")
@@ -127,6 +143,7 @@ class StaticDirectory:
         return frozenset(self.groups.get(usergroup_id, ()))
 
 
+EMAILS = {"U0ANA": "ana@acme.example", "U0BRUNO": "bruno@acme.example", "U0NOBODY": "nobody@else.example"}
 DIRECTORY = {"U0ANA": "ana@acme.example", "U0BRUNO": "bruno@acme.example", "U0NOBODY": "nobody@else.example"}
 
 

@@ -43,6 +43,7 @@ class SlackFault:
 @dataclass
 class FakeSlackState:
     emails: dict[str, str] = field(default_factory=dict)
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     faults: list[SlackFault] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -57,6 +58,7 @@ class FakeSlackState:
     def reset(self) -> None:
         self.calls.clear()
         self.faults.clear()
+        self.usergroups.clear()
 
     def take_fault(self, method: str) -> SlackFault | None:
         with self._lock:
@@ -100,6 +102,11 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
             if user not in state.emails:
                 return {"ok": False, "error": "user_not_found"}
             return {"ok": True, "user": {"id": user, "profile": {"email": state.emails[user]}}}
+        if method == "usergroups.users.list":
+            group = str(args.get("usergroup"))
+            if group not in state.usergroups:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": state.usergroups[group]}
         if method in ("chat.postMessage", "chat.update"):
             return {"ok": True, "channel": args.get("channel"), "ts": f"{time.time():.6f}", "message": args}
         if method == "chat.postEphemeral":

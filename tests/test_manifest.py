@@ -63,6 +63,7 @@ def test_unfurls_and_scopes(manifest: dict[str, Any]) -> None:
         "users:read.email",
         "links:read",
         "links:write",
+        "usergroups:read",  # permissions by user group
     }
     assert len(BUILTIN_LINK_PATTERNS) == len(domains)  # one unfurl domain per built-in link form
 

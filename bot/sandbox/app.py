@@ -251,6 +251,8 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         return with_status(entry, patch(entry, outcome, found))
 
     def patch(entry: Recorded, profile: Profile, found: Obj) -> Response:
+        if not profile.can_update:
+            return envelope(405, f"{profile.tool} does not support updating tickets")
         key = entry.headers.get("idempotency-key")
         if key and key in state.idempotent:
             status, body = state.idempotent[key]
@@ -306,7 +308,8 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         entry, outcome = await prelude(request)
         if isinstance(outcome, Response):
             return with_status(entry, outcome)
-        resources: dict[str, list[str]] = {"tickets": ["list", "get", "update"]}
+        ticket_methods = ["list", "get", "update"] if outcome.can_update else ["list", "get"]
+        resources: dict[str, list[str]] = {"tickets": ticket_methods}
         for name in outcome.lists:
             resources[name] = ["list"]
         return with_status(entry, JSONResponse({"integration": outcome.name, "ticketing": resources}))

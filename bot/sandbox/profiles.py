@@ -103,6 +103,7 @@ class Profile:
     unsupported_fields: frozenset[str] = frozenset()
     required_query: tuple[str, ...] = ()
     status_as_string: bool = False
+    can_update: bool = True  # False: the tool's integration has no ticket update
     extra: dict[str, Any] = field(default_factory=dict)
 
     def copy(self) -> Profile:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from bot.app import create_app
-from bot.config import AppConfig, Settings
+from bot.config import Account, AppConfig, Settings
 from bot.http_server import create_http_app
 from bot.runtime import Core, build_core
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
@@ -21,23 +22,6 @@ from tests.blocks.limits import check_blocks, check_view
 from tests.conftest import JIRA, JIRA_CHANNEL, LINEAR, LINEAR_CHANNEL
 from tests.fake_slack import Call, FakeSlack
 from tests.handlers import payloads
-
-EMAILS = {"U0ANA": "ana@acme.example", "U0BRUNO": "bruno@acme.example", "U0NOBODY": "nobody@else.example"}
-
-
-@pytest.fixture(scope="session")
-def fake_slack_server() -> Iterator[FakeSlack]:
-    server = FakeSlack()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fake_slack(fake_slack_server: FakeSlack) -> FakeSlack:
-    fake_slack_server.state.reset()
-    fake_slack_server.state.emails = dict(EMAILS)
-    return fake_slack_server
 
 
 @dataclass
@@ -112,7 +96,9 @@ class Harness:
         self.sandbox.state.requests.clear()
 
 
-def harness_config(sandbox: SandboxServer, slack: FakeSlack, redis_url: str) -> AppConfig:
+def harness_config(
+    sandbox: SandboxServer, slack: FakeSlack, redis_url: str, jira: Account = JIRA, linear: Account = LINEAR
+) -> AppConfig:
     settings = Settings(
         slack_bot_token="xoxb-1234-5678-test",
         slack_signing_secret=payloads.SIGNING_SECRET,
@@ -123,21 +109,28 @@ def harness_config(sandbox: SandboxServer, slack: FakeSlack, redis_url: str) -> 
     )
     return AppConfig(
         settings=settings,
-        accounts={"jira": JIRA, "linear": LINEAR},
+        accounts={"jira": jira, "linear": linear},
         channels={JIRA_CHANNEL: "jira", LINEAR_CHANNEL: "linear"},
         default_account="jira",
     )
 
 
-@pytest.fixture
-async def harness(sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str) -> AsyncIterator[Harness]:
-    config = harness_config(sandbox, fake_slack, clean_redis)
+@asynccontextmanager
+async def running(config: AppConfig, sandbox: SandboxServer, slack: FakeSlack) -> AsyncIterator[Harness]:
     core = build_core(config)
-    http_app = create_http_app(create_app(config, core))
+    http_app = create_http_app(create_app(config, core), redis_ok=core.redis_ok)
     transport = httpx.ASGITransport(app=http_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ticketbot.test") as http:
-        yield Harness(http, fake_slack, sandbox, core)
+        yield Harness(http, slack, sandbox, core)
     await core.aclose()
+
+
+@pytest.fixture
+async def harness(sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str) -> AsyncIterator[Harness]:
+    async with running(
+        harness_config(sandbox, fake_slack, clean_redis), sandbox, fake_slack
+    ) as running_harness:
+        yield running_harness
 
 
 def last(calls: list[Call]) -> dict[str, Any]:

@@ -1,0 +1,149 @@
+"""`ticketbot check`: is everything in place? One line per check, ✓ or ✗ with a hint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Account, AppConfig, ConfigError, load_config
+from bot.runtime import build_core
+from bot.truto_errors import TrutoError
+
+SLACK_HINTS = {
+    "invalid_auth": "SLACK_BOT_TOKEN is not valid: copy the Bot User OAuth Token (xoxb-…) again",
+    "not_authed": "SLACK_BOT_TOKEN is empty",
+    "account_inactive": "the app was uninstalled or the workspace is gone: install the app again",
+    "token_revoked": "the token was revoked: reinstall the app and copy the new token",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self, width: int) -> str:
+        return f"{'✓' if self.ok else '✗'} {self.name:<{width}}  {self.detail}"
+
+
+def _required(config: AppConfig) -> list[Check]:
+    s = config.settings
+    wanted = [
+        ("SLACK_BOT_TOKEN", s.slack_bot_token, "the Bot User OAuth Token (xoxb-…), after installing the app"),
+        (
+            "SLACK_SIGNING_SECRET",
+            s.slack_signing_secret,
+            "Basic Information → App Credentials → Signing Secret",
+        ),
+        ("TRUTO_API_TOKEN", s.truto_api_token, "an API token of the unified ticketing API"),
+    ]
+    checks = [
+        Check(name, value is not None, "set" if value is not None else f"missing: {hint}")
+        for name, value, hint in wanted
+    ]
+    if config.accounts:
+        names = ", ".join(f"{a.name} ({a.integrated_account_id})" for a in config.accounts.values())
+        checks.append(Check("accounts", True, names))
+    else:
+        checks.append(
+            Check(
+                "accounts",
+                False,
+                "none: set TRUTO_INTEGRATED_ACCOUNT_ID or list accounts in TICKETBOT_CONFIG",
+            )
+        )
+    return checks
+
+
+async def _slack(config: AppConfig) -> Check:
+    token = config.settings.slack_bot_token
+    if token is None:
+        return Check("Slack auth.test", False, "skipped: no SLACK_BOT_TOKEN")
+    client = AsyncWebClient(token=token.get_secret_value(), base_url=config.settings.slack_api_url)
+    try:
+        answer = await client.auth_test()
+    except SlackApiError as exc:
+        error = str(exc.response.get("error"))
+        return Check(
+            "Slack auth.test", False, f"{error}: {SLACK_HINTS.get(error, 'check the token and the app')}"
+        )
+    except Exception as exc:
+        return Check(
+            "Slack auth.test", False, f"cannot reach {config.settings.slack_api_url} ({type(exc).__name__})"
+        )
+    return Check(
+        "Slack auth.test", True, f"@{answer.get('user')} in {answer.get('team') or answer.get('team_id')}"
+    )
+
+
+def _supports_update(capabilities: Any) -> bool:
+    """Whether a capabilities answer lists `update` for tickets (shape varies; search it)."""
+    if isinstance(capabilities, dict):
+        for key, value in capabilities.items():
+            if key == "tickets":
+                methods = value.get("methods", value) if isinstance(value, dict) else value
+                return "update" in (methods or [])
+            if _supports_update(value):
+                return True
+    return False
+
+
+async def _account(core: Any, account: Account) -> Check:
+    name = f"account {account.name}"
+    try:
+        capabilities = await core.client.capabilities(account)
+    except TrutoError as exc:
+        return Check(name, False, f"{exc.user_message} ({exc.detail})")
+    if not _supports_update(capabilities):
+        return Check(
+            name, False, "connected, but its tool does not support ticket updates (show and unfurl only)"
+        )
+    return Check(name, True, "connected; tickets can be updated")
+
+
+async def _redis(core: Any) -> Check:
+    state = await core.redis_ok()
+    if state is None:
+        return Check(
+            "Redis", True, "not configured: caches live in the process (set REDIS_URL for several replicas)"
+        )
+    if state:
+        return Check("Redis", True, "answers")
+    return Check("Redis", False, "REDIS_URL is set but Redis does not answer: is it running and reachable?")
+
+
+async def run_checks(load: Callable[[], AppConfig] = load_config) -> list[Check]:
+    try:
+        config = load()
+    except ConfigError as exc:
+        return [Check("configuration", False, line) for line in str(exc).splitlines()]
+    checks = [Check("configuration", True, "loaded"), *_required(config)]
+    checks.append(await _slack(config))
+    if config.settings.truto_api_token is None:
+        return checks
+    core = build_core(config)
+    try:
+        for account in config.accounts.values():
+            checks.append(await _account(core, account))
+        checks.append(await _redis(core))
+    finally:
+        await core.aclose()
+    return checks
+
+
+def render(checks: list[Check]) -> str:
+    width = max(len(c.name) for c in checks)
+    failed = sum(not c.ok for c in checks)
+    summary = "all checks passed" if not failed else f"{failed} of {len(checks)} checks failed"
+    return "\n".join([*(c.line(width) for c in checks), "", summary])
+
+
+async def doctor(out: Callable[[str], None] = print, load: Callable[[], AppConfig] = load_config) -> int:
+    checks = await run_checks(load)
+    out(render(checks))
+    return 0 if all(c.ok for c in checks) else 1

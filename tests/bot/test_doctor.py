@@ -1,0 +1,123 @@
+"""`ticketbot check` against the sandbox and the fake Slack API: one failing check per kind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from bot.config import Account, AppConfig, ConfigError, Settings
+from bot.doctor import doctor, run_checks
+from bot.sandbox import SANDBOX_TOKEN, SandboxServer
+from tests.fake_slack import FakeSlack
+from tests.redis_server import free_port
+
+
+def loader(
+    sandbox: SandboxServer, slack: FakeSlack, *, accounts: dict[str, Account] | None = None, **settings: Any
+) -> Callable[[], AppConfig]:
+    values: dict[str, Any] = {
+        "slack_bot_token": "xoxb-doctor",
+        "slack_signing_secret": "doctor-secret",
+        "slack_api_url": slack.api_url,
+        "truto_base_url": sandbox.base_url,
+        "truto_api_token": SANDBOX_TOKEN,
+        **settings,
+    }
+    chosen = (
+        accounts
+        if accounts is not None
+        else {"jira": Account(name="jira", integrated_account_id="sandbox-jira")}
+    )
+
+    def load() -> AppConfig:
+        return AppConfig(settings=Settings(**values), accounts=chosen, channels={}, default_account=None)
+
+    return load
+
+
+async def lines(load: Callable[[], AppConfig]) -> tuple[int, list[str]]:
+    out: list[str] = []
+    code = await doctor(out.append, load)
+    return code, out[0].splitlines()
+
+
+async def test_all_good(sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str) -> None:
+    code, text = await lines(loader(sandbox, fake_slack, redis_url=clean_redis))
+    assert code == 0
+    assert text[-1] == "all checks passed"
+    assert any(line.startswith("✓ Slack auth.test") and "@ticketbot" in line for line in text)
+    assert any(line.startswith("✓ account jira") for line in text)
+    assert any(line.startswith("✓ Redis") and line.endswith("answers") for line in text)
+
+
+async def test_missing_keys_are_named_with_hints(sandbox: SandboxServer, fake_slack: FakeSlack) -> None:
+    code, text = await lines(
+        loader(sandbox, fake_slack, slack_bot_token=None, slack_signing_secret=None, accounts={})
+    )
+    assert code == 1
+    assert any(line.startswith("✗ SLACK_BOT_TOKEN") and "Bot User OAuth Token" in line for line in text)
+    assert any(line.startswith("✗ SLACK_SIGNING_SECRET") and "Signing Secret" in line for line in text)
+    assert any(line.startswith("✗ accounts") and "TRUTO_INTEGRATED_ACCOUNT_ID" in line for line in text)
+
+
+async def test_slack_refusal_gets_a_hint(sandbox: SandboxServer, fake_slack: FakeSlack) -> None:
+    fake_slack.state.fail_next("auth.test", error="invalid_auth")
+    checks = await run_checks(loader(sandbox, fake_slack))
+    slack = next(c for c in checks if c.name == "Slack auth.test")
+    assert not slack.ok and slack.detail.startswith("invalid_auth: SLACK_BOT_TOKEN is not valid")
+
+
+async def test_accounts_that_cannot_update_or_do_not_exist(
+    sandbox: SandboxServer, fake_slack: FakeSlack
+) -> None:
+    sandbox.state.profiles["sandbox-linear"].can_update = False
+    accounts = {
+        "linear": Account(name="linear", integrated_account_id="sandbox-linear"),
+        "ghost": Account(name="ghost", integrated_account_id="no-such-account"),
+    }
+    checks = {c.name: c for c in await run_checks(loader(sandbox, fake_slack, accounts=accounts))}
+    assert (
+        not checks["account linear"].ok
+        and "does not support ticket updates" in checks["account linear"].detail
+    )
+    assert not checks["account ghost"].ok and "does not exist" in checks["account ghost"].detail
+
+
+async def test_redis_not_answering(sandbox: SandboxServer, fake_slack: FakeSlack) -> None:
+    checks = {
+        c.name: c
+        for c in await run_checks(loader(sandbox, fake_slack, redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    }
+    assert not checks["Redis"].ok and "does not answer" in checks["Redis"].detail
+
+
+async def test_bad_configuration_is_reported_line_by_line() -> None:
+    def broken() -> AppConfig:
+        raise ConfigError("TRUTO_BASE_URL: must be an http(s) URL\nREDIS_URL: must start with redis://")
+
+    code, text = await lines(broken)
+    assert code == 1
+    assert text[:2] == [
+        "✗ configuration  TRUTO_BASE_URL: must be an http(s) URL",
+        "✗ configuration  REDIS_URL: must start with redis://",
+    ]
+
+
+@pytest.mark.parametrize("argv", [["check"]])
+def test_cli_check_exit_code(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    for key in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "TRUTO_API_TOKEN",
+        "TRUTO_INTEGRATED_ACCOUNT_ID",
+        "TICKETBOT_CONFIG",
+    ):
+        monkeypatch.delenv(key, raising=False)
+    assert main(argv) == 1
+    assert "✗ SLACK_BOT_TOKEN" in capsys.readouterr().out
