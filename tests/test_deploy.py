@@ -1,0 +1,142 @@
+"""The container, compose and Kubernetes files, checked by reading them (no Docker engine here),
+and the configuration documents kept in step with the settings model."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.cli import _parser
+from bot.config import Account, FileConfig, Permissions, Settings, UpdateRule
+from bot.http_server import HEALTH_PATH, METRICS_PATH, READY_PATH
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def dockerfile_stages() -> list[list[tuple[str, str]]]:
+    text = (ROOT / "Dockerfile").read_text()
+    text = re.sub(r"\\\n\s*", " ", text)  # join continued lines
+    stages: list[list[tuple[str, str]]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        instruction, _, rest = line.partition(" ")
+        if instruction.upper() == "FROM":
+            stages.append([])
+        stages[-1].append((instruction.upper(), rest.strip()))
+    return stages
+
+
+def test_dockerfile_is_multi_stage_slim_and_non_root() -> None:
+    stages = dockerfile_stages()
+    assert len(stages) >= 2
+    final = stages[-1]
+    assert "slim" in final[0][1]
+    users = [rest for instruction, rest in final if instruction == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    copies = [rest for instruction, rest in final if instruction == "COPY"]
+    assert all(c.startswith("--from=") for c in copies), "only the built venv reaches the final image"
+    runs = " ".join(rest for instruction, rest in final if instruction == "RUN")
+    assert "[dev]" not in runs and "pip install" not in runs
+
+
+def test_dockerfile_command_port_and_healthcheck_match_the_app() -> None:
+    final = dict(dockerfile_stages()[-1])
+    command = yaml.safe_load(final["CMD"])
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert command[0] in scripts and scripts[command[0]] == "bot.cli:main"
+    assert _parser().parse_args(command[1:]).command == "serve"
+    assert final["EXPOSE"] == "3000" and "PORT=3000" in final["ENV"]
+    assert HEALTH_PATH in final["HEALTHCHECK"] and "PORT" in final["HEALTHCHECK"]
+
+
+def test_no_secrets_baked_into_the_image() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    assert not re.search(r"(TOKEN|SECRET)\s*=", text)
+    assert ".env" in (ROOT / ".dockerignore").read_text().split()
+
+
+def test_compose_runs_the_bot_with_persistent_redis() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    bot, redis = compose["services"]["ticketbot"], compose["services"]["redis"]
+    assert bot["env_file"] == ".env" and bot["environment"]["REDIS_URL"].startswith("redis://redis:")
+    assert bot["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert (
+        "--appendonly" in redis["command"]
+        and redis["command"][redis["command"].index("--appendonly") + 1] == "yes"
+    )
+    assert redis["volumes"][0].split(":")[0] in compose["volumes"]
+    assert "redis-cli" in redis["healthcheck"]["test"]
+
+
+def env_names() -> set[str]:
+    return {name.upper() for name in Settings.model_fields}
+
+
+def test_env_example_has_every_setting_with_a_comment() -> None:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    keys = [line.split("=", 1)[0] for line in lines if line and not line.startswith("#")]
+    assert set(keys) == env_names()
+    for index, line in enumerate(lines):
+        if line and not line.startswith("#"):
+            assert lines[index - 1].startswith("#") or lines[index - 2].startswith("#"), line
+
+
+def manifests() -> dict[str, Any]:
+    found = {}
+    for path in (ROOT / "deploy" / "kubernetes").glob("*.yaml"):
+        document = yaml.safe_load(path.read_text())
+        found[document["kind"]] = document
+    return found
+
+
+def test_kubernetes_deployment() -> None:
+    k8s = manifests()
+    deployment = k8s["Deployment"]
+    assert deployment["spec"]["replicas"] >= 2
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["readinessProbe"]["httpGet"]["path"] == READY_PATH
+    assert container["livenessProbe"]["httpGet"]["path"] == HEALTH_PATH
+    assert container["ports"][0]["containerPort"] == 3000
+    assert {"requests", "limits"} <= set(container["resources"])
+    assert container["envFrom"][0]["secretRef"]["name"] == k8s["Secret"]["metadata"]["name"]
+    assert deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/path"] == METRICS_PATH
+    assert _parser().parse_args(container["args"][1:]).command == "serve"
+
+
+def test_kubernetes_service_and_autoscaler() -> None:
+    k8s = manifests()
+    assert k8s["Service"]["spec"]["selector"] == k8s["Deployment"]["spec"]["selector"]["matchLabels"]
+    assert k8s["Service"]["spec"]["ports"][0]["targetPort"] == "http"
+    hpa = k8s["HorizontalPodAutoscaler"]["spec"]
+    assert hpa["scaleTargetRef"]["name"] == k8s["Deployment"]["metadata"]["name"]
+    assert hpa["minReplicas"] >= 2
+    assert set(k8s["Secret"]["stringData"]) <= env_names()
+
+
+def test_readme_documents_every_setting_and_yaml_key() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name in env_names():
+        assert f"`{name}`" in readme or f"{name}`" in readme, name
+    documented = set(re.findall(r"`((?:accounts\.<name>\.|channels\.|default_account)[^`]*)`", readme))
+    text = " ".join(documented)
+    for key in FileConfig.model_fields:
+        assert key in text, key
+    for key in set(Account.model_fields) - {"name"}:
+        assert f"accounts.<name>.{key}" in text, key
+    for key in Permissions.model_fields:
+        assert f"permissions.{key}" in text, key
+    for key in UpdateRule.model_fields:
+        assert f".{key}" in text, key
+
+
+def test_example_config_is_valid_and_explains_every_key() -> None:
+    text = (ROOT / "ticketbot.example.yml").read_text()
+    FileConfig.model_validate(yaml.safe_load(text))
+    for key in [*FileConfig.model_fields, *(set(Account.model_fields) - {"name"}), *Permissions.model_fields]:
+        assert re.search(rf"^\s*{key}:", text, re.MULTILINE), key
