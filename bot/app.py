@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -20,6 +21,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import AppConfig, ConfigError
+from bot.jobs import JobQueue, Worker
 from bot.logs import bind
 from bot.metrics import ACK_SECONDS
 from bot.runtime import Core, build_core
@@ -27,6 +29,7 @@ from bot.signing import Signer
 from bot.slack_directory import SlackUserDirectory
 from handlers import actions, commands, events, options, shortcuts, views
 from handlers.deps import SlackDeps
+from handlers.jobs import job_handler
 from handlers.surface import new_error_id, tell, user_message
 
 log = logging.getLogger(__name__)
@@ -60,10 +63,32 @@ def slack_client(config: AppConfig) -> AsyncWebClient:
     )
 
 
+@dataclass
+class SlackBot:
+    """The Bolt app and the job worker of one bot process."""
+
+    app: AsyncApp
+    worker: Worker
+    deps: SlackDeps
+
+    async def run_worker(self) -> None:
+        if not self.deps.jobs.durable:
+            log.warning(
+                "REDIS_URL is not set: acknowledged updates wait in this process only; a crash loses them"
+            )
+        await self.worker.run()
+
+
 def create_app(
     config: AppConfig, core: Core | None = None, *, web_client: AsyncWebClient | None = None
 ) -> AsyncApp:
     """The Bolt app, with its dependencies injected (tests pass their own core and client)."""
+    return build_bot(config, core, web_client=web_client).app
+
+
+def build_bot(
+    config: AppConfig, core: Core | None = None, *, web_client: AsyncWebClient | None = None
+) -> SlackBot:
     secret = config.settings.slack_signing_secret
     if secret is None:
         raise ConfigError("SLACK_SIGNING_SECRET: not set (Basic Information → Signing Secret)")
@@ -71,7 +96,15 @@ def create_app(
     if core is None:
         core = build_core(config)
     core.service.directory = SlackUserDirectory(client, core.cache)
-    deps = SlackDeps(config=config, core=core, signer=Signer(secret.get_secret_value()))
+    jobs = JobQueue(core.redis)
+    deps = SlackDeps(config=config, core=core, signer=Signer(secret.get_secret_value()), jobs=jobs)
+    settings = config.settings
+    worker = Worker(
+        jobs,
+        job_handler(deps, client),
+        concurrency=settings.worker_concurrency,
+        reclaim_idle=settings.job_reclaim_seconds,
+    )
     app = AsyncApp(signing_secret=secret.get_secret_value(), client=client, process_before_response=True)
 
     @app.middleware
@@ -105,4 +138,4 @@ def create_app(
 
     for surface in SURFACES:
         surface.register(app)
-    return app
+    return SlackBot(app, worker, deps)

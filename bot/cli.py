@@ -160,11 +160,14 @@ async def _audit(config: AppConfig, args: argparse.Namespace) -> int:
 def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from bot.app import create_app
+    from bot.app import build_bot
     from bot.http_server import create_http_app
 
     core = build_core(config)
-    http_app = create_http_app(create_app(config, core), redis_ok=core.redis_ok, on_shutdown=core.aclose)
+    bot = build_bot(config, core)
+    http_app = create_http_app(
+        bot.app, redis_ok=core.redis_ok, background=bot.run_worker, on_shutdown=core.aclose
+    )
     port = args.port or config.settings.port or 3000
     uvicorn.run(http_app, host=args.host, port=port, log_level=config.settings.log_level.lower())
     return 0
@@ -173,16 +176,19 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
 async def _socket(config: AppConfig) -> int:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.app import create_app
+    from bot.app import build_bot
 
     token = config.settings.slack_app_token
     if token is None:
         raise ConfigError("SLACK_APP_TOKEN: not set (an app-level token, xapp-…, with connections:write)")
     core = build_core(config)
-    handler = AsyncSocketModeHandler(create_app(config, core), token.get_secret_value())
+    bot = build_bot(config, core)
+    handler = AsyncSocketModeHandler(bot.app, token.get_secret_value())
+    worker = asyncio.create_task(bot.run_worker())
     try:
         await handler.start_async()  # type: ignore[no-untyped-call]
     finally:
+        worker.cancel()
         await core.aclose()
     return 0
 

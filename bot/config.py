@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     ticketbot_config: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     port: int | None = Field(default=None, ge=1, le=65535)  # PORT, for `ticketbot serve`
+    worker_concurrency: int = Field(default=8, ge=1, le=256)
+    job_reclaim_seconds: float = Field(default=60.0, gt=0)
+    truto_rate_limit: int = Field(default=50, ge=0)  # requests per window per account; 0: no limit
+    truto_rate_window_seconds: float = Field(default=10.0, gt=0)
     lookup_ttl_seconds: float = Field(default=600.0, gt=0)
     snapshot_ttl_seconds: float = Field(default=300.0, gt=0)
 

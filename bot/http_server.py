@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
@@ -26,6 +29,7 @@ def create_http_app(
     bolt_app: AsyncApp,
     *,
     redis_ok: RedisCheck | None = None,
+    background: Callable[[], Coroutine[Any, Any, None]] | None = None,
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
 ) -> Starlette:
     handler = AsyncSlackRequestHandler(bolt_app)
@@ -49,7 +53,12 @@ def create_http_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(background()) if background is not None else None
         yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if on_shutdown is not None:
             await on_shutdown()
 

@@ -11,6 +11,7 @@ from bot.audit import AuditTrail
 from bot.cache import Backend, Cache, FailoverBackend, MemoryBackend, RedisBackend
 from bot.config import AppConfig, ConfigError
 from bot.lookups import Lookups
+from bot.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from bot.service import SlackDirectory, TicketService
 from bot.snapshots import Snapshots
 from bot.truto import TrutoClient
@@ -60,6 +61,11 @@ def build_core(config: AppConfig, directory: SlackDirectory | None = None) -> Co
         redis_client = shared.client
         backend = FailoverBackend(shared)
     cache = Cache(backend)
+    if settings.truto_rate_limit:
+        limits = settings.truto_rate_limit, settings.truto_rate_window_seconds
+        client.limiter = (
+            RedisRateLimiter(redis_client, *limits) if redis_client else MemoryRateLimiter(*limits)
+        )
     lookups = Lookups(client, cache, ttl=settings.lookup_ttl_seconds)
     snapshots = Snapshots(cache, ttl=settings.snapshot_ttl_seconds)
     audit = AuditTrail(redis_client)

@@ -24,6 +24,7 @@ from pydantic import SecretStr, ValidationError
 from bot.config import Account
 from bot.metrics import API_RETRIES, API_SECONDS
 from bot.models import JsonDict, Ticket, TicketUpdate, UpdateQuery, encode_query
+from bot.ratelimit import RateLimiter
 from bot.truto_errors import RateLimited, TrutoError, Unavailable, error_from_response
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,9 @@ class TrutoClient:
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
+        limiter: RateLimiter | None = None,
     ) -> None:
+        self.limiter = limiter
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -205,8 +208,11 @@ class TrutoClient:
     ) -> JsonDict:
         policy = self._retry
         deadline = time.monotonic() + policy.rate_limit_deadline
+        account = next((value for name, value in params if name == "integrated_account_id"), "")
         for attempt in range(1, policy.max_tries + 1):
             last = attempt == policy.max_tries
+            if self.limiter is not None:
+                await self.limiter.acquire(account)  # stay under the per-account budget
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self._timeout):

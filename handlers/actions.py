@@ -7,15 +7,16 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks import ids
-from bot.models import Ref
 from bot.refs import TicketRef
 from bot.service import UserInputError
-from handlers.deps import SlackDeps, actor_of, deps_of, idempotency_key
+from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
 from handlers.edit_form import open_edit
-from handlers.jobs import run_stored_update
-from handlers.surface import ack_only, card_message, channel_of, guarded
+from handlers.jobs import enqueue, take_stored
+from handlers.surface import ack_only, card_message, channel_of, guarded, tell
 
 FORGED = "This button is not valid any more (it may be from an old or altered message)."
+RETRY_GONE = "This update was already retried, or it expired; please make the change again."
+DOUBLE_CLICK_WINDOW = 10.0  # seconds in which the same click on the same card counts once
 
 
 def _action(body: dict[str, Any]) -> dict[str, Any]:
@@ -23,94 +24,123 @@ def _action(body: dict[str, Any]) -> dict[str, Any]:
     return dict(actions[0])
 
 
-def _target(deps: SlackDeps, body: dict[str, Any]) -> tuple[Any, TicketRef]:
-    found = deps.read_ticket_value(_action(body).get("value"))
-    if found is None:
-        raise UserInputError(FORGED)
-    return found
-
-
-def _action_key(body: dict[str, Any]) -> str:
-    action = _action(body)
-    user = (body.get("user") or {}).get("id")
-    return idempotency_key(
-        (body.get("team") or {}).get("id"), user, action.get("action_id"), action.get("action_ts")
-    )
+def _target(deps: SlackDeps, body: dict[str, Any], value: str | None = None) -> tuple[Any, TicketRef] | None:
+    return deps.read_ticket_value(value if value is not None else _action(body).get("value"))
 
 
 @guarded
 async def edit_clicked(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
     deps = deps_of(context)
-    account, ref = _target(deps, body)
+    target = _target(deps, body)
+    if target is None:
+        raise UserInputError(FORGED)
+    account, ref = target
     await open_edit(
         deps, client, body["trigger_id"], account, ref, channel_of(body), (body.get("user") or {}).get("id")
     )
 
 
-async def _apply_from_card(
-    deps: SlackDeps, body: dict[str, Any], respond: Any, account: Any, ref: TicketRef, fields: dict[str, Any]
+async def _enqueue_card_update(
+    deps: SlackDeps,
+    body: dict[str, Any],
+    target: tuple[Any, TicketRef],
+    fields: dict[str, Any],
+    assign_me: bool = False,
 ) -> None:
-    """Apply, then replace the card the button was on (no new message)."""
-    actor = actor_of(body)
-    result = await deps.service.apply_fields(
-        account, ref, fields, actor=actor, channel=channel_of(body), idempotency_key=_action_key(body)
+    """A durable job that updates the ticket and replaces the card it came from."""
+    account, ref = target
+    action = _action(body)
+    user = body.get("user") or {}
+    team = (body.get("team") or {}).get("id")
+    container = body.get("container") or {}
+    chosen = (action.get("selected_option") or {}).get("value")
+    # One click is one change: the same click on the same card within seconds is a double click.
+    same_click = idempotency_key(
+        team, user.get("id"), container.get("message_ts"), action.get("action_id"), ref.id, chosen
     )
-    message = await card_message(
-        deps,
-        result.account,
-        result.ticket,
-        changes=result.changes,
-        actor_id=actor.slack_user_id,
-        shareable=_is_ephemeral(body),
-    )
-    await respond(replace_original=True, **message)
+    job = {
+        "kind": "fields",
+        "account": account.name,
+        "ticket": ref.id,
+        "body": fields,
+        "assign_me": assign_me,
+        "channel": channel_of(body),
+        "user": user.get("id"),
+        "user_name": user.get("username") or user.get("name"),
+        "response_url": body.get("response_url"),
+        "reply": "replace",
+        "ephemeral": bool(container.get("is_ephemeral")),
+        "key": idempotency_key(same_click, action.get("action_ts")),
+        "request_id": request_id(),
+    }
+    await enqueue(deps, job, dedupe=same_click, dedupe_ttl=DOUBLE_CLICK_WINDOW)
 
 
-def _is_ephemeral(body: dict[str, Any]) -> bool:
-    return bool((body.get("container") or {}).get("is_ephemeral"))
-
-
-@guarded
-async def status_chosen(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+async def ack_status(ack: Any, body: dict[str, Any], context: Any) -> None:
     deps = deps_of(context)
-    value = ids.card_value_of_block(_action(body).get("block_id") or "")
-    found = deps.read_ticket_value(value)
-    if found is None:
-        raise UserInputError(FORGED)
-    account, ref = found
+    # A select has no value of its own: the actions block's id names the ticket (signed).
+    target = _target(deps, body, ids.card_value_of_block(_action(body).get("block_id") or ""))
     selected = _action(body).get("selected_option") or {}
-    status = Ref(id=selected["value"], name=selected["text"]["text"])
-    await _apply_from_card(deps, body, respond, account, ref, {"status": status})
+    if target is not None and selected:
+        status = {"id": selected["value"], "name": selected["text"]["text"]}
+        await _enqueue_card_update(deps, body, target, {"status": status})
+    await ack()
+
+
+async def ack_assign(ack: Any, body: dict[str, Any], context: Any) -> None:
+    deps = deps_of(context)
+    target = _target(deps, body)
+    if target is not None:
+        await _enqueue_card_update(deps, body, target, {}, assign_me=True)
+    await ack()
 
 
 @guarded
-async def assign_to_me(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+async def refuse_forged(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+    """The ack put no job on the queue for a button whose value does not verify: say so."""
     deps = deps_of(context)
-    account, ref = _target(deps, body)
-    me = await deps.service.user_ref(account, actor_of(body))
-    await _apply_from_card(deps, body, respond, account, ref, {"assignees": [me]})
+    action = _action(body)
+    value = action.get("value")
+    if action.get("action_id") == ids.STATUS_SELECT:
+        value = ids.card_value_of_block(action.get("block_id") or "")
+    if _target(deps, body, value) is None:
+        raise UserInputError(FORGED)
 
 
 @guarded
 async def share_clicked(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
     deps = deps_of(context)
-    account, ref = _target(deps, body)
+    target = _target(deps, body)
+    if target is None:
+        raise UserInputError(FORGED)
+    account, ref = target
     ticket = await deps.service.recent_ticket(account, ref)
     message = await card_message(deps, account, ticket)
     await respond(response_type="in_channel", replace_original=False, **message)
     await respond(delete_original=True)
 
 
-@guarded
-async def retry_clicked(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+async def ack_retry(ack: Any, body: dict[str, Any], context: Any) -> None:
+    """Put the stored job back on the queue (same Idempotency-Key), before the ack."""
     deps = deps_of(context)
-    await run_stored_update(deps, client, body, respond, _action(body).get("value"))
+    job = await take_stored(deps, _action(body).get("value"))
+    if job is not None:
+        job["retried_from"] = body.get("response_url")
+        await deps.jobs.put(job)
+    await ack()
+    context["retry_found"] = job is not None
+
+
+@guarded
+async def retry_gone(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+    if not context.get("retry_found"):
+        await tell(body, client, respond, RETRY_GONE)
 
 
 def register(app: AsyncApp) -> None:
     app.action(ids.EDIT_BUTTON)(ack=ack_only, lazy=[edit_clicked])
     app.action(ids.OPEN_BUTTON)(ack_only)
-    app.action(ids.STATUS_SELECT)(ack=ack_only, lazy=[status_chosen])
-    app.action(ids.ASSIGN_ME)(ack=ack_only, lazy=[assign_to_me])
+    app.action(ids.STATUS_SELECT)(ack=ack_status, lazy=[refuse_forged])
+    app.action(ids.ASSIGN_ME)(ack=ack_assign, lazy=[refuse_forged])
     app.action(ids.SHARE)(ack=ack_only, lazy=[share_clicked])
-    app.action(ids.RETRY)(ack=ack_only, lazy=[retry_clicked])
+    app.action(ids.RETRY)(ack=ack_retry, lazy=[retry_gone])

@@ -9,19 +9,37 @@ from slack_bolt.async_app import AsyncApp
 from blocks import ids
 from blocks.messages import error_blocks, help_blocks
 from bot.commands import EditCommand, HelpCommand, ParseError, ShowCommand, UpdateCommand
-from handlers.deps import actor_of, deps_of, idempotency_key
+from handlers.deps import deps_of, idempotency_key, request_id
 from handlers.edit_form import open_edit
+from handlers.jobs import enqueue
 from handlers.surface import card_message, guarded
 
 
 async def ack_ticket(ack: Any, body: dict[str, Any], context: Any) -> None:
-    """Answer within Slack's 3 s: a parse error at once, everything else after the ack."""
+    """Answer within Slack's 3 s: a parse error at once; an update is written as a durable job
+    before the ack; show, edit and help run after it."""
     deps = deps_of(context)
     try:
-        deps.service.parse(body.get("text") or "", body.get("channel_id"))
+        command = deps.service.parse(body.get("text") or "", body.get("channel_id"))
     except ParseError as exc:
         await ack(response_type="ephemeral", text=str(exc), blocks=error_blocks(str(exc)))
         return
+    if isinstance(command, UpdateCommand):
+        key = idempotency_key(body.get("team_id"), body.get("user_id"), body.get("trigger_id"))
+        job = {
+            "kind": "command",
+            "text": body.get("text") or "",
+            "ticket": command.ref.id,
+            "channel": body.get("channel_id"),
+            "user": body.get("user_id"),
+            "user_name": body.get("user_name"),
+            "team": body.get("team_id"),
+            "response_url": body.get("response_url"),
+            "reply": "in_channel",
+            "key": key,
+            "request_id": request_id(),
+        }
+        await enqueue(deps, job, dedupe=key)
     await ack()
 
 
@@ -35,14 +53,6 @@ async def run_ticket(body: dict[str, Any], client: Any, respond: Any, context: A
         return  # answered in the ack
     if isinstance(command, HelpCommand):
         await _help(deps, respond, channel)
-    elif isinstance(command, UpdateCommand):
-        actor = actor_of(body)
-        key = idempotency_key(body.get("team_id"), actor.slack_user_id, body.get("trigger_id"))
-        result = await deps.service.apply(command, actor, channel, idempotency_key=key)
-        message = await card_message(
-            deps, result.account, result.ticket, changes=result.changes, actor_id=actor.slack_user_id
-        )
-        await respond(response_type="in_channel", replace_original=False, **message)
     elif isinstance(command, ShowCommand):
         account, ticket = await deps.service.show(command.ref, channel)
         message = await card_message(deps, account, ticket, shareable=True)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config import Account, AppConfig
+from bot.jobs import JobQueue
+from bot.logs import current_fields
 from bot.refs import TicketRef
 from bot.runtime import Core
 from bot.service import Actor, TicketService
@@ -18,6 +20,7 @@ class SlackDeps:
     config: AppConfig
     core: Core
     signer: Signer
+    jobs: JobQueue
     unfurl_ttl: float = 60.0
     retry_ttl: float = 24 * 3600.0
 
@@ -56,6 +59,10 @@ def actor_of(body: dict[str, Any]) -> Actor:
     user_id = body.get("user_id") or user.get("id")
     name = body.get("user_name") or user.get("username") or user.get("name")
     return Actor(slack_user_id=user_id, name=name)
+
+
+def request_id() -> str | None:
+    return current_fields().get("request_id")
 
 
 def idempotency_key(*parts: Any) -> str:

@@ -1,106 +1,174 @@
-"""Updates kept for a Retry button: when the API fails after the user was told "got it",
-nothing they asked for is lost; Retry sends the same update with the same Idempotency-Key."""
+"""Running durable jobs (the work that changes tickets), and putting them on the queue.
+
+Kinds:
+- `command`: a `/ticket update` text; the card goes back through the response_url.
+- `fields`: resolved values from a form or a card button; the card replaces the one clicked
+  (response_url) or is posted to the channel the form came from.
+A failure the user can act on reaches them; when the ticketing API failed, with a Retry
+button that puts the same job (same Idempotency-Key) on the queue again.
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
-from bot.models import TicketUpdate
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from blocks.messages import error_blocks
+from bot.commands import ParseError, UpdateCommand
+from bot.jobs import Job
+from bot.logs import bind
 from bot.refs import TicketRef
-from bot.service import UserInputError
+from bot.service import Actor, UpdateResult, UserInputError
 from bot.truto_errors import TrutoError
-from handlers.deps import SlackDeps, actor_of
-from handlers.surface import card_message, tell, user_message
+from handlers.deps import SlackDeps
+from handlers.surface import card_message, new_error_id, user_message
+
+log = logging.getLogger(__name__)
 
 
-def _key(token: str) -> str:
-    return f"ticketbot:v1:retry:{token}"
-
-
-async def store_update(
-    deps: SlackDeps,
-    *,
-    account: str,
-    ticket_id: str,
-    body: dict[str, Any],
-    idempotency_key: str,
-    channel: str | None,
-) -> str:
-    """Keep the update; returns the signed value for a Retry button."""
-    token = uuid.uuid4().hex
-    job = {"a": account, "t": ticket_id, "b": body, "k": idempotency_key, "c": channel}
-    await deps.core.cache.store(_key(token), job, ttl=deps.retry_ttl, stale_for=0.0)
-    return deps.signer.sign({"j": token})
-
-
-async def apply_and_post(
-    deps: SlackDeps,
-    client: Any,
-    slack_body: dict[str, Any],
-    respond: Any,
-    *,
-    account_name: str,
-    ticket_id: str,
-    fields: dict[str, Any],
-    key: str,
-    channel: str | None,
-) -> bool:
-    """Apply; post the card to the channel, or tell the user what failed with a Retry button."""
-    account = deps.config.account(account_name)
-    if account is None:
-        raise UserInputError(f"the account {account_name!r} is no longer configured")
-    actor = actor_of(slack_body)
-    try:
-        result = await deps.service.apply_fields(
-            account, TicketRef(ticket_id), fields, actor=actor, channel=channel, idempotency_key=key
-        )
-    except Exception as exc:
-        message = user_message(exc)
-        if message is None:
-            raise
-        retry = None
-        if isinstance(exc, TrutoError):  # the request was fine: trying again later can work
-            body = TicketUpdate(**fields).to_body()
-            retry = await store_update(
-                deps,
-                account=account.name,
-                ticket_id=ticket_id,
-                body=body,
-                idempotency_key=key,
-                channel=channel,
-            )
-        text = f"{ticket_id} was not updated: {message}"
-        await tell(slack_body, client, respond, text, channel=channel, retry_value=retry)
+async def enqueue(deps: SlackDeps, data: dict[str, Any], *, dedupe: str, dedupe_ttl: float = 3600.0) -> bool:
+    """Write the job before the ack; a repeat of the same request (Slack retry, double click) is
+    dropped. Returns False for a repeat."""
+    marker = await deps.core.cache.backend.try_lock(f"ticketbot:v1:dedupe:{dedupe}", dedupe_ttl)
+    if marker is None:
+        log.info("duplicate delivery %s dropped", dedupe[:12])
         return False
-    card = await card_message(
-        deps, result.account, result.ticket, changes=result.changes, actor_id=actor.slack_user_id
-    )
-    # The channel the form was opened from; without one, a direct message to the user.
-    await client.chat_postMessage(channel=channel or actor.slack_user_id, **card)
+    await deps.jobs.put(data)
     return True
 
 
-async def run_stored_update(
-    deps: SlackDeps, client: Any, slack_body: dict[str, Any], respond: Any, value: str | None
+async def _respond(url: str, body: dict[str, Any]) -> None:
+    response = await AsyncWebhookClient(url).send_dict(body)
+    if response.status_code >= 400:
+        log.warning("response_url answered %s", response.status_code)
+
+
+async def _tell(
+    deps: SlackDeps,
+    client: Any,
+    data: dict[str, Any],
+    message: str,
+    *,
+    retry: str | None = None,
+    error_id: str | None = None,
 ) -> None:
-    data = deps.signer.verify(value)
-    token = data.get("j") if data else None
-    entry = await deps.core.cache.backend.get(_key(str(token))) if token else None
+    blocks = error_blocks(message, retry, error_id)
+    if data.get("response_url"):
+        await _respond(
+            data["response_url"],
+            {"response_type": "ephemeral", "replace_original": False, "text": message, "blocks": blocks},
+        )
+    elif data.get("channel") and data.get("user"):
+        await client.chat_postEphemeral(
+            channel=data["channel"], user=data["user"], text=message, blocks=blocks
+        )
+    elif data.get("user"):
+        await client.chat_postMessage(channel=data["user"], text=message, blocks=blocks)
+
+
+async def store_for_retry(deps: SlackDeps, data: dict[str, Any]) -> str:
+    """Keep a job for its Retry button; returns the signed button value."""
+    token = uuid.uuid4().hex
+    await deps.core.cache.store(f"ticketbot:v1:retry:{token}", data, ttl=deps.retry_ttl, stale_for=0.0)
+    return deps.signer.sign({"j": token})
+
+
+async def take_stored(deps: SlackDeps, value: str | None) -> dict[str, Any] | None:
+    """The job behind a Retry button, once (a second click finds nothing)."""
+    signed = deps.signer.verify(value)
+    token = signed.get("j") if signed else None
+    if not token:
+        return None
+    key = f"ticketbot:v1:retry:{token}"
+    entry = await deps.core.cache.backend.get(key)
     if entry is None:
-        raise UserInputError("This update expired or was already retried; please make the change again.")
-    job = entry.value
-    await deps.core.cache.backend.delete(_key(str(token)))
-    done = await apply_and_post(
-        deps,
-        client,
-        slack_body,
-        respond,
-        account_name=job["a"],
-        ticket_id=job["t"],
-        fields=job["b"],
-        key=job["k"],
-        channel=job.get("c"),
+        return None
+    await deps.core.cache.backend.delete(key)
+    return dict(entry.value)
+
+
+async def _run_command(deps: SlackDeps, data: dict[str, Any]) -> UpdateResult:
+    command = deps.service.parse(data["text"], data.get("channel"))
+    if not isinstance(command, UpdateCommand):
+        raise UserInputError("only updates run as jobs")
+    actor = Actor(slack_user_id=data.get("user"), name=data.get("user_name"))
+    return await deps.service.apply(command, actor, data.get("channel"), idempotency_key=data["key"])
+
+
+async def _run_fields(deps: SlackDeps, data: dict[str, Any]) -> UpdateResult:
+    account = deps.config.account(str(data.get("account")))
+    if account is None:
+        raise UserInputError(f"the account {data.get('account')!r} is not configured any more")
+    actor = Actor(slack_user_id=data.get("user"), name=data.get("user_name"))
+    body = dict(data.get("body") or {})
+    if data.get("assign_me"):
+        body["assignees"] = [(await deps.service.user_ref(account, actor)).model_dump(exclude_none=True)]
+    return await deps.service.apply_fields(
+        account,
+        TicketRef(data["ticket"]),
+        body,
+        actor=actor,
+        channel=data.get("channel"),
+        idempotency_key=data["key"],
     )
-    if done and slack_body.get("response_url"):
-        await respond(delete_original=True)
+
+
+async def _deliver(deps: SlackDeps, client: Any, data: dict[str, Any], result: UpdateResult) -> None:
+    card = await card_message(
+        deps,
+        result.account,
+        result.ticket,
+        changes=result.changes,
+        actor_id=data.get("user"),
+        shareable=bool(data.get("ephemeral")),
+    )
+    reply = data.get("reply", "in_channel")
+    if reply == "replace" and data.get("response_url"):
+        await _respond(data["response_url"], {"replace_original": True, **card})
+    elif reply == "in_channel" and data.get("response_url"):
+        await _respond(
+            data["response_url"], {"response_type": "in_channel", "replace_original": False, **card}
+        )
+    else:
+        # The channel the form came from; without one, a direct message to the user.
+        await client.chat_postMessage(channel=data.get("channel") or data.get("user"), **card)
+    if data.get("retried_from"):
+        await _respond(data["retried_from"], {"delete_original": True})
+
+
+def job_handler(deps: SlackDeps, client: Any) -> Any:
+    """The worker's handler: run one job and make sure the user hears how it went."""
+
+    async def handle(job: Job) -> None:
+        data = job.data
+        bind(
+            request_id=data.get("request_id"), user=data.get("user"), channel=data.get("channel"), job=job.id
+        )
+        try:
+            result = await (_run_command if data["kind"] == "command" else _run_fields)(deps, data)
+        except (ParseError, UserInputError) as exc:
+            await _tell(deps, client, data, str(exc))
+            return
+        except TrutoError as exc:
+            retry = await store_for_retry(deps, data)
+            what = data.get("ticket") or "The ticket"
+            await _tell(deps, client, data, f"{what} was not updated: {exc.user_message}", retry=retry)
+            return
+        except Exception as exc:
+            message = user_message(exc)
+            error_id = new_error_id()
+            log.exception("job %s failed: error %s", job.id, error_id)
+            await _tell(
+                deps,
+                client,
+                data,
+                message or "Something went wrong on our side; nothing more was changed.",
+                error_id=error_id,
+            )
+            return
+        await _deliver(deps, client, data, result)
+
+    return handle

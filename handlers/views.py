@@ -8,11 +8,12 @@ from slack_bolt.async_app import AsyncApp
 
 from blocks import ids
 from blocks.modal import loading_view
+from bot.models import TicketUpdate
 from bot.refs import RefError, parse_ref
 from bot.service import UserInputError
-from handlers.deps import SlackDeps, deps_of, idempotency_key
+from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
 from handlers.edit_form import open_edit, read_submission
-from handlers.jobs import apply_and_post
+from handlers.jobs import enqueue
 from handlers.surface import guarded, tell
 
 EXPIRED = "This form can't be used any more; open the ticket again."
@@ -23,44 +24,48 @@ def _metadata(deps: SlackDeps, body: dict[str, Any]) -> dict[str, Any] | None:
 
 
 async def ack_edit(ack: Any, body: dict[str, Any], context: Any) -> None:
-    """Validate inline: errors go on the right input; otherwise close the modal at once."""
+    """Validate inline (errors on the right input); a change becomes a durable job, then the
+    modal closes at once."""
     deps = deps_of(context)
-    if _metadata(deps, body) is None:
+    meta = _metadata(deps, body)
+    if meta is None:
         await ack(response_action="errors", errors={ids.field_block("name"): EXPIRED})
         return
     diff = read_submission(body["view"])
     if diff.errors:
         await ack(response_action="errors", errors=diff.errors)
         return
+    if diff.body:
+        view = body["view"]
+        user = body.get("user") or {}
+        # The same view and version submitted twice is one change.
+        key = idempotency_key(
+            (body.get("team") or {}).get("id"), user.get("id"), view["id"], view.get("hash")
+        )
+        job = {
+            "kind": "fields",
+            "account": meta["a"],
+            "ticket": meta["t"],
+            "body": TicketUpdate(**diff.body).to_body(),
+            "channel": meta.get("c"),
+            "user": user.get("id"),
+            "user_name": user.get("username") or user.get("name"),
+            "reply": "post",
+            "key": key,
+            "request_id": request_id(),
+        }
+        await enqueue(deps, job, dedupe=key)
     await ack()
 
 
 @guarded
-async def save_edit(body: dict[str, Any], client: Any, context: Any) -> None:
+async def note_no_change(body: dict[str, Any], client: Any, context: Any) -> None:
     deps = deps_of(context)
     meta = _metadata(deps, body)
     diff = read_submission(body["view"])
-    if meta is None or diff.errors:
-        return  # answered in the ack
-    channel = meta.get("c")
-    if not diff.body:
-        await tell(body, client, None, f"No changes to {meta['t']}; nothing was sent.", channel=channel)
-        return
-    view = body["view"]
-    key = idempotency_key(
-        (body.get("team") or {}).get("id"), (body.get("user") or {}).get("id"), view["id"], view.get("hash")
-    )
-    await apply_and_post(
-        deps,
-        client,
-        body,
-        None,
-        account_name=meta["a"],
-        ticket_id=meta["t"],
-        fields=diff.body,
-        key=key,
-        channel=channel,
-    )
+    if meta is None or diff.errors or diff.body:
+        return  # answered in the ack, or a job is on its way
+    await tell(body, client, None, f"No changes to {meta['t']}; nothing was sent.", channel=meta.get("c"))
 
 
 def _picked(body: dict[str, Any], block_id: str) -> str:
@@ -104,6 +109,6 @@ async def open_picked(body: dict[str, Any], client: Any, context: Any) -> None:
 
 
 def register(app: AsyncApp) -> None:
-    app.view(ids.EDIT_VIEW)(ack=ack_edit, lazy=[save_edit])
+    app.view(ids.EDIT_VIEW)(ack=ack_edit, lazy=[note_no_change])
     app.view(ids.PICK_VIEW)(ack=ack_pick, lazy=[open_picked])
     app.view(ids.ENTER_VIEW)(ack=ack_pick, lazy=[open_picked])

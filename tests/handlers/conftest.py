@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.app import create_app
+from bot.app import SlackBot, build_bot
 from bot.config import Account, AppConfig, Settings
 from bot.http_server import create_http_app
 from bot.runtime import Core, build_core
@@ -30,6 +30,8 @@ class Harness:
     slack: FakeSlack
     sandbox: SandboxServer
     core: Core
+    bot: SlackBot
+    run_jobs: bool = True  # run queued jobs after each request, as a worker would
 
     async def post(
         self, body: str, content_type: str, headers: dict[str, str] | None = None
@@ -41,6 +43,8 @@ class Harness:
             "/slack/events", content=body, headers={"Content-Type": content_type, **signed}
         )
         await self.settle(baseline)
+        if self.run_jobs:
+            await self.bot.worker.drain()
         self.check_block_kit(response, self.slack.state.calls[seen:])
         return response
 
@@ -118,10 +122,11 @@ def harness_config(
 @asynccontextmanager
 async def running(config: AppConfig, sandbox: SandboxServer, slack: FakeSlack) -> AsyncIterator[Harness]:
     core = build_core(config)
-    http_app = create_http_app(create_app(config, core), redis_ok=core.redis_ok)
+    bot = build_bot(config, core)
+    http_app = create_http_app(bot.app, redis_ok=core.redis_ok)
     transport = httpx.ASGITransport(app=http_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ticketbot.test") as http:
-        yield Harness(http, slack, sandbox, core)
+        yield Harness(http, slack, sandbox, core, bot)
     await core.aclose()
 
 

@@ -140,5 +140,6 @@ async def test_a_double_submit_makes_one_change(harness: Harness) -> None:
     submission = view_submission(view, values)
     await harness.interact(submission)
     await harness.interact(submission)
-    assert len(harness.sandbox.state.calls("PATCH")) == 2
-    assert harness.sandbox.state.patches_applied == 1  # the same Idempotency-Key both times
+    assert len(harness.sandbox.state.calls("PATCH")) == 1  # the repeat was dropped before the queue
+    assert harness.sandbox.state.patches_applied == 1
+    assert len(harness.calls("chat.postMessage")) == 1
