@@ -23,6 +23,16 @@ from bot.fields import ALIASES, CUSTOM_PREFIXES, FIELDS, FieldSpec, Kind, canoni
 from bot.refs import REF_FORMS, RefError, TicketRef, looks_like_id, parse_ref, unwrap_slack_link
 
 VERBS = ("update", "show", "edit", "help")
+
+# Caps on what one command may ask; each refusal says which and what is accepted.
+MAX_TEXT = 4000
+MAX_ASSIGNMENTS = 30
+MAX_LIST_ITEMS = 50
+MAX_VALUE = {"name": 255}
+MAX_TEXT_VALUE = 4000
+# Control characters (but tab and newlines, which count as spaces), zero-width characters and
+# bidirectional overrides: invisible, and a way to make text lie about itself.
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 Op = Literal["set", "add", "remove", "clear"]
 _OPERATORS = {"=": "set", "+=": "add", "-=": "remove"}
 _QUOTES = {'"': '"', "'": "'", "“": '”“"', "‘": "’‘'", "”": '”"', "’": "’'"}
@@ -381,7 +391,24 @@ def _assignment(scanner: _Scanner, today: date, patterns: tuple[str, ...]) -> As
     elif _is_clear(raw):
         return Assignment(spec.name, "clear", (), custom_key, start, key)
     values = _convert(spec, key, raw, today, patterns)
+    _check_size(spec, key, values, raw.start)
     return Assignment(spec.name, op, values, custom_key, start, key)
+
+
+def _check_size(spec: FieldSpec, key: str, values: tuple[Value, ...], position: int) -> None:
+    if spec.is_list and len(values) > MAX_LIST_ITEMS:
+        raise ParseError(
+            f"{key} lists {len(values)} values; at most {MAX_LIST_ITEMS} at once",
+            position,
+            key,
+            "split the change",
+        )
+    limit = MAX_VALUE.get(spec.name, MAX_TEXT_VALUE)
+    for value in values:
+        if isinstance(value, str) and len(value) > limit:
+            raise ParseError(
+                f"{key} is {len(value)} characters long; at most {limit}", position, value[:20], "shorten it"
+            )
 
 
 def _stray(token: str, position: int, text: str, previous: Assignment | None) -> ParseError:
@@ -447,6 +474,14 @@ def parse(text: str, *, today: date | None = None, link_patterns: Iterable[str] 
     """Parse `/ticket` text. Raises ParseError, and nothing else, on any bad input."""
     today = today or date.today()
     patterns = tuple(link_patterns)
+    if len(text) > MAX_TEXT:
+        raise ParseError(
+            f"the command is {len(text)} characters long; at most {MAX_TEXT}",
+            MAX_TEXT,
+            text[MAX_TEXT : MAX_TEXT + 20],
+            "split it into several updates, or edit the ticket with /ticket edit",
+        )
+    text = _INVISIBLE.sub("", text)
     scanner = _Scanner(text)
     scanner.skip_space()
     if scanner.at_end():
@@ -485,6 +520,14 @@ def parse(text: str, *, today: date | None = None, link_patterns: Iterable[str] 
         if not _KEY.match(scanner.text, scanner.pos):
             token, position = scanner.word()
             raise _stray(token, position, scanner.text, assignments[-1] if assignments else None)
+        if len(assignments) == MAX_ASSIGNMENTS:
+            token, position = scanner.word()
+            raise ParseError(
+                f"too many changes in one command; at most {MAX_ASSIGNMENTS}",
+                position,
+                token,
+                "split it into several updates",
+            )
         assignments.append(_assignment(scanner, today, patterns))
         scanner.skip_space()
     _check_repeats(assignments)

@@ -90,9 +90,11 @@ def sandbox_server() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
+def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxServer]:
+    sandbox_server.state.quiesce()
     sandbox_server.state.reset()
-    return sandbox_server
+    yield sandbox_server
+    sandbox_server.state.quiesce()  # a slow answer must not land in the next test
 
 
 class SleepRecorder:

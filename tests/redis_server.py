@@ -17,12 +17,13 @@ def free_port() -> int:
 
 
 class RedisProcess:
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, data_dir: str | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not on PATH: install Redis or set REDIS_URL")
         self.binary = binary
         self.port = port or free_port()
+        self.data_dir = data_dir  # with a folder, Redis keeps its data (AOF) across restarts
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -30,18 +31,12 @@ class RedisProcess:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        if self.data_dir:
+            persistence = ["--appendonly", "yes", "--appendfsync", "always", "--dir", self.data_dir]
+        else:
+            persistence = ["--appendonly", "no"]
         self.process = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -71,7 +71,14 @@ class SandboxState:
     faults: list[Fault] = field(default_factory=list)
     idempotent: dict[str, tuple[int, Obj]] = field(default_factory=dict)
     patches_applied: int = 0
+    in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def quiesce(self, timeout: float = 10.0) -> None:
+        """Wait until no request is being answered (a slow answer can outlive its caller)."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def reset(self) -> None:
         with self._lock:
@@ -329,6 +336,21 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
     async def admin_requests(request: Request) -> Response:
         rows = [{"method": r.method, "path": r.path, "status": r.status} for r in state.calls()]
         return JSONResponse({"requests": rows, "patches_applied": state.patches_applied})
+
+    def counted(endpoint: Any) -> Any:
+        async def run(request: Request) -> Response:
+            with state._lock:
+                state.in_flight += 1
+            try:
+                response: Response = await endpoint(request)
+                return response
+            finally:
+                with state._lock:
+                    state.in_flight -= 1
+
+        return run
+
+    ticket, meta, listing, capabilities = (counted(f) for f in (ticket, meta, listing, capabilities))
 
     return Starlette(
         routes=[

@@ -101,7 +101,12 @@ class Harness:
 
 
 def harness_config(
-    sandbox: SandboxServer, slack: FakeSlack, redis_url: str, jira: Account = JIRA, linear: Account = LINEAR
+    sandbox: SandboxServer,
+    slack: FakeSlack,
+    redis_url: str | None,
+    jira: Account = JIRA,
+    linear: Account = LINEAR,
+    **overrides: Any,
 ) -> AppConfig:
     settings = Settings(
         slack_bot_token="xoxb-1234-5678-test",
@@ -110,6 +115,7 @@ def harness_config(
         truto_base_url=sandbox.base_url,
         truto_api_token=SANDBOX_TOKEN,
         redis_url=redis_url,
+        **overrides,
     )
     return AppConfig(
         settings=settings,
