@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis
+from hypothesis import HealthCheck, settings
 from pydantic import SecretStr
 
 from bot.cache import Cache, FailoverBackend, MemoryBackend, RedisBackend
@@ -18,6 +19,13 @@ from bot.snapshots import Snapshots
 from bot.truto import TrutoClient
 from tests.fake_slack import FakeSlack
 from tests.redis_server import RedisProcess
+
+# HYPOTHESIS_PROFILE=long runs the fuzzing with 10 000 examples (CI uses a few hundred).
+settings.register_profile("ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "long", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 JIRA = Account(name="jira", integrated_account_id="sandbox-jira", tool="Jira")
 LINEAR = Account(

@@ -1,0 +1,63 @@
+"""A bot process killed with SIGKILL in the middle of a job: after a restart the update is
+applied exactly once and the user gets the result. Real processes, real Redis."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+
+from bot.sandbox import SandboxServer
+from tests.fake_slack import FakeSlack
+from tests.handlers.payloads import sign, slash_command
+from tests.redis_server import RedisProcess, free_port
+from tests.test_serve import bot_env, wait_until
+
+
+def start_bot(
+    sandbox: SandboxServer, slack: FakeSlack, redis: RedisProcess
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = bot_env(sandbox, slack, PORT=str(port), REDIS_URL=redis.url, JOB_RECLAIM_SECONDS="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_until(lambda: httpx.get(f"{base}/healthz").status_code == 200)
+    return process, base
+
+
+def test_sigkill_mid_job_then_restart(sandbox: SandboxServer, own_redis: RedisProcess) -> None:
+    slack = FakeSlack()
+    slack.start()
+    first, base = start_bot(sandbox, slack, own_redis)
+    second = None
+    try:
+        sandbox.state.fail_next(delay=2.0, method="PATCH")  # the first try is slow: kill it there
+        body = slash_command("PROJ-42 status=done priority=highest", "C0ANY", slack.response_url())
+        headers = {**sign(body), "Content-Type": "application/x-www-form-urlencoded"}
+        assert httpx.post(f"{base}/slack/events", content=body, headers=headers).status_code == 200
+        wait_until(lambda: sandbox.state.calls("PATCH"))
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        second, _ = start_bot(sandbox, slack, own_redis)
+        wait_until(lambda: slack.state.named("response"), timeout=30)
+        time.sleep(0.5)
+        patches = sandbox.state.calls("PATCH")
+        assert len(patches) == 2 and len({p.headers["idempotency-key"] for p in patches}) == 1
+        assert sandbox.state.patches_applied == 1
+        [answer] = slack.state.named("response")
+        assert answer.args["response_type"] == "in_channel"
+        assert "status To Do → Done" in str(answer.args["blocks"])
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+        slack.stop()

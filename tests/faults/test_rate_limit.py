@@ -1,0 +1,58 @@
+"""The per-account budget holds across replicas (shared through Redis) and in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import redis.asyncio as aioredis
+from pydantic import SecretStr
+
+from bot.models import Ref, TicketUpdate, UpdateQuery
+from bot.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from bot.sandbox import SANDBOX_TOKEN, SandboxServer
+from bot.truto import TrutoClient
+from tests.redis_server import RedisProcess
+
+QUERY = UpdateQuery(integrated_account_id="sandbox-jira")
+
+
+async def test_two_replicas_share_one_budget(sandbox: SandboxServer, clean_redis: str) -> None:
+    replicas = []
+    for _ in range(2):
+        limiter = RedisRateLimiter(aioredis.from_url(clean_redis), requests=5, per_seconds=1.0)
+        replicas.append(TrutoClient(sandbox.base_url, SecretStr(SANDBOX_TOKEN), limiter=limiter))
+    started = time.monotonic()
+    await asyncio.gather(
+        *(
+            replicas[i % 2].update_ticket(f"PROJ-{i + 1}", TicketUpdate(priority=Ref(id="jp1")), QUERY)
+            for i in range(15)
+        )
+    )
+    elapsed = time.monotonic() - started
+    for client in replicas:
+        await client.aclose()
+    # 5 at once, then 5 per second: the last of 15 goes out after about 2 s, never sooner.
+    assert elapsed >= 1.8
+    times = sorted(c.at for c in sandbox.state.calls("PATCH"))
+    assert len(times) == 15
+    for i in range(len(times) - 10):
+        assert times[i + 10] - times[i] >= 0.9  # never more than 10 in any second (burst + rate)
+
+
+async def test_without_redis_a_process_limits_itself() -> None:
+    limiter = MemoryRateLimiter(requests=3, per_seconds=0.5)
+    started = time.monotonic()
+    await asyncio.gather(*(limiter.acquire("acct") for _ in range(9)))
+    assert time.monotonic() - started >= 0.9  # 3 at once, then 6 at 6 per second
+
+
+async def test_redis_failure_falls_back_to_the_process(own_redis: RedisProcess) -> None:
+    limiter = RedisRateLimiter(
+        aioredis.from_url(own_redis.url, socket_connect_timeout=0.2), requests=2, per_seconds=1.0
+    )
+    await limiter.acquire("acct")
+    own_redis.stop()
+    started = time.monotonic()
+    await asyncio.gather(*(limiter.acquire("acct") for _ in range(4)))
+    assert time.monotonic() - started >= 0.9

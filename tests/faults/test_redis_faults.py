@@ -1,0 +1,81 @@
+"""Redis down at start-up, and Redis stopped mid-run: updates still work, and jobs written
+before the stop run once Redis is back."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox import SandboxServer
+from tests.conftest import JIRA_CHANNEL
+from tests.fake_slack import FakeSlack
+from tests.handlers.conftest import harness_config, last, running
+from tests.handlers.payloads import slash_command
+from tests.redis_server import RedisProcess, free_port
+
+
+async def test_redis_down_at_start_up(
+    sandbox: SandboxServer, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = harness_config(sandbox, fake_slack, f"redis://127.0.0.1:{free_port()}/0")
+    caplog.set_level(logging.WARNING)
+    async with running(config, sandbox, fake_slack) as harness:
+        await harness.command("PROJ-42 status=done")
+        await harness.command("PROJ-41 status=done")
+        assert harness.sandbox.state.patches_applied == 2
+        assert [c.args["response_type"] for c in harness.calls("response")] == ["in_channel", "in_channel"]
+    jobs_warnings = [r for r in caplog.records if "Redis unavailable for jobs" in r.getMessage()]
+    cache_warnings = [r for r in caplog.records if "Redis unavailable (" in r.getMessage()]
+    assert len(jobs_warnings) == 1 and len(cache_warnings) == 1  # said once, not per request
+
+
+async def test_jobs_written_before_a_redis_stop_run_after_it_returns(
+    sandbox: SandboxServer, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    redis = RedisProcess(data_dir=str(tmp_path))
+    redis.start()
+    try:
+        config = harness_config(sandbox, fake_slack, redis.url)
+        async with running(config, sandbox, fake_slack) as harness:
+            harness.run_jobs = False  # the worker is "busy": jobs wait in the stream
+            await harness.command("PROJ-42 status=done")
+            assert harness.sandbox.state.calls("PATCH") == []
+            redis.stop()
+            await harness.command("PROJ-41 status=done")  # while Redis is down: kept in memory
+            await harness.bot.worker.drain()
+            assert [c.path for c in harness.sandbox.state.calls("PATCH")] == [
+                "/unified/ticketing/tickets/PROJ-41"
+            ]
+            redis.start()  # with its append-only file: the first job is still there
+            await harness.bot.worker.drain()
+            patched = sorted(c.path for c in harness.sandbox.state.calls("PATCH"))
+            assert patched == ["/unified/ticketing/tickets/PROJ-41", "/unified/ticketing/tickets/PROJ-42"]
+            assert harness.sandbox.state.patches_applied == 2
+            assert len(harness.calls("response")) == 2
+            await harness.bot.worker.drain()
+            assert harness.sandbox.state.patches_applied == 2  # nothing runs twice
+    finally:
+        redis.stop()
+
+
+async def test_an_unfinished_job_is_reclaimed_and_applied_once(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> None:
+    """A worker took the job and vanished; another process (here: a second app) takes it over."""
+    config = harness_config(sandbox, fake_slack, clean_redis, job_reclaim_seconds=0.2)
+    async with running(config, sandbox, fake_slack) as first, running(config, sandbox, fake_slack) as second:
+        first.run_jobs = False
+        body = slash_command("PROJ-42 priority=high", JIRA_CHANNEL, fake_slack.response_url())
+        await first.post(body, "application/x-www-form-urlencoded")
+        [taken] = await first.bot.deps.jobs.take(1, None)  # taken, never finished: the worker "died"
+        assert taken.data["text"] == "PROJ-42 priority=high"
+        import asyncio
+
+        await asyncio.sleep(0.3)
+        assert await second.bot.worker.drain() == 1
+        assert sandbox.state.patches_applied == 1
+        assert last(second.calls("response"))["response_type"] == "in_channel"
+        await asyncio.sleep(0.3)
+        assert await second.bot.worker.drain() == 0  # acknowledged: not reclaimed again
