@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
-from tests.fake_slack import FakeSlack
+from bot.sandbox.fake_slack import FakeSlack
 from tests.handlers.payloads import SIGNING_SECRET, sign, slash_command
 from tests.redis_server import free_port
 

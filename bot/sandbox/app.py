@@ -71,6 +71,7 @@ class SandboxState:
     faults: list[Fault] = field(default_factory=list)
     idempotent: dict[str, tuple[int, Obj]] = field(default_factory=dict)
     patches_applied: int = 0
+    applied: list[tuple[str, Obj]] = field(default_factory=list)  # (ticket id, body) of each real change
     in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -89,6 +90,7 @@ class SandboxState:
             self.faults.clear()
             self.idempotent.clear()
             self.patches_applied = 0
+            self.applied.clear()
 
     def fail_next(self, status: int | None = None, **kwargs: Any) -> None:
         with self._lock:
@@ -270,6 +272,7 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             with state._lock:
                 _apply(profile, found, entry.body)
                 state.patches_applied += 1
+                state.applied.append((str(found["id"]), entry.body))
         except _Refused as refused:
             return refused.response
         if key:

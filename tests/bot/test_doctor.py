@@ -10,7 +10,7 @@ import pytest
 from bot.config import Account, AppConfig, ConfigError, Settings
 from bot.doctor import doctor, run_checks
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
-from tests.fake_slack import FakeSlack
+from bot.sandbox.fake_slack import FakeSlack
 from tests.redis_server import free_port
 
 

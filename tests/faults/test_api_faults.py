@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from bot.sandbox import SandboxServer
+from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA_CHANNEL
-from tests.fake_slack import FakeSlack
 from tests.handlers.conftest import Harness, harness_config, last, running
 from tests.handlers.payloads import block_actions
 

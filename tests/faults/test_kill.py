@@ -11,7 +11,7 @@ import time
 import httpx
 
 from bot.sandbox import SandboxServer
-from tests.fake_slack import FakeSlack
+from bot.sandbox.fake_slack import FakeSlack
 from tests.handlers.payloads import sign, slash_command
 from tests.redis_server import RedisProcess, free_port
 from tests.test_serve import bot_env, wait_until

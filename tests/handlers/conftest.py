@@ -18,9 +18,9 @@ from bot.config import Account, AppConfig, Settings
 from bot.http_server import create_http_app
 from bot.runtime import Core, build_core
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
+from bot.sandbox.fake_slack import Call, FakeSlack
 from tests.blocks.limits import check_blocks, check_view
 from tests.conftest import JIRA, JIRA_CHANNEL, LINEAR, LINEAR_CHANNEL
-from tests.fake_slack import Call, FakeSlack
 from tests.handlers import payloads
 
 

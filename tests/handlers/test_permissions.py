@@ -9,8 +9,8 @@ import pytest
 
 from bot.config import Permissions, UpdateRule
 from bot.sandbox import SandboxServer
+from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA, JIRA_CHANNEL
-from tests.fake_slack import FakeSlack
 from tests.handlers.conftest import Harness, harness_config, last, running
 from tests.handlers.payloads import ANA, block_actions, message_action, view_submission
 

@@ -1,4 +1,4 @@
-"""A fake Slack Web API on loopback: records every call and answers like Slack.
+"""A fake Slack Web API on loopback (tests, benchmarks): records every call and answers like Slack.
 
 Also serves response_url posts at /response/<id>. Faults: `fail_next(method, status=429,
 retry_after=1)` or `fail_next(method, error="expired_trigger_id")` (HTTP 200, ok: false).
