@@ -47,6 +47,7 @@ class JobQueue:
         self.consumer = consumer or f"bot-{uuid.uuid4().hex[:8]}"
         self.maxlen = maxlen
         self._memory: asyncio.Queue[Job] = asyncio.Queue()
+        self._unacked: list[str] = []  # finished while Redis was down: acknowledged when it is back
         self._group_ready = False
         self._redis_down = False
 
@@ -66,6 +67,32 @@ class JobQueue:
             self._redis_down = False
             log.warning("Redis answers again: jobs are durable again")
 
+    async def _settle_with_redis(self) -> None:
+        """Redis is back: acknowledge what finished meanwhile, and make waiting jobs durable."""
+        assert self.client is not None
+        while self._unacked:
+            job_id = self._unacked[0]
+            await self.client.xack(STREAM, GROUP, job_id)
+            await self.client.xdel(STREAM, job_id)
+            self._unacked.pop(0)
+        while not self._memory.empty():
+            job = self._memory.get_nowait()
+            try:
+                await self.client.xadd(
+                    STREAM, {"j": json.dumps(job.data)}, maxlen=self.maxlen, approximate=True
+                )
+            except BaseException:
+                self._memory.put_nowait(job)
+                raise
+
+    async def _xadd(self, payload: str) -> Any:
+        assert self.client is not None
+        try:
+            return await self.client.xadd(STREAM, {"j": payload}, maxlen=self.maxlen, approximate=True)
+        except (RedisError, OSError):
+            # A connection from before a Redis restart fails once; a fresh one may not.
+            return await self.client.xadd(STREAM, {"j": payload}, maxlen=self.maxlen, approximate=True)
+
     async def _ensure_group(self) -> None:
         if self._group_ready or self.client is None:
             return
@@ -82,7 +109,7 @@ class JobQueue:
         payload = json.dumps(data, separators=(",", ":"))
         if self.client is not None:
             try:
-                job_id = await self.client.xadd(STREAM, {"j": payload}, maxlen=self.maxlen, approximate=True)
+                job_id = await self._xadd(payload)
             except (RedisError, OSError):
                 self._down("write")
             else:
@@ -108,6 +135,9 @@ class JobQueue:
     async def take(self, count: int, block_ms: int | None) -> list[Job]:
         """New jobs for this consumer: memory first, then the stream (blocking up to block_ms)."""
         taken: list[Job] = []
+        if self.client is not None and (self._unacked or not self._memory.empty()):
+            with contextlib.suppress(RedisError, OSError):
+                await self._settle_with_redis()
         while len(taken) < count and not self._memory.empty():
             taken.append(self._memory.get_nowait())
         if self.client is None or len(taken) >= count:
@@ -135,13 +165,20 @@ class JobQueue:
         """Jobs another consumer took and did not finish within min_idle_ms (it likely died)."""
         if self.client is None:
             return []
+        entries: list[Any] = []
         try:
             await self._ensure_group()
-            answer = await self.client.xautoclaim(
-                STREAM, GROUP, self.consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
-            )
+            cursor: Any = "0-0"
+            for _ in range(100):  # the whole pending list, a page at a time
+                answer = await self.client.xautoclaim(
+                    STREAM, GROUP, self.consumer, min_idle_time=min_idle_ms, start_id=cursor, count=count
+                )
+                entries.extend(answer[1] if answer else [])
+                cursor = answer[0] if answer else b"0-0"
+                if cursor in (b"0-0", "0-0") or len(entries) >= count:
+                    break
             pending = await self.client.xpending_range(
-                STREAM, GROUP, min="-", max="+", count=count, consumername=self.consumer
+                STREAM, GROUP, min="-", max="+", count=max(count, len(entries)), consumername=self.consumer
             )
         except (RedisError, OSError):
             self._down("reclaim")
@@ -152,7 +189,8 @@ class JobQueue:
             )
             for p in pending
         }
-        jobs = self._jobs(answer[1] if answer else [])
+        finished = set(self._unacked)
+        jobs = [j for j in self._jobs(entries) if j.id not in finished]
         return [Job(j.id, j.data, deliveries.get(j.id, 2)) for j in jobs]
 
     async def ack(self, job: Job) -> None:
@@ -163,7 +201,10 @@ class JobQueue:
             await self.client.xack(STREAM, GROUP, job.id)
             await self.client.xdel(STREAM, job.id)
         except (RedisError, OSError):
-            self._down("ack")  # it will be reclaimed and run again: the Idempotency-Key makes that harmless
+            # Acknowledged when Redis is back. Should this process die first, another runs the job
+            # again: the Idempotency-Key makes that harmless (the user may see the card twice).
+            self._down("ack")
+            self._unacked.append(job.id)
 
 
 Handler = Callable[[Job], Awaitable[None]]
@@ -177,7 +218,7 @@ class Worker:
     handle: Handler
     concurrency: int = 8
     reclaim_idle: float = 60.0
-    block_ms: int = 1000
+    block_ms: int = 500
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _stopping: bool = False
 

@@ -22,7 +22,7 @@ from bot.jobs import Job
 from bot.logs import bind
 from bot.refs import TicketRef
 from bot.service import Actor, UpdateResult, UserInputError
-from bot.truto_errors import TrutoError
+from bot.truto_errors import TrutoError, Unavailable
 from handlers.deps import SlackDeps
 from handlers.surface import card_message, new_error_id, user_message
 
@@ -155,7 +155,15 @@ def job_handler(deps: SlackDeps, client: Any) -> Any:
         except TrutoError as exc:
             retry = await store_for_retry(deps, data)
             what = data.get("ticket") or "The ticket"
-            await _tell(deps, client, data, f"{what} was not updated: {exc.user_message}", retry=retry)
+            if isinstance(exc, Unavailable):
+                # A timeout or a 5xx says nothing about whether the change landed upstream.
+                text = (
+                    f"{what}: the update could not be confirmed. {exc.user_message} "
+                    "Retry is safe: it cannot apply twice."
+                )
+            else:
+                text = f"{what} was not updated: {exc.user_message}"
+            await _tell(deps, client, data, text, retry=retry)
             return
         except Exception as exc:
             message = user_message(exc)

@@ -114,7 +114,10 @@ async def test_api_failure_after_close_offers_retry_that_resends_the_same_update
     failed = harness.sandbox.state.calls("PATCH")
     assert [c.status for c in failed] == [500, 500, 500]
     notice = last(harness.calls("chat.postEphemeral"))
-    assert notice["text"].startswith("PROJ-42 was not updated: The ticketing service is unavailable")
+    assert notice["text"] == (
+        "PROJ-42: the update could not be confirmed. The ticketing service is unavailable right now; "
+        "try again in a minute. Retry is safe: it cannot apply twice."
+    )
     retry = notice["blocks"][1]["elements"][0]
     assert retry["action_id"] == "ticket_retry"
     harness.reset_counts()

@@ -1,0 +1,40 @@
+"""Signed slash-command requests, as Slack sends them, for the benchmarks."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+import uuid
+from urllib.parse import urlencode
+
+SECRET = "bench-signing-secret-0123456789"  # the benchmark's own app secret
+
+
+def signed_command(
+    text: str, response_url: str, channel: str = "C0BENCH", user: str = "U0ANA"
+) -> tuple[str, dict[str, str]]:
+    body = urlencode(
+        {
+            "token": "bench",
+            "team_id": "T0TEAM",
+            "team_domain": "acme",
+            "channel_id": channel,
+            "channel_name": "eng",
+            "user_id": user,
+            "user_name": "ana",
+            "command": "/ticket",
+            "text": text,
+            "api_app_id": "A0TICKETBOT",
+            "response_url": response_url,
+            "trigger_id": f"{time.time():.0f}.{uuid.uuid4().hex}",
+        }
+    )
+    stamp = str(int(time.time()))
+    signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": signature,
+    }
+    return body, headers

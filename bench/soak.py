@@ -1,0 +1,261 @@
+"""Soak: N signed /ticket updates through `ticketbot serve` (two processes sharing one Redis),
+with random API faults (429, 502, slow answers), a Redis restart and a bot process killed with
+SIGKILL on the way. Prints sent / acked / applied / duplicated / lost and the slowest result.
+
+    python bench/soak.py --updates 1000
+
+Expected: 0 lost, 0 duplicated. Figures go to bench/results/soak.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.signing import SECRET, signed_command
+from bot.sandbox import SANDBOX_TOKEN, SandboxServer
+from bot.sandbox.fake_slack import FakeSlack
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    def __init__(self, data_dir: str) -> None:
+        self.port = free_port()
+        self.data_dir = data_dir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise SystemExit("redis-server is not on PATH")
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--dir",
+                self.data_dir,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port)
+        for _ in range(200):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise SystemExit("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()  # a clean stop: the append-only file is flushed
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+def start_bot(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise SystemExit("ticketbot serve did not start")
+
+
+def inject_fault(sandbox: SandboxServer, rng: random.Random) -> str | None:
+    roll = rng.random()
+    if roll < 0.05:
+        sandbox.state.fail_next(429, retry_after=1, method="PATCH")
+        return "429"
+    if roll < 0.10:
+        sandbox.state.fail_next(502, method="PATCH")
+        return "502"
+    if roll < 0.12:
+        sandbox.state.fail_next(delay=2.5, method="PATCH")  # past the bot's 2 s timeout
+        return "slow"
+    return None
+
+
+async def soak(updates: int, concurrency: int, seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    workdir = tempfile.mkdtemp(prefix="ticketbot-soak-")
+    redis_server = RedisServer(workdir)
+    redis_server.start()
+    sandbox = SandboxServer()
+    sandbox.start()
+    sandbox.state.latency = 0.02
+    slack = FakeSlack()
+    slack.start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TRUTO_", "TICKETBOT_"))}
+    env.update(
+        SLACK_BOT_TOKEN="xoxb-soak",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=slack.api_url,
+        TRUTO_BASE_URL=sandbox.base_url,
+        TRUTO_API_TOKEN=SANDBOX_TOKEN,
+        TRUTO_INTEGRATED_ACCOUNT_ID="sandbox-jira",
+        REDIS_URL=f"redis://127.0.0.1:{redis_server.port}/0",
+        JOB_RECLAIM_SECONDS="3",
+        TRUTO_TIMEOUT="2",
+        TRUTO_RATE_LIMIT="0",  # the soak measures loss and duplication, not the API budget
+        LOG_LEVEL="WARNING",
+    )
+    bots = [start_bot(env), start_bot(env)]
+    faults: Counter[str] = Counter()
+    sent_at: dict[int, float] = {}
+    acked: set[int] = set()
+    events: list[str] = []
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def send(http: httpx.AsyncClient, i: int) -> None:
+        async with semaphore:
+            fault = inject_fault(sandbox, rng)
+            if fault:
+                faults[fault] += 1
+            body, headers = signed_command(
+                f"PROJ-{i % 60 + 1} cf.soak={i}", f"{slack.base_url}/response/soak-{i}"
+            )
+            base = bots[i % len(bots)][1]
+            sent_at[i] = time.monotonic()
+            try:
+                response = await http.post(f"{base}/slack/events", content=body, headers=headers, timeout=5)
+                if response.status_code == 200:
+                    acked.add(i)
+            except httpx.HTTPError:
+                pass  # a killed process: not acked, so the user would see Slack's own timeout
+
+    async with httpx.AsyncClient() as http:
+        batches = [range(start, min(start + 100, updates)) for start in range(0, updates, 100)]
+        for number, batch in enumerate(batches):
+            await asyncio.gather(*(send(http, i) for i in batch))
+            if number == len(batches) // 3:
+                redis_server.stop()
+                events.append(f"Redis stopped after {batch.stop} updates")
+                await asyncio.sleep(1)
+                redis_server.start()
+                events.append("Redis started again")
+            if number == (2 * len(batches)) // 3:
+                victim, _ = bots[0]
+                victim.send_signal(signal.SIGKILL)
+                victim.wait()
+                events.append(f"bot process killed (SIGKILL) after {batch.stop} updates")
+                bots[0] = start_bot(env)
+                events.append("bot process started again")
+
+    def outcomes() -> dict[int, list[Any]]:
+        found: dict[int, list[Any]] = {}
+        for call in slack.state.named("response"):
+            if call.path.startswith("/response/soak-"):
+                found.setdefault(int(call.path.rsplit("-", 1)[1]), []).append(call)
+        return found
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not acked <= set(outcomes()):
+        await asyncio.sleep(0.25)
+    sandbox.state.quiesce()
+    answers = outcomes()
+    applied = Counter(
+        int((body.get("custom_fields") or {}).get("soak", -1)) for _, body in sandbox.state.applied
+    )
+    told_failure = {
+        i for i, calls in answers.items() if all(c.args.get("response_type") == "ephemeral" for c in calls)
+    }
+    results = {
+        "updates_sent": updates,
+        "acked": len(acked),
+        "applied": sum(1 for i in acked if applied[i] >= 1),
+        "told_failed_with_retry": len(told_failure & acked),
+        "duplicated": sum(1 for i in acked if applied[i] > 1),
+        "lost": len([i for i in acked if applied[i] == 0 and i not in answers]),
+        "messages_repeated": sum(1 for calls in answers.values() if len(calls) > 1),
+        "max_seconds_to_result": round(
+            max((min(c.at for c in answers[i]) - sent_at[i] for i in answers), default=0.0), 2
+        ),
+        "faults_injected": dict(faults),
+        "events": events,
+    }
+    lost = sorted(i for i in acked if applied[i] == 0 and i not in answers)
+    if lost:
+        client = redis.Redis(port=redis_server.port)
+        results["lost_ids"] = lost
+        results["stream_length"] = client.xlen("ticketbot:v1:jobs")
+        results["pending"] = str(client.xpending("ticketbot:v1:jobs", "workers"))
+    for process, _ in bots:
+        process.terminate()
+        process.wait(timeout=10)
+    slack.stop()
+    sandbox.stop()
+    redis_server.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--updates", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    results = asyncio.run(soak(args.updates, args.concurrency, args.seed))
+    rows = [(k, v) for k, v in results.items() if k not in ("faults_injected", "events")]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    print("faults injected:", ", ".join(f"{k} ×{v}" for k, v in results["faults_injected"].items()))
+    for event in results["events"]:
+        print("event:", event)
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "soak.json").write_text(json.dumps(results, indent=2))
+    if results["lost"] or results["duplicated"]:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
