@@ -436,3 +436,27 @@ def test_any_text_gives_a_command_or_a_parse_error(text: str) -> None:
         assert error.message
     else:
         assert isinstance(result, UpdateCommand | ShowCommand | EditCommand | HelpCommand)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("PROJ-42 name=" + "x" * 300, "name is 300 characters long; at most 255"),
+        ("PROJ-42 tags=" + ",".join(f"t{i}" for i in range(51)), "tags lists 51 values; at most 50 at once"),
+        (
+            "PROJ-42 " + " ".join(f"cf.f{i}=1" for i in range(31)),
+            "too many changes in one command; at most 30",
+        ),
+        ("PROJ-42 desc=" + "y" * 3990, "the command is 4003 characters long; at most 4000"),
+    ],
+)
+def test_caps_are_explained(text: str, message: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse(text, today=TODAY)
+    assert caught.value.message == message
+
+
+def test_invisible_and_control_characters_are_dropped() -> None:
+    command = parse("PROJ-42 sta\u200btus=Do\x00ne name=\u202eevil\u202c", today=TODAY)
+    assert isinstance(command, UpdateCommand)
+    assert [(a.field, a.values) for a in command.assignments] == [("status", ("Done",)), ("name", ("evil",))]
