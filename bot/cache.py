@@ -25,6 +25,7 @@ from bot.metrics import CACHE_EVENTS, cache_resource
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
+LARGE_VALUE = 256 * 1024  # bytes
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,11 @@ class RedisBackend:
 
     async def get(self, key: str) -> Entry | None:
         raw = await self.client.get(key)
-        return Entry.loads(raw) if raw is not None else None
+        if raw is None:
+            return None
+        if len(raw) > LARGE_VALUE:  # a list of thousands of users: parse it off the event loop
+            return await asyncio.to_thread(Entry.loads, raw)
+        return Entry.loads(raw)
 
     async def set(self, key: str, entry: Entry, keep_for: float) -> None:
         await self.client.set(key, entry.dumps(), px=max(1, int(keep_for * 1000)))

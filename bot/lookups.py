@@ -7,18 +7,23 @@ not asked for again on every command.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from bot.cache import Cache
 from bot.config import Account
 from bot.fields import LOOKUP_RESOURCES
-from bot.resolve import Item, resolve, resolve_email
+from bot.metrics import CACHE_EVENTS
+from bot.resolve import Item, NameIndex, resolve_email
 from bot.truto import TrutoClient
 from bot.truto_errors import NotAllowed, NotFound
 
 KEY_VERSION = "v1"
+LARGE_LIST = 2000  # items; a longer list gets its search index built in a thread
 
 # (one, many) for messages: "no status matches …", "matches several statuses: …".
 RESOURCE_LABELS = {
@@ -48,6 +53,11 @@ class LookupList:
     def names(self) -> list[str]:
         return [str(item.get("name") or item.get("id")) for item in self.items]
 
+    @cached_property
+    def index(self) -> NameIndex:
+        """Built once per copy of the list, for resolution and live selects."""
+        return NameIndex(self.items, is_user=self.resource == "users")
+
 
 def _slim(item: dict[str, Any]) -> Item:
     """Drop the raw provider payload: it is large and the bot never reads it."""
@@ -63,12 +73,18 @@ class Lookups:
         ttl: float = 600.0,
         stale_for: float | None = None,
         page_limit: int = 100,
+        local_ttl: float = 60.0,
     ) -> None:
         self.client = client
         self.cache = cache
         self.ttl = ttl
         self.stale_for = stale_for if stale_for is not None else ttl * 6
         self.page_limit = page_limit
+        # Parsed lists (and their indexes) kept in the process for a while, so a live select
+        # over 50 000 users neither reads nor parses them from Redis on every keystroke.
+        self.local_ttl = min(ttl, local_ttl)
+        self._local: dict[str, tuple[float, LookupList]] = {}
+        self._reloading: dict[str, asyncio.Task[LookupList]] = {}
 
     async def _fetch(self, account: Account, resource: str) -> dict[str, Any]:
         try:
@@ -80,13 +96,32 @@ class Lookups:
     async def get(self, account: Account, resource: str) -> LookupList:
         if resource not in LOOKUP_RESOURCES:
             raise ValueError(f"unknown lookup resource {resource!r}")
+        key = cache_key(account, "lookup", resource)
+        local = self._local.get(key)
+        if local is not None:
+            CACHE_EVENTS.labels(resource, "hit").inc()
+            if local[0] <= time.monotonic() and key not in self._reloading:
+                # Serve this copy; a fresh one (from Redis, or the API) replaces it in the background.
+                task = asyncio.get_running_loop().create_task(self._load(account, resource, key))
+                self._reloading[key] = task
+                task.add_done_callback(lambda _: self._reloading.pop(key, None))
+            return local[1]
+        return await self._load(account, resource, key)
+
+    async def _load(self, account: Account, resource: str, key: str) -> LookupList:
         data = await self.cache.get_or_fetch(
-            cache_key(account, "lookup", resource),
-            lambda: self._fetch(account, resource),
-            ttl=self.ttl,
-            stale_for=self.stale_for,
+            key, lambda: self._fetch(account, resource), ttl=self.ttl, stale_for=self.stale_for
         )
-        return LookupList(resource, data["items"], data["present"])
+        found = LookupList(resource, data["items"], data["present"])
+        if len(found.items) > LARGE_LIST:
+            await asyncio.to_thread(lambda: found.index)  # built off the event loop
+        self._local[key] = (time.monotonic() + self.local_ttl, found)
+        return found
+
+    async def drain(self) -> None:
+        """Wait for background reloads (tests and shutdown)."""
+        while self._reloading:
+            await asyncio.gather(*list(self._reloading.values()), return_exceptions=True)
 
     async def refresh(
         self, account: Account, resources: Sequence[str] = LOOKUP_RESOURCES
@@ -101,11 +136,15 @@ class Lookups:
                 stale_for=self.stale_for,
             )
             refreshed[resource] = LookupList(resource, data["items"], data["present"])
+            self._local[cache_key(account, "lookup", resource)] = (
+                time.monotonic() + self.local_ttl,
+                refreshed[resource],
+            )
         return refreshed
 
     async def resolve(self, account: Account, resource: str, text: str) -> Item:
         lookup = await self.get(account, resource)
-        return resolve(text, lookup.items, what=RESOURCE_LABELS[resource], is_user=resource == "users")
+        return lookup.index.resolve(text, RESOURCE_LABELS[resource])
 
     async def user_by_email(self, account: Account, email: str, *, who: str | None = None) -> Item:
         users = await self.get(account, "users")

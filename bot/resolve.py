@@ -6,6 +6,8 @@ Pure functions; items are the API's JSON objects (`{id, name, …}`; users also 
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -49,20 +51,26 @@ def _user_label(item: Item) -> str:
     return f"{item_name(item)} ({emails[0]})" if emails else item_name(item)
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
 def _compact(text: str) -> str:
     """`To Do`, `todo` and `to-do` compare equal."""
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
+    return _NOT_ALNUM.sub("", text.casefold())
 
 
 def _aliases(item: Item, is_user: bool) -> list[str]:
-    values = [item_name(item), str(item.get("id", ""))]
+    """Every lower-cased form an item answers to; names also without spaces or punctuation."""
+    names = [item_name(item)]
     if item.get("label"):
-        values.append(str(item["label"]))
+        names.append(str(item["label"]))
+    exact = [str(item.get("id", ""))]
     if is_user:
-        values.extend(str(item[k]) for k in ("username", "first_name") if item.get(k))
-        values.extend(user_emails(item))
-    folded = [v.casefold() for v in values if v]
-    return folded + [c for c in (_compact(v) for v in folded) if c and c not in folded]
+        names.extend(str(item[k]) for k in ("username", "first_name") if item.get(k))
+        exact.extend(user_emails(item))
+    folded = [v.casefold() for v in names if v]
+    compact = [c for c in map(_compact, folded) if c and c not in folded]
+    return folded + [v.casefold() for v in exact if v] + compact
 
 
 def _unique(items: Iterable[Item]) -> list[Item]:
@@ -89,23 +97,7 @@ def _ambiguous(text: str, what: Label, matches: list[Item], is_user: bool) -> Re
 
 def resolve(text: str, items: Sequence[Item], *, what: Label, is_user: bool = False) -> Item:
     """The one item `text` names: by exact name/id (any alias), then by unique prefix."""
-    query = text.strip().casefold()
-    if not query:
-        raise ResolveError(f"an empty {what[0]} name")
-    queries = {query, _compact(query)} - {""}
-    exact = _unique(i for i in items if queries & set(_aliases(i, is_user)))
-    if len(exact) == 1:
-        return exact[0]
-    if exact:
-        raise _ambiguous(text, what, exact, is_user)
-    prefixed = _unique(
-        i for i in items if any(a.startswith(q) for a in _aliases(i, is_user) for q in queries)
-    )
-    if len(prefixed) == 1:
-        return prefixed[0]
-    if prefixed:
-        raise _ambiguous(text, what, prefixed, is_user)
-    raise _no_match(text, items, what, is_user)
+    return NameIndex(items, is_user=is_user).resolve(text, what)
 
 
 def _no_match(text: str, items: Sequence[Item], what: Label, is_user: bool) -> ResolveError:
@@ -138,25 +130,78 @@ def resolve_email(email: str, users: Sequence[Item], *, who: str | None = None) 
 
 def rank(query: str, items: Sequence[Item], *, limit: int = 100, is_user: bool = False) -> list[Item]:
     """Items for a typed prefix: prefix matches, then substring, then similar names."""
-    text = query.strip().casefold()
-    if not text:
-        return list(items[:limit])
-    prefix: list[Item] = []
-    inside: list[Item] = []
-    rest: list[Item] = []
-    for item in items:
-        aliases = _aliases(item, is_user)
-        if any(a.startswith(text) for a in aliases):
-            prefix.append(item)
-        elif any(text in a for a in aliases):
-            inside.append(item)
-        else:
-            rest.append(item)
-    ranked = prefix + inside
-    if len(ranked) < limit and rest:
-        names = [item_name(i) for i in rest]
-        similar = process.extract(
-            text, names, scorer=fuzz.ratio, processor=str.casefold, limit=limit - len(ranked), score_cutoff=70
-        )
-        ranked += [rest[index] for _, _, index in similar]
-    return ranked[:limit]
+    return NameIndex(items, is_user=is_user).rank(query, limit)
+
+
+class NameIndex:
+    """A list prepared for many look-ups: aliases computed once, prefixes found by bisection."""
+
+    def __init__(self, items: Sequence[Item], *, is_user: bool = False) -> None:
+        self.items = list(items)
+        self.is_user = is_user
+        self.aliases = [_aliases(item, is_user) for item in self.items]
+        self.names = [item_name(item) for item in self.items]
+        self._haystacks = ["\x00".join(a) for a in self.aliases]
+        keys: list[str] = []
+        positions: list[int] = []
+        self._exact: dict[str, list[int]] = {}
+        for index, aliases in enumerate(self.aliases):
+            for alias in dict.fromkeys(aliases):
+                keys.append(alias)
+                positions.append(index)
+                self._exact.setdefault(alias, []).append(index)
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        self._keys = [keys[i] for i in order]
+        self._positions = [positions[i] for i in order]
+
+    def _prefixed(self, query: str, limit: int) -> list[int]:
+        found: dict[int, None] = {}
+        start = bisect.bisect_left(self._keys, query)
+        for position in range(start, len(self._keys)):
+            if not self._keys[position].startswith(query):
+                break
+            found.setdefault(self._positions[position])
+            if len(found) >= limit:
+                break
+        return sorted(found)
+
+    def resolve(self, text: str, what: Label) -> Item:
+        query = text.strip().casefold()
+        if not query:
+            raise ResolveError(f"an empty {what[0]} name")
+        queries = [q for q in dict.fromkeys([query, _compact(query)]) if q]
+        exact = sorted({i for q in queries for i in self._exact.get(q, [])})
+        if len(exact) == 1:
+            return self.items[exact[0]]
+        if exact:
+            raise _ambiguous(text, what, [self.items[i] for i in exact], self.is_user)
+        prefixed = sorted({i for q in queries for i in self._prefixed(q, MAX_CANDIDATES + 100)})
+        if len(prefixed) == 1:
+            return self.items[prefixed[0]]
+        if prefixed:
+            raise _ambiguous(text, what, [self.items[i] for i in prefixed], self.is_user)
+        raise _no_match(text, self.items, what, self.is_user)
+
+    def rank(self, query: str, limit: int = 100) -> list[Item]:
+        """Prefix matches, then substring, then similar names; at most `limit`."""
+        text = query.strip().casefold()
+        if not text:
+            return self.items[:limit]
+        chosen = self._prefixed(text, limit)
+        if len(chosen) < limit:
+            taken = set(chosen)
+            chosen += [i for i, hay in enumerate(self._haystacks) if text in hay and i not in taken][
+                : limit - len(chosen)
+            ]
+        if len(chosen) < limit:
+            taken = set(chosen)
+            similar = process.extract(
+                text,
+                self.names,
+                scorer=fuzz.ratio,
+                processor=str.casefold,
+                limit=limit - len(chosen) + len(taken),
+                score_cutoff=70,
+            )
+            chosen += [index for _, _, index in similar if index not in taken][: limit - len(chosen)]
+        return [self.items[i] for i in chosen]

@@ -28,6 +28,7 @@ class Core:
     redis: aioredis.Redis | None = None
 
     async def aclose(self) -> None:
+        await self.lookups.drain()
         await self.cache.drain()
         await self.client.aclose()
         if self.redis is not None:

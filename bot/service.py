@@ -330,7 +330,7 @@ class TicketService:
             raise FieldError(assignment.key_text, f"the {tool} account has no {label[1]} to choose from")
         if assignment.op == "remove":
             return list(assignment.values)  # matched against the ticket's own list in _merge
-        refs = [_ref(resolve(str(v), lookup.items, what=label)) for v in assignment.values]
+        refs = [_ref(lookup.index.resolve(str(v), label)) for v in assignment.values]
         return refs if spec.kind == Kind.LOOKUP_LIST else refs[0]
 
     async def _user(self, account: Account, value: UserValue, actor: Actor) -> Ref:

@@ -9,7 +9,6 @@ from slack_bolt.async_app import AsyncApp
 from blocks import ids
 from blocks.messages import options_payload
 from bot.fields import FIELDS
-from bot.resolve import rank
 from handlers.deps import deps_of
 
 
@@ -23,7 +22,7 @@ async def suggest(ack: Any, body: dict[str, Any], context: Any) -> None:
         await ack(options=[])
         return
     lookup = await deps.core.lookups.get(account, resource)
-    found = rank(body.get("value") or "", lookup.items, limit=100, is_user=resource == "users")
+    found = lookup.index.rank(body.get("value") or "", limit=100)
     await ack(**options_payload(found))
 
 
