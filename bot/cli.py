@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="default: $PORT, else 3000")
     sub.add_parser("socket", help="run the Slack app in Socket Mode (needs SLACK_APP_TOKEN)")
     sub.add_parser("check", help="check the configuration, Slack, each account and Redis")
+    sub.add_parser("worker", help="run jobs only (serve starts its own workers when Redis is configured)")
 
     audit = sub.add_parser("audit", help="print the audit trail (needs REDIS_URL)")
     audit.add_argument("--ticket", help="only this ticket, e.g. PROJ-42")
@@ -165,11 +166,36 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
 
     core = build_core(config)
     bot = build_bot(config, core)
+    background = bot.run_worker
+    if config.settings.redis_url and config.settings.worker_processes:
+        from bot.worker_process import WorkerProcesses
+
+        background = WorkerProcesses(config.settings.worker_processes).run
     http_app = create_http_app(
-        bot.app, redis_ok=core.redis_ok, background=bot.run_worker, on_shutdown=core.aclose
+        bot.app, redis_ok=core.redis_ok, background=background, on_shutdown=core.aclose
     )
     port = args.port or config.settings.port or 3000
     uvicorn.run(http_app, host=args.host, port=port, log_level=config.settings.log_level.lower())
+    return 0
+
+
+async def _worker(config: AppConfig) -> int:
+    """Run jobs only (`ticketbot serve` starts these itself when Redis is configured)."""
+    import signal
+
+    from bot.app import build_bot
+
+    core = build_core(config)
+    bot = build_bot(config, core)
+    loop = asyncio.get_running_loop()
+    task = asyncio.create_task(bot.run_worker())
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        await bot.worker.stop()
+    finally:
+        await core.aclose()
     return 0
 
 
@@ -207,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(doctor())
     try:
         config = load_config()
-        server = args.command in ("serve", "socket")
+        server = args.command in ("serve", "socket", "worker")
         configure(
             config.settings.log_level,
             secrets=secret_values(config.settings),
@@ -218,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(config, args)
         if args.command == "socket":
             return asyncio.run(_socket(config))
+        if args.command == "worker":
+            return asyncio.run(_worker(config))
         if args.command == "audit":
             return asyncio.run(_audit(config, args))
         runner = _update if args.command == "update" else _lookups

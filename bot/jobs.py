@@ -20,11 +20,19 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
+from bot.cache import MemoryBackend
 from bot.metrics import JOBS_PENDING
 
 log = logging.getLogger(__name__)
 
 STREAM = "ticketbot:v1:jobs"
+# KEYS: marker, stream; ARGV: marker ttl ms, stream maxlen, payload. The job id, or nil for a repeat.
+_PUT_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
+  return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'j', ARGV[3])
+end
+return false
+"""
 GROUP = "workers"
 MAX_DELIVERIES = 5
 
@@ -50,6 +58,8 @@ class JobQueue:
         self._unacked: list[str] = []  # finished while Redis was down: acknowledged when it is back
         self._group_ready = False
         self._redis_down = False
+        self._seen = MemoryBackend()  # repeat markers while Redis is away
+        self._put_once = client.register_script(_PUT_ONCE) if client is not None else None
 
     @property
     def durable(self) -> bool:
@@ -104,18 +114,34 @@ class JobQueue:
                 raise
         self._group_ready = True
 
-    async def put(self, data: dict[str, Any]) -> Job:
-        """Write the job (before the ack). Never fails: falls back to memory."""
+    async def put(
+        self, data: dict[str, Any], *, once: str | None = None, once_ttl: float = 3600.0
+    ) -> Job | None:
+        """Write the job (before the ack). Never fails: falls back to memory.
+
+        With `once`, a job with the same key within `once_ttl` seconds is dropped (a Slack
+        retry, a double click): None is returned. Marker and job are written in one round trip.
+        """
         payload = json.dumps(data, separators=(",", ":"))
-        if self.client is not None:
+        if self.client is not None and self._put_once is not None:
             try:
-                job_id = await self._xadd(payload)
+                if once is None:
+                    job_id = await self._xadd(payload)
+                else:
+                    marker = f"ticketbot:v1:dedupe:{once}"
+                    job_id = await self._put_once(
+                        keys=[marker, STREAM], args=[int(once_ttl * 1000), self.maxlen, payload]
+                    )
+                    if job_id is None:
+                        return None
             except (RedisError, OSError):
                 self._down("write")
             else:
                 self._up()
                 JOBS_PENDING.inc()
                 return Job(job_id.decode() if isinstance(job_id, bytes) else str(job_id), data)
+        if once is not None and await self._seen.try_lock(f"dedupe:{once}", once_ttl) is None:
+            return None
         job = Job(f"mem-{uuid.uuid4().hex}", data, source="memory")
         JOBS_PENDING.inc()
         self._memory.put_nowait(job)

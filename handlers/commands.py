@@ -8,21 +8,38 @@ from slack_bolt.async_app import AsyncApp
 
 from blocks import ids
 from blocks.messages import error_blocks, help_blocks
-from bot.commands import EditCommand, HelpCommand, ParseError, ShowCommand, UpdateCommand
+from bot.commands import Command, EditCommand, HelpCommand, ParseError, ShowCommand, UpdateCommand
 from handlers.deps import deps_of, idempotency_key, request_id
 from handlers.edit_form import open_edit
 from handlers.jobs import enqueue
-from handlers.surface import card_message, guarded
+from handlers.surface import ack_only, card_message, guarded
+
+
+def _parsed(body: dict[str, Any], context: Any) -> Command | ParseError:
+    """The command, parsed once per request (kept in the context for the listener)."""
+    if "command" not in context:
+        try:
+            context["command"] = deps_of(context).service.parse(
+                body.get("text") or "", body.get("channel_id")
+            )
+        except ParseError as exc:
+            context["command"] = exc
+    parsed: Command | ParseError = context["command"]
+    return parsed
+
+
+async def answered_in_ack(body: dict[str, Any], context: Any) -> bool:
+    """Updates and mistakes are answered by the ack alone: no lazy listener, nothing copied."""
+    return isinstance(_parsed(body, context), UpdateCommand | ParseError)
 
 
 async def ack_ticket(ack: Any, body: dict[str, Any], context: Any) -> None:
     """Answer within Slack's 3 s: a parse error at once; an update is written as a durable job
     before the ack; show, edit and help run after it."""
     deps = deps_of(context)
-    try:
-        command = deps.service.parse(body.get("text") or "", body.get("channel_id"))
-    except ParseError as exc:
-        await ack(response_type="ephemeral", text=str(exc), blocks=error_blocks(str(exc)))
+    command = _parsed(body, context)
+    if isinstance(command, ParseError):
+        await ack(response_type="ephemeral", text=str(command), blocks=error_blocks(str(command)))
         return
     if isinstance(command, UpdateCommand):
         key = idempotency_key(body.get("team_id"), body.get("user_id"), body.get("trigger_id"))
@@ -47,10 +64,7 @@ async def ack_ticket(ack: Any, body: dict[str, Any], context: Any) -> None:
 async def run_ticket(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
     deps = deps_of(context)
     channel = body.get("channel_id")
-    try:
-        command = deps.service.parse(body.get("text") or "", channel)
-    except ParseError:
-        return  # answered in the ack
+    command = _parsed(body, context)
     if isinstance(command, HelpCommand):
         await _help(deps, respond, channel)
     elif isinstance(command, ShowCommand):
@@ -75,4 +89,5 @@ async def _help(deps: Any, respond: Any, channel: str | None) -> None:
 
 
 def register(app: AsyncApp) -> None:
-    app.command(ids.COMMAND)(ack=ack_ticket, lazy=[run_ticket])
+    app.command(ids.COMMAND, matchers=[answered_in_ack])(ack_ticket)
+    app.command(ids.COMMAND)(ack=ack_only, lazy=[run_ticket])

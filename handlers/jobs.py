@@ -32,11 +32,9 @@ log = logging.getLogger(__name__)
 async def enqueue(deps: SlackDeps, data: dict[str, Any], *, dedupe: str, dedupe_ttl: float = 3600.0) -> bool:
     """Write the job before the ack; a repeat of the same request (Slack retry, double click) is
     dropped. Returns False for a repeat."""
-    marker = await deps.core.cache.backend.try_lock(f"ticketbot:v1:dedupe:{dedupe}", dedupe_ttl)
-    if marker is None:
+    if await deps.jobs.put(data, once=dedupe, once_ttl=dedupe_ttl) is None:
         log.info("duplicate delivery %s dropped", dedupe[:12])
         return False
-    await deps.jobs.put(data)
     return True
 
 

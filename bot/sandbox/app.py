@@ -12,6 +12,7 @@ import base64
 import json
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -73,7 +74,26 @@ class SandboxState:
     patches_applied: int = 0
     applied: list[tuple[str, Obj]] = field(default_factory=list)  # (ticket id, body) of each real change
     in_flight: int = 0
+    rate_limit: tuple[int, float] | None = None  # (requests, seconds) per account, like the real API
+    rate_limited: int = 0  # 429s given for the rate limit
+    _hits: dict[str, deque[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def over_limit(self, account: str) -> float:
+        """0 when this request fits the account's budget, else the seconds to wait."""
+        if self.rate_limit is None:
+            return 0.0
+        requests, seconds = self.rate_limit
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.setdefault(account, deque())
+            while hits and hits[0] <= now - seconds:
+                hits.popleft()
+            if len(hits) >= requests:
+                self.rate_limited += 1
+                return hits[0] + seconds - now
+            hits.append(now)
+            return 0.0
 
     def quiesce(self, timeout: float = 10.0) -> None:
         """Wait until no request is being answered (a slow answer can outlive its caller)."""
@@ -119,9 +139,10 @@ class SandboxState:
         return self.profiles[integrated_account_id]
 
 
-def envelope(status: int, message: str, **extra: Any) -> JSONResponse:
+def envelope(status: int, message: str, headers_retry: float | None = None, **extra: Any) -> JSONResponse:
     body = {"statusCode": status, "error": _REASONS.get(status, "Error"), "message": message, **extra}
-    return JSONResponse(body, status_code=status)
+    headers = {"Retry-After": f"{max(1, round(headers_retry))}"} if headers_retry is not None else None
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class _Refused(Exception):
@@ -230,6 +251,9 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
 
     async def prelude(request: Request) -> tuple[Recorded, Response | Profile]:
         entry = await record(request)
+        wait = state.over_limit(request.query_params.get("integrated_account_id", ""))
+        if wait:
+            return entry, envelope(429, "Rate limit exceeded", headers_retry=wait)
         if state.latency:
             await asyncio.sleep(state.latency)
         fault = state.take_fault(request.method, request.url.path)
@@ -332,12 +356,18 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         state.latency = float((await request.json())["seconds"])
         return JSONResponse({"ok": True})
 
+    async def admin_lists(request: Request) -> Response:
+        """Replace a profile's list (e.g. 50 000 users for a benchmark)."""
+        data = await request.json()
+        state.profile(data["account"]).lists[data["resource"]] = data["items"]
+        return JSONResponse({"ok": True})
+
     async def admin_reset(request: Request) -> Response:
         state.reset()
         return JSONResponse({"ok": True})
 
     async def admin_requests(request: Request) -> Response:
-        rows = [{"method": r.method, "path": r.path, "status": r.status} for r in state.calls()]
+        rows = [{"method": r.method, "path": r.path, "status": r.status, "at": r.at} for r in state.calls()]
         return JSONResponse({"requests": rows, "patches_applied": state.patches_applied})
 
     def counted(endpoint: Any) -> Any:
@@ -364,6 +394,7 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             Route("/_sandbox/faults", admin_faults, methods=["POST"]),
             Route("/_sandbox/latency", admin_latency, methods=["POST"]),
             Route("/_sandbox/reset", admin_reset, methods=["POST"]),
+            Route("/_sandbox/lists", admin_lists, methods=["POST"]),
             Route("/_sandbox/requests", admin_requests, methods=["GET"]),
         ]
     )

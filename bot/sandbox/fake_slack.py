@@ -137,19 +137,29 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
         state.calls.append(Call("response", await _args(request), request.url.path))
         return Response("ok")
 
+    async def recorded(request: Request) -> Response:
+        """The calls so far (for a benchmark in another process); `at` is time.monotonic()."""
+        return JSONResponse([{"method": c.method, "path": c.path, "at": c.at} for c in list(state.calls)])
+
+    async def reset(request: Request) -> Response:
+        state.reset()
+        return JSONResponse({"ok": True})
+
     return Starlette(
         routes=[
             Route("/api/{method}", api, methods=["GET", "POST"]),
             Route("/response/{token}", response_url, methods=["POST"]),
+            Route("/_fake/calls", recorded, methods=["GET"]),
+            Route("/_fake/reset", reset, methods=["POST"]),
         ]
     )
 
 
 class FakeSlack:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.state = FakeSlackState()
         config = uvicorn.Config(
-            create_fake_slack(self.state), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
+            create_fake_slack(self.state), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=lambda: asyncio.run(self._server.serve()), daemon=True)

@@ -1,0 +1,60 @@
+"""Job workers in processes of their own, beside the HTTP process.
+
+An ack must not wait while the same interpreter renders a card for an earlier update, so with
+Redis (which carries jobs between processes) `ticketbot serve` runs its workers as child
+processes, restarts one that exits, and takes them down with it (a child is killed if the
+parent dies, however it dies).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import signal
+import subprocess
+import sys
+
+log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: receive SIGKILL when the parent process dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+class WorkerProcesses:
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.children: list[subprocess.Popen[bytes]] = []
+        self._stopping = False
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "bot", "worker"], preexec_fn=_die_with_parent)
+
+    async def run(self) -> None:
+        """Start the workers and keep them running until cancelled."""
+        self.children = [self._spawn() for _ in range(self.count)]
+        try:
+            while not self._stopping:
+                await asyncio.sleep(1.0)
+                for index, child in enumerate(self.children):
+                    if child.poll() is not None:
+                        log.warning(
+                            "worker process %d exited (%s); starting another", child.pid, child.returncode
+                        )
+                        self.children[index] = self._spawn()
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        self._stopping = True
+        for child in self.children:
+            if child.poll() is None:
+                child.terminate()
+        for child in self.children:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=10)
