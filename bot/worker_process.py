@@ -12,18 +12,23 @@ import asyncio
 import contextlib
 import ctypes
 import logging
+import os
 import signal
 import subprocess
 import sys
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
+WORKER_NICENESS = 10
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: receive SIGKILL when the parent process dies."""
+def _prepare_child() -> None:
+    """In the child, before exec: receive SIGKILL when the parent dies, and yield the CPU to
+    the HTTP process (acks have Slack's 3 s deadline; jobs have none)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
 
 
 class WorkerProcesses:
@@ -33,7 +38,7 @@ class WorkerProcesses:
         self._stopping = False
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "bot", "worker"], preexec_fn=_die_with_parent)
+        return subprocess.Popen([sys.executable, "-m", "bot", "worker"], preexec_fn=_prepare_child)
 
     async def run(self) -> None:
         """Start the workers and keep them running until cancelled."""
