@@ -73,6 +73,7 @@ class Stack:
     """Redis (no persistence), the sandbox and the fake Slack in their own process."""
 
     def __init__(self, latency: float = 0.15, enforce_rate: str | None = None) -> None:
+        self.latency = latency
         binary = shutil.which("redis-server")
         if binary is None:
             raise SystemExit("redis-server is not on PATH")
@@ -170,8 +171,9 @@ class Stack:
         return rows
 
     def reset_counts(self) -> None:
+        """Forget recorded calls (the sandbox's data and latency are kept)."""
         httpx.post(f"{self.slack_url}/_fake/reset")
-        httpx.post(f"{self.sandbox_url}/_sandbox/reset")
+        httpx.post(f"{self.sandbox_url}/_sandbox/forget")
 
     def set_latency(self, seconds: float) -> None:
         httpx.post(f"{self.sandbox_url}/_sandbox/latency", json={"seconds": seconds})

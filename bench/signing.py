@@ -38,3 +38,40 @@ def signed_command(
         "X-Slack-Signature": signature,
     }
     return body, headers
+
+
+def signed_payload(payload: dict[str, object]) -> tuple[str, dict[str, str]]:
+    """An interactivity request (block_actions, block_suggestion, …) as Slack signs it."""
+    import json
+
+    body = urlencode({"payload": json.dumps(payload)})
+    stamp = str(int(time.time()))
+    signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return body, {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": signature,
+    }
+
+
+def suggestion(block_id: str, value: str, metadata: str) -> dict[str, object]:
+    team = {"id": "T0TEAM", "domain": "acme"}
+    view = {
+        "id": "V0BENCH",
+        "type": "modal",
+        "callback_id": "ticket_edit",
+        "private_metadata": metadata,
+        "blocks": [],
+    }
+    return {
+        "type": "block_suggestion",
+        "user": {"id": "U0ANA", "username": "ana", "team_id": "T0TEAM"},
+        "container": {"type": "view", "view_id": "V0BENCH"},
+        "api_app_id": "A0TICKETBOT",
+        "token": "bench",
+        "action_id": "value",
+        "block_id": block_id,
+        "value": value,
+        "team": team,
+        "view": view,
+    }

@@ -141,7 +141,17 @@ class NameIndex:
         self.is_user = is_user
         self.aliases = [_aliases(item, is_user) for item in self.items]
         self.names = [item_name(item) for item in self.items]
-        self._haystacks = ["\x00".join(a) for a in self.aliases]
+        # Every item's aliases in one string, so a substring search runs once, in C.
+        self._corpus = ""
+        self._offsets: list[int] = []
+        parts: list[str] = []
+        position = 0
+        for aliases in self.aliases:
+            self._offsets.append(position)
+            text = "\x00".join(aliases) + "\n"
+            parts.append(text)
+            position += len(text)
+        self._corpus = "".join(parts)
         keys: list[str] = []
         positions: list[int] = []
         self._exact: dict[str, list[int]] = {}
@@ -164,6 +174,20 @@ class NameIndex:
             if len(found) >= limit:
                 break
         return sorted(found)
+
+    def _containing(self, text: str, limit: int, taken: set[int]) -> list[int]:
+        """Items with `text` inside an alias, in list order, found with str.find over the corpus."""
+        found: list[int] = []
+        start = 0
+        while len(found) < limit:
+            position = self._corpus.find(text, start)
+            if position < 0:
+                break
+            index = bisect.bisect_right(self._offsets, position) - 1
+            if index not in taken:
+                found.append(index)
+            start = self._offsets[index + 1] if index + 1 < len(self._offsets) else len(self._corpus)
+        return found
 
     def resolve(self, text: str, what: Label) -> Item:
         query = text.strip().casefold()
@@ -189,10 +213,7 @@ class NameIndex:
             return self.items[:limit]
         chosen = self._prefixed(text, limit)
         if len(chosen) < limit:
-            taken = set(chosen)
-            chosen += [i for i, hay in enumerate(self._haystacks) if text in hay and i not in taken][
-                : limit - len(chosen)
-            ]
+            chosen += self._containing(text, limit - len(chosen), set(chosen))
         if len(chosen) < limit:
             taken = set(chosen)
             similar = process.extract(

@@ -366,6 +366,10 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         state.reset()
         return JSONResponse({"ok": True})
 
+    async def admin_forget(request: Request) -> Response:
+        state.requests.clear()
+        return JSONResponse({"ok": True})
+
     async def admin_requests(request: Request) -> Response:
         rows = [{"method": r.method, "path": r.path, "status": r.status, "at": r.at} for r in state.calls()]
         return JSONResponse({"requests": rows, "patches_applied": state.patches_applied})
@@ -395,6 +399,7 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             Route("/_sandbox/latency", admin_latency, methods=["POST"]),
             Route("/_sandbox/reset", admin_reset, methods=["POST"]),
             Route("/_sandbox/lists", admin_lists, methods=["POST"]),
+            Route("/_sandbox/forget", admin_forget, methods=["POST"]),
             Route("/_sandbox/requests", admin_requests, methods=["GET"]),
         ]
     )

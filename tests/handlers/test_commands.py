@@ -172,3 +172,11 @@ async def test_slack_profile_emails_are_cached(harness: Harness) -> None:
     await harness.command("PROJ-41 assignee=<@U0BRUNO|bruno>")
     await harness.command("PROJ-40 assignee=me", user={"id": "U0BRUNO", "username": "bruno", "name": "bruno"})
     assert [c.args["user"] for c in harness.calls("users.info")] == ["U0BRUNO"]
+
+
+async def test_opening_the_form_with_warm_lists_costs_one_fetch(harness: Harness) -> None:
+    await harness.command("edit PROJ-7")  # lists cached from here on
+    harness.reset_counts()
+    await harness.command("edit PROJ-42")
+    assert harness.api_calls() == [("GET", "/unified/ticketing/tickets/PROJ-42")]
+    assert [c.method for c in harness.slack.state.calls] == ["views.open", "views.update"]

@@ -1,0 +1,150 @@
+"""Live selects: block_suggestion over 50 000 cached users and 5 000 tags, concurrency 10.
+
+    python bench/live_selects.py
+
+Target: p99 ≤ 30 ms per request. Reports the memory the cached lists take (Redis, and the HTTP
+process's resident size before and after loading them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import SECRET, Stack, save, stats_ms, table, verdict
+from bench.signing import signed_payload, suggestion
+from bot.signing import Signer
+
+FIRST = [
+    "Ana",
+    "Bruno",
+    "Carla",
+    "Diego",
+    "Elena",
+    "Felipe",
+    "Gabriela",
+    "Hugo",
+    "Irene",
+    "Joao",
+    "Karin",
+    "Lucas",
+    "Marta",
+    "Nuno",
+    "Olga",
+    "Pedro",
+]
+LAST = [
+    "Lima",
+    "Costa",
+    "Mendes",
+    "Alves",
+    "Rocha",
+    "Souza",
+    "Pereira",
+    "Nunes",
+    "Ferreira",
+    "Gomes",
+    "Ramos",
+    "Pinto",
+    "Moreira",
+]
+REQUESTS = 600
+
+
+def people(count: int) -> list[dict[str, object]]:
+    rng = random.Random(1)
+    users = []
+    for i in range(count):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        users.append(
+            {
+                "id": f"bu{i:05d}",
+                "name": f"{first} {last} {i}",
+                "first_name": first,
+                "last_name": last,
+                "username": f"{first.lower()}{i}",
+                "emails": [{"email": f"{first.lower()}.{i}@acme.example", "type": "work"}],
+            }
+        )
+    return users
+
+
+async def measure(url: str, metadata: str) -> dict[str, dict[str, float]]:
+    rng = random.Random(2)
+    typed = [*(n[: rng.randint(1, 4)].lower() for n in FIRST), "zq", "costa 1", "mend", "x"]
+    results: dict[str, list[float]] = {"field_assignees": [], "field_tags": []}
+    gate = asyncio.Semaphore(10)
+    async with httpx.AsyncClient(timeout=30) as http:
+
+        async def one(block: str) -> None:
+            async with gate:
+                value = rng.choice(typed) if block == "field_assignees" else f"tag-{rng.randint(0, 499)}"
+                body, headers = signed_payload(suggestion(block, value, metadata))
+                started = time.perf_counter()
+                response = await http.post(url, content=body, headers=headers)
+                results[block].append(time.perf_counter() - started)
+                assert response.status_code == 200 and response.json()["options"] is not None
+
+        await asyncio.gather(*(one("field_assignees") for _ in range(20)))  # warm-up
+        results = {"field_assignees": [], "field_tags": []}
+        await asyncio.gather(*(one(rng.choice(list(results))) for _ in range(REQUESTS)))
+    return {block: stats_ms(seconds) for block, seconds in results.items()}
+
+
+def main() -> None:
+    stack = Stack(latency=0.0)
+    try:
+        httpx.post(
+            f"{stack.sandbox_url}/_sandbox/lists",
+            json={"account": "sandbox-jira", "resource": "users", "items": people(50_000)},
+            timeout=60,
+        )
+        tags = [{"id": f"bt{i}", "name": f"tag-{i}"} for i in range(5_000)]
+        httpx.post(
+            f"{stack.sandbox_url}/_sandbox/lists",
+            json={"account": "sandbox-jira", "resource": "tags", "items": tags},
+            timeout=60,
+        )
+        server = stack.start("ticketbot")
+        rss_before = server.rss_kib()
+        metadata = Signer(SECRET).sign({"a": "default", "t": "PROJ-42", "c": "C0BENCH", "u": "U0ANA"})
+        for block in ("field_assignees", "field_tags"):  # the first request loads the list (once)
+            body, headers = signed_payload(suggestion(block, "a", metadata))
+            httpx.post(server.events_url, content=body, headers=headers, timeout=120)
+        time.sleep(1)
+        rss_after = server.rss_kib()
+        figures = asyncio.run(measure(server.events_url, metadata))
+        client = redis.Redis(port=stack.redis_port)
+        users_bytes = client.memory_usage("ticketbot:v1:sandbox-jira:lookup:users") or 0
+        tags_bytes = client.memory_usage("ticketbot:v1:sandbox-jira:lookup:tags") or 0
+    finally:
+        stack.close()
+    rows: list[list[object]] = [["list", "requests", "p50 ms", "p99 ms", "max ms"]]
+    rows += [
+        [block.removeprefix("field_"), s["n"], s["p50"], s["p99"], s["max"]] for block, s in figures.items()
+    ]
+    print(table(rows))
+    memory = {
+        "redis_users_mib": round(users_bytes / 2**20, 1),
+        "redis_tags_mib": round(tags_bytes / 2**20, 2),
+        "process_growth_mib": round((rss_after - rss_before) / 1024, 1),
+    }
+    print(
+        f"\nmemory: Redis {memory['redis_users_mib']} MiB (50 000 users) + {memory['redis_tags_mib']} MiB (5 000 tags); "
+        f"HTTP process grew {memory['process_growth_mib']} MiB holding both lists and their indexes"
+    )
+    worst = max(s["p99"] for s in figures.values())
+    print(verdict(worst <= 30, f"p99 {worst} ms ≤ 30 ms at concurrency 10"))
+    save("live_selects", {"figures": figures, "memory": memory})
+
+
+if __name__ == "__main__":
+    main()
