@@ -1,11 +1,13 @@
 """Per-account request budget for the ticketing API (it allows 50 requests per 10 s per
-connected account). A token bucket in Redis, shared by every replica; in memory without Redis."""
+connected account). A sliding window in Redis, shared by every replica; in memory without Redis."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+import uuid
+from collections import deque
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -13,25 +15,20 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
-# KEYS[1] bucket; ARGV: capacity, refill per ms. Returns 0 when a token was taken, else the wait in ms.
-_BUCKET = """
+# A sliding window, as the API counts: at most ARGV[1] requests in any ARGV[2] ms.
+# KEYS[1] a sorted set of request times. Returns 0 when this request fits, else the wait in ms.
+_WINDOW = """
 local now = redis.call('TIME')
-local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local capacity = tonumber(ARGV[1])
-local per_ms = tonumber(ARGV[2])
-local state = redis.call('HMGET', KEYS[1], 't', 'at')
-local tokens = tonumber(state[1]) or capacity
-local at = tonumber(state[2]) or now_ms
-tokens = math.min(capacity, tokens + (now_ms - at) * per_ms)
-local wait = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-else
-  wait = math.ceil((1 - tokens) / per_ms)
+local now_us = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local window_us = tonumber(ARGV[2]) * 1000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_us - window_us)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now_us, now_us .. '-' .. ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 0
 end
-redis.call('HSET', KEYS[1], 't', tokens, 'at', now_ms)
-redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / per_ms) + 1000)
-return wait
+local oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
+return math.max(1, math.ceil((oldest + window_us - now_us) / 1000))
 """
 
 
@@ -40,22 +37,24 @@ class RateLimiter(Protocol):
 
 
 class MemoryRateLimiter:
+    """The same sliding window, for this process alone."""
+
     def __init__(self, requests: int, per_seconds: float) -> None:
-        self.capacity = float(requests)
-        self.per_second = requests / per_seconds
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self.requests = requests
+        self.window = per_seconds
+        self._times: dict[str, deque[float]] = {}
         self._lock = asyncio.Lock()
 
     async def _take(self, key: str) -> float:
         async with self._lock:
             now = time.monotonic()
-            tokens, at = self._buckets.get(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - at) * self.per_second)
-            if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now)
+            times = self._times.setdefault(key, deque())
+            while times and times[0] <= now - self.window:
+                times.popleft()
+            if len(times) < self.requests:
+                times.append(now)
                 return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1 - tokens) / self.per_second
+            return times[0] + self.window - now
 
     async def acquire(self, key: str) -> None:
         while True:
@@ -69,9 +68,9 @@ class RedisRateLimiter:
     """Shared across replicas; if Redis fails, this process limits itself alone (logged once)."""
 
     def __init__(self, client: aioredis.Redis, requests: int, per_seconds: float) -> None:
-        self._script = client.register_script(_BUCKET)
-        self.capacity = requests
-        self.per_ms = requests / (per_seconds * 1000)
+        self._script = client.register_script(_WINDOW)
+        self.requests = requests
+        self.window_ms = int(per_seconds * 1000)
         self._fallback = MemoryRateLimiter(requests, per_seconds)
         self._warned = False
 
@@ -80,7 +79,8 @@ class RedisRateLimiter:
             try:
                 wait_ms = int(
                     await self._script(
-                        keys=[f"ticketbot:v1:ratelimit:{key}"], args=[self.capacity, self.per_ms]
+                        keys=[f"ticketbot:v1:ratelimit:{key}"],
+                        args=[self.requests, self.window_ms, uuid.uuid4().hex],
                     )
                 )
             except (RedisError, OSError):

@@ -32,19 +32,19 @@ async def test_two_replicas_share_one_budget(sandbox: SandboxServer, clean_redis
     elapsed = time.monotonic() - started
     for client in replicas:
         await client.aclose()
-    # 5 at once, then 5 per second: the last of 15 goes out after about 2 s, never sooner.
+    # At most 5 in any second, as the API counts: the last of 15 goes out after about 2 s.
     assert elapsed >= 1.8
     times = sorted(c.at for c in sandbox.state.calls("PATCH"))
     assert len(times) == 15
-    for i in range(len(times) - 10):
-        assert times[i + 10] - times[i] >= 0.9  # never more than 10 in any second (burst + rate)
+    for i in range(len(times) - 5):
+        assert times[i + 5] - times[i] >= 0.95
 
 
 async def test_without_redis_a_process_limits_itself() -> None:
     limiter = MemoryRateLimiter(requests=3, per_seconds=0.5)
     started = time.monotonic()
     await asyncio.gather(*(limiter.acquire("acct") for _ in range(9)))
-    assert time.monotonic() - started >= 0.9  # 3 at once, then 6 at 6 per second
+    assert time.monotonic() - started >= 0.9  # 3 at once, 3 half a second later, 3 a second later
 
 
 async def test_redis_failure_falls_back_to_the_process(own_redis: RedisProcess) -> None:

@@ -1,0 +1,84 @@
+"""Throughput: updates per second one process (plus its worker) sustains, sandbox at 150 ms.
+Then with the per-account limit on: the configured rate exactly, and no 429 from the sandbox.
+
+    python bench/throughput.py
+
+Target: ≥ 200 updates/s with the limit off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import Stack, save, verdict
+from bench.signing import signed_command
+
+
+async def flood(stack: Stack, url: str, count: int, tag: str, concurrency: int = 20) -> float:
+    """Send `count` updates; seconds from the first send to the last card."""
+    gate = asyncio.Semaphore(concurrency)
+    started = time.monotonic()
+    async with httpx.AsyncClient(timeout=30) as http:
+
+        async def one(n: int) -> None:
+            async with gate:
+                body, headers = signed_command(
+                    f"PROJ-{n % 60 + 1} cf.n={n}", f"{stack.slack_url}/response/{tag}-{n}"
+                )
+                await http.post(url, content=body, headers=headers)
+
+        await asyncio.gather(*(one(n) for n in range(count)))
+        while True:
+            cards = [c for c in stack.slack_calls() if c["path"].startswith(f"/response/{tag}-")]
+            if len(cards) >= count or time.monotonic() - started > 120:
+                return max((c["at"] for c in cards), default=time.monotonic()) - started
+            await asyncio.sleep(0.1)
+
+
+def main() -> None:
+    stack = Stack(latency=0.15)
+    try:
+        server = stack.start("ticketbot", WORKER_CONCURRENCY="128", TRUTO_RATE_LIMIT="0")
+        asyncio.run(flood(stack, server.events_url, 120, "warm"))
+        stack.reset_counts()
+        count = 1000
+        seconds = asyncio.run(flood(stack, server.events_url, count, "free"))
+        rate_free = round(count / seconds, 1)
+        server.stop()
+        stack.servers.remove(server)
+        stack.close()
+        stack = Stack(latency=0.15, enforce_rate="50/10")  # the sandbox now enforces the API's budget
+        limited = stack.start("ticketbot", TRUTO_RATE_LIMIT="50", TRUTO_RATE_WINDOW_SECONDS="10")
+        asyncio.run(flood(stack, limited.events_url, 1, "warm"))
+        import time as _t
+
+        _t.sleep(10)  # a full budget again
+        stack.reset_counts()
+        seconds_limited = asyncio.run(flood(stack, limited.events_url, 100, "limited"))
+        calls = stack.sandbox_calls()
+        patches = sorted(c["at"] for c in calls if c["method"] == "PATCH")
+        too_many = sum(1 for c in calls if c["status"] == 429)
+        steady = (len(patches) - 50) / (patches[-1] - patches[49]) if len(patches) > 60 else 0.0
+    finally:
+        stack.close()
+    print(f"limit off: {count} updates in {seconds:.1f} s = {rate_free} updates/s")
+    print(
+        f"limit on (50 per 10 s): 100 updates in {seconds_limited:.1f} s; after the first 50, {steady:.2f} PATCH/s; 429s from the sandbox: {too_many}"
+    )
+    print(verdict(rate_free >= 200, f"{rate_free} updates/s ≥ 200"))
+    print(verdict(too_many == 0 and 4.5 <= steady <= 5.2, "with the limit on: 5 per second and no 429"))
+    save(
+        "throughput",
+        {"updates_per_second": rate_free, "limited_steady_rate": round(steady, 2), "limited_429s": too_many},
+    )
+
+
+if __name__ == "__main__":
+    main()
