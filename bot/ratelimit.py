@@ -32,6 +32,11 @@ return math.max(1, math.ceil((oldest + window_us - now_us) / 1000))
 """
 
 
+# Requests take a moment to reach the API, and not all the same moment: counting each one a
+# little longer than the API's window keeps a late arrival from landing in the next window.
+WINDOW_SLACK = 0.25  # seconds
+
+
 class RateLimiter(Protocol):
     async def acquire(self, key: str) -> None: ...
 
@@ -41,7 +46,7 @@ class MemoryRateLimiter:
 
     def __init__(self, requests: int, per_seconds: float) -> None:
         self.requests = requests
-        self.window = per_seconds
+        self.window = per_seconds + WINDOW_SLACK
         self._times: dict[str, deque[float]] = {}
         self._lock = asyncio.Lock()
 
@@ -70,7 +75,7 @@ class RedisRateLimiter:
     def __init__(self, client: aioredis.Redis, requests: int, per_seconds: float) -> None:
         self._script = client.register_script(_WINDOW)
         self.requests = requests
-        self.window_ms = int(per_seconds * 1000)
+        self.window_ms = int((per_seconds + WINDOW_SLACK) * 1000)
         self._fallback = MemoryRateLimiter(requests, per_seconds)
         self._warned = False
 
