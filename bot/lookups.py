@@ -18,7 +18,7 @@ from bot.cache import Cache
 from bot.config import Account
 from bot.fields import LOOKUP_RESOURCES
 from bot.metrics import CACHE_EVENTS
-from bot.resolve import Item, NameIndex, resolve_email
+from bot.resolve import Item, NameIndex
 from bot.truto import TrutoClient
 from bot.truto_errors import NotAllowed, NotFound
 
@@ -148,4 +148,4 @@ class Lookups:
 
     async def user_by_email(self, account: Account, email: str, *, who: str | None = None) -> Item:
         users = await self.get(account, "users")
-        return resolve_email(email, users.items, who=who)
+        return users.index.by_email(email, who=who)

@@ -118,8 +118,10 @@ def _no_match(text: str, items: Sequence[Item], what: Label, is_user: bool) -> R
 
 def resolve_email(email: str, users: Sequence[Item], *, who: str | None = None) -> Item:
     """The ticketing user with this email (case-insensitive), or a ResolveError naming `who`."""
-    wanted = email.strip().casefold()
-    matches = _unique(u for u in users if wanted in (e.casefold() for e in user_emails(u)))
+    return NameIndex(users, is_user=True).by_email(email, who=who)
+
+
+def _one_by_email(email: str, matches: list[Item], who: str | None) -> Item:
     if len(matches) == 1:
         return matches[0]
     person = who or email
@@ -141,6 +143,7 @@ class NameIndex:
         self.is_user = is_user
         self.aliases = [_aliases(item, is_user) for item in self.items]
         self.names = [item_name(item) for item in self.items]
+        self._emails: dict[str, list[int]] | None = None  # built on the first look-up by email
         # Every item's aliases in one string, so a substring search runs once, in C.
         self._corpus = ""
         self._offsets: list[int] = []
@@ -188,6 +191,16 @@ class NameIndex:
                 found.append(index)
             start = self._offsets[index + 1] if index + 1 < len(self._offsets) else len(self._corpus)
         return found
+
+    def by_email(self, email: str, *, who: str | None = None) -> Item:
+        """The user with this email, exactly (case-insensitive)."""
+        if self._emails is None:
+            self._emails = {}
+            for index, item in enumerate(self.items):
+                for address in user_emails(item):
+                    self._emails.setdefault(address.casefold(), []).append(index)
+        indexes = dict.fromkeys(self._emails.get(email.strip().casefold(), []))
+        return _one_by_email(email, [self.items[i] for i in indexes], who)
 
     def resolve(self, text: str, what: Label) -> Item:
         query = text.strip().casefold()
