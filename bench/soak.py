@@ -89,11 +89,12 @@ class RedisServer:
 
 def start_bot(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
+    log_file = open(os.environ.get("SOAK_LOG", os.devnull), "ab")  # noqa: SIM115 - lives as long as the bot
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log_file,
+        stderr=log_file,
         cwd=ROOT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -139,7 +140,7 @@ async def soak(updates: int, concurrency: int, seed: int) -> dict[str, Any]:
         TRUTO_API_TOKEN=SANDBOX_TOKEN,
         TRUTO_INTEGRATED_ACCOUNT_ID="sandbox-jira",
         REDIS_URL=f"redis://127.0.0.1:{redis_server.port}/0",
-        JOB_RECLAIM_SECONDS="3",
+        JOB_RECLAIM_SECONDS="4",
         TRUTO_TIMEOUT="2",
         TRUTO_RATE_LIMIT="0",  # the soak measures loss and duplication, not the API budget
         LOG_LEVEL="WARNING",

@@ -6,6 +6,8 @@ at once (no 10 ms polling for ack()); the work runs after, as `lazy` listeners.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -77,6 +79,14 @@ class SlackBot:
                 "REDIS_URL is not set: acknowledged updates wait in this process only; a crash loses them"
             )
         await self.worker.run()
+
+    async def run_beside(self, processes: int) -> None:
+        """Worker processes take the jobs from Redis; this process runs only the jobs it had to
+        keep itself while Redis was away."""
+        from bot.worker_process import WorkerProcesses
+
+        local = dataclasses.replace(self.worker, memory_only=True)
+        await asyncio.gather(WorkerProcesses(processes).run(), local.run())
 
 
 def create_app(

@@ -264,6 +264,10 @@ class Cache:
             token = await self.backend.try_lock(lock_key, self._lock_ttl)
             if token is not None:
                 try:
+                    # The holder before us may have stored it between our last look and the lock.
+                    entry = await self.backend.get(key)
+                    if entry is not None:
+                        return entry.value
                     return await self.refresh(key, fetch, ttl=ttl, stale_for=stale_for)
                 finally:
                     await self.backend.unlock(lock_key, token)

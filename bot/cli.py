@@ -168,9 +168,11 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     bot = build_bot(config, core)
     background = bot.run_worker
     if config.settings.redis_url and config.settings.worker_processes:
-        from bot.worker_process import WorkerProcesses
+        processes = config.settings.worker_processes
 
-        background = WorkerProcesses(config.settings.worker_processes).run
+        async def background() -> None:
+            await bot.run_beside(processes)
+
     http_app = create_http_app(
         bot.app, redis_ok=core.redis_ok, background=background, on_shutdown=core.aclose
     )

@@ -35,6 +35,7 @@ return false
 """
 GROUP = "workers"
 MAX_DELIVERIES = 5
+STALE_CONNECTION_TRIES = 4
 
 
 @dataclass(frozen=True)
@@ -95,13 +96,17 @@ class JobQueue:
                 self._memory.put_nowait(job)
                 raise
 
-    async def _xadd(self, payload: str) -> Any:
-        assert self.client is not None
-        try:
-            return await self.client.xadd(STREAM, {"j": payload}, maxlen=self.maxlen, approximate=True)
-        except (RedisError, OSError):
-            # A connection from before a Redis restart fails once; a fresh one may not.
-            return await self.client.xadd(STREAM, {"j": payload}, maxlen=self.maxlen, approximate=True)
+    async def _write(self, command: Callable[[], Awaitable[Any]]) -> Any:
+        """Each pooled connection from before a Redis restart fails once; while Redis was
+        answering, try fresh connections a few times before keeping the job in memory."""
+        attempts = 1 if self._redis_down else STALE_CONNECTION_TRIES
+        for attempt in range(1, attempts + 1):
+            try:
+                return await command()
+            except (RedisError, OSError):
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
 
     async def _ensure_group(self) -> None:
         if self._group_ready or self.client is None:
@@ -126,11 +131,16 @@ class JobQueue:
         if self.client is not None and self._put_once is not None:
             try:
                 if once is None:
-                    job_id = await self._xadd(payload)
+                    job_id = await self._write(
+                        lambda: self.client.xadd(STREAM, {"j": payload}, maxlen=self.maxlen, approximate=True)  # type: ignore[union-attr]
+                    )
                 else:
                     marker = f"ticketbot:v1:dedupe:{once}"
-                    job_id = await self._put_once(
-                        keys=[marker, STREAM], args=[int(once_ttl * 1000), self.maxlen, payload]
+                    script = self._put_once
+                    job_id = await self._write(
+                        lambda: script(
+                            keys=[marker, STREAM], args=[int(once_ttl * 1000), self.maxlen, payload]
+                        )
                     )
                     if job_id is None:
                         return None
@@ -186,6 +196,27 @@ class JobQueue:
         for _, entries in answer or []:
             taken.extend(self._jobs(entries))
         return taken
+
+    async def take_memory(self, block_ms: int) -> list[Job]:
+        """Only the jobs kept in this process (written while Redis was away)."""
+        try:
+            first = await asyncio.wait_for(self._memory.get(), block_ms / 1000)
+        except TimeoutError:
+            return []
+        taken = [first]
+        while not self._memory.empty():
+            taken.append(self._memory.get_nowait())
+        return taken
+
+    async def keep_alive(self, job_ids: list[str]) -> None:
+        """Reset the idle time of jobs this consumer is still running (XCLAIM to itself)."""
+        if self.client is None or not job_ids:
+            return
+        with contextlib.suppress(RedisError, OSError):
+            ids: list[Any] = list(job_ids)
+            await self.client.xclaim(
+                STREAM, GROUP, self.consumer, min_idle_time=0, message_ids=ids, justid=True
+            )
 
     async def reclaim(self, min_idle_ms: int, count: int = 50) -> list[Job]:
         """Jobs another consumer took and did not finish within min_idle_ms (it likely died)."""
@@ -245,10 +276,13 @@ class Worker:
     concurrency: int = 8
     reclaim_idle: float = 60.0
     block_ms: int = 500
+    memory_only: bool = False  # the HTTP process beside worker processes: only jobs it kept itself
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _running: dict[str, Job] = field(default_factory=dict)
     _stopping: bool = False
 
     async def _process(self, job: Job) -> None:
+        self._running[job.id] = job
         try:
             if job.deliveries > MAX_DELIVERIES:
                 log.error("job %s failed %d times; dropped", job.id, job.deliveries)
@@ -257,6 +291,7 @@ class Worker:
         except Exception:
             log.exception("job %s failed unexpectedly; dropped", job.id)
         finally:
+            self._running.pop(job.id, None)
             await self.queue.ack(job)
 
     def _spawn(self, job: Job) -> None:
@@ -269,14 +304,20 @@ class Worker:
         loop = asyncio.get_running_loop()
         next_reclaim = loop.time()
         while not self._stopping:
+            if self.memory_only:
+                for job in await self.queue.take_memory(self.block_ms):
+                    self._spawn(job)
+                continue
             if loop.time() >= next_reclaim:
+                # Jobs still running here are claimed afresh, so nobody takes them for abandoned.
+                await self.queue.keep_alive([j.id for j in self._running.values() if j.source == "redis"])
                 for job in await self.queue.reclaim(int(self.reclaim_idle * 1000)):
                     log.warning("reclaimed job %s (delivery %d)", job.id, job.deliveries)
                     self._spawn(job)
                 next_reclaim = loop.time() + max(1.0, self.reclaim_idle / 4)
             free = self.concurrency - len(self._tasks)
             if free <= 0:
-                await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(set(self._tasks), timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
                 continue
             for job in await self.queue.take(free, self.block_ms):
                 self._spawn(job)

@@ -79,3 +79,50 @@ async def test_an_unfinished_job_is_reclaimed_and_applied_once(
         assert last(second.calls("response"))["response_type"] == "in_channel"
         await asyncio.sleep(0.3)
         assert await second.bot.worker.drain() == 0  # acknowledged: not reclaimed again
+
+
+async def test_a_job_still_running_is_not_taken_for_abandoned(clean_redis: str) -> None:
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from bot.jobs import JobQueue
+
+    busy = JobQueue(aioredis.from_url(clean_redis), consumer="busy")
+    other = JobQueue(aioredis.from_url(clean_redis), consumer="other")
+    await busy.put({"kind": "command", "text": "PROJ-1 status=done"})
+    [job] = await busy.take(1, None)
+    for _ in range(3):  # the busy worker says "still mine" more often than the idle limit
+        await asyncio.sleep(0.15)
+        await busy.keep_alive([job.id])
+    assert await other.reclaim(min_idle_ms=300) == []
+    await asyncio.sleep(0.35)  # now it stops answering: the job is taken over
+    [taken] = await other.reclaim(min_idle_ms=300)
+    assert taken.id == job.id and taken.deliveries == 2
+
+
+async def test_beside_worker_processes_the_http_process_runs_the_jobs_it_kept() -> None:
+    """Redis was away when the job was written: it waits in this process, and runs here."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from bot.jobs import Job, JobQueue, Worker
+
+    queue = JobQueue(aioredis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.2))
+    ran: list[str] = []
+
+    async def handle(job: Job) -> None:
+        ran.append(job.data["text"])
+
+    kept = await queue.put({"kind": "command", "text": "PROJ-1 status=done"})
+    assert kept is not None and kept.source == "memory"
+    worker = Worker(queue, handle, memory_only=True, block_ms=100)
+    running = asyncio.create_task(worker.run())
+    for _ in range(50):
+        if ran:
+            break
+        await asyncio.sleep(0.02)
+    await worker.stop()
+    running.cancel()
+    assert ran == ["PROJ-1 status=done"]
