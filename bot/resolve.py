@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -71,17 +71,6 @@ def _aliases(item: Item, is_user: bool) -> list[str]:
     folded = [v.casefold() for v in names if v]
     compact = [c for c in map(_compact, folded) if c and c not in folded]
     return folded + [v.casefold() for v in exact if v] + compact
-
-
-def _unique(items: Iterable[Item]) -> list[Item]:
-    seen: set[str] = set()
-    out = []
-    for item in items:
-        key = str(item.get("id"))
-        if key not in seen:
-            seen.add(key)
-            out.append(item)
-    return out
 
 
 Label = tuple[str, str]  # (one, many): ("status", "statuses")
