@@ -28,6 +28,7 @@ class CardOptions:
     changed_at: datetime | None = None
     shareable: bool = False  # an ephemeral card offers "Share in channel"
     interactive: bool = True  # unfurls are compact and have no buttons
+    can_update: bool = True  # False: the tool cannot update tickets, so only "Open in …" is offered
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -113,9 +114,11 @@ def _status_select(ticket: Ticket, statuses: Sequence[Mapping[str, Any]]) -> Blo
 
 def _actions(ticket: Ticket, options: CardOptions) -> Block:
     value = options.action_value
-    elements: list[Block] = [
-        {"type": "button", "action_id": ids.EDIT_BUTTON, "text": _plain("Edit", 75), "value": value}
-    ]
+    elements: list[Block] = []
+    if options.can_update:
+        elements.append(
+            {"type": "button", "action_id": ids.EDIT_BUTTON, "text": _plain("Edit", 75), "value": value}
+        )
     link = safe_url(options.url)
     if link:
         elements.append(
@@ -127,12 +130,13 @@ def _actions(ticket: Ticket, options: CardOptions) -> Block:
             }
         )
     block_id = ids.card_actions_block(value)
-    status = _status_select(ticket, options.statuses) if block_id else None
-    if status is not None:
-        elements.append(status)
-    elements.append(
-        {"type": "button", "action_id": ids.ASSIGN_ME, "text": _plain("Assign to me", 75), "value": value}
-    )
+    if options.can_update:
+        status = _status_select(ticket, options.statuses) if block_id else None
+        if status is not None:
+            elements.append(status)
+        elements.append(
+            {"type": "button", "action_id": ids.ASSIGN_ME, "text": _plain("Assign to me", 75), "value": value}
+        )
     if options.shareable:
         elements.append(
             {
@@ -165,7 +169,9 @@ def ticket_card(ticket: Ticket, options: CardOptions) -> list[Block]:
         line = changes_line(options.changes, options.actor_id, options.changed_at)
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": line}]})
     if options.interactive:
-        blocks.append(_actions(ticket, options))
+        actions = _actions(ticket, options)
+        if actions["elements"]:
+            blocks.append(actions)
     return blocks
 
 

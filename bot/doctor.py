@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Account, AppConfig, ConfigError, load_config
+from bot.discovery import supports_update
 from bot.runtime import build_core
 from bot.truto_errors import TrutoError
 
@@ -81,25 +82,13 @@ async def _slack(config: AppConfig) -> Check:
     )
 
 
-def _supports_update(capabilities: Any) -> bool:
-    """Whether a capabilities answer lists `update` for tickets (shape varies; search it)."""
-    if isinstance(capabilities, dict):
-        for key, value in capabilities.items():
-            if key == "tickets":
-                methods = value.get("methods", value) if isinstance(value, dict) else value
-                return "update" in (methods or [])
-            if _supports_update(value):
-                return True
-    return False
-
-
 async def _account(core: Any, account: Account) -> Check:
     name = f"account {account.name}"
     try:
         capabilities = await core.client.capabilities(account)
     except TrutoError as exc:
         return Check(name, False, f"{exc.user_message} ({exc.detail})")
-    if not _supports_update(capabilities):
+    if supports_update(capabilities) is False:
         return Check(
             name, False, "connected, but its tool does not support ticket updates (show and unfurl only)"
         )

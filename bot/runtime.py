@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from bot.audit import AuditTrail
 from bot.cache import Backend, Cache, FailoverBackend, MemoryBackend, RedisBackend
 from bot.config import AppConfig, ConfigError
+from bot.discovery import Discovery
 from bot.lookups import Lookups
 from bot.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from bot.service import SlackDirectory, TicketService
@@ -70,5 +71,5 @@ def build_core(config: AppConfig, directory: SlackDirectory | None = None) -> Co
     lookups = Lookups(client, cache, ttl=settings.lookup_ttl_seconds)
     snapshots = Snapshots(cache, ttl=settings.snapshot_ttl_seconds)
     audit = AuditTrail(redis_client)
-    service = TicketService(config, client, lookups, snapshots, directory, audit)
+    service = TicketService(config, client, lookups, snapshots, directory, audit, Discovery(client, cache))
     return Core(config, client, cache, lookups, snapshots, service, redis_client)

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from bot.audit import AuditRecord, AuditTrail
 from bot.commands import Assignment, Command, UpdateCommand, UserValue, parse
 from bot.config import Account, AppConfig
+from bot.discovery import Abilities, Discovery
 from bot.fields import FIELDS, Kind
 from bot.logs import bind
 from bot.lookups import RESOURCE_LABELS, Lookups
@@ -118,7 +119,9 @@ class TicketService:
         snapshots: Snapshots,
         directory: SlackDirectory | None = None,
         audit: AuditTrail | None = None,
+        discovery: Discovery | None = None,
     ) -> None:
+        self.discovery = discovery
         self.config = config
         self.client = client
         self.lookups = lookups
@@ -162,13 +165,37 @@ class TicketService:
     # -- updates ---------------------------------------------------------------------
 
     async def check_may_update(
-        self, account: Account, actor: Actor, channel: str | None, fields: Sequence[str] = ()
+        self,
+        account: Account,
+        actor: Actor,
+        channel: str | None,
+        fields: Sequence[str] = (),
+        *,
+        ask_the_tool: bool = True,
     ) -> None:
-        """Refuse (Refused, a UserInputError) what the account's permissions do not allow."""
+        """Refuse (Refused, a UserInputError) what the account's permissions do not allow, and
+        (unless `ask_the_tool` is off: before views.open no API call may be made) what the tool
+        cannot do."""
         try:
             await check_update(account, actor.slack_user_id, channel, fields, self.directory)
         except NotPermitted as exc:
             raise Refused(str(exc)) from None
+        if not ask_the_tool:
+            return
+        abilities = await self.abilities(account)
+        tool = account.display_tool
+        if not abilities.can_update:
+            raise Refused(
+                f"the {tool} account can't update tickets (its integration has no ticket update); "
+                "/ticket show and link previews still work"
+            )
+        if abilities.body_fields is not None:
+            refused = [name for name in dict.fromkeys(fields) if name not in abilities.body_fields]
+            if refused:
+                raise Refused(f"{', '.join(refused)} can't be changed on this {tool} account")
+
+    async def abilities(self, account: Account) -> Abilities:
+        return await self.discovery.abilities(account) if self.discovery is not None else Abilities()
 
     async def plan(self, command: UpdateCommand, actor: Actor, channel: str | None) -> PlannedUpdate:
         """Resolve and validate everything; no write. Raises UserInputError on bad input."""
@@ -190,7 +217,7 @@ class TicketService:
             else:
                 body[assignment.field] = value
         targets = tuple((a.field, a.custom_key) for a in command.assignments)
-        return self._planned(account, command.ref, body, ticket, targets)
+        return await self._planned(account, command.ref, body, ticket, targets)
 
     async def plan_fields(
         self, account: Account, ref: TicketRef, body: dict[str, Any], actor: Actor, channel: str | None
@@ -200,19 +227,33 @@ class TicketService:
         before = await self.recent_ticket(account, ref)
         targets: list[Target] = [(name, None) for name in body if name != "custom_fields"]
         targets += [("custom_fields", key) for key in body.get("custom_fields") or {}]
-        return self._planned(account, ref, body, before, tuple(targets))
+        return await self._planned(account, ref, body, before, tuple(targets))
 
-    @staticmethod
-    def _planned(
-        account: Account, ref: TicketRef, body: dict[str, Any], before: Ticket, targets: tuple[Target, ...]
+    async def _planned(
+        self,
+        account: Account,
+        ref: TicketRef,
+        body: dict[str, Any],
+        before: Ticket,
+        targets: tuple[Target, ...],
     ) -> PlannedUpdate:
+        abilities = await self.abilities(account)
+        for name in ("status", "ticket_type"):
+            value = body.get(name)
+            if name in abilities.string_fields and isinstance(value, Ref | dict):
+                # This tool takes the name itself, not a reference.
+                body[name] = value.name if isinstance(value, Ref) else value.get("name")
         try:
             update = TicketUpdate(**body)
         except ValidationError as exc:
             problem = exc.errors()[0]
             field = ".".join(str(p) for p in problem["loc"])
             raise FieldError(field, problem["msg"]) from None
-        query = UpdateQuery(integrated_account_id=account.integrated_account_id, **account.query)
+        extra = dict(account.query)
+        for name in abilities.required_query:
+            if name not in extra:
+                extra[name] = _from_ticket(account, before, name)
+        query = UpdateQuery(integrated_account_id=account.integrated_account_id, **extra)
         return PlannedUpdate(account, before.id or ref.id, update, query, before, targets, ref.id)
 
     async def execute(
@@ -389,6 +430,18 @@ class TicketService:
                     assignment.key_text, f"'{wanted}' is not on {ref.id} (now: {_names(current)})"
                 ) from None
         return [r for r in current if r.id not in drop]
+
+
+def _from_ticket(account: Account, ticket: Ticket, name: str) -> str:
+    """A required query parameter like `workspace_id`, from the ticket's `workspace`."""
+    value = ticket.value(name.removesuffix("_id")) if name.endswith("_id") else None
+    found = value.get("id") if isinstance(value, dict) else getattr(value, "id", None)
+    if not found:
+        raise UserInputError(
+            f"the {account.display_tool} account needs {name} for updates and {ticket.display_ref} has none; "
+            f"an admin can set it under accounts.{account.name}.query in the ticketbot config"
+        )
+    return str(found)
 
 
 def _names(refs: Sequence[Ref]) -> str:

@@ -35,7 +35,7 @@ async def open_edit(
 
     Who may not update gets told so instead (Refused reaches the user ephemerally)."""
     if view_id is None:
-        await deps.service.check_may_update(account, Actor(slack_user_id=user), channel)
+        await deps.service.check_may_update(account, Actor(slack_user_id=user), channel, ask_the_tool=False)
     metadata = deps.signer.sign({"a": account.name, "t": ref.id, "c": channel, "u": user})
     if view_id is None:
         opened = await client.views_open(trigger_id=trigger_id, view=loading_view(ref.id, metadata))
@@ -53,6 +53,7 @@ async def open_edit(
 async def _form(
     deps: SlackDeps, account: Account, ref: TicketRef, channel: str | None, user: str | None
 ) -> dict[str, Any]:
+    await deps.service.check_may_update(account, Actor(slack_user_id=user), channel)  # can the tool update?
     lookups = deps.core.lookups
     names = ("ticket_status", "ticket_priorities", "teams", "ticket_types", "users", "tags")
     fetching = asyncio.ensure_future(deps.service.fetch_ticket(account, ref))

@@ -44,7 +44,7 @@ async def shortcut_used(body: dict[str, Any], client: Any, context: Any) -> None
     channel = (body.get("channel") or {}).get("id")
     user = (body.get("user") or {}).get("id")
     account = deps.service.account_for(channel)
-    await deps.service.check_may_update(account, Actor(slack_user_id=user), channel)
+    await deps.service.check_may_update(account, Actor(slack_user_id=user), channel, ask_the_tool=False)
     refs = refs_in_message(body.get("message") or {}, account.link_patterns)
     metadata = deps.signer.sign({"a": account.name, "c": channel, "u": user})
     if len(refs) == 1:

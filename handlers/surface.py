@@ -111,8 +111,10 @@ async def card_message(
 ) -> dict[str, Any]:
     """blocks and fallback text of a ticket card (statuses come from the cached list)."""
     statuses: list[dict[str, Any]] = []
+    can_update = True
     if interactive:
         statuses = (await deps.core.lookups.get(account, "ticket_status")).items
+        can_update = (await deps.service.abilities(account)).can_update
     options = CardOptions(
         tool=account.display_tool,
         action_value=deps.ticket_value(account, ticket.id),
@@ -123,6 +125,7 @@ async def card_message(
         changed_at=datetime.now(UTC) if actor_id else None,
         shareable=shareable,
         interactive=interactive,
+        can_update=can_update,
     )
     return {"blocks": ticket_card(ticket, options), "text": card_text(ticket, changes or [])}
 
