@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from bot.cache import Cache, FailoverBackend, MemoryBackend, RedisBackend
 from bot.config import Account, AppConfig, Settings
+from bot.discovery import Discovery
 from bot.lookups import Lookups
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
@@ -173,4 +174,5 @@ def service(sandbox: SandboxServer, client: TrutoClient, cache: Cache) -> Ticket
         Lookups(client, cache),
         Snapshots(cache),
         StaticDirectory(DIRECTORY),
+        discovery=Discovery(client, cache),
     )

@@ -224,11 +224,7 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             return envelope(400, "integrated_account_id is required")
         if account not in state.profiles:
             return envelope(404, f"Integrated account {account} not found")
-        profile = state.profile(account)
-        missing = [q for q in profile.required_query if q not in request.query_params]
-        if missing:
-            return envelope(400, f"Missing required query parameter(s): {', '.join(missing)}")
-        return profile
+        return state.profile(account)
 
     async def record(request: Request) -> Recorded:
         raw = await request.body()
@@ -286,6 +282,14 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
     def patch(entry: Recorded, profile: Profile, found: Obj) -> Response:
         if not profile.can_update:
             return envelope(405, f"{profile.tool} does not support updating tickets")
+        sent = {name for name, _ in entry.query}
+        missing = [name for name in profile.required_query if name not in sent]
+        if missing:
+            return envelope(
+                400,
+                f"Missing required query parameter(s): {', '.join(missing)}",
+                truto_error_insight={"missing_required_query_params": missing},
+            )
         key = entry.headers.get("idempotency-key")
         if key and key in state.idempotent:
             status, body = state.idempotent[key]

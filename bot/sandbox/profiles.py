@@ -6,6 +6,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.models import TicketUpdate
+
 Obj = dict[str, Any]
 
 _FIRST = [
@@ -112,19 +114,21 @@ class Profile:
     def meta_update(self) -> Obj:
         ref = {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}
         refs = {"type": "array", "items": ref}
-        properties: Obj = {
-            "name": {"type": "string"},
-            "description": {"type": "string"},
-            "status": {"type": "string"} if self.status_as_string else ref,
-            "priority": ref,
-            "assignees": refs,
-            "tags": refs,
-            "due_date": {"type": "string", "format": "date-time"},
-            "team": ref,
-            "collections": refs,
-            "ticket_type": ref,
-            "custom_fields": {"type": "object"},
-        }
+        text = {"type": "string"}
+        when = {"type": "string", "format": "date-time"}
+        properties: Obj = {name: ref for name in TicketUpdate.model_fields}  # then the exceptions
+        properties.update(
+            {name: text for name in ("name", "description", "html_description", "number", "source")}
+        )
+        properties.update({name: when for name in ("due_date", "completed_at", "created_at", "updated_at")})
+        properties.update({name: refs for name in ("assignees", "tags", "collections")})
+        properties.update(
+            status=text if self.status_as_string else ref,
+            languages={"type": "array", "items": text},
+            custom_fields={"type": "object"},
+            items={"type": "array"},
+            remote_data={"type": "object"},
+        )
         for name in self.unsupported_fields:
             properties.pop(name, None)
         query = {name: {"type": "string"} for name in self.required_query}
@@ -237,6 +241,7 @@ def _jira() -> Profile:
             "fields": fields,
         },
         tickets=tickets,
+        unsupported_fields=frozenset({"workspace"}),
     )
 
 
@@ -269,6 +274,7 @@ def _linear() -> Profile:
             "assignees": [],
             "tags": [_ref(tags[0])],
             "team": _ref(teams[0]),
+            "workspace": {"id": "lws1", "name": "Acme"},
             "due_date": None,
             "created_at": "2026-10-05T10:00:00Z",
             "updated_at": "2026-11-21T10:00:00Z",
@@ -289,7 +295,9 @@ def _linear() -> Profile:
             "collections": collections,
         },
         tickets=tickets,
-        unsupported_fields=frozenset({"ticket_type", "workspace"}),
+        unsupported_fields=frozenset({"ticket_type", "workspace", "due_date"}),
+        required_query=("workspace_id",),
+        status_as_string=True,
     )
 
 

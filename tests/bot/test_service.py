@@ -77,7 +77,7 @@ def patch_body(sandbox: SandboxServer) -> Any:
             "ENG-7 status=todo assignee=me priority=urg tags+=backend",
             {
                 "assignees": [{"id": "lu0001", "name": "Ana Lima"}],
-                "status": {"id": "ls2", "name": "Todo"},
+                "status": "Todo",  # this tool's schema takes the status as a string
                 "priority": {"id": "lp1", "name": "Urgent"},
                 "tags": [{"id": "ll1", "name": "Bug"}, {"id": "ll4", "name": "backend"}],
             },
@@ -85,7 +85,7 @@ def patch_body(sandbox: SandboxServer) -> Any:
         (
             LINEAR_CHANNEL,
             "<https://linear.app/acme/issue/ENG-7/crash|ENG-7> status=Canceled assignees-=diego@acme.example",
-            {"assignees": [], "status": {"id": "ls5", "name": "Canceled"}},
+            {"assignees": [], "status": "Canceled"},
         ),
     ],
 )
@@ -95,8 +95,10 @@ async def test_exact_patch_bodies(
     await run(service, text, channel)
     assert patch_body(sandbox) == body
     [call] = sandbox.state.calls("PATCH")
-    account = "sandbox-linear" if channel == LINEAR_CHANNEL else "sandbox-jira"
-    assert call.query == [("integrated_account_id", account)]
+    if channel == LINEAR_CHANNEL:  # its required workspace_id comes from the ticket
+        assert call.query == [("integrated_account_id", "sandbox-linear"), ("workspace_id", "lws1")]
+    else:
+        assert call.query == [("integrated_account_id", "sandbox-jira")]
     assert call.headers["idempotency-key"] == "test-key"
 
 
@@ -114,7 +116,7 @@ async def test_result_has_the_patched_ticket_and_changes(
     assert result.idempotency_key == "test-key"
     assert result.account.name == "jira"
     # No GET after the PATCH: the ticket comes from the PATCH answer.
-    assert [c.method for c in sandbox.state.calls(path_contains="/tickets/")] == ["GET", "PATCH"]
+    assert [c.method for c in sandbox.state.calls(path_contains="/tickets/PROJ-42")] == ["GET", "PATCH"]
 
 
 async def test_a_recently_seen_ticket_costs_only_the_patch(
@@ -135,7 +137,7 @@ async def test_merges_always_start_from_a_fresh_get(service: TicketService, sand
     sandbox.state.profiles["sandbox-jira"].tickets["PROJ-42"]["tags"].append({"id": "jl3", "name": "infra"})
     sandbox.state.requests.clear()
     await run(service, "PROJ-42 tags+=backend", key="second-key")
-    assert [c.method for c in sandbox.state.calls(path_contains="/tickets/")] == ["GET", "PATCH"]
+    assert [c.method for c in sandbox.state.calls(path_contains="/tickets/PROJ-42")] == ["GET", "PATCH"]
     assert patch_body(sandbox) == {
         "tags": [
             {"id": "jl2", "name": "frontend"},
@@ -159,7 +161,7 @@ async def test_merges_always_start_from_a_fresh_get(service: TicketService, sand
         ("PROJ-42 tags+=nonexistent-tag", "tags: no tag matches 'nonexistent-tag'"),
         ("PROJ-42 tags-=backend", "tags: 'backend' is not on PROJ-42 (now: frontend)"),
         ("PROJ-42 assignees-=ana@acme.example", "assignees: Ana Lima is not on PROJ-42 (now: Bruno Costa)"),
-        ("PROJ-42 workspace=main", "workspace: the Jira account has no workspaces to choose from"),
+        ("PROJ-42 workspace=main", "workspace can't be changed on this Jira account"),
     ],
 )
 async def test_resolution_errors_send_nothing(

@@ -48,7 +48,7 @@ def test_unknown_body_field_is_refused_and_nothing_changes(
 def test_unsupported_field_names_the_field(http: httpx.Client) -> None:
     response = http.patch(
         "/unified/ticketing/tickets/ENG-7",
-        params={"integrated_account_id": "sandbox-linear"},
+        params={"integrated_account_id": "sandbox-linear", "workspace_id": "lws1"},
         json={"ticket_type": "Bug"},
     )
     assert response.status_code == 400
