@@ -120,6 +120,11 @@ async def _lookups(config: AppConfig, args: argparse.Namespace) -> int:
                 f"{r} {len(v.items)}" if v.present else f"{r} absent" for r, v in lists.items()
             )
             print(f"{name}: {counts}")
+            if core.service.discovery is not None:
+                abilities = await core.service.discovery.refresh(config.accounts[name])
+                said = sorted(abilities.body_fields) if abilities.body_fields is not None else ["(not said)"]
+                verb = "can" if abilities.can_update else "cannot"
+                print(f"{name}: the tool {verb} update tickets; fields: {', '.join(said)}")
         return 0
     finally:
         await core.aclose()

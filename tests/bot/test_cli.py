@@ -63,7 +63,9 @@ def test_lookups_show_and_refresh(env: SandboxServer, capsys: pytest.CaptureFixt
     assert main(["lookups", "show", "ticket_priorities"]) == 0
     assert '"name": "Highest"' in capsys.readouterr().out
     assert main(["lookups", "refresh"]) == 0
-    assert "default: ticket_status 4, ticket_priorities 5" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "default: ticket_status 4, ticket_priorities 5" in out
+    assert "default: the tool can update tickets; fields: account, assignees" in out
 
 
 def test_configuration_error_exits_2(

@@ -114,3 +114,13 @@ async def test_slack_rate_limit_on_post_message_is_retried(harness: Harness) -> 
     await harness.interact(view_submission(view, values, user=ANA))
     posts = harness.calls("chat.postMessage")
     assert [p.answer.get("ok") for p in posts] == [False, True]
+
+
+async def test_a_tool_that_cannot_update_gets_a_card_without_update_buttons(harness: Harness) -> None:
+    harness.sandbox.state.profiles["sandbox-jira"].can_update = False
+    blocks = await show_card(harness)
+    actions = next(b for b in blocks if b["type"] == "actions")
+    assert [e["action_id"] for e in actions["elements"]] == ["ticket_open_url", "ticket_share"]
+    await harness.command("PROJ-42 status=done")
+    assert "the Jira account can't update tickets" in last(harness.calls("response"))["text"]
+    assert harness.sandbox.state.calls("PATCH") == []
