@@ -290,8 +290,10 @@ def _convert(
 ) -> tuple[Value, ...]:
     """Turn raw items into typed values for this field."""
     items = [item for item in raw.items if item.text or item.quoted]
-    if spec.kind in (Kind.TEXT, Kind.CUSTOM):
+    if spec.kind == Kind.TEXT:
         return (raw.joined,)
+    if spec.kind == Kind.CUSTOM:  # typed later, by the field's definition; a list keeps its items
+        return tuple(item.text for item in raw.items) or ("",)
     if spec.is_list:
         if spec.kind == Kind.USERS:
             return tuple(_user_value(item) for item in items)
@@ -374,7 +376,7 @@ def _assignment(scanner: _Scanner, today: date, patterns: tuple[str, ...]) -> As
     raw = scanner.value()
     op: Op = _OPERATORS[operator]  # type: ignore[assignment]
     if op in ("add", "remove"):
-        if not spec.is_list:
+        if not spec.is_list and spec.kind != Kind.CUSTOM:
             raise ParseError(
                 f"{operator} works only on list fields (assignees, tags, collections, languages), not {key}",
                 start,

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from bot.audit import AuditRecord, AuditTrail
 from bot.commands import Assignment, Command, UpdateCommand, UserValue, parse
 from bot.config import Account, AppConfig
+from bot.custom_fields import convert, find_field, merge, ticket_fields
 from bot.discovery import Abilities, Discovery
 from bot.fields import FIELDS, Kind
 from bot.logs import bind
@@ -209,15 +210,26 @@ class TicketService:
             *(self._resolve(account, a, actor) for a in command.assignments),
         )
         body: dict[str, Any] = {}
+        targets: list[Target] = []
         for assignment, value in zip(command.assignments, values, strict=True):
             if assignment.custom_key is not None:
-                body.setdefault("custom_fields", {})[assignment.custom_key] = value
-            elif assignment.op in ("add", "remove"):
+                name, typed = value
+                if assignment.op in ("add", "remove"):
+                    try:
+                        typed = merge(
+                            (ticket.custom_fields or {}).get(name), typed, assignment.op, assignment.key_text
+                        )
+                    except ResolveError as exc:
+                        raise FieldError(assignment.key_text, exc.message) from None
+                body.setdefault("custom_fields", {})[name] = typed
+                targets.append(("custom_fields", name))
+                continue
+            if assignment.op in ("add", "remove"):
                 body[assignment.field] = self._merge(ticket, command.ref, assignment, value)
             else:
                 body[assignment.field] = value
-        targets = tuple((a.field, a.custom_key) for a in command.assignments)
-        return await self._planned(account, command.ref, body, ticket, targets)
+            targets.append((assignment.field, None))
+        return await self._planned(account, command.ref, body, ticket, tuple(targets))
 
     async def plan_fields(
         self, account: Account, ref: TicketRef, body: dict[str, Any], actor: Actor, channel: str | None
@@ -335,6 +347,8 @@ class TicketService:
 
     async def _resolve(self, account: Account, assignment: Assignment, actor: Actor) -> Any:
         """The body value of one assignment (for += / -=: the refs to add or remove)."""
+        if assignment.custom_key is not None:
+            return await self._custom(account, assignment, actor)
         if assignment.op == "clear":
             return None
         spec = FIELDS[assignment.field]
@@ -356,6 +370,26 @@ class TicketService:
                     return users[0]
                 return users
             return await self._lookup(account, assignment)
+        except ResolveError as exc:
+            raise FieldError(assignment.key_text, exc.message) from None
+
+    async def _custom(self, account: Account, assignment: Assignment, actor: Actor) -> tuple[str, Any]:
+        """(the field's own name, the typed value) for cf.<key>=…"""
+        key = assignment.custom_key or ""
+        fields = await self.lookups.get(account, "fields")
+        texts = tuple(str(v) for v in assignment.values)
+        if not fields.present:  # the tool lists no definitions: send what was typed
+            return key, None if assignment.op == "clear" else ",".join(texts)
+        try:
+            field = find_field(key, ticket_fields(fields.items))
+            name = str(field.get("name") or key)
+            if assignment.op == "clear":
+                return name, None
+            if field.get("type") == "user":
+                return name, (await self._user(account, _user_value(texts[0]), actor)).id
+            if field.get("type") != "array" and assignment.op in ("add", "remove"):
+                raise ResolveError(f"+= and -= work on multi-select fields; {name} holds one value")
+            return name, convert(field, texts, date.today())
         except ResolveError as exc:
             raise FieldError(assignment.key_text, exc.message) from None
 
@@ -442,6 +476,12 @@ def _from_ticket(account: Account, ticket: Ticket, name: str) -> str:
             f"an admin can set it under accounts.{account.name}.query in the ticketbot config"
         )
     return str(found)
+
+
+def _user_value(text: str) -> UserValue:
+    if text.lower() == "me":
+        return UserValue("me", text)
+    return UserValue("email" if "@" in text.strip("@") else "name", text.removeprefix("@"))
 
 
 def _names(refs: Sequence[Ref]) -> str:

@@ -199,6 +199,30 @@ def _jira() -> Profile:
             "entity_type": "ticket",
             "options": [{"label": s, "value": s.lower()} for s in ("Minor", "Major", "Critical")],
         },
+        {
+            "id": "cf3",
+            "name": "components",
+            "label": "Components",
+            "type": "array",
+            "entity_type": "ticket",
+            "options": [{"label": c, "value": c.lower()} for c in ("API", "Web", "Mobile")],
+        },
+        {"id": "cf4", "name": "reviewed", "label": "Reviewed", "type": "boolean", "entity_type": "ticket"},
+        {
+            "id": "cf5",
+            "name": "release_date",
+            "label": "Release date",
+            "type": "date",
+            "entity_type": "ticket",
+        },
+        {"id": "cf6", "name": "reviewer", "label": "Reviewer", "type": "user", "entity_type": "ticket"},
+        {
+            "id": "cf7",
+            "name": "sprint_goal",
+            "label": "Sprint goal",
+            "type": "string",
+            "entity_type": "collection",
+        },
     ]
     tickets: dict[str, Obj] = {}
     for n in range(1, 61):
@@ -216,7 +240,7 @@ def _jira() -> Profile:
             "collections": [_ref(collections[0])],
             "team": _ref(teams[0]),
             "due_date": None,
-            "custom_fields": {"story_points": 3},
+            "custom_fields": {"story_points": 3, "components": ["web"]},
             "created_at": "2026-10-01T09:00:00Z",
             "updated_at": "2026-11-20T09:00:00Z",
             "ticket_url": f"https://acme.atlassian.net/browse/{key}",

@@ -70,7 +70,7 @@ def patch_body(sandbox: SandboxServer) -> Any:
                 "team": {"id": "jteam1", "name": "Platform"},
             },
         ),
-        (JIRA_CHANNEL, "PROJ-42 cf.story_points=8", {"custom_fields": {"story_points": "8"}}),
+        (JIRA_CHANNEL, "PROJ-42 cf.story_points=8", {"custom_fields": {"story_points": 8}}),
         (JIRA_CHANNEL, "PROJ-42 assignee=asouza", {"assignees": [{"id": "ju0002", "name": "Ana Souza"}]}),
         (
             LINEAR_CHANNEL,

@@ -1,0 +1,86 @@
+"""Custom fields (`cf.<name>=value`): found by name or label in the account's `fields` list,
+and typed by the field's type: number, boolean, date, datetime, enum (by option label), user,
+multi-select (array; `+=`/`-=` work). Pure: the service supplies the list and the users."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from bot.dates import DATE_FORMS, DateError, parse_date
+from bot.resolve import Item, NameIndex, ResolveError, item_name
+
+_TRUE = {"yes", "true", "on", "1", "y"}
+_FALSE = {"no", "false", "off", "0", "n"}
+
+
+def ticket_fields(items: list[Item]) -> list[Item]:
+    return [f for f in items if f.get("entity_type") in (None, "ticket")]
+
+
+def find_field(key: str, fields: list[Item]) -> Item:
+    """The custom field `key` names (its name or its label)."""
+    try:
+        return NameIndex([{**f, "name": f.get("name"), "label": f.get("label")} for f in fields]).resolve(
+            key, ("custom field", "custom fields")
+        )
+    except ResolveError as exc:
+        known = ", ".join(str(f.get("name")) for f in fields[:20]) or "none"
+        raise ResolveError(f"{exc.message}; this account's custom fields: {known}") from None
+
+
+def _option(field: Item, text: str) -> Any:
+    options = [
+        {"id": str(o.get("value", o.get("label"))), "name": str(o.get("label", o.get("value")))}
+        for o in field.get("options") or []
+    ]
+    if not options:
+        return text
+    try:
+        return NameIndex(options).resolve(text, ("option", "options"))["id"]
+    except ResolveError:
+        labels = ", ".join(o["name"] for o in options)
+        raise ResolveError(f"{field.get('name')} takes one of: {labels}; got '{text}'") from None
+
+
+def convert(field: Item, texts: tuple[str, ...], today: date) -> Any:
+    """The value to send for this field, from what was typed (users are the caller's job)."""
+    kind = str(field.get("type") or "string")
+    name = item_name(field)
+    if kind == "array":
+        return [_option(field, t) for t in texts]
+    text = ",".join(texts)
+    if kind == "number":
+        try:
+            number = float(text)
+        except ValueError:
+            raise ResolveError(f"{name} takes a number, got '{text}'") from None
+        return int(number) if number.is_integer() else number
+    if kind == "boolean":
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ResolveError(f"{name} takes yes or no (true/false), got '{text}'")
+    if kind in ("date", "datetime"):
+        try:
+            value: date | datetime = parse_date(text, today)
+        except DateError:
+            raise ResolveError(f"{name} takes a date: {DATE_FORMS}; got '{text}'") from None
+        return value.isoformat()
+    if kind == "enum":
+        return _option(field, text)
+    return text
+
+
+def merge(current: Any, values: list[Any], op: str, name: str) -> list[Any]:
+    """The whole new list of a multi-select for += / -=."""
+    now = list(current) if isinstance(current, list) else []
+    if op == "add":
+        return now + [v for v in values if v not in now]
+    missing = [str(v) for v in values if v not in now]
+    if missing:
+        raise ResolveError(
+            f"{name} does not hold {', '.join(missing)} (now: {', '.join(map(str, now)) or 'nothing'})"
+        )
+    return [v for v in now if v not in values]
