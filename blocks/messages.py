@@ -45,7 +45,13 @@ HELP_EXAMPLES = (
 )
 
 
-def help_blocks(tool: str | None, statuses: Sequence[str], priorities: Sequence[str]) -> list[Block]:
+def help_blocks(
+    tool: str | None,
+    statuses: Sequence[str],
+    priorities: Sequence[str],
+    fields: Sequence[str] = (),
+    custom: Sequence[str] = (),
+) -> list[Block]:
     examples = "\n".join(f"`/ticket {escape(cmd)}`  {desc}" for cmd, desc in HELP_EXAMPLES)
     grammar = (
         "*Fields*: name (title), status, priority, assignees (assignee), due_date (due), tags (tag), team, "
@@ -66,6 +72,10 @@ def help_blocks(tool: str | None, statuses: Sequence[str], priorities: Sequence[
             lines.append("Statuses: " + escape(", ".join(statuses)))
         if priorities:
             lines.append("Priorities: " + escape(", ".join(priorities)))
+        if fields:
+            lines.append("Fields it can change: " + escape(", ".join(fields)))
+        if custom:
+            lines.append("Custom fields: " + escape(", ".join(f"cf.{name}" for name in custom)))
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate("\n".join(lines), 3000)}]}
         )

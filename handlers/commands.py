@@ -9,6 +9,8 @@ from slack_bolt.async_app import AsyncApp
 from blocks import ids
 from blocks.messages import error_blocks, help_blocks
 from bot.commands import Command, EditCommand, HelpCommand, ParseError, ShowCommand, UpdateCommand
+from bot.custom_fields import ticket_fields
+from bot.fields import FIELDS, Kind
 from handlers.deps import deps_of, idempotency_key, request_id
 from handlers.edit_form import open_edit
 from handlers.jobs import enqueue
@@ -80,12 +82,25 @@ async def _help(deps: Any, respond: Any, channel: str | None) -> None:
     account = deps.config.account_for_channel(channel)
     statuses: list[str] = []
     priorities: list[str] = []
+    fields: list[str] = []
+    custom: list[str] = []
     if account is not None:
-        statuses = (await deps.core.lookups.get(account, "ticket_status")).names
-        priorities = (await deps.core.lookups.get(account, "ticket_priorities")).names
+        lookups = deps.core.lookups
+        statuses = (await lookups.get(account, "ticket_status")).names
+        priorities = (await lookups.get(account, "ticket_priorities")).names
+        abilities = await deps.service.abilities(account)
+        settable = [name for name, spec in FIELDS.items() if spec.kind not in (Kind.STRUCTURED, Kind.CUSTOM)]
+        allowed = set(settable) - set(account.permissions.locked_fields)
+        if abilities.body_fields is not None:
+            allowed &= abilities.body_fields
+        fields = [name for name in settable if name in allowed] if abilities.can_update else []
+        definitions = await lookups.get(account, "fields")
+        custom = [str(f.get("name")) for f in ticket_fields(definitions.items)]
     tool = account.display_tool if account else None
     text = "How to use /ticket"
-    await respond(response_type="ephemeral", text=text, blocks=help_blocks(tool, statuses, priorities))
+    await respond(
+        response_type="ephemeral", text=text, blocks=help_blocks(tool, statuses, priorities, fields, custom)
+    )
 
 
 def register(app: AsyncApp) -> None:

@@ -119,8 +119,17 @@ async def test_help_lists_the_channel_accounts_names(harness: Harness) -> None:
     assert "This channel updates Linear" in content
     assert "Statuses: Backlog, Todo, In Progress, Done, Canceled" in content
     assert "Priorities: Urgent, High, Medium, Low" in content
+    fields_line = next(line for line in content.splitlines() if line.startswith("Fields it can change: "))
+    assert "due_date" not in fields_line and "ticket_type" not in fields_line and "status" in fields_line
+    assert "Custom fields" not in content  # Linear lists no definitions
     await harness.command("")
-    assert "Statuses: To Do, In Progress, In Review, Done" in texts(last(harness.calls("response"))["blocks"])
+    content = texts(last(harness.calls("response"))["blocks"])
+    assert "Statuses: To Do, In Progress, In Review, Done" in content
+    assert "due_date" in content and "created_at" not in content.split("Fields it can change: ")[1]  # locked
+    assert (
+        "Custom fields: cf.story_points, cf.severity, cf.components, cf.reviewed, cf.release_date, cf.reviewer"
+        in content
+    )
 
 
 async def test_edit_opens_loading_view_before_any_api_call(harness: Harness) -> None:
