@@ -23,39 +23,8 @@ from bench.common import SECRET, Stack, save, stats_ms, table, verdict
 from bench.signing import signed_payload, suggestion
 from bot.signing import Signer
 
-FIRST = [
-    "Ana",
-    "Bruno",
-    "Carla",
-    "Diego",
-    "Elena",
-    "Felipe",
-    "Gabriela",
-    "Hugo",
-    "Irene",
-    "Joao",
-    "Karin",
-    "Lucas",
-    "Marta",
-    "Nuno",
-    "Olga",
-    "Pedro",
-]
-LAST = [
-    "Lima",
-    "Costa",
-    "Mendes",
-    "Alves",
-    "Rocha",
-    "Souza",
-    "Pereira",
-    "Nunes",
-    "Ferreira",
-    "Gomes",
-    "Ramos",
-    "Pinto",
-    "Moreira",
-]
+FIRST = FIRST_NAMES[:16]
+LAST = LAST_NAMES
 REQUESTS = 600
 
 

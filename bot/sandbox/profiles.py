@@ -10,7 +10,7 @@ from bot.models import TicketUpdate
 
 Obj = dict[str, Any]
 
-_FIRST = [
+FIRST_NAMES = [
     "Ana",
     "Bruno",
     "Carla",
@@ -38,7 +38,7 @@ _FIRST = [
     "Yuri",
     "Zoe",
 ]
-_LAST = [
+LAST_NAMES = [
     "Lima",
     "Costa",
     "Mendes",
@@ -75,8 +75,8 @@ def _users(prefix: str, count: int, domain: str, named: list[tuple[str, str, str
         user["emails"] = [{"email": email, "type": "work"}]
         users.append(user)
     index = len(users)
-    for last in _LAST:
-        for first in _FIRST:
+    for last in LAST_NAMES:
+        for first in FIRST_NAMES:
             if len(users) >= count:
                 return users
             if any(u["name"] == f"{first} {last}" for u in users):
