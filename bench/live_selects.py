@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import SECRET, Stack, save, stats_ms, table, verdict
 from bench.signing import signed_payload, suggestion
+from bot.sandbox.profiles import FIRST_NAMES, LAST_NAMES
 from bot.signing import Signer
 
 FIRST = FIRST_NAMES[:16]
