@@ -15,6 +15,8 @@ STATUS_SELECT = "ticket_status_select"
 ASSIGN_ME = "ticket_assign_me"
 SHARE = "ticket_share"
 RETRY = "ticket_retry"
+PREVIEW_APPLY = "ticket_preview_apply"
+PREVIEW_CANCEL = "ticket_preview_cancel"
 CARD_ACTIONS_PREFIX = "card:"  # + the signed ticket value, so a select knows its ticket
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from blocks import ids
 from blocks.modal import option
 from blocks.text import escape, truncate
+from bot.models import Change
 
 Block = dict[str, Any]
 
@@ -34,6 +35,36 @@ def error_blocks(message: str, retry_value: str | None = None, error_id: str | N
             }
         )
     return blocks
+
+
+def preview_blocks(ticket_ref: str, changes: Sequence[Change], value: str, note: str = "") -> list[Block]:
+    """Before → after of an update not sent yet, with Apply and Cancel."""
+    lines = [f"*{escape(c.field)}*: {escape(c.before)} → {escape(c.after)}" for c in changes] or [
+        "(no visible change)"
+    ]
+    head = f"*Preview of {escape(ticket_ref)}*: nothing is sent until you apply it."
+    if note:
+        head = f"{escape(note)}\n{head}"
+    buttons = [
+        {
+            "type": "button",
+            "action_id": ids.PREVIEW_APPLY,
+            "text": {"type": "plain_text", "text": "Apply"},
+            "value": value,
+            "style": "primary",
+        },
+        {
+            "type": "button",
+            "action_id": ids.PREVIEW_CANCEL,
+            "text": {"type": "plain_text", "text": "Cancel"},
+            "value": value,
+        },
+    ]
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(head, 3000)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join(lines), 3000)}},
+        {"type": "actions", "elements": buttons},
+    ]
 
 
 HELP_EXAMPLES = (

@@ -32,6 +32,7 @@ MAX_VALUE = {"name": 255}
 MAX_TEXT_VALUE = 4000
 # Control characters (but tab and newlines, which count as spaces), zero-width characters and
 # bidirectional overrides: invisible, and a way to make text lie about itself.
+_PREVIEW = re.compile(r"(?:^|(?<=\s))--preview(?=\s|$)")
 _INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 Op = Literal["set", "add", "remove", "clear"]
 _OPERATORS = {"=": "set", "+=": "add", "-=": "remove"}
@@ -92,6 +93,7 @@ class Assignment:
 class UpdateCommand:
     ref: TicketRef
     assignments: tuple[Assignment, ...]
+    preview: bool = False  # `--preview`: show before → after first, apply on request
 
 
 @dataclass(frozen=True)
@@ -484,6 +486,7 @@ def parse(text: str, *, today: date | None = None, link_patterns: Iterable[str] 
             "split it into several updates, or edit the ticket with /ticket edit",
         )
     text = _INVISIBLE.sub("", text)
+    text, previews = _PREVIEW.subn(" ", text)
     scanner = _Scanner(text)
     scanner.skip_space()
     if scanner.at_end():
@@ -545,7 +548,7 @@ def parse(text: str, *, today: date | None = None, link_patterns: Iterable[str] 
             ref_token,
             f'add field=value pairs, e.g. /ticket update {ref_token} status="In Progress"',
         )
-    return UpdateCommand(ref, tuple(assignments))
+    return UpdateCommand(ref, tuple(assignments), preview=bool(previews))
 
 
 def _reject_non_ref(word: str, position: int, patterns: tuple[str, ...]) -> None:

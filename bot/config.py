@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     job_reclaim_seconds: float = Field(default=60.0, gt=0)
     truto_rate_limit: int = Field(default=50, ge=0)  # requests per window per account; 0: no limit
     truto_rate_window_seconds: float = Field(default=10.0, gt=0)
+    preview_above_fields: int = Field(default=5, ge=1)  # more changes than this: preview first
     lookup_ttl_seconds: float = Field(default=600.0, gt=0)
     snapshot_ttl_seconds: float = Field(default=300.0, gt=0)
 

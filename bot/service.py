@@ -268,6 +268,13 @@ class TicketService:
         query = UpdateQuery(integrated_account_id=account.integrated_account_id, **extra)
         return PlannedUpdate(account, before.id or ref.id, update, query, before, targets, ref.id)
 
+    def preview(self, plan: PlannedUpdate) -> list[Change]:
+        """Before → after of a planned update, as it would read once applied."""
+        planned = plan.update.to_body()
+        custom = {**(plan.before.custom_fields or {}), **(planned.pop("custom_fields", None) or {})}
+        after = Ticket.model_validate({**plan.before.to_json(), **planned, "custom_fields": custom})
+        return self._changes(plan.targets, plan.before, after)
+
     async def execute(
         self, plan: PlannedUpdate, actor: Actor, channel: str | None, *, idempotency_key: str | None = None
     ) -> UpdateResult:

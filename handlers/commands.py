@@ -14,6 +14,7 @@ from bot.fields import FIELDS, Kind
 from handlers.deps import deps_of, idempotency_key, request_id
 from handlers.edit_form import open_edit
 from handlers.jobs import enqueue
+from handlers.preview import offer_preview, wants_preview
 from handlers.surface import ack_only, card_message, guarded
 
 
@@ -32,7 +33,10 @@ def _parsed(body: dict[str, Any], context: Any) -> Command | ParseError:
 
 async def answered_in_ack(body: dict[str, Any], context: Any) -> bool:
     """Updates and mistakes are answered by the ack alone: no lazy listener, nothing copied."""
-    return isinstance(_parsed(body, context), UpdateCommand | ParseError)
+    command = _parsed(body, context)
+    if isinstance(command, UpdateCommand):
+        return not wants_preview(deps_of(context), command)
+    return isinstance(command, ParseError)
 
 
 async def ack_ticket(ack: Any, body: dict[str, Any], context: Any) -> None:
@@ -43,7 +47,7 @@ async def ack_ticket(ack: Any, body: dict[str, Any], context: Any) -> None:
     if isinstance(command, ParseError):
         await ack(response_type="ephemeral", text=str(command), blocks=error_blocks(str(command)))
         return
-    if isinstance(command, UpdateCommand):
+    if isinstance(command, UpdateCommand) and not wants_preview(deps, command):
         key = idempotency_key(body.get("team_id"), body.get("user_id"), body.get("trigger_id"))
         job = {
             "kind": "command",
@@ -69,6 +73,16 @@ async def run_ticket(body: dict[str, Any], client: Any, respond: Any, context: A
     command = _parsed(body, context)
     if isinstance(command, HelpCommand):
         await _help(deps, respond, channel)
+    elif isinstance(command, UpdateCommand):  # a preview: updates without one never get here
+        origin = {
+            "text": body.get("text") or "",
+            "channel": channel,
+            "user": body.get("user_id"),
+            "user_name": body.get("user_name"),
+            "team": body.get("team_id"),
+            "response_url": body.get("response_url"),
+        }
+        await offer_preview(deps, respond, origin)
     elif isinstance(command, ShowCommand):
         account, ticket = await deps.service.show(command.ref, channel)
         message = await card_message(deps, account, ticket, shareable=True)

@@ -1,0 +1,118 @@
+"""Preview: `/ticket update … --preview` (or more changes than PREVIEW_ABOVE_FIELDS) answers
+with before → after and Apply / Cancel. Apply sends exactly what was shown, unless the preview
+is over 10 minutes old or the ticket changed since: then a fresh preview is offered instead."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from blocks import ids
+from blocks.messages import preview_blocks
+from bot.commands import UpdateCommand
+from bot.refs import TicketRef
+from bot.service import Actor, UserInputError
+from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
+from handlers.surface import ack_only, guarded
+
+VALID_FOR = 600.0  # seconds a preview can be applied
+KEPT_FOR = 3600.0  # seconds it is kept, to offer a fresh one after that
+GONE = "This preview is gone (applied, cancelled, or more than an hour old)."
+
+
+def _key(token: str) -> str:
+    return f"ticketbot:v1:preview:{token}"
+
+
+def wants_preview(deps: SlackDeps, command: UpdateCommand) -> bool:
+    return command.preview or len(command.assignments) > deps.config.settings.preview_above_fields
+
+
+async def offer_preview(
+    deps: SlackDeps, respond: Any, origin: dict[str, Any], *, note: str = "", replace: bool = False
+) -> None:
+    """Plan (resolve, validate; nothing sent), keep the plan, and show it with Apply / Cancel."""
+    command = deps.service.parse(origin["text"], origin.get("channel"))
+    if not isinstance(command, UpdateCommand):
+        raise UserInputError("only updates can be previewed")
+    actor = Actor(slack_user_id=origin.get("user"), name=origin.get("user_name"))
+    plan = await deps.service.plan(command, actor, origin.get("channel"))
+    token = uuid.uuid4().hex
+    entry = {
+        **origin,
+        "account": plan.account.name,
+        "ticket": plan.ticket_id,
+        "body": plan.update.to_body(),
+        "seen": plan.before.updated_at,
+        "at": time.time(),
+        "key": idempotency_key(origin.get("team"), origin.get("user"), "preview", token),
+    }
+    await deps.core.cache.store(_key(token), entry, ttl=KEPT_FOR, stale_for=0.0)
+    blocks = preview_blocks(plan.ticket_id, deps.service.preview(plan), deps.signer.sign({"p": token}), note)
+    await respond(
+        response_type="ephemeral",
+        replace_original=replace,
+        text=f"Preview of {plan.ticket_id}",
+        blocks=blocks,
+    )
+
+
+async def _entry(deps: SlackDeps, body: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+    signed = deps.signer.verify(((body.get("actions") or [{}])[0]).get("value"))
+    token = str(signed.get("p")) if signed else ""
+    found = await deps.core.cache.backend.get(_key(token)) if token else None
+    return token, dict(found.value) if found is not None else None
+
+
+@guarded
+async def apply_preview(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+    deps = deps_of(context)
+    token, entry = await _entry(deps, body)
+    if entry is None:
+        raise UserInputError(GONE)
+    account = deps.config.account(str(entry["account"]))
+    if account is None:
+        raise UserInputError(GONE)
+    await deps.core.cache.backend.delete(_key(token))
+    origin = {k: entry.get(k) for k in ("text", "channel", "user", "user_name", "team", "response_url")}
+    if time.time() - float(entry["at"]) > VALID_FOR:
+        note = "That preview was more than 10 minutes old, so nothing was sent; here it is again."
+        await offer_preview(deps, respond, origin, note=note, replace=True)
+        return
+    now = await deps.service.fetch_ticket(account, TicketRef(entry["ticket"]))
+    if now.updated_at != entry["seen"]:
+        note = f"{entry['ticket']} changed since that preview, so nothing was sent; here it is again."
+        await offer_preview(deps, respond, origin, note=note, replace=True)
+        return
+    job = {
+        "kind": "fields",
+        "account": account.name,
+        "ticket": entry["ticket"],
+        "body": entry["body"],
+        "channel": entry.get("channel"),
+        "user": entry.get("user"),
+        "user_name": entry.get("user_name"),
+        "response_url": entry.get("response_url"),
+        "reply": "in_channel",
+        "key": entry["key"],
+        "request_id": request_id(),
+    }
+    await deps.jobs.put(job, once=entry["key"])
+    await respond(delete_original=True)
+
+
+@guarded
+async def cancel_preview(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+    deps = deps_of(context)
+    token, entry = await _entry(deps, body)
+    if entry is not None:
+        await deps.core.cache.backend.delete(_key(token))
+    await respond(replace_original=True, text="Preview cancelled; nothing was sent.")
+
+
+def register(app: AsyncApp) -> None:
+    app.action(ids.PREVIEW_APPLY)(ack=ack_only, lazy=[apply_preview])
+    app.action(ids.PREVIEW_CANCEL)(ack=ack_only, lazy=[cancel_preview])
