@@ -29,6 +29,7 @@ class CardOptions:
     shareable: bool = False  # an ephemeral card offers "Share in channel"
     interactive: bool = True  # unfurls are compact and have no buttons
     can_update: bool = True  # False: the tool cannot update tickets, so only "Open in …" is offered
+    undo_value: str | None = None  # a card posted after an update offers Undo (signed by the caller)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -136,6 +137,10 @@ def _actions(ticket: Ticket, options: CardOptions) -> Block:
             elements.append(status)
         elements.append(
             {"type": "button", "action_id": ids.ASSIGN_ME, "text": _plain("Assign to me", 75), "value": value}
+        )
+    if options.undo_value and options.can_update:
+        elements.append(
+            {"type": "button", "action_id": ids.UNDO, "text": _plain("Undo", 75), "value": options.undo_value}
         )
     if options.shareable:
         elements.append(

@@ -16,6 +16,7 @@ ASSIGN_ME = "ticket_assign_me"
 SHARE = "ticket_share"
 RETRY = "ticket_retry"
 PREVIEW_APPLY = "ticket_preview_apply"
+UNDO = "ticket_undo"
 PREVIEW_CANCEL = "ticket_preview_cancel"
 CARD_ACTIONS_PREFIX = "card:"  # + the signed ticket value, so a select knows its ticket
 

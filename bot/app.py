@@ -29,7 +29,7 @@ from bot.metrics import ACK_SECONDS
 from bot.runtime import Core, build_core
 from bot.signing import Signer
 from bot.slack_directory import SlackUserDirectory
-from handlers import actions, commands, events, options, preview, shortcuts, views
+from handlers import actions, commands, events, options, preview, shortcuts, undo, views
 from handlers.deps import SlackDeps
 from handlers.jobs import job_handler
 from handlers.surface import new_error_id, tell, user_message
@@ -46,7 +46,7 @@ def surface_of(body: dict[str, Any]) -> str:
     )
 
 
-SURFACES = (commands, views, actions, preview, shortcuts, events, options)
+SURFACES = (commands, views, actions, preview, undo, shortcuts, events, options)
 
 
 def slack_client(config: AppConfig) -> AsyncWebClient:

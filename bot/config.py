@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     truto_rate_limit: int = Field(default=50, ge=0)  # requests per window per account; 0: no limit
     truto_rate_window_seconds: float = Field(default=10.0, gt=0)
     preview_above_fields: int = Field(default=5, ge=1)  # more changes than this: preview first
+    undo_minutes: int = Field(default=15, ge=0)  # how long a card's Undo works; 0: no Undo
     lookup_ttl_seconds: float = Field(default=600.0, gt=0)
     snapshot_ttl_seconds: float = Field(default=300.0, gt=0)
 

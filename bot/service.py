@@ -25,7 +25,7 @@ from bot.fields import FIELDS, Kind
 from bot.logs import bind
 from bot.lookups import RESOURCE_LABELS, Lookups
 from bot.metrics import UPDATES
-from bot.models import Change, Ref, Ticket, TicketUpdate, UpdateQuery
+from bot.models import Change, Ref, Ticket, TicketRefObject, TicketUpdate, UpdateQuery
 from bot.permissions import NotPermitted, check_update
 from bot.refs import TicketRef
 from bot.resolve import Item, ResolveError, item_name, resolve
@@ -100,6 +100,30 @@ class UpdateResult:
     ticket: Ticket
     changes: list[Change]
     idempotency_key: str
+    before: Ticket | None = None
+    targets: tuple[Target, ...] = ()
+
+    def undo_body(self) -> dict[str, Any]:
+        """The previous values of exactly the fields that changed, as an update body."""
+        if self.before is None:
+            return {}
+        changed = {c.field for c in self.changes}
+        body: dict[str, Any] = {}
+        for field, custom_key in self.targets:
+            label = f"cf.{custom_key}" if custom_key is not None else FIELDS[field].label
+            if label not in changed:
+                continue
+            if custom_key is not None:
+                body.setdefault("custom_fields", {})[custom_key] = (self.before.custom_fields or {}).get(
+                    custom_key
+                )
+            else:
+                body[field] = _as_body(self.before.value(field))
+        return body
+
+    def undo_expect(self) -> dict[str, str]:
+        """What each changed field reads now; an undo checks the ticket still reads so."""
+        return {c.field: c.after for c in self.changes}
 
 
 def _ref(item: Item) -> Ref:
@@ -290,7 +314,8 @@ class TicketService:
             raise
         UPDATES.labels("applied").inc()
         await self.snapshots.put(plan.account, ticket, plan.typed_ref)
-        result = UpdateResult(plan.account, ticket, self._changes(plan.targets, plan.before, ticket), key)
+        changes = self._changes(plan.targets, plan.before, ticket)
+        result = UpdateResult(plan.account, ticket, changes, key, plan.before, plan.targets)
         if self.audit is not None:
             await self.audit.record(
                 AuditRecord.now(
@@ -483,6 +508,26 @@ def _from_ticket(account: Account, ticket: Ticket, name: str) -> str:
             f"an admin can set it under accounts.{account.name}.query in the ticketbot config"
         )
     return str(found)
+
+
+def _as_body(value: Any) -> Any:
+    """A ticket's value in the shape of a request body (references as {id, name})."""
+    if isinstance(value, TicketRefObject):
+        ref = value.as_ref()
+        return ref.model_dump(exclude_none=True) if ref else None
+    if isinstance(value, list):
+        return [_as_body(v) for v in value]
+    return value
+
+
+def changed_since(ticket: Ticket, expect: dict[str, str], targets: Sequence[Target]) -> list[str]:
+    """The changed fields that no longer read what the update set."""
+    moved = []
+    for field, custom_key in targets:
+        label = f"cf.{custom_key}" if custom_key is not None else FIELDS[field].label
+        if label in expect and ticket.display(field, custom_key) != expect[label]:
+            moved.append(f"{label} (now {ticket.display(field, custom_key)})")
+    return moved
 
 
 def _user_value(text: str) -> UserValue:

@@ -20,6 +20,7 @@ from blocks.messages import error_blocks
 from bot.commands import ParseError, UpdateCommand
 from bot.jobs import Job
 from bot.logs import bind
+from bot.models import TicketUpdate
 from bot.refs import TicketRef
 from bot.service import Actor, UpdateResult, UserInputError
 from bot.truto_errors import TrutoError, Unavailable
@@ -114,6 +115,28 @@ async def _run_fields(deps: SlackDeps, data: dict[str, Any]) -> UpdateResult:
     )
 
 
+async def _offer_undo(deps: SlackDeps, data: dict[str, Any], result: UpdateResult) -> str | None:
+    """Keep what Undo needs (for UNDO_MINUTES); returns the signed button value."""
+    body = result.undo_body()
+    if not body or deps.config.settings.undo_minutes <= 0:
+        return None
+    token = uuid.uuid4().hex
+    record = {
+        "account": result.account.name,
+        "ticket": result.ticket.id,
+        "body": TicketUpdate(**body).to_body(),
+        "expect": result.undo_expect(),
+        "targets": [list(t) for t in result.targets],
+        "channel": data.get("channel"),
+        "user": data.get("user"),
+        "user_name": data.get("user_name"),
+    }
+    await deps.core.cache.store(
+        f"ticketbot:v1:undo:{token}", record, ttl=deps.config.settings.undo_minutes * 60, stale_for=0.0
+    )
+    return deps.signer.sign({"u": token})
+
+
 async def _deliver(deps: SlackDeps, client: Any, data: dict[str, Any], result: UpdateResult) -> None:
     card = await card_message(
         deps,
@@ -122,6 +145,7 @@ async def _deliver(deps: SlackDeps, client: Any, data: dict[str, Any], result: U
         changes=result.changes,
         actor_id=data.get("user"),
         shareable=bool(data.get("ephemeral")),
+        undo_value=await _offer_undo(deps, data, result),
     )
     reply = data.get("reply", "in_channel")
     if reply == "replace" and data.get("response_url"):

@@ -108,6 +108,7 @@ async def card_message(
     actor_id: str | None = None,
     shareable: bool = False,
     interactive: bool = True,
+    undo_value: str | None = None,
 ) -> dict[str, Any]:
     """blocks and fallback text of a ticket card (statuses come from the cached list)."""
     statuses: list[dict[str, Any]] = []
@@ -126,6 +127,7 @@ async def card_message(
         shareable=shareable,
         interactive=interactive,
         can_update=can_update,
+        undo_value=undo_value,
     )
     return {"blocks": ticket_card(ticket, options), "text": card_text(ticket, changes or [])}
 

@@ -1,0 +1,55 @@
+"""Undo on a card posted after an update (for UNDO_MINUTES): sends the previous values of
+exactly the fields that changed, if the ticket still reads what the update set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from blocks import ids
+from bot.refs import TicketRef
+from bot.service import UserInputError, changed_since
+from handlers.deps import deps_of, idempotency_key, request_id
+from handlers.surface import ack_only, guarded
+
+
+@guarded
+async def undo_clicked(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+    deps = deps_of(context)
+    signed = deps.signer.verify(((body.get("actions") or [{}])[0]).get("value"))
+    token = str(signed.get("u")) if signed else ""
+    key = f"ticketbot:v1:undo:{token}"
+    entry = await deps.core.cache.backend.get(key) if token else None
+    minutes = deps.config.settings.undo_minutes
+    if entry is None:
+        raise UserInputError(f"Undo is no longer available: it works for {minutes} minutes after a change.")
+    record = dict(entry.value)
+    account = deps.config.account(str(record["account"]))
+    if account is None:
+        raise UserInputError("Undo is no longer available: the account is not configured any more.")
+    now = await deps.service.fetch_ticket(account, TicketRef(record["ticket"]))
+    targets = [(field, custom) for field, custom in record["targets"]]
+    moved = changed_since(now, record["expect"], targets)
+    if moved:
+        raise UserInputError(f"Not undone: {', '.join(moved)} changed since; nothing was sent.")
+    await deps.core.cache.backend.delete(key)
+    user = body.get("user") or {}
+    job = {
+        "kind": "fields",
+        "account": account.name,
+        "ticket": record["ticket"],
+        "body": record["body"],
+        "channel": record.get("channel"),
+        "user": user.get("id"),
+        "user_name": user.get("username") or user.get("name"),
+        "response_url": body.get("response_url"),
+        "reply": "replace",
+        "key": idempotency_key(token, "undo"),  # its own key: an undo is a change of its own
+        "request_id": request_id(),
+    }
+    await deps.jobs.put(job, once=job["key"])
+
+
+def register(app: AsyncApp) -> None:
+    app.action(ids.UNDO)(ack=ack_only, lazy=[undo_clicked])

@@ -1,0 +1,72 @@
+"""Undo: the previous values of exactly what changed, once, if nobody changed them since."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import JIRA_CHANNEL
+from tests.handlers.conftest import Harness, last
+from tests.handlers.payloads import block_actions
+
+
+async def updated_card(harness: Harness, text: str) -> list[dict[str, Any]]:
+    await harness.command(text)
+    card: list[dict[str, Any]] = last(harness.calls("response"))["blocks"]
+    return card
+
+
+async def undo(harness: Harness, card: list[dict[str, Any]]) -> None:
+    actions = next(b for b in card if b["type"] == "actions")
+    button = next(e for e in actions["elements"] if e["action_id"] == "ticket_undo")
+    harness.reset_counts()
+    await harness.interact(
+        block_actions(
+            {
+                "action_id": "ticket_undo",
+                "block_id": actions.get("block_id", "a"),
+                "type": "button",
+                "value": button["value"],
+            },
+            channel=JIRA_CHANNEL,
+            response_url=harness.slack.response_url(),
+            message={"type": "message", "blocks": card},
+        )
+    )
+
+
+async def test_undo_sends_back_exactly_what_changed(harness: Harness) -> None:
+    card = await updated_card(harness, 'PROJ-42 status=done tags+=backend name="Login fails with SSO"')
+    await undo(harness, card)
+    [get, patch] = harness.sandbox.state.calls(path_contains="/tickets/PROJ-42")
+    assert get.method == "GET"  # a fresh look: does the ticket still read what the update set?
+    assert patch.body == {
+        "status": {"id": "js1", "name": "To Do"},
+        "tags": [{"id": "jl2", "name": "frontend"}],
+    }
+    replaced = last(harness.calls("response"))
+    assert replaced["replace_original"] is True
+    assert "status Done → To Do, tags frontend, backend → frontend" in str(replaced["blocks"])
+    records = await harness.core.service.audit.read(ticket="PROJ-42")  # type: ignore[union-attr]
+    assert len(records) == 2 and records[0].idempotency_key != records[1].idempotency_key
+
+
+async def test_undo_is_refused_after_a_concurrent_change(harness: Harness) -> None:
+    card = await updated_card(harness, "PROJ-42 priority=high")
+    harness.sandbox.state.profiles["sandbox-jira"].tickets["PROJ-42"]["priority"] = {
+        "id": "jp5",
+        "name": "Lowest",
+    }
+    await undo(harness, card)
+    assert harness.sandbox.state.calls("PATCH") == []
+    assert (
+        last(harness.calls("response"))["text"]
+        == "Not undone: priority (now Lowest) changed since; nothing was sent."
+    )
+
+
+async def test_undo_works_once(harness: Harness) -> None:
+    card = await updated_card(harness, "PROJ-42 priority=high")
+    await undo(harness, card)
+    await undo(harness, card)
+    assert "Undo is no longer available" in last(harness.calls("response"))["text"]
+    assert len(harness.sandbox.state.calls("PATCH")) == 0  # the second click sent nothing
