@@ -28,13 +28,20 @@ def _target(deps: SlackDeps, body: dict[str, Any], value: str | None = None) -> 
     return deps.read_ticket_value(value if value is not None else _action(body).get("value"))
 
 
+def _required_target(
+    deps: SlackDeps, body: dict[str, Any], value: str | None = None
+) -> tuple[Any, TicketRef]:
+    """The ticket a button names; a value that does not verify is refused as forged."""
+    target = _target(deps, body, value)
+    if target is None:
+        raise UserInputError(FORGED)
+    return target
+
+
 @guarded
 async def edit_clicked(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
     deps = deps_of(context)
-    target = _target(deps, body)
-    if target is None:
-        raise UserInputError(FORGED)
-    account, ref = target
+    account, ref = _required_target(deps, body)
     await open_edit(
         deps, client, body["trigger_id"], account, ref, channel_of(body), (body.get("user") or {}).get("id")
     )
@@ -103,17 +110,13 @@ async def refuse_forged(body: dict[str, Any], client: Any, respond: Any, context
     value = action.get("value")
     if action.get("action_id") == ids.STATUS_SELECT:
         value = ids.card_value_of_block(action.get("block_id") or "")
-    if _target(deps, body, value) is None:
-        raise UserInputError(FORGED)
+    _required_target(deps, body, value)
 
 
 @guarded
 async def share_clicked(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
     deps = deps_of(context)
-    target = _target(deps, body)
-    if target is None:
-        raise UserInputError(FORGED)
-    account, ref = target
+    account, ref = _required_target(deps, body)
     ticket = await deps.service.recent_ticket(account, ref)
     message = await card_message(deps, account, ticket)
     await respond(response_type="in_channel", replace_original=False, **message)
