@@ -57,6 +57,24 @@ def field_of_block(block_id: str) -> str | None:
     return None
 
 
+# Custom fields in the edit form: the block_id carries the input's kind and the field's name,
+# so a submission is read from the view alone.
+CUSTOM_BLOCK_PREFIX = "cf:"
+
+
+def custom_block(kind: str, name: str) -> str | None:
+    block_id = f"{CUSTOM_BLOCK_PREFIX}{kind}:{name}"
+    return block_id if len(block_id) <= 255 else None
+
+
+def custom_of_block(block_id: str) -> tuple[str, str] | None:
+    """(kind, field name) of a custom field's block, or None."""
+    if not block_id.startswith(CUSTOM_BLOCK_PREFIX):
+        return None
+    kind, _, name = block_id[len(CUSTOM_BLOCK_PREFIX) :].partition(":")
+    return (kind, name) if kind and name else None
+
+
 # Ticket pickers (message shortcut)
 PICK_BLOCK = "pick_ticket"
 ENTER_BLOCK = "enter_ticket"

@@ -154,9 +154,12 @@ def _iso_day(value: str | None) -> str | None:
         return None
 
 
-def edit_view(ticket: Ticket, choices: EditChoices, metadata: str) -> View:
+def edit_view(
+    ticket: Ticket, choices: EditChoices, metadata: str, custom: Sequence[dict[str, Any]] = ()
+) -> View:
     """The form, prefilled with the ticket's current values; a field without a list is left out
-    or offered as text where the API takes text (status, ticket type)."""
+    or offered as text where the API takes text (status, ticket type). `custom` holds the
+    custom fields' inputs (blocks.custom_inputs), shown before the description."""
     blocks: list[dict[str, Any]] = [
         _section(f"*{escape(ticket.display_ref)}*"),
         _text("name", "Title", ticket.name),
@@ -184,6 +187,7 @@ def edit_view(ticket: Ticket, choices: EditChoices, metadata: str) -> View:
         blocks.append(_select("ticket_type", "Type", choices.types, ticket.ticket_type))
     else:
         blocks.append(_text("ticket_type", "Type", ticket.type_name))
+    blocks.extend(custom)
     blocks.append(_text("description", "Description", description_excerpt(ticket, 3000), multiline=True))
     return _view(ids.EDIT_VIEW, "Edit ticket", blocks, metadata, "Save")
 

@@ -295,7 +295,11 @@ def _convert(
     if spec.kind == Kind.TEXT:
         return (raw.joined,)
     if spec.kind == Kind.CUSTOM:  # typed later, by the field's definition; a list keeps its items
-        return tuple(item.text for item in raw.items) or ("",)
+        # A Slack mention stays a mention, for a user field; other types read it as "@name".
+        return tuple(
+            _user_value(item) if item.markup and _MENTION.match(item.markup) else item.text
+            for item in raw.items
+        ) or ("",)
     if spec.is_list:
         if spec.kind == Kind.USERS:
             return tuple(_user_value(item) for item in items)

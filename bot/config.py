@@ -123,6 +123,8 @@ class Account(BaseModel):
     link_patterns: tuple[str, ...] = ()
     ticket_url_template: str | None = None
     permissions: Permissions = Field(default_factory=Permissions)
+    # Custom fields (names or labels) the edit form shows besides those the tool requires.
+    form_custom_fields: tuple[str, ...] = ()
 
     @field_validator("link_patterns")
     @classmethod

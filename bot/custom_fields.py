@@ -4,6 +4,7 @@ multi-select (array; `+=`/`-=` work). Pure: the service supplies the list and th
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Any
 
@@ -29,11 +30,17 @@ def find_field(key: str, fields: list[Item]) -> Item:
         raise ResolveError(f"{exc.message}; this account's custom fields: {known}") from None
 
 
-def _option(field: Item, text: str) -> Any:
-    options = [
+def field_options(field: Item) -> list[Item]:
+    """The field's options as {id, name}: the value to send and the label to show."""
+    return [
         {"id": str(o.get("value", o.get("label"))), "name": str(o.get("label", o.get("value")))}
         for o in field.get("options") or []
+        if isinstance(o, dict) and not o.get("is_hidden")
     ]
+
+
+def _option(field: Item, text: str) -> Any:
+    options = field_options(field)
     if not options:
         return text
     try:
@@ -41,6 +48,14 @@ def _option(field: Item, text: str) -> Any:
     except ResolveError:
         labels = ", ".join(o["name"] for o in options)
         raise ResolveError(f"{field.get('name')} takes one of: {labels}; got '{text}'") from None
+
+
+def to_number(text: str) -> int | float:
+    """A finite number (an int when whole); ValueError otherwise."""
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(text)
+    return int(number) if number.is_integer() else number
 
 
 def convert(field: Item, texts: tuple[str, ...], today: date) -> Any:
@@ -52,10 +67,9 @@ def convert(field: Item, texts: tuple[str, ...], today: date) -> Any:
     text = ",".join(texts)
     if kind == "number":
         try:
-            number = float(text)
+            return to_number(text)
         except ValueError:
             raise ResolveError(f"{name} takes a number, got '{text}'") from None
-        return int(number) if number.is_integer() else number
     if kind == "boolean":
         if text.lower() in _TRUE:
             return True
@@ -84,3 +98,20 @@ def merge(current: Any, values: list[Any], op: str, name: str) -> list[Any]:
             f"{name} does not hold {', '.join(missing)} (now: {', '.join(map(str, now)) or 'nothing'})"
         )
     return [v for v in now if v not in values]
+
+
+def form_fields(fields: list[Item], configured: tuple[str, ...]) -> tuple[list[Item], list[str]]:
+    """The custom fields an edit form shows: those the tool marks required, then those the
+    account config names (by name or label), each once; and the configured names that match
+    no field."""
+    ticket_only = [f for f in ticket_fields(fields) if not f.get("is_hidden")]
+    chosen = {str(f.get("name")): f for f in ticket_only if f.get("is_required")}
+    unknown = []
+    for key in configured:
+        try:
+            field = find_field(key, ticket_only)
+        except ResolveError:
+            unknown.append(key)
+            continue
+        chosen.setdefault(str(field.get("name")), field)
+    return list(chosen.values()), unknown

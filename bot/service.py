@@ -409,7 +409,7 @@ class TicketService:
         """(the field's own name, the typed value) for cf.<key>=…"""
         key = assignment.custom_key or ""
         fields = await self.lookups.get(account, "fields")
-        texts = tuple(str(v) for v in assignment.values)
+        texts = tuple(f"@{v.text}" if isinstance(v, UserValue) else str(v) for v in assignment.values)
         if not fields.present:  # the tool lists no definitions: send what was typed
             return key, None if assignment.op == "clear" else ",".join(texts)
         try:
@@ -418,7 +418,9 @@ class TicketService:
             if assignment.op == "clear":
                 return name, None
             if field.get("type") == "user":
-                return name, (await self._user(account, _user_value(texts[0]), actor)).id
+                first = assignment.values[0]
+                who = first if isinstance(first, UserValue) else _user_value(texts[0])
+                return name, (await self._user(account, who, actor)).id
             if field.get("type") != "array" and assignment.op in ("add", "remove"):
                 raise ResolveError(f"+= and -= work on multi-select fields; {name} holds one value")
             return name, convert(field, texts, date.today())

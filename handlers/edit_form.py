@@ -7,18 +7,26 @@ the user was shown), so only fields the user changed are sent.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from blocks import ids
+from blocks.custom_inputs import custom_inputs
 from blocks.modal import EditChoices, edit_view, loading_view, note_view
 from blocks.text import escape
 from bot.config import Account
-from bot.models import Ref
+from bot.custom_fields import form_fields, to_number
+from bot.lookups import LookupList
+from bot.models import Ref, Ticket
 from bot.refs import TicketRef
+from bot.resolve import item_name
 from bot.service import Actor
 from handlers.deps import SlackDeps
 from handlers.surface import user_message
+
+log = logging.getLogger(__name__)
 
 
 async def open_edit(
@@ -55,13 +63,13 @@ async def _form(
 ) -> dict[str, Any]:
     await deps.service.check_may_update(account, Actor(slack_user_id=user), channel)  # can the tool update?
     lookups = deps.core.lookups
-    names = ("ticket_status", "ticket_priorities", "teams", "ticket_types", "users", "tags")
+    names = ("ticket_status", "ticket_priorities", "teams", "ticket_types", "users", "tags", "fields")
     fetching = asyncio.ensure_future(deps.service.fetch_ticket(account, ref))
     try:
         lists = await asyncio.gather(*(lookups.get(account, name) for name in names))
     finally:
         ticket = await fetching
-    statuses, priorities, teams, types, users, tags = lists
+    statuses, priorities, teams, types, users, tags, fields = lists
     choices = EditChoices(
         statuses=statuses.items if statuses.present else None,
         priorities=priorities.items if priorities.present else None,
@@ -71,7 +79,31 @@ async def _form(
         tags=tags.present,
     )
     metadata = deps.signer.sign({"a": account.name, "t": ticket.id, "c": channel, "u": user})
-    return edit_view(ticket, choices, metadata)
+    custom = await _custom_inputs(deps, account, ticket, fields, users)
+    return edit_view(ticket, choices, metadata, custom)
+
+
+async def _custom_inputs(
+    deps: SlackDeps, account: Account, ticket: Ticket, fields: LookupList, users: LookupList
+) -> list[dict[str, Any]]:
+    """Inputs for the required custom fields and those the account config lists, when the
+    tool has definitions and takes custom fields at all."""
+    abilities = await deps.service.abilities(account)
+    if not fields.present or (
+        abilities.body_fields is not None and "custom_fields" not in abilities.body_fields
+    ):
+        return []
+    shown, unknown = form_fields(fields.items, account.form_custom_fields)
+    if unknown:
+        log.warning(
+            "form_custom_fields names no custom field of this account: %s",
+            ", ".join(unknown),
+            extra={"account": account.name},
+        )
+    values = ticket.custom_fields or {}
+    wanted = {str(values[f["name"]]) for f in shown if f.get("type") == "user" and values.get(f["name"])}
+    user_names = {str(u["id"]): item_name(u) for u in users.items if str(u.get("id")) in wanted}
+    return custom_inputs(shown, values, user_names)
 
 
 @dataclass
@@ -82,21 +114,23 @@ class FormDiff:
 
 def _initial(element: dict[str, Any]) -> Any:
     kind = element.get("type")
-    if kind == "plain_text_input":
+    if kind in ("plain_text_input", "number_input"):
         return element.get("initial_value") or ""
     if kind in ("static_select", "external_select"):
         return (element.get("initial_option") or {}).get("value")
-    if kind == "multi_external_select":
+    if kind in ("multi_external_select", "multi_static_select"):
         return sorted(o["value"] for o in element.get("initial_options") or [])
     if kind == "datepicker":
         return element.get("initial_date")
+    if kind == "datetimepicker":
+        return element.get("initial_date_time")
     return None
 
 
 def _submitted(element: dict[str, Any], state: dict[str, Any]) -> tuple[Any, Any]:
     """(comparable value, the value to send)."""
     kind = element.get("type")
-    if kind == "plain_text_input":
+    if kind in ("plain_text_input", "number_input"):
         text = (state.get("value") or "").strip()
         return text, text
     if kind in ("static_select", "external_select"):
@@ -104,14 +138,39 @@ def _submitted(element: dict[str, Any], state: dict[str, Any]) -> tuple[Any, Any
         if not selected:
             return None, None
         return selected["value"], Ref(id=selected["value"], name=selected["text"]["text"])
-    if kind == "multi_external_select":
+    if kind in ("multi_external_select", "multi_static_select"):
         selected = state.get("selected_options") or []
         refs = [Ref(id=o["value"], name=o["text"]["text"]) for o in selected]
         return sorted(r.id for r in refs), refs
     if kind == "datepicker":
         day = state.get("selected_date")
         return day, day
+    if kind == "datetimepicker":
+        moment = state.get("selected_date_time")
+        return moment, moment
     return None, None
+
+
+def _custom_value(kind: str, sent: Any) -> Any:
+    """The custom field's value to send, from what the form submitted (None clears it)."""
+    if sent in (None, ""):
+        return None
+    if isinstance(sent, Ref):
+        sent = sent.id
+    if isinstance(sent, list):
+        return [ref.id for ref in sent]
+    if kind == "number":
+        try:
+            return to_number(sent)
+        except ValueError:
+            raise ValueError(f"Enter a number, e.g. 3 or 2.5 (got {sent!r}).") from None
+    if kind == "bool":
+        return sent == "true"
+    if kind == "datetime":
+        return datetime.fromtimestamp(int(sent), UTC).isoformat().replace("+00:00", "Z")
+    if kind == "list":
+        return [part.strip() for part in str(sent).split(",") if part.strip()]
+    return sent
 
 
 def read_submission(view: dict[str, Any]) -> FormDiff:
@@ -119,14 +178,23 @@ def read_submission(view: dict[str, Any]) -> FormDiff:
     diff = FormDiff()
     values = (view.get("state") or {}).get("values") or {}
     for block in view.get("blocks") or []:
-        field_name = ids.field_of_block(block.get("block_id", ""))
-        if field_name is None or block.get("type") != "input":
+        block_id = block.get("block_id", "")
+        field_name = ids.field_of_block(block_id)
+        custom = ids.custom_of_block(block_id)
+        if (field_name is None and custom is None) or block.get("type") != "input":
             continue
         element = block.get("element") or {}
-        state = (values.get(block["block_id"]) or {}).get(ids.FIELD_ACTION) or {}
+        state = (values.get(block_id) or {}).get(ids.FIELD_ACTION) or {}
         shown = _initial(element)
         compared, sent = _submitted(element, state)
         if compared == shown or (compared in (None, "") and shown in (None, "")):
+            continue
+        if custom is not None:
+            kind, name = custom
+            try:
+                diff.body.setdefault("custom_fields", {})[name] = _custom_value(kind, sent)
+            except ValueError as exc:
+                diff.errors[block_id] = str(exc)
             continue
         if field_name == "name" and not compared:
             diff.errors[block["block_id"]] = "A ticket needs a title."
@@ -140,5 +208,6 @@ def read_submission(view: dict[str, Any]) -> FormDiff:
                 f"Leave the {field_name.replace('_', ' ')} as it was, or name one."
             )
             continue
+        assert field_name is not None
         diff.body[field_name] = None if compared in ("", None) else sent
     return diff

@@ -8,22 +8,46 @@ from slack_bolt.async_app import AsyncApp
 
 from blocks import ids
 from blocks.messages import options_payload
+from bot.config import Account
+from bot.custom_fields import field_options, find_field, ticket_fields
 from bot.fields import FIELDS
-from handlers.deps import deps_of
+from bot.resolve import Item, NameIndex, ResolveError
+from handlers.deps import SlackDeps, deps_of
 
 
 async def suggest(ack: Any, body: dict[str, Any], context: Any) -> None:
     deps = deps_of(context)
-    field = ids.field_of_block(body.get("block_id") or "")
+    block_id = body.get("block_id") or ""
+    field = ids.field_of_block(block_id)
+    custom = ids.custom_of_block(block_id)
     meta = deps.signer.verify((body.get("view") or {}).get("private_metadata"))
     account = deps.config.account(str(meta.get("a"))) if meta else None
+    query = body.get("value") or ""
+    if account is not None and custom is not None:
+        await ack(**options_payload(await _custom_options(deps, account, custom, query)))
+        return
     resource = FIELDS[field].resource if field else None
     if account is None or resource is None:
         await ack(options=[])
         return
     lookup = await deps.core.lookups.get(account, resource)
-    found = lookup.index.rank(body.get("value") or "", limit=100)
+    found = lookup.index.rank(query, limit=100)
     await ack(**options_payload(found))
+
+
+async def _custom_options(
+    deps: SlackDeps, account: Account, custom: tuple[str, str], query: str
+) -> list[Item]:
+    """A user custom field searches the users; a long enum or multi-select its own options."""
+    kind, name = custom
+    if kind == "user":
+        return (await deps.core.lookups.get(account, "users")).index.rank(query, limit=100)
+    fields = await deps.core.lookups.get(account, "fields")
+    try:
+        definition = find_field(name, ticket_fields(fields.items))
+    except ResolveError:
+        return []
+    return NameIndex(field_options(definition)).rank(query, limit=100)
 
 
 def register(app: AsyncApp) -> None:

@@ -197,6 +197,7 @@ def _jira() -> Profile:
             "label": "Severity",
             "type": "enum",
             "entity_type": "ticket",
+            "is_required": True,
             "options": [{"label": s, "value": s.lower()} for s in ("Minor", "Major", "Critical")],
         },
         {
@@ -216,6 +217,13 @@ def _jira() -> Profile:
             "entity_type": "ticket",
         },
         {"id": "cf6", "name": "reviewer", "label": "Reviewer", "type": "user", "entity_type": "ticket"},
+        {
+            "id": "cf8",
+            "name": "deployed_at",
+            "label": "Deployed at",
+            "type": "datetime",
+            "entity_type": "ticket",
+        },
         {
             "id": "cf7",
             "name": "sprint_goal",

@@ -49,6 +49,7 @@ async def test_typed_values(
     ("text", "message"),
     [
         ("PROJ-42 cf.story_points=lots", "cf.story_points: story_points takes a number, got 'lots'"),
+        ("PROJ-42 cf.story_points=inf", "cf.story_points: story_points takes a number, got 'inf'"),
         (
             "PROJ-42 cf.severity=huge",
             "cf.severity: severity takes one of: Minor, Major, Critical; got 'huge'",

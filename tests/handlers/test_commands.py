@@ -127,8 +127,8 @@ async def test_help_lists_the_channel_accounts_names(harness: Harness) -> None:
     assert "Statuses: To Do, In Progress, In Review, Done" in content
     assert "due_date" in content and "created_at" not in content.split("Fields it can change: ")[1]  # locked
     assert (
-        "Custom fields: cf.story_points, cf.severity, cf.components, cf.reviewed, cf.release_date, cf.reviewer"
-        in content
+        "Custom fields: cf.story_points, cf.severity, cf.components, cf.reviewed, cf.release_date, "
+        "cf.reviewer, cf.deployed_at" in content
     )
 
 
@@ -189,3 +189,15 @@ async def test_opening_the_form_with_warm_lists_costs_one_fetch(harness: Harness
     await harness.command("edit PROJ-42")
     assert harness.api_calls() == [("GET", "/unified/ticketing/tickets/PROJ-42")]
     assert [c.method for c in harness.slack.state.calls] == ["views.open", "views.update"]
+
+
+async def test_a_mention_sets_a_user_custom_field(harness: Harness) -> None:
+    await harness.command("PROJ-42 cf.reviewer=<@U0ANA|ana>")
+    [patch] = harness.sandbox.state.calls("PATCH")
+    assert patch.body == {"custom_fields": {"reviewer": "ju0001"}}  # found by her Slack email
+
+
+async def test_a_mention_in_a_text_custom_field_is_the_name_as_written(harness: Harness) -> None:
+    await harness.command("ENG-7 cf.owner=<@U0ANA|ana>", channel=LINEAR_CHANNEL)
+    [patch] = harness.sandbox.state.calls("PATCH")
+    assert patch.body == {"custom_fields": {"owner": "@ana"}}

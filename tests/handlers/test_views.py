@@ -19,14 +19,16 @@ def unchanged_state(view: dict[str, Any]) -> dict[str, Any]:
         element = block["element"]
         kind = element["type"]
         state: dict[str, Any] = {"type": kind}
-        if kind == "plain_text_input":
+        if kind in ("plain_text_input", "number_input"):
             state["value"] = element.get("initial_value")
         elif kind in ("static_select", "external_select"):
             state["selected_option"] = element.get("initial_option")
-        elif kind == "multi_external_select":
+        elif kind in ("multi_external_select", "multi_static_select"):
             state["selected_options"] = element.get("initial_options", [])
         elif kind == "datepicker":
             state["selected_date"] = element.get("initial_date")
+        elif kind == "datetimepicker":
+            state["selected_date_time"] = element.get("initial_date_time")
         values[block["block_id"]] = {element["action_id"]: copy.deepcopy(state)}
     return values
 
