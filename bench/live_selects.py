@@ -9,6 +9,7 @@ process's resident size before and after loading them).
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import sys
 import time
@@ -20,6 +21,7 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import SECRET, Stack, save, stats_ms, table, verdict
+from bench.loadgen import Request, load
 from bench.signing import signed_payload, suggestion
 from bot.sandbox.profiles import FIRST_NAMES, LAST_NAMES
 from bot.signing import Signer
@@ -50,23 +52,23 @@ def people(count: int) -> list[dict[str, object]]:
 async def measure(url: str, metadata: str) -> dict[str, dict[str, float]]:
     rng = random.Random(2)
     typed = [*(n[: rng.randint(1, 4)].lower() for n in FIRST), "zq", "costa 1", "mend", "x"]
-    results: dict[str, list[float]] = {"field_assignees": [], "field_tags": []}
-    gate = asyncio.Semaphore(10)
-    async with httpx.AsyncClient(timeout=30) as http:
+    blocks = ["field_assignees", "field_tags"]
+    sent: dict[int, str] = {}
 
-        async def one(block: str) -> None:
-            async with gate:
-                value = rng.choice(typed) if block == "field_assignees" else f"tag-{rng.randint(0, 499)}"
-                body, headers = signed_payload(suggestion(block, value, metadata))
-                started = time.perf_counter()
-                response = await http.post(url, content=body, headers=headers)
-                results[block].append(time.perf_counter() - started)
-                assert response.status_code == 200 and response.json()["options"] is not None
+    def make(n: int) -> Request:
+        block = sent[n] = rng.choice(blocks)
+        value = rng.choice(typed) if block == "field_assignees" else f"tag-{rng.randint(0, 499)}"
+        return signed_payload(suggestion(block, value, metadata))
 
-        await asyncio.gather(*(one("field_assignees") for _ in range(20)))  # warm-up
-        results = {"field_assignees": [], "field_tags": []}
-        await asyncio.gather(*(one(rng.choice(list(results))) for _ in range(REQUESTS)))
-    return {block: stats_ms(seconds) for block, seconds in results.items()}
+    def check(status: int, content: bytes) -> None:
+        assert status == 200 and json.loads(content)["options"] is not None
+
+    await load(url, 10, 40, make, check)  # warm-up
+    latencies = await load(url, 10, REQUESTS, make, check)
+    by_block: dict[str, list[float]] = {block: [] for block in blocks}
+    for n, seconds in enumerate(latencies):
+        by_block[sent[n]].append(seconds)
+    return {block: stats_ms(seconds) for block, seconds in by_block.items()}
 
 
 def main() -> None:

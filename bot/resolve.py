@@ -7,6 +7,7 @@ Pure functions; items are the API's JSON objects (`{id, name, …}`; users also 
 from __future__ import annotations
 
 import bisect
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -59,8 +60,9 @@ def _compact(text: str) -> str:
     return _NOT_ALNUM.sub("", text.casefold())
 
 
-def _aliases(item: Item, is_user: bool) -> list[str]:
-    """Every lower-cased form an item answers to; names also without spaces or punctuation."""
+def _aliases(item: Item, is_user: bool) -> tuple[list[str], list[str]]:
+    """Every lower-cased form an item answers to: (its names, also without spaces or
+    punctuation; its id and emails, matched exactly or by prefix only)."""
     names = [item_name(item)]
     if item.get("label"):
         names.append(str(item["label"]))
@@ -70,7 +72,7 @@ def _aliases(item: Item, is_user: bool) -> list[str]:
         exact.extend(user_emails(item))
     folded = [v.casefold() for v in names if v]
     compact = [c for c in map(_compact, folded) if c and c not in folded]
-    return folded + [v.casefold() for v in exact if v] + compact
+    return folded + compact, [v.casefold() for v in exact if v]
 
 
 Label = tuple[str, str]  # (one, many): ("status", "statuses")
@@ -124,31 +126,36 @@ def rank(query: str, items: Sequence[Item], *, limit: int = 100, is_user: bool =
     return NameIndex(items, is_user=is_user).rank(query, limit)
 
 
+SIMILAR = 70  # fuzz.ratio a name needs to be offered as similar
+
+
 class NameIndex:
     """A list prepared for many look-ups: aliases computed once, prefixes found by bisection."""
 
     def __init__(self, items: Sequence[Item], *, is_user: bool = False) -> None:
         self.items = list(items)
         self.is_user = is_user
-        self.aliases = [_aliases(item, is_user) for item in self.items]
-        self.names = [item_name(item) for item in self.items]
+        forms = [_aliases(item, is_user) for item in self.items]
+        self.names = [item_name(item).casefold() for item in self.items]
         self._emails: dict[str, list[int]] | None = None  # built on the first look-up by email
-        # Every item's aliases in one string, so a substring search runs once, in C.
-        self._corpus = ""
+        # Every item's names in one string, so a substring search is one pass in C.
         self._offsets: list[int] = []
         parts: list[str] = []
         position = 0
-        for aliases in self.aliases:
+        for named, _ in forms:
             self._offsets.append(position)
-            text = "\x00".join(aliases) + "\n"
+            text = "\x00".join(named) + "\n"
             parts.append(text)
             position += len(text)
         self._corpus = "".join(parts)
+        # Similar-name search compares only names of a length that can reach the cut-off.
+        self._by_length = sorted(range(len(self.names)), key=lambda i: len(self.names[i]))
+        self._lengths = [len(self.names[i]) for i in self._by_length]
         keys: list[str] = []
         positions: list[int] = []
         self._exact: dict[str, list[int]] = {}
-        for index, aliases in enumerate(self.aliases):
-            for alias in dict.fromkeys(aliases):
+        for index, (named, exact) in enumerate(forms):
+            for alias in dict.fromkeys(named + exact):
                 keys.append(alias)
                 positions.append(index)
                 self._exact.setdefault(alias, []).append(index)
@@ -180,6 +187,26 @@ class NameIndex:
                 found.append(index)
             start = self._offsets[index + 1] if index + 1 < len(self._offsets) else len(self._corpus)
         return found
+
+    def _similar(self, text: str, limit: int, taken: set[int]) -> list[int]:
+        """Names with a fuzz.ratio of at least SIMILAR to `text`, best first. The ratio (one
+        minus the indel distance over the summed lengths) cannot reach s% unless the longer
+        length is within (200 - s) / s of the shorter, so only those names are compared."""
+        spread = (200 - SIMILAR) / SIMILAR
+        low = bisect.bisect_left(self._lengths, math.floor(len(text) / spread))
+        high = bisect.bisect_right(self._lengths, math.ceil(len(text) * spread))
+        candidates = self._by_length[low:high]
+        if not candidates:
+            return []
+        similar = process.extract(
+            text,
+            [self.names[i] for i in candidates],
+            scorer=fuzz.ratio,
+            limit=limit + len(taken),
+            score_cutoff=SIMILAR,
+        )
+        found = [candidates[position] for _, _, position in similar]
+        return [index for index in found if index not in taken][:limit]
 
     def by_email(self, email: str, *, who: str | None = None) -> Item:
         """The user with this email, exactly (case-insensitive)."""
@@ -217,14 +244,5 @@ class NameIndex:
         if len(chosen) < limit:
             chosen += self._containing(text, limit - len(chosen), set(chosen))
         if len(chosen) < limit:
-            taken = set(chosen)
-            similar = process.extract(
-                text,
-                self.names,
-                scorer=fuzz.ratio,
-                processor=str.casefold,
-                limit=limit - len(chosen) + len(taken),
-                score_cutoff=70,
-            )
-            chosen += [index for _, _, index in similar if index not in taken][: limit - len(chosen)]
+            chosen += self._similar(text, limit - len(chosen), set(chosen))
         return [self.items[i] for i in chosen]

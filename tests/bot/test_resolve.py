@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rapidfuzz import fuzz, process
 
-from bot.resolve import ResolveError, resolve, resolve_email
+from bot.resolve import SIMILAR, NameIndex, ResolveError, resolve, resolve_email
 
 STATUS = ("status", "statuses")
 USER = ("user", "users")
@@ -106,3 +109,35 @@ def test_resolve_email_is_exact_and_case_insensitive() -> None:
 def test_empty_list_says_so() -> None:
     with pytest.raises(ResolveError, match=r"no status matches 'x' \(this account has no statuses\)"):
         resolve("x", [], what=STATUS)
+
+
+WORD = st.text(alphabet="abcdeé -", min_size=1, max_size=10)
+
+
+@given(query=WORD, affixes=st.lists(st.tuples(WORD, WORD, st.integers(0, 10)), min_size=1, max_size=30))
+@settings(max_examples=300)
+def test_similar_names_skip_only_lengths_that_cannot_match(
+    query: str, affixes: list[tuple[str, str, int]]
+) -> None:
+    """Comparing only names of a reachable length finds what comparing every name finds
+    (names are the query cut and padded, so many sit near the cut-off)."""
+    names = [f"{before}{query[:cut]}{after}" for before, after, cut in affixes]
+    index = NameIndex([{"id": str(n), "name": name} for n, name in enumerate(names)])
+    text = query.casefold()
+    everything = {
+        position
+        for _, score, position in process.extract(text, index.names, scorer=fuzz.ratio, limit=None)
+        if score >= SIMILAR
+    }
+    assert set(index._similar(text, len(names), set())) == everything
+
+
+def test_ids_and_emails_match_by_prefix_not_inside() -> None:
+    users = [
+        {"id": "u1", "name": "Ana Lima", "emails": [{"email": "ana@example.com"}]},
+        {"id": "u2", "name": "Rex Stone", "emails": [{"email": "rex@acme.example"}]},
+    ]
+    index = NameIndex(users, is_user=True)
+    assert [u["id"] for u in index.rank("x")] == ["u2"]  # in a name, not in "example"
+    assert [u["id"] for u in index.rank("ana@")] == ["u1"]  # an email by its start
+    assert [u["id"] for u in index.rank("lima")] == ["u1"]  # inside a name
