@@ -158,7 +158,7 @@ async def soak(updates: int, concurrency: int, seed: int) -> dict[str, Any]:
             if fault:
                 faults[fault] += 1
             body, headers = signed_command(
-                f"PROJ-{i % 60 + 1} cf.soak={i}", f"{slack.base_url}/response/soak-{i}"
+                f"PROJ-{i % 60 + 1} cf.story_points={i}", f"{slack.base_url}/response/soak-{i}"
             )
             base = bots[i % len(bots)][1]
             sent_at[i] = time.monotonic()
@@ -200,7 +200,7 @@ async def soak(updates: int, concurrency: int, seed: int) -> dict[str, Any]:
     sandbox.state.quiesce()
     answers = outcomes()
     applied = Counter(
-        int((body.get("custom_fields") or {}).get("soak", -1)) for _, body in sandbox.state.applied
+        int((body.get("custom_fields") or {}).get("story_points", -1)) for _, body in sandbox.state.applied
     )
     told_failure = {
         i for i, calls in answers.items() if all(c.args.get("response_type") == "ephemeral" for c in calls)
@@ -254,7 +254,9 @@ def main() -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "soak.json").write_text(json.dumps(results, indent=2))
-    if results["lost"] or results["duplicated"]:
+    # An update neither applied nor answered as failed (with Retry) went wrong unnoticed.
+    unaccounted = results["acked"] - results["applied"] - results["told_failed_with_retry"]
+    if results["lost"] or results["duplicated"] or unaccounted > 0:
         raise SystemExit(1)
 
 
