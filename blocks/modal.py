@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -155,11 +155,16 @@ def _iso_day(value: str | None) -> str | None:
 
 
 def edit_view(
-    ticket: Ticket, choices: EditChoices, metadata: str, custom: Sequence[dict[str, Any]] = ()
+    ticket: Ticket,
+    choices: EditChoices,
+    metadata: str,
+    custom: Sequence[dict[str, Any]] = (),
+    hidden: Collection[str] = (),
 ) -> View:
     """The form, prefilled with the ticket's current values; a field without a list is left out
     or offered as text where the API takes text (status, ticket type). `custom` holds the
-    custom fields' inputs (blocks.custom_inputs), shown before the description."""
+    custom fields' inputs (blocks.custom_inputs), shown before the description; `hidden` names
+    fields left out (locked, or not updatable on this tool)."""
     blocks: list[dict[str, Any]] = [
         _section(f"*{escape(ticket.display_ref)}*"),
         _text("name", "Title", ticket.name),
@@ -189,7 +194,8 @@ def edit_view(
         blocks.append(_text("ticket_type", "Type", ticket.type_name))
     blocks.extend(custom)
     blocks.append(_text("description", "Description", description_excerpt(ticket, 3000), multiline=True))
-    return _view(ids.EDIT_VIEW, "Edit ticket", blocks, metadata, "Save")
+    shown = [b for b in blocks if ids.field_of_block(b.get("block_id", "")) not in hidden]
+    return _view(ids.EDIT_VIEW, "Edit ticket", shown, metadata, "Save")
 
 
 def pick_ticket_view(refs: Sequence[str], metadata: str) -> View:

@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Account, AppConfig, ConfigError, load_config
+from bot.custom_fields import form_fields, ticket_fields
 from bot.discovery import supports_update
 from bot.runtime import build_core
 from bot.truto_errors import TrutoError
@@ -95,6 +96,22 @@ async def _account(core: Any, account: Account) -> Check:
     return Check(name, True, "connected; tickets can be updated")
 
 
+async def _form_fields(core: Any, account: Account) -> Check:
+    """Do the custom fields the account's edit form should show exist?"""
+    name = f"account {account.name} form_custom_fields"
+    try:
+        definitions = await core.lookups.get(account, "fields")
+    except TrutoError as exc:
+        return Check(name, False, f"can't read the custom field definitions: {exc.user_message}")
+    if not definitions.present:
+        return Check(name, False, "the tool lists no custom field definitions: remove the key")
+    shown, unknown = form_fields(definitions.items, account.form_custom_fields)
+    if unknown:
+        known = ", ".join(str(f.get("name")) for f in ticket_fields(definitions.items)) or "none"
+        return Check(name, False, f"no custom field named {', '.join(unknown)}; this account has: {known}")
+    return Check(name, True, ", ".join(str(f.get("name")) for f in shown))
+
+
 async def _redis(core: Any) -> Check:
     state = await core.redis_ok()
     if state is None:
@@ -119,6 +136,8 @@ async def run_checks(load: Callable[[], AppConfig] = load_config) -> list[Check]
     try:
         for account in config.accounts.values():
             checks.append(await _account(core, account))
+            if account.form_custom_fields:
+                checks.append(await _form_fields(core, account))
         checks.append(await _redis(core))
     finally:
         await core.aclose()

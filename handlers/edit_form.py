@@ -79,19 +79,21 @@ async def _form(
         tags=tags.present,
     )
     metadata = deps.signer.sign({"a": account.name, "t": ticket.id, "c": channel, "u": user})
-    custom = await _custom_inputs(deps, account, ticket, fields, users)
-    return edit_view(ticket, choices, metadata, custom)
+    abilities = await deps.service.abilities(account)
+    # Fields nobody may change here, or that this tool does not take, are left out of the form.
+    hidden = set(account.permissions.locked_fields)
+    if abilities.body_fields is not None:
+        hidden |= {name for name in [*ids.FORM_FIELDS, "custom_fields"] if name not in abilities.body_fields}
+    custom = [] if "custom_fields" in hidden else _custom_inputs(account, ticket, fields, users)
+    return edit_view(ticket, choices, metadata, custom, hidden)
 
 
-async def _custom_inputs(
-    deps: SlackDeps, account: Account, ticket: Ticket, fields: LookupList, users: LookupList
+def _custom_inputs(
+    account: Account, ticket: Ticket, fields: LookupList, users: LookupList
 ) -> list[dict[str, Any]]:
     """Inputs for the required custom fields and those the account config lists, when the
-    tool has definitions and takes custom fields at all."""
-    abilities = await deps.service.abilities(account)
-    if not fields.present or (
-        abilities.body_fields is not None and "custom_fields" not in abilities.body_fields
-    ):
+    tool has definitions."""
+    if not fields.present:
         return []
     shown, unknown = form_fields(fields.items, account.form_custom_fields)
     if unknown:

@@ -121,3 +121,34 @@ def test_cli_check_exit_code(
         monkeypatch.delenv(key, raising=False)
     assert main(argv) == 1
     assert "✗ SLACK_BOT_TOKEN" in capsys.readouterr().out
+
+
+async def test_form_custom_fields_are_checked_against_the_tool(
+    sandbox: SandboxServer, fake_slack: FakeSlack
+) -> None:
+    accounts = {
+        "jira": Account(
+            name="jira", integrated_account_id="sandbox-jira", form_custom_fields=("story points", "sprint")
+        ),
+        "linear": Account(name="linear", integrated_account_id="sandbox-linear", form_custom_fields=("x",)),
+    }
+    code, text = await lines(loader(sandbox, fake_slack, accounts=accounts))
+    assert code == 1
+    assert any(
+        line.startswith("✗ account jira form_custom_fields")
+        and "no custom field named sprint; this account has: story_points, severity," in line
+        for line in text
+    )
+    assert any(
+        line.startswith("✗ account linear form_custom_fields")
+        and line.endswith("the tool lists no custom field definitions: remove the key")
+        for line in text
+    )
+    good = {
+        "jira": Account(name="jira", integrated_account_id="sandbox-jira", form_custom_fields=("Reviewer",))
+    }
+    code, text = await lines(loader(sandbox, fake_slack, accounts=good))
+    assert any(
+        line.startswith("✓ account jira form_custom_fields") and line.endswith("severity, reviewer")
+        for line in text
+    )

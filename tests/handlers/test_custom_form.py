@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.config import Permissions
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA, LINEAR_CHANNEL
@@ -117,3 +118,31 @@ async def test_a_select_field_searches_its_own_options(custom: Harness) -> None:
     view = await open_form(custom)
     response = await custom.interact(block_suggestion(view, "cf:one:severity", "maj"))
     assert response.json()["options"] == [option("major", "Major")]
+
+
+def field_blocks(view: dict[str, Any]) -> list[str]:
+    return [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
+
+
+async def test_fields_the_tool_does_not_take_are_left_out_of_the_form(custom: Harness) -> None:
+    await custom.command("edit ENG-7", channel=LINEAR_CHANNEL)
+    assert field_blocks(last(custom.calls("views.update"))["view"]) == [
+        "field_name",
+        "field_status",
+        "field_priority",
+        "field_assignees",
+        "field_tags",
+        "field_team",
+        "field_description",
+    ]  # Linear takes no due_date or ticket_type
+
+
+async def test_locked_fields_are_left_out_of_the_form(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> None:
+    locked = Permissions(locked_fields=("priority", "custom_fields"))
+    jira = JIRA.model_copy(update={"form_custom_fields": SHOWN, "permissions": locked})
+    async with running(harness_config(sandbox, fake_slack, clean_redis, jira=jira), sandbox, fake_slack) as h:
+        view = await open_form(h)
+    assert "field_priority" not in field_blocks(view) and "field_status" in field_blocks(view)
+    assert custom_blocks(view) == {}
