@@ -4,12 +4,12 @@ so that a submission can be read back from the view alone."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from blocks import ids
+from blocks.modal import iso_day, option, plain
 from blocks.text import truncate
 from bot.custom_fields import field_options
 from bot.resolve import Item
@@ -41,25 +41,6 @@ def input_kind(field: Item) -> str | None:
     return _KINDS.get(kind)
 
 
-def _plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": truncate(text, limit) or " ", "emoji": True}
-
-
-def _option(value: str, label: str) -> dict[str, Any] | None:
-    if not value or len(value) > 150:
-        return None
-    return {"text": _plain(label, 75), "value": value}
-
-
-def _iso_day(value: Any) -> str | None:
-    if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}", value):
-        return None
-    try:
-        return date.fromisoformat(value[:10]).isoformat()
-    except ValueError:
-        return None
-
-
 def _timestamp(value: Any) -> int | None:
     if not isinstance(value, str):
         return None
@@ -86,7 +67,7 @@ def _select(options: list[dict[str, Any]], current: Any, many: bool, label: str)
         }
     else:  # served by the live-select handler from the field's own options
         element = {"type": "multi_external_select" if many else "external_select", "min_query_length": 0}
-    element["placeholder"] = _plain(f"Choose {label.lower()}", 150)
+    element["placeholder"] = plain(f"Choose {label.lower()}", 150)
     if many and chosen:
         element["initial_options"] = chosen[:100]
     elif chosen:
@@ -102,27 +83,27 @@ def _element(kind: str, field: Item, current: Any, user_name: str | None) -> dic
         if _number(current) is not None:
             element["initial_value"] = _number(current)
     elif kind == "bool":
-        options = [o for o in (_option(v, t) for v, t in BOOLEAN_OPTIONS) if o]
+        options = [o for o in (option({"id": v, "name": t}) for v, t in BOOLEAN_OPTIONS) if o]
         shown = str(current).lower() if isinstance(current, bool) else None
         element = _select(options, shown, False, label)
     elif kind == "date":
         element = {"type": "datepicker"}
-        if _iso_day(current):
-            element["initial_date"] = _iso_day(current)
+        if iso_day(current):
+            element["initial_date"] = iso_day(current)
     elif kind == "datetime":
         element = {"type": "datetimepicker"}
         if _timestamp(current) is not None:
             element["initial_date_time"] = _timestamp(current)
     elif kind in ("one", "many"):
-        options = [o for o in (_option(i["id"], i["name"]) for i in field_options(field)) if o]
+        options = [o for o in map(option, field_options(field)) if o]
         element = _select(options, current, kind == "many", label)
     elif kind == "user":
         element = {
             "type": "external_select",
             "min_query_length": 1,
-            "placeholder": _plain("Search people", 150),
+            "placeholder": plain("Search people", 150),
         }
-        initial = _option(str(current), user_name or str(current)) if current else None
+        initial = option({"id": current, "name": user_name}) if current else None
         if initial:
             element["initial_option"] = initial
     else:  # text, long, list (comma-separated)
@@ -148,7 +129,7 @@ def custom_inputs(
         block: dict[str, Any] = {
             "type": "input",
             "block_id": block_id,
-            "label": _plain(str(field.get("label") or name), 2000),
+            "label": plain(str(field.get("label") or name), 2000),
             "optional": not field.get("is_required"),
             "element": {
                 **_element(kind, field, current, user_names.get(str(current))),
@@ -157,7 +138,7 @@ def custom_inputs(
         }
         hint = "Separate values with commas" if kind == "list" else field.get("description")
         if hint:
-            block["hint"] = _plain(str(hint), 2000)
+            block["hint"] = plain(str(hint), 2000)
         blocks.append(block)
         if len(blocks) == FORM_LIMIT:
             break

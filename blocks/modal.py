@@ -18,7 +18,7 @@ Item = Mapping[str, Any]
 STATIC_LIMIT = 100
 
 
-def _plain(text: str, limit: int) -> dict[str, Any]:
+def plain(text: str, limit: int) -> dict[str, Any]:
     return {"type": "plain_text", "text": truncate(text, limit) or " ", "emoji": True}
 
 
@@ -28,13 +28,13 @@ def _view(
     view: View = {
         "type": "modal",
         "callback_id": callback_id,
-        "title": _plain(title, 24),
-        "close": _plain("Cancel" if submit else "Close", 24),
+        "title": plain(title, 24),
+        "close": plain("Cancel" if submit else "Close", 24),
         "blocks": blocks,
         "private_metadata": metadata,
     }
     if submit:
-        view["submit"] = _plain(submit, 24)
+        view["submit"] = plain(submit, 24)
     return view
 
 
@@ -63,7 +63,7 @@ def option(item: Item) -> dict[str, Any] | None:
     if not value or len(value) > 150:
         return None
     name = str(item.get("name") or item.get("label") or value)
-    return {"text": _plain(name, 75), "value": value}
+    return {"text": plain(name, 75), "value": value}
 
 
 def ref_option(ref: TicketRefObject) -> dict[str, Any] | None:
@@ -86,12 +86,12 @@ def _input(field: str, label: str, element: dict[str, Any], hint: str | None = N
     block: dict[str, Any] = {
         "type": "input",
         "block_id": ids.field_block(field),
-        "label": _plain(label, 2000),
+        "label": plain(label, 2000),
         "optional": True,
         "element": {**element, "action_id": ids.FIELD_ACTION},
     }
     if hint:
-        block["hint"] = _plain(hint, 2000)
+        block["hint"] = plain(hint, 2000)
     return block
 
 
@@ -117,7 +117,7 @@ def _select(field: str, label: str, items: Sequence[Item], current: Any) -> dict
         element: dict[str, Any] = {"type": "static_select", "options": options}
     else:
         element = {"type": "external_select", "min_query_length": 0}
-    element["placeholder"] = _plain(f"Choose {label.lower()}", 150)
+    element["placeholder"] = plain(f"Choose {label.lower()}", 150)
     if initial is not None:
         element["initial_option"] = initial
     return _input(field, label, element)
@@ -127,7 +127,7 @@ def _multi(field: str, label: str, refs: Sequence[TicketRefObject] | None) -> di
     element: dict[str, Any] = {
         "type": "multi_external_select",
         "min_query_length": 1,
-        "placeholder": _plain(f"Search {label.lower()}", 150),
+        "placeholder": plain(f"Search {label.lower()}", 150),
     }
     initial = [o for o in (ref_option(r) for r in refs or []) if o][:100]
     if initial:
@@ -144,9 +144,9 @@ def _text(
     return _input(field, label, element, hint)
 
 
-def _iso_day(value: str | None) -> str | None:
+def iso_day(value: Any) -> str | None:
     """YYYY-MM-DD of an ISO date or datetime, or None (a datepicker takes nothing else)."""
-    if not value or not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+    if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}", value):
         return None
     try:
         return date.fromisoformat(value[:10]).isoformat()
@@ -181,8 +181,8 @@ def edit_view(
         blocks.append(_multi("assignees", "Assignees", ticket.assignees))
     if choices.tags:
         blocks.append(_multi("tags", "Tags", ticket.tags))
-    due: dict[str, Any] = {"type": "datepicker", "placeholder": _plain("No due date", 150)}
-    day = _iso_day(ticket.due_date)
+    due: dict[str, Any] = {"type": "datepicker", "placeholder": plain("No due date", 150)}
+    day = iso_day(ticket.due_date)
     if day:
         due["initial_date"] = day
     blocks.append(_input("due_date", "Due date", due))
@@ -199,7 +199,7 @@ def edit_view(
 
 
 def pick_ticket_view(refs: Sequence[str], metadata: str) -> View:
-    options = [{"text": _plain(ref, 75), "value": ref} for ref in refs[:100] if len(ref) <= 150]
+    options = [{"text": plain(ref, 75), "value": ref} for ref in refs[:100] if len(ref) <= 150]
     element = {
         "type": "static_select",
         "action_id": ids.PICK_ACTION,
@@ -209,7 +209,7 @@ def pick_ticket_view(refs: Sequence[str], metadata: str) -> View:
     block = {
         "type": "input",
         "block_id": ids.PICK_BLOCK,
-        "label": _plain("Which ticket?", 2000),
+        "label": plain("Which ticket?", 2000),
         "element": element,
     }
     intro = _section(f"This message mentions {len(refs)} tickets.")
@@ -220,12 +220,12 @@ def enter_ticket_view(looked_for: str, metadata: str) -> View:
     element = {
         "type": "plain_text_input",
         "action_id": ids.PICK_ACTION,
-        "placeholder": _plain("PROJ-42 or a ticket URL", 150),
+        "placeholder": plain("PROJ-42 or a ticket URL", 150),
     }
     block = {
         "type": "input",
         "block_id": ids.ENTER_BLOCK,
-        "label": _plain("Ticket", 2000),
+        "label": plain("Ticket", 2000),
         "element": element,
     }
     intro = _section(f"No ticket reference found in this message. Looked for {escape(looked_for)}.")

@@ -104,7 +104,9 @@ def _custom_inputs(
         )
     values = ticket.custom_fields or {}
     wanted = {str(values[f["name"]]) for f in shown if f.get("type") == "user" and values.get(f["name"])}
-    user_names = {str(u["id"]): item_name(u) for u in users.items if str(u.get("id")) in wanted}
+    user_names = (
+        {str(u["id"]): item_name(u) for u in users.items if str(u.get("id")) in wanted} if wanted else {}
+    )
     return custom_inputs(shown, values, user_names)
 
 
