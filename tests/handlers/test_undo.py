@@ -70,3 +70,12 @@ async def test_undo_works_once(harness: Harness) -> None:
     await undo(harness, card)
     assert "Undo is no longer available" in last(harness.calls("response"))["text"]
     assert len(harness.sandbox.state.calls("PATCH")) == 0  # the second click sent nothing
+
+
+async def test_undo_restores_custom_fields_and_clears_those_that_were_empty(harness: Harness) -> None:
+    card = await updated_card(harness, "PROJ-42 cf.story_points=8 cf.severity=major")
+    await undo(harness, card)
+    [patch] = harness.sandbox.state.calls("PATCH")
+    assert patch.body == {"custom_fields": {"story_points": 3, "severity": None}}
+    ticket = harness.sandbox.state.profiles["sandbox-jira"].tickets["PROJ-42"]
+    assert ticket["custom_fields"] == {"story_points": 3, "components": ["web"], "severity": None}
