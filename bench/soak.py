@@ -202,6 +202,7 @@ async def soak(updates: int, concurrency: int, seed: int) -> dict[str, Any]:
     applied = Counter(
         int((body.get("custom_fields") or {}).get("story_points", -1)) for _, body in sandbox.state.applied
     )
+    first_sent = min(sent_at.values(), default=0.0)
     told_failure = {
         i for i, calls in answers.items() if all(c.args.get("response_type") == "ephemeral" for c in calls)
     }
@@ -216,6 +217,12 @@ async def soak(updates: int, concurrency: int, seed: int) -> dict[str, Any]:
         "max_seconds_to_result": round(
             max((min(c.at for c in answers[i]) - sent_at[i] for i in answers), default=0.0), 2
         ),
+        "slowest": [
+            {"update": i, "seconds": round(seconds, 2), "sent_at": round(sent_at[i] - first_sent, 2)}
+            for i, seconds in sorted(
+                ((i, min(c.at for c in answers[i]) - sent_at[i]) for i in answers), key=lambda p: -p[1]
+            )[:5]
+        ],
         "faults_injected": dict(faults),
         "events": events,
     }
@@ -244,13 +251,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     results = asyncio.run(soak(args.updates, args.concurrency, args.seed))
-    rows = [(k, v) for k, v in results.items() if k not in ("faults_injected", "events")]
+    rows = [(k, v) for k, v in results.items() if k not in ("faults_injected", "events", "slowest")]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
     print("faults injected:", ", ".join(f"{k} ×{v}" for k, v in results["faults_injected"].items()))
     for event in results["events"]:
         print("event:", event)
+    for slow in results["slowest"]:
+        print(f"slow: update {slow['update']} sent at {slow['sent_at']} s took {slow['seconds']} s")
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "soak.json").write_text(json.dumps(results, indent=2))
