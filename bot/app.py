@@ -31,7 +31,7 @@ from bot.signing import Signer
 from bot.slack_directory import SlackUserDirectory
 from handlers import actions, commands, events, options, preview, shortcuts, undo, views
 from handlers.deps import SlackDeps
-from handlers.jobs import job_handler
+from handlers.jobs import dropped_job_handler, job_handler
 from handlers.surface import new_error_id, tell, user_message
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,7 @@ def build_bot(
         job_handler(deps, client),
         concurrency=settings.worker_concurrency,
         reclaim_idle=settings.job_reclaim_seconds,
+        dropped=dropped_job_handler(deps, client),
     )
     app = AsyncApp(signing_secret=secret.get_secret_value(), client=client, process_before_response=True)
 

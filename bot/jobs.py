@@ -277,6 +277,7 @@ class Worker:
     reclaim_idle: float = 60.0
     block_ms: int = 500
     memory_only: bool = False  # the HTTP process beside worker processes: only jobs it kept itself
+    dropped: Handler | None = None  # told of a job given up after MAX_DELIVERIES
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _running: dict[str, Job] = field(default_factory=dict)
     _stopping: bool = False
@@ -285,7 +286,11 @@ class Worker:
         self._running[job.id] = job
         try:
             if job.deliveries > MAX_DELIVERIES:
+                # Each delivery ended without an acknowledgement (a process died running it):
+                # running it again could take the next worker down too.
                 log.error("job %s failed %d times; dropped", job.id, job.deliveries)
+                if self.dropped is not None:
+                    await self.dropped(job)
             else:
                 await self.handle(job)
         except Exception:

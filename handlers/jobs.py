@@ -18,7 +18,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from blocks.messages import error_blocks
 from bot.commands import ParseError, UpdateCommand
-from bot.jobs import Job
+from bot.jobs import MAX_DELIVERIES, Job
 from bot.logs import bind
 from bot.models import TicketUpdate
 from bot.refs import TicketRef
@@ -202,3 +202,20 @@ def job_handler(deps: SlackDeps, client: Any) -> Any:
         await _deliver(deps, client, data, result)
 
     return handle
+
+
+def dropped_job_handler(deps: SlackDeps, client: Any) -> Any:
+    """Tell the user of a job given up after too many deliveries, with Retry: nobody knows
+    whether the change landed, and a retry cannot apply it twice."""
+
+    async def dropped(job: Job) -> None:
+        data = job.data
+        retry = await store_for_retry(deps, data)
+        what = data.get("ticket") or "The ticket"
+        text = (
+            f"{what}: the update could not be completed (it was tried {MAX_DELIVERIES} times); "
+            "it may not have been applied. Retry is safe: it cannot apply twice."
+        )
+        await _tell(deps, client, data, text, retry=retry)
+
+    return dropped

@@ -126,3 +126,41 @@ async def test_beside_worker_processes_the_http_process_runs_the_jobs_it_kept() 
     await worker.stop()
     running.cancel()
     assert ran == ["PROJ-1 status=done"]
+
+
+async def test_a_job_that_keeps_dying_is_given_up_and_its_user_told_with_retry(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> None:
+    """Every delivery ended without an acknowledgement (the process running it died): after
+    MAX_DELIVERIES the job is not run again, and its user hears so, with a Retry that works."""
+    import asyncio
+
+    from bot.jobs import MAX_DELIVERIES
+    from tests.faults.test_api_faults import card_posted_then_notice_removed, retry
+
+    config = harness_config(sandbox, fake_slack, clean_redis, job_reclaim_seconds=0.05)
+    async with running(config, sandbox, fake_slack) as harness:
+        harness.run_jobs = False
+        body = slash_command("PROJ-42 priority=high", JIRA_CHANNEL, fake_slack.response_url())
+        await harness.post(body, "application/x-www-form-urlencoded")
+        jobs = harness.bot.deps.jobs
+        [taken] = await jobs.take(1, None)
+        for _ in range(MAX_DELIVERIES - 1):  # taken over and "dying" each time
+            await asyncio.sleep(0.06)
+            [taken] = await jobs.reclaim(min_idle_ms=50)
+        assert taken.deliveries == MAX_DELIVERIES
+        await asyncio.sleep(0.06)
+        assert await harness.bot.worker.drain() == 1  # the sixth delivery: given up
+        assert sandbox.state.calls("PATCH") == []
+        told = last(harness.calls("response"))
+        assert told["response_type"] == "ephemeral"
+        assert told["text"] == (
+            "PROJ-42: the update could not be completed (it was tried 5 times); "
+            "it may not have been applied. Retry is safe: it cannot apply twice."
+        )
+        await asyncio.sleep(0.06)
+        assert await harness.bot.worker.drain() == 0  # acknowledged: never delivered again
+        harness.run_jobs = True
+        await retry(harness, told)
+        assert sandbox.state.patches_applied == 1
+        assert card_posted_then_notice_removed(harness)
