@@ -4,6 +4,7 @@ so that a submission can be read back from the view alone."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -48,13 +49,20 @@ def _timestamp(value: Any) -> int | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+    stamp = int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+    return stamp if 0 <= stamp < 2**31 else None  # what a datetimepicker can show
 
 
 def _number(value: Any) -> str | None:
+    """The number as a number input shows it; None past what it can hold exactly (the form
+    then starts empty, and the value stays unless the user types one)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return str(int(value)) if float(value).is_integer() else str(value)
+    if isinstance(value, int):
+        return str(value) if abs(value) < 10**15 else None
+    if not math.isfinite(value) or abs(value) >= 1e15:
+        return None
+    return str(int(value)) if value.is_integer() else repr(value)
 
 
 def _select(options: list[dict[str, Any]], current: Any, many: bool, label: str) -> dict[str, Any]:

@@ -31,12 +31,14 @@ def find_field(key: str, fields: list[Item]) -> Item:
 
 
 def field_options(field: Item) -> list[Item]:
-    """The field's options as {id, name}: the value to send and the label to show."""
-    return [
-        {"id": str(o.get("value", o.get("label"))), "name": str(o.get("label", o.get("value")))}
-        for o in field.get("options") or []
-        if isinstance(o, dict) and not o.get("is_hidden")
-    ]
+    """The field's options as {id, name}: the value to send and the label to show; a value
+    listed twice is offered once."""
+    options: dict[str, Item] = {}
+    for o in field.get("options") or []:
+        if isinstance(o, dict) and not o.get("is_hidden"):
+            value = str(o.get("value", o.get("label")))
+            options.setdefault(value, {"id": value, "name": str(o.get("label", o.get("value")))})
+    return list(options.values())
 
 
 def _option(field: Item, text: str) -> Any:

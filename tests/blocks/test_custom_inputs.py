@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from datetime import date
 from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from blocks.custom_inputs import FORM_LIMIT, custom_inputs, input_kind
 from blocks.modal import edit_view
@@ -122,3 +127,74 @@ def test_the_form_with_custom_fields_is_valid_and_bounded() -> None:
     lots = [{"name": f"f{n}", "type": "string"} for n in range(60)]
     assert len(custom_inputs(lots, {}, {})) == FORM_LIMIT
     check_view(edit_view(ticket, JIRA_CHOICES, "meta", custom_inputs(lots, {}, {})))
+
+
+option_lists = st.lists(
+    st.fixed_dictionaries(
+        {
+            "label": st.text(max_size=120),
+            "value": st.text(max_size=200) | st.sampled_from(["a", "b", "x" * 151]),
+        },
+        optional={"is_hidden": st.booleans()},
+    ),
+    max_size=130,
+)
+definitions = st.fixed_dictionaries(
+    {
+        "name": st.text(min_size=1, max_size=300),
+        "type": st.sampled_from(
+            [
+                "string",
+                "text",
+                "rich_text",
+                "number",
+                "boolean",
+                "date",
+                "datetime",
+                "time",
+                "enum",
+                "array",
+                "file",
+                "user",
+            ]
+        ),
+    },
+    optional={
+        "label": st.text(max_size=3000),
+        "description": st.text(max_size=3000),
+        "is_required": st.booleans(),
+        "options": option_lists,
+    },
+)
+values = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=4000)
+    | st.lists(st.text(max_size=20), max_size=150)
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(definitions, values), max_size=50))
+def test_any_definitions_and_values_give_a_valid_form(fields: list[tuple[dict[str, Any], Any]]) -> None:
+    definitions = [definition for definition, _ in fields]
+    current = {str(definition["name"]): value for definition, value in fields}
+    blocks = custom_inputs(definitions, current, {})
+    check_view(edit_view(Ticket.model_validate({"id": "1"}), JIRA_CHOICES, "meta", blocks))
+    for block in blocks:
+        element = block["element"]
+        if "initial_value" in element and element["type"] == "number_input":
+            assert math.isfinite(float(element["initial_value"]))
+        if "initial_date_time" in element:
+            assert 0 <= element["initial_date_time"] < 2**31
+        if "initial_date" in element:
+            date.fromisoformat(element["initial_date"])
+        if "options" in element:
+            values_offered = [o["value"] for o in element["options"]]
+            assert len(values_offered) == len(set(values_offered))
+            chosen = element.get("initial_options") or [element.get("initial_option")] * (
+                "initial_option" in element
+            )
+            assert all(o in element["options"] for o in chosen)
