@@ -141,3 +141,17 @@ def test_ids_and_emails_match_by_prefix_not_inside() -> None:
     assert [u["id"] for u in index.rank("x")] == ["u2"]  # in a name, not in "example"
     assert [u["id"] for u in index.rank("ana@")] == ["u1"]  # an email by its start
     assert [u["id"] for u in index.rank("lima")] == ["u1"]  # inside a name
+
+
+def test_text_inside_names_is_matched_literally() -> None:
+    items = [
+        {"id": "t1", "name": "backend (api)"},
+        {"id": "t2", "name": "a.b.c"},
+        {"id": "t3", "name": "abc"},
+        {"id": "t4", "name": "x+y"},
+    ]
+    index = NameIndex(items)
+    assert [i["id"] for i in index.rank("(api")] == ["t1"]
+    assert [i["id"] for i in index.rank(".b.")] == ["t2"]  # not "abc": a dot is a dot
+    assert [i["id"] for i in index.rank("+y")] == ["t4"]
+    assert [i["id"] for i in index.rank("c")] == ["t1", "t2", "t3"]  # one character: in list order
