@@ -23,16 +23,19 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import AppConfig, ConfigError
+from bot.http_server import VERIFIED
 from bot.jobs import JobQueue, Worker
 from bot.logs import bind
-from bot.metrics import ACK_SECONDS
+from bot.metrics import ACK_SECONDS, QUOTA_REFUSALS
+from bot.quota import UserQuota
 from bot.runtime import Core, build_core
 from bot.signing import Signer
 from bot.slack_directory import SlackUserDirectory
+from bot.slack_edge import ReplayGuard, SignatureCheck, SlackEdge
 from handlers import actions, commands, events, options, preview, shortcuts, undo, views
 from handlers.deps import SlackDeps
-from handlers.jobs import dropped_job_handler, job_handler
-from handlers.surface import new_error_id, tell, user_message
+from handlers.jobs import account_share, dropped_job_handler, job_handler
+from handlers.surface import new_error_id, tell, too_many_requests, user_message
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,9 @@ def surface_of(body: dict[str, Any]) -> str:
         kind, kind
     )
 
+
+# Requests that start work count towards the per-user quota; live selects and events do not.
+QUOTA_SURFACES = frozenset({"command", "block_actions", "view_submission", "shortcut"})
 
 SURFACES = (commands, views, actions, preview, undo, shortcuts, events, options)
 
@@ -72,6 +78,7 @@ class SlackBot:
     app: AsyncApp
     worker: Worker
     deps: SlackDeps
+    edge: SlackEdge
 
     async def run_worker(self) -> None:
         if not self.deps.jobs.durable:
@@ -89,13 +96,6 @@ class SlackBot:
         await asyncio.gather(WorkerProcesses(processes).run(), local.run())
 
 
-def create_app(
-    config: AppConfig, core: Core | None = None, *, web_client: AsyncWebClient | None = None
-) -> AsyncApp:
-    """The Bolt app, with its dependencies injected (tests pass their own core and client)."""
-    return build_bot(config, core, web_client=web_client).app
-
-
 def build_bot(
     config: AppConfig, core: Core | None = None, *, web_client: AsyncWebClient | None = None
 ) -> SlackBot:
@@ -106,7 +106,7 @@ def build_bot(
     if core is None:
         core = build_core(config)
     core.service.directory = SlackUserDirectory(client, core.cache)
-    jobs = JobQueue(core.redis)
+    jobs = JobQueue(core.redis, memory_limit=config.settings.memory_job_limit)
     deps = SlackDeps(config=config, core=core, signer=Signer(secret.get_secret_value()), jobs=jobs)
     settings = config.settings
     worker = Worker(
@@ -115,12 +115,17 @@ def build_bot(
         concurrency=settings.worker_concurrency,
         reclaim_idle=settings.job_reclaim_seconds,
         dropped=dropped_job_handler(deps, client),
+        share_key=account_share(deps),
     )
     app = AsyncApp(signing_secret=secret.get_secret_value(), client=client, process_before_response=True)
+    quota = UserQuota(core.redis, settings.user_quota_per_minute)
 
     @app.middleware
-    async def inject_deps(body: dict[str, Any], context: Any, next: Any) -> None:
-        """Dependencies in, request fields onto every log line, and the ack timed by surface."""
+    async def inject_deps(body: dict[str, Any], context: Any, request: Any, next: Any) -> Any:
+        """Dependencies in, request fields onto every log line, and the ack timed by surface.
+        Bolt's own signature check ran before this (HTTP); Socket Mode's connection is the
+        app token's own."""
+        context[VERIFIED] = True
         context["deps"] = deps
         started = time.perf_counter()
         bind(
@@ -129,11 +134,23 @@ def build_bot(
             user=context.get("user_id"),
             channel=context.get("channel_id"),
         )
+        surface = surface_of(body)
+        if surface in QUOTA_SURFACES and not await quota.allow(context.get("team_id"), context.get("user_id")):
+            QUOTA_REFUSALS.inc()
+            log.info("per-user quota reached; request answered, nothing queued")
+            return await too_many_requests(body, settings.user_quota_per_minute)
         await next()
-        ACK_SECONDS.labels(surface_of(body)).observe(time.perf_counter() - started)
+        ACK_SECONDS.labels(surface).observe(time.perf_counter() - started)
+        return None
 
     @app.error
-    async def on_error(error: Exception, body: dict[str, Any], client: Any, respond: Any) -> None:
+    async def on_error(
+        error: Exception, body: dict[str, Any], client: Any, respond: Any, context: Any
+    ) -> None:
+        if not context.get(VERIFIED):
+            # Nothing is done for a request that was not verified: no Slack call, no reply.
+            log.info("error before verification (%s); request dropped", type(error).__name__)
+            return
         message = user_message(error)
         error_id = None
         if message is None:
@@ -149,4 +166,10 @@ def build_bot(
 
     for surface in SURFACES:
         surface.register(app)
-    return SlackBot(app, worker, deps)
+    edge = SlackEdge(
+        SignatureCheck(secret.get_secret_value()),
+        ReplayGuard(core.cache.backend),
+        max_body_bytes=settings.http_max_body_bytes,
+        read_timeout=settings.http_read_timeout_seconds,
+    )
+    return SlackBot(app, worker, deps, edge)

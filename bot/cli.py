@@ -168,6 +168,7 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     import uvicorn
 
     from bot.app import build_bot
+    from bot.http_protocol import with_head_deadline
     from bot.http_server import create_http_app
 
     core = build_core(config)
@@ -180,14 +181,23 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
             await bot.run_beside(processes)
 
     http_app = create_http_app(
-        bot.app, redis_ok=core.redis_ok, background=background, on_shutdown=core.aclose
+        bot.app, bot.edge, redis_ok=core.redis_ok, background=background, on_shutdown=core.aclose
     )
     port = args.port or config.settings.port or 3000
     # What start-up built lives as long as the process: keep full collections from walking it
     # (a full collection over it paused acks for tens of milliseconds).
     gc.collect()
     gc.freeze()
-    uvicorn.run(http_app, host=args.host, port=port, log_level=config.settings.log_level.lower())
+    settings = config.settings
+    uvicorn.run(
+        http_app,
+        host=args.host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        http=with_head_deadline(settings.http_read_timeout_seconds),
+        limit_concurrency=settings.http_max_connections,
+        timeout_keep_alive=settings.http_keep_alive_seconds,
+    )
     return 0
 
 

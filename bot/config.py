@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     truto_rate_window_seconds: float = Field(default=10.0, gt=0)
     preview_above_fields: int = Field(default=5, ge=1)  # more changes than this: preview first
     undo_minutes: int = Field(default=15, ge=0)  # how long a card's Undo works; 0: no Undo
+    http_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # larger Slack requests get 413
+    http_read_timeout_seconds: float = Field(default=10.0, gt=0)  # for a request's head, and its body
+    http_max_connections: int = Field(default=1000, ge=1)  # beyond this, `serve` answers 503
+    http_keep_alive_seconds: int = Field(default=5, ge=1)
+    user_quota_per_minute: int = Field(default=30, ge=0)  # requests that start work; 0: no quota
+    memory_job_limit: int = Field(default=1000, ge=1)  # jobs kept in the process while Redis is away
+    rate_budget_wait_seconds: float = Field(default=60.0, gt=0)  # longest wait for the API budget
     lookup_ttl_seconds: float = Field(default=600.0, gt=0)
     snapshot_ttl_seconds: float = Field(default=300.0, gt=0)
 

@@ -1,41 +1,66 @@
-"""HTTP mode: every Slack request on POST /slack/events; probes and Prometheus metrics."""
+"""HTTP mode: every Slack request on POST /slack/events; probes and Prometheus metrics.
+
+Slack requests pass the edge first (bot/slack_edge.py): size and time limits, the signature
+over the raw bytes, the replay guard. Only then does Bolt parse the body.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.metrics import exposition
+from bot.metrics import EDGE_REFUSALS, exposition
+from bot.slack_edge import Refusal, SlackEdge
+
+log = logging.getLogger(__name__)
 
 SLACK_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
 METRICS_PATH = "/metrics"
+VERIFIED = "edge_verified"  # set in the Bolt context of every request that passed the edge
 
 RedisCheck = Callable[[], Awaitable[bool | None]]
 
 
+def _refused(refusal: Refusal) -> Response:
+    EDGE_REFUSALS.labels(refusal.reason if refusal.status != 413 else "too large").inc()
+    # Nothing of the request's content is logged: it is not verified (or a replay).
+    log.info("request to %s refused: %s", SLACK_PATH, refusal.reason)
+    if refusal.status == 200:
+        return Response(status_code=200)
+    headers = {"Connection": "close"} if refusal.status in (400, 408, 413) else None
+    return PlainTextResponse(refusal.reason, status_code=refusal.status, headers=headers)
+
+
 def create_http_app(
     bolt_app: AsyncApp,
+    edge: SlackEdge,
     *,
     redis_ok: RedisCheck | None = None,
     background: Callable[[], Coroutine[Any, Any, None]] | None = None,
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
 ) -> Starlette:
-    handler = AsyncSlackRequestHandler(bolt_app)
-
     async def slack_events(request: Request) -> Response:
-        return await handler.handle(request)
+        admitted = await edge.admit(request)
+        if isinstance(admitted, Refusal):
+            return _refused(admitted)
+        try:
+            bolt_request = to_async_bolt_request(request, admitted, {VERIFIED: True})
+        except Exception:  # signed, yet not UTF-8 or not a form/JSON body Bolt can read
+            return _refused(Refusal(400, "unreadable body"))
+        return to_starlette_response(await bolt_app.async_dispatch(bolt_request))
 
     async def healthz(request: Request) -> Response:
         """The process is alive."""

@@ -3,12 +3,18 @@
 Redis Stream `ticketbot:v1:jobs` with one consumer group; every bot process is a consumer.
 A job is acknowledged only after its outcome reached the user; a job whose worker died is
 reclaimed (XAUTOCLAIM) by another process, or by this one after a restart. Without Redis, or
-while Redis is down, jobs go to an in-process queue (which a crash loses; said at start-up).
+while Redis is down, jobs go to an in-process queue (bounded; a crash loses it; said at start-up).
+
+Each job carries an id of its own (`jid`). Before running one, a worker takes a lease on that
+id (`SET NX` with an expiry it renews while the job runs) and marks it done after. So a job
+written to memory because Redis timed out, whose stream copy landed after all, runs once; and
+a reclaimed job whose first worker is alive and slow is left to it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -20,7 +26,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
+from bot import ack_budget
 from bot.cache import MemoryBackend
+from bot.keys import key
 from bot.metrics import JOBS_PENDING
 
 log = logging.getLogger(__name__)
@@ -33,9 +41,27 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
 end
 return false
 """
+# KEYS: lease; ARGV: consumer, lease ms. Renews a lease this consumer holds.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
 GROUP = "workers"
 MAX_DELIVERIES = 5
 STALE_CONNECTION_TRIES = 4
+DONE = b"done"
+DONE_TTL = 24 * 3600  # seconds a finished job's id is remembered
+MEMORY_LEASE_TIMEOUT = 0.5  # seconds: a job kept in memory was kept because Redis was away
+
+
+class QueueFull(Exception):
+    """Redis is away and this process already keeps as many jobs as it may."""
+
+
+def lease_key(jid: str) -> str:
+    return key("job", jid)
 
 
 @dataclass(frozen=True)
@@ -50,17 +76,25 @@ class JobQueue:
     """Redis Stream when configured and answering; otherwise an in-process queue."""
 
     def __init__(
-        self, client: aioredis.Redis | None, *, consumer: str | None = None, maxlen: int = 100_000
+        self,
+        client: aioredis.Redis | None,
+        *,
+        consumer: str | None = None,
+        maxlen: int = 100_000,
+        memory_limit: int = 1000,
     ) -> None:
         self.client = client
         self.consumer = consumer or f"bot-{uuid.uuid4().hex[:8]}"
         self.maxlen = maxlen
+        self.memory_limit = memory_limit
         self._memory: asyncio.Queue[Job] = asyncio.Queue()
         self._unacked: list[str] = []  # finished while Redis was down: acknowledged when it is back
+        self._ran_offline: list[str] = []  # ids of jobs run while Redis was away: marked done when back
         self._group_ready = False
         self._redis_down = False
         self._seen = MemoryBackend()  # repeat markers while Redis is away
         self._put_once = client.register_script(_PUT_ONCE) if client is not None else None
+        self._renew = client.register_script(_RENEW) if client is not None else None
 
     @property
     def durable(self) -> bool:
@@ -81,6 +115,9 @@ class JobQueue:
     async def _settle_with_redis(self) -> None:
         """Redis is back: acknowledge what finished meanwhile, and make waiting jobs durable."""
         assert self.client is not None
+        while self._ran_offline:
+            await self.client.set(lease_key(self._ran_offline[0]), DONE, ex=DONE_TTL)
+            self._ran_offline.pop(0)
         while self._unacked:
             job_id = self._unacked[0]
             await self.client.xack(STREAM, GROUP, job_id)
@@ -98,11 +135,12 @@ class JobQueue:
 
     async def _write(self, command: Callable[[], Awaitable[Any]]) -> Any:
         """Each pooled connection from before a Redis restart fails once; while Redis was
-        answering, try fresh connections a few times before keeping the job in memory."""
+        answering, try fresh connections a few times before keeping the job in memory. All of
+        it within the ack budget: a hung Redis costs the ack the budget, not a chain of timeouts."""
         attempts = 1 if self._redis_down else STALE_CONNECTION_TRIES
         for attempt in range(1, attempts + 1):
             try:
-                return await command()
+                return await ack_budget.within(command())
             except (RedisError, OSError):
                 if attempt == attempts:
                     raise
@@ -126,7 +164,9 @@ class JobQueue:
 
         With `once`, a job with the same key within `once_ttl` seconds is dropped (a Slack
         retry, a double click): None is returned. Marker and job are written in one round trip.
+        QueueFull when Redis is away and the memory queue is at its limit.
         """
+        data = {**data, "jid": uuid.uuid4().hex}
         payload = json.dumps(data, separators=(",", ":"))
         if self.client is not None and self._put_once is not None:
             try:
@@ -144,12 +184,16 @@ class JobQueue:
                     )
                     if job_id is None:
                         return None
-            except (RedisError, OSError):
+            except (RedisError, OSError, TimeoutError):
+                # A timeout leaves it unknown whether the write landed: the memory copy has the
+                # same jid, so whichever copy runs second finds the first one's mark.
                 self._down("write")
             else:
                 self._up()
                 JOBS_PENDING.inc()
                 return Job(job_id.decode() if isinstance(job_id, bytes) else str(job_id), data)
+        if self._memory.qsize() >= self.memory_limit:
+            raise QueueFull(f"{self._memory.qsize()} jobs wait in this process")
         if once is not None and await self._seen.try_lock(f"dedupe:{once}", once_ttl) is None:
             return None
         job = Job(f"mem-{uuid.uuid4().hex}", data, source="memory")
@@ -208,15 +252,52 @@ class JobQueue:
             taken.append(self._memory.get_nowait())
         return taken
 
-    async def keep_alive(self, job_ids: list[str]) -> None:
-        """Reset the idle time of jobs this consumer is still running (XCLAIM to itself)."""
-        if self.client is None or not job_ids:
+    async def begin(self, job: Job, lease: float) -> str:
+        """Take the job's lease before running it: "run", or "done" (it ran already: acknowledge
+        it), or "busy" (a live worker runs it: leave it be). Jobs from before leases just run."""
+        jid = job.data.get("jid")
+        if self.client is None or not isinstance(jid, str):
+            return "run"
+        name = lease_key(jid)
+        try:
+            async with asyncio.timeout(MEMORY_LEASE_TIMEOUT if job.source == "memory" else None):
+                if await self.client.set(name, self.consumer, nx=True, px=max(1, int(lease * 1000))):
+                    return "run"
+                holder = await self.client.get(name)
+        except (RedisError, OSError, TimeoutError):
+            return "run"  # Redis is away: better run than lose it; marked done once it is back
+        if holder == DONE:
+            return "done"
+        if holder is None or holder == self.consumer.encode():
+            return "run"
+        return "busy"
+
+    async def finish(self, job: Job) -> None:
+        """Mark the job done, so no copy of it runs again."""
+        jid = job.data.get("jid")
+        if self.client is None or not isinstance(jid, str):
+            return
+        try:
+            async with asyncio.timeout(MEMORY_LEASE_TIMEOUT if job.source == "memory" else None):
+                await self.client.set(lease_key(jid), DONE, ex=DONE_TTL)
+        except (RedisError, OSError, TimeoutError):
+            self._ran_offline.append(jid)
+
+    async def keep_alive(self, jobs: list[Job], lease: float) -> None:
+        """Jobs this consumer still runs: reset their idle time (XCLAIM to itself) and renew
+        their leases."""
+        if self.client is None or self._renew is None or not jobs:
             return
         with contextlib.suppress(RedisError, OSError):
-            ids: list[Any] = list(job_ids)
-            await self.client.xclaim(
-                STREAM, GROUP, self.consumer, min_idle_time=0, message_ids=ids, justid=True
-            )
+            ids: list[Any] = [j.id for j in jobs if j.source == "redis"]
+            if ids:
+                await self.client.xclaim(
+                    STREAM, GROUP, self.consumer, min_idle_time=0, message_ids=ids, justid=True
+                )
+            for job in jobs:
+                jid = job.data.get("jid")
+                if isinstance(jid, str):
+                    await self._renew(keys=[lease_key(jid)], args=[self.consumer, max(1, int(lease * 1000))])
 
     async def reclaim(self, min_idle_ms: int, count: int = 50) -> list[Job]:
         """Jobs another consumer took and did not finish within min_idle_ms (it likely died)."""
@@ -265,11 +346,22 @@ class JobQueue:
 
 
 Handler = Callable[[Job], Awaitable[None]]
+ShareKey = Callable[[Job], str]
+
+
+def _no_share(job: Job) -> str:
+    return ""
 
 
 @dataclass
 class Worker:
-    """Runs jobs with bounded concurrency; acknowledges each after its handler returned."""
+    """Runs jobs with bounded concurrency; acknowledges each after its handler returned.
+
+    Fair between accounts: jobs of one account (`share_key`) hold at most `share` of the
+    slots, so a flood for one account, each job waiting for that account's API budget, cannot
+    keep another account's jobs waiting. Jobs past an account's share wait here, claimed by
+    this worker and kept alive like running ones, up to `backlog_limit` in all.
+    """
 
     queue: JobQueue
     handle: Handler
@@ -278,31 +370,86 @@ class Worker:
     block_ms: int = 500
     memory_only: bool = False  # the HTTP process beside worker processes: only jobs it kept itself
     dropped: Handler | None = None  # told of a job given up after MAX_DELIVERIES
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    _running: dict[str, Job] = field(default_factory=dict)
-    _stopping: bool = False
+    share_key: ShareKey = _no_share
+    share: float = 0.5  # of the slots, for one account
+    backlog_limit: int = 1000
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+    _running: dict[str, Job] = field(default_factory=dict, init=False)
+    _waiting: dict[str, collections.deque[Job]] = field(default_factory=dict, init=False)
+    _per_share: collections.Counter[str] = field(default_factory=collections.Counter, init=False)
+    _stopping: bool = field(default=False, init=False)
 
-    async def _process(self, job: Job) -> None:
+    @property
+    def _share_slots(self) -> int:
+        return max(1, int(self.concurrency * self.share))
+
+    @property
+    def _waiting_count(self) -> int:
+        return sum(len(q) for q in self._waiting.values())
+
+    async def _process(self, job: Job, share: str) -> None:
         self._running[job.id] = job
+        acknowledge = True
         try:
-            if job.deliveries > MAX_DELIVERIES:
+            verdict = await self.queue.begin(job, self.reclaim_idle)
+            if verdict == "done":
+                log.info("job %s ran already; acknowledged", job.id)
+            elif verdict == "busy":
+                log.info("job %s is being run by a live worker; left to it", job.id)
+                acknowledge = False
+            elif job.deliveries > MAX_DELIVERIES:
                 # Each delivery ended without an acknowledgement (a process died running it):
                 # running it again could take the next worker down too.
                 log.error("job %s failed %d times; dropped", job.id, job.deliveries)
                 if self.dropped is not None:
                     await self.dropped(job)
+                await self.queue.finish(job)
             else:
-                await self.handle(job)
+                try:
+                    await self.handle(job)
+                finally:
+                    await self.queue.finish(job)
         except Exception:
             log.exception("job %s failed unexpectedly; dropped", job.id)
         finally:
             self._running.pop(job.id, None)
-            await self.queue.ack(job)
+            self._per_share[share] -= 1
+            if acknowledge:
+                await self.queue.ack(job)
+            else:
+                JOBS_PENDING.dec()
+            self._dispatch()
 
-    def _spawn(self, job: Job) -> None:
-        task = asyncio.get_running_loop().create_task(self._process(job))
+    def _start(self, job: Job, share: str) -> None:
+        self._per_share[share] += 1
+        task = asyncio.get_running_loop().create_task(self._process(job, share))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _dispatch(self) -> None:
+        """Start waiting jobs, round robin over accounts, within each account's share."""
+        if self._stopping:
+            return
+        started = True
+        while started and len(self._tasks) < self.concurrency:
+            started = False
+            for share in list(self._waiting):
+                waiting = self._waiting[share]
+                if len(self._tasks) >= self.concurrency:
+                    return
+                if waiting and self._per_share[share] < self._share_slots:
+                    self._start(waiting.popleft(), share)
+                    started = True
+                if not waiting:
+                    del self._waiting[share]
+
+    def _spawn(self, job: Job) -> None:
+        try:
+            share = self.share_key(job)
+        except Exception:
+            share = ""
+        self._waiting.setdefault(share, collections.deque()).append(job)
+        self._dispatch()
 
     async def run(self) -> None:
         """Until stop(): take new jobs, and now and then reclaim abandoned ones."""
@@ -314,17 +461,24 @@ class Worker:
                     self._spawn(job)
                 continue
             if loop.time() >= next_reclaim:
-                # Jobs still running here are claimed afresh, so nobody takes them for abandoned.
-                await self.queue.keep_alive([j.id for j in self._running.values() if j.source == "redis"])
+                # Jobs held here are claimed afresh, so nobody takes them for abandoned.
+                held = [*self._running.values(), *(j for q in self._waiting.values() for j in q)]
+                await self.queue.keep_alive(held, self.reclaim_idle)
                 for job in await self.queue.reclaim(int(self.reclaim_idle * 1000)):
                     log.warning("reclaimed job %s (delivery %d)", job.id, job.deliveries)
                     self._spawn(job)
                 next_reclaim = loop.time() + max(1.0, self.reclaim_idle / 4)
+            # Read while a slot is free: jobs past their account's share wait here (up to the
+            # backlog limit), so another account's job behind them in the stream starts at once.
             free = self.concurrency - len(self._tasks)
-            if free <= 0:
-                await asyncio.wait(set(self._tasks), timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+            room = self.backlog_limit - self._waiting_count
+            if free <= 0 or room <= 0:
+                if self._tasks:
+                    await asyncio.wait(set(self._tasks), timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+                else:
+                    await asyncio.sleep(self.block_ms / 1000)
                 continue
-            for job in await self.queue.take(free, self.block_ms):
+            for job in await self.queue.take(min(free, room), self.block_ms):
                 self._spawn(job)
 
     async def drain(self) -> int:
@@ -333,7 +487,7 @@ class Worker:
         while True:
             jobs = await self.queue.take(self.concurrency, None)
             jobs += await self.queue.reclaim(int(self.reclaim_idle * 1000))
-            if not jobs and not self._tasks:
+            if not jobs and not self._tasks and not self._waiting_count:
                 return ran
             for job in jobs:
                 self._spawn(job)

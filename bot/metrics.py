@@ -36,6 +36,15 @@ CACHE_EVENTS = Counter(
 UPDATES = Counter(
     "ticketbot_updates_total", "Ticket updates, by outcome (applied, failed)", ["outcome"], registry=REGISTRY
 )
+EDGE_REFUSALS = Counter(
+    "ticketbot_edge_refusals_total",
+    "Requests to /slack/events refused before Bolt saw them, by reason",
+    ["reason"],
+    registry=REGISTRY,
+)
+QUOTA_REFUSALS = Counter(
+    "ticketbot_quota_refusals_total", "Requests answered 'too many' by the per-user quota", registry=REGISTRY
+)
 JOBS_PENDING = Gauge("ticketbot_jobs_pending", "Acknowledged work not finished yet", registry=REGISTRY)
 
 

@@ -13,6 +13,9 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from bot.keys import key as redis_key
+from bot.truto_errors import RateLimited
+
 log = logging.getLogger(__name__)
 
 # A sliding window, as the API counts: at most ARGV[1] requests in any ARGV[2] ms.
@@ -37,16 +40,28 @@ return math.max(1, math.ceil((oldest + window_us - now_us) / 1000))
 WINDOW_SLACK = 0.25  # seconds
 
 
+DEFAULT_MAX_WAIT = 60.0  # seconds
+
+
 class RateLimiter(Protocol):
     async def acquire(self, key: str) -> None: ...
+
+
+def _over(waited_until: float, wait: float, max_wait: float) -> None:
+    """A wait for the budget has a deadline: past it, the caller is told the tool is busy."""
+    if time.monotonic() + wait > waited_until:
+        raise RateLimited(
+            f"the account's request budget has no room within {max_wait:g}s", retry_after=wait, status=429
+        )
 
 
 class MemoryRateLimiter:
     """The same sliding window, for this process alone."""
 
-    def __init__(self, requests: int, per_seconds: float) -> None:
+    def __init__(self, requests: int, per_seconds: float, max_wait: float = DEFAULT_MAX_WAIT) -> None:
         self.requests = requests
         self.window = per_seconds + WINDOW_SLACK
+        self.max_wait = max_wait
         self._times: dict[str, deque[float]] = {}
         self._lock = asyncio.Lock()
 
@@ -62,29 +77,35 @@ class MemoryRateLimiter:
             return times[0] + self.window - now
 
     async def acquire(self, key: str) -> None:
+        until = time.monotonic() + self.max_wait
         while True:
             wait = await self._take(key)
             if wait <= 0:
                 return
+            _over(until, wait, self.max_wait)
             await asyncio.sleep(wait)
 
 
 class RedisRateLimiter:
     """Shared across replicas; if Redis fails, this process limits itself alone (logged once)."""
 
-    def __init__(self, client: aioredis.Redis, requests: int, per_seconds: float) -> None:
+    def __init__(
+        self, client: aioredis.Redis, requests: int, per_seconds: float, max_wait: float = DEFAULT_MAX_WAIT
+    ) -> None:
         self._script = client.register_script(_WINDOW)
         self.requests = requests
         self.window_ms = int((per_seconds + WINDOW_SLACK) * 1000)
-        self._fallback = MemoryRateLimiter(requests, per_seconds)
+        self.max_wait = max_wait
+        self._fallback = MemoryRateLimiter(requests, per_seconds, max_wait)
         self._warned = False
 
     async def acquire(self, key: str) -> None:
+        until = time.monotonic() + self.max_wait
         while True:
             try:
                 wait_ms = int(
                     await self._script(
-                        keys=[f"ticketbot:v1:ratelimit:{key}"],
+                        keys=[redis_key("ratelimit", key)],
                         args=[self.requests, self.window_ms, uuid.uuid4().hex],
                     )
                 )
@@ -97,4 +118,5 @@ class RedisRateLimiter:
             self._warned = False
             if wait_ms <= 0:
                 return
+            _over(until, wait_ms / 1000, self.max_wait)
             await asyncio.sleep(wait_ms / 1000)

@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot import ack_budget
 from bot.config import Account
 from bot.lookups import cache_key
 from bot.models import Ticket
@@ -44,6 +45,7 @@ async def _ticket(deps: SlackDeps, account: Account, ref: TicketRef) -> Ticket:
 
 
 async def unfurl(body: dict[str, Any], client: Any, context: Any) -> None:
+    ack_budget.end()  # after the ack: not bound by its Redis budget
     deps = deps_of(context)
     event = body.get("event") or {}
     if not await _first_delivery(deps, body):

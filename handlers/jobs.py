@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -159,6 +160,19 @@ async def _deliver(deps: SlackDeps, client: Any, data: dict[str, Any], result: U
         await client.chat_postMessage(channel=data.get("channel") or data.get("user"), **card)
     if data.get("retried_from"):
         await _respond(data["retried_from"], {"delete_original": True})
+
+
+def account_share(deps: SlackDeps) -> Callable[[Job], str]:
+    """The account a job works on, for the worker's fair share between accounts."""
+
+    def share(job: Job) -> str:
+        data = job.data
+        if data.get("account"):
+            return str(data["account"])
+        account = deps.config.account_for_channel(data.get("channel"))
+        return account.name if account is not None else ""
+
+    return share
 
 
 def job_handler(deps: SlackDeps, client: Any) -> Any:

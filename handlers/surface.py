@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from slack_bolt import BoltResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
 from blocks.card import CardOptions, card_text, ticket_card
 from blocks.messages import error_blocks
+from bot import ack_budget
 from bot.commands import ParseError
 from bot.config import Account
 from bot.metrics import JOBS_PENDING
@@ -67,6 +73,45 @@ async def tell(
         await client.chat_postMessage(channel=user, text=message, blocks=blocks)
 
 
+def quota_message(per_minute: int) -> str:
+    return (
+        f"You have sent {per_minute} requests in the last minute, the most one person may send; "
+        "nothing was done with this one. Please wait a minute and try again."
+    )
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+async def too_many_requests(body: dict[str, Any], per_minute: int) -> BoltResponse:
+    """The answer to a request past the per-user quota: said at once, nothing queued."""
+    message = quota_message(per_minute)
+    if "command" in body:
+        answer = {"response_type": "ephemeral", "text": message, "blocks": error_blocks(message)}
+        return BoltResponse(status=200, body=json.dumps(answer), headers={"content-type": "application/json"})
+    if body.get("type") == "view_submission":
+        inputs = [b for b in (body.get("view") or {}).get("blocks") or [] if b.get("type") == "input"]
+        if inputs and inputs[0].get("block_id"):
+            errors = {"response_action": "errors", "errors": {inputs[0]["block_id"]: message[:150]}}
+            return BoltResponse(
+                status=200, body=json.dumps(errors), headers={"content-type": "application/json"}
+            )
+    url = body.get("response_url")
+    if isinstance(url, str) and url:
+        payload = {"response_type": "ephemeral", "replace_original": False, "text": message}
+        task = asyncio.get_running_loop().create_task(_send_note(url, payload))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+    return BoltResponse(status=200, body="")
+
+
+async def _send_note(url: str, payload: dict[str, Any]) -> None:
+    try:
+        await AsyncWebhookClient(url).send_dict(payload)
+    except Exception:
+        log.warning("could not send the quota note", exc_info=True)
+
+
 def new_error_id() -> str:
     return uuid.uuid4().hex[:8]
 
@@ -76,6 +121,7 @@ def guarded(function: Lazy) -> Lazy:
 
     @functools.wraps(function)
     async def wrapper(**kwargs: Any) -> None:
+        ack_budget.end()  # work after the ack is not bound by the ack's Redis budget
         JOBS_PENDING.inc()
         try:
             await function(**kwargs)

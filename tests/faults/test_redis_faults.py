@@ -94,7 +94,7 @@ async def test_a_job_still_running_is_not_taken_for_abandoned(clean_redis: str) 
     [job] = await busy.take(1, None)
     for _ in range(3):  # the busy worker says "still mine" more often than the idle limit
         await asyncio.sleep(0.15)
-        await busy.keep_alive([job.id])
+        await busy.keep_alive([job], lease=0.3)
     assert await other.reclaim(min_idle_ms=300) == []
     await asyncio.sleep(0.35)  # now it stops answering: the job is taken over
     [taken] = await other.reclaim(min_idle_ms=300)

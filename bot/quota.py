@@ -1,0 +1,60 @@
+"""A per-user request quota, counted when a request arrives (before its ack).
+
+A fixed one-minute window per Slack user, shared by every replica through Redis (INCR with an
+expiry). Counted in this process alone when Redis does not answer within the ack budget.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from bot import ack_budget
+from bot.keys import key
+
+WINDOW = 60  # seconds
+
+
+class UserQuota:
+    def __init__(
+        self, client: aioredis.Redis | None, per_minute: int, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.client = client
+        self.per_minute = per_minute
+        self._clock = clock
+        self._local: dict[str, int] = {}
+        self._local_window = -1
+
+    async def _count_shared(self, name: str) -> int:
+        assert self.client is not None
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.incr(name)
+            pipe.expire(name, WINDOW * 2)
+            count, _ = await pipe.execute()
+        return int(count)
+
+    def _count_local(self, name: str, window: int) -> int:
+        if window != self._local_window:
+            self._local_window = window
+            self._local.clear()
+        self._local[name] = self._local.get(name, 0) + 1
+        return self._local[name]
+
+    async def allow(self, team: str | None, user: str | None) -> bool:
+        """Count one request of this user; False once they are past the quota this minute."""
+        if self.per_minute <= 0 or not user:
+            return True
+        window = int(self._clock() // WINDOW)
+        name = key("quota", team or "-", user, str(window))
+        count = None
+        if self.client is not None:
+            try:
+                count = await ack_budget.within(self._count_shared(name))
+            except (RedisError, OSError, TimeoutError):
+                count = None
+        if count is None:
+            count = self._count_local(name, window)
+        return count <= self.per_minute
