@@ -10,6 +10,7 @@ from typing import Any
 from blocks import ids
 from blocks.text import escape, html_to_text, safe_url, summarise, truncate
 from bot.models import EMPTY, Change, Ticket
+from bot.sanitize import clean_text
 
 Block = dict[str, Any]
 DESCRIPTION_LIMIT = 600
@@ -34,7 +35,7 @@ class CardOptions:
 
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": truncate(text, limit) or " ", "emoji": True}
+    return {"type": "plain_text", "text": truncate(clean_text(text), limit) or " ", "emoji": True}
 
 
 def _fields(ticket: Ticket) -> list[dict[str, str]]:

@@ -12,6 +12,7 @@ from blocks import ids
 from blocks.card import description_excerpt
 from blocks.text import escape, truncate
 from bot.models import Ticket, TicketRefObject
+from bot.sanitize import clean_text
 
 View = dict[str, Any]
 Item = Mapping[str, Any]
@@ -19,7 +20,7 @@ STATIC_LIMIT = 100
 
 
 def plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": truncate(text, limit) or " ", "emoji": True}
+    return {"type": "plain_text", "text": truncate(clean_text(text), limit) or " ", "emoji": True}
 
 
 def _view(

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from html import unescape
 from html.parser import HTMLParser
 
-# Bidirectional overrides and isolates can disguise text (e.g. a reversed URL); drop them.
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+from bot.sanitize import clean_text
 
 
 def clean(text: str) -> str:
-    return _BIDI_CONTROLS.sub("", text)
+    """Ticket text without control, bidi or invisible characters (bot/sanitize.py)."""
+    return clean_text(text, multiline=True)
 
 
 def escape(text: str) -> str:

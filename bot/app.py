@@ -135,7 +135,9 @@ def build_bot(
             channel=context.get("channel_id"),
         )
         surface = surface_of(body)
-        if surface in QUOTA_SURFACES and not await quota.allow(context.get("team_id"), context.get("user_id")):
+        if surface in QUOTA_SURFACES and not await quota.allow(
+            context.get("team_id"), context.get("user_id")
+        ):
             QUOTA_REFUSALS.inc()
             log.info("per-user quota reached; request answered, nothing queued")
             return await too_many_requests(body, settings.user_quota_per_minute)

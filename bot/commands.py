@@ -21,6 +21,7 @@ from rapidfuzz import process
 from bot.dates import DATE_FORMS, DateError, parse_date
 from bot.fields import ALIASES, CUSTOM_PREFIXES, FIELDS, FieldSpec, Kind, canonical
 from bot.refs import REF_FORMS, RefError, TicketRef, looks_like_id, parse_ref, unwrap_slack_link
+from bot.sanitize import clean_text
 
 VERBS = ("update", "show", "edit", "help")
 
@@ -33,7 +34,6 @@ MAX_TEXT_VALUE = 4000
 # Control characters (but tab and newlines, which count as spaces), zero-width characters and
 # bidirectional overrides: invisible, and a way to make text lie about itself.
 _PREVIEW = re.compile(r"(?:^|(?<=\s))--preview(?=\s|$)")
-_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 Op = Literal["set", "add", "remove", "clear"]
 _OPERATORS = {"=": "set", "+=": "add", "-=": "remove"}
 _QUOTES = {'"': '"', "'": "'", "“": '”“"', "‘": "’‘'", "”": '”"', "’": "’'"}
@@ -489,7 +489,7 @@ def parse(text: str, *, today: date | None = None, link_patterns: Iterable[str] 
             text[MAX_TEXT : MAX_TEXT + 20],
             "split it into several updates, or edit the ticket with /ticket edit",
         )
-    text = _INVISIBLE.sub("", text)
+    text = clean_text(text, multiline=True)
     text, previews = _PREVIEW.subn(" ", text)
     scanner = _Scanner(text)
     scanner.skip_space()

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.sanitize import clean_json
 
 JsonDict = dict[str, Any]
 EMPTY = "—"
@@ -29,6 +31,7 @@ class Ref(BaseModel):
 
 
 DateOrDateTime = date | datetime
+_MULTILINE_FIELDS = frozenset({"description", "html_description", "custom_fields", "items", "remote_data"})
 
 
 class TicketUpdate(BaseModel):
@@ -67,6 +70,15 @@ class TicketUpdate(BaseModel):
     remote_data: JsonDict | None = None
 
     _coerce_number = field_validator("number", mode="before")(_id_as_text)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clean_text(cls, data: Any) -> Any:
+        """Every path to a PATCH (command, form, card, custom fields) passes here: no control,
+        bidi or invisible characters reach the tool."""
+        if not isinstance(data, dict):
+            return data
+        return {k: clean_json(v, multiline=k in _MULTILINE_FIELDS) for k, v in data.items()}
 
     def to_body(self) -> JsonDict:
         """The JSON body: set fields only, explicit clears as null."""

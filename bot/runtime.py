@@ -64,7 +64,11 @@ def build_core(config: AppConfig, directory: SlackDirectory | None = None) -> Co
         backend = FailoverBackend(shared)
     cache = Cache(backend)
     if settings.truto_rate_limit:
-        limits = settings.truto_rate_limit, settings.truto_rate_window_seconds, settings.rate_budget_wait_seconds
+        limits = (
+            settings.truto_rate_limit,
+            settings.truto_rate_window_seconds,
+            settings.rate_budget_wait_seconds,
+        )
         client.limiter = (
             RedisRateLimiter(redis_client, *limits) if redis_client else MemoryRateLimiter(*limits)
         )

@@ -42,8 +42,8 @@ class BodyRefused(Exception):
         self.reason = reason
 
 
-async def read_body(request: Request, limit: int, timeout: float) -> bytes:
-    """The whole body, at most `limit` bytes, arriving within `timeout` seconds."""
+async def read_body(request: Request, limit: int, seconds: float) -> bytes:
+    """The whole body, at most `limit` bytes, arriving within `seconds`."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -62,9 +62,10 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
         return b"".join(chunks)
 
     try:
-        return await asyncio.wait_for(collect(), timeout)
+        async with asyncio.timeout(seconds):
+            return await collect()
     except TimeoutError:
-        raise BodyRefused(408, f"body not received within {timeout:g} s") from None
+        raise BodyRefused(408, f"body not received within {seconds:g} s") from None
     except ClientDisconnect:
         raise BodyRefused(400, "client went away") from None
 

@@ -7,6 +7,7 @@ the user was shown), so only fields the user changed are sent.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,14 +79,24 @@ async def _form(
         users=users.present,
         tags=tags.present,
     )
-    metadata = deps.signer.sign({"a": account.name, "t": ticket.id, "c": channel, "u": user})
     abilities = await deps.service.abilities(account)
     # Fields nobody may change here, or that this tool does not take, are left out of the form.
     hidden = set(account.permissions.locked_fields)
     if abilities.body_fields is not None:
         hidden |= {name for name in [*ids.FORM_FIELDS, "custom_fields"] if name not in abilities.body_fields}
     custom = [] if "custom_fields" in hidden else _custom_inputs(account, ticket, fields, users)
-    return edit_view(ticket, choices, metadata, custom, hidden)
+    view = edit_view(ticket, choices, "", custom, hidden)
+    # The inputs rendered are signed with the rest: a submission with other inputs is refused.
+    view["private_metadata"] = deps.signer.sign(
+        {"a": account.name, "t": ticket.id, "c": channel, "u": user, "i": inputs_digest(view)}
+    )
+    return view
+
+
+def inputs_digest(view: dict[str, Any]) -> str:
+    """A short digest of the form's input blocks (their ids, in order)."""
+    block_ids = [str(b.get("block_id", "")) for b in view.get("blocks") or [] if b.get("type") == "input"]
+    return hashlib.sha256("\n".join(block_ids).encode()).hexdigest()[:24]
 
 
 def _custom_inputs(

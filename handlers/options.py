@@ -12,6 +12,7 @@ from bot.config import Account
 from bot.custom_fields import field_options, find_field, ticket_fields
 from bot.fields import FIELDS
 from bot.resolve import Item, NameIndex, ResolveError
+from bot.service import Actor, UserInputError
 from handlers.deps import SlackDeps, deps_of
 
 
@@ -22,6 +23,9 @@ async def suggest(ack: Any, body: dict[str, Any], context: Any) -> None:
     custom = ids.custom_of_block(block_id)
     meta = deps.signer.verify((body.get("view") or {}).get("private_metadata"))
     account = deps.config.account(str(meta.get("a"))) if meta else None
+    if account is not None and meta is not None and not await _may_see(deps, body, account, meta):
+        await ack(options=[])
+        return
     query = body.get("value") or ""
     if account is not None and custom is not None:
         await ack(**options_payload(await _custom_options(deps, account, custom, query)))
@@ -33,6 +37,21 @@ async def suggest(ack: Any, body: dict[str, Any], context: Any) -> None:
     lookup = await deps.core.lookups.get(account, resource)
     found = lookup.index.rank(query, limit=100)
     await ack(**options_payload(found))
+
+
+async def _may_see(deps: SlackDeps, body: dict[str, Any], account: Account, meta: dict[str, Any]) -> bool:
+    """Only the user the form was opened for, while they may update on this account, gets the
+    account's users and values."""
+    user = (body.get("user") or {}).get("id")
+    if not user or (meta.get("u") and meta.get("u") != user):
+        return False
+    try:
+        await deps.service.check_may_update(
+            account, Actor(slack_user_id=user), meta.get("c"), ask_the_tool=False
+        )
+    except UserInputError:
+        return False
+    return True
 
 
 async def _custom_options(

@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from blocks import ids
 from bot.refs import TicketRef
 from bot.service import UserInputError, changed_since
-from handlers.deps import deps_of, idempotency_key, request_id
+from handlers.deps import actor_of, deps_of, idempotency_key, request_id
 from handlers.surface import ack_only, guarded
 
 
@@ -28,13 +28,17 @@ async def undo_clicked(body: dict[str, Any], client: Any, respond: Any, context:
     account = deps.config.account(str(record["account"]))
     if account is None:
         raise UserInputError("Undo is no longer available: the account is not configured any more.")
+    user = body.get("user") or {}
+    # Someone who may not change this ticket is refused before the Undo is used up.
+    await deps.service.check_may_update(
+        account, actor_of(body), record.get("channel"), list(record["body"]), ask_the_tool=False
+    )
     now = await deps.service.fetch_ticket(account, TicketRef(record["ticket"]))
     targets = [(field, custom) for field, custom in record["targets"]]
     moved = changed_since(now, record["expect"], targets)
     if moved:
         raise UserInputError(f"Not undone: {', '.join(moved)} changed since; nothing was sent.")
     await deps.core.cache.backend.delete(key)
-    user = body.get("user") or {}
     job = {
         "kind": "fields",
         "account": account.name,

@@ -12,7 +12,7 @@ from bot.models import TicketUpdate
 from bot.refs import RefError, parse_ref
 from bot.service import UserInputError
 from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
-from handlers.edit_form import open_edit, read_submission
+from handlers.edit_form import inputs_digest, open_edit, read_submission
 from handlers.jobs import enqueue
 from handlers.surface import guarded, tell
 
@@ -28,8 +28,8 @@ async def ack_edit(ack: Any, body: dict[str, Any], context: Any) -> None:
     modal closes at once."""
     deps = deps_of(context)
     meta = _metadata(deps, body)
-    if meta is None:
-        await ack(response_action="errors", errors={ids.field_block("name"): EXPIRED})
+    if meta is None or meta.get("i") != inputs_digest(body["view"]):
+        await ack(response_action="errors", errors={_first_input(body["view"]): EXPIRED})
         return
     diff = read_submission(body["view"])
     if diff.errors:
@@ -58,12 +58,19 @@ async def ack_edit(ack: Any, body: dict[str, Any], context: Any) -> None:
     await ack()
 
 
+def _first_input(view: dict[str, Any]) -> str:
+    inputs = [b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"]
+    return str(inputs[0]) if inputs and inputs[0] else ids.field_block("name")
+
+
 @guarded
 async def note_no_change(body: dict[str, Any], client: Any, context: Any) -> None:
     deps = deps_of(context)
     meta = _metadata(deps, body)
+    if meta is None or meta.get("i") != inputs_digest(body["view"]):
+        return  # refused in the ack
     diff = read_submission(body["view"])
-    if meta is None or diff.errors or diff.body:
+    if diff.errors or diff.body:
         return  # answered in the ack, or a job is on its way
     await tell(body, client, None, f"No changes to {meta['t']}; nothing was sent.", channel=meta.get("c"))
 
