@@ -53,9 +53,24 @@ class Backend(Protocol):
 class MemoryBackend:
     """In-process storage with expiry: the cache when REDIS_URL is not set."""
 
+    SWEEP_EVERY = 30.0  # seconds between sweeps of expired entries
+
     def __init__(self, clock: Clock = time.monotonic) -> None:
         self._clock = clock
         self._data: dict[str, tuple[float, Any]] = {}
+        self._next_sweep = clock() + self.SWEEP_EVERY
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def _sweep(self) -> None:
+        """Drop expired entries that nobody reads again (markers are written once, read never)."""
+        now = self._clock()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + self.SWEEP_EVERY
+        for key in [k for k, (expires, _) in self._data.items() if expires <= now]:
+            del self._data[key]
 
     def _live(self, key: str) -> Any | None:
         item = self._data.get(key)
@@ -71,6 +86,7 @@ class MemoryBackend:
         return value if isinstance(value, Entry) else None
 
     async def set(self, key: str, entry: Entry, keep_for: float) -> None:
+        self._sweep()
         self._data[key] = (self._clock() + keep_for, entry)
 
     async def delete(self, *keys: str) -> None:
@@ -78,6 +94,7 @@ class MemoryBackend:
             self._data.pop(key, None)
 
     async def try_lock(self, key: str, ttl: float) -> str | None:
+        self._sweep()
         if self._live(key) is not None:
             return None
         token = uuid.uuid4().hex

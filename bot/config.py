@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.models import TicketUpdate
+from bot.redact import mask_url_credentials
 
 DEFAULT_ACCOUNT_NAME = "default"
 
@@ -26,7 +27,9 @@ class ConfigError(Exception):
 
 def _http_url(value: str) -> str:
     if not re.match(r"^https?://[^/\s]+", value):
-        raise ValueError(f"must be an http(s) URL such as https://example.com, got {value!r}")
+        raise ValueError(
+            f"must be an http(s) URL such as https://example.com, got {mask_url_credentials(value)!r}"
+        )
     return value
 
 
@@ -76,7 +79,9 @@ class Settings(BaseSettings):
         if value is None or value == "":
             return None
         if not re.match(r"^(redis|rediss|unix)://", value):
-            raise ValueError(f"must start with redis://, rediss:// or unix://, got {value!r}")
+            raise ValueError(
+                f"must start with redis://, rediss:// or unix://, got {mask_url_credentials(value)!r}"
+            )
         return value
 
     @field_validator("log_level", mode="before")

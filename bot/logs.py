@@ -1,8 +1,8 @@
 """Logging: one JSON object per line (readable text on a terminal), with the request's fields.
 
 Request fields (request_id, team, user, channel, ticket, account) live in a context variable,
-so lazy work started by a request logs them too. Configured secret values are replaced in
-every line, whatever logged them.
+so lazy work started by a request logs them too. Configured secret values, passwords inside
+URLs and Slack response URLs are replaced in every line, whatever logged them, at every level.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
+
+from bot.redact import redact
 
 _FIELDS: ContextVar[dict[str, str]] = ContextVar("ticketbot_log_fields", default={})  # noqa: B039 - never mutated
 REDACTED = "[redacted]"
@@ -46,7 +48,7 @@ class _Redacting(logging.Formatter):
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
-        return text
+        return redact(text)
 
 
 class JsonFormatter(_Redacting):

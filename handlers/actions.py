@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -11,7 +12,7 @@ from bot.refs import TicketRef
 from bot.service import UserInputError
 from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
 from handlers.edit_form import open_edit
-from handlers.jobs import enqueue, take_stored
+from handlers.jobs import Busy, enqueue, put_job, take_stored
 from handlers.surface import ack_only, card_message, channel_of, guarded, tell
 
 FORGED = "This button is not valid any more (it may be from an old or altered message)."
@@ -90,7 +91,7 @@ async def ack_status(ack: Any, body: dict[str, Any], context: Any) -> None:
     selected = _action(body).get("selected_option") or {}
     if target is not None and selected:
         status = {"id": selected["value"], "name": selected["text"]["text"]}
-        await _enqueue_card_update(deps, body, target, {"status": status})
+        await _queued(context, _enqueue_card_update(deps, body, target, {"status": status}))
     await ack()
 
 
@@ -98,13 +99,24 @@ async def ack_assign(ack: Any, body: dict[str, Any], context: Any) -> None:
     deps = deps_of(context)
     target = _target(deps, body)
     if target is not None:
-        await _enqueue_card_update(deps, body, target, {}, assign_me=True)
+        await _queued(context, _enqueue_card_update(deps, body, target, {}, assign_me=True))
     await ack()
+
+
+async def _queued(context: Any, enqueueing: Coroutine[Any, Any, Any]) -> None:
+    """Queue before the ack; a job that could not be kept is told after it (see refuse_forged)."""
+    try:
+        await enqueueing
+    except Busy:
+        context["busy"] = True
 
 
 @guarded
 async def refuse_forged(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
-    """The ack put no job on the queue for a button whose value does not verify: say so."""
+    """The ack put no job on the queue for a button whose value does not verify (or that could
+    not be kept): say so."""
+    if context.get("busy"):
+        raise Busy()
     deps = deps_of(context)
     action = _action(body)
     value = action.get("value")
@@ -129,13 +141,15 @@ async def ack_retry(ack: Any, body: dict[str, Any], context: Any) -> None:
     job = await take_stored(deps, _action(body).get("value"))
     if job is not None:
         job["retried_from"] = body.get("response_url")
-        await deps.jobs.put(job)
+        await _queued(context, put_job(deps, job))
     await ack()
     context["retry_found"] = job is not None
 
 
 @guarded
 async def retry_gone(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+    if context.get("busy"):
+        raise Busy()
     if not context.get("retry_found"):
         await tell(body, client, respond, RETRY_GONE)
 

@@ -13,7 +13,7 @@ from bot.custom_fields import ticket_fields
 from bot.fields import FIELDS, Kind
 from handlers.deps import deps_of, idempotency_key, request_id
 from handlers.edit_form import open_edit
-from handlers.jobs import enqueue
+from handlers.jobs import Busy, enqueue
 from handlers.preview import offer_preview, wants_preview
 from handlers.surface import ack_only, card_message, guarded
 
@@ -62,7 +62,11 @@ async def ack_ticket(ack: Any, body: dict[str, Any], context: Any) -> None:
             "key": key,
             "request_id": request_id(),
         }
-        await enqueue(deps, job, dedupe=key)
+        try:
+            await enqueue(deps, job, dedupe=key)
+        except Busy as busy:
+            await ack(response_type="ephemeral", text=str(busy), blocks=error_blocks(str(busy)))
+            return
     await ack()
 
 

@@ -19,7 +19,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from blocks.messages import error_blocks
 from bot.commands import ParseError, UpdateCommand
-from bot.jobs import MAX_DELIVERIES, Job
+from bot.jobs import MAX_DELIVERIES, Job, QueueFull
 from bot.logs import bind
 from bot.models import TicketUpdate
 from bot.refs import TicketRef
@@ -31,10 +31,33 @@ from handlers.surface import card_message, new_error_id, user_message
 log = logging.getLogger(__name__)
 
 
+BUSY = (
+    "ticketbot can't take this right now: its store is unreachable and this process already holds "
+    "as many waiting updates as it may. Nothing was changed; please try again in a minute."
+)
+
+
+class Busy(UserInputError):
+    """The job could not be kept anywhere; the user is told to try again."""
+
+    def __init__(self) -> None:
+        super().__init__(BUSY)
+
+
+async def put_job(
+    deps: SlackDeps, data: dict[str, Any], *, once: str | None = None, once_ttl: float = 3600.0
+) -> Job | None:
+    try:
+        return await deps.jobs.put(data, once=once, once_ttl=once_ttl)
+    except QueueFull:
+        log.warning("job refused: the in-process queue is full while Redis is away")
+        raise Busy() from None
+
+
 async def enqueue(deps: SlackDeps, data: dict[str, Any], *, dedupe: str, dedupe_ttl: float = 3600.0) -> bool:
     """Write the job before the ack; a repeat of the same request (Slack retry, double click) is
-    dropped. Returns False for a repeat."""
-    if await deps.jobs.put(data, once=dedupe, once_ttl=dedupe_ttl) is None:
+    dropped. Returns False for a repeat; Busy when it cannot be kept."""
+    if await put_job(deps, data, once=dedupe, once_ttl=dedupe_ttl) is None:
         log.info("duplicate delivery %s dropped", dedupe[:12])
         return False
     return True

@@ -16,6 +16,7 @@ from bot.commands import UpdateCommand
 from bot.refs import TicketRef
 from bot.service import Actor, UserInputError
 from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
+from handlers.jobs import put_job
 from handlers.surface import ack_only, guarded
 
 VALID_FOR = 600.0  # seconds a preview can be applied
@@ -100,7 +101,7 @@ async def apply_preview(body: dict[str, Any], client: Any, respond: Any, context
         "key": entry["key"],
         "request_id": request_id(),
     }
-    await deps.jobs.put(job, once=entry["key"])
+    await put_job(deps, job, once=entry["key"])
     await respond(delete_original=True)
 
 

@@ -11,6 +11,7 @@ from blocks import ids
 from bot.refs import TicketRef
 from bot.service import UserInputError, changed_since
 from handlers.deps import actor_of, deps_of, idempotency_key, request_id
+from handlers.jobs import put_job
 from handlers.surface import ack_only, guarded
 
 
@@ -52,7 +53,7 @@ async def undo_clicked(body: dict[str, Any], client: Any, respond: Any, context:
         "key": idempotency_key(token, "undo"),  # its own key: an undo is a change of its own
         "request_id": request_id(),
     }
-    await deps.jobs.put(job, once=job["key"])
+    await put_job(deps, job, once=job["key"])
 
 
 def register(app: AsyncApp) -> None:

@@ -13,7 +13,7 @@ from bot.refs import RefError, parse_ref
 from bot.service import UserInputError
 from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
 from handlers.edit_form import inputs_digest, open_edit, read_submission
-from handlers.jobs import enqueue
+from handlers.jobs import Busy, enqueue
 from handlers.surface import guarded, tell
 
 EXPIRED = "This form can't be used any more; open the ticket again."
@@ -54,7 +54,11 @@ async def ack_edit(ack: Any, body: dict[str, Any], context: Any) -> None:
             "key": key,
             "request_id": request_id(),
         }
-        await enqueue(deps, job, dedupe=key)
+        try:
+            await enqueue(deps, job, dedupe=key)
+        except Busy as busy:
+            await ack(response_action="errors", errors={_first_input(body["view"]): str(busy)[:150]})
+            return
     await ack()
 
 

@@ -11,6 +11,7 @@ import itertools
 import json
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -149,6 +150,7 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
         routes=[
             Route("/api/{method}", api, methods=["GET", "POST"]),
             Route("/response/{token}", response_url, methods=["POST"]),
+            Route("/commands/{team}/{n}/{token}", response_url, methods=["POST"]),
             Route("/_fake/calls", recorded, methods=["GET"]),
             Route("/_fake/reset", reset, methods=["POST"]),
         ]
@@ -184,4 +186,5 @@ class FakeSlack:
         return f"{self.base_url}/api/"
 
     def response_url(self) -> str:
-        return f"{self.base_url}/response/{self.state.next_id()}"
+        """Shaped like Slack's (…/commands/<team>/<id>/<token>)."""
+        return f"{self.base_url}/commands/T0TEAM/{self.state.next_id()}/{uuid.uuid4().hex[:24]}"
