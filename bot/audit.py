@@ -1,4 +1,9 @@
-"""The audit trail: who changed what, where, when. To the log, and to a capped Redis stream."""
+"""The audit trail: who changed what, where, when. To the log, and to a capped Redis stream.
+
+Memory budget: the stream keeps at most MAX_RECORDS records of at most MAX_RECORD_BYTES each
+(values are shortened, and changes past the cap are summarised), so 100 MiB at the very worst;
+a typical record is about 300 bytes.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,29 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger("ticketbot.audit")
 STREAM = "ticketbot:v1:audit"
+MAX_RECORDS = 50_000
+MAX_RECORD_BYTES = 2048
+MAX_VALUE_CHARS = 120
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+        return value[: MAX_VALUE_CHARS - 1] + "…"
+    return value
+
+
+def capped(data: dict[str, Any]) -> dict[str, Any]:
+    """The record within MAX_RECORD_BYTES: values shortened, then changes dropped from the end
+    (the last entry says how many)."""
+    data = {k: _short(v) for k, v in data.items()}
+    changes = [{k: _short(v) for k, v in change.items()} for change in data.get("changes") or []]
+    data["changes"] = changes
+    dropped = 0
+    while changes and len(json.dumps(data, ensure_ascii=False).encode()) > MAX_RECORD_BYTES:
+        changes.pop()
+        dropped += 1
+        data["changes"] = [*changes, {"field": "…", "before": "", "after": f"+{dropped} more"}]
+    return data
 
 
 @dataclass(frozen=True)
@@ -35,12 +63,12 @@ class AuditRecord:
 
 
 class AuditTrail:
-    def __init__(self, client: aioredis.Redis | None, *, maxlen: int = 100_000) -> None:
+    def __init__(self, client: aioredis.Redis | None, *, maxlen: int = MAX_RECORDS) -> None:
         self.client = client
         self.maxlen = maxlen
 
     async def record(self, entry: AuditRecord) -> None:
-        data = asdict(entry)
+        data = capped(asdict(entry))
         log.info("ticket updated", extra={"event": {"audit": data}})
         if self.client is None:
             return

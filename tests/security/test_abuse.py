@@ -1,0 +1,158 @@
+"""A hostile workspace member, or captured bytes sent again: replays, quota, forged forms,
+other people's Undo, live selects, and text that hides what it says."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.config import Permissions, UpdateRule
+from bot.sandbox import SandboxServer
+from bot.sandbox.fake_slack import FakeSlack
+from handlers import actions
+from tests.conftest import JIRA, JIRA_CHANNEL
+from tests.handlers.conftest import Harness, harness_config, last
+from tests.handlers.payloads import block_actions, block_suggestion, form, sign, view_submission
+from tests.handlers.test_undo import undo, updated_card
+from tests.handlers.test_views import open_form, unchanged_state
+from tests.security.conftest import served
+
+BRUNO = {"id": "U0BRUNO", "username": "bruno", "name": "bruno", "team_id": "T0TEAM"}
+
+
+async def send_signed(harness: Harness, body: str, headers: dict[str, str]) -> int:
+    response = await harness.http.post(
+        "/slack/events", content=body, headers={"Content-Type": "application/x-www-form-urlencoded", **headers}
+    )
+    await harness.bot.worker.drain()
+    return response.status_code
+
+
+async def test_a_replayed_card_click_sends_nothing_again(
+    edge: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same signed bytes sent again after the double-click window (well inside the 5 min a
+    signature is valid) used to PATCH, post and audit a second time."""
+    monkeypatch.setattr(actions, "DOUBLE_CLICK_WINDOW", 0.2)
+    await edge.command("show PROJ-42")
+    card = last(edge.calls("response"))["blocks"]
+    button = next(
+        e for b in card if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "ticket_assign_me"
+    )
+    payload = block_actions(
+        {"action_id": "ticket_assign_me", "block_id": "a", "type": "button", "value": button["value"]},
+        channel=JIRA_CHANNEL,
+        response_url=edge.slack.response_url(),
+    )
+    body = form(payload)
+    headers = sign(body)
+    edge.reset_counts()
+    assert await send_signed(edge, body, headers) == 200
+    await asyncio.sleep(0.4)  # past the double-click window
+    assert await send_signed(edge, body, headers) == 200
+    assert len(edge.sandbox.state.calls("PATCH")) == 1
+    assert len(edge.calls("response")) == 1
+    records = await edge.core.service.audit.read(ticket="PROJ-42")  # type: ignore[union-attr]
+    assert len(records) == 1
+
+
+@pytest.fixture
+async def quota_edge(sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str) -> AsyncIterator[Harness]:
+    config = harness_config(sandbox, fake_slack, clean_redis, user_quota_per_minute=3)
+    async with served(config, sandbox, fake_slack) as harness:
+        yield harness
+
+
+async def test_past_the_per_user_quota_the_answer_is_at_once_and_nothing_is_queued(
+    quota_edge: Harness,
+) -> None:
+    answers = [await quota_edge.command(f"PROJ-42 priority={p}") for p in ("high", "low", "medium", "highest")]
+    assert [a.status_code for a in answers] == [200] * 4
+    assert answers[3].json()["text"] == (
+        "You have sent 3 requests in the last minute, the most one person may send; "
+        "nothing was done with this one. Please wait a minute and try again."
+    )
+    assert len(quota_edge.sandbox.state.calls("PATCH")) == 3
+    other = await quota_edge.command("PROJ-42 priority=low", user=BRUNO)  # someone else is not held up
+    assert other.status_code == 200 and len(quota_edge.sandbox.state.calls("PATCH")) == 4
+
+
+@pytest.fixture
+async def guarded(sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str) -> AsyncIterator[Harness]:
+    permissions = Permissions(update=UpdateRule(users=("U0ANA",)))
+    config = harness_config(
+        sandbox, fake_slack, clean_redis, jira=JIRA.model_copy(update={"permissions": permissions})
+    )
+    async with served(config, sandbox, fake_slack) as harness:
+        yield harness
+
+
+async def test_an_undo_click_by_someone_not_allowed_leaves_the_undo_usable(guarded: Harness) -> None:
+    card = await updated_card(guarded, "PROJ-42 priority=high")
+    actions_block = next(b for b in card if b["type"] == "actions")
+    button = next(e for e in actions_block["elements"] if e["action_id"] == "ticket_undo")
+    guarded.reset_counts()
+    await guarded.interact(
+        block_actions(
+            {"action_id": "ticket_undo", "block_id": "a", "type": "button", "value": button["value"]},
+            channel=JIRA_CHANNEL,
+            response_url=guarded.slack.response_url(),
+            user=BRUNO,
+        )
+    )
+    assert guarded.sandbox.state.calls("PATCH") == []
+    assert last(guarded.calls("response"))["text"].startswith("you may not change Jira tickets from Slack")
+    await undo(guarded, card)  # Ana's own Undo still works
+    [patch] = guarded.sandbox.state.calls("PATCH")
+    assert patch.body == {"priority": {"id": "jp3", "name": "Medium"}}
+
+
+async def test_a_form_with_an_added_input_is_refused(edge: Harness) -> None:
+    view = await open_form(edge)
+    forged = {**view, "blocks": [*view["blocks"], _text_input("cf:text:secret_field")]}
+    values = unchanged_state(forged)
+    values["cf:text:secret_field"]["value"]["value"] = "pwned"
+    edge.reset_counts()
+    response = await edge.interact(view_submission(forged, values))
+    assert response.json()["response_action"] == "errors"
+    assert "can't be used any more" in next(iter(response.json()["errors"].values()))
+    assert edge.sandbox.state.calls() == []
+
+
+def _text_input(block_id: str) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": "Secret"},
+        "optional": True,
+        "element": {"type": "plain_text_input", "action_id": "value"},
+    }
+
+
+async def test_live_selects_answer_only_the_forms_user_while_allowed(guarded: Harness) -> None:
+    view = await open_form(guarded)
+    mine = await guarded.interact(block_suggestion(view, "field_assignees", "ana"))
+    assert mine.json()["options"]
+    theirs = await guarded.interact(block_suggestion(view, "field_assignees", "ana", user=BRUNO))
+    assert theirs.json() == {"options": []}
+
+
+async def test_hidden_characters_from_the_form_reach_neither_the_tool_nor_the_card(edge: Harness) -> None:
+    view = await open_form(edge)
+    values = unchanged_state(view)
+    values["field_name"]["value"]["value"] = "Pay\u202eusd.exe\u200b\x00 now\u00ad\U000e0041 \U0001f469\u200d\U0001f4bb"
+    edge.reset_counts()
+    await edge.interact(view_submission(view, values))
+    [patch] = edge.sandbox.state.calls("PATCH")
+    assert patch.body == {"name": "Payusd.exe now \U0001f469\u200d\U0001f4bb"}
+    header = next(b for b in last(edge.calls("chat.postMessage"))["blocks"] if b["type"] == "header")
+    assert header["text"]["text"] == "Payusd.exe now \U0001f469\u200d\U0001f4bb"
+
+
+async def test_the_command_path_cleans_the_same_characters(edge: Harness) -> None:
+    await edge.command('PROJ-42 title="A\u061cB\u180eC\u3164D\u034fE\u2800F"')
+    [patch] = edge.sandbox.state.calls("PATCH")
+    assert patch.body == {"name": "ABCDEF"}
