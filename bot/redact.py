@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 
-_URL_CREDENTIALS = re.compile(
-    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^\s/:@'\"]*):(?P<password>[^\s/@'\"]+)@", re.I
-)
+# `user:password@host`, in a URL or in a mistyped one (`redis//:secret@host`).
+_URL_CREDENTIALS = re.compile(r"(?P<before>[^\s:@'\"]*):(?P<password>[^\s/:@'\"]+)@(?=[^\s@'\"]+)")
 # Slack's response URLs: https://hooks.slack.com/commands/T…/<id>/<token> (and /actions/, /app/),
 # also with JSON-escaped slashes, as a DEBUG dump of a payload holds them.
 _RESPONSE_URL = re.compile(
@@ -18,7 +17,7 @@ RESPONSE_URL_MARK = "[response_url]"
 
 def mask_url_credentials(text: str) -> str:
     """`redis://:secret@host` → `redis://:***@host` wherever a URL with a password appears."""
-    return _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    return _URL_CREDENTIALS.sub(lambda m: f"{m['before']}:***@", text)
 
 
 def redact_response_urls(text: str) -> str:

@@ -80,7 +80,9 @@ async def served(config: AppConfig, sandbox: SandboxServer, slack: FakeSlack) ->
         )
     )
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    for _ in range(500):
+        if server.started:
+            break
         await asyncio.sleep(0.01)
     port = server.config.port
     try:

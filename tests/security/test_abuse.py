@@ -25,7 +25,9 @@ BRUNO = {"id": "U0BRUNO", "username": "bruno", "name": "bruno", "team_id": "T0TE
 
 async def send_signed(harness: Harness, body: str, headers: dict[str, str]) -> int:
     response = await harness.http.post(
-        "/slack/events", content=body, headers={"Content-Type": "application/x-www-form-urlencoded", **headers}
+        "/slack/events",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", **headers},
     )
     await harness.bot.worker.drain()
     return response.status_code
@@ -40,7 +42,11 @@ async def test_a_replayed_card_click_sends_nothing_again(
     await edge.command("show PROJ-42")
     card = last(edge.calls("response"))["blocks"]
     button = next(
-        e for b in card if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "ticket_assign_me"
+        e
+        for b in card
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "ticket_assign_me"
     )
     payload = block_actions(
         {"action_id": "ticket_assign_me", "block_id": "a", "type": "button", "value": button["value"]},
@@ -60,7 +66,9 @@ async def test_a_replayed_card_click_sends_nothing_again(
 
 
 @pytest.fixture
-async def quota_edge(sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str) -> AsyncIterator[Harness]:
+async def quota_edge(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> AsyncIterator[Harness]:
     config = harness_config(sandbox, fake_slack, clean_redis, user_quota_per_minute=3)
     async with served(config, sandbox, fake_slack) as harness:
         yield harness
@@ -69,7 +77,9 @@ async def quota_edge(sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis:
 async def test_past_the_per_user_quota_the_answer_is_at_once_and_nothing_is_queued(
     quota_edge: Harness,
 ) -> None:
-    answers = [await quota_edge.command(f"PROJ-42 priority={p}") for p in ("high", "low", "medium", "highest")]
+    answers = [
+        await quota_edge.command(f"PROJ-42 priority={p}") for p in ("high", "low", "medium", "highest")
+    ]
     assert [a.status_code for a in answers] == [200] * 4
     assert answers[3].json()["text"] == (
         "You have sent 3 requests in the last minute, the most one person may send; "
@@ -143,7 +153,9 @@ async def test_live_selects_answer_only_the_forms_user_while_allowed(guarded: Ha
 async def test_hidden_characters_from_the_form_reach_neither_the_tool_nor_the_card(edge: Harness) -> None:
     view = await open_form(edge)
     values = unchanged_state(view)
-    values["field_name"]["value"]["value"] = "Pay\u202eusd.exe\u200b\x00 now\u00ad\U000e0041 \U0001f469\u200d\U0001f4bb"
+    values["field_name"]["value"]["value"] = (
+        "Pay\u202eusd.exe\u200b\x00 now\u00ad\U000e0041 \U0001f469\u200d\U0001f4bb"
+    )
     edge.reset_counts()
     await edge.interact(view_submission(view, values))
     [patch] = edge.sandbox.state.calls("PATCH")

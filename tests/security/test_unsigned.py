@@ -78,7 +78,10 @@ def _variants() -> dict[str, tuple[str, dict[str, str]]]:
         "from the future": (body, sign(body, timestamp=int(time.time()) + 360)),
         "tampered after signing": (body.replace("done", "closed"), sign(body)),
         "signature in upper case": (body, {k: v.upper() for k, v in sign(body).items()}),
-        "a timestamp with a sign": (body, {**sign(body), "X-Slack-Request-Timestamp": "+" + str(int(time.time()))}),
+        "a timestamp with a sign": (
+            body,
+            {**sign(body), "X-Slack-Request-Timestamp": "+" + str(int(time.time()))},
+        ),
     }
 
 
@@ -114,7 +117,12 @@ async def test_a_signed_body_bolt_cannot_read_gets_400(edge: Harness) -> None:
 
 async def test_forged_button_values_touch_nothing(edge: Harness) -> None:
     payload = block_actions(
-        {"action_id": "ticket_assign_me", "block_id": "a", "type": "button", "value": "eyJhIjoiamlyYSJ9.forged"},
+        {
+            "action_id": "ticket_assign_me",
+            "block_id": "a",
+            "type": "button",
+            "value": "eyJhIjoiamlyYSJ9.forged",
+        },
         channel=JIRA_CHANNEL,
         response_url=edge.slack.response_url(),
     )
@@ -127,7 +135,9 @@ async def test_forged_button_values_touch_nothing(edge: Harness) -> None:
 async def test_ticket_ids_cannot_walk_the_api_path(edge: Harness, ref: str) -> None:
     body = slash_command(f"update {ref} status=done", JIRA_CHANNEL, edge.slack.response_url())
     response = await edge.http.post(
-        "/slack/events", content=body, headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+        "/slack/events",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)},
     )
     await edge.bot.worker.drain()
     assert response.status_code == 200

@@ -1,0 +1,91 @@
+"""One person, or one account, cannot stall everyone: worker shares per account, a deadline
+on the wait for the API budget, a bounded in-process queue."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from bot.jobs import Job, JobQueue, QueueFull, Worker
+from bot.ratelimit import MemoryRateLimiter
+from bot.sandbox import SandboxServer
+from bot.sandbox.fake_slack import FakeSlack
+from bot.truto_errors import RateLimited
+from handlers.jobs import BUSY
+from tests.handlers.conftest import harness_config, running
+from tests.redis_server import free_port
+
+
+async def test_a_flood_for_one_account_leaves_room_for_another() -> None:
+    """30 jobs of account A, each waiting (as for A's exhausted API budget), and then one of B:
+    B's job starts at once although every job of A is still waiting."""
+    queue = JobQueue(None)
+    release = asyncio.Event()
+    started: list[str] = []
+
+    async def handle(job: Job) -> None:
+        started.append(job.data["account"])
+        if job.data["account"] == "a":
+            await release.wait()
+
+    worker = Worker(queue, handle, concurrency=8, share_key=lambda job: job.data["account"], block_ms=20)
+    for n in range(30):
+        await queue.put({"account": "a", "n": n})
+    await queue.put({"account": "b"})
+    running_worker = asyncio.create_task(worker.run())
+    for _ in range(100):
+        if "b" in started:
+            break
+        await asyncio.sleep(0.01)
+    assert "b" in started
+    assert started.count("a") == 4  # half of the 8 slots
+    release.set()
+    for _ in range(200):
+        if len(started) == 31:
+            break
+        await asyncio.sleep(0.01)
+    await worker.stop()
+    running_worker.cancel()
+    assert started.count("a") == 30  # every job of A ran, once
+
+
+async def test_workers_copied_with_replace_have_their_own_tasks() -> None:
+    import dataclasses
+
+    worker = Worker(JobQueue(None), lambda job: asyncio.sleep(0))
+    copy = dataclasses.replace(worker, memory_only=True)
+    assert copy._tasks is not worker._tasks and copy._running is not worker._running
+
+
+async def test_a_wait_for_the_api_budget_has_a_deadline() -> None:
+    limiter = MemoryRateLimiter(1, 10.0, max_wait=0.5)
+    await limiter.acquire("account")
+    started = time.monotonic()
+    with pytest.raises(RateLimited) as refused:
+        await limiter.acquire("account")
+    assert time.monotonic() - started < 0.1  # told at once, not after a 10 s wait
+    assert "rate limit" in refused.value.user_message
+
+
+async def test_the_in_process_queue_is_bounded() -> None:
+    queue = JobQueue(None, memory_limit=2)
+    await queue.put({"n": 1})
+    await queue.put({"n": 2})
+    with pytest.raises(QueueFull):
+        await queue.put({"n": 3})
+
+
+async def test_with_redis_away_and_the_queue_full_the_user_is_told_to_try_again(
+    sandbox: SandboxServer, fake_slack: FakeSlack
+) -> None:
+    config = harness_config(sandbox, fake_slack, f"redis://127.0.0.1:{free_port()}/0", memory_job_limit=1)
+    async with running(config, sandbox, fake_slack) as harness:
+        harness.run_jobs = False
+        first = await harness.command("PROJ-42 priority=high")
+        second = await harness.command("PROJ-41 priority=high")
+        assert first.content == b""
+        assert second.json()["text"] == BUSY
+        await harness.bot.worker.drain()
+        assert [c.path for c in sandbox.state.calls("PATCH")] == ["/unified/ticketing/tickets/PROJ-42"]
