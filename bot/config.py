@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.models import TicketUpdate
@@ -123,6 +131,49 @@ class Permissions(BaseModel):
         return names
 
 
+Scalar = str | int | float | bool
+QueryValue = Scalar | list[Scalar] | dict[str, Scalar]
+QUERY_OPERATIONS = ("all", "update", "get", "list")
+PER_VERSION_PARAMS = frozenset({"etag"})  # taken from the ticket each time, never from config
+
+
+class AccountQuery(BaseModel):
+    """Extra query parameters, by operation: `all` for every call, and `update`, `get`, `list`
+    for those calls only (`truto_exclude_fields` on a list call would break the lookups). Lists
+    become `key[]=a&key[]=b` and maps `key[sub]=v`. A flat mapping means `all`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    all: dict[str, QueryValue] = Field(default_factory=dict)
+    update: dict[str, QueryValue] = Field(default_factory=dict)
+    get: dict[str, QueryValue] = Field(default_factory=dict)
+    list: dict[str, QueryValue] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_means_all(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data and not set(data) <= set(QUERY_OPERATIONS):
+            return {"all": data}
+        return data
+
+    @model_validator(mode="after")
+    def _no_per_version_values(self) -> AccountQuery:
+        for operation in QUERY_OPERATIONS:
+            static = sorted(set(getattr(self, operation)) & PER_VERSION_PARAMS)
+            if static:
+                raise ValueError(
+                    f"{operation}.{static[0]}: changes with every version of a ticket; the bot "
+                    "takes it from the ticket, so it cannot be configured"
+                )
+        return self
+
+    def for_operation(self, operation: str) -> dict[str, QueryValue]:
+        """The parameters of one kind of call (`all` under the operation's own)."""
+        if operation not in QUERY_OPERATIONS or operation == "all":
+            return dict(self.all)
+        return {**self.all, **getattr(self, operation)}
+
+
 class Account(BaseModel):
     """One connected ticketing tool (an integrated account of the unified API)."""
 
@@ -131,7 +182,7 @@ class Account(BaseModel):
     name: str = ""
     integrated_account_id: str = Field(min_length=1)
     tool: str | None = None
-    query: dict[str, str] = Field(default_factory=dict)
+    query: AccountQuery = Field(default_factory=AccountQuery)
     link_patterns: tuple[str, ...] = ()
     ticket_url_template: str | None = None
     permissions: Permissions = Field(default_factory=Permissions)

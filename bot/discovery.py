@@ -4,7 +4,8 @@ which query parameters it requires, and which fields go as plain strings (ticket
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.cache import Cache
@@ -13,35 +14,101 @@ from bot.lookups import cache_key
 from bot.truto import TrutoClient
 from bot.truto_errors import NotAllowed, NotFound, TrutoError
 
+log = logging.getLogger(__name__)
+
 TTL = 3600.0
+BLOCKED_TTL = 60.0  # account state is not cached for long: an unblocked account works again soon
 
 
 def supports_update(capabilities: Any) -> bool | None:
-    """Whether a capabilities answer lists `update` for tickets; None when it does not say."""
-    if isinstance(capabilities, dict):
-        for key, value in capabilities.items():
-            if key == "tickets":
-                methods = value.get("methods", value) if isinstance(value, dict) else value
-                return "update" in (methods or [])
-            found = supports_update(value)
-            if found is not None:
-                return found
-    return None
+    """From the documented answer `{"unified": [{model, resource, methods, …}, …]}`: whether
+    ticketing/tickets lists `update`. A `unified` list without a tickets entry means no; an
+    answer without a `unified` list does not say (None)."""
+    if not isinstance(capabilities, dict) or not isinstance(capabilities.get("unified"), list):
+        return None
+    for entry in capabilities["unified"]:
+        if not isinstance(entry, dict) or entry.get("resource") != "tickets":
+            continue
+        if entry.get("model") not in (None, "ticketing"):
+            continue
+        methods = entry.get("methods") or []
+        return isinstance(methods, list) and "update" in methods
+    return False
+
+
+def account_blocked(capabilities: Any) -> bool:
+    """`account.is_blocked` (or a status of "blocked") on the integrated-account answer."""
+    account = capabilities.get("account") if isinstance(capabilities, dict) else None
+    if not isinstance(account, dict):
+        return False
+    return account.get("is_blocked") is True or account.get("status") == "blocked"
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What a meta schema says of its fields. The inner format of `request_body_schema` and
+    `query_schema` is not documented publicly: a JSON-Schema-like object (`properties`,
+    `required`) and a flat map of field → spec (with `required: true`) are both read."""
+
+    fields: frozenset[str]
+    required: tuple[str, ...]
+    strings: frozenset[str]  # typed as a plain string
+    enums: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def parse(cls, schema: Any) -> Schema | None:
+        if not isinstance(schema, dict):
+            return None
+        properties = schema.get("properties")
+        listed = schema.get("required")
+        required: list[str] = []
+        if isinstance(properties, dict) or isinstance(listed, list):
+            properties = properties if isinstance(properties, dict) else {}
+            required = [str(r) for r in listed] if isinstance(listed, list) else []
+        elif schema and all(isinstance(v, dict) for v in schema.values()):
+            properties = schema
+        elif not schema:
+            properties = {}
+        else:
+            return None
+        specs = {str(k): v for k, v in properties.items() if isinstance(v, dict)}
+        required += [name for name, spec in specs.items() if spec.get("required") is True]
+        enums = {
+            name: tuple(str(e) for e in spec["enum"])
+            for name, spec in specs.items()
+            if isinstance(spec.get("enum"), list) and spec["enum"]
+        }
+        return cls(
+            fields=frozenset(specs),
+            required=tuple(dict.fromkeys(required)),
+            strings=frozenset(name for name, spec in specs.items() if spec.get("type") == "string"),
+            enums=enums,
+        )
 
 
 @dataclass(frozen=True)
 class Abilities:
     can_update: bool = True
+    blocked: bool = False  # the unified API has blocked the account
     body_fields: frozenset[str] | None = None  # None: the tool did not say; nothing is refused
     string_fields: frozenset[str] = frozenset()  # fields the schema types as a plain string
+    enums: dict[str, tuple[str, ...]] = field(default_factory=dict)  # a string field's accepted values
+    required_body: tuple[str, ...] = ()
     required_query: tuple[str, ...] = ()
+    default_body: dict[str, Any] = field(default_factory=dict)
+    default_query: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "can_update": self.can_update,
+            "blocked": self.blocked,
             "body_fields": sorted(self.body_fields) if self.body_fields is not None else None,
             "string_fields": sorted(self.string_fields),
+            "enums": {k: list(v) for k, v in self.enums.items()},
+            "required_body": list(self.required_body),
             "required_query": list(self.required_query),
+            "default_body": self.default_body,
+            "default_query": self.default_query,
         }
 
     @classmethod
@@ -49,28 +116,46 @@ class Abilities:
         fields = data.get("body_fields")
         return cls(
             can_update=bool(data.get("can_update", True)),
+            blocked=bool(data.get("blocked", False)),
             body_fields=frozenset(fields) if fields is not None else None,
             string_fields=frozenset(data.get("string_fields") or ()),
+            enums={k: tuple(v) for k, v in (data.get("enums") or {}).items()},
+            required_body=tuple(data.get("required_body") or ()),
             required_query=tuple(data.get("required_query") or ()),
+            default_body=dict(data.get("default_body") or {}),
+            default_query=dict(data.get("default_query") or {}),
         )
 
 
-def abilities_from(capabilities: Any, meta: dict[str, Any] | None) -> Abilities:
-    can_update = supports_update(capabilities)
+_warned_schemas: set[str] = set()
+
+
+def abilities_from(capabilities: Any, meta: dict[str, Any] | None, account_name: str = "") -> Abilities:
+    can_update = supports_update(capabilities) is not False
+    blocked = account_blocked(capabilities)
     if meta is None:
-        return Abilities(can_update=can_update is not False)
-    body = meta.get("request_body_schema") or {}
-    properties = body.get("properties") or {}
-    query = meta.get("query_schema") or {}
+        return Abilities(can_update=can_update, blocked=blocked)
+    body = Schema.parse(meta.get("request_body_schema") or {})
+    query = Schema.parse(meta.get("query_schema") or {})
+    if (body is None or query is None) and account_name not in _warned_schemas:
+        _warned_schemas.add(account_name)
+        log.warning(
+            "tickets/meta/update of account %s has a schema in a shape not understood; "
+            "nothing is refused on its account",
+            account_name,
+        )
+    defaults_body = meta.get("default_body")
+    defaults_query = meta.get("default_query")
     return Abilities(
-        can_update=can_update is not False,
-        body_fields=frozenset(properties) if properties else None,
-        string_fields=frozenset(
-            name
-            for name, spec in properties.items()
-            if isinstance(spec, dict) and spec.get("type") == "string"
-        ),
-        required_query=tuple(query.get("required") or ()),
+        can_update=can_update,
+        blocked=blocked,
+        body_fields=body.fields if body is not None and body.fields else None,
+        string_fields=body.strings if body is not None else frozenset(),
+        enums=body.enums if body is not None else {},
+        required_body=body.required if body is not None else (),
+        required_query=query.required if query is not None else (),
+        default_body=dict(defaults_body) if isinstance(defaults_body, dict) else {},
+        default_query=dict(defaults_query) if isinstance(defaults_query, dict) else {},
     )
 
 
@@ -89,7 +174,7 @@ class Discovery:
             meta: dict[str, Any] | None = await self.client.meta(account, "tickets", "update")
         except (NotFound, NotAllowed):
             meta = None
-        return abilities_from(capabilities, meta).to_json()
+        return abilities_from(capabilities, meta, account.name).to_json()
 
     async def abilities(self, account: Account) -> Abilities:
         """Cached for an hour; while the API cannot be asked, nothing is refused (not cached)."""
@@ -102,7 +187,12 @@ class Discovery:
             )
         except TrutoError:
             return Abilities()
-        return Abilities.from_json(data)
+        abilities = Abilities.from_json(data)
+        if abilities.blocked:
+            await self.cache.store(
+                cache_key(account, "discovery", "tickets.update"), data, ttl=BLOCKED_TTL, stale_for=0.0
+            )
+        return abilities
 
     async def refresh(self, account: Account) -> Abilities:
         data = await self.cache.refresh(

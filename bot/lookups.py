@@ -19,11 +19,12 @@ from bot.config import Account
 from bot.fields import LOOKUP_RESOURCES
 from bot.metrics import CACHE_EVENTS
 from bot.resolve import Item, NameIndex
-from bot.truto import TrutoClient
+from bot.truto import ListInfo, TrutoClient
 from bot.truto_errors import NotAllowed, NotFound
 
 KEY_VERSION = "v1"
 LARGE_LIST = 2000  # items; a longer list gets its search index built in a thread
+PARTIAL_TTL = 60.0  # seconds a list the tool answered only in part is kept
 
 # (one, many) for messages: "no status matches …", "matches several statuses: …".
 RESOURCE_LABELS = {
@@ -87,11 +88,15 @@ class Lookups:
         self._reloading: dict[str, asyncio.Task[LookupList]] = {}
 
     async def _fetch(self, account: Account, resource: str) -> dict[str, Any]:
+        info = ListInfo()
         try:
-            items = [_slim(i) async for i in self.client.list_all(account, resource, limit=self.page_limit)]
+            items = [
+                _slim(i)
+                async for i in self.client.list_all(account, resource, limit=self.page_limit, info=info)
+            ]
         except (NotFound, NotAllowed):
             return {"present": False, "items": []}
-        return {"present": True, "items": items}
+        return {"present": True, "items": items, "partial": info.partial}
 
     async def get(self, account: Account, resource: str) -> LookupList:
         if resource not in LOOKUP_RESOURCES:
@@ -112,6 +117,9 @@ class Lookups:
         data = await self.cache.get_or_fetch(
             key, lambda: self._fetch(account, resource), ttl=self.ttl, stale_for=self.stale_for
         )
+        if data.get("partial"):
+            # The tool answered part of the list: use it, but ask again soon rather than keep it.
+            await self.cache.store(key, data, ttl=PARTIAL_TTL, stale_for=0.0)
         found = LookupList(resource, data["items"], data["present"])
         if len(found.items) > LARGE_LIST:
             await asyncio.to_thread(lambda: found.index)  # built off the event loop

@@ -26,6 +26,7 @@ class Ref(BaseModel):
 
     id: str = Field(min_length=1)
     name: str | None = None
+    type: str | None = None  # collections (component, product, …) and created_by (user, contact)
 
     _coerce_id = field_validator("id", mode="before")(_id_as_text)
 
@@ -147,7 +148,11 @@ class TicketRefObject(BaseModel):
         return full or self.id or "?"
 
     def as_ref(self) -> Ref | None:
-        return Ref(id=self.id, name=self.name) if self.id else None
+        if not self.id:
+            return None
+        kind = (self.model_extra or {}).get("type")
+        typed = {"type": kind} if isinstance(kind, str) and kind else {}
+        return Ref(id=self.id, name=self.name, **typed)
 
 
 def display_value(value: Any, limit: int = 80) -> str:

@@ -55,7 +55,7 @@ def _user_label(item: Item) -> str:
 _NOT_ALNUM = re.compile(r"[\W_]+")
 
 
-def _compact(text: str) -> str:
+def compact(text: str) -> str:
     """`To Do`, `todo` and `to-do` compare equal."""
     return _NOT_ALNUM.sub("", text.casefold())
 
@@ -71,8 +71,8 @@ def _aliases(item: Item, is_user: bool) -> tuple[list[str], list[str]]:
         names.extend(str(item[k]) for k in ("username", "first_name") if item.get(k))
         exact.extend(user_emails(item))
     folded = [v.casefold() for v in names if v]
-    compact = [c for c in map(_compact, folded) if c and c not in folded]
-    return folded + compact, [v.casefold() for v in exact if v]
+    squeezed = [c for c in map(compact, folded) if c and c not in folded]
+    return folded + squeezed, [v.casefold() for v in exact if v]
 
 
 Label = tuple[str, str]  # (one, many): ("status", "statuses")
@@ -230,7 +230,7 @@ class NameIndex:
         query = text.strip().casefold()
         if not query:
             raise ResolveError(f"an empty {what[0]} name")
-        queries = [q for q in dict.fromkeys([query, _compact(query)]) if q]
+        queries = [q for q in dict.fromkeys([query, compact(query)]) if q]
         exact = sorted({i for q in queries for i in self._exact.get(q, [])})
         if len(exact) == 1:
             return self.items[exact[0]]

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from bot.audit import AuditRecord, AuditTrail
 from bot.commands import Assignment, Command, UpdateCommand, UserValue, parse
-from bot.config import Account, AppConfig
+from bot.config import PER_VERSION_PARAMS, Account, AppConfig
 from bot.custom_fields import convert, find_field, merge, ticket_fields
 from bot.discovery import Abilities, Discovery
 from bot.fields import FIELDS, Kind
@@ -28,7 +28,7 @@ from bot.metrics import UPDATES
 from bot.models import Change, Ref, Ticket, TicketRefObject, TicketUpdate, UpdateQuery
 from bot.permissions import NotPermitted, check_update
 from bot.refs import TicketRef
-from bot.resolve import Item, ResolveError, item_name, resolve
+from bot.resolve import Item, ResolveError, compact, item_name, resolve
 from bot.snapshots import Snapshots
 from bot.truto import TrutoClient
 
@@ -127,7 +127,11 @@ class UpdateResult:
 
 
 def _ref(item: Item) -> Ref:
-    return Ref(id=str(item["id"]), name=item_name(item))
+    """A lookup item as a body reference; a collection's or a creator's `type` (component,
+    product, user, contact) is kept when the list has one."""
+    kind = item.get("type")
+    typed = {"type": kind} if isinstance(kind, str) and kind else {}
+    return Ref(id=str(item["id"]), name=item_name(item), **typed)
 
 
 def _current_refs(ticket: Ticket, field: str) -> list[Ref]:
@@ -209,6 +213,11 @@ class TicketService:
             return
         abilities = await self.abilities(account)
         tool = account.display_tool
+        if abilities.blocked:
+            raise Refused(
+                f"the unified API has blocked the {tool} account (its connection needs attention); "
+                "ask an admin to reconnect it"
+            )
         if not abilities.can_update:
             raise Refused(
                 f"the {tool} account can't update tickets (its integration has no ticket update); "
@@ -274,22 +283,36 @@ class TicketService:
         targets: tuple[Target, ...],
     ) -> PlannedUpdate:
         abilities = await self.abilities(account)
+        if body.get("parent_ticket") is not None and body.get("collections"):
+            raise UserInputError(
+                "set either parent_ticket or collections in one update, not both "
+                "(the unified API takes one or the other)"
+            )
         for name in ("status", "ticket_type"):
             value = body.get(name)
-            if name in abilities.string_fields and isinstance(value, Ref | dict):
-                # This tool takes the name itself, not a reference.
-                body[name] = value.name if isinstance(value, Ref) else value.get("name")
+            if name in abilities.string_fields and value is not None and not isinstance(value, str):
+                # This tool takes a word from its own set, not a reference.
+                typed = value.name if isinstance(value, Ref) else value.get("name")
+                body[name] = _enum_value(name, typed or "", abilities.enums.get(name))
+        # The schema's defaults go under what the user set.
+        body = {**{k: v for k, v in abilities.default_body.items() if k not in body}, **body}
         try:
             update = TicketUpdate(**body)
         except ValidationError as exc:
             problem = exc.errors()[0]
             field = ".".join(str(p) for p in problem["loc"])
             raise FieldError(field, problem["msg"]) from None
-        extra = dict(account.query)
+        if any(name in PER_VERSION_PARAMS for name in abilities.required_query):
+            before = await self.fetch_ticket(account, ref)  # a per-version value must be current
+        configured = account.query.for_operation("update")
+        params: dict[str, Any] = {**abilities.default_query, **configured}
         for name in abilities.required_query:
-            if name not in extra:
-                extra[name] = _from_ticket(account, before, name)
-        query = UpdateQuery(integrated_account_id=account.integrated_account_id, **extra)
+            derived = _from_ticket(before, name)
+            if derived is not None:
+                params[name] = derived
+            elif name not in params:
+                raise UserInputError(_missing_query(account, before, name))
+        query = UpdateQuery(integrated_account_id=account.integrated_account_id, **params)
         return PlannedUpdate(account, before.id or ref.id, update, query, before, targets, ref.id)
 
     def preview(self, plan: PlannedUpdate) -> list[Change]:
@@ -307,7 +330,7 @@ class TicketService:
         bind(ticket=plan.ticket_id, account=plan.account.name)
         try:
             ticket = await self.client.update_ticket(
-                plan.ticket_id, plan.update, plan.query, idempotency_key=key
+                plan.ticket_id, plan.update, plan.query, idempotency_key=key, account=plan.account
             )
         except Exception:
             UPDATES.labels("failed").inc()
@@ -500,16 +523,66 @@ class TicketService:
         return [r for r in current if r.id not in drop]
 
 
-def _from_ticket(account: Account, ticket: Ticket, name: str) -> str:
-    """A required query parameter like `workspace_id`, from the ticket's `workspace`."""
-    value = ticket.value(name.removesuffix("_id")) if name.endswith("_id") else None
-    found = value.get("id") if isinstance(value, dict) else getattr(value, "id", None)
-    if not found:
-        raise UserInputError(
-            f"the {account.display_tool} account needs {name} for updates and {ticket.display_ref} has none; "
-            f"an admin can set it under accounts.{account.name}.query in the ticketbot config"
+def _ref_id(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, TicketRefObject):
+        return value.id
+    if isinstance(value, dict):
+        found = value.get("id")
+        return str(found) if found else None
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return str(value) or None
+    return None
+
+
+def _from_ticket(ticket: Ticket, name: str) -> str | None:
+    """A required query parameter the ticket carries: `workspace_id`/`workspace` from its
+    workspace, `collection_id` from its first collection, `etag` from its version, `ticket_type`
+    from its type, `organization_id` from its account (organisation), any `<name>_id` from
+    `<name>.id`. None when the ticket does not carry it."""
+    extra = ticket.model_extra or {}
+    if name not in ("etag", "ticket_type", "organization_id") and not (
+        name.endswith("_id") or name in Ticket.model_fields
+    ):
+        return None
+    if name == "etag":
+        value = extra.get("etag") or extra.get("_etag")
+        return str(value) if value else None
+    if name == "ticket_type":
+        return _ref_id(ticket.ticket_type)
+    if name == "organization_id":
+        return _ref_id(ticket.account) or _ref_id(extra.get("organization"))
+    base = name.removesuffix("_id")
+    for candidate in (base, f"{base}s"):  # collection_id → collections, workspace → workspace
+        found = _ref_id(ticket.value(candidate))
+        if found:
+            return found
+    return None
+
+
+def _missing_query(account: Account, ticket: Ticket, name: str) -> str:
+    if name in PER_VERSION_PARAMS:
+        return (
+            f"the {account.display_tool} account needs {name} for updates and the tool did not send "
+            f"one with {ticket.display_ref}; try again in a moment"
         )
-    return str(found)
+    return (
+        f"the {account.display_tool} account needs {name} for updates and {ticket.display_ref} does "
+        f"not carry it; an admin can set it as accounts.{account.name}.query.update.{name} in the "
+        "ticketbot config"
+    )
+
+
+def _enum_value(name: str, typed: str, accepted: tuple[str, ...] | None) -> str:
+    """The tool's own word for what the user typed, from the schema's enum when it has one."""
+    if not accepted:
+        return typed
+    wanted = compact(typed)
+    for value in accepted:
+        if compact(value) == wanted:
+            return value
+    raise UserInputError(f"{name} {typed!r} is not one this tool takes; use one of: {', '.join(accepted)}")
 
 
 def _as_body(value: Any) -> Any:

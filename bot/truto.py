@@ -1,14 +1,15 @@
 """The unified ticketing API client: one shared httpx.AsyncClient, retries, pagination.
 
-Retries: 429 waits for `Retry-After` unless that would pass the deadline (then RateLimited
-carries the wait); 500/502/503/504 and connection errors back off with jitter; at most
-`max_tries` tries; other 4xx never retry. Every PATCH carries one Idempotency-Key for all
-of its tries.
+Retries (RetryPolicy): 429 waits for `Retry-After` unless that would pass the patience of the
+work at hand (then RateLimited carries the wait); 500/502/504, a provider's other 5xx and
+connection errors back off with jitter, at most `max_tries` tries; 503 (a blocked account)
+and other 4xx never retry. Every PATCH carries one Idempotency-Key for all of its tries.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 import time
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr, ValidationError
 
+from bot import patience
 from bot.config import Account
 from bot.metrics import API_RETRIES, API_SECONDS
 from bot.models import JsonDict, Ticket, TicketUpdate, UpdateQuery, encode_query
@@ -29,8 +31,15 @@ from bot.truto_errors import RateLimited, TrutoError, Unavailable, error_from_re
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUSES = frozenset({500, 502, 503, 504})
+# Every lookup list and ticket read: the bot drops remote_data anyway; less to download and parse.
+LEAN = [("truto_ignore_remote_data", "true")]
+RETRY_STATUSES = frozenset({500, 502, 504})  # 503: the account is blocked; never retried
 TICKETS_PATH = "/unified/ticketing/tickets"
+
+
+@dataclass
+class ListInfo:
+    partial: bool = False  # some page said is_partial_response: the list may be incomplete
 
 
 class _BearerAuth(httpx.Auth):
@@ -49,10 +58,14 @@ class _BearerAuth(httpx.Auth):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_tries: int = 3
+    """Retries by the documented rule: 429 after its Retry-After (as often as the patience of
+    the work at hand allows: bot/patience.py), 500/502/504 and a provider's other 5xx with
+    jittered backoff, connection errors likewise; never 400/401/403/404/405/409/422/503."""
+
+    max_tries: int = 3  # for 5xx and connection errors
+    max_rate_limited: int = 30  # 429s waited out in one call, within the patience
     backoff_base: float = 0.25  # seconds; doubled each try, jittered ±50 %
     backoff_cap: float = 4.0
-    rate_limit_deadline: float = 10.0  # never wait past this many seconds for a 429
 
     def backoff(self, attempt: int) -> float:
         delay: float = min(self.backoff_cap, self.backoff_base * 2.0 ** (attempt - 1))
@@ -99,6 +112,8 @@ class TrutoClient:
         limiter: RateLimiter | None = None,
     ) -> None:
         self.limiter = limiter
+        self.token_limiter: RateLimiter | None = None  # the per-token budget (several accounts)
+        self._token_key = "token-" + hashlib.sha256(token.get_secret_value().encode()).hexdigest()[:16]
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -125,9 +140,14 @@ class TrutoClient:
     # -- the calls -------------------------------------------------------------------
 
     async def get_ticket(self, account: Account, ticket_id: str) -> Ticket:
-        data = await self._request(
-            "GET", f"{TICKETS_PATH}/{ticket_id}", self._base_query(account), "get_ticket"
-        )
+        """The ticket in the unified shape (whatever format updates are configured to answer in),
+        without remote_data, which the bot never reads."""
+        params = [
+            (name, value)
+            for name, value in self._base_query(account, "get")
+            if name != "truto_response_format"
+        ]
+        data = await self._request("GET", f"{TICKETS_PATH}/{ticket_id}", [*params, *LEAN], "get_ticket")
         return _ticket(data)
 
     async def update_ticket(
@@ -137,7 +157,11 @@ class TrutoClient:
         query: UpdateQuery,
         *,
         idempotency_key: str | None = None,
+        account: Account | None = None,
     ) -> Ticket:
+        """PATCH once (with retries under one Idempotency-Key). A 2xx is a success whatever its
+        body: when it is not a unified ticket (an empty raw answer, Jira's 204, another format),
+        the ticket is read back (unified) for the card."""
         key = idempotency_key or uuid.uuid4().hex
         data = await self._request(
             "PATCH",
@@ -147,12 +171,25 @@ class TrutoClient:
             json=update.to_body(),
             headers={"Idempotency-Key": key},
         )
-        return _ticket(data)
+        try:
+            return _ticket(data)
+        except TrutoError:
+            if account is None:
+                raise
+            log.info("update_ticket answered 2xx without a unified ticket; reading it back")
+            return await self.get_ticket(account, ticket_id)
 
     async def list_all(
-        self, account: Account, resource: str, *, limit: int = 100, params: JsonDict | None = None
+        self,
+        account: Account,
+        resource: str,
+        *,
+        limit: int = 100,
+        params: JsonDict | None = None,
+        info: ListInfo | None = None,
     ) -> AsyncIterator[JsonDict]:
-        """Every item of a list resource, following `next_cursor` page by page."""
+        """Every item of a list resource, following `next_cursor` page by page. A page marked
+        `is_partial_response` is used, and `info.partial` says the list may be incomplete."""
         cursor: str | None = None
         while True:
             query = {**(params or {}), "limit": limit}
@@ -161,9 +198,11 @@ class TrutoClient:
             page = await self._request(
                 "GET",
                 f"/unified/ticketing/{resource}",
-                self._base_query(account) + encode_query(query),
+                self._base_query(account, "list") + encode_query(query) + LEAN,
                 f"list {resource}",
             )
+            if page.get("is_partial_response") is True and info is not None:
+                info.partial = True
             for item in page.get("result") or []:
                 if isinstance(item, dict):
                     yield item
@@ -190,11 +229,19 @@ class TrutoClient:
     # -- plumbing --------------------------------------------------------------------
 
     @staticmethod
-    def _base_query(account: Account) -> list[tuple[str, str]]:
+    def _base_query(account: Account, operation: str = "all") -> list[tuple[str, str]]:
         return [
             ("integrated_account_id", account.integrated_account_id),
-            *encode_query(dict(account.query)),
+            *encode_query(dict(account.query.for_operation(operation))),
         ]
+
+    async def _within_budgets(self, account: str) -> None:
+        """Stay under the per-account budget and, when several accounts share the token, the
+        per-token one."""
+        if self.limiter is not None:
+            await self.limiter.acquire(account)
+        if self.token_limiter is not None:
+            await self.token_limiter.acquire(self._token_key)
 
     async def _request(
         self,
@@ -207,12 +254,14 @@ class TrutoClient:
         headers: dict[str, str] | None = None,
     ) -> JsonDict:
         policy = self._retry
-        deadline = time.monotonic() + policy.rate_limit_deadline
+        deadline = time.monotonic() + patience.seconds()
         account = next((value for name, value in params if name == "integrated_account_id"), "")
-        for attempt in range(1, policy.max_tries + 1):
-            last = attempt == policy.max_tries
-            if self.limiter is not None:
-                await self.limiter.acquire(account)  # stay under the per-account budget
+        attempt = 0
+        rate_limited = 0
+        while True:
+            attempt += 1
+            last = attempt >= policy.max_tries
+            await self._within_budgets(account)
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self._timeout):
@@ -231,27 +280,49 @@ class TrutoClient:
             status = response.status_code
             API_SECONDS.labels(operation, str(status)).observe(time.monotonic() - started)
             if response.is_success:
-                data = response.json() if response.content else {}
-                return data if isinstance(data, dict) else {"result": data}
+                return _success_body(response)
             if status == 429:
+                # Truto's own 429 and a provider's forwarded one both carry Retry-After.
                 wait = _retry_after(response)
-                if last or time.monotonic() + wait > deadline:
+                rate_limited += 1
+                attempt -= 1  # waiting out a 429 is not a failed try
+                if rate_limited > policy.max_rate_limited or time.monotonic() + wait > deadline:
                     raise RateLimited(
                         f"{operation}: HTTP 429, retry after {wait:.1f}s", retry_after=wait, status=429
                     )
-                log.warning("%s rate limited, waiting %.1fs (try %d)", operation, wait, attempt)
+                log.warning("%s rate limited, waiting %.1fs", operation, wait)
                 API_RETRIES.labels(operation, "429").inc()
+                await patience.waiting(wait)
                 await self._sleep(wait)
                 continue
-            if status in RETRY_STATUSES and not last:
+            envelope = _envelope(response)
+            if _retryable(status, envelope) and not last:
                 log.warning("%s got HTTP %d, try %d of %d", operation, status, attempt, policy.max_tries)
                 API_RETRIES.labels(operation, str(status)).inc()
                 await self._sleep(policy.backoff(attempt))
                 continue
-            error = error_from_response(status, _envelope(response), operation)
+            error = error_from_response(status, envelope, operation)
             log.info("%s failed: %s", operation, error.detail)
             raise error
         raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _retryable(status: int, envelope: JsonDict | None) -> bool:
+    """500, 502, 504, and any other 5xx the provider answered; never 503 (a blocked account)."""
+    if status in RETRY_STATUSES:
+        return True
+    return status >= 500 and status != 503 and bool((envelope or {}).get("truto_is_remote_error"))
+
+
+def _success_body(response: httpx.Response) -> JsonDict:
+    """A 2xx is a success whatever its body: empty (a raw 204), not JSON, or not an object."""
+    if not response.content:
+        return {}
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {"result": data}
 
 
 def _ticket(data: JsonDict) -> Ticket:

@@ -6,7 +6,11 @@ Envelope: {statusCode, error, message, details?, truto_error_insight?, truto_is_
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from typing import Any
+
+from bot.sanitize import clean_text
 
 
 class TrutoError(Exception):
@@ -81,74 +85,175 @@ class Unavailable(TrutoError):
     default_message = "The ticketing service is unavailable right now; try again in a minute."
 
 
-class Blocked(Unavailable):
+class Blocked(TrutoError):
+    """503: the integrated account is blocked. Not retried."""
+
     default_message = (
-        "The ticketing service refuses this account for now (it may be blocked); "
-        "ask an admin to check the connection."
+        "The unified API has blocked this connected account (503); ask an admin to check or reconnect it."
     )
 
 
-_BY_STATUS: dict[int, type[TrutoError]] = {
-    401: Unauthorized,
-    403: Forbidden,
-    404: NotFound,
-    405: NotAllowed,
-    409: RemoteError,
-    422: RemoteError,
-}
+class TokenInvalid(TrutoError):
+    """Our own API token was refused (a 401 that did not come from the provider)."""
+
+    default_message = (
+        "The bot's token for the unified ticketing API is not valid (401 from the API); "
+        "an admin must set TRUTO_API_TOKEN."
+    )
 
 
-def _insight_fields(insight: Any) -> list[str]:
-    """Field names from truto_error_insight, e.g. {"missing_required_body_fields": ["x"]}."""
-    fields: list[str] = []
-    if isinstance(insight, dict):
-        for value in insight.values():
-            if isinstance(value, list):
-                fields.extend(str(item) for item in value)
-            elif isinstance(value, str):
-                fields.append(value)
-    elif isinstance(insight, list):
-        fields.extend(str(item) for item in insight)
-    return fields
+@dataclass(frozen=True)
+class Envelope:
+    """The error envelope, every documented part of it (error-and-evidence-model)."""
+
+    status: int
+    error: str = ""
+    message: str = ""
+    remote: bool = False
+    raw_response: Any = None
+    insights: dict[str, Any] = field(default_factory=dict)  # key → its `value` (None when it has none)
+    failures: tuple[str, ...] = ()  # details.failures, as text
+
+    @classmethod
+    def parse(cls, status: int, body: dict[str, Any] | None) -> Envelope:
+        data = body or {}
+        insights: dict[str, Any] = {}
+        raw_insights = data.get("truto_error_insight")
+        if isinstance(raw_insights, dict):
+            for key, entry in raw_insights.items():
+                insights[str(key)] = entry.get("value") if isinstance(entry, dict) else entry
+        failures: list[str] = []
+        details = data.get("details")
+        if isinstance(details, dict) and isinstance(details.get("failures"), list):
+            for failure in details["failures"]:
+                if isinstance(failure, dict):
+                    where = failure.get("field") or failure.get("path") or failure.get("key")
+                    what = failure.get("message") or failure.get("error") or ""
+                    failures.append(f"{where}: {what}" if where and what else str(where or what))
+                else:
+                    failures.append(str(failure))
+        return cls(
+            status=int(data.get("statusCode") or status),
+            error=str(data.get("error") or ""),
+            message=str(data.get("message") or ""),
+            remote=data.get("truto_is_remote_error") is True,
+            raw_response=data.get("raw_response"),
+            insights=insights,
+            failures=tuple(f for f in failures if f),
+        )
+
+    def names(self, key: str) -> list[str]:
+        """The names an insight lists (e.g. missing_required_body_fields)."""
+        value = self.insights.get(key)
+        if isinstance(value, list):
+            return [str(v) for v in value]
+        if isinstance(value, dict):
+            return [str(k) for k in value]
+        return [str(value)] if isinstance(value, str) else []
+
+    @property
+    def missing_scopes(self) -> list[str]:
+        value = self.insights.get("forbidden_error")
+        scopes = value.get("missing_scopes") if isinstance(value, dict) else None
+        return [str(s) for s in scopes] if isinstance(scopes, list) else []
+
+    @property
+    def provider_words(self) -> str:
+        """What the tool itself said: `message`, else the provider's body (Jira's errorMessages
+        and errors, Linear's errors[].message, a generic message or error)."""
+        if self.message:
+            return self.message
+        return _words_of(self.raw_response)
+
+
+def _words_of(raw: Any) -> str:
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return str(raw).strip()
+    if not isinstance(raw, dict):
+        return ""
+    parts: list[str] = []
+    messages = raw.get("errorMessages")  # Jira
+    if isinstance(messages, list):
+        parts += [str(m) for m in messages if m]
+    errors = raw.get("errors")
+    if isinstance(errors, dict):  # Jira: field → message
+        parts += [f"{k}: {v}" for k, v in errors.items()]
+    elif isinstance(errors, list):  # Linear (GraphQL) and others: [{message}]
+        parts += [str(e.get("message")) for e in errors if isinstance(e, dict) and e.get("message")]
+    if not parts:
+        for key in ("message", "error_description", "error", "detail", "description"):
+            value = raw.get(key)
+            if isinstance(value, dict):
+                value = value.get("message")
+            if isinstance(value, str) and value:
+                parts.append(value)
+                break
+    return "; ".join(parts)
 
 
 def _short(text: Any, limit: int = 300) -> str:
-    value = str(text)
+    value = clean_text(str(text)).strip()
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def error_from_response(status: int, envelope: dict[str, Any] | None, operation: str) -> TrutoError:
-    """Map an error answer to the matching TrutoError."""
+    """Map an error answer to the matching TrutoError, keeping its cause for the user."""
     body = envelope or {}
-    message = body.get("message") or body.get("error") or f"HTTP {status}"
-    detail = f"{operation}: HTTP {status}: {_short(message)}"
-    if body.get("details"):
-        detail += f" ({_short(body['details'])})"
+    parsed = Envelope.parse(status, body)
+    words = _short(parsed.provider_words, 200)
+    origin = " (remote)" if parsed.remote else ""
+    detail = f"{operation}: HTTP {status}{origin}: {_short(parsed.provider_words or parsed.error or '-')}"
+    if parsed.insights:
+        detail += f" insights={sorted(parsed.insights)}"
     common: dict[str, Any] = {"status": status, "envelope": body}
-    if status in (400, 422) and (body.get("truto_error_insight") or status == 400):
-        fields = _insight_fields(body.get("truto_error_insight"))
-        named = f": check {', '.join(fields)}" if fields else f": {_short(message, 200)}"
-        return ValidationFailed(
-            detail,
-            fields=fields,
-            user_message=f"The ticketing tool refused the change{named}.",
-            **common,
+    said = f" ({words})" if words else ""
+    if status == 400:
+        fields = parsed.names("missing_required_body_fields")
+        query = parsed.names("missing_required_query_parameters")
+        if fields or query:
+            named = ", ".join([*fields, *(f"{q} (query)" for q in query)])
+            text = f"The ticketing tool needs {named} for this change{said}."
+        elif parsed.failures:
+            text = f"The ticketing tool refused the change: {_short('; '.join(parsed.failures), 200)}."
+        else:
+            text = f"The ticketing tool refused the change: {words or 'the request was not valid'}."
+        return ValidationFailed(detail, fields=fields + query, user_message=text, **common)
+    if status == 401:
+        if parsed.remote:
+            return Unauthorized(
+                detail,
+                user_message="The connection to the ticketing tool needs to be re-authorised "
+                f"(the tool refused its credentials){said}; ask an admin to reconnect it.",
+                **common,
+            )
+        return TokenInvalid(detail, **common)
+    if status == 403:
+        scopes = parsed.missing_scopes
+        if scopes:
+            return Forbidden(
+                detail,
+                user_message="The connected ticketing account lacks the permission this change needs "
+                f"(missing scopes: {', '.join(scopes)}); ask an admin to reconnect it with them.",
+                **common,
+            )
+        return Forbidden(detail, user_message=f"{Forbidden.default_message}{said}".rstrip(), **common)
+    if status == 404:
+        return NotFound(detail, **common)
+    if status == 405:
+        return NotAllowed(detail, **common)
+    if status in (409, 422):
+        return RemoteError(
+            detail, user_message=f"The ticketing tool refused the change: {words or parsed.error}.", **common
         )
     if status == 503:
         return Blocked(detail, **common)
-    if status in _BY_STATUS:
-        cls = _BY_STATUS[status]
-        if cls is RemoteError:
-            return RemoteError(
-                detail,
-                user_message=f"The ticketing tool refused the change: {_short(message, 200)}",
-                **common,
-            )
-        return cls(detail, **common)
-    if body.get("truto_is_remote_error"):
-        return RemoteError(
-            detail, user_message=f"The ticketing tool answered: {_short(message, 200)}", **common
-        )
     if status >= 500:
         return Unavailable(detail, **common)
+    if parsed.remote:
+        return RemoteError(
+            detail, user_message=f"The ticketing tool answered: {words or parsed.error}.", **common
+        )
     return TrutoError(detail, **common)

@@ -28,9 +28,16 @@ from bot.sandbox.profiles import Obj, Profile, build_profiles
 _REASONS = {
     400: "Bad Request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    409: "Conflict",
+    422: "Unprocessable Entity",
     429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
 }
 
 
@@ -145,19 +152,44 @@ def envelope(status: int, message: str, headers_retry: float | None = None, **ex
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def insight(description: str, value: Any = None) -> Obj:
+    """One truto_error_insight entry: {description, value} (value left out when it has none)."""
+    return {"description": description} if value is None else {"description": description, "value": value}
+
+
+def remote_refusal(profile: Profile, status: int, field: str, text: str) -> JSONResponse:
+    """The tool refused the change: Truto forwards it with an empty `message`, the provider's body
+    in `raw_response` (in the tool's own style) and the remote_error insight."""
+    raw: Obj
+    if profile.error_style == "linear":
+        raw = {"errors": [{"message": f"{field}: {text}", "extensions": {"code": "INVALID_INPUT"}}]}
+    elif profile.error_style == "jira":
+        raw = {"errorMessages": [], "errors": {field: text}}
+    else:
+        raw = {"message": f"{field}: {text}"}
+    return envelope(
+        status,
+        "",
+        truto_is_remote_error=True,
+        raw_response=raw,
+        truto_error_insight={"remote_error": insight("The remote API returned an error.")},
+    )
+
+
 class _Refused(Exception):
     def __init__(self, response: Response) -> None:
         self.response = response
 
 
-def _check_ref(value: Any, items: list[Obj], label: str) -> Obj:
+def _check_ref(profile: Profile, value: Any, items: list[Obj], label: str) -> Obj:
     wanted = value.get("id") if isinstance(value, dict) else None
     for item in items:
         if item["id"] == wanted:
-            return {"id": item["id"], "name": item.get("name")}
-    raise _Refused(
-        envelope(400, f"{label}: unknown id {wanted!r}", truto_error_insight={"invalid_fields": [label]})
-    )
+            ref = {"id": item["id"], "name": item.get("name")}
+            if item.get("type"):
+                ref["type"] = item["type"]
+            return ref
+    raise _Refused(remote_refusal(profile, 400, label, f"unknown id {wanted!r}"))
 
 
 def _apply(profile: Profile, ticket: Obj, body: Obj) -> None:
@@ -167,14 +199,7 @@ def _apply(profile: Profile, ticket: Obj, body: Obj) -> None:
         raise _Refused(envelope(400, f"Unknown field(s) in body: {', '.join(unknown)}"))
     unsupported = sorted(set(body) & profile.unsupported_fields)
     if unsupported:
-        raise _Refused(
-            envelope(
-                400,
-                f"{', '.join(unsupported)} cannot be updated on {profile.tool}",
-                truto_error_insight={"unsupported_body_fields": unsupported},
-                truto_is_remote_error=True,
-            )
-        )
+        raise _Refused(remote_refusal(profile, 400, unsupported[0], f"cannot be updated on {profile.tool}"))
     lists = profile.lists
     changed: Obj = {}
     for key, value in body.items():
@@ -186,26 +211,28 @@ def _apply(profile: Profile, ticket: Obj, body: Obj) -> None:
                 known = lists.get("ticket_status") or [{"id": value, "name": value}]
                 match = [s for s in known if s["name"].lower() == value.lower()]
                 if not match:
-                    raise _Refused(envelope(400, f"status: unknown status {value!r}"))
+                    raise _Refused(remote_refusal(profile, 400, "status", f"unknown status {value!r}"))
                 changed[key] = {"id": match[0]["id"], "name": match[0]["name"]}
             else:
-                changed[key] = _check_ref(value, lists.get("ticket_status", []), key)
+                changed[key] = _check_ref(profile, value, lists.get("ticket_status", []), key)
         elif key in ("priority", "ticket_type", "team", "workspace"):
             resource = {"priority": "ticket_priorities", "ticket_type": "ticket_types"}.get(key, f"{key}s")
             if isinstance(value, str) and key == "ticket_type":
                 changed[key] = {"id": value, "name": value}
             else:
-                changed[key] = _check_ref(value, lists.get(resource, []), key)
+                changed[key] = _check_ref(profile, value, lists.get(resource, []), key)
         elif key in ("assignees", "tags", "collections", "created_by"):
             resource = "users" if key in ("assignees", "created_by") else key
             values = value if isinstance(value, list) else [value]
-            refs = [_check_ref(v, lists.get(resource, []), key) for v in values]
+            refs = [_check_ref(profile, v, lists.get(resource, []), key) for v in values]
             changed[key] = refs if isinstance(value, list) else refs[0]
         elif key in ("due_date", "completed_at", "created_at", "updated_at"):
             try:
                 (date if len(str(value)) == 10 else datetime).fromisoformat(str(value))
             except ValueError:
-                raise _Refused(envelope(400, f"{key}: not an ISO 8601 date: {value!r}")) from None
+                raise _Refused(
+                    remote_refusal(profile, 400, key, f"not an ISO 8601 date: {value!r}")
+                ) from None
             changed[key] = value
         elif key == "custom_fields":
             changed[key] = {**(ticket.get("custom_fields") or {}), **value}
@@ -288,7 +315,11 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             return envelope(
                 400,
                 f"Missing required query parameter(s): {', '.join(missing)}",
-                truto_error_insight={"missing_required_query_params": missing},
+                truto_error_insight={
+                    "missing_required_query_parameters": insight(
+                        "These query parameters are required by the unified model.", missing
+                    )
+                },
             )
         key = entry.headers.get("idempotency-key")
         if key and key in state.idempotent:
@@ -346,11 +377,7 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         entry, outcome = await prelude(request)
         if isinstance(outcome, Response):
             return with_status(entry, outcome)
-        ticket_methods = ["list", "get", "update"] if outcome.can_update else ["list", "get"]
-        resources: dict[str, list[str]] = {"tickets": ticket_methods}
-        for name in outcome.lists:
-            resources[name] = ["list"]
-        return with_status(entry, JSONResponse({"integration": outcome.name, "ticketing": resources}))
+        return with_status(entry, JSONResponse(outcome.capabilities(request.query_params.get("type"))))
 
     async def admin_faults(request: Request) -> Response:
         state.fail_next(**(await request.json()))

@@ -106,7 +106,54 @@ class Profile:
     required_query: tuple[str, ...] = ()
     status_as_string: bool = False
     can_update: bool = True  # False: the tool's integration has no ticket update
+    error_style: str = "generic"  # how the tool words a refusal in raw_response: jira, linear, generic
+    is_blocked: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def capabilities(self, surface: str | None) -> Obj:
+        """The documented shape of GET /integrated-account/{id}/capabilities."""
+        unified = [
+            {
+                "model": "ticketing",
+                "model_label": "Unified Ticketing API",
+                "resource": "tickets",
+                "description": "Tickets (issues, tasks) in the ticketing tool.",
+                "docs_url": "https://truto.one/docs/api-reference/unified-ticketing-api/tickets",
+                "methods": ["list", "get", "update"] if self.can_update else ["list", "get"],
+                "env_overridden": False,
+            }
+        ] + [
+            {
+                "model": "ticketing",
+                "model_label": "Unified Ticketing API",
+                "resource": name,
+                "description": None,
+                "docs_url": None,
+                "methods": ["list"],
+                "env_overridden": False,
+            }
+            for name in self.lists
+        ]
+        answer: Obj = {
+            "integration": {
+                "id": f"int-{self.name}",
+                "name": self.name,
+                "label": self.tool,
+                "category": "ticketing",
+            },
+            "environment_id": "sandbox-env",
+            "proxy": [],
+            "unified": unified,
+            "account": {
+                "id": self.integrated_account_id,
+                "status": "active",
+                "authentication_method": "oauth2",
+                "is_blocked": self.is_blocked,
+            },
+        }
+        if surface not in (None, "all", "unified"):
+            answer["unified"] = []
+        return answer
 
     def copy(self) -> Profile:
         return copy.deepcopy(self)
@@ -274,6 +321,7 @@ def _jira() -> Profile:
         },
         tickets=tickets,
         unsupported_fields=frozenset({"workspace"}),
+        error_style="jira",
     )
 
 
@@ -330,6 +378,7 @@ def _linear() -> Profile:
         unsupported_fields=frozenset({"ticket_type", "workspace", "due_date"}),
         required_query=("workspace_id",),
         status_as_string=True,
+        error_style="linear",
     )
 
 

@@ -87,7 +87,11 @@ def test_yaml_accounts_and_routing(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("TICKETBOT_CONFIG", str(path))
     config = load_config()
     linear = config.account_for_channel("C0LINEAR")
-    assert linear is not None and linear.name == "linear" and linear.query == {"workspace_id": "ws-1"}
+    assert (
+        linear is not None
+        and linear.name == "linear"
+        and linear.query.for_operation("update") == {"workspace_id": "ws-1"}
+    )
     assert linear.ticket_url("ENG-7") == "https://linear.app/acme/issue/ENG-7"
     jira = config.account_for_channel("C0OTHER")
     assert jira is not None and jira.integrated_account_id == "ia-jira"

@@ -9,6 +9,7 @@ import pytest
 
 from bot.cache import Cache
 from bot.commands import UpdateCommand
+from bot.config import AccountQuery
 from bot.discovery import Abilities, Discovery, abilities_from, supports_update
 from bot.sandbox import SandboxServer
 from bot.service import Actor, TicketService, UserInputError
@@ -49,10 +50,12 @@ async def test_required_query_parameter_from_the_ticket_or_the_config(
     assert ("workspace_id", "lws1") in sandbox.state.calls("PATCH")[-1].query
     del sandbox.state.profiles["sandbox-linear"].tickets["ENG-8"]["workspace"]
     with pytest.raises(
-        UserInputError, match="the Linear account needs workspace_id for updates and ENG-8 has none"
+        UserInputError,
+        match=r"the Linear account needs workspace_id for updates and ENG-8 does not carry it; an admin "
+        r"can set it as accounts\.linear\.query\.update\.workspace_id",
     ):
         await update(service, "ENG-8 priority=high", LINEAR_CHANNEL)
-    configured = LINEAR.model_copy(update={"query": {"workspace_id": "ws-from-config"}})
+    configured = LINEAR.model_copy(update={"query": AccountQuery(update={"workspace_id": "ws-from-config"})})
     service.config = service.config.model_copy(update={"accounts": {"jira": JIRA, "linear": configured}})
     await update(service, "ENG-8 priority=high", LINEAR_CHANNEL)
     assert ("workspace_id", "ws-from-config") in sandbox.state.calls("PATCH")[-1].query
@@ -96,8 +99,14 @@ async def test_when_the_tool_cannot_be_asked_nothing_is_refused(
 
 
 def test_reading_capabilities_and_meta() -> None:
-    assert supports_update({"ticketing": {"tickets": ["list", "get", "update"]}}) is True
-    assert supports_update({"unified": {"ticketing": {"tickets": {"methods": ["list"]}}}}) is False
+    tickets = {"model": "ticketing", "resource": "tickets", "methods": ["list", "get", "update"]}
+    assert supports_update({"unified": [tickets]}) is True
+    assert supports_update({"unified": [{**tickets, "methods": ["list", "get"]}]}) is False
+    assert (
+        supports_update({"unified": [{"model": "ticketing", "resource": "users", "methods": ["list"]}]})
+        is False
+    )
+    assert supports_update({"unified": [{**tickets, "model": "crm"}]}) is False
     assert supports_update({"something": "else"}) is None
     meta = {
         "request_body_schema": {
@@ -109,7 +118,7 @@ def test_reading_capabilities_and_meta() -> None:
         },
         "query_schema": {"required": ["workspace_id"]},
     }
-    found = abilities_from({"tickets": ["update"]}, meta)
+    found = abilities_from({"unified": [tickets]}, meta)
     assert found.body_fields == {"status", "name", "team"}
     assert found.string_fields == {"status", "name"}
     assert found.required_query == ("workspace_id",)

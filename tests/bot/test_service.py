@@ -62,14 +62,14 @@ def patch_body(sandbox: SandboxServer) -> Any:
         (JIRA_CHANNEL, "PROJ-42 tags-=frontend", {"tags": []}),
         (
             JIRA_CHANNEL,
-            "PROJ-42 type=story team=plat collection=OPS parent=PROJ-1",
+            "PROJ-42 type=story team=plat collection=OPS",
             {
-                "parent_ticket": {"id": "PROJ-1"},
                 "ticket_type": {"id": "jt3", "name": "Story"},
-                "collections": [{"id": "jc2", "name": "OPS"}],
+                "collections": [{"id": "jc2", "name": "OPS", "type": "project"}],
                 "team": {"id": "jteam1", "name": "Platform"},
             },
         ),
+        (JIRA_CHANNEL, "PROJ-42 parent=PROJ-1", {"parent_ticket": {"id": "PROJ-1"}}),
         (JIRA_CHANNEL, "PROJ-42 cf.story_points=8", {"custom_fields": {"story_points": 8}}),
         (JIRA_CHANNEL, "PROJ-42 assignee=asouza", {"assignees": [{"id": "ju0002", "name": "Ana Souza"}]}),
         (

@@ -18,6 +18,7 @@ from bot.truto_errors import (
     NotFound,
     RateLimited,
     RemoteError,
+    TokenInvalid,
     TrutoError,
     Unauthorized,
     Unavailable,
@@ -34,7 +35,7 @@ async def test_get_ticket_sends_bearer_and_account(client: TrutoClient, sandbox:
     ticket = await client.get_ticket(JIRA, "PROJ-42")
     assert (ticket.id, ticket.status_name) == ("PROJ-42", "To Do")
     [call] = sandbox.state.calls("GET")
-    assert call.query == [("integrated_account_id", "sandbox-jira")]
+    assert call.query == [("integrated_account_id", "sandbox-jira"), ("truto_ignore_remote_data", "true")]
     assert call.headers["authorization-present"] == "true"
 
 
@@ -123,14 +124,14 @@ async def test_no_retry_on_400(client: TrutoClient, sandbox: SandboxServer, slee
         await client.update_ticket("PROJ-42", TicketUpdate(status=Ref(id="nope")), QUERY)
     assert len(sandbox.state.calls("PATCH")) == 1
     assert sleeps.waits == []
-    assert caught.value.fields == ["status"]
-    assert caught.value.user_message == "The ticketing tool refused the change: check status."
+    assert caught.value.user_message == "The ticketing tool refused the change: status: unknown id 'nope'."
 
 
 @pytest.mark.parametrize(
     ("status", "body", "error", "message_part"),
     [
-        (401, {}, Unauthorized, "re-authorised"),
+        (401, {"truto_is_remote_error": True}, Unauthorized, "re-authorised"),
+        (401, {}, TokenInvalid, "TRUTO_API_TOKEN"),
         (403, {}, Forbidden, "permission (scope)"),
         (404, {}, NotFound, "does not exist"),
         (405, {}, NotAllowed, "sandbox or read-only"),
@@ -138,12 +139,19 @@ async def test_no_retry_on_400(client: TrutoClient, sandbox: SandboxServer, slee
         (422, {"message": "Transition not allowed"}, RemoteError, "Transition not allowed"),
         (
             400,
-            {"truto_error_insight": {"missing_required_body_fields": ["ticket_type", "team"]}},
+            {
+                "truto_error_insight": {
+                    "missing_required_body_fields": {
+                        "description": "Missing",
+                        "value": ["ticket_type", "team"],
+                    }
+                }
+            },
             ValidationFailed,
-            "check ticket_type, team",
+            "needs ticket_type, team",
         ),
         (418, {"truto_is_remote_error": True, "message": "teapot"}, RemoteError, "teapot"),
-        (503, {}, Blocked, "may be blocked"),
+        (503, {}, Blocked, "blocked this connected account"),
         (500, {}, Unavailable, "unavailable"),
     ],
 )
@@ -187,7 +195,7 @@ async def test_meta_and_capabilities(client: TrutoClient, sandbox: SandboxServer
     meta = await client.meta(LINEAR, "tickets", "update")
     assert "ticket_type" not in meta["request_body_schema"]["properties"]
     capabilities = await client.capabilities(LINEAR)
-    assert "update" in capabilities["ticketing"]["tickets"]
+    assert next(u for u in capabilities["unified"] if u["resource"] == "tickets")["methods"][-1] == "update"
     call = sandbox.state.calls("GET", "/capabilities")[0]
     assert call.path == "/integrated-account/sandbox-linear/capabilities"
     assert ("type", "unified") in call.query
@@ -229,4 +237,5 @@ async def test_client_works_over_an_httpx_transport() -> None:
     assert (
         str(seen[0].url)
         == "https://api.truto.example/unified/ticketing/tickets/PROJ-1?integrated_account_id=sandbox-jira"
+        "&truto_ignore_remote_data=true"
     )

@@ -91,26 +91,37 @@ async def test_timeouts_that_did_land_are_not_applied_twice(fast: Harness) -> No
 
 
 async def test_validation_insight_names_the_fields(harness: Harness) -> None:
-    insight = {"truto_error_insight": {"missing_required_body_fields": ["resolution", "fix_version"]}}
+    insight = {
+        "message": "",
+        "truto_error_insight": {
+            "missing_required_body_fields": {
+                "description": "These fields are required by the unified model.",
+                "value": ["resolution", "fix_version"],
+            }
+        },
+    }
     harness.sandbox.state.fail_next(400, method="PATCH", body=insight)
     await harness.command("PROJ-42 status=done")
     assert (
         answer(harness)["text"]
-        == "PROJ-42 was not updated: The ticketing tool refused the change: check resolution, fix_version."
+        == "PROJ-42 was not updated: The ticketing tool needs resolution, fix_version for this change."
     )
 
 
 @pytest.mark.parametrize(
-    ("status", "said"),
+    ("status", "said", "body"),
     [
-        (401, "needs to be re-authorised"),
-        (403, "lacks a permission (scope)"),
-        (405, "refuses changes (it is a sandbox or read-only connection)"),
-        (503, "refuses this account for now (it may be blocked)"),
+        (401, "needs to be re-authorised", {"truto_is_remote_error": True}),
+        (401, "token for the unified ticketing API is not valid", {}),
+        (403, "lacks a permission (scope)", {}),
+        (405, "refuses changes (it is a sandbox or read-only connection)", {}),
+        (503, "has blocked this connected account", {}),
     ],
 )
-async def test_account_problems_are_said_plainly(harness: Harness, status: int, said: str) -> None:
-    harness.sandbox.state.fail_next(status, times=3, method="PATCH")
+async def test_account_problems_are_said_plainly(
+    harness: Harness, status: int, said: str, body: dict[str, object]
+) -> None:
+    harness.sandbox.state.fail_next(status, times=3, method="PATCH", body=body)
     await harness.command("PROJ-42 status=done")
     assert said in answer(harness)["text"]
     assert harness.sandbox.state.patches_applied == 0

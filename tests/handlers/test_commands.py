@@ -153,7 +153,7 @@ async def test_bad_signature_is_refused_with_no_work(harness: Harness) -> None:
 
 
 async def test_api_failure_is_said_plainly(harness: Harness) -> None:
-    harness.sandbox.state.fail_next(401, method="PATCH")
+    harness.sandbox.state.fail_next(401, method="PATCH", body={"truto_is_remote_error": True})
     await harness.command("PROJ-42 status=done")
     answer = last(harness.calls("response"))
     assert answer["response_type"] == "ephemeral"

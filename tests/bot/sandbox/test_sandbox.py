@@ -53,8 +53,13 @@ def test_unsupported_field_names_the_field(http: httpx.Client) -> None:
     )
     assert response.status_code == 400
     body = response.json()
-    assert body["truto_error_insight"] == {"unsupported_body_fields": ["ticket_type"]}
+    # The tool refused it: Truto forwards the provider's own body (Linear words it as GraphQL errors).
+    assert body["message"] == ""
     assert body["truto_is_remote_error"] is True
+    assert body["raw_response"]["errors"][0]["message"] == "ticket_type: cannot be updated on Linear"
+    assert body["truto_error_insight"] == {
+        "remote_error": {"description": "The remote API returned an error."}
+    }
 
 
 def test_idempotency_key_replays_the_first_answer(http: httpx.Client, sandbox: SandboxServer) -> None:
@@ -104,3 +109,29 @@ def test_meta_differs_between_profiles(http: httpx.Client) -> None:
     ).json()
     assert "ticket_type" in jira["request_body_schema"]["properties"]
     assert "ticket_type" not in linear["request_body_schema"]["properties"]
+
+
+def test_capabilities_have_the_documented_shape(http: httpx.Client) -> None:
+    body = http.get(
+        "/integrated-account/sandbox-jira/capabilities", params={**JIRA_Q, "type": "unified"}
+    ).json()
+    tickets = next(u for u in body["unified"] if u["resource"] == "tickets")
+    assert tickets["model"] == "ticketing" and tickets["methods"] == ["list", "get", "update"]
+    assert body["account"] == {
+        "id": "sandbox-jira",
+        "status": "active",
+        "authentication_method": "oauth2",
+        "is_blocked": False,
+    }
+    assert body["integration"]["label"] == "Jira"
+
+
+def test_a_missing_required_query_parameter_is_named_in_the_insight(http: httpx.Client) -> None:
+    response = http.patch(
+        "/unified/ticketing/tickets/ENG-7",
+        params={"integrated_account_id": "sandbox-linear"},
+        json={"name": "x"},
+    )
+    assert response.status_code == 400
+    insight = response.json()["truto_error_insight"]["missing_required_query_parameters"]
+    assert insight["value"] == ["workspace_id"]
