@@ -37,6 +37,11 @@ def error_blocks(message: str, retry_value: str | None = None, error_id: str | N
     return blocks
 
 
+def notice_blocks(message: str) -> list[Block]:
+    """A plain note (no warning sign: nothing is wrong). `message` is plain text (escaped here)."""
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(escape(message), 3000)}}]
+
+
 def preview_blocks(ticket_ref: str, changes: Sequence[Change], value: str, note: str = "") -> list[Block]:
     """Before → after of an update not sent yet, with Apply and Cancel."""
     lines = [f"*{escape(c.field)}*: {escape(c.before)} → {escape(c.after)}" for c in changes] or [

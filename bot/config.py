@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     user_quota_per_minute: int = Field(default=30, ge=0)  # requests that start work; 0: no quota
     memory_job_limit: int = Field(default=1000, ge=1)  # jobs kept in the process while Redis is away
     rate_budget_wait_seconds: float = Field(default=60.0, gt=0)  # longest wait for the API budget
+    job_patience_seconds: float = Field(default=180.0, gt=0)  # a job waits out 429s this long in all
+    truto_token_rate_limit: int = Field(default=500, ge=0)  # per API token per window; 0: no limit
     lookup_ttl_seconds: float = Field(default=600.0, gt=0)
     snapshot_ttl_seconds: float = Field(default=300.0, gt=0)
 

@@ -72,6 +72,16 @@ def build_core(config: AppConfig, directory: SlackDirectory | None = None) -> Co
         client.limiter = (
             RedisRateLimiter(redis_client, *limits) if redis_client else MemoryRateLimiter(*limits)
         )
+    if settings.truto_token_rate_limit:
+        # Several accounts share one API token: the token has a budget of its own (500 per 10 s).
+        per_token = (
+            settings.truto_token_rate_limit,
+            settings.truto_rate_window_seconds,
+            settings.rate_budget_wait_seconds,
+        )
+        client.token_limiter = (
+            RedisRateLimiter(redis_client, *per_token) if redis_client else MemoryRateLimiter(*per_token)
+        )
     lookups = Lookups(client, cache, ttl=settings.lookup_ttl_seconds)
     snapshots = Snapshots(cache, ttl=settings.snapshot_ttl_seconds)
     audit = AuditTrail(redis_client)

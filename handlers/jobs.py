@@ -17,14 +17,15 @@ from typing import Any
 
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from blocks.messages import error_blocks
+from blocks.messages import error_blocks, notice_blocks
+from bot import patience
 from bot.commands import ParseError, UpdateCommand
 from bot.jobs import MAX_DELIVERIES, Job, QueueFull
 from bot.logs import bind
 from bot.models import TicketUpdate
 from bot.refs import TicketRef
 from bot.service import Actor, UpdateResult, UserInputError
-from bot.truto_errors import TrutoError, Unavailable
+from bot.truto_errors import RateLimited, TrutoError, Unavailable
 from handlers.deps import SlackDeps
 from handlers.surface import card_message, new_error_id, user_message
 
@@ -77,8 +78,9 @@ async def _tell(
     *,
     retry: str | None = None,
     error_id: str | None = None,
+    notice: bool = False,
 ) -> None:
-    blocks = error_blocks(message, retry, error_id)
+    blocks = notice_blocks(message) if notice else error_blocks(message, retry, error_id)
     if data.get("response_url"):
         await _respond(
             data["response_url"],
@@ -206,13 +208,34 @@ def job_handler(deps: SlackDeps, client: Any) -> Any:
         bind(
             request_id=data.get("request_id"), user=data.get("user"), channel=data.get("channel"), job=job.id
         )
+        noted: list[bool] = []
+
+        async def queued_note(wait: float) -> None:
+            """Said once when the update waits for the tool's rate limit; replaced by the card."""
+            account = deps.config.account(str(data.get("account") or "")) or deps.config.account_for_channel(
+                data.get("channel")
+            )
+            tool = account.display_tool if account is not None else "the tool"
+            noted.append(True)
+            await _tell(
+                deps,
+                client,
+                data,
+                f"{data.get('ticket') or 'The ticket'}: queued behind {tool}'s rate limit; "
+                f"it will be applied in about {max(1, round(wait))} s.",
+                notice=True,
+            )
+
         try:
-            result = await (_run_command if data["kind"] == "command" else _run_fields)(deps, data)
+            with patience.patient(deps.config.settings.job_patience_seconds, queued_note):
+                result = await (_run_command if data["kind"] == "command" else _run_fields)(deps, data)
         except (ParseError, UserInputError) as exc:
             await _tell(deps, client, data, str(exc))
             return
         except TrutoError as exc:
-            retry = await store_for_retry(deps, data)
+            # Retry only where it can help: a timeout, a 5xx, a rate limit; never a refusal.
+            retryable = isinstance(exc, Unavailable | RateLimited)
+            retry = await store_for_retry(deps, data) if retryable else None
             what = data.get("ticket") or "The ticket"
             if isinstance(exc, Unavailable):
                 # A timeout or a 5xx says nothing about whether the change landed upstream.
@@ -236,6 +259,8 @@ def job_handler(deps: SlackDeps, client: Any) -> Any:
                 error_id=error_id,
             )
             return
+        if noted and data.get("response_url"):
+            await _respond(data["response_url"], {"delete_original": True})  # the queued note
         await _deliver(deps, client, data, result)
 
     return handle

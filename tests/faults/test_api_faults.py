@@ -51,7 +51,44 @@ async def test_rate_limit_within_the_deadline_is_waited_out(harness: Harness) ->
     assert answer(harness)["response_type"] == "in_channel"
 
 
-async def test_rate_limit_past_the_deadline_says_when_and_offers_retry(harness: Harness) -> None:
+async def test_rate_limit_past_the_jobs_patience_says_when_and_offers_retry(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> None:
+    config = harness_config(sandbox, fake_slack, clean_redis, job_patience_seconds=5)
+    async with running(config, sandbox, fake_slack) as harness:
+        await _past_patience(harness)
+
+
+async def test_a_long_rate_limit_wait_is_announced_once_then_replaced_by_the_card(harness: Harness) -> None:
+    waits: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    harness.core.client._sleep = no_wait  # the wait itself is not what is tested
+    harness.sandbox.state.fail_next(429, retry_after=40, times=2, method="PATCH")
+    await harness.command("PROJ-42 status=done")
+    note, removal, card = (c.args for c in harness.calls("response"))
+    assert note["text"] == "PROJ-42: queued behind Jira's rate limit; it will be applied in about 40 s."
+    assert ":warning:" not in str(note["blocks"])
+    assert removal == {"delete_original": True}
+    assert card["response_type"] == "in_channel"
+    assert waits == [40.0, 40.0]
+    assert harness.sandbox.state.patches_applied == 1
+
+
+async def test_a_refusal_offers_no_retry(harness: Harness) -> None:
+    harness.sandbox.state.fail_next(422, method="PATCH", body={"message": "Transition not allowed"})
+    await harness.command("PROJ-42 status=done")
+    message = answer(harness)
+    assert (
+        message["text"]
+        == "PROJ-42 was not updated: The ticketing tool refused the change: Transition not allowed."
+    )
+    assert "actions" not in [b["type"] for b in message["blocks"]]
+
+
+async def _past_patience(harness: Harness) -> None:
     harness.sandbox.state.fail_next(429, retry_after=30, method="PATCH")
     await harness.command("PROJ-42 status=done")
     message = answer(harness)
