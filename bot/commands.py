@@ -10,6 +10,7 @@ from list fields. Slack markup (`<@U1|ana>`, `<https://…|label>`) is kept whol
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ MAX_TEXT = 4000
 MAX_ASSIGNMENTS = 30
 MAX_LIST_ITEMS = 50
 MAX_VALUE = {"name": 255}
+_ESCAPES = {"n": "\n", "t": "\t"}
 MAX_TEXT_VALUE = 4000
 # Control characters (but tab and newlines, which count as spaces), zero-width characters and
 # bidirectional overrides: invisible, and a way to make text lie about itself.
@@ -204,7 +206,8 @@ class _Scanner:
         while self.pos < len(self.text):
             char = self.text[self.pos]
             if char == "\\" and self.pos + 1 < len(self.text):
-                out.append(self.text[self.pos + 1])
+                escaped = self.text[self.pos + 1]
+                out.append(_ESCAPES.get(escaped, escaped))  # \n is a newline, \t a tab
                 self.pos += 2
                 continue
             if char in closers:
@@ -294,6 +297,8 @@ def _convert(
     items = [item for item in raw.items if item.text or item.quoted]
     if spec.kind == Kind.TEXT:
         return (raw.joined,)
+    if spec.kind == Kind.STRUCTURED:
+        return (_structured(spec, key, raw),)
     if spec.kind == Kind.CUSTOM:  # typed later, by the field's definition; a list keeps its items
         # A Slack mention stays a mention, for a user field; other types read it as "@name".
         return tuple(
@@ -326,6 +331,33 @@ def _convert(
         except RefError as exc:
             raise ParseError(f"{key}: {exc}", item.start, item.text) from exc
     return (item.text,)
+
+
+_STRUCTURED_SHAPES = {
+    "remote_data": (dict, "a JSON object", """remote_data='{"customfield_10010": 5}'"""),
+    "items": (list, "a JSON array of objects", """items='[{"type": "text", "value": "…"}]'"""),
+}
+MAX_STRUCTURED = 2000  # characters of JSON in one value
+
+
+def _structured(spec: FieldSpec, key: str, raw: _RawValue) -> str:
+    """remote_data and items take JSON as typed (quoted in single quotes); checked here, sent as parsed."""
+    shape, what, example = _STRUCTURED_SHAPES[spec.name]
+    text = raw.joined
+    if len(text) > MAX_STRUCTURED:
+        raise ParseError(f"{key} is {len(text)} characters of JSON; at most {MAX_STRUCTURED}", raw.start, key)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(
+            f"{key} must be {what}; this is not valid JSON ({exc.msg} at character {exc.pos + 1})",
+            raw.start,
+            text[:20],
+            f"quote the JSON in single quotes: {example}",
+        ) from None
+    if not isinstance(value, shape) or (shape is list and not all(isinstance(v, dict) for v in value)):
+        raise ParseError(f"{key} must be {what}", raw.start, text[:20], f"e.g. {example}")
+    return text
 
 
 def _is_clear(raw: _RawValue) -> bool:
@@ -361,15 +393,7 @@ def _resolve_key(key: str, position: int) -> tuple[FieldSpec, str | None]:
         if guess:
             message += f"; did you mean '{guess}'?"
         raise ParseError(message, position, key, _FIELDS_HINT)
-    spec = FIELDS[name]
-    if spec.kind == Kind.STRUCTURED:
-        raise ParseError(
-            f"{name} can't be set from a command (it takes structured JSON)",
-            position,
-            key,
-            _FIELDS_HINT,
-        )
-    return spec, None
+    return FIELDS[name], None
 
 
 def _assignment(scanner: _Scanner, today: date, patterns: tuple[str, ...]) -> Assignment:

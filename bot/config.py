@@ -100,7 +100,7 @@ class Settings(BaseSettings):
         return value.upper() if isinstance(value, str) else value
 
 
-DEFAULT_LOCKED_FIELDS = ("created_at", "updated_at", "created_by", "remote_data")
+DEFAULT_LOCKED_FIELDS = ("created_at", "updated_at", "created_by", "remote_data", "items")
 
 
 class UpdateRule(BaseModel):

@@ -40,7 +40,7 @@ _SPECS = [
     FieldSpec("description", Kind.TEXT),
     FieldSpec("html_description", Kind.TEXT),
     FieldSpec("number", Kind.TEXT),
-    FieldSpec("source", Kind.TEXT),
+    FieldSpec("source", Kind.REF_ID),  # an object {id, name} in the body
     FieldSpec("status", Kind.LOOKUP, "ticket_status"),
     FieldSpec("priority", Kind.LOOKUP, "ticket_priorities"),
     FieldSpec("ticket_type", Kind.LOOKUP, "ticket_types"),

@@ -60,7 +60,7 @@ class TicketUpdate(BaseModel):
     team: Ref | None = None
     account: Ref | None = None
     tags: list[Ref] | None = None
-    source: str | Ref | None = None
+    source: Ref | None = None
     completed_at: DateOrDateTime | None = None
     created_at: DateOrDateTime | None = None
     updated_at: DateOrDateTime | None = None

@@ -8,6 +8,7 @@ Parse and resolution errors never reach the API.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from bot.refs import TicketRef
 from bot.resolve import Item, ResolveError, compact, item_name, resolve
 from bot.snapshots import Snapshots
 from bot.truto import TrutoClient
+from bot.truto_errors import NotFound
 
 # Fields sent as a plain string when the account has no list to resolve them against.
 _STRING_WHEN_NO_LIST = frozenset({"status", "ticket_type"})
@@ -290,10 +292,12 @@ class TicketService:
             )
         for name in ("status", "ticket_type"):
             value = body.get(name)
-            if name in abilities.string_fields and value is not None and not isinstance(value, str):
-                # This tool takes a word from its own set, not a reference.
-                typed = value.name if isinstance(value, Ref) else value.get("name")
-                body[name] = _enum_value(name, typed or "", abilities.enums.get(name))
+            if name in abilities.string_fields and value is not None:
+                # This tool takes a word from its own set (the schema's enum), not a reference.
+                typed = value if isinstance(value, str) else value.name if isinstance(value, Ref) else None
+                if typed is None and isinstance(value, dict):
+                    typed = value.get("name")
+                body[name] = _enum_value(name, str(typed or ""), abilities.enums.get(name))
         # The schema's defaults go under what the user set.
         body = {**{k: v for k, v in abilities.default_body.items() if k not in body}, **body}
         try:
@@ -404,19 +408,21 @@ class TicketService:
         """The body value of one assignment (for += / -=: the refs to add or remove)."""
         if assignment.custom_key is not None:
             return await self._custom(account, assignment, actor)
-        if assignment.op == "clear":
-            return None
         spec = FIELDS[assignment.field]
+        if assignment.op == "clear":
+            return [] if spec.is_list else None  # the same on every surface: a list is emptied
         values = assignment.values
         try:
             if spec.kind in (Kind.TEXT, Kind.CUSTOM, Kind.DATE):
                 return values[0]
+            if spec.kind == Kind.STRUCTURED:
+                return json.loads(str(values[0]))
             if spec.kind == Kind.REF_ID:
                 return Ref(id=str(values[0]))
             if spec.kind == Kind.TICKET:
                 ref = values[0]
                 assert isinstance(ref, TicketRef)
-                return Ref(id=ref.id)
+                return await self._parent(account, ref)
             if spec.kind == Kind.STRING_LIST:
                 return [str(v) for v in values]
             if spec.kind in (Kind.USERS, Kind.USER):
@@ -464,6 +470,15 @@ class TicketService:
             return list(assignment.values)  # matched against the ticket's own list in _merge
         refs = [_ref(lookup.index.resolve(str(v), label)) for v in assignment.values]
         return refs if spec.kind == Kind.LOOKUP_LIST else refs[0]
+
+    async def _parent(self, account: Account, ref: TicketRef) -> Ref:
+        """The parent's unified id: a key as typed (PROJ-7) is looked up (the tool takes keys
+        where the ticket URL does), and its `id` is what the body carries."""
+        try:
+            parent = await self.recent_ticket(account, ref)
+        except NotFound:
+            raise ResolveError(f"no ticket {ref.id} in {account.display_tool}") from None
+        return Ref(id=parent.id)
 
     async def _user(self, account: Account, value: UserValue, actor: Actor) -> Ref:
         if value.kind == "name":

@@ -203,7 +203,19 @@ def _apply(profile: Profile, ticket: Obj, body: Obj) -> None:
     lists = profile.lists
     changed: Obj = {}
     for key, value in body.items():
-        if value is None or key in ("name", "description", "html_description", "number", "source"):
+        if value is None or key in ("name", "description", "html_description", "number"):
+            changed[key] = value
+        elif (
+            key in ("status", "ticket_type")
+            and isinstance(value, str)
+            and profile.status_as_string
+            and (profile.status_enum if key == "status" else profile.type_enum)
+        ):
+            accepted = profile.status_enum if key == "status" else profile.type_enum
+            if value not in accepted:
+                raise _Refused(
+                    remote_refusal(profile, 400, key, f"{value!r} is not one of {', '.join(accepted)}")
+                )
             changed[key] = value
         elif key == "status":
             if isinstance(value, str):
@@ -233,6 +245,10 @@ def _apply(profile: Profile, ticket: Obj, body: Obj) -> None:
                 raise _Refused(
                     remote_refusal(profile, 400, key, f"not an ISO 8601 date: {value!r}")
                 ) from None
+            changed[key] = value
+        elif key in ("source", "contact", "account", "parent_ticket"):
+            if not isinstance(value, dict) or not value.get("id"):
+                raise _Refused(remote_refusal(profile, 400, key, "must be an object with an id"))
             changed[key] = value
         elif key == "custom_fields":
             changed[key] = {**(ticket.get("custom_fields") or {}), **value}
@@ -300,6 +316,9 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             return with_status(entry, outcome)
         ticket_id = request.path_params["ticket_id"]
         found = outcome.tickets.get(ticket_id)
+        if found is None and request.method == "GET":
+            # Tools whose ids are not their keys (AZ-4 is 4204) take the key too on a read.
+            found = next((t for t in outcome.tickets.values() if t.get("number") == ticket_id), None)
         if found is None:
             return with_status(entry, envelope(404, f"Ticket {ticket_id} not found"))
         if request.method == "GET":
@@ -321,15 +340,27 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
                     )
                 },
             )
+        given = dict(entry.query)
+        if "collection_id" in profile.required_query and given.get("collection_id") != (
+            (found.get("collections") or [{}])[0].get("id")
+        ):
+            return remote_refusal(profile, 400, "collection_id", "the work item is not in that project")
         key = entry.headers.get("idempotency-key")
         if key and key in state.idempotent:
             status, body = state.idempotent[key]
             return JSONResponse(body, status_code=status)
         if not isinstance(entry.body, dict):
             return envelope(400, "The request body must be a JSON object")
+        if "etag" in profile.required_query and given.get("etag") != found.get("etag"):
+            return remote_refusal(
+                profile, 409, "etag", "the work item changed since it was read (version conflict)"
+            )
         try:
             with state._lock:
                 _apply(profile, found, entry.body)
+                if "etag" in found:
+                    found["etag"] = f'W/"{int(found["etag"][3:-1]) + 1}"'
+
                 state.patches_applied += 1
                 state.applied.append((str(found["id"]), entry.body))
         except _Refused as refused:

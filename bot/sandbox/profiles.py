@@ -105,6 +105,8 @@ class Profile:
     unsupported_fields: frozenset[str] = frozenset()
     required_query: tuple[str, ...] = ()
     status_as_string: bool = False
+    status_enum: tuple[str, ...] = ()  # the string values status takes, when the schema lists them
+    type_enum: tuple[str, ...] = ()  # the same for ticket_type
     can_update: bool = True  # False: the tool's integration has no ticket update
     error_style: str = "generic"  # how the tool words a refusal in raw_response: jira, linear, generic
     is_blocked: bool = False
@@ -164,18 +166,20 @@ class Profile:
         text = {"type": "string"}
         when = {"type": "string", "format": "date-time"}
         properties: Obj = {name: ref for name in TicketUpdate.model_fields}  # then the exceptions
-        properties.update(
-            {name: text for name in ("name", "description", "html_description", "number", "source")}
-        )
+        properties.update({name: text for name in ("name", "description", "html_description", "number")})
         properties.update({name: when for name in ("due_date", "completed_at", "created_at", "updated_at")})
         properties.update({name: refs for name in ("assignees", "tags", "collections")})
         properties.update(
-            status=text if self.status_as_string else ref,
+            status=({**text, "enum": list(self.status_enum)} if self.status_enum else text)
+            if self.status_as_string
+            else ref,
             languages={"type": "array", "items": text},
             custom_fields={"type": "object"},
             items={"type": "array"},
             remote_data={"type": "object"},
         )
+        if self.type_enum:
+            properties["ticket_type"] = {**text, "enum": list(self.type_enum)}
         for name in self.unsupported_fields:
             properties.pop(name, None)
         query = {name: {"type": "string"} for name in self.required_query}
@@ -382,8 +386,56 @@ def _linear() -> Profile:
     )
 
 
+def _azure() -> Profile:
+    """A third kind of tool: numeric ids behind keys (AZ-42), status and type as words from the
+    schema's enum, and two required query parameters the ticket carries (its project as
+    `collection_id`, its version as `etag`)."""
+    users = _users("au", 30, "acme.example", [("Ana", "Lima", "ana", "ana@acme.example")])
+    tags = _named("at", ["backend", "frontend", "infra"])
+    collections = [
+        {"id": "ac1", "name": "Payments", "type": "product"},
+        {"id": "ac2", "name": "API", "type": "component"},
+    ]
+    tickets: dict[str, Obj] = {}
+    for n in range(1, 21):
+        ticket_id = str(4200 + n)
+        tickets[ticket_id] = {
+            "id": ticket_id,
+            "number": f"AZ-{n}",
+            "name": f"Work item {n}",
+            "description": f"Azure work item {n}.",
+            "status": "open",
+            "ticket_type": "default_task",
+            "assignees": [],
+            "tags": [_ref(tags[0])],
+            "collections": [collections[0]],
+            "etag": f'W/"{n}"',
+            "due_date": None,
+            "created_at": "2026-10-07T08:00:00Z",
+            "updated_at": "2026-11-22T08:00:00Z",
+            "ticket_url": f"https://dev.azure.com/acme/_workitems/edit/{4200 + n}",
+        }
+    return Profile(
+        name="azure",
+        tool="Azure DevOps",
+        integrated_account_id="sandbox-azure",
+        lists={
+            "users": users,
+            "tags": tags,
+            "collections": collections,
+            "workspaces": [{"id": "aw1", "name": "Acme Cloud"}, {"id": "aw2", "name": "Acme Labs"}],
+        },
+        tickets=tickets,
+        unsupported_fields=frozenset({"team", "priority"}),
+        required_query=("collection_id", "etag"),
+        status_as_string=True,
+        status_enum=("open", "active", "resolved", "closed"),
+        type_enum=("default_task", "milestone", "approval"),
+    )
+
+
 def build_profiles() -> dict[str, Profile]:
-    profiles = [_jira(), _linear()]
+    profiles = [_jira(), _linear(), _azure()]
     return {p.integrated_account_id: p for p in profiles}
 
 

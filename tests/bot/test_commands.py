@@ -244,15 +244,21 @@ MALFORMED = [
     ("update PROJ-42 bogus=1", 15, "unknown field 'bogus'", "fields: name, description, html_descript"),
     (
         "update PROJ-42 items=x",
-        15,
-        "items can't be set from a command (it takes structured JSON)",
-        "fields: name, description, html_descript",
+        21,
+        "items must be a JSON array of objects; this is not valid JSON (Expecting value at character 1)",
+        'quote the JSON in single quotes: items=\'[{"type": "text", "value": "…"}]\'',
     ),
     (
         "update PROJ-42 remote_data=x",
-        15,
-        "remote_data can't be set from a command (it takes structured JSON)",
-        "fields: name, description, html_descript",
+        27,
+        "remote_data must be a JSON object; this is not valid JSON (Expecting value at character 1)",
+        "quote the JSON in single quotes: remote_data='{\"customfield_10010\": 5}'",
+    ),
+    (
+        "update PROJ-42 remote_data='[1, 2]'",
+        27,
+        "remote_data must be a JSON object",
+        "e.g. remote_data='{\"customfield_10010\": 5}'",
     ),
     (
         "update PROJ-42 custom_fields=x",

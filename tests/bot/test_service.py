@@ -50,7 +50,7 @@ def patch_body(sandbox: SandboxServer) -> Any:
             'PROJ-42 title="Login fails with SSO & SAML" desc="Steps: 1) open 2) fail"',
             {"name": "Login fails with SSO & SAML", "description": "Steps: 1) open 2) fail"},
         ),
-        (JIRA_CHANNEL, "PROJ-42 due=none tags=", {"due_date": None, "tags": None}),
+        (JIRA_CHANNEL, "PROJ-42 due=none tags=", {"due_date": None, "tags": []}),
         (JIRA_CHANNEL, "PROJ-42 due=+2w", {"due_date": "2026-12-11"}),
         (JIRA_CHANNEL, "PROJ-42 due=2026-12-24T17:00Z", {"due_date": "2026-12-24T17:00:00Z"}),
         (
