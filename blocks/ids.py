@@ -42,6 +42,10 @@ FORM_FIELDS = (
     "due_date",
     "team",
     "ticket_type",
+    "workspace",
+    "collections",
+    "parent_ticket",
+    "completed_at",
     "description",
 )
 

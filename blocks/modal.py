@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from blocks import ids
@@ -81,6 +81,8 @@ class EditChoices:
     types: Sequence[Item] | None
     users: bool
     tags: bool
+    workspaces: Sequence[Item] | None = None
+    collections: bool = False
 
 
 def _input(field: str, label: str, element: dict[str, Any], hint: str | None = None) -> dict[str, Any]:
@@ -155,6 +157,19 @@ def iso_day(value: Any) -> str | None:
         return None
 
 
+def epoch_seconds(value: Any) -> int | None:
+    """Seconds since the epoch of an ISO datetime (a datetimepicker's initial value), or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
 def edit_view(
     ticket: Ticket,
     choices: EditChoices,
@@ -193,6 +208,24 @@ def edit_view(
         blocks.append(_select("ticket_type", "Type", choices.types, ticket.ticket_type))
     else:
         blocks.append(_text("ticket_type", "Type", ticket.type_name))
+    if choices.workspaces:
+        blocks.append(_select("workspace", "Workspace", choices.workspaces, ticket.workspace))
+    if choices.collections:
+        blocks.append(_multi("collections", "Projects and collections", ticket.collections))
+    parent = ticket.parent_ticket
+    blocks.append(
+        _text(
+            "parent_ticket",
+            "Parent ticket",
+            (parent.label if parent is not None and parent.id else None),
+            hint="A key such as PROJ-7 or a ticket URL; set either a parent or collections",
+        )
+    )
+    completed: dict[str, Any] = {"type": "datetimepicker"}
+    moment = epoch_seconds(ticket.completed_at)
+    if moment is not None:
+        completed["initial_date_time"] = moment
+    blocks.append(_input("completed_at", "Completed at", completed))
     blocks.extend(custom)
     blocks.append(_text("description", "Description", description_excerpt(ticket, 3000), multiline=True))
     shown = [b for b in blocks if ids.field_of_block(b.get("block_id", "")) not in hidden]

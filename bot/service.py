@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,11 +29,13 @@ from bot.lookups import RESOURCE_LABELS, Lookups
 from bot.metrics import UPDATES
 from bot.models import Change, Ref, Ticket, TicketRefObject, TicketUpdate, UpdateQuery
 from bot.permissions import NotPermitted, check_update
-from bot.refs import TicketRef
+from bot.refs import RefError, TicketRef, parse_ref
 from bot.resolve import Item, ResolveError, compact, item_name, resolve
 from bot.snapshots import Snapshots
 from bot.truto import TrutoClient
 from bot.truto_errors import NotFound
+
+_KEY_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9]*-\d+$")
 
 # Fields sent as a plain string when the account has no list to resolve them against.
 _STRING_WHEN_NO_LIST = frozenset({"status", "ticket_type"})
@@ -179,8 +182,15 @@ class TicketService:
     # -- tickets ---------------------------------------------------------------------
 
     async def fetch_ticket(self, account: Account, ref: TicketRef) -> Ticket:
-        """A fresh GET; the answer is kept as a snapshot."""
-        ticket = await self.client.get_ticket(account, ref.id)
+        """A fresh GET; the answer is kept as a snapshot. A key typed in lower case (proj-42)
+        that the tool does not know is tried once more in upper case."""
+        try:
+            ticket = await self.client.get_ticket(account, ref.id)
+        except NotFound:
+            upper = ref.id.upper()
+            if upper == ref.id or not _KEY_LIKE.match(ref.id):
+                raise
+            ticket = await self.client.get_ticket(account, upper)
         await self.snapshots.put(account, ticket, ref.id)
         return ticket
 
@@ -271,6 +281,15 @@ class TicketService:
     ) -> PlannedUpdate:
         """Plan an update whose values are already resolved (a form, a card button)."""
         await self.check_may_update(account, actor, channel, list(body))
+        parent = body.get("parent_ticket")
+        if isinstance(parent, str):  # a key or URL typed in the form
+            try:
+                body = {
+                    **body,
+                    "parent_ticket": await self._parent(account, parse_ref(parent, account.link_patterns)),
+                }
+            except (RefError, ResolveError) as exc:
+                raise FieldError("parent_ticket", str(exc)) from None
         before = await self.recent_ticket(account, ref)
         targets: list[Target] = [(name, None) for name in body if name != "custom_fields"]
         targets += [("custom_fields", key) for key in body.get("custom_fields") or {}]

@@ -64,13 +64,23 @@ async def _form(
 ) -> dict[str, Any]:
     await deps.service.check_may_update(account, Actor(slack_user_id=user), channel)  # can the tool update?
     lookups = deps.core.lookups
-    names = ("ticket_status", "ticket_priorities", "teams", "ticket_types", "users", "tags", "fields")
+    names = (
+        "ticket_status",
+        "ticket_priorities",
+        "teams",
+        "ticket_types",
+        "users",
+        "tags",
+        "fields",
+        "workspaces",
+        "collections",
+    )
     fetching = asyncio.ensure_future(deps.service.fetch_ticket(account, ref))
     try:
         lists = await asyncio.gather(*(lookups.get(account, name) for name in names))
     finally:
         ticket = await fetching
-    statuses, priorities, teams, types, users, tags, fields = lists
+    statuses, priorities, teams, types, users, tags, fields, workspaces, collections = lists
     choices = EditChoices(
         statuses=statuses.items if statuses.present else None,
         priorities=priorities.items if priorities.present else None,
@@ -78,6 +88,8 @@ async def _form(
         types=types.items if types.present else None,
         users=users.present,
         tags=tags.present,
+        workspaces=workspaces.items if workspaces.present and workspaces.items else None,
+        collections=collections.present,
     )
     abilities = await deps.service.abilities(account)
     # Fields nobody may change here, or that this tool does not take, are left out of the form.
@@ -211,6 +223,8 @@ def read_submission(view: dict[str, Any]) -> FormDiff:
             except ValueError as exc:
                 diff.errors[block_id] = str(exc)
             continue
+        if field_name == "completed_at" and sent is not None:
+            sent = datetime.fromtimestamp(int(sent), UTC).isoformat().replace("+00:00", "Z")
         if field_name == "name" and not compared:
             diff.errors[block["block_id"]] = "A ticket needs a title."
             continue

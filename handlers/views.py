@@ -46,7 +46,7 @@ async def ack_edit(ack: Any, body: dict[str, Any], context: Any) -> None:
             "kind": "fields",
             "account": meta["a"],
             "ticket": meta["t"],
-            "body": TicketUpdate(**diff.body).to_body(),
+            "body": _job_body(diff.body),
             "channel": meta.get("c"),
             "user": user.get("id"),
             "user_name": user.get("username") or user.get("name"),
@@ -60,6 +60,14 @@ async def ack_edit(ack: Any, body: dict[str, Any], context: Any) -> None:
             await ack(response_action="errors", errors={_first_input(body["view"]): str(busy)[:150]})
             return
     await ack()
+
+
+def _job_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The submitted values as a body; a parent typed as a key stays text, for the job to look
+    up its id (a key is not an id on every tool)."""
+    parent = body.get("parent_ticket")
+    rest = TicketUpdate(**{k: v for k, v in body.items() if k != "parent_ticket"}).to_body()
+    return {**rest, "parent_ticket": parent} if "parent_ticket" in body else rest
 
 
 def _first_input(view: dict[str, Any]) -> str:

@@ -46,6 +46,8 @@ def test_jira_form_inputs() -> None:
         "field_due_date": "datepicker",
         "field_team": "static_select",
         "field_ticket_type": "static_select",
+        "field_parent_ticket": "plain_text_input",
+        "field_completed_at": "datetimepicker",
         "field_description": "plain_text_input",
     }
     due = next(b for b in view["blocks"] if b.get("block_id") == "field_due_date")
@@ -60,8 +62,39 @@ def test_missing_lists_leave_fields_out_or_as_text() -> None:
         "field_status": "plain_text_input",
         "field_due_date": "datepicker",
         "field_ticket_type": "plain_text_input",
+        "field_parent_ticket": "plain_text_input",
+        "field_completed_at": "datetimepicker",
         "field_description": "plain_text_input",
     }
+
+
+def test_workspaces_collections_parent_and_completion_are_offered() -> None:
+    choices = EditChoices(
+        statuses=None,
+        priorities=None,
+        teams=None,
+        types=None,
+        users=False,
+        tags=False,
+        workspaces=[{"id": "w1", "name": "Acme"}, {"id": "w2", "name": "Labs"}],
+        collections=True,
+    )
+    ticket = Ticket.model_validate(
+        {
+            "id": "1",
+            "workspace": {"id": "w2", "name": "Labs"},
+            "collections": [{"id": "c1", "name": "Payments", "type": "product"}],
+            "parent_ticket": {"id": "AZ-2", "name": "AZ-2"},
+            "completed_at": "2026-11-20T10:00:00Z",
+        }
+    )
+    view = edit_view(ticket, choices, "meta")
+    check_view(view)
+    blocks = {b.get("block_id"): b["element"] for b in view["blocks"] if b["type"] == "input"}
+    assert blocks["field_workspace"]["initial_option"]["value"] == "w2"
+    assert blocks["field_collections"]["initial_options"][0]["value"] == "c1"
+    assert blocks["field_parent_ticket"]["initial_value"] == "AZ-2"
+    assert blocks["field_completed_at"]["initial_date_time"] == 1795168800
 
 
 def test_long_lists_use_an_external_select() -> None:

@@ -133,6 +133,9 @@ async def test_fields_the_tool_does_not_take_are_left_out_of_the_form(custom: Ha
         "field_assignees",
         "field_tags",
         "field_team",
+        "field_collections",
+        "field_parent_ticket",
+        "field_completed_at",
         "field_description",
     ]  # Linear takes no due_date or ticket_type
 

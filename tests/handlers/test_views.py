@@ -74,6 +74,23 @@ async def test_only_changed_fields_are_patched_and_the_card_goes_to_the_channel(
     assert "priority Medium → Highest" in posted["blocks"][3]["elements"][0]["text"]
 
 
+async def test_parent_completion_and_collections_from_the_form(harness: Harness) -> None:
+    view = await open_form(harness)
+    values = unchanged_state(view)
+    values["field_parent_ticket"]["value"]["value"] = "proj-1"
+    values["field_completed_at"]["value"]["selected_date_time"] = 1795168800
+    harness.reset_counts()
+    await harness.interact(view_submission(view, values))
+    [patch] = harness.sandbox.state.calls("PATCH")
+    assert patch.body == {"completed_at": "2026-11-20T10:00:00Z", "parent_ticket": {"id": "PROJ-1"}}
+    values = unchanged_state(view)
+    values["field_collections"]["value"]["selected_options"] = []  # emptied: sent as []
+    harness.reset_counts()
+    await harness.interact(view_submission({**view, "hash": "2"}, values))
+    [patch] = harness.sandbox.state.calls("PATCH")
+    assert patch.body == {"collections": []}
+
+
 async def test_nothing_changed_sends_nothing(harness: Harness) -> None:
     view = await open_form(harness)
     harness.reset_counts()
