@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Account, AppConfig, ConfigError, load_config
 from bot.custom_fields import form_fields, ticket_fields
-from bot.discovery import supports_update
+from bot.discovery import account_blocked, supports_update
 from bot.runtime import build_core
 from bot.truto_errors import TrutoError
 
@@ -89,11 +89,14 @@ async def _account(core: Any, account: Account) -> Check:
         capabilities = await core.client.capabilities(account)
     except TrutoError as exc:
         return Check(name, False, f"{exc.user_message} ({exc.detail})")
+    if account_blocked(capabilities):
+        return Check(name, False, "the unified API has blocked this account: reconnect it")
     if supports_update(capabilities) is False:
         return Check(
             name, False, "connected, but its tool does not support ticket updates (show and unfurl only)"
         )
-    return Check(name, True, "connected; tickets can be updated")
+    label = (capabilities.get("integration") or {}).get("label") if isinstance(capabilities, dict) else None
+    return Check(name, True, f"connected{f' ({label})' if label else ''}; tickets can be updated")
 
 
 async def _form_fields(core: Any, account: Account) -> Check:

@@ -184,8 +184,14 @@ class Profile:
             properties.pop(name, None)
         query = {name: {"type": "string"} for name in self.required_query}
         return {
+            "method": "update",
+            "schema": {"type": "object", "properties": {"id": {"type": "string"}}},
+            "documentation_link": None,
+            "response_mapping": None,
             "request_body_schema": {"type": "object", "properties": properties, "required": []},
             "query_schema": {"type": "object", "properties": query, "required": list(self.required_query)},
+            "default_query": {},
+            "default_body": {},
         }
 
 
