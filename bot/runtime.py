@@ -9,10 +9,10 @@ from pydantic import SecretStr
 
 from bot.audit import AuditTrail
 from bot.cache import Backend, Cache, FailoverBackend, MemoryBackend, RedisBackend
-from bot.config import AppConfig, ConfigError
+from bot.config import AppConfig, ConfigError, Settings
 from bot.discovery import Discovery
 from bot.lookups import Lookups
-from bot.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from bot.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from bot.service import SlackDirectory, TicketService
 from bot.snapshots import Snapshots
 from bot.truto import TrutoClient
@@ -45,6 +45,16 @@ class Core:
             return False
 
 
+def _limiter(settings: Settings, requests: int, redis_client: aioredis.Redis | None) -> RateLimiter | None:
+    """A sliding window of `requests` per window, shared through Redis when there is one."""
+    if not requests:
+        return None
+    window, wait = settings.truto_rate_window_seconds, settings.rate_budget_wait_seconds
+    if redis_client is not None:
+        return RedisRateLimiter(redis_client, requests, window, wait)
+    return MemoryRateLimiter(requests, window, wait)
+
+
 def build_core(config: AppConfig, directory: SlackDirectory | None = None) -> Core:
     settings = config.settings
     token = settings.truto_api_token
@@ -63,25 +73,9 @@ def build_core(config: AppConfig, directory: SlackDirectory | None = None) -> Co
         redis_client = shared.client
         backend = FailoverBackend(shared)
     cache = Cache(backend)
-    if settings.truto_rate_limit:
-        limits = (
-            settings.truto_rate_limit,
-            settings.truto_rate_window_seconds,
-            settings.rate_budget_wait_seconds,
-        )
-        client.limiter = (
-            RedisRateLimiter(redis_client, *limits) if redis_client else MemoryRateLimiter(*limits)
-        )
-    if settings.truto_token_rate_limit:
-        # Several accounts share one API token: the token has a budget of its own (500 per 10 s).
-        per_token = (
-            settings.truto_token_rate_limit,
-            settings.truto_rate_window_seconds,
-            settings.rate_budget_wait_seconds,
-        )
-        client.token_limiter = (
-            RedisRateLimiter(redis_client, *per_token) if redis_client else MemoryRateLimiter(*per_token)
-        )
+    client.limiter = _limiter(settings, settings.truto_rate_limit, redis_client)
+    # Several accounts share one API token: the token has a budget of its own (500 per 10 s).
+    client.token_limiter = _limiter(settings, settings.truto_token_rate_limit, redis_client)
     lookups = Lookups(client, cache, ttl=settings.lookup_ttl_seconds)
     snapshots = Snapshots(cache, ttl=settings.snapshot_ttl_seconds)
     audit = AuditTrail(redis_client)
