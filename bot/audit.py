@@ -18,8 +18,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from bot import keys
+
 log = logging.getLogger("ticketbot.audit")
-STREAM = "ticketbot:v1:audit"
 MAX_RECORDS = 50_000
 MAX_RECORD_BYTES = 2048
 MAX_VALUE_CHARS = 120
@@ -73,7 +74,9 @@ class AuditTrail:
         if self.client is None:
             return
         try:
-            await self.client.xadd(STREAM, {"r": json.dumps(data)}, maxlen=self.maxlen, approximate=True)
+            await self.client.xadd(
+                keys.key("audit"), {"r": json.dumps(data)}, maxlen=self.maxlen, approximate=True
+            )
         except (RedisError, OSError):
             log.warning("audit record kept in the log only: Redis unavailable")
 
@@ -92,7 +95,7 @@ class AuditTrail:
         found: list[AuditRecord] = []
         high = "+"
         while len(found) < limit:
-            rows = await self.client.xrevrange(STREAM, max=high, min=low, count=500)
+            rows = await self.client.xrevrange(keys.key("audit"), max=high, min=low, count=500)
             if not rows:
                 break
             for _, fields in rows:

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     truto_connect_timeout: float = Field(default=5.0, gt=0)
     truto_timeout: float = Field(default=15.0, gt=0)
     redis_url: str | None = None
+    redis_namespace: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     ticketbot_config: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     port: int | None = Field(default=None, ge=1, le=65535)  # PORT, for `ticketbot serve`
@@ -93,6 +94,11 @@ class Settings(BaseSettings):
                 f"must start with redis://, rediss:// or unix://, got {mask_url_credentials(value)!r}"
             )
         return value
+
+    @field_validator("redis_namespace", mode="before")
+    @classmethod
+    def _blank_namespace(cls, value: Any) -> Any:
+        return None if value == "" else value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -1,6 +1,6 @@
 """Durable jobs: acknowledged work that changes a ticket, written before the ack.
 
-Redis Stream `ticketbot:v1:jobs` with one consumer group; every bot process is a consumer.
+A Redis Stream per deployment (bot/keys.py) with one consumer group; every bot process is a consumer.
 A job is acknowledged only after its outcome reached the user; a job whose worker died is
 reclaimed (XAUTOCLAIM) by another process, or by this one after a restart. Without Redis, or
 while Redis is down, jobs go to an in-process queue (bounded; a crash loses it; said at start-up).
@@ -26,14 +26,12 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
-from bot import ack_budget
+from bot import ack_budget, keys
 from bot.cache import MemoryBackend
-from bot.keys import key
 from bot.metrics import JOBS_PENDING
 
 log = logging.getLogger(__name__)
 
-STREAM = "ticketbot:v1:jobs"
 # KEYS: marker, stream; ARGV: marker ttl ms, stream maxlen, payload. The job id, or nil for a repeat.
 _PUT_ONCE = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
@@ -56,12 +54,17 @@ DONE_TTL = 24 * 3600  # seconds a finished job's id is remembered
 MEMORY_LEASE_TIMEOUT = 0.5  # seconds: a job kept in memory was kept because Redis was away
 
 
+class NotForThisWorker(Exception):
+    """The job is another deployment's (its account is not configured here): neither run nor
+    acknowledged, so a worker that has the account takes it."""
+
+
 class QueueFull(Exception):
     """Redis is away and this process already keeps as many jobs as it may."""
 
 
 def lease_key(jid: str) -> str:
-    return key("job", jid)
+    return keys.key("job", jid)
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Job:
     data: dict[str, Any]
     deliveries: int = 1
     source: str = "redis"  # or "memory"
+    stream: str = ""  # the stream it came from (this deployment's, or the pre-namespace one)
 
 
 class JobQueue:
@@ -84,6 +88,10 @@ class JobQueue:
         memory_limit: int = 1000,
     ) -> None:
         self.client = client
+        self.stream = keys.jobs_stream()
+        # Jobs written before namespaces (an upgrade): still read, and run when their account is here.
+        self.legacy = keys.LEGACY_JOBS_STREAM if self.stream != keys.LEGACY_JOBS_STREAM else None
+        self._legacy_ready = False
         self.consumer = consumer or f"bot-{uuid.uuid4().hex[:8]}"
         self.maxlen = maxlen
         self.memory_limit = memory_limit
@@ -120,14 +128,15 @@ class JobQueue:
             self._ran_offline.pop(0)
         while self._unacked:
             job_id = self._unacked[0]
-            await self.client.xack(STREAM, GROUP, job_id)
-            await self.client.xdel(STREAM, job_id)
+            stream, job_id = job_id.split("|", 1) if "|" in job_id else (self.stream, job_id)
+            await self.client.xack(stream, GROUP, job_id)
+            await self.client.xdel(stream, job_id)
             self._unacked.pop(0)
         while not self._memory.empty():
             job = self._memory.get_nowait()
             try:
                 await self.client.xadd(
-                    STREAM, {"j": json.dumps(job.data)}, maxlen=self.maxlen, approximate=True
+                    self.stream, {"j": json.dumps(job.data)}, maxlen=self.maxlen, approximate=True
                 )
             except BaseException:
                 self._memory.put_nowait(job)
@@ -151,7 +160,7 @@ class JobQueue:
             return
         try:
             # "0": jobs written before any worker existed are delivered too.
-            await self.client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+            await self.client.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -168,18 +177,19 @@ class JobQueue:
         """
         data = {**data, "jid": uuid.uuid4().hex}
         payload = json.dumps(data, separators=(",", ":"))
-        if self.client is not None and self._put_once is not None:
+        client = self.client
+        if client is not None and self._put_once is not None:
             try:
                 if once is None:
                     job_id = await self._write(
-                        lambda: self.client.xadd(STREAM, {"j": payload}, maxlen=self.maxlen, approximate=True)  # type: ignore[union-attr]
+                        lambda: client.xadd(self.stream, {"j": payload}, maxlen=self.maxlen, approximate=True)
                     )
                 else:
-                    marker = f"ticketbot:v1:dedupe:{once}"
+                    marker = keys.jobs_marker(once)
                     script = self._put_once
                     job_id = await self._write(
                         lambda: script(
-                            keys=[marker, STREAM], args=[int(once_ttl * 1000), self.maxlen, payload]
+                            keys=[marker, self.stream], args=[int(once_ttl * 1000), self.maxlen, payload]
                         )
                     )
                     if job_id is None:
@@ -191,7 +201,9 @@ class JobQueue:
             else:
                 self._up()
                 JOBS_PENDING.inc()
-                return Job(job_id.decode() if isinstance(job_id, bytes) else str(job_id), data)
+                return Job(
+                    job_id.decode() if isinstance(job_id, bytes) else str(job_id), data, stream=self.stream
+                )
         if self._memory.qsize() >= self.memory_limit:
             raise QueueFull(f"{self._memory.qsize()} jobs wait in this process")
         if once is not None and await self._seen.try_lock(f"dedupe:{once}", once_ttl) is None:
@@ -201,15 +213,14 @@ class JobQueue:
         self._memory.put_nowait(job)
         return job
 
-    @staticmethod
-    def _jobs(entries: Any, deliveries: int = 1) -> list[Job]:
+    def _jobs(self, entries: Any, deliveries: int = 1, stream: str | None = None) -> list[Job]:
         jobs = []
         for entry_id, fields in entries or []:
             raw = (fields or {}).get(b"j")
             if raw is None:
                 continue
             job_id = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
-            jobs.append(Job(job_id, json.loads(raw), deliveries))
+            jobs.append(Job(job_id, json.loads(raw), deliveries, stream=stream or self.stream))
         return jobs
 
     async def take(self, count: int, block_ms: int | None) -> list[Job]:
@@ -229,7 +240,7 @@ class JobQueue:
             await self._ensure_group()
             block = None if taken or not block_ms else block_ms
             answer: Any = await self.client.xreadgroup(
-                GROUP, self.consumer, {STREAM: ">"}, count=count - len(taken), block=block
+                GROUP, self.consumer, {self.stream: ">"}, count=count - len(taken), block=block
             )
         except (RedisError, OSError):
             self._down("read")
@@ -272,6 +283,14 @@ class JobQueue:
             return "run"
         return "busy"
 
+    async def release(self, job: Job) -> None:
+        """Give up the lease on a job this worker will not run."""
+        jid = job.data.get("jid")
+        if self.client is None or not isinstance(jid, str):
+            return
+        with contextlib.suppress(RedisError, OSError):
+            await self.client.delete(lease_key(jid))
+
     async def finish(self, job: Job) -> None:
         """Mark the job done, so no copy of it runs again."""
         jid = job.data.get("jid")
@@ -289,10 +308,10 @@ class JobQueue:
         if self.client is None or self._renew is None or not jobs:
             return
         with contextlib.suppress(RedisError, OSError):
-            ids: list[Any] = [j.id for j in jobs if j.source == "redis"]
+            ids: list[Any] = [j.id for j in jobs if j.source == "redis" and j.stream == self.stream]
             if ids:
                 await self.client.xclaim(
-                    STREAM, GROUP, self.consumer, min_idle_time=0, message_ids=ids, justid=True
+                    self.stream, GROUP, self.consumer, min_idle_time=0, message_ids=ids, justid=True
                 )
             for job in jobs:
                 jid = job.data.get("jid")
@@ -309,14 +328,19 @@ class JobQueue:
             cursor: Any = "0-0"
             for _ in range(100):  # the whole pending list, a page at a time
                 answer = await self.client.xautoclaim(
-                    STREAM, GROUP, self.consumer, min_idle_time=min_idle_ms, start_id=cursor, count=count
+                    self.stream, GROUP, self.consumer, min_idle_time=min_idle_ms, start_id=cursor, count=count
                 )
                 entries.extend(answer[1] if answer else [])
                 cursor = answer[0] if answer else b"0-0"
                 if cursor in (b"0-0", "0-0") or len(entries) >= count:
                     break
             pending = await self.client.xpending_range(
-                STREAM, GROUP, min="-", max="+", count=max(count, len(entries)), consumername=self.consumer
+                self.stream,
+                GROUP,
+                min="-",
+                max="+",
+                count=max(count, len(entries)),
+                consumername=self.consumer,
             )
         except (RedisError, OSError):
             self._down("reclaim")
@@ -335,14 +359,36 @@ class JobQueue:
         JOBS_PENDING.dec()
         if job.source == "memory" or self.client is None:
             return
+        stream = job.stream or self.stream
         try:
-            await self.client.xack(STREAM, GROUP, job.id)
-            await self.client.xdel(STREAM, job.id)
+            await self.client.xack(stream, GROUP, job.id)
+            await self.client.xdel(stream, job.id)
         except (RedisError, OSError):
             # Acknowledged when Redis is back. Should this process die first, another runs the job
-            # again: the Idempotency-Key makes that harmless (the user may see the card twice).
+            # again: the lease marks make that a no-op.
             self._down("ack")
-            self._unacked.append(job.id)
+            self._unacked.append(f"{stream}|{job.id}")
+
+    async def legacy_jobs(self, min_idle_ms: int, count: int = 50) -> list[Job]:
+        """Jobs left in the stream of versions before namespaces (after an upgrade): new ones,
+        and those a worker of the old version took and never finished."""
+        if self.client is None or self.legacy is None:
+            return []
+        try:
+            if not self._legacy_ready:
+                if not await self.client.exists(self.legacy):
+                    return []
+                with contextlib.suppress(ResponseError):  # BUSYGROUP: the old version made it
+                    await self.client.xgroup_create(self.legacy, GROUP, id="0")
+                self._legacy_ready = True
+            fresh: Any = await self.client.xreadgroup(GROUP, self.consumer, {self.legacy: ">"}, count=count)
+            stale: Any = await self.client.xautoclaim(
+                self.legacy, GROUP, self.consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
+            )
+        except (RedisError, OSError):
+            return []
+        entries = [e for _, found in fresh or [] for e in found] + list(stale[1] if stale else [])
+        return self._jobs(entries, stream=self.legacy)
 
 
 Handler = Callable[[Job], Awaitable[None]]
@@ -407,7 +453,11 @@ class Worker:
             else:
                 try:
                     await self.handle(job)
-                finally:
+                except NotForThisWorker as exc:
+                    log.info("job %s left for another deployment: %s", job.id, exc)
+                    acknowledge = False
+                    await self.queue.release(job)
+                else:
                     await self.queue.finish(job)
         except Exception:
             log.exception("job %s failed unexpectedly; dropped", job.id)
@@ -467,6 +517,9 @@ class Worker:
                 for job in await self.queue.reclaim(int(self.reclaim_idle * 1000)):
                     log.warning("reclaimed job %s (delivery %d)", job.id, job.deliveries)
                     self._spawn(job)
+                for job in await self.queue.legacy_jobs(int(self.reclaim_idle * 1000)):
+                    log.info("job %s from the stream of an earlier version", job.id)
+                    self._spawn(job)
                 next_reclaim = loop.time() + max(1.0, self.reclaim_idle / 4)
             # Read while a slot is free: jobs past their account's share wait here (up to the
             # backlog limit), so another account's job behind them in the stream starts at once.
@@ -487,6 +540,7 @@ class Worker:
         while True:
             jobs = await self.queue.take(self.concurrency, None)
             jobs += await self.queue.reclaim(int(self.reclaim_idle * 1000))
+            jobs += await self.queue.legacy_jobs(int(self.reclaim_idle * 1000))
             if not jobs and not self._tasks and not self._waiting_count:
                 return ran
             for job in jobs:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from bot import keys
 from bot.cache import Cache
 from bot.config import Account
 from bot.fields import LOOKUP_RESOURCES
@@ -41,7 +42,7 @@ RESOURCE_LABELS = {
 
 
 def cache_key(account: Account, kind: str, name: str) -> str:
-    return f"ticketbot:{KEY_VERSION}:{account.integrated_account_id}:{kind}:{name}"
+    return keys.key(account.integrated_account_id, kind, name)
 
 
 @dataclass(frozen=True)

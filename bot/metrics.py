@@ -48,14 +48,20 @@ QUOTA_REFUSALS = Counter(
 JOBS_PENDING = Gauge("ticketbot_jobs_pending", "Acknowledged work not finished yet", registry=REGISTRY)
 
 
+_KINDS = ("lookup", "slack", "ticket", "discovery", "unfurl")
+
+
 def cache_resource(key: str) -> str:
-    """The resource a cache key holds: `…:lookup:users` → users, `…:ticket:PROJ-1` → ticket."""
+    """The resource a cache key holds: `…:lookup:users` → users, `…:slack:user:U1` → slack_user,
+    `…:ticket:PROJ-1` → ticket (wherever the namespace puts them)."""
     parts = key.split(":")
-    if len(parts) >= 5 and parts[3] == "lookup":
-        return parts[4]
-    if len(parts) >= 4 and parts[2] == "slack":
-        return f"slack_{parts[3]}"
-    return parts[3] if len(parts) >= 4 else "other"
+    for index, part in enumerate(parts[:-1]):
+        if part in _KINDS:
+            if part in ("lookup", "slack"):
+                following = parts[index + 1]
+                return following if part == "lookup" else f"slack_{following}"
+            return part
+    return "other"
 
 
 def exposition() -> bytes:

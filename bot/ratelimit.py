@@ -13,7 +13,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from bot.keys import key as redis_key
+from bot import keys
 from bot.truto_errors import RateLimited
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class RedisRateLimiter:
             try:
                 wait_ms = int(
                     await self._script(
-                        keys=[redis_key("ratelimit", key)],
+                        keys=[keys.shared("ratelimit", key)],
                         args=[self.requests, self.window_ms, uuid.uuid4().hex],
                     )
                 )

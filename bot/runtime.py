@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
+from bot import keys
 from bot.audit import AuditTrail
 from bot.cache import Backend, Cache, FailoverBackend, MemoryBackend, RedisBackend
 from bot.config import AppConfig, ConfigError, Settings
@@ -65,6 +66,14 @@ def build_core(config: AppConfig, directory: SlackDirectory | None = None) -> Co
         SecretStr(token.get_secret_value()),
         connect_timeout=settings.truto_connect_timeout,
         timeout=settings.truto_timeout,
+    )
+    secret = settings.slack_signing_secret
+    keys.use(
+        settings.redis_namespace
+        or keys.derive(
+            secret.get_secret_value() if secret else None,
+            (a.integrated_account_id for a in config.accounts.values()),
+        )
     )
     backend: Backend = MemoryBackend()
     redis_client = None

@@ -174,9 +174,11 @@ class TicketService:
             )
         return account
 
-    def parse(self, text: str, channel: str | None, today: date | None = None) -> Command:
-        """Parse with the link patterns of the channel's account (when it has one)."""
-        account = self.config.account_for_channel(channel)
+    def parse(
+        self, text: str, channel: str | None, today: date | None = None, *, account: Account | None = None
+    ) -> Command:
+        """Parse with the link patterns of the account (by default the channel's, when it has one)."""
+        account = account or self.config.account_for_channel(channel)
         return parse(text, today=today, link_patterns=account.link_patterns if account else ())
 
     # -- tickets ---------------------------------------------------------------------
@@ -243,9 +245,12 @@ class TicketService:
     async def abilities(self, account: Account) -> Abilities:
         return await self.discovery.abilities(account) if self.discovery is not None else Abilities()
 
-    async def plan(self, command: UpdateCommand, actor: Actor, channel: str | None) -> PlannedUpdate:
-        """Resolve and validate everything; no write. Raises UserInputError on bad input."""
-        account = self.account_for(channel)
+    async def plan(
+        self, command: UpdateCommand, actor: Actor, channel: str | None, *, account: Account | None = None
+    ) -> PlannedUpdate:
+        """Resolve and validate everything; no write. Raises UserInputError on bad input. The
+        account is the channel's unless given (a job names the one it was acknowledged for)."""
+        account = account or self.account_for(channel)
         await self.check_may_update(account, actor, channel, [a.field for a in command.assignments])
         merges = any(a.op in ("add", "remove") for a in command.assignments)
         # += and -= merge into the current list: that must be fresh, or someone's change is lost.
@@ -386,8 +391,9 @@ class TicketService:
         channel: str | None,
         *,
         idempotency_key: str | None = None,
+        account: Account | None = None,
     ) -> UpdateResult:
-        plan = await self.plan(command, actor, channel)
+        plan = await self.plan(command, actor, channel, account=account)
         return await self.execute(plan, actor, channel, idempotency_key=idempotency_key)
 
     async def apply_fields(

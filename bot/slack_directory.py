@@ -8,6 +8,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import keys
 from bot.cache import Cache
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ class SlackUserDirectory:
             profile = (response.get("user") or {}).get("profile") or {}
             return {"email": profile.get("email")}
 
-        key = f"ticketbot:v1:slack:user:{slack_user_id}"
+        key = keys.key("slack", "user", slack_user_id)
         data = await self.cache.get_or_fetch(key, fetch, ttl=self.ttl, stale_for=self.ttl)
         email = data.get("email")
         return str(email) if email else None
@@ -47,6 +48,6 @@ class SlackUserDirectory:
                 return []
             return [str(user) for user in response.get("users") or []]
 
-        key = f"ticketbot:v1:slack:usergroup:{usergroup_id}"
+        key = keys.key("slack", "usergroup", usergroup_id)
         members = await self.cache.get_or_fetch(key, fetch, ttl=600.0, stale_for=600.0)
         return frozenset(members)

@@ -12,6 +12,7 @@ from bot.refs import TicketRef
 from bot.service import UserInputError
 from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
 from handlers.edit_form import open_edit
+from handlers.job_data import JobData
 from handlers.jobs import Busy, enqueue, put_job, take_stored
 from handlers.surface import ack_only, card_message, channel_of, guarded, tell
 
@@ -66,21 +67,23 @@ async def _enqueue_card_update(
     same_click = idempotency_key(
         team, user.get("id"), container.get("message_ts"), action.get("action_id"), ref.id, chosen
     )
-    job = {
-        "kind": "fields",
-        "account": account.name,
-        "ticket": ref.id,
-        "body": fields,
-        "assign_me": assign_me,
-        "channel": channel_of(body),
-        "user": user.get("id"),
-        "user_name": user.get("username") or user.get("name"),
-        "response_url": body.get("response_url"),
-        "reply": "replace",
-        "ephemeral": bool(container.get("is_ephemeral")),
-        "key": idempotency_key(same_click, action.get("action_ts")),
-        "request_id": request_id(),
-    }
+    job = JobData.for_account(
+        account,
+        kind="fields",
+        surface="card",
+        ticket=ref.id,
+        body=fields,
+        assign_me=assign_me,
+        channel=channel_of(body),
+        user=user.get("id"),
+        user_name=user.get("username") or user.get("name"),
+        team=team,
+        response_url=body.get("response_url"),
+        reply="replace",
+        ephemeral=bool(container.get("is_ephemeral")),
+        key=idempotency_key(same_click, action.get("action_ts")),
+        request_id=request_id(),
+    )
     await enqueue(deps, job, dedupe=same_click, dedupe_ttl=DOUBLE_CLICK_WINDOW)
 
 
@@ -141,7 +144,7 @@ async def ack_retry(ack: Any, body: dict[str, Any], context: Any) -> None:
     job = await take_stored(deps, _action(body).get("value"))
     if job is not None:
         job["retried_from"] = body.get("response_url")
-        await _queued(context, put_job(deps, job))
+        await _queued(context, put_job(deps, JobData.load(job, deps.config)))
     await ack()
     context["retry_found"] = job is not None
 

@@ -11,9 +11,11 @@ from blocks.messages import error_blocks, help_blocks
 from bot.commands import Command, EditCommand, HelpCommand, ParseError, ShowCommand, UpdateCommand
 from bot.custom_fields import ticket_fields
 from bot.fields import FIELDS, Kind
+from bot.service import UserInputError
 from handlers.deps import deps_of, idempotency_key, request_id
 from handlers.edit_form import open_edit
-from handlers.jobs import Busy, enqueue
+from handlers.job_data import JobData
+from handlers.jobs import enqueue
 from handlers.preview import offer_preview, wants_preview
 from handlers.surface import ack_only, card_message, guarded
 
@@ -49,23 +51,25 @@ async def ack_ticket(ack: Any, body: dict[str, Any], context: Any) -> None:
         return
     if isinstance(command, UpdateCommand) and not wants_preview(deps, command):
         key = idempotency_key(body.get("team_id"), body.get("user_id"), body.get("trigger_id"))
-        job = {
-            "kind": "command",
-            "text": body.get("text") or "",
-            "ticket": command.ref.id,
-            "channel": body.get("channel_id"),
-            "user": body.get("user_id"),
-            "user_name": body.get("user_name"),
-            "team": body.get("team_id"),
-            "response_url": body.get("response_url"),
-            "reply": "in_channel",
-            "key": key,
-            "request_id": request_id(),
-        }
         try:
+            job = JobData.for_account(
+                deps.service.account_for(body.get("channel_id")),
+                kind="command",
+                surface="command",
+                text=body.get("text") or "",
+                ticket=command.ref.id,
+                channel=body.get("channel_id"),
+                user=body.get("user_id"),
+                user_name=body.get("user_name"),
+                team=body.get("team_id"),
+                response_url=body.get("response_url"),
+                reply="in_channel",
+                key=key,
+                request_id=request_id(),
+            )
             await enqueue(deps, job, dedupe=key)
-        except Busy as busy:
-            await ack(response_type="ephemeral", text=str(busy), blocks=error_blocks(str(busy)))
+        except UserInputError as refused:  # no account for the channel, or Busy
+            await ack(response_type="ephemeral", text=str(refused), blocks=error_blocks(str(refused)))
             return
     await ack()
 

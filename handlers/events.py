@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import ack_budget
+from bot import ack_budget, keys
 from bot.config import Account
 from bot.lookups import cache_key
 from bot.models import Ticket
@@ -29,7 +29,7 @@ async def _first_delivery(deps: SlackDeps, body: dict[str, Any]) -> bool:
     event_id = body.get("event_id")
     if not event_id:
         return True
-    marker = await deps.core.cache.backend.try_lock(f"ticketbot:v1:event:{event_id}", 3600)
+    marker = await deps.core.cache.backend.try_lock(keys.key("event", str(event_id)), 3600)
     return marker is not None
 
 

@@ -15,18 +15,22 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from blocks.messages import error_blocks, notice_blocks
 from bot import patience
 from bot.commands import ParseError, UpdateCommand
-from bot.jobs import MAX_DELIVERIES, Job, QueueFull
+from bot.config import Account
+from bot.jobs import MAX_DELIVERIES, Job, NotForThisWorker, QueueFull
+from bot.keys import key
 from bot.logs import bind
 from bot.models import TicketUpdate
 from bot.refs import TicketRef
 from bot.service import Actor, UpdateResult, UserInputError
 from bot.truto_errors import RateLimited, TrutoError, Unavailable
 from handlers.deps import SlackDeps
+from handlers.job_data import JobData
 from handlers.surface import card_message, new_error_id, user_message
 
 log = logging.getLogger(__name__)
@@ -46,16 +50,16 @@ class Busy(UserInputError):
 
 
 async def put_job(
-    deps: SlackDeps, data: dict[str, Any], *, once: str | None = None, once_ttl: float = 3600.0
+    deps: SlackDeps, data: JobData, *, once: str | None = None, once_ttl: float = 3600.0
 ) -> Job | None:
     try:
-        return await deps.jobs.put(data, once=once, once_ttl=once_ttl)
+        return await deps.jobs.put(data.to_json(), once=once, once_ttl=once_ttl)
     except QueueFull:
         log.warning("job refused: the in-process queue is full while Redis is away")
         raise Busy() from None
 
 
-async def enqueue(deps: SlackDeps, data: dict[str, Any], *, dedupe: str, dedupe_ttl: float = 3600.0) -> bool:
+async def enqueue(deps: SlackDeps, data: JobData, *, dedupe: str, dedupe_ttl: float = 3600.0) -> bool:
     """Write the job before the ack; a repeat of the same request (Slack retry, double click) is
     dropped. Returns False for a repeat; Busy when it cannot be kept."""
     if await put_job(deps, data, once=dedupe, once_ttl=dedupe_ttl) is None:
@@ -73,7 +77,7 @@ async def _respond(url: str, body: dict[str, Any]) -> None:
 async def _tell(
     deps: SlackDeps,
     client: Any,
-    data: dict[str, Any],
+    data: JobData,
     message: str,
     *,
     retry: str | None = None,
@@ -81,23 +85,21 @@ async def _tell(
     notice: bool = False,
 ) -> None:
     blocks = notice_blocks(message) if notice else error_blocks(message, retry, error_id)
-    if data.get("response_url"):
+    if data.response_url:
         await _respond(
-            data["response_url"],
+            data.response_url,
             {"response_type": "ephemeral", "replace_original": False, "text": message, "blocks": blocks},
         )
-    elif data.get("channel") and data.get("user"):
-        await client.chat_postEphemeral(
-            channel=data["channel"], user=data["user"], text=message, blocks=blocks
-        )
-    elif data.get("user"):
-        await client.chat_postMessage(channel=data["user"], text=message, blocks=blocks)
+    elif data.channel and data.user:
+        await client.chat_postEphemeral(channel=data.channel, user=data.user, text=message, blocks=blocks)
+    elif data.user:
+        await client.chat_postMessage(channel=data.user, text=message, blocks=blocks)
 
 
-async def store_for_retry(deps: SlackDeps, data: dict[str, Any]) -> str:
+async def store_for_retry(deps: SlackDeps, data: JobData) -> str:
     """Keep a job for its Retry button; returns the signed button value."""
     token = uuid.uuid4().hex
-    await deps.core.cache.store(f"ticketbot:v1:retry:{token}", data, ttl=deps.retry_ttl, stale_for=0.0)
+    await deps.core.cache.store(key("retry", token), data.to_json(), ttl=deps.retry_ttl, stale_for=0.0)
     return deps.signer.sign({"j": token})
 
 
@@ -107,41 +109,33 @@ async def take_stored(deps: SlackDeps, value: str | None) -> dict[str, Any] | No
     token = signed.get("j") if signed else None
     if not token:
         return None
-    key = f"ticketbot:v1:retry:{token}"
-    entry = await deps.core.cache.backend.get(key)
+    stored = key("retry", str(token))
+    entry = await deps.core.cache.backend.get(stored)
     if entry is None:
         return None
-    await deps.core.cache.backend.delete(key)
+    await deps.core.cache.backend.delete(stored)
     return dict(entry.value)
 
 
-async def _run_command(deps: SlackDeps, data: dict[str, Any]) -> UpdateResult:
-    command = deps.service.parse(data["text"], data.get("channel"))
+async def _run_command(deps: SlackDeps, data: JobData, account: Account) -> UpdateResult:
+    command = deps.service.parse(data.text or "", data.channel, account=account)
     if not isinstance(command, UpdateCommand):
         raise UserInputError("only updates run as jobs")
-    actor = Actor(slack_user_id=data.get("user"), name=data.get("user_name"))
-    return await deps.service.apply(command, actor, data.get("channel"), idempotency_key=data["key"])
+    actor = Actor(slack_user_id=data.user, name=data.user_name)
+    return await deps.service.apply(command, actor, data.channel, idempotency_key=data.key, account=account)
 
 
-async def _run_fields(deps: SlackDeps, data: dict[str, Any]) -> UpdateResult:
-    account = deps.config.account(str(data.get("account")))
-    if account is None:
-        raise UserInputError(f"the account {data.get('account')!r} is not configured any more")
-    actor = Actor(slack_user_id=data.get("user"), name=data.get("user_name"))
-    body = dict(data.get("body") or {})
-    if data.get("assign_me"):
+async def _run_fields(deps: SlackDeps, data: JobData, account: Account) -> UpdateResult:
+    actor = Actor(slack_user_id=data.user, name=data.user_name)
+    body = dict(data.body)
+    if data.assign_me:
         body["assignees"] = [(await deps.service.user_ref(account, actor)).model_dump(exclude_none=True)]
     return await deps.service.apply_fields(
-        account,
-        TicketRef(data["ticket"]),
-        body,
-        actor=actor,
-        channel=data.get("channel"),
-        idempotency_key=data["key"],
+        account, TicketRef(data.ticket), body, actor=actor, channel=data.channel, idempotency_key=data.key
     )
 
 
-async def _offer_undo(deps: SlackDeps, data: dict[str, Any], result: UpdateResult) -> str | None:
+async def _offer_undo(deps: SlackDeps, data: JobData, result: UpdateResult) -> str | None:
     """Keep what Undo needs (for UNDO_MINUTES); returns the signed button value."""
     body = result.undo_body()
     if not body or deps.config.settings.undo_minutes <= 0:
@@ -153,82 +147,93 @@ async def _offer_undo(deps: SlackDeps, data: dict[str, Any], result: UpdateResul
         "body": TicketUpdate(**body).to_body(),
         "expect": result.undo_expect(),
         "targets": [list(t) for t in result.targets],
-        "channel": data.get("channel"),
-        "user": data.get("user"),
-        "user_name": data.get("user_name"),
+        "channel": data.channel,
+        "user": data.user,
+        "user_name": data.user_name,
     }
     await deps.core.cache.store(
-        f"ticketbot:v1:undo:{token}", record, ttl=deps.config.settings.undo_minutes * 60, stale_for=0.0
+        key("undo", token), record, ttl=deps.config.settings.undo_minutes * 60, stale_for=0.0
     )
     return deps.signer.sign({"u": token})
 
 
-async def _deliver(deps: SlackDeps, client: Any, data: dict[str, Any], result: UpdateResult) -> None:
+async def _deliver(deps: SlackDeps, client: Any, data: JobData, result: UpdateResult) -> None:
     card = await card_message(
         deps,
         result.account,
         result.ticket,
         changes=result.changes,
-        actor_id=data.get("user"),
-        shareable=bool(data.get("ephemeral")),
+        actor_id=data.user,
+        shareable=data.ephemeral,
         undo_value=await _offer_undo(deps, data, result),
     )
-    reply = data.get("reply", "in_channel")
-    if reply == "replace" and data.get("response_url"):
-        await _respond(data["response_url"], {"replace_original": True, **card})
-    elif reply == "in_channel" and data.get("response_url"):
-        await _respond(
-            data["response_url"], {"response_type": "in_channel", "replace_original": False, **card}
-        )
+    if data.reply == "replace" and data.response_url:
+        await _respond(data.response_url, {"replace_original": True, **card})
+    elif data.reply == "in_channel" and data.response_url:
+        await _respond(data.response_url, {"response_type": "in_channel", "replace_original": False, **card})
     else:
         # The channel the form came from; without one, a direct message to the user.
-        await client.chat_postMessage(channel=data.get("channel") or data.get("user"), **card)
-    if data.get("retried_from"):
-        await _respond(data["retried_from"], {"delete_original": True})
+        await client.chat_postMessage(channel=data.channel or data.user, **card)
+    if data.retried_from:
+        await _respond(data.retried_from, {"delete_original": True})
 
 
 def account_share(deps: SlackDeps) -> Callable[[Job], str]:
     """The account a job works on, for the worker's fair share between accounts."""
 
     def share(job: Job) -> str:
-        data = job.data
-        if data.get("account"):
-            return str(data["account"])
-        account = deps.config.account_for_channel(data.get("channel"))
+        if job.data.get("account"):
+            return str(job.data["account"])
+        account = deps.config.account_for_channel(job.data.get("channel"))
         return account.name if account is not None else ""
 
     return share
+
+
+def _loaded(deps: SlackDeps, job: Job) -> tuple[JobData, Account]:
+    """The job's payload and account; NotForThisWorker when this deployment does not have that
+    account (another deployment sharing the Redis will run it)."""
+    try:
+        data = JobData.load(job.data, deps.config)
+    except ValidationError as exc:
+        log.error(
+            "job %s has a payload this version cannot read (%d problems); dropped", job.id, exc.error_count()
+        )
+        raise
+    account = data.known_account(deps.config)
+    if account is None:
+        raise NotForThisWorker(
+            f"account {data.account!r} ({data.integrated_account_id}) is not configured here"
+        )
+    return data, account
 
 
 def job_handler(deps: SlackDeps, client: Any) -> Any:
     """The worker's handler: run one job and make sure the user hears how it went."""
 
     async def handle(job: Job) -> None:
-        data = job.data
+        data, account = _loaded(deps, job)
         bind(
-            request_id=data.get("request_id"), user=data.get("user"), channel=data.get("channel"), job=job.id
+            request_id=data.request_id, user=data.user, channel=data.channel, job=job.id, account=account.name
         )
         noted: list[bool] = []
 
         async def queued_note(wait: float) -> None:
             """Said once when the update waits for the tool's rate limit; replaced by the card."""
-            account = deps.config.account(str(data.get("account") or "")) or deps.config.account_for_channel(
-                data.get("channel")
-            )
-            tool = account.display_tool if account is not None else "the tool"
             noted.append(True)
             await _tell(
                 deps,
                 client,
                 data,
-                f"{data.get('ticket') or 'The ticket'}: queued behind {tool}'s rate limit; "
+                f"{data.ticket or 'The ticket'}: queued behind {account.display_tool}'s rate limit; "
                 f"it will be applied in about {max(1, round(wait))} s.",
                 notice=True,
             )
 
+        run = _run_command if data.kind == "command" else _run_fields
         try:
             with patience.patient(deps.config.settings.job_patience_seconds, queued_note):
-                result = await (_run_command if data["kind"] == "command" else _run_fields)(deps, data)
+                result = await run(deps, data, account)
         except (ParseError, UserInputError) as exc:
             await _tell(deps, client, data, str(exc))
             return
@@ -236,7 +241,7 @@ def job_handler(deps: SlackDeps, client: Any) -> Any:
             # Retry only where it can help: a timeout, a 5xx, a rate limit; never a refusal.
             retryable = isinstance(exc, Unavailable | RateLimited)
             retry = await store_for_retry(deps, data) if retryable else None
-            what = data.get("ticket") or "The ticket"
+            what = data.ticket or "The ticket"
             if isinstance(exc, Unavailable):
                 # A timeout or a 5xx says nothing about whether the change landed upstream.
                 text = (
@@ -259,8 +264,8 @@ def job_handler(deps: SlackDeps, client: Any) -> Any:
                 error_id=error_id,
             )
             return
-        if noted and data.get("response_url"):
-            await _respond(data["response_url"], {"delete_original": True})  # the queued note
+        if noted and data.response_url:
+            await _respond(data.response_url, {"delete_original": True})  # the queued note
         await _deliver(deps, client, data, result)
 
     return handle
@@ -271,9 +276,9 @@ def dropped_job_handler(deps: SlackDeps, client: Any) -> Any:
     whether the change landed, and a retry cannot apply it twice."""
 
     async def dropped(job: Job) -> None:
-        data = job.data
+        data, _ = _loaded(deps, job)
         retry = await store_for_retry(deps, data)
-        what = data.get("ticket") or "The ticket"
+        what = data.ticket or "The ticket"
         text = (
             f"{what}: the update could not be completed (it was tried {MAX_DELIVERIES} times); "
             "it may not have been applied. Retry is safe: it cannot apply twice."

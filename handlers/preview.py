@@ -12,10 +12,12 @@ from slack_bolt.async_app import AsyncApp
 
 from blocks import ids
 from blocks.messages import preview_blocks
+from bot import keys
 from bot.commands import UpdateCommand
 from bot.refs import TicketRef
 from bot.service import Actor, UserInputError
 from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
+from handlers.job_data import JobData
 from handlers.jobs import put_job
 from handlers.surface import ack_only, guarded
 
@@ -25,7 +27,7 @@ GONE = "This preview is gone (applied, cancelled, or more than an hour old)."
 
 
 def _key(token: str) -> str:
-    return f"ticketbot:v1:preview:{token}"
+    return keys.key("preview", token)
 
 
 def wants_preview(deps: SlackDeps, command: UpdateCommand) -> bool:
@@ -88,19 +90,21 @@ async def apply_preview(body: dict[str, Any], client: Any, respond: Any, context
         note = f"{entry['ticket']} changed since that preview, so nothing was sent; here it is again."
         await offer_preview(deps, respond, origin, note=note, replace=True)
         return
-    job = {
-        "kind": "fields",
-        "account": account.name,
-        "ticket": entry["ticket"],
-        "body": entry["body"],
-        "channel": entry.get("channel"),
-        "user": entry.get("user"),
-        "user_name": entry.get("user_name"),
-        "response_url": entry.get("response_url"),
-        "reply": "in_channel",
-        "key": entry["key"],
-        "request_id": request_id(),
-    }
+    job = JobData.for_account(
+        account,
+        kind="fields",
+        surface="preview",
+        ticket=entry["ticket"],
+        body=entry["body"],
+        channel=entry.get("channel"),
+        user=entry.get("user"),
+        user_name=entry.get("user_name"),
+        team=entry.get("team"),
+        response_url=entry.get("response_url"),
+        reply="in_channel",
+        key=entry["key"],
+        request_id=request_id(),
+    )
     await put_job(deps, job, once=entry["key"])
     await respond(delete_original=True)
 

@@ -8,9 +8,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks import ids
+from bot import keys
 from bot.refs import TicketRef
 from bot.service import UserInputError, changed_since
 from handlers.deps import actor_of, deps_of, idempotency_key, request_id
+from handlers.job_data import JobData
 from handlers.jobs import put_job
 from handlers.surface import ack_only, guarded
 
@@ -20,7 +22,7 @@ async def undo_clicked(body: dict[str, Any], client: Any, respond: Any, context:
     deps = deps_of(context)
     signed = deps.signer.verify(((body.get("actions") or [{}])[0]).get("value"))
     token = str(signed.get("u")) if signed else ""
-    key = f"ticketbot:v1:undo:{token}"
+    key = keys.key("undo", token)
     entry = await deps.core.cache.backend.get(key) if token else None
     minutes = deps.config.settings.undo_minutes
     if entry is None:
@@ -40,20 +42,21 @@ async def undo_clicked(body: dict[str, Any], client: Any, respond: Any, context:
     if moved:
         raise UserInputError(f"Not undone: {', '.join(moved)} changed since; nothing was sent.")
     await deps.core.cache.backend.delete(key)
-    job = {
-        "kind": "fields",
-        "account": account.name,
-        "ticket": record["ticket"],
-        "body": record["body"],
-        "channel": record.get("channel"),
-        "user": user.get("id"),
-        "user_name": user.get("username") or user.get("name"),
-        "response_url": body.get("response_url"),
-        "reply": "replace",
-        "key": idempotency_key(token, "undo"),  # its own key: an undo is a change of its own
-        "request_id": request_id(),
-    }
-    await put_job(deps, job, once=job["key"])
+    job = JobData.for_account(
+        account,
+        kind="fields",
+        surface="undo",
+        ticket=record["ticket"],
+        body=record["body"],
+        channel=record.get("channel"),
+        user=user.get("id"),
+        user_name=user.get("username") or user.get("name"),
+        response_url=body.get("response_url"),
+        reply="replace",
+        key=idempotency_key(token, "undo"),  # its own key: an undo is a change of its own
+        request_id=request_id(),
+    )
+    await put_job(deps, job, once=job.key)
 
 
 def register(app: AsyncApp) -> None:

@@ -13,6 +13,7 @@ from bot.refs import RefError, parse_ref
 from bot.service import UserInputError
 from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
 from handlers.edit_form import inputs_digest, open_edit, read_submission
+from handlers.job_data import JobData
 from handlers.jobs import Busy, enqueue
 from handlers.surface import guarded, tell
 
@@ -42,18 +43,24 @@ async def ack_edit(ack: Any, body: dict[str, Any], context: Any) -> None:
         key = idempotency_key(
             (body.get("team") or {}).get("id"), user.get("id"), view["id"], view.get("hash")
         )
-        job = {
-            "kind": "fields",
-            "account": meta["a"],
-            "ticket": meta["t"],
-            "body": _job_body(diff.body),
-            "channel": meta.get("c"),
-            "user": user.get("id"),
-            "user_name": user.get("username") or user.get("name"),
-            "reply": "post",
-            "key": key,
-            "request_id": request_id(),
-        }
+        account = deps.config.account(str(meta["a"]))
+        if account is None:
+            await ack(response_action="errors", errors={_first_input(body["view"]): EXPIRED})
+            return
+        job = JobData.for_account(
+            account,
+            kind="fields",
+            surface="form",
+            ticket=meta["t"],
+            body=_job_body(diff.body),
+            channel=meta.get("c"),
+            user=user.get("id"),
+            user_name=user.get("username") or user.get("name"),
+            team=(body.get("team") or {}).get("id"),
+            reply="post",
+            key=key,
+            request_id=request_id(),
+        )
         try:
             await enqueue(deps, job, dedupe=key)
         except Busy as busy:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bot import keys
 from bot.cache import Cache, FailoverBackend, RedisBackend
 from bot.lookups import Lookups, cache_key
 from bot.sandbox import SandboxServer
@@ -31,7 +32,7 @@ async def test_accounts_are_cached_apart(client: TrutoClient, cache: Cache) -> N
     jira = await lookups.get(JIRA, "ticket_status")
     linear = await lookups.get(LINEAR, "ticket_status")
     assert jira.names != linear.names
-    assert cache_key(JIRA, "lookup", "users") == "ticketbot:v1:sandbox-jira:lookup:users"
+    assert cache_key(JIRA, "lookup", "users") == f"ticketbot:{keys.current()}:sandbox-jira:lookup:users"
 
 
 async def test_an_absent_list_is_remembered(

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot import keys
 from bot.cli import main
 from bot.logs import configure
 from tests.handlers.conftest import Harness
@@ -87,6 +88,8 @@ async def test_audit_records_are_written_and_read_back(
     monkeypatch.setenv("REDIS_URL", str(settings.redis_url))
     monkeypatch.setenv("TRUTO_API_TOKEN", "sandbox-token")
     monkeypatch.setenv("TRUTO_BASE_URL", settings.truto_base_url)
+    # The CLI reads the bot's keys: the same namespace (derived from the same settings, or set).
+    monkeypatch.setenv("REDIS_NAMESPACE", keys.current())
     assert await asyncio.to_thread(main, ["audit", "--user", "U0ANA", "--since", "1h"]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == ["time", "user", "channel", "account", "ticket", "changes", "key"]

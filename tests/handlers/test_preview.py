@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot import keys
 from tests.conftest import JIRA_CHANNEL
 from tests.handlers.conftest import Harness, last
 from tests.handlers.payloads import block_actions
@@ -63,7 +64,7 @@ async def test_many_changes_are_previewed_without_asking(harness: Harness) -> No
 async def test_an_old_preview_is_offered_again(harness: Harness) -> None:
     answer = await preview(harness, "PROJ-42 priority=highest --preview")
     backend = harness.core.cache.backend
-    [key] = [k.decode() for k in await harness.core.redis.keys("ticketbot:v1:preview:*")]  # type: ignore[union-attr]
+    [key] = [k.decode() for k in await harness.core.redis.keys(keys.key("preview", "*"))]  # type: ignore[union-attr]
     entry = await backend.get(key)
     assert entry is not None
     await harness.core.cache.store(key, {**entry.value, "at": entry.value["at"] - 601}, ttl=3600, stale_for=0)

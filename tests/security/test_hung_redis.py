@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 import redis.asyncio as aioredis
 
-from bot import ack_budget
+from bot import ack_budget, keys
 from bot.jobs import Job, JobQueue, Worker
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
@@ -90,5 +90,5 @@ async def test_a_job_whose_write_timed_out_but_landed_runs_once(hung: RedisProce
     await worker.drain()
     await worker.drain()
     assert ran == ["PROJ-1 status=done"]  # the stream copy found the first run's mark
-    assert await client.xlen("ticketbot:v1:jobs") == 0
+    assert await client.xlen(keys.jobs_stream()) == 0
     await client.aclose()

@@ -10,6 +10,7 @@ import logging
 import pytest
 import redis.asyncio as aioredis
 
+from bot import keys
 from bot.audit import MAX_RECORD_BYTES, AuditRecord, AuditTrail
 from bot.cache import MemoryBackend
 from bot.config import ConfigError, load_config
@@ -79,7 +80,7 @@ async def test_audit_records_are_capped(clean_redis: str) -> None:
             user_id="U0ANA", user_name="ana", channel="C1", account="jira", ticket="PROJ-1", changes=changes
         )
     )
-    [(_, fields)] = await client.xrange("ticketbot:v1:audit")
+    [(_, fields)] = await client.xrange(keys.key("audit"))
     assert len(fields[b"r"]) <= MAX_RECORD_BYTES
     stored = json.loads(fields[b"r"])
     assert stored["changes"][-1]["after"].endswith("more")

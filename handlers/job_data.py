@@ -1,0 +1,81 @@
+"""What a durable job carries: everything needed to run it exactly as it was acknowledged.
+
+A job names its resolved account (name and integrated account id), so a worker runs it on that
+account whatever its own channel routing says, and a worker that does not know the account
+leaves it for another deployment's worker. Version 1 jobs (plain dicts, before this model) still
+load: their account is taken from `account`, or from the channel's routing as they used to be.
+
+Keys:
+- `v`: schema version (2).
+- `kind`: `command` (the text of a `/ticket update`, parsed again when it runs) or `fields`
+  (resolved values from a form, a card button, a preview's Apply or an Undo).
+- `surface`: where it came from (command, form, card, preview, undo, retry).
+- `account`, `integrated_account_id`: the account it runs on; `ticket`: the ticket as typed or id.
+- `text` (command) or `body` (fields, a PATCH body) and `assign_me` (the "Assign to me" button).
+- `user`, `user_name`, `team`, `channel`: who and where.
+- `response_url`, `reply` (`in_channel`, `replace` or `post`), `ephemeral`: where the card goes.
+- `key`: the Idempotency-Key; `jid`: the job's own id (set by the queue); `request_id`.
+- `retried_from`: the response_url of the message whose Retry put the job back.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.config import Account, AppConfig
+
+VERSION = 2
+Kind = Literal["command", "fields"]
+Reply = Literal["in_channel", "replace", "post"]
+
+
+class JobData(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    v: int = VERSION
+    kind: Kind
+    surface: str = "command"
+    account: str
+    integrated_account_id: str = ""
+    ticket: str = ""
+    text: str | None = None
+    body: dict[str, Any] = Field(default_factory=dict)
+    assign_me: bool = False
+    user: str | None = None
+    user_name: str | None = None
+    team: str | None = None
+    channel: str | None = None
+    response_url: str | None = None
+    reply: Reply = "in_channel"
+    ephemeral: bool = False
+    key: str
+    jid: str | None = None
+    request_id: str | None = None
+    retried_from: str | None = None
+
+    @classmethod
+    def for_account(cls, account: Account, **fields: Any) -> JobData:
+        return cls(account=account.name, integrated_account_id=account.integrated_account_id, **fields)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    @classmethod
+    def load(cls, data: dict[str, Any], config: AppConfig) -> JobData:
+        """A job as written, by this version or the one before (which named no account on
+        command jobs: the channel's routing decided, as it did then)."""
+        if int(data.get("v") or 1) < VERSION and not data.get("account"):
+            routed = config.account_for_channel(data.get("channel"))
+            data = {**data, "account": routed.name if routed is not None else ""}
+        return cls.model_validate(data)
+
+    def known_account(self, config: AppConfig) -> Account | None:
+        """The account, when this deployment has it (and it is the same connected account)."""
+        account = config.account(self.account)
+        if account is None:
+            return None
+        if self.integrated_account_id and self.integrated_account_id != account.integrated_account_id:
+            return None
+        return account
