@@ -32,6 +32,7 @@ from bot.runtime import Core, build_core
 from bot.signing import Signer
 from bot.slack_directory import SlackUserDirectory
 from bot.slack_edge import ReplayGuard, SignatureCheck, SlackEdge
+from bot.worker_process import WorkerProcesses
 from handlers import actions, commands, events, options, preview, shortcuts, undo, views
 from handlers.deps import SlackDeps
 from handlers.jobs import account_share, dropped_job_handler, job_handler
@@ -79,6 +80,8 @@ class SlackBot:
     worker: Worker
     deps: SlackDeps
     edge: SlackEdge
+    processes: WorkerProcesses | None = None
+    local: Worker | None = None  # beside worker processes: runs the jobs this process kept
 
     async def run_worker(self) -> None:
         if not self.deps.jobs.durable:
@@ -90,10 +93,18 @@ class SlackBot:
     async def run_beside(self, processes: int) -> None:
         """Worker processes take the jobs from Redis; this process runs only the jobs it had to
         keep itself while Redis was away."""
-        from bot.worker_process import WorkerProcesses
+        self.local = dataclasses.replace(self.worker, memory_only=True)
+        self.processes = WorkerProcesses(processes)
+        await asyncio.gather(self.processes.run(), self.local.run())
 
-        local = dataclasses.replace(self.worker, memory_only=True)
-        await asyncio.gather(WorkerProcesses(processes).run(), local.run())
+    async def drain(self, grace: float) -> None:
+        """SIGTERM: workers take nothing new, hand back what they have not started, and finish
+        the rest within `grace` seconds (what is still running then is handed back too)."""
+        if self.processes is not None:
+            await asyncio.to_thread(self.processes.stop, grace + 5.0)
+        for worker in (self.local, self.worker):
+            if worker is not None:
+                await worker.shutdown(grace)
 
 
 def build_bot(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import re
@@ -180,8 +181,16 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
         async def background() -> None:
             await bot.run_beside(processes)
 
+    async def drain() -> None:
+        await bot.drain(config.settings.drain_seconds)
+
     http_app = create_http_app(
-        bot.app, bot.edge, redis_ok=core.redis_ok, background=background, on_shutdown=core.aclose
+        bot.app,
+        bot.edge,
+        redis_ok=core.redis_ok,
+        background=background,
+        drain=drain,
+        on_shutdown=core.aclose,
     )
     port = args.port or config.settings.port or 3000
     # What start-up built lives as long as the process: keep full collections from walking it
@@ -197,6 +206,7 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
         http=with_head_deadline(settings.http_read_timeout_seconds),
         limit_concurrency=settings.http_max_connections,
         timeout_keep_alive=settings.http_keep_alive_seconds,
+        timeout_graceful_shutdown=max(1, int(settings.drain_seconds)),
     )
     return 0
 
@@ -211,11 +221,15 @@ async def _worker(config: AppConfig) -> int:
     bot = build_bot(config, core)
     loop = asyncio.get_running_loop()
     task = asyncio.create_task(bot.run_worker())
-    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    stopping = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stopping.set)
+    loop.add_signal_handler(signal.SIGINT, stopping.set)
     try:
-        await task
-    except asyncio.CancelledError:
-        await bot.worker.stop()
+        await asyncio.wait([task, asyncio.create_task(stopping.wait())], return_when=asyncio.FIRST_COMPLETED)
+        await bot.worker.shutdown(config.settings.drain_seconds)  # hand back, finish, exit 0
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     finally:
         await core.aclose()
     return 0

@@ -62,7 +62,8 @@ class Settings(BaseSettings):
     port: int | None = Field(default=None, ge=1, le=65535)  # PORT, for `ticketbot serve`
     worker_concurrency: int = Field(default=32, ge=1, le=256)
     worker_processes: int = Field(default=1, ge=0, le=32)  # with Redis; 0: jobs run in the HTTP process
-    job_reclaim_seconds: float = Field(default=60.0, gt=0)
+    job_reclaim_seconds: float = Field(default=5.0, gt=0)  # a dead worker's job is taken over after
+    drain_seconds: float = Field(default=20.0, ge=0)  # on SIGTERM, running jobs get this long
     truto_rate_limit: int = Field(default=50, ge=0)  # requests per window per account; 0: no limit
     truto_rate_window_seconds: float = Field(default=10.0, gt=0)
     preview_above_fields: int = Field(default=5, ge=1)  # more changes than this: preview first

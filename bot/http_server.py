@@ -50,8 +50,11 @@ def create_http_app(
     *,
     redis_ok: RedisCheck | None = None,
     background: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    drain: Callable[[], Awaitable[None]] | None = None,
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
 ) -> Starlette:
+    state = {"draining": False}
+
     async def slack_events(request: Request) -> Response:
         admitted = await edge.admit(request)
         if isinstance(admitted, Refusal):
@@ -68,6 +71,8 @@ def create_http_app(
 
     async def readyz(request: Request) -> Response:
         """The configuration loaded (this app exists) and Redis answers when configured."""
+        if state["draining"]:
+            return JSONResponse({"ok": False, "draining": True}, status_code=503)
         redis = await redis_ok() if redis_ok is not None else None
         ready = redis is not False
         body = {"ok": ready, "redis": {None: "not configured", True: "ok", False: "not answering"}[redis]}
@@ -80,6 +85,9 @@ def create_http_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         task = asyncio.create_task(background()) if background is not None else None
         yield
+        state["draining"] = True  # not ready any more: no new work comes here
+        if drain is not None:
+            await drain()
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

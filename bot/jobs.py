@@ -51,6 +51,7 @@ MAX_DELIVERIES = 5
 STALE_CONNECTION_TRIES = 4
 DONE = b"done"
 DONE_TTL = 24 * 3600  # seconds a finished job's id is remembered
+HANDED_BACK_IDLE_MS = 24 * 3600 * 1000  # a handed-back job looks abandoned to everyone at once
 MEMORY_LEASE_TIMEOUT = 0.5  # seconds: a job kept in memory was kept because Redis was away
 
 
@@ -369,6 +370,38 @@ class JobQueue:
             self._down("ack")
             self._unacked.append(f"{stream}|{job.id}")
 
+    async def hand_back(self, jobs: list[Job]) -> None:
+        """Jobs this process holds but will not run: made claimable by any other consumer now
+        (their idle time set far past the takeover limit) and their leases dropped."""
+        if not jobs:
+            return
+        if self.client is None:
+            for job in jobs:
+                log.error("job %s could not be handed back (no Redis); it is lost", job.id)
+            return
+        try:
+            streamed = [job for job in jobs if job.source == "redis"]
+            for stream in {job.stream or self.stream for job in streamed}:
+                ids: list[Any] = [j.id for j in streamed if (j.stream or self.stream) == stream]
+                await self.client.xclaim(
+                    stream,
+                    GROUP,
+                    self.consumer,
+                    min_idle_time=0,
+                    message_ids=ids,
+                    idle=HANDED_BACK_IDLE_MS,
+                    justid=True,
+                )
+            for job in jobs:
+                if job.source == "memory":  # kept here while Redis was away: into the stream now
+                    record: dict[Any, Any] = {"j": json.dumps(job.data)}
+                    await self.client.xadd(self.stream, record, maxlen=self.maxlen, approximate=True)
+                await self.release(job)
+        except (RedisError, OSError):
+            log.warning("drain: Redis did not answer; %d jobs are taken over after the timeout", len(jobs))
+        for _ in jobs:
+            JOBS_PENDING.dec()
+
     async def legacy_jobs(self, min_idle_ms: int, count: int = 50) -> list[Job]:
         """Jobs left in the stream of versions before namespaces (after an upgrade): new ones,
         and those a worker of the old version took and never finished."""
@@ -426,6 +459,11 @@ class Worker:
     _stopping: bool = field(default=False, init=False)
 
     @property
+    def _lease(self) -> float:
+        """A lease ends a little before the job may be taken over, so a taker finds it free."""
+        return self.reclaim_idle * 0.75
+
+    @property
     def _share_slots(self) -> int:
         return max(1, int(self.concurrency * self.share))
 
@@ -437,7 +475,7 @@ class Worker:
         self._running[job.id] = job
         acknowledge = True
         try:
-            verdict = await self.queue.begin(job, self.reclaim_idle)
+            verdict = await self.queue.begin(job, self._lease)
             if verdict == "done":
                 log.info("job %s ran already; acknowledged", job.id)
             elif verdict == "busy":
@@ -453,6 +491,9 @@ class Worker:
             else:
                 try:
                     await self.handle(job)
+                except asyncio.CancelledError:
+                    acknowledge = False  # stopped mid-job (a drain past its grace): handed back
+                    raise
                 except NotForThisWorker as exc:
                     log.info("job %s left for another deployment: %s", job.id, exc)
                     acknowledge = False
@@ -468,7 +509,8 @@ class Worker:
                 await self.queue.ack(job)
             else:
                 JOBS_PENDING.dec()
-            self._dispatch()
+            if not self._stopping:
+                self._dispatch()
 
     def _start(self, job: Job, share: str) -> None:
         self._per_share[share] += 1
@@ -507,13 +549,17 @@ class Worker:
         next_reclaim = loop.time()
         while not self._stopping:
             if self.memory_only:
-                for job in await self.queue.take_memory(self.block_ms):
+                kept = await self.queue.take_memory(self.block_ms)
+                if self._stopping:
+                    await self.queue.hand_back(kept)
+                    break
+                for job in kept:
                     self._spawn(job)
                 continue
             if loop.time() >= next_reclaim:
                 # Jobs held here are claimed afresh, so nobody takes them for abandoned.
                 held = [*self._running.values(), *(j for q in self._waiting.values() for j in q)]
-                await self.queue.keep_alive(held, self.reclaim_idle)
+                await self.queue.keep_alive(held, self._lease)
                 for job in await self.queue.reclaim(int(self.reclaim_idle * 1000)):
                     log.warning("reclaimed job %s (delivery %d)", job.id, job.deliveries)
                     self._spawn(job)
@@ -531,7 +577,11 @@ class Worker:
                 else:
                     await asyncio.sleep(self.block_ms / 1000)
                 continue
-            for job in await self.queue.take(min(free, room), self.block_ms):
+            taken = await self.queue.take(min(free, room), self.block_ms)
+            if self._stopping:  # a drain began while this read was waiting
+                await self.queue.hand_back(taken)
+                break
+            for job in taken:
                 self._spawn(job)
 
     async def drain(self) -> int:
@@ -553,3 +603,22 @@ class Worker:
         self._stopping = True
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def shutdown(self, grace: float) -> None:
+        """A graceful drain: take nothing new, hand the jobs not started back to the group at once
+        (another process runs them without waiting for the takeover timeout), give running jobs
+        `grace` seconds to finish, then stop them and hand them back too."""
+        self._stopping = True
+        waiting = [job for queue in self._waiting.values() for job in queue]
+        self._waiting.clear()
+        await self.queue.hand_back(waiting)
+        if not self._tasks:
+            return
+        _, unfinished = await asyncio.wait(set(self._tasks), timeout=grace)
+        if unfinished:
+            running = list(self._running.values())
+            log.warning("drain: %d jobs did not finish within %.0f s; handed back", len(running), grace)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+            await self.queue.hand_back(running)

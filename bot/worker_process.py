@@ -55,11 +55,12 @@ class WorkerProcesses:
         finally:
             self.stop()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM to each worker (each drains: see Worker.shutdown), then wait for them."""
         self._stopping = True
         for child in self.children:
             if child.poll() is None:
                 child.terminate()
         for child in self.children:
             with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(timeout=10)
+                child.wait(timeout=timeout)
