@@ -8,6 +8,7 @@ import contextlib
 import gc
 import json
 import re
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -198,6 +199,9 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     settings = config.settings
+    # uvicorn drains on SIGTERM, then raises the signal again for the handler it found: a no-op
+    # here, so a drained stop is a clean exit (status 0), as Kubernetes expects.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
         http_app,
         host=args.host,
@@ -213,8 +217,6 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
 
 async def _worker(config: AppConfig) -> int:
     """Run jobs only (`ticketbot serve` starts these itself when Redis is configured)."""
-    import signal
-
     from bot.app import build_bot
 
     core = build_core(config)

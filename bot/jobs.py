@@ -566,7 +566,8 @@ class Worker:
                 for job in await self.queue.legacy_jobs(int(self.reclaim_idle * 1000)):
                     log.info("job %s from the stream of an earlier version", job.id)
                     self._spawn(job)
-                next_reclaim = loop.time() + max(1.0, self.reclaim_idle / 4)
+                # Often: handed-back jobs are taken at once, and claims renewed well before they lapse.
+                next_reclaim = loop.time() + min(1.0, self.reclaim_idle / 4)
             # Read while a slot is free: jobs past their account's share wait here (up to the
             # backlog limit), so another account's job behind them in the stream starts at once.
             free = self.concurrency - len(self._tasks)
