@@ -116,8 +116,9 @@ class RedisBackend:
 
     @classmethod
     def from_url(cls, url: str) -> RedisBackend:
-        # Short timeouts: a dead Redis must cost an update milliseconds, not seconds.
-        return cls(aioredis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1.0))
+        from bot.redis_client import connect
+
+        return cls(connect(url))
 
     async def get(self, key: str) -> Entry | None:
         raw = await self.client.get(key)

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     truto_timeout: float = Field(default=15.0, gt=0)
     redis_url: str | None = None
     redis_namespace: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    redis_cluster: bool = False  # REDIS_URL names a node of a Redis Cluster
+    redis_sentinel: str | None = Field(default=None, pattern=r"^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$")
+    redis_sentinel_master: str = "mymaster"
     ticketbot_config: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     port: int | None = Field(default=None, ge=1, le=65535)  # PORT, for `ticketbot serve`
@@ -96,7 +99,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("redis_namespace", mode="before")
+    @field_validator("redis_namespace", "redis_sentinel", mode="before")
     @classmethod
     def _blank_namespace(cls, value: Any) -> Any:
         return None if value == "" else value

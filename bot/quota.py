@@ -16,6 +16,12 @@ from bot import ack_budget
 from bot.keys import key
 
 WINDOW = 60  # seconds
+# One key, one round trip, atomic (and fine on a Redis Cluster): count, and expire the window.
+_COUNT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
 
 
 class UserQuota:
@@ -23,18 +29,15 @@ class UserQuota:
         self, client: aioredis.Redis | None, per_minute: int, clock: Callable[[], float] = time.time
     ) -> None:
         self.client = client
+        self._count = client.register_script(_COUNT) if client is not None else None
         self.per_minute = per_minute
         self._clock = clock
         self._local: dict[str, int] = {}
         self._local_window = -1
 
     async def _count_shared(self, name: str) -> int:
-        assert self.client is not None
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
-            pipe.expire(name, WINDOW * 2)
-            count, _ = await pipe.execute()
-        return int(count)
+        assert self._count is not None
+        return int(await self._count(keys=[name], args=[WINDOW * 2]))
 
     def _count_local(self, name: str, window: int) -> int:
         if window != self._local_window:

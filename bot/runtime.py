@@ -14,6 +14,7 @@ from bot.config import AppConfig, ConfigError, Settings
 from bot.discovery import Discovery
 from bot.lookups import Lookups
 from bot.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from bot.redis_client import connect
 from bot.service import SlackDirectory, TicketService
 from bot.snapshots import Snapshots
 from bot.truto import TrutoClient
@@ -78,7 +79,14 @@ def build_core(config: AppConfig, directory: SlackDirectory | None = None) -> Co
     backend: Backend = MemoryBackend()
     redis_client = None
     if settings.redis_url:
-        shared = RedisBackend.from_url(settings.redis_url)
+        shared = RedisBackend(
+            connect(
+                settings.redis_url,
+                cluster=settings.redis_cluster,
+                sentinel=settings.redis_sentinel,
+                sentinel_master=settings.redis_sentinel_master,
+            )
+        )
         redis_client = shared.client
         backend = FailoverBackend(shared)
     cache = Cache(backend)
