@@ -3,8 +3,12 @@ with random API faults (429, 502, slow answers), a Redis restart and a bot proce
 SIGKILL on the way. Prints sent / acked / applied / duplicated / lost and the slowest result.
 
     python bench/soak.py --updates 1000
+    python bench/soak.py --updates 1000 --rolling-restart
 
-Expected: 0 lost, 0 duplicated. Figures go to bench/results/soak.json.
+`--rolling-restart` instead restarts every process in turn with SIGTERM (as a rolling deploy
+does) while the updates flow: each drains and hands its jobs to the other.
+
+Expected: 0 lost, 0 duplicated. Figures go to bench/results/soak.json (soak-rolling.json).
 """
 
 from __future__ import annotations
@@ -121,7 +125,7 @@ def inject_fault(sandbox: SandboxServer, rng: random.Random) -> str | None:
     return None
 
 
-async def soak(updates: int, concurrency: int, seed: int) -> dict[str, Any]:
+async def soak(updates: int, concurrency: int, seed: int, rolling: bool = False) -> dict[str, Any]:
     rng = random.Random(seed)
     workdir = tempfile.mkdtemp(prefix="ticketbot-soak-")
     redis_server = RedisServer(workdir)
@@ -150,7 +154,20 @@ async def soak(updates: int, concurrency: int, seed: int) -> dict[str, Any]:
     sent_at: dict[int, float] = {}
     acked: set[int] = set()
     events: list[str] = []
+    draining: set[subprocess.Popen[bytes]] = set()
     semaphore = asyncio.Semaphore(concurrency)
+
+    async def restart(index: int, after: int) -> None:
+        """A rolling deploy's step: SIGTERM (the process drains), then a new process."""
+        victim, _ = bots[index]
+        draining.add(victim)
+        stopped = time.monotonic()
+        victim.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(victim.wait, 60)
+        events.append(
+            f"process {index} drained in {time.monotonic() - stopped:.1f} s (exit {code}) after {after} updates"
+        )
+        bots[index] = start_bot(env)
 
     async def send(http: httpx.AsyncClient, i: int) -> None:
         async with semaphore:
@@ -160,7 +177,8 @@ async def soak(updates: int, concurrency: int, seed: int) -> dict[str, Any]:
             body, headers = signed_command(
                 f"PROJ-{i % 60 + 1} cf.story_points={i}", f"{slack.base_url}/response/soak-{i}"
             )
-            base = bots[i % len(bots)][1]
+            live = [bot for bot in bots if bot[0] not in draining]
+            base = live[i % len(live)][1]
             sent_at[i] = time.monotonic()
             try:
                 response = await http.post(f"{base}/slack/events", content=body, headers=headers, timeout=5)
@@ -172,6 +190,16 @@ async def soak(updates: int, concurrency: int, seed: int) -> dict[str, Any]:
     async with httpx.AsyncClient() as http:
         batches = [range(start, min(start + 100, updates)) for start in range(0, updates, 100)]
         for number, batch in enumerate(batches):
+            if rolling:
+                if number in (len(batches) // 3, (2 * len(batches)) // 3):
+                    index = 0 if number == len(batches) // 3 else 1
+                    sending = asyncio.gather(*(send(http, i) for i in batch))
+                    await asyncio.sleep(0.2)  # the restart lands while this batch is in flight
+                    await restart(index, batch.start)
+                    await sending
+                else:
+                    await asyncio.gather(*(send(http, i) for i in batch))
+                continue
             await asyncio.gather(*(send(http, i) for i in batch))
             if number == len(batches) // 3:
                 redis_server.stop()
@@ -230,8 +258,8 @@ async def soak(updates: int, concurrency: int, seed: int) -> dict[str, Any]:
     if lost:
         client = redis.Redis(port=redis_server.port)
         results["lost_ids"] = lost
-        results["stream_length"] = client.xlen("ticketbot:v1:jobs")
-        results["pending"] = str(client.xpending("ticketbot:v1:jobs", "workers"))
+        streams = [k.decode() for k in client.scan_iter("ticketbot:*jobs*") if client.type(k) == b"stream"]
+        results["streams"] = {name: client.xlen(name) for name in streams}
     for process, _ in bots:
         process.terminate()
         process.wait(timeout=10)
@@ -249,8 +277,9 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rolling-restart", action="store_true", help="SIGTERM each process in turn")
     args = parser.parse_args()
-    results = asyncio.run(soak(args.updates, args.concurrency, args.seed))
+    results = asyncio.run(soak(args.updates, args.concurrency, args.seed, args.rolling_restart))
     rows = [(k, v) for k, v in results.items() if k not in ("faults_injected", "events", "slowest")]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
@@ -262,7 +291,8 @@ def main() -> None:
         print(f"slow: update {slow['update']} sent at {slow['sent_at']} s took {slow['seconds']} s")
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "soak.json").write_text(json.dumps(results, indent=2))
+    name = "soak-rolling.json" if args.rolling_restart else "soak.json"
+    (out / name).write_text(json.dumps(results, indent=2))
     # An update neither applied nor answered as failed (with Retry) went wrong unnoticed.
     unaccounted = results["acked"] - results["applied"] - results["told_failed_with_retry"]
     if results["lost"] or results["duplicated"] or unaccounted > 0:

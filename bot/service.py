@@ -35,6 +35,7 @@ from bot.snapshots import Snapshots
 from bot.truto import TrutoClient
 from bot.truto_errors import NotFound
 
+NEEDS_A_TITLE = "A ticket needs a title."
 _KEY_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9]*-\d+$")
 
 # Fields sent as a plain string when the account has no list to resolve them against.
@@ -309,6 +310,12 @@ class TicketService:
         targets: tuple[Target, ...],
     ) -> PlannedUpdate:
         abilities = await self.abilities(account)
+        for name, value in body.items():
+            if value in (None, "", []) and (name == "name" or name in abilities.required_body):
+                # The same words on every surface (the form says it on its Title input).
+                if name == "name":
+                    raise UserInputError(NEEDS_A_TITLE)
+                raise FieldError(name, f"{account.display_tool} requires it; it can't be emptied")
         if body.get("parent_ticket") is not None and body.get("collections"):
             raise UserInputError(
                 "set either parent_ticket or collections in one update, not both "

@@ -23,7 +23,7 @@ from bot.lookups import LookupList
 from bot.models import Ref, Ticket
 from bot.refs import TicketRef
 from bot.resolve import item_name
-from bot.service import Actor
+from bot.service import NEEDS_A_TITLE, Actor
 from handlers.deps import SlackDeps
 from handlers.surface import user_message
 
@@ -226,7 +226,7 @@ def read_submission(view: dict[str, Any]) -> FormDiff:
         if field_name == "completed_at" and sent is not None:
             sent = datetime.fromtimestamp(int(sent), UTC).isoformat().replace("+00:00", "Z")
         if field_name == "name" and not compared:
-            diff.errors[block["block_id"]] = "A ticket needs a title."
+            diff.errors[block["block_id"]] = NEEDS_A_TITLE
             continue
         if (
             element.get("type") == "plain_text_input"

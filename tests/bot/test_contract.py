@@ -184,3 +184,12 @@ async def test_remote_data_is_locked_unless_an_admin_unlocks_it(
     with pytest.raises(UserInputError, match="remote_data"):
         await run(service, """PROJ-42 remote_data='{"x": 1}'""")
     assert sandbox.state.calls("PATCH") == []
+
+
+@pytest.mark.parametrize("text", ["PROJ-42 title=", "PROJ-42 title=none", 'PROJ-42 title=""'])
+async def test_the_title_cannot_be_emptied(
+    contract: TicketService, sandbox: SandboxServer, text: str
+) -> None:
+    with pytest.raises(UserInputError, match=r"^A ticket needs a title\.$"):
+        await run(contract, text)
+    assert sandbox.state.calls("PATCH") == []
