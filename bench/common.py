@@ -142,6 +142,7 @@ class Stack:
             REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
             LOG_LEVEL="WARNING",
             TRUTO_RATE_LIMIT="0",
+            USER_QUOTA_PER_MINUTE="0",  # the load comes from one synthetic user
             WORKER_CONCURRENCY="64",
         )
         env.update(extra)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from blocks.messages import error_blocks, notice_blocks
@@ -173,9 +174,44 @@ async def _deliver(deps: SlackDeps, client: Any, data: JobData, result: UpdateRe
         await _respond(data.response_url, {"response_type": "in_channel", "replace_original": False, **card})
     else:
         # The channel the form came from; without one, a direct message to the user.
-        await client.chat_postMessage(channel=data.channel or data.user, **card)
+        await _post_card(client, data, card)
     if data.retried_from:
         await _respond(data.retried_from, {"delete_original": True})
+
+
+NOT_A_MEMBER = ("not_in_channel", "channel_not_found", "is_archived")
+
+
+async def _post_card(client: Any, data: JobData, card: dict[str, Any]) -> None:
+    """Post the card; where the bot may not post (it was never invited), show it to the user
+    alone, saying how to have cards posted there: the change was made, and nobody is left unaware."""
+    try:
+        await client.chat_postMessage(channel=data.channel or data.user, **card)
+        return
+    except SlackApiError as exc:
+        if exc.response.get("error") not in NOT_A_MEMBER or not data.user:
+            raise
+    hint = {
+        "type": "context",
+        "elements": [
+            {
+                "type": "mrkdwn",
+                "text": "Updated. Only you can see this card: invite the bot to this channel "
+                "(`/invite @ticketbot`) to have cards posted here.",
+            }
+        ],
+    }
+    blocks = [*card["blocks"][:49], hint]
+    if data.channel:
+        try:
+            await client.chat_postEphemeral(
+                channel=data.channel, user=data.user, text=card["text"], blocks=blocks
+            )
+            return
+        except SlackApiError as exc:
+            if exc.response.get("error") not in NOT_A_MEMBER:
+                raise
+    await client.chat_postMessage(channel=data.user, text=card["text"], blocks=blocks)  # a direct message
 
 
 def account_share(deps: SlackDeps) -> Callable[[Job], str]:

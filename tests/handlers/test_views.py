@@ -165,3 +165,17 @@ async def test_a_double_submit_makes_one_change(harness: Harness) -> None:
     assert len(harness.sandbox.state.calls("PATCH")) == 1  # the repeat was dropped before the queue
     assert harness.sandbox.state.patches_applied == 1
     assert len(harness.calls("chat.postMessage")) == 1
+
+
+async def test_a_form_saved_where_the_bot_is_not_a_member_still_shows_the_card(harness: Harness) -> None:
+    view = await open_form(harness)
+    values = unchanged_state(view)
+    values["field_priority"]["value"]["selected_option"] = option("jp1", "Highest")
+    harness.reset_counts()
+    harness.slack.state.fail_next("chat.postMessage", error="not_in_channel")
+    await harness.interact(view_submission(view, values))
+    assert len(harness.sandbox.state.calls("PATCH")) == 1
+    shown = last(harness.calls("chat.postEphemeral"))
+    assert (shown["channel"], shown["user"]) == (JIRA_CHANNEL, "U0ANA")
+    assert "invite the bot to this channel" in str(shown["blocks"][-1])
+    assert shown["blocks"][0]["type"] == "header"  # the card itself
