@@ -252,6 +252,11 @@ async def soak(updates: int, concurrency: int, seed: int, rolling: bool = False)
                 ((i, min(c.at for c in answers[i]) - sent_at[i]) for i in answers), key=lambda p: -p[1]
             )[:5]
         ],
+        "repeated": {
+            str(i): [str(c.args.get("response_type") or c.args.get("text") or "")[:60] for c in calls]
+            for i, calls in list(answers.items())
+            if len(calls) > 1
+        },
         "faults_injected": dict(faults),
         "events": events,
     }

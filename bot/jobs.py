@@ -464,6 +464,11 @@ class Worker:
         return self.reclaim_idle * 0.75
 
     @property
+    def _heartbeat(self) -> float:
+        """How often claims are renewed and abandoned jobs looked for."""
+        return min(1.0, self.reclaim_idle / 4)
+
+    @property
     def _share_slots(self) -> int:
         return max(1, int(self.concurrency * self.share))
 
@@ -560,14 +565,16 @@ class Worker:
                 # Jobs held here are claimed afresh, so nobody takes them for abandoned.
                 held = [*self._running.values(), *(j for q in self._waiting.values() for j in q)]
                 await self.queue.keep_alive(held, self._lease)
-                for job in await self.queue.reclaim(int(self.reclaim_idle * 1000)):
-                    log.warning("reclaimed job %s (delivery %d)", job.id, job.deliveries)
-                    self._spawn(job)
-                for job in await self.queue.legacy_jobs(int(self.reclaim_idle * 1000)):
-                    log.info("job %s from the stream of an earlier version", job.id)
+                found = await self.queue.reclaim(int(self.reclaim_idle * 1000))
+                found += await self.queue.legacy_jobs(int(self.reclaim_idle * 1000))
+                if self._stopping:  # a drain began meanwhile: these go straight back
+                    await self.queue.hand_back(found)
+                    break
+                for job in found:
+                    log.warning("took over job %s (delivery %d)", job.id, job.deliveries)
                     self._spawn(job)
                 # Often: handed-back jobs are taken at once, and claims renewed well before they lapse.
-                next_reclaim = loop.time() + min(1.0, self.reclaim_idle / 4)
+                next_reclaim = loop.time() + self._heartbeat
             # Read while a slot is free: jobs past their account's share wait here (up to the
             # backlog limit), so another account's job behind them in the stream starts at once.
             free = self.concurrency - len(self._tasks)
@@ -613,9 +620,15 @@ class Worker:
         waiting = [job for queue in self._waiting.values() for job in queue]
         self._waiting.clear()
         await self.queue.hand_back(waiting)
-        if not self._tasks:
-            return
-        _, unfinished = await asyncio.wait(set(self._tasks), timeout=grace)
+        loop = asyncio.get_running_loop()
+        until = loop.time() + grace
+        unfinished = set(self._tasks)
+        while unfinished and loop.time() < until:
+            # The run loop has stopped: keep renewing the claims of the jobs still running here,
+            # or another process would take them over and run them a second time.
+            await self.queue.keep_alive(list(self._running.values()), self._lease)
+            step = min(self._heartbeat, until - loop.time())
+            _, unfinished = await asyncio.wait(unfinished, timeout=max(0.0, step))
         if unfinished:
             running = list(self._running.values())
             log.warning("drain: %d jobs did not finish within %.0f s; handed back", len(running), grace)

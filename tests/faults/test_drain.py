@@ -1,0 +1,76 @@
+"""The drain, in-process against a real Redis: a job still running during a drain keeps its
+claim (nobody runs it a second time), and jobs not started are taken by another worker at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import redis.asyncio as aioredis
+
+from bot.jobs import Job, JobQueue, Worker
+
+
+async def test_a_job_running_through_a_drain_is_not_run_twice(clean_redis: str) -> None:
+    client = aioredis.from_url(clean_redis)
+    ran: list[str] = []
+
+    async def slow(job: Job) -> None:
+        ran.append(f"{job.data['n']}@{job.data.get('who', '?')}")
+        await asyncio.sleep(1.2)  # four times the lease
+
+    draining = Worker(JobQueue(client, consumer="a"), slow, reclaim_idle=0.4, block_ms=50)
+    other = Worker(JobQueue(client, consumer="b"), slow, reclaim_idle=0.4, block_ms=50)
+    await draining.queue.put({"n": 1})
+    running = asyncio.create_task(draining.run())
+    for _ in range(200):
+        if ran:
+            break
+        await asyncio.sleep(0.02)
+    shutdown = asyncio.create_task(draining.shutdown(grace=5.0))
+    watcher = asyncio.create_task(other.run())
+    await shutdown
+    await asyncio.sleep(0.8)  # long past the lease: the other worker looks again and again
+    await other.stop()
+    watcher.cancel()
+    running.cancel()
+    assert len(ran) == 1
+    await client.aclose()
+
+
+async def test_jobs_not_started_are_handed_over_at_once(clean_redis: str) -> None:
+    client = aioredis.from_url(clean_redis)
+    started: dict[str, list[int]] = {"a": [], "b": []}
+    release = asyncio.Event()
+
+    def handler(name: str):  # type: ignore[no-untyped-def]
+        async def handle(job: Job) -> None:
+            started[name].append(job.data["n"])
+            await release.wait()
+
+        return handle
+
+    draining = Worker(
+        JobQueue(client, consumer="a"), handler("a"), concurrency=1, reclaim_idle=60.0, block_ms=50
+    )
+    for n in range(4):
+        await draining.queue.put({"n": n})
+    running = asyncio.create_task(draining.run())
+    for _ in range(200):
+        if started["a"]:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)  # the rest wait in its backlog
+    other = Worker(JobQueue(client, consumer="b"), handler("b"), reclaim_idle=60.0, block_ms=50)
+    shutdown = asyncio.create_task(draining.shutdown(grace=5.0))
+    watcher = asyncio.create_task(other.run())
+    for _ in range(100):
+        if len(started["b"]) == 3:
+            break
+        await asyncio.sleep(0.02)
+    release.set()
+    await shutdown
+    await other.stop()
+    watcher.cancel()
+    running.cancel()
+    assert started["a"] == [0] and sorted(started["b"]) == [1, 2, 3]  # within 2 s, not 60
+    await client.aclose()
