@@ -46,6 +46,14 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+# KEYS: lease; ARGV: consumer, done ttl s. Marks the job done if no other worker holds it:
+# 1 when this run is the one that finishes it (and may tell the user), else 0.
+_COMPLETE = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], 'done', 'EX', ARGV[2])
+return 1
+"""
 GROUP = "workers"
 MAX_DELIVERIES = 5
 STALE_CONNECTION_TRIES = 4
@@ -104,6 +112,7 @@ class JobQueue:
         self._seen = MemoryBackend()  # repeat markers while Redis is away
         self._put_once = client.register_script(_PUT_ONCE) if client is not None else None
         self._renew = client.register_script(_RENEW) if client is not None else None
+        self._complete = client.register_script(_COMPLETE) if client is not None else None
 
     @property
     def durable(self) -> bool:
@@ -283,6 +292,20 @@ class JobQueue:
         if holder is None or holder == self.consumer.encode():
             return "run"
         return "busy"
+
+    async def complete(self, job: Job) -> bool:
+        """Before a job's outcome is told: mark it done, unless another worker holds it (this
+        process was paused past its lease and the job was taken over) or finished it. Only the
+        run that gets True tells the user, so nobody sees the same card twice."""
+        jid = job.data.get("jid")
+        if self._complete is None or not isinstance(jid, str):
+            return True
+        try:
+            async with asyncio.timeout(MEMORY_LEASE_TIMEOUT if job.source == "memory" else None):
+                return bool(await self._complete(keys=[lease_key(jid)], args=[self.consumer, DONE_TTL]))
+        except (RedisError, OSError, TimeoutError):
+            self._ran_offline.append(jid)
+            return True  # Redis is away: better told twice than not at all
 
     async def release(self, job: Job) -> None:
         """Give up the lease on a job this worker will not run."""

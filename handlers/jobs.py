@@ -244,6 +244,33 @@ def _loaded(deps: SlackDeps, job: Job) -> tuple[JobData, Account]:
     return data, account
 
 
+async def _tell_failure(deps: SlackDeps, client: Any, job: Job, data: JobData, exc: Exception) -> None:
+    """What the user hears when a job fails: their mistake, the tool's refusal (no Retry), or a
+    failure a Retry can help (a timeout, a 5xx, a rate limit)."""
+    if isinstance(exc, ParseError | UserInputError):
+        await _tell(deps, client, data, str(exc))
+        return
+    if isinstance(exc, TrutoError):
+        retryable = isinstance(exc, Unavailable | RateLimited)
+        retry = await store_for_retry(deps, data) if retryable else None
+        what = data.ticket or "The ticket"
+        if isinstance(exc, Unavailable):
+            # A timeout or a 5xx says nothing about whether the change landed upstream.
+            text = (
+                f"{what}: the update could not be confirmed. {exc.user_message} "
+                "Retry is safe: it cannot apply twice."
+            )
+        else:
+            text = f"{what} was not updated: {exc.user_message}"
+        await _tell(deps, client, data, text, retry=retry)
+        return
+    message = user_message(exc)
+    error_id = new_error_id()
+    log.error("job %s failed: error %s", job.id, error_id, exc_info=exc)
+    text = message or "Something went wrong on our side; nothing more was changed."
+    await _tell(deps, client, data, text, error_id=error_id)
+
+
 def job_handler(deps: SlackDeps, client: Any) -> Any:
     """The worker's handler: run one job and make sure the user hears how it went."""
 
@@ -270,35 +297,12 @@ def job_handler(deps: SlackDeps, client: Any) -> Any:
         try:
             with patience.patient(deps.config.settings.job_patience_seconds, queued_note):
                 result = await run(deps, data, account)
-        except (ParseError, UserInputError) as exc:
-            await _tell(deps, client, data, str(exc))
-            return
-        except TrutoError as exc:
-            # Retry only where it can help: a timeout, a 5xx, a rate limit; never a refusal.
-            retryable = isinstance(exc, Unavailable | RateLimited)
-            retry = await store_for_retry(deps, data) if retryable else None
-            what = data.ticket or "The ticket"
-            if isinstance(exc, Unavailable):
-                # A timeout or a 5xx says nothing about whether the change landed upstream.
-                text = (
-                    f"{what}: the update could not be confirmed. {exc.user_message} "
-                    "Retry is safe: it cannot apply twice."
-                )
-            else:
-                text = f"{what} was not updated: {exc.user_message}"
-            await _tell(deps, client, data, text, retry=retry)
-            return
         except Exception as exc:
-            message = user_message(exc)
-            error_id = new_error_id()
-            log.exception("job %s failed: error %s", job.id, error_id)
-            await _tell(
-                deps,
-                client,
-                data,
-                message or "Something went wrong on our side; nothing more was changed.",
-                error_id=error_id,
-            )
+            if await deps.jobs.complete(job):  # only the run that finishes the job tells
+                await _tell_failure(deps, client, job, data, exc)
+            return
+        if not await deps.jobs.complete(job):
+            log.info("job %s was finished by another worker; its outcome is not told twice", job.id)
             return
         if noted and data.response_url:
             await _respond(data.response_url, {"delete_original": True})  # the queued note

@@ -74,3 +74,19 @@ async def test_jobs_not_started_are_handed_over_at_once(clean_redis: str) -> Non
     running.cancel()
     assert started["a"] == [0] and sorted(started["b"]) == [1, 2, 3]  # within 2 s, not 60
     await client.aclose()
+
+
+async def test_a_paused_worker_whose_job_was_taken_over_does_not_tell_the_user_twice(
+    clean_redis: str,
+) -> None:
+    client = aioredis.from_url(clean_redis)
+    paused, taker = JobQueue(client, consumer="paused"), JobQueue(client, consumer="taker")
+    await paused.put({"n": 1})
+    [job] = await paused.take(1, None)
+    assert await paused.begin(job, lease=0.1) == "run"
+    await asyncio.sleep(0.2)  # paused past its lease (an overloaded machine, a GC pause)
+    assert await taker.begin(job, lease=5.0) == "run"  # taken over
+    assert await paused.complete(job) is False  # the paused run finishes: it says nothing
+    assert await taker.complete(job) is True  # the run that holds the job tells the user
+    assert await paused.begin(job, lease=5.0) == "done"
+    await client.aclose()
