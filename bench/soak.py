@@ -148,7 +148,7 @@ async def soak(updates: int, concurrency: int, seed: int, rolling: bool = False)
         TRUTO_TIMEOUT="2",
         TRUTO_RATE_LIMIT="0",  # the soak measures loss and duplication, not the API budget
         USER_QUOTA_PER_MINUTE="0",  # one synthetic user sends everything
-        LOG_LEVEL="WARNING",
+        LOG_LEVEL=os.environ.get("SOAK_LOG_LEVEL", "WARNING"),
     )
     bots = [start_bot(env), start_bot(env)]
     faults: Counter[str] = Counter()

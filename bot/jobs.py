@@ -105,7 +105,8 @@ class JobQueue:
         self.maxlen = maxlen
         self.memory_limit = memory_limit
         self._memory: asyncio.Queue[Job] = asyncio.Queue()
-        self._unacked: list[str] = []  # finished while Redis was down: acknowledged when it is back
+        # Finished while Redis was down, as (stream, entry id): acknowledged when it is back.
+        self._unacked: list[tuple[str, str]] = []
         self._ran_offline: list[str] = []  # ids of jobs run while Redis was away: marked done when back
         self._group_ready = False
         self._redis_down = False
@@ -137,8 +138,7 @@ class JobQueue:
             await self.client.set(lease_key(self._ran_offline[0]), DONE, ex=DONE_TTL)
             self._ran_offline.pop(0)
         while self._unacked:
-            job_id = self._unacked[0]
-            stream, job_id = job_id.split("|", 1) if "|" in job_id else (self.stream, job_id)
+            stream, job_id = self._unacked[0]
             await self.client.xack(stream, GROUP, job_id)
             await self.client.xdel(stream, job_id)
             self._unacked.pop(0)
@@ -236,7 +236,7 @@ class JobQueue:
     async def take(self, count: int, block_ms: int | None) -> list[Job]:
         """New jobs for this consumer: memory first, then the stream (blocking up to block_ms)."""
         taken: list[Job] = []
-        if self.client is not None and (self._unacked or not self._memory.empty()):
+        if self.client is not None and (self._unacked or self._ran_offline or not self._memory.empty()):
             with contextlib.suppress(RedisError, OSError):
                 await self._settle_with_redis()
         while len(taken) < count and not self._memory.empty():
@@ -279,6 +279,8 @@ class JobQueue:
         jid = job.data.get("jid")
         if self.client is None or not isinstance(jid, str):
             return "run"
+        if jid in self._ran_offline:  # run here while Redis was away; its mark is not written yet
+            return "done"
         name = lease_key(jid)
         try:
             async with asyncio.timeout(MEMORY_LEASE_TIMEOUT if job.source == "memory" else None):
@@ -346,6 +348,10 @@ class JobQueue:
         """Jobs another consumer took and did not finish within min_idle_ms (it likely died)."""
         if self.client is None:
             return []
+        if self._unacked or self._ran_offline:
+            # Redis is back: first say what finished here meanwhile, so none of it is run again.
+            with contextlib.suppress(RedisError, OSError):
+                await self._settle_with_redis()
         entries: list[Any] = []
         try:
             await self._ensure_group()
@@ -375,7 +381,7 @@ class JobQueue:
             )
             for p in pending
         }
-        finished = set(self._unacked)
+        finished = {job_id for _, job_id in self._unacked}
         jobs = [j for j in self._jobs(entries) if j.id not in finished]
         return [Job(j.id, j.data, deliveries.get(j.id, 2)) for j in jobs]
 
@@ -391,7 +397,7 @@ class JobQueue:
             # Acknowledged when Redis is back. Should this process die first, another runs the job
             # again: the lease marks make that a no-op.
             self._down("ack")
-            self._unacked.append(f"{stream}|{job.id}")
+            self._unacked.append((stream, job.id))
 
     async def hand_back(self, jobs: list[Job]) -> None:
         """Jobs this process holds but will not run: made claimable by any other consumer now

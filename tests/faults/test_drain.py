@@ -4,10 +4,13 @@ claim (nobody runs it a second time), and jobs not started are taken by another 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 
 import redis.asyncio as aioredis
 
 from bot.jobs import Job, JobQueue, Worker
+from tests.redis_server import RedisProcess
 
 
 async def test_a_job_running_through_a_drain_is_not_run_twice(clean_redis: str) -> None:
@@ -89,4 +92,26 @@ async def test_a_paused_worker_whose_job_was_taken_over_does_not_tell_the_user_t
     assert await paused.complete(job) is False  # the paused run finishes: it says nothing
     assert await taker.complete(job) is True  # the run that holds the job tells the user
     assert await paused.begin(job, lease=5.0) == "done"
+    await client.aclose()
+
+
+async def test_a_job_finished_while_redis_was_away_is_not_run_again_when_it_returns(
+    own_redis: RedisProcess,
+) -> None:
+    """Its acknowledgement and its mark waited in the process; Redis came back (with the job still
+    pending in its append-only file, as here): a takeover finds it finished, not abandoned."""
+    client = aioredis.from_url(own_redis.url, socket_timeout=0.5, socket_connect_timeout=0.2)
+    queue = JobQueue(client, consumer="one")
+    await queue.put({"n": 1})
+    [job] = await queue.take(1, None)
+    assert await queue.begin(job, lease=5.0) == "run"
+    assert own_redis.process is not None
+    os.kill(own_redis.process.pid, signal.SIGSTOP)  # Redis away while the job finishes
+    assert await queue.complete(job) is True  # told (better twice than never)
+    await queue.finish(job)
+    await queue.ack(job)
+    os.kill(own_redis.process.pid, signal.SIGCONT)
+    await asyncio.sleep(0.6)  # it has been idle past the takeover limit
+    assert await queue.reclaim(min_idle_ms=100) == []  # settled first: acknowledged, not taken over
+    assert await client.xlen(queue.stream) == 0
     await client.aclose()
