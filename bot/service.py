@@ -188,12 +188,18 @@ class TicketService:
         """A fresh GET; the answer is kept as a snapshot. A key typed in lower case (proj-42)
         that the tool does not know is tried once more in upper case."""
         try:
-            ticket = await self.client.get_ticket(account, ref.id)
-        except NotFound:
-            upper = ref.id.upper()
-            if upper == ref.id or not _KEY_LIKE.match(ref.id):
-                raise
-            ticket = await self.client.get_ticket(account, upper)
+            try:
+                ticket = await self.client.get_ticket(account, ref.id)
+            except NotFound:
+                upper = ref.id.upper()
+                if upper == ref.id or not _KEY_LIKE.match(ref.id):
+                    raise
+                ticket = await self.client.get_ticket(account, upper)
+        except NotFound as exc:
+            # Name the ticket and the tool: "No PROJ-9999 in Jira".
+            raise NotFound(
+                exc.detail, status=404, user_message=f"No {ref.id} in {account.display_tool}."
+            ) from None
         await self.snapshots.put(account, ticket, ref.id)
         return ticket
 

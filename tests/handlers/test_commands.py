@@ -201,3 +201,12 @@ async def test_a_mention_in_a_text_custom_field_is_the_name_as_written(harness: 
     await harness.command("ENG-7 cf.owner=<@U0ANA|ana>", channel=LINEAR_CHANNEL)
     [patch] = harness.sandbox.state.calls("PATCH")
     assert patch.body == {"custom_fields": {"owner": "@ana"}}
+
+
+async def test_an_unknown_ticket_is_named_with_its_tool_and_offers_no_retry(harness: Harness) -> None:
+    await harness.command("PROJ-9999 status=done")
+    answer = last(harness.calls("response"))
+    assert answer["text"] == "PROJ-9999 was not updated: No PROJ-9999 in Jira."
+    assert [b["type"] for b in answer["blocks"]] == ["section"]  # no Retry: a retry cannot help
+    await harness.command("show proj-42")  # a key typed in lower case is found
+    assert last(harness.calls("response"))["blocks"][0]["type"] == "header"
