@@ -51,6 +51,10 @@ class _Redacting(logging.Formatter):
         return redact(text)
 
 
+# Attributes every LogRecord has; anything else on a record came from `extra=` and is logged.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "event"}
+
+
 class JsonFormatter(_Redacting):
     def format(self, record: logging.LogRecord) -> str:
         event: dict[str, Any] = {
@@ -60,6 +64,7 @@ class JsonFormatter(_Redacting):
             "msg": record.getMessage(),
             **_FIELDS.get(),
         }
+        event.update({k: v for k, v in vars(record).items() if k not in _STANDARD})  # extra= fields
         extra = getattr(record, "event", None)
         if isinstance(extra, dict):
             event.update(extra)

@@ -87,3 +87,13 @@ async def test_audit_records_are_capped(clean_redis: str) -> None:
     [record] = await trail.read(ticket="PROJ-1")
     assert record.changes[0]["before"].endswith("…")
     await client.aclose()
+
+
+def test_extra_fields_reach_the_json_line() -> None:
+    stream = io.StringIO()
+    configure("INFO", stream=stream, json_lines=True)
+    try:
+        logging.getLogger("bot.test").warning("form field missing", extra={"account": "jira"})
+    finally:
+        logging.basicConfig(force=True, handlers=[logging.NullHandler()])
+    assert json.loads(stream.getvalue())["account"] == "jira"
