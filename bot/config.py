@@ -200,6 +200,9 @@ class Account(BaseModel):
     permissions: Permissions = Field(default_factory=Permissions)
     # Custom fields (names or labels) the edit form shows besides those the tool requires.
     form_custom_fields: tuple[str, ...] = ()
+    # Project prefixes of this tool's keys (PROJ in PROJ-42): the message shortcut counts a bare
+    # key only with one of them, or one of the account's collections (URLs always count).
+    key_prefixes: tuple[str, ...] = ()
 
     @field_validator("link_patterns")
     @classmethod

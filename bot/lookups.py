@@ -114,6 +114,18 @@ class Lookups:
             return local[1]
         return await self._load(account, resource, key)
 
+    async def cached(self, account: Account, resource: str) -> LookupList | None:
+        """The list if this process or the shared cache already holds it; never an API call
+        (for the moments before a trigger_id expires)."""
+        key = cache_key(account, "lookup", resource)
+        local = self._local.get(key)
+        if local is not None:
+            return local[1]
+        entry = await self.cache.backend.get(key)
+        if entry is None:
+            return None
+        return LookupList(resource, entry.value["items"], entry.value["present"])
+
     async def _load(self, account: Account, resource: str, key: str) -> LookupList:
         data = await self.cache.get_or_fetch(
             key, lambda: self._fetch(account, resource), ttl=self.ttl, stale_for=self.stale_for

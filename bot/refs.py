@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 # Built-in link patterns; each names the ticket id as the group `ref`.
@@ -76,8 +76,12 @@ def parse_ref(text: str, extra_patterns: Iterable[str] = ()) -> TicketRef:
 _KEY_IN_TEXT = re.compile(r"(?<![\w/-])([A-Z][A-Z0-9]{1,9}-\d{1,7})(?![\w-])")
 
 
-def find_refs(text: str, extra_patterns: Iterable[str] = ()) -> list[TicketRef]:
-    """Ticket URLs, then keys like PROJ-42, in a piece of text; in order, without repeats."""
+def find_refs(
+    text: str, extra_patterns: Iterable[str] = (), key_prefixes: Collection[str] | None = None
+) -> list[TicketRef]:
+    """Ticket URLs, then keys like PROJ-42, in a piece of text; in order, without repeats. With
+    `key_prefixes`, a bare key counts only with one of them (UTF-8 and ISO-9001 are no tickets);
+    a URL always counts."""
     patterns = tuple(extra_patterns)
     found: dict[str, TicketRef] = {}
     for url in re.findall(r"https?://[^\s<>|]+", text):
@@ -85,5 +89,6 @@ def find_refs(text: str, extra_patterns: Iterable[str] = ()) -> list[TicketRef]:
         if ref:
             found.setdefault(ref.id, ref)
     for key in _KEY_IN_TEXT.findall(re.sub(r"https?://[^\s<>|]+", " ", text)):
-        found.setdefault(key, TicketRef(key))
+        if key_prefixes is None or key.rsplit("-", 1)[0] in key_prefixes:
+            found.setdefault(key, TicketRef(key))
     return list(found.values())

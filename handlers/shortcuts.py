@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
 from blocks import ids
 from blocks.modal import enter_ticket_view, pick_ticket_view
+from bot.config import Account
 from bot.refs import BUILTIN_LINK_PATTERNS, TicketRef, find_refs
 from bot.service import Actor
-from handlers.deps import deps_of
+from handlers.deps import SlackDeps, deps_of
 from handlers.edit_form import open_edit
 from handlers.surface import ack_only, guarded
 
@@ -29,13 +31,29 @@ def _strings(node: Any) -> Iterator[str]:
             yield from _strings(value)
 
 
-def refs_in_message(message: dict[str, Any], patterns: tuple[str, ...]) -> list[TicketRef]:
+def refs_in_message(
+    message: dict[str, Any], patterns: tuple[str, ...], key_prefixes: Collection[str] | None = None
+) -> list[TicketRef]:
     parts = [
         message.get("text") or "",
         *_strings(message.get("attachments")),
         *_strings(message.get("blocks")),
     ]
-    return find_refs("\n".join(parts), patterns)
+    return find_refs("\n".join(parts), patterns, key_prefixes)
+
+
+_PREFIX = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+
+
+async def known_prefixes(deps: SlackDeps, account: Account) -> frozenset[str] | None:
+    """The account's key prefixes: configured, and its collections' names that read as one
+    (from the cache only: no API call before the modal opens). None when nothing is known: then
+    every bare key counts, as before."""
+    prefixes = {p.upper() for p in account.key_prefixes}
+    collections = await deps.core.lookups.cached(account, "collections")
+    if collections is not None and collections.present:
+        prefixes |= {str(c.get("name")) for c in collections.items if _PREFIX.match(str(c.get("name") or ""))}
+    return frozenset(prefixes) or None
 
 
 @guarded
@@ -45,7 +63,9 @@ async def shortcut_used(body: dict[str, Any], client: Any, context: Any) -> None
     user = (body.get("user") or {}).get("id")
     account = deps.service.account_for(channel)
     await deps.service.check_may_update(account, Actor(slack_user_id=user), channel, ask_the_tool=False)
-    refs = refs_in_message(body.get("message") or {}, account.link_patterns)
+    refs = refs_in_message(
+        body.get("message") or {}, account.link_patterns, await known_prefixes(deps, account)
+    )
     metadata = deps.signer.sign({"a": account.name, "c": channel, "u": user})
     if len(refs) == 1:
         await open_edit(deps, client, body["trigger_id"], account, refs[0], channel, user)

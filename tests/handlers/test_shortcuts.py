@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import JIRA_CHANNEL
-from tests.handlers.conftest import Harness, last
+from bot.sandbox import SandboxServer
+from bot.sandbox.fake_slack import FakeSlack
+from tests.conftest import JIRA, JIRA_CHANNEL
+from tests.handlers.conftest import Harness, harness_config, last, running
 from tests.handlers.payloads import message_action, view_submission
 
 
@@ -77,3 +79,29 @@ async def test_no_ticket_asks_for_one_and_explains(harness: Harness) -> None:
     response = await harness.interact(view_submission({**view, "id": "V0ENTER"}, good))
     assert response.json()["response_action"] == "update"
     assert last(harness.calls("views.update"))["view"]["callback_id"] == "ticket_edit"
+
+
+async def test_words_that_look_like_keys_are_not_tickets_once_the_projects_are_known(
+    harness: Harness,
+) -> None:
+    text = "Save it as UTF-8 per ISO-9001 and SHA-256; see PROJ-42 and OPS-3."
+    await run_shortcut(harness, {"text": text})  # nothing known yet: every key-like word counts
+    options = last(harness.calls("views.open"))["view"]["blocks"][1]["element"]["options"]
+    assert [o["value"] for o in options] == ["UTF-8", "ISO-9001", "SHA-256", "PROJ-42", "OPS-3"]
+    await harness.core.lookups.get(JIRA, "collections")  # the projects are cached (PROJ, OPS)
+    harness.reset_counts()
+    await run_shortcut(harness, {"text": text})
+    options = last(harness.calls("views.open"))["view"]["blocks"][1]["element"]["options"]
+    assert [o["value"] for o in options] == ["PROJ-42", "OPS-3"]
+    assert harness.sandbox.state.calls() == []  # read from the cache, before the modal: no API call
+
+
+async def test_configured_prefixes_count_without_a_cached_list(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> None:
+    jira = JIRA.model_copy(update={"key_prefixes": ("PROJ",)})
+    async with running(harness_config(sandbox, fake_slack, clean_redis, jira=jira), sandbox, fake_slack) as h:
+        await run_shortcut(h, {"text": "UTF-8 broke PROJ-42"})
+        assert len(h.calls("views.open")) == 1
+        form = last(h.calls("views.update"))["view"]
+        assert "PROJ-42" in form["blocks"][0]["text"]["text"]  # one ticket: the form opens at once
