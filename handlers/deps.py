@@ -13,6 +13,7 @@ from bot.refs import TicketRef
 from bot.runtime import Core
 from bot.service import Actor, TicketService
 from bot.signing import Signer
+from handlers.tokens import OneTimeStore
 
 
 @dataclass
@@ -31,6 +32,18 @@ class SlackDeps:
     @property
     def service(self) -> TicketService:
         return self.core.service
+
+    @property
+    def retries(self) -> OneTimeStore:
+        return OneTimeStore(self.core.cache, self.signer, "retry", "j")
+
+    @property
+    def undos(self) -> OneTimeStore:
+        return OneTimeStore(self.core.cache, self.signer, "undo", "u")
+
+    @property
+    def previews(self) -> OneTimeStore:
+        return OneTimeStore(self.core.cache, self.signer, "preview", "p")
 
     def ticket_value(self, account: Account, ticket_id: str) -> str:
         """A signed button value naming the account and the ticket."""

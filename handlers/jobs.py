@@ -11,7 +11,6 @@ button that puts the same job (same Idempotency-Key) on the queue again.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +23,6 @@ from bot import patience
 from bot.commands import ParseError, UpdateCommand
 from bot.config import Account
 from bot.jobs import MAX_DELIVERIES, Job, NotForThisWorker, QueueFull
-from bot.keys import key
 from bot.logs import bind
 from bot.models import TicketUpdate
 from bot.refs import TicketRef
@@ -99,23 +97,13 @@ async def _tell(
 
 async def store_for_retry(deps: SlackDeps, data: JobData) -> str:
     """Keep a job for its Retry button; returns the signed button value."""
-    token = uuid.uuid4().hex
-    await deps.core.cache.store(key("retry", token), data.to_json(), ttl=deps.retry_ttl, stale_for=0.0)
-    return deps.signer.sign({"j": token})
+    return await deps.retries.put(data.to_json(), ttl=deps.retry_ttl)
 
 
 async def take_stored(deps: SlackDeps, value: str | None) -> dict[str, Any] | None:
     """The job behind a Retry button, once (a second click finds nothing)."""
-    signed = deps.signer.verify(value)
-    token = signed.get("j") if signed else None
-    if not token:
-        return None
-    stored = key("retry", str(token))
-    entry = await deps.core.cache.backend.get(stored)
-    if entry is None:
-        return None
-    await deps.core.cache.backend.delete(stored)
-    return dict(entry.value)
+    held = await deps.retries.take(value)
+    return held.value if held is not None else None
 
 
 async def _run_command(deps: SlackDeps, data: JobData, account: Account) -> UpdateResult:
@@ -141,7 +129,6 @@ async def _offer_undo(deps: SlackDeps, data: JobData, result: UpdateResult) -> s
     body = result.undo_body()
     if not body or deps.config.settings.undo_minutes <= 0:
         return None
-    token = uuid.uuid4().hex
     record = {
         "account": result.account.name,
         "ticket": result.ticket.id,
@@ -152,10 +139,7 @@ async def _offer_undo(deps: SlackDeps, data: JobData, result: UpdateResult) -> s
         "user": data.user,
         "user_name": data.user_name,
     }
-    await deps.core.cache.store(
-        key("undo", token), record, ttl=deps.config.settings.undo_minutes * 60, stale_for=0.0
-    )
-    return deps.signer.sign({"u": token})
+    return await deps.undos.put(record, ttl=deps.config.settings.undo_minutes * 60)
 
 
 async def _deliver(deps: SlackDeps, client: Any, data: JobData, result: UpdateResult) -> None:

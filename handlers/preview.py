@@ -5,14 +5,12 @@ is over 10 minutes old or the ticket changed since: then a fresh preview is offe
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
 from blocks import ids
 from blocks.messages import preview_blocks
-from bot import keys
 from bot.commands import UpdateCommand
 from bot.refs import TicketRef
 from bot.service import Actor, UserInputError
@@ -24,10 +22,6 @@ from handlers.surface import ack_only, guarded
 VALID_FOR = 600.0  # seconds a preview can be applied
 KEPT_FOR = 3600.0  # seconds it is kept, to offer a fresh one after that
 GONE = "This preview is gone (applied, cancelled, or more than an hour old)."
-
-
-def _key(token: str) -> str:
-    return keys.key("preview", token)
 
 
 def wants_preview(deps: SlackDeps, command: UpdateCommand) -> bool:
@@ -43,7 +37,7 @@ async def offer_preview(
         raise UserInputError("only updates can be previewed")
     actor = Actor(slack_user_id=origin.get("user"), name=origin.get("user_name"))
     plan = await deps.service.plan(command, actor, origin.get("channel"))
-    token = uuid.uuid4().hex
+    token = deps.previews.new_token()
     entry = {
         **origin,
         "account": plan.account.name,
@@ -53,8 +47,8 @@ async def offer_preview(
         "at": time.time(),
         "key": idempotency_key(origin.get("team"), origin.get("user"), "preview", token),
     }
-    await deps.core.cache.store(_key(token), entry, ttl=KEPT_FOR, stale_for=0.0)
-    blocks = preview_blocks(plan.ticket_id, deps.service.preview(plan), deps.signer.sign({"p": token}), note)
+    value = await deps.previews.put(entry, ttl=KEPT_FOR, token=token)
+    blocks = preview_blocks(plan.ticket_id, deps.service.preview(plan), value, note)
     await respond(
         response_type="ephemeral",
         replace_original=replace,
@@ -63,23 +57,21 @@ async def offer_preview(
     )
 
 
-async def _entry(deps: SlackDeps, body: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
-    signed = deps.signer.verify(((body.get("actions") or [{}])[0]).get("value"))
-    token = str(signed.get("p")) if signed else ""
-    found = await deps.core.cache.backend.get(_key(token)) if token else None
-    return token, dict(found.value) if found is not None else None
+def _value(body: dict[str, Any]) -> str | None:
+    value = ((body.get("actions") or [{}])[0]).get("value")
+    return str(value) if value else None
 
 
 @guarded
 async def apply_preview(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
     deps = deps_of(context)
-    token, entry = await _entry(deps, body)
-    if entry is None:
+    held = await deps.previews.take(_value(body))
+    if held is None:
         raise UserInputError(GONE)
+    entry = held.value
     account = deps.config.account(str(entry["account"]))
     if account is None:
         raise UserInputError(GONE)
-    await deps.core.cache.backend.delete(_key(token))
     origin = {k: entry.get(k) for k in ("text", "channel", "user", "user_name", "team", "response_url")}
     if time.time() - float(entry["at"]) > VALID_FOR:
         note = "That preview was more than 10 minutes old, so nothing was sent; here it is again."
@@ -112,9 +104,7 @@ async def apply_preview(body: dict[str, Any], client: Any, respond: Any, context
 @guarded
 async def cancel_preview(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
     deps = deps_of(context)
-    token, entry = await _entry(deps, body)
-    if entry is not None:
-        await deps.core.cache.backend.delete(_key(token))
+    await deps.previews.take(_value(body))
     await respond(replace_original=True, text="Preview cancelled; nothing was sent.")
 
 

@@ -8,7 +8,6 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks import ids
-from bot import keys
 from bot.refs import TicketRef
 from bot.service import UserInputError, changed_since
 from handlers.deps import actor_of, deps_of, idempotency_key, request_id
@@ -20,14 +19,11 @@ from handlers.surface import ack_only, guarded
 @guarded
 async def undo_clicked(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
     deps = deps_of(context)
-    signed = deps.signer.verify(((body.get("actions") or [{}])[0]).get("value"))
-    token = str(signed.get("u")) if signed else ""
-    key = keys.key("undo", token)
-    entry = await deps.core.cache.backend.get(key) if token else None
+    held = await deps.undos.find(((body.get("actions") or [{}])[0]).get("value"))
     minutes = deps.config.settings.undo_minutes
-    if entry is None:
+    if held is None:
         raise UserInputError(f"Undo is no longer available: it works for {minutes} minutes after a change.")
-    record = dict(entry.value)
+    record = held.value
     account = deps.config.account(str(record["account"]))
     if account is None:
         raise UserInputError("Undo is no longer available: the account is not configured any more.")
@@ -41,7 +37,7 @@ async def undo_clicked(body: dict[str, Any], client: Any, respond: Any, context:
     moved = changed_since(now, record["expect"], targets)
     if moved:
         raise UserInputError(f"Not undone: {', '.join(moved)} changed since; nothing was sent.")
-    await deps.core.cache.backend.delete(key)
+    await deps.undos.discard(held)
     job = JobData.for_account(
         account,
         kind="fields",
@@ -53,7 +49,7 @@ async def undo_clicked(body: dict[str, Any], client: Any, respond: Any, context:
         user_name=user.get("username") or user.get("name"),
         response_url=body.get("response_url"),
         reply="replace",
-        key=idempotency_key(token, "undo"),  # its own key: an undo is a change of its own
+        key=idempotency_key(held.token, "undo"),  # its own key: an undo is a change of its own
         request_id=request_id(),
     )
     await put_job(deps, job, once=job.key)

@@ -1,0 +1,64 @@
+"""Payloads behind single-use buttons (Retry, Undo, Apply / Cancel of a preview).
+
+The payload is kept in the shared cache under a random token; the button carries the token,
+signed (bot/signing.py), so a forged or altered value finds nothing. Taking a payload removes
+it, so a second click (or a replay) finds nothing either. The signature is this project's own
+HMAC signer rather than itsdangerous: the button values are already signed with it (values in
+flight keep working), and it is 30 lines with no timestamp that Redis's expiry does not give.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from bot import keys
+from bot.cache import Cache
+from bot.signing import Signer
+
+
+@dataclass(frozen=True)
+class Held:
+    token: str
+    value: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OneTimeStore:
+    cache: Cache
+    signer: Signer
+    kind: str  # the key's name: retry, undo, preview
+    field: str  # the signed value's key ("j", "u", "p", as button values in flight carry them)
+
+    @staticmethod
+    def new_token() -> str:
+        return uuid.uuid4().hex
+
+    def _key(self, token: str) -> str:
+        return keys.key(self.kind, token)
+
+    async def put(self, value: dict[str, Any], ttl: float, token: str | None = None) -> str:
+        """Keep `value` for `ttl` seconds; returns the signed button value."""
+        token = token or self.new_token()
+        await self.cache.store(self._key(token), value, ttl=ttl, stale_for=0.0)
+        return self.signer.sign({self.field: token})
+
+    async def find(self, signed: str | None) -> Held | None:
+        """The payload behind a button value, left in place (None: forged, used, or expired)."""
+        data = self.signer.verify(signed)
+        token = str(data.get(self.field) or "") if data else ""
+        if not token:
+            return None
+        entry = await self.cache.backend.get(self._key(token))
+        return Held(token, dict(entry.value)) if entry is not None else None
+
+    async def discard(self, held: Held) -> None:
+        await self.cache.backend.delete(self._key(held.token))
+
+    async def take(self, signed: str | None) -> Held | None:
+        """The payload, once: a second take finds nothing."""
+        held = await self.find(signed)
+        if held is not None:
+            await self.discard(held)
+        return held
