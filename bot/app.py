@@ -36,7 +36,7 @@ from bot.worker_process import WorkerProcesses
 from handlers import actions, commands, events, options, preview, shortcuts, undo, views
 from handlers.deps import SlackDeps
 from handlers.jobs import account_share, dropped_job_handler, job_handler
-from handlers.surface import new_error_id, tell, too_many_requests, user_message
+from handlers.surface import report_error, too_many_requests
 
 log = logging.getLogger(__name__)
 
@@ -164,18 +164,7 @@ def build_bot(
             # Nothing is done for a request that was not verified: no Slack call, no reply.
             log.info("error before verification (%s); request dropped", type(error).__name__)
             return
-        message = user_message(error)
-        error_id = None
-        if message is None:
-            error_id = new_error_id()
-            log.error("unexpected error %s", error_id, exc_info=error)
-            message = "Something went wrong on our side; nothing more was changed."
-        try:
-            await tell(
-                body, client, respond if body.get("response_url") else None, message, error_id=error_id
-            )
-        except Exception:
-            log.exception("could not report error %s to the user", error_id)
+        await report_error(error, body, client, respond)
 
     for surface in SURFACES:
         surface.register(app)

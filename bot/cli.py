@@ -175,12 +175,11 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
 
     core = build_core(config)
     bot = build_bot(config, core)
-    background = bot.run_worker
-    if config.settings.redis_url and config.settings.worker_processes:
-        processes = config.settings.worker_processes
+    processes = config.settings.worker_processes if config.settings.redis_url else 0
 
-        async def background() -> None:
-            await bot.run_beside(processes)
+    async def background() -> None:
+        await core.warm_up()
+        await (bot.run_beside(processes) if processes else bot.run_worker())
 
     async def drain() -> None:
         await bot.drain(config.settings.drain_seconds)
@@ -221,6 +220,7 @@ async def _worker(config: AppConfig) -> int:
 
     core = build_core(config)
     bot = build_bot(config, core)
+    await core.warm_up()
     loop = asyncio.get_running_loop()
     task = asyncio.create_task(bot.run_worker())
     stopping = asyncio.Event()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from pydantic import SecretStr
+from redis.asyncio.cluster import RedisCluster
 
 from bot import keys
 from bot.audit import AuditTrail
@@ -36,6 +38,13 @@ class Core:
         await self.client.aclose()
         if self.redis is not None:
             await self.redis.aclose()
+
+    async def warm_up(self) -> None:
+        """Connect to every node of a Redis Cluster before requests arrive: redis-py's asyncio
+        cluster client can fail a command that races a node's first connection."""
+        if isinstance(self.redis, RedisCluster):
+            with contextlib.suppress(Exception):
+                await self.redis.ping(target_nodes=RedisCluster.ALL_NODES)
 
     async def redis_ok(self) -> bool | None:
         """True/False when Redis is configured and answers or not; None when not configured."""

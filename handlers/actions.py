@@ -10,14 +10,15 @@ from slack_bolt.async_app import AsyncApp
 from blocks import ids
 from bot.refs import TicketRef
 from bot.service import UserInputError
+from handlers import texts
 from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
 from handlers.edit_form import open_edit
 from handlers.job_data import JobData
 from handlers.jobs import Busy, enqueue, put_job, take_stored
 from handlers.surface import ack_only, card_message, channel_of, guarded, tell
 
-FORGED = "This button is not valid any more (it may be from an old or altered message)."
-RETRY_GONE = "This update was already retried, or it expired; please make the change again."
+FORGED = texts.FORGED_BUTTON
+RETRY_GONE = texts.RETRY_GONE
 DOUBLE_CLICK_WINDOW = 10.0  # seconds in which the same click on the same card counts once
 
 

@@ -28,6 +28,7 @@ from bot.models import TicketUpdate
 from bot.refs import TicketRef
 from bot.service import Actor, UpdateResult, UserInputError
 from bot.truto_errors import RateLimited, TrutoError, Unavailable
+from handlers import texts
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
 from handlers.surface import card_message, new_error_id, user_message
@@ -35,10 +36,7 @@ from handlers.surface import card_message, new_error_id, user_message
 log = logging.getLogger(__name__)
 
 
-BUSY = (
-    "ticketbot can't take this right now: its store is unreachable and this process already holds "
-    "as many waiting updates as it may. Nothing was changed; please try again in a minute."
-)
+BUSY = texts.BUSY
 
 
 class Busy(UserInputError):
@@ -251,7 +249,7 @@ async def _tell_failure(deps: SlackDeps, client: Any, job: Job, data: JobData, e
     message = user_message(exc)
     error_id = new_error_id()
     log.error("job %s failed: error %s", job.id, error_id, exc_info=exc)
-    text = message or "Something went wrong on our side; nothing more was changed."
+    text = message or texts.SOMETHING_WENT_WRONG
     await _tell(deps, client, data, text, error_id=error_id)
 
 

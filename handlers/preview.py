@@ -14,6 +14,7 @@ from blocks.messages import preview_blocks
 from bot.commands import UpdateCommand
 from bot.refs import TicketRef
 from bot.service import Actor, UserInputError
+from handlers import texts
 from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
 from handlers.job_data import JobData
 from handlers.jobs import put_job
@@ -21,7 +22,7 @@ from handlers.surface import ack_only, guarded
 
 VALID_FOR = 600.0  # seconds a preview can be applied
 KEPT_FOR = 3600.0  # seconds it is kept, to offer a fresh one after that
-GONE = "This preview is gone (applied, cancelled, or more than an hour old)."
+GONE = texts.PREVIEW_GONE
 
 
 def wants_preview(deps: SlackDeps, command: UpdateCommand) -> bool:

@@ -24,6 +24,7 @@ from bot.models import Change, Ticket
 from bot.refs import RefError
 from bot.service import UserInputError
 from bot.truto_errors import TrutoError
+from handlers import texts
 from handlers.deps import SlackDeps, deps_of
 
 log = logging.getLogger(__name__)
@@ -73,19 +74,12 @@ async def tell(
         await client.chat_postMessage(channel=user, text=message, blocks=blocks)
 
 
-def quota_message(per_minute: int) -> str:
-    return (
-        f"You have sent {per_minute} requests in the last minute, the most one person may send; "
-        "nothing was done with this one. Please wait a minute and try again."
-    )
-
-
 _background: set[asyncio.Task[None]] = set()
 
 
 async def too_many_requests(body: dict[str, Any], per_minute: int) -> BoltResponse:
     """The answer to a request past the per-user quota: said at once, nothing queued."""
-    message = quota_message(per_minute)
+    message = texts.too_many_requests(per_minute)
     if "command" in body:
         answer = {"response_type": "ephemeral", "text": message, "blocks": error_blocks(message)}
         return BoltResponse(status=200, body=json.dumps(answer), headers={"content-type": "application/json"})
@@ -116,6 +110,23 @@ def new_error_id() -> str:
     return uuid.uuid4().hex[:8]
 
 
+async def report_error(exc: BaseException, body: dict[str, Any], client: Any, respond: Any) -> None:
+    """The one error policy of every surface: a refusal the user can act on is told as it is; an
+    unexpected error is logged with a short id and told as "something went wrong" with that id."""
+    message = user_message(exc)
+    error_id = None
+    if message is None:
+        error_id = new_error_id()
+        log.error("unexpected error %s", error_id, exc_info=exc)
+        message = texts.SOMETHING_WENT_WRONG
+    else:
+        log.info("refused: %s", message)
+    try:
+        await tell(body, client, respond if body.get("response_url") else None, message, error_id=error_id)
+    except Exception:
+        log.exception("could not tell the user about error %s", error_id)
+
+
 def guarded(function: Lazy) -> Lazy:
     """Lazy listeners' errors reach the user (Bolt would only log them)."""
 
@@ -126,19 +137,7 @@ def guarded(function: Lazy) -> Lazy:
         try:
             await function(**kwargs)
         except Exception as exc:
-            body = kwargs.get("body") or {}
-            message = user_message(exc)
-            error_id = None
-            if message is None:
-                error_id = new_error_id()
-                log.exception("unexpected error %s in %s", error_id, function.__name__)
-                message = "Something went wrong on our side; nothing more was changed."
-            else:
-                log.info("refused in %s: %s", function.__name__, message)
-            try:
-                await tell(body, kwargs.get("client"), kwargs.get("respond"), message, error_id=error_id)
-            except Exception:
-                log.exception("could not tell the user about error %s", error_id)
+            await report_error(exc, kwargs.get("body") or {}, kwargs.get("client"), kwargs.get("respond"))
         finally:
             JOBS_PENDING.dec()
 

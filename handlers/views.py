@@ -11,13 +11,14 @@ from blocks.modal import loading_view
 from bot.models import TicketUpdate
 from bot.refs import RefError, parse_ref
 from bot.service import UserInputError
+from handlers import texts
 from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
 from handlers.edit_form import inputs_digest, open_edit, read_submission
 from handlers.job_data import JobData
 from handlers.jobs import Busy, enqueue
 from handlers.surface import guarded, tell
 
-EXPIRED = "This form can't be used any more; open the ticket again."
+EXPIRED = texts.FORM_EXPIRED
 
 
 def _metadata(deps: SlackDeps, body: dict[str, Any]) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from bot import keys
 from bot.cache import Cache, RedisBackend
@@ -27,6 +28,10 @@ from tests.handlers.conftest import harness_config, last, running
 async def client(cluster: Cluster) -> AsyncIterator[aioredis.Redis]:
     keys.use("clustertest")
     connection = connect(cluster.url, cluster=True)
+    # Connect to every node before the tests run commands at once: redis-py's asyncio cluster
+    # client can fail a command that races a node's very first connection (AttributeError on
+    # its writer). `serve` meets the same race only in its first milliseconds.
+    await connection.ping(target_nodes=RedisCluster.ALL_NODES)  # type: ignore[call-arg]
     yield connection
     await connection.aclose()
     keys.use(keys.LEGACY_NAMESPACE)

@@ -1,0 +1,21 @@
+"""What users read when something is refused or fails, in one place (the cards and previews
+are built in blocks/; the grammar's and the service's answers live beside their rules)."""
+
+from __future__ import annotations
+
+SOMETHING_WENT_WRONG = "Something went wrong on our side; nothing more was changed."
+FORGED_BUTTON = "This button is not valid any more (it may be from an old or altered message)."
+RETRY_GONE = "This update was already retried, or it expired; please make the change again."
+PREVIEW_GONE = "This preview is gone (applied, cancelled, or more than an hour old)."
+FORM_EXPIRED = "This form can't be used any more; open the ticket again."
+BUSY = (
+    "ticketbot can't take this right now: its store is unreachable and this process already holds "
+    "as many waiting updates as it may. Nothing was changed; please try again in a minute."
+)
+
+
+def too_many_requests(per_minute: int) -> str:
+    return (
+        f"You have sent {per_minute} requests in the last minute, the most one person may send; "
+        "nothing was done with this one. Please wait a minute and try again."
+    )
