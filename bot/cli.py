@@ -37,6 +37,18 @@ def command_text(args: Sequence[str]) -> str:
     return " ".join(parts)
 
 
+# Names people type for the lookup lists (`ticketbot lookups show statuses`).
+LOOKUP_ALIASES = {
+    "statuses": "ticket_status",
+    "status": "ticket_status",
+    "priorities": "ticket_priorities",
+    "priority": "ticket_priorities",
+    "types": "ticket_types",
+    "type": "ticket_types",
+    "custom_fields": "fields",
+}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ticketbot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -52,7 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     lookups = sub.add_parser("lookups", help="show or refresh the cached lookup lists")
     lookups_sub = lookups.add_subparsers(dest="action", required=True)
     show = lookups_sub.add_parser("show", help="print one lookup list")
-    show.add_argument("resource", choices=LOOKUP_RESOURCES)
+    show.add_argument(
+        "resource",
+        type=lambda name: LOOKUP_ALIASES.get(name, name),
+        choices=LOOKUP_RESOURCES,
+        help="one of the lists; statuses, priorities, types and fields work too",
+    )
     show.add_argument("--account", help="account name from the config (default: the default account)")
     refresh = lookups_sub.add_parser("refresh", help="fetch every lookup list again now")
     refresh.add_argument("--account", help="only this account (default: all)")
@@ -72,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sandbox = sub.add_parser("sandbox", help="serve the local sandbox ticketing API")
     sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8010)
+    sandbox.add_argument("--port", type=int, default=8010, help="default: 8010")
     return parser
 
 
@@ -138,8 +155,13 @@ def _serve_sandbox(args: argparse.Namespace) -> int:
 
     from bot.sandbox import SandboxState, create_sandbox_app
 
-    print(f"sandbox ticketing API on http://{args.host}:{args.port} (token: sandbox-token)")
-    uvicorn.run(create_sandbox_app(SandboxState()), host=args.host, port=args.port, log_level="warning")
+    state = SandboxState()
+    accounts = ", ".join(f"{p.integrated_account_id} ({p.tool})" for p in state.profiles.values())
+    print(f"sandbox ticketing API on http://{args.host}:{args.port}")
+    print(f"  token: {state.token}   integrated accounts: {accounts}")
+    print(f"  try:   TRUTO_BASE_URL=http://{args.host}:{args.port} TRUTO_API_TOKEN={state.token} \\")
+    print("         TRUTO_INTEGRATED_ACCOUNT_ID=sandbox-jira ticketbot update PROJ-42 status=done --dry-run")
+    uvicorn.run(create_sandbox_app(state), host=args.host, port=args.port, log_level="warning")
     return 0
 
 

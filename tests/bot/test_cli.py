@@ -87,3 +87,19 @@ def test_shell_arguments_are_requoted() -> None:
     assert command_text(["update", "PROJ-42", "status=In Progress", 'name=say "hi"', "tags+=a"]) == (
         'update PROJ-42 status="In Progress" name="say \\"hi\\"" tags+=a'
     )
+
+
+def test_lookup_names_people_type_are_understood() -> None:
+    from bot.cli import _parser
+
+    assert _parser().parse_args(["lookups", "show", "statuses"]).resource == "ticket_status"
+    assert _parser().parse_args(["lookups", "show", "priorities"]).resource == "ticket_priorities"
+    assert _parser().parse_args(["lookups", "show", "users"]).resource == "users"
+
+
+def test_sandbox_help_shows_its_default_port(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import _parser
+
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["sandbox", "--help"])
+    assert "default: 8010" in capsys.readouterr().out
