@@ -532,7 +532,7 @@ class TicketService:
             raise ResolveError(
                 f"can't tell which ticketing user {who} is: no email on the Slack profile"
                 if slack_id
-                else "'me' needs a Slack user; use an email instead"
+                else "'me' needs a Slack user; use an email instead (or, on the command line, --as-email)"
             )
         try:
             return _ref(await self.lookups.user_by_email(account, email, who=who))

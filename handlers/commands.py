@@ -90,7 +90,15 @@ async def run_ticket(body: dict[str, Any], client: Any, respond: Any, context: A
             "team": body.get("team_id"),
             "response_url": body.get("response_url"),
         }
-        await offer_preview(deps, respond, origin)
+        limit = deps.config.settings.preview_above_fields
+        why = (
+            ""
+            if command.preview
+            else (
+                f"It changes {len(command.assignments)} fields; updates of more than {limit} are previewed first."
+            )
+        )
+        await offer_preview(deps, respond, origin, note=why)
     elif isinstance(command, ShowCommand):
         account, ticket = await deps.service.show(command.ref, channel)
         message = await card_message(deps, account, ticket, shareable=True)

@@ -180,7 +180,10 @@ async def test_parse_errors_never_reach_the_api(service: TicketService, sandbox:
 
 
 async def test_me_without_a_slack_user_is_explained(service: TicketService, sandbox: SandboxServer) -> None:
-    with pytest.raises(UserInputError, match="'me' needs a Slack user; use an email instead"):
+    with pytest.raises(
+        UserInputError,
+        match=r"'me' needs a Slack user; use an email instead \(or, on the command line, --as-email\)",
+    ):
         await run(service, "PROJ-42 assignee=me", actor=Actor())
     assert sandbox.state.calls("PATCH") == []
 

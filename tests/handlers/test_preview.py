@@ -57,8 +57,11 @@ async def test_cancel_sends_nothing(harness: Harness) -> None:
 
 async def test_many_changes_are_previewed_without_asking(harness: Harness) -> None:
     text = "PROJ-42 status=done priority=low assignee=me tags+=backend due=+3d team=plat"
-    await preview(harness, text)
+    answer = await preview(harness, text)
     assert harness.sandbox.state.calls("PATCH") == []
+    assert answer["blocks"][0]["text"]["text"].startswith(
+        "It changes 6 fields; updates of more than 5 are previewed first.\n*Preview of PROJ-42*"
+    )
 
 
 async def test_an_old_preview_is_offered_again(harness: Harness) -> None:
