@@ -91,13 +91,10 @@ async def run_ticket(body: dict[str, Any], client: Any, respond: Any, context: A
             "response_url": body.get("response_url"),
         }
         limit = deps.config.settings.preview_above_fields
-        why = (
-            ""
-            if command.preview
-            else (
-                f"It changes {len(command.assignments)} fields; updates of more than {limit} are previewed first."
-            )
-        )
+        changes = len(command.assignments)
+        why = f"It changes {changes} fields; updates of more than {limit} are previewed first."
+        if command.preview:
+            why = ""
         await offer_preview(deps, respond, origin, note=why)
     elif isinstance(command, ShowCommand):
         account, ticket = await deps.service.show(command.ref, channel)
