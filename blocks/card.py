@@ -31,6 +31,8 @@ class CardOptions:
     interactive: bool = True  # unfurls are compact and have no buttons
     can_update: bool = True  # False: the tool cannot update tickets, so only "Open in …" is offered
     undo_value: str | None = None  # a card posted after an update offers Undo (signed by the caller)
+    updated_in: str | None = None  # a live card brought up to date: where the change was made…
+    updated_at: datetime | None = None  # …and when
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -82,10 +84,19 @@ def changes_line(changes: Sequence[Change], actor_id: str | None, when: datetime
         else f"{who} saved with no visible change"
     )
     if when is not None:
-        stamp = int(when.timestamp())
-        fallback = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        text += f" · <!date^{stamp}^{{date_short_pretty}} at {{time}}|{fallback}>"
+        text += f" · {_stamp(when)}"
     return truncate(text, 3000)
+
+
+def _stamp(when: datetime) -> str:
+    """A date Slack shows in each reader's time zone (the fallback in UTC)."""
+    fallback = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def updated_line(where: str, when: datetime | None) -> str:
+    """Under a live card's fields: "Updated <date> in Jira"."""
+    return f"Updated {_stamp(when)} in {escape(where)}" if when is not None else f"Updated in {escape(where)}"
 
 
 def _status_select(ticket: Ticket, statuses: Sequence[Mapping[str, Any]]) -> Block | None:
@@ -173,6 +184,9 @@ def ticket_card(ticket: Ticket, options: CardOptions) -> list[Block]:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(excerpt)}})
     if options.changes or options.actor_id:
         line = changes_line(options.changes, options.actor_id, options.changed_at)
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": line}]})
+    elif options.updated_in:
+        line = updated_line(options.updated_in, options.updated_at)
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": line}]})
     if options.interactive:
         actions = _actions(ticket, options)

@@ -42,6 +42,12 @@ def notice_blocks(message: str) -> list[Block]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(escape(message), 3000)}}]
 
 
+def deleted_blocks(ticket_ref: str, tool: str) -> list[Block]:
+    """What a live card becomes when its ticket is deleted: a line, no buttons."""
+    text = f"{escape(ticket_ref)} was deleted in {escape(tool)}."
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}]
+
+
 def preview_blocks(ticket_ref: str, changes: Sequence[Change], value: str, note: str = "") -> list[Block]:
     """Before → after of an update not sent yet, with Apply and Cancel."""
     lines = [f"*{escape(c.field)}*: {escape(c.before)} → {escape(c.after)}" for c in changes] or [

@@ -37,6 +37,7 @@ from handlers import actions, commands, events, options, preview, shortcuts, und
 from handlers.deps import SlackDeps
 from handlers.jobs import account_share, dropped_job_handler, job_handler
 from handlers.surface import report_error, too_many_requests
+from handlers.truto_webhooks import TrutoWebhooks
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class SlackBot:
     worker: Worker
     deps: SlackDeps
     edge: SlackEdge
+    webhooks: TrutoWebhooks
     processes: WorkerProcesses | None = None
     local: Worker | None = None  # beside worker processes: runs the jobs this process kept
 
@@ -174,4 +176,4 @@ def build_bot(
         max_body_bytes=settings.http_max_body_bytes,
         read_timeout=settings.http_read_timeout_seconds,
     )
-    return SlackBot(app, worker, deps, edge)
+    return SlackBot(app, worker, deps, edge, TrutoWebhooks(deps))

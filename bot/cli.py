@@ -213,6 +213,7 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
         background=background,
         drain=drain,
         on_shutdown=core.aclose,
+        truto_webhooks=bot.webhooks,
     )
     port = args.port or config.settings.port or 3000
     # What start-up built lives as long as the process: keep full collections from walking it

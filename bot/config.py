@@ -82,6 +82,17 @@ class Settings(BaseSettings):
     truto_token_rate_limit: int = Field(default=500, ge=0)  # per API token per window; 0: no limit
     lookup_ttl_seconds: float = Field(default=600.0, gt=0)
     snapshot_ttl_seconds: float = Field(default=300.0, gt=0)
+    # Live cards: the secrets of the unified API's webhooks (comma separated, for rotation).
+    truto_webhook_secret: SecretStr | None = None
+    webhook_max_age_seconds: float = Field(default=300.0, gt=0)  # older events are refused (replays)
+    webhook_coalesce_seconds: float = Field(default=1.0, ge=0)  # a burst for one ticket: one GET
+    card_registry_days: float = Field(default=14.0, gt=0)  # how long a card is kept up to date
+    card_registry_cap: int = Field(default=20, ge=1, le=200)  # the most recent cards per ticket
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        raw = self.truto_webhook_secret.get_secret_value() if self.truto_webhook_secret else ""
+        return [part.strip() for part in raw.split(",") if part.strip()]
 
     @field_validator("slack_api_url", "truto_base_url")
     @classmethod
@@ -268,8 +279,11 @@ def secret_values(settings: Settings) -> list[str]:
         settings.slack_signing_secret,
         settings.slack_app_token,
         settings.truto_api_token,
+        settings.truto_webhook_secret,
     ]
-    values = [s.get_secret_value() for s in secrets if s is not None]
+    values = [
+        v.strip() for s in secrets if s is not None for v in s.get_secret_value().split(",") if v.strip()
+    ]
     if settings.redis_url and "@" in settings.redis_url:
         values.append(settings.redis_url.split("@", 1)[0].rsplit(":", 1)[-1])  # a password in the URL
     return values

@@ -1,4 +1,5 @@
-"""HTTP mode: every Slack request on POST /slack/events; probes and Prometheus metrics.
+"""HTTP mode: every Slack request on POST /slack/events, the unified API's webhooks on
+POST /truto/webhooks; probes and Prometheus metrics.
 
 Slack requests pass the edge first (bot/slack_edge.py): size and time limits, the signature
 over the raw bytes, the replay guard. Only then does Bolt parse the body.
@@ -31,7 +32,10 @@ READY_PATH = "/readyz"
 METRICS_PATH = "/metrics"
 VERIFIED = "edge_verified"  # set in the Bolt context of every request that passed the edge
 
+WEBHOOKS_PATH = "/truto/webhooks"
+
 RedisCheck = Callable[[], Awaitable[bool | None]]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _refused(refusal: Refusal) -> Response:
@@ -52,7 +56,10 @@ def create_http_app(
     background: Callable[[], Coroutine[Any, Any, None]] | None = None,
     drain: Callable[[], Awaitable[None]] | None = None,
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
+    truto_webhooks: Endpoint | None = None,
 ) -> Starlette:
+    """`truto_webhooks`: the receiver of the unified API's webhooks (it verifies their own
+    signature: Slack's edge does not apply to them)."""
     state = {"draining": False}
 
     async def slack_events(request: Request) -> Response:
@@ -95,9 +102,11 @@ def create_http_app(
         if on_shutdown is not None:
             await on_shutdown()
 
+    webhook_routes = [Route(WEBHOOKS_PATH, truto_webhooks, methods=["POST"])] if truto_webhooks else []
     return Starlette(
         routes=[
             Route(SLACK_PATH, slack_events, methods=["POST"]),
+            *webhook_routes,
             Route(HEALTH_PATH, healthz, methods=["GET"]),
             Route(READY_PATH, readyz, methods=["GET"]),
             Route(METRICS_PATH, metrics, methods=["GET"]),

@@ -45,6 +45,18 @@ EDGE_REFUSALS = Counter(
 QUOTA_REFUSALS = Counter(
     "ticketbot_quota_refusals_total", "Requests answered 'too many' by the per-user quota", registry=REGISTRY
 )
+WEBHOOK_EVENTS = Counter(
+    "ticketbot_webhook_events_total",
+    "Unified API webhook deliveries, by event type and what was done with them",
+    ["event", "verdict"],
+    registry=REGISTRY,
+)
+LIVE_CARDS = Counter(
+    "ticketbot_live_cards_total",
+    "Cards in Slack brought up to date after a change (updated) or forgotten (dropped: message gone)",
+    ["outcome"],
+    registry=REGISTRY,
+)
 JOBS_PENDING = Gauge("ticketbot_jobs_pending", "Acknowledged work not finished yet", registry=REGISTRY)
 
 

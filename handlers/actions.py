@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from blocks import ids
 from bot.refs import TicketRef
 from bot.service import UserInputError
-from handlers import texts
+from handlers import live_cards, texts
 from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
 from handlers.edit_form import open_edit
 from handlers.job_data import JobData
@@ -82,6 +82,7 @@ async def _enqueue_card_update(
         response_url=body.get("response_url"),
         reply="replace",
         ephemeral=bool(container.get("is_ephemeral")),
+        message_ts=container.get("message_ts") if container.get("type") == "message" else None,
         key=idempotency_key(same_click, action.get("action_ts")),
         request_id=request_id(),
     )
@@ -137,6 +138,9 @@ async def share_clicked(body: dict[str, Any], client: Any, respond: Any, context
     message = await card_message(deps, account, ticket)
     await respond(response_type="in_channel", replace_original=False, **message)
     await respond(delete_original=True)
+    card = live_cards.through_response_url(body.get("response_url"), used=2)
+    if card is not None:
+        await live_cards.remember(deps, account, ticket, card)
 
 
 async def ack_retry(ack: Any, body: dict[str, Any], context: Any) -> None:

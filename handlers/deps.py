@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from bot.card_registry import CardRegistry, OwnWrites
 from bot.config import Account, AppConfig
 from bot.jobs import JobQueue
 from bot.logs import current_fields
@@ -44,6 +45,17 @@ class SlackDeps:
     @property
     def previews(self) -> OneTimeStore:
         return OneTimeStore(self.core.cache, self.signer, "preview", "p")
+
+    @property
+    def cards(self) -> CardRegistry:
+        settings = self.config.settings
+        return CardRegistry(
+            self.core.cache.backend, ttl=settings.card_registry_days * 86400, cap=settings.card_registry_cap
+        )
+
+    @property
+    def own_writes(self) -> OwnWrites:
+        return OwnWrites(self.core.cache.backend)
 
     def ticket_value(self, account: Account, ticket_id: str) -> str:
         """A signed button value naming the account and the ticket."""

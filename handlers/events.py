@@ -13,6 +13,7 @@ from bot.config import Account
 from bot.lookups import cache_key
 from bot.models import Ticket
 from bot.refs import TicketRef, ref_from_url
+from handlers import live_cards
 from handlers.deps import SlackDeps, deps_of
 from handlers.surface import card_message, user_message
 
@@ -65,6 +66,7 @@ async def unfurl(body: dict[str, Any], client: Any, context: Any) -> None:
         *(_ticket(deps, account, ref) for ref in wanted.values()), return_exceptions=True
     )
     unfurls: dict[str, Any] = {}
+    shown: dict[str, Ticket] = {}
     for url, result in zip(wanted, results, strict=True):
         if isinstance(result, BaseException):
             if user_message(result) is None:
@@ -72,14 +74,19 @@ async def unfurl(body: dict[str, Any], client: Any, context: Any) -> None:
             continue
         card = await card_message(deps, account, result, interactive=False)
         unfurls[url] = {"blocks": card["blocks"]}
+        shown[url] = result
     if not unfurls:
         return
-    if event.get("unfurl_id"):
+    if event.get("unfurl_id"):  # a message being written: nothing to keep up to date yet
         await client.chat_unfurl(
             unfurl_id=event["unfurl_id"], source=event.get("source", "composer"), unfurls=unfurls
         )
-    else:
-        await client.chat_unfurl(channel=event["channel"], ts=event["message_ts"], unfurls=unfurls)
+        return
+    await client.chat_unfurl(channel=event["channel"], ts=event["message_ts"], unfurls=unfurls)
+    for url, ticket in shown.items():
+        await live_cards.remember(
+            deps, account, ticket, live_cards.unfurled(event["channel"], event["message_ts"], url)
+        )
 
 
 def register(app: AsyncApp) -> None:

@@ -16,6 +16,10 @@ Keys:
 - `response_url`, `reply` (`in_channel`, `replace` or `post`), `ephemeral`: where the card goes.
 - `key`: the Idempotency-Key; `jid`: the job's own id (set by the queue); `request_id`.
 - `retried_from`: the response_url of the message whose Retry put the job back.
+- `message_ts`: the message a card button was clicked on (its card is replaced in place).
+- `refresh` jobs (a webhook event: bring the ticket's cards up to date): `event` (created,
+  updated or deleted), `changed_at` (the event's time, epoch seconds) and `not_before` (the end
+  of the window in which further events for the ticket join this job).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.config import Account, AppConfig
 
 VERSION = 2
-Kind = Literal["command", "fields"]
+Kind = Literal["command", "fields", "refresh"]
 Reply = Literal["in_channel", "replace", "post"]
 
 
@@ -54,6 +58,10 @@ class JobData(BaseModel):
     jid: str | None = None
     request_id: str | None = None
     retried_from: str | None = None
+    message_ts: str | None = None
+    event: str | None = None
+    changed_at: float | None = None
+    not_before: float | None = None
 
     @classmethod
     def for_account(cls, account: Account, **fields: Any) -> JobData:

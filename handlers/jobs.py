@@ -20,6 +20,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from blocks.messages import error_blocks, notice_blocks
 from bot import patience
+from bot.card_registry import Card
 from bot.commands import ParseError, UpdateCommand
 from bot.config import Account
 from bot.jobs import MAX_DELIVERIES, Job, NotForThisWorker, QueueFull
@@ -28,7 +29,7 @@ from bot.models import TicketUpdate
 from bot.refs import TicketRef
 from bot.service import Actor, UpdateResult, UserInputError
 from bot.truto_errors import RateLimited, TrutoError, Unavailable
-from handlers import texts
+from handlers import live_cards, texts
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
 from handlers.surface import card_message, new_error_id, user_message
@@ -150,13 +151,28 @@ async def _deliver(deps: SlackDeps, client: Any, data: JobData, result: UpdateRe
         shareable=data.ephemeral,
         undo_value=await _offer_undo(deps, data, result),
     )
+    await deps.own_writes.note(result.account.integrated_account_id, result.ticket)
+    kept: Card | None = None
     if data.reply == "replace" and data.response_url:
         await _respond(data.response_url, {"replace_original": True, **card})
+        if data.message_ts and data.channel and not data.ephemeral:
+            kept = live_cards.posted(data.channel, data.message_ts)
+        else:
+            kept = live_cards.through_response_url(data.response_url)
     elif data.reply == "in_channel" and data.response_url:
-        await _respond(data.response_url, {"response_type": "in_channel", "replace_original": False, **card})
+        # Posted as the bot where it is a member: such a card can be kept up to date for as long
+        # as it exists; elsewhere through the response_url (which works for 30 minutes).
+        kept = await _post_as_bot(client, data, card)
+        if kept is None:
+            await _respond(
+                data.response_url, {"response_type": "in_channel", "replace_original": False, **card}
+            )
+            kept = live_cards.through_response_url(data.response_url)
     else:
         # The channel the form came from; without one, a direct message to the user.
-        await _post_card(client, data, card)
+        kept = await _post_card(client, data, card)
+    if kept is not None:
+        await live_cards.remember(deps, result.account, result.ticket, kept)
     if data.retried_from:
         await _respond(data.retried_from, {"delete_original": True})
 
@@ -164,12 +180,26 @@ async def _deliver(deps: SlackDeps, client: Any, data: JobData, result: UpdateRe
 NOT_A_MEMBER = ("not_in_channel", "channel_not_found", "is_archived")
 
 
-async def _post_card(client: Any, data: JobData, card: dict[str, Any]) -> None:
-    """Post the card; where the bot may not post (it was never invited), show it to the user
-    alone, saying how to have cards posted there: the change was made, and nobody is left unaware."""
+async def _post_as_bot(client: Any, data: JobData, card: dict[str, Any]) -> Card | None:
+    """The card posted in the job's channel as the bot; None where the bot may not post."""
+    if not data.channel:
+        return None
     try:
-        await client.chat_postMessage(channel=data.channel or data.user, **card)
-        return
+        answer = await client.chat_postMessage(channel=data.channel, **card)
+    except SlackApiError as exc:
+        if exc.response.get("error") not in NOT_A_MEMBER:
+            raise
+        return None
+    return live_cards.posted(str(answer.get("channel") or data.channel), answer.get("ts"))
+
+
+async def _post_card(client: Any, data: JobData, card: dict[str, Any]) -> Card | None:
+    """Post the card; where the bot may not post (it was never invited), show it to the user
+    alone, saying how to have cards posted there: the change was made, and nobody is left unaware.
+    Returns the posted card (None for an ephemeral one)."""
+    try:
+        answer = await client.chat_postMessage(channel=data.channel or data.user, **card)
+        return live_cards.posted(str(answer.get("channel") or data.channel), answer.get("ts"))
     except SlackApiError as exc:
         if exc.response.get("error") not in NOT_A_MEMBER or not data.user:
             raise
@@ -189,11 +219,12 @@ async def _post_card(client: Any, data: JobData, card: dict[str, Any]) -> None:
             await client.chat_postEphemeral(
                 channel=data.channel, user=data.user, text=card["text"], blocks=blocks
             )
-            return
+            return None
         except SlackApiError as exc:
             if exc.response.get("error") not in NOT_A_MEMBER:
                 raise
     await client.chat_postMessage(channel=data.user, text=card["text"], blocks=blocks)  # a direct message
+    return None
 
 
 def account_share(deps: SlackDeps) -> Callable[[Job], str]:
@@ -275,6 +306,13 @@ def job_handler(deps: SlackDeps, client: Any) -> Any:
                 notice=True,
             )
 
+        if data.kind == "refresh":  # a webhook event: nobody to tell, nothing to apply
+            try:
+                await live_cards.refresh(deps, client, data, account)
+            except Exception:  # the next change of the ticket brings its cards up to date
+                log.warning("cards of %s were not brought up to date", data.ticket, exc_info=True)
+            await deps.jobs.complete(job)
+            return
         run = _run_command if data.kind == "command" else _run_fields
         try:
             with patience.patient(deps.config.settings.job_patience_seconds, queued_note):

@@ -154,6 +154,8 @@ async def card_message(
     shareable: bool = False,
     interactive: bool = True,
     undo_value: str | None = None,
+    updated_in: str | None = None,
+    updated_at: datetime | None = None,
 ) -> dict[str, Any]:
     """blocks and fallback text of a ticket card (statuses come from the cached list)."""
     statuses: list[dict[str, Any]] = []
@@ -173,6 +175,8 @@ async def card_message(
         interactive=interactive,
         can_update=can_update,
         undo_value=undo_value,
+        updated_in=updated_in,
+        updated_at=updated_at,
     )
     return {"blocks": ticket_card(ticket, options), "text": card_text(ticket, changes or [])}
 

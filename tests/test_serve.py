@@ -70,8 +70,8 @@ def test_serve_answers_health_and_signed_commands(sandbox: SandboxServer, slack:
         headers = {**sign(body), "Content-Type": "application/x-www-form-urlencoded"}
         accepted = httpx.post(f"{base}/slack/events", content=body, headers=headers)
         assert accepted.status_code == 200
-        wait_until(lambda: slack.state.named("response"))
-        assert slack.state.named("response")[0].args["response_type"] == "in_channel"
+        wait_until(lambda: slack.state.named("chat.postMessage"))
+        assert slack.state.named("chat.postMessage")[0].args["channel"] == "C0ANY"
         assert sandbox.state.calls("PATCH")[0].body == {"status": {"id": "js4", "name": "Done"}}
     finally:
         process.terminate()

@@ -110,5 +110,5 @@ async def test_a_command_end_to_end_on_the_cluster(
         await harness.command("PROJ-42 priority=high")
         await harness.command("PROJ-42 tags+=backend")
     assert sandbox.state.patches_applied == 2
-    assert last(fake_slack.state.named("response"))["response_type"] == "in_channel"
+    assert last(fake_slack.state.named("chat.postMessage"))["text"].startswith("PROJ-42")
     keys.use(keys.LEGACY_NAMESPACE)

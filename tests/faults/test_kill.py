@@ -47,13 +47,13 @@ def test_sigkill_mid_job_then_restart(sandbox: SandboxServer, own_redis: RedisPr
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
         second, _ = start_bot(sandbox, slack, own_redis)
-        wait_until(lambda: slack.state.named("response"), timeout=30)
+        wait_until(lambda: slack.state.named("chat.postMessage"), timeout=30)
         time.sleep(0.5)
         patches = sandbox.state.calls("PATCH")
         assert len(patches) == 2 and len({p.headers["idempotency-key"] for p in patches}) == 1
         assert sandbox.state.patches_applied == 1
-        [answer] = slack.state.named("response")
-        assert answer.args["response_type"] == "in_channel"
+        [answer] = slack.state.named("chat.postMessage")
+        assert answer.args["channel"] == "C0ANY"
         assert "status To Do → Done" in str(answer.args["blocks"])
     finally:
         for process in (first, second):

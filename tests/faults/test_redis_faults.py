@@ -25,7 +25,7 @@ async def test_redis_down_at_start_up(
         await harness.command("PROJ-42 status=done")
         await harness.command("PROJ-41 status=done")
         assert harness.sandbox.state.patches_applied == 2
-        assert [c.args["response_type"] for c in harness.calls("response")] == ["in_channel", "in_channel"]
+        assert len(harness.calls("chat.postMessage")) == 2  # both cards posted
     jobs_warnings = [r for r in caplog.records if "Redis unavailable for jobs" in r.getMessage()]
     cache_warnings = [r for r in caplog.records if "Redis unavailable (" in r.getMessage()]
     assert len(jobs_warnings) == 1 and len(cache_warnings) == 1  # said once, not per request
@@ -53,7 +53,7 @@ async def test_jobs_written_before_a_redis_stop_run_after_it_returns(
             patched = sorted(c.path for c in harness.sandbox.state.calls("PATCH"))
             assert patched == ["/unified/ticketing/tickets/PROJ-41", "/unified/ticketing/tickets/PROJ-42"]
             assert harness.sandbox.state.patches_applied == 2
-            assert len(harness.calls("response")) == 2
+            assert len(harness.calls("chat.postMessage")) == 2
             await harness.bot.worker.drain()
             assert harness.sandbox.state.patches_applied == 2  # nothing runs twice
     finally:
@@ -76,7 +76,7 @@ async def test_an_unfinished_job_is_reclaimed_and_applied_once(
         await asyncio.sleep(0.3)
         assert await second.bot.worker.drain() == 1
         assert sandbox.state.patches_applied == 1
-        assert last(second.calls("response"))["response_type"] == "in_channel"
+        assert len(second.calls("chat.postMessage")) == 1
         await asyncio.sleep(0.3)
         assert await second.bot.worker.drain() == 0  # acknowledged: not reclaimed again
 

@@ -71,13 +71,13 @@ def test_a_job_whose_process_is_killed_is_taken_over_within_seconds(bots: Bots) 
     bots.start()  # a second replica, up before the kill
     killed_at = time.monotonic()
     first.send_signal(signal.SIGKILL)  # its worker child dies with it
-    wait_until(lambda: bots.slack.state.named("response"), timeout=15)
+    wait_until(lambda: bots.slack.state.named("chat.postMessage"), timeout=15)
     taken_over_in = time.monotonic() - killed_at
     assert taken_over_in < 10.0
     time.sleep(0.5)
     assert bots.sandbox.state.patches_applied == 1
-    [answer] = bots.slack.state.named("response")
-    assert answer.args["response_type"] == "in_channel"
+    [answer] = bots.slack.state.named("chat.postMessage")
+    assert answer.args["text"].startswith("PROJ-42")
 
 
 def test_sigterm_drains_twenty_jobs_without_waiting_for_the_takeover_timeout(bots: Bots) -> None:
@@ -90,13 +90,13 @@ def test_sigterm_drains_twenty_jobs_without_waiting_for_the_takeover_timeout(bot
     wait_until(lambda: bots.sandbox.state.calls("PATCH"))
     stopped_at = time.monotonic()
     first.send_signal(signal.SIGTERM)
-    wait_until(lambda: len(bots.slack.state.named("response")) >= 20, timeout=40)
+    wait_until(lambda: len(bots.slack.state.named("chat.postMessage")) >= 20, timeout=40)
     assert time.monotonic() - stopped_at < 30  # nothing waited for the 60 s takeover
     assert first.wait(timeout=15) == 0
     time.sleep(0.5)
     assert bots.sandbox.state.patches_applied == 20
-    answered = [c.path for c in bots.slack.state.named("response")]
-    assert len(answered) == len(set(answered)) == 20  # each user answered once
+    answered = [c.args["text"].split(":")[0] for c in bots.slack.state.named("chat.postMessage")]
+    assert len(answered) == len(set(answered)) == 20  # each ticket's card posted once
 
 
 def test_two_deployments_on_one_redis_run_only_their_own_jobs(bots: Bots) -> None:
@@ -105,7 +105,7 @@ def test_two_deployments_on_one_redis_run_only_their_own_jobs(bots: Bots) -> Non
     for n in range(6):
         bots.command(jira, f"PROJ-{n + 1} priority=high")
         bots.command(linear, f"ENG-{n + 1} priority=high")
-    wait_until(lambda: len(bots.slack.state.named("response")) >= 12, timeout=30)
+    wait_until(lambda: len(bots.slack.state.named("chat.postMessage")) >= 12, timeout=30)
     time.sleep(0.5)
     patches = bots.sandbox.state.calls("PATCH")
     assert len(patches) == 12 and bots.sandbox.state.patches_applied == 12

@@ -129,7 +129,7 @@ def harness_config(
 async def running(config: AppConfig, sandbox: SandboxServer, slack: FakeSlack) -> AsyncIterator[Harness]:
     core = build_core(config)
     bot = build_bot(config, core)
-    http_app = create_http_app(bot.app, bot.edge, redis_ok=core.redis_ok)
+    http_app = create_http_app(bot.app, bot.edge, redis_ok=core.redis_ok, truto_webhooks=bot.webhooks)
     transport = httpx.ASGITransport(app=http_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ticketbot.test") as http:
         yield Harness(http, slack, sandbox, core, bot)

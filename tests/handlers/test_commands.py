@@ -39,8 +39,9 @@ async def test_update_posts_the_card_in_channel(harness: Harness) -> None:
         "status": {"id": "js2", "name": "In Progress"},
         "priority": {"id": "jp2", "name": "High"},
     }
-    posted = last(harness.calls("response"))
-    assert posted["response_type"] == "in_channel"
+    posted = last(harness.calls("chat.postMessage"))
+    assert posted["channel"] == JIRA_CHANNEL  # as the bot: the card can be kept up to date
+    assert harness.calls("response") == []
     content = texts(posted["blocks"])
     assert "Login fails with SSO" in content
     assert (
@@ -85,7 +86,7 @@ async def test_warm_update_costs_one_api_call_and_one_slack_call(harness: Harnes
     harness.reset_counts()
     await harness.command("PROJ-42 status=todo assignee=<@U0ANA|ana>")
     assert harness.api_calls() == [("PATCH", "/unified/ticketing/tickets/PROJ-42")]
-    assert [c.method for c in harness.slack.state.calls] == ["response"]
+    assert [c.method for c in harness.slack.state.calls] == ["chat.postMessage"]
 
 
 async def test_a_ticket_not_seen_before_costs_a_get_and_a_patch(harness: Harness) -> None:

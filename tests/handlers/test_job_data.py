@@ -39,7 +39,7 @@ async def test_a_version_1_job_still_runs(harness: Harness) -> None:
     await harness.bot.worker.drain()
     [patch] = harness.sandbox.state.calls("PATCH")
     assert patch.body == {"priority": {"id": "jp4", "name": "Low"}}
-    assert last(harness.calls("response"))["response_type"] == "in_channel"
+    assert last(harness.calls("chat.postMessage"))["channel"] == JIRA_CHANNEL
 
 
 async def test_another_deployments_job_is_neither_run_nor_acknowledged(

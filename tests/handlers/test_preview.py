@@ -41,9 +41,10 @@ async def test_preview_then_apply_sends_exactly_what_was_shown(harness: Harness)
         "status": {"id": "js2", "name": "In Progress"},
         "priority": {"id": "jp2", "name": "High"},
     }
-    *_, removed, card = [c.args for c in harness.calls("response")]
+    removed = last(harness.calls("response"))
     assert removed["delete_original"] is True  # the preview goes away
-    assert card["response_type"] == "in_channel" and "priority Medium → High" in str(card["blocks"])
+    card = last(harness.calls("chat.postMessage"))  # posted as the bot: kept up to date later
+    assert card["channel"] == JIRA_CHANNEL and "priority Medium → High" in str(card["blocks"])
 
 
 async def test_cancel_sends_nothing(harness: Harness) -> None:

@@ -11,7 +11,7 @@ from tests.handlers.payloads import block_actions
 
 async def updated_card(harness: Harness, text: str) -> list[dict[str, Any]]:
     await harness.command(text)
-    card: list[dict[str, Any]] = last(harness.calls("response"))["blocks"]
+    card: list[dict[str, Any]] = last(harness.calls("chat.postMessage"))["blocks"]
     return card
 
 

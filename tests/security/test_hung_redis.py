@@ -62,7 +62,7 @@ async def test_the_ack_fits_one_budget_and_the_update_lands_once(
         await run
         await harness.bot.worker.drain()
         assert len(sandbox.state.calls("PATCH")) == 1
-        assert len(harness.calls("response")) == 1
+        assert len(harness.calls("chat.postMessage")) == 1  # one card
 
 
 async def test_a_job_whose_write_timed_out_but_landed_runs_once(hung: RedisProcess) -> None:

@@ -1,0 +1,191 @@
+"""Where each ticket's cards are in Slack, so that a change made anywhere can update them all.
+
+One entry per ticket (under its account), a short list of cards, most recent last:
+- `message`: a card the bot posted (channel, ts): replaced with chat.update;
+- `response_url`: a card posted through a response_url (30 minutes, 5 uses, says Slack);
+- `unfurl`: a link unfurled in a message (channel, ts, link): unfurled again.
+Each card says which state of the ticket it shows (`shows`, a fingerprint), so an event that
+changes nothing on it (the echo of the bot's own update) costs no Slack call. Cards expire
+after `ttl` seconds and only the `cap` most recent are kept per ticket.
+
+The list is read and written under a short lock (the cache backend's, Redis or memory); a
+write that cannot take the lock in time goes ahead without it (a lost registration costs one
+card its updates, never a wrong update).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from bot import keys
+from bot.cache import Backend, Entry
+from bot.models import Ticket
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["message", "response_url", "unfurl"]
+RESPONSE_URL_SECONDS = 30 * 60  # Slack: a response_url works for 30 minutes…
+RESPONSE_URL_USES = 5  # …and 5 times
+LOCK_SECONDS = 5.0
+VOLATILE = ("updated_at", "etag", "remote_data")  # change without anything a card shows changing
+
+
+def fingerprint(ticket: Ticket) -> str:
+    """The state of a ticket as a card shows it."""
+    data = {k: v for k, v in ticket.to_json().items() if k not in VOLATILE}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class Card(BaseModel):
+    kind: Kind
+    channel: str | None = None
+    ts: str | None = None
+    link: str | None = None  # the unfurled URL
+    ref: str | None = None  # the ticket as people know it (PROJ-42), for "PROJ-42 was deleted"
+    response_url: str | None = None
+    uses_left: int = 0
+    interactive: bool = True
+    shows: str = ""  # fingerprint of the ticket state on the card
+    added: float = 0.0
+    until: float = 0.0
+
+    @property
+    def id(self) -> str:
+        if self.kind == "response_url":
+            return "r:" + hashlib.sha256((self.response_url or "").encode()).hexdigest()[:16]
+        if self.kind == "unfurl":
+            return f"u:{self.channel}:{self.ts}:{self.link}"
+        return f"m:{self.channel}:{self.ts}"
+
+    def where(self) -> str:
+        """For logs: never the response_url itself (it is a credential)."""
+        return f"{self.kind} {self.channel or ''} {self.ts or ''}".strip()
+
+
+class CardRegistry:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        ttl: float = 14 * 86400.0,
+        cap: int = 20,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.backend = backend
+        self.ttl = ttl
+        self.cap = cap
+        self.clock = clock
+
+    @staticmethod
+    def _key(integrated_account_id: str, ticket_id: str) -> str:
+        return keys.key("cards", integrated_account_id, ticket_id)
+
+    async def cards(self, integrated_account_id: str, ticket_id: str) -> list[Card]:
+        """The ticket's live cards, oldest first."""
+        entry = await self.backend.get(self._key(integrated_account_id, ticket_id))
+        return self._live(entry.value if entry is not None else [])
+
+    def _live(self, raw: Any) -> list[Card]:
+        now = self.clock()
+        cards = []
+        for item in raw if isinstance(raw, list) else []:
+            try:
+                card = Card.model_validate(item)
+            except ValidationError:
+                continue
+            if card.until > now and (card.kind != "response_url" or card.uses_left > 0):
+                cards.append(card)
+        return cards
+
+    async def add(self, integrated_account_id: str, ticket_id: str, card: Card) -> None:
+        """Remember a card (replacing an entry for the same message or URL)."""
+        now = self.clock()
+        until = now + self.ttl
+        if card.kind == "response_url":
+            until = min(until, now + RESPONSE_URL_SECONDS)
+        card = card.model_copy(update={"added": now, "until": card.until or until})
+
+        def change(cards: list[Card]) -> list[Card]:
+            kept = [c for c in cards if c.id != card.id]
+            return [*kept, card][-self.cap :]
+
+        await self._rewrite(integrated_account_id, ticket_id, change)
+
+    async def settle(
+        self, integrated_account_id: str, ticket_id: str, shown: dict[str, Card], dropped: Iterable[str]
+    ) -> None:
+        """After an update of the cards: what each card now shows (and uses left), and the cards
+        whose message is gone."""
+        gone = set(dropped)
+
+        def change(cards: list[Card]) -> list[Card]:
+            kept = []
+            for card in cards:
+                if card.id in gone:
+                    continue
+                now = shown.get(card.id)
+                kept.append(
+                    card.model_copy(update={"shows": now.shows, "uses_left": now.uses_left}) if now else card
+                )
+            return kept
+
+        await self._rewrite(integrated_account_id, ticket_id, change)
+
+    async def forget(self, integrated_account_id: str, ticket_id: str) -> None:
+        await self.backend.delete(self._key(integrated_account_id, ticket_id))
+
+    async def _rewrite(
+        self, integrated_account_id: str, ticket_id: str, change: Callable[[list[Card]], list[Card]]
+    ) -> None:
+        key = self._key(integrated_account_id, ticket_id)
+        lock = key + ":lock"
+        token = None
+        for _ in range(20):
+            token = await self.backend.try_lock(lock, LOCK_SECONDS)
+            if token is not None:
+                break
+            await asyncio.sleep(0.05)
+        try:
+            entry = await self.backend.get(key)
+            cards = change(self._live(entry.value if entry is not None else []))
+            if not cards:
+                await self.backend.delete(key)
+                return
+            keep_for = max(c.until for c in cards) - self.clock()
+            value = [c.model_dump(exclude_defaults=True) for c in cards]
+            await self.backend.set(key, Entry(value, fresh_until=self.clock() + keep_for), max(1.0, keep_for))
+        finally:
+            if token is not None:
+                await self.backend.unlock(lock, token)
+
+
+class OwnWrites:
+    """What the bot itself last wrote to each ticket (its fingerprint), so an event can tell a
+    change made from Slack from one made in the tool."""
+
+    def __init__(self, backend: Backend, ttl: float = 600.0) -> None:
+        self.backend = backend
+        self.ttl = ttl
+
+    @staticmethod
+    def _key(integrated_account_id: str, ticket_id: str) -> str:
+        return keys.key("own-write", integrated_account_id, ticket_id)
+
+    async def note(self, integrated_account_id: str, ticket: Ticket) -> None:
+        await self.backend.set(
+            self._key(integrated_account_id, ticket.id),
+            Entry(fingerprint(ticket), fresh_until=time.time() + self.ttl),
+            self.ttl,
+        )
+
+    async def made(self, integrated_account_id: str, ticket: Ticket) -> bool:
+        entry = await self.backend.get(self._key(integrated_account_id, ticket.id))
+        return entry is not None and entry.value == fingerprint(ticket)

@@ -1,0 +1,139 @@
+"""The unified API's webhook deliveries: their signature, their envelope, and the ticket a
+`record:*` event is about. Pure functions: nothing here reads the network or Redis.
+
+Documented (webhooks-and-notifications.md): the body is `{id, event, payload, environment_id,
+webhook_id, created_at}` and `X-Truto-Signature: format=sha256,v=<hex>` is the HMAC-SHA256 of the
+raw body with the webhook's secret. Not documented publicly: the payload of `record:*` events,
+and the time zone of `created_at` ("2024-09-10 12:00:00"). Both are read in every plausible
+shape (see `ticket_event` and `parse_time`); nothing else relies on one of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+SIGNATURE_HEADER = "x-truto-signature"
+RECORD_PREFIX = "record:"
+Action = Literal["created", "updated", "deleted"]
+ACTIONS: tuple[Action, ...] = ("created", "updated", "deleted")
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The header value the unified API sends with `body` (the sandbox signs this way too)."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return f"format=sha256,v={digest}"
+
+
+def signature_valid(body: bytes, header: str | None, secrets: Sequence[str]) -> bool:
+    """True when `header` carries the HMAC of the raw `body` under one of `secrets` (several
+    are configured while a secret is being rotated)."""
+    if not header or not secrets or len(header) > 512:
+        return False
+    parts = dict(part.strip().partition("=")[::2] for part in header.split(","))
+    if parts.get("format", "sha256") != "sha256":
+        return False
+    given = parts.get("v", "")
+    return any(
+        hmac.compare_digest(hmac.new(s.encode(), body, hashlib.sha256).hexdigest(), given) for s in secrets
+    )
+
+
+def parse_time(value: Any) -> datetime | None:
+    """`created_at` as the API writes it ("2024-09-10 12:00:00", taken as UTC: the documents show
+    no zone), or ISO 8601 with a zone, or epoch seconds/milliseconds."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        seconds = value / 1000 if value > 10**11 else value
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str) or not value or len(value) > 64:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A verified delivery's envelope."""
+
+    id: str
+    event: str
+    payload: Mapping[str, Any]
+    created_at: datetime | None
+
+    @classmethod
+    def parse(cls, data: Any) -> Delivery | None:
+        if not isinstance(data, dict):
+            return None
+        event_id, event = data.get("id"), data.get("event")
+        if not isinstance(event_id, str | int) or not isinstance(event, str) or not str(event_id):
+            return None
+        payload = data.get("payload")
+        return cls(
+            id=str(event_id)[:200],
+            event=event[:100],
+            payload=payload if isinstance(payload, dict) else {},
+            created_at=parse_time(data.get("created_at")),
+        )
+
+    def age(self, now: datetime) -> float | None:
+        return (now - self.created_at).total_seconds() if self.created_at is not None else None
+
+
+@dataclass(frozen=True)
+class TicketEvent:
+    """A ticket of an integrated account was created, updated or deleted in its tool."""
+
+    integrated_account_id: str
+    ticket_id: str
+    action: Action
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str | int) and str(value).strip():
+        return str(value).strip()[:200]
+    return None
+
+
+def _about_tickets(payload: Mapping[str, Any]) -> bool:
+    """The resource is the ticketing model's tickets: `resource` "tickets" with a model (or
+    unified_model) "ticketing", or "ticketing/tickets"."""
+    resource = str(payload.get("resource") or "").strip("/").lower()
+    model = str(payload.get("model") or payload.get("unified_model") or "").lower()
+    if resource == "ticketing/tickets":
+        return True
+    return resource == "tickets" and model in ("", "ticketing")
+
+
+def ticket_event(delivery: Delivery) -> TicketEvent | None:
+    """The ticket a `record:*` event names; None for other events, other resources, or a
+    payload that names no account or no ticket."""
+    if not delivery.event.startswith(RECORD_PREFIX):
+        return None
+    action = delivery.event[len(RECORD_PREFIX) :]
+    if action not in ACTIONS:
+        return None
+    payload = delivery.payload
+    if not _about_tickets(payload):
+        return None
+    account = _text(payload.get("integrated_account_id"))
+    record = payload.get("record")
+    ticket = _text(record.get("id")) if isinstance(record, dict) else None
+    for name in ("id", "record_id", "resource_id"):
+        ticket = ticket or _text(payload.get(name))
+    if account is None or ticket is None:
+        return None
+    return TicketEvent(account, ticket, action)

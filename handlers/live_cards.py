@@ -1,0 +1,158 @@
+"""Live cards: remember every card the bot puts in Slack, and bring a ticket's cards up to date
+when the unified API says the ticket changed (a `refresh` job, queued by the webhook receiver).
+
+One GET per ticket however many cards show it; a burst of events for one ticket within the
+coalescing window is one job (the receiver's pending marker, cleared here just before the GET:
+an event after that starts a new job, so the last change is never missed). A card that already
+shows the fresh state (the echo of the bot's own update) costs no Slack call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from blocks.messages import deleted_blocks
+from bot import keys
+from bot.card_registry import RESPONSE_URL_USES, Card, fingerprint
+from bot.config import Account
+from bot.metrics import LIVE_CARDS
+from bot.models import Ticket
+from bot.refs import TicketRef
+from bot.truto_errors import NotFound
+from handlers.deps import SlackDeps
+from handlers.job_data import JobData
+from handlers.surface import card_message
+
+log = logging.getLogger(__name__)
+
+GONE = frozenset({"message_not_found", "channel_not_found", "is_archived", "cant_update_message"})
+PENDING_SECONDS = 30.0  # a pending marker outlives a crashed job by this much at most
+
+
+def pending_key(integrated_account_id: str, ticket_id: str, action: str) -> str:
+    kind = "deleted" if action == "deleted" else "changed"
+    return keys.key("cards-pending", integrated_account_id, ticket_id, kind)
+
+
+async def remember(deps: SlackDeps, account: Account, ticket: Ticket, card: Card) -> None:
+    """Keep a card posted in Slack, so that later changes to its ticket reach it. Never fails
+    the delivery it follows."""
+    card = card.model_copy(update={"shows": fingerprint(ticket), "ref": ticket.display_ref})
+    try:
+        await deps.cards.add(account.integrated_account_id, ticket.id, card)
+    except Exception:
+        log.warning("could not remember the card (%s); it will not be kept up to date", card.where())
+
+
+def posted(channel: str, ts: str | None, *, interactive: bool = True) -> Card | None:
+    return Card(kind="message", channel=channel, ts=ts, interactive=interactive) if ts else None
+
+
+def through_response_url(url: str | None, *, used: int = 1) -> Card | None:
+    if not url:
+        return None
+    return Card(kind="response_url", response_url=url, uses_left=RESPONSE_URL_USES - used)
+
+
+def unfurled(channel: str, ts: str, link: str) -> Card:
+    return Card(kind="unfurl", channel=channel, ts=ts, link=link, interactive=False)
+
+
+async def _send(client: Any, card: Card, message: dict[str, Any]) -> bool:
+    """Replace the card in place; False when its message is gone (forget it)."""
+    try:
+        if card.kind == "message":
+            await client.chat_update(channel=card.channel, ts=card.ts, **message)
+        elif card.kind == "unfurl":
+            await client.chat_unfurl(
+                channel=card.channel, ts=card.ts, unfurls={card.link: {"blocks": message["blocks"]}}
+            )
+        else:
+            response = await AsyncWebhookClient(str(card.response_url)).send_dict(
+                {"replace_original": True, **message}
+            )
+            if response.status_code >= 400:  # expired or used up: Slack answers 404
+                log.info("a card's response_url answered %s; forgotten", response.status_code)
+                return False
+    except SlackApiError as exc:
+        if exc.response.get("error") in GONE:
+            log.info("card %s is gone (%s); forgotten", card.where(), exc.response.get("error"))
+            return False
+        raise
+    return True
+
+
+async def refresh(deps: SlackDeps, client: Any, data: JobData, account: Account) -> None:
+    """Bring every card of the job's ticket up to date (or mark them deleted)."""
+    if data.not_before is not None:
+        wait = data.not_before - time.time()
+        if wait > 0:
+            await asyncio.sleep(min(wait, deps.config.settings.webhook_coalesce_seconds))
+    integrated = account.integrated_account_id
+    await deps.core.cache.backend.delete(pending_key(integrated, data.ticket, data.event or ""))
+    cards = await deps.cards.cards(integrated, data.ticket)
+    if not cards:
+        return
+    if data.event == "deleted":
+        await _mark_deleted(deps, client, account, data.ticket, cards)
+        return
+    try:
+        ticket = await deps.service.fetch_ticket(account, TicketRef(data.ticket))
+    except NotFound:  # deleted since the event: the next event (record:deleted) says so
+        log.info("ticket %s is gone; its cards are left as they are", data.ticket)
+        return
+    state = fingerprint(ticket)
+    stale = [c for c in cards if c.shows != state]
+    if not stale:
+        return
+    from_slack = await deps.own_writes.made(integrated, ticket)
+    when = datetime.fromtimestamp(data.changed_at, UTC) if data.changed_at else None
+    messages: dict[bool, dict[str, Any]] = {}
+    shown: dict[str, Card] = {}
+    gone: list[str] = []
+    for card in stale:
+        if card.interactive not in messages:
+            messages[card.interactive] = await card_message(
+                deps,
+                account,
+                ticket,
+                interactive=card.interactive,
+                updated_in="Slack" if from_slack else account.display_tool,
+                updated_at=when,
+            )
+        if await _send_counted(client, card, messages[card.interactive], gone):
+            uses = card.uses_left - 1 if card.kind == "response_url" else card.uses_left
+            shown[card.id] = card.model_copy(update={"shows": state, "uses_left": uses})
+    await deps.cards.settle(integrated, ticket.id, shown, gone)
+
+
+async def _send_counted(client: Any, card: Card, message: dict[str, Any], gone: list[str]) -> bool:
+    try:
+        sent = await _send(client, card, message)
+    except Exception:
+        log.warning("card %s could not be updated; kept for the next change", card.where(), exc_info=True)
+        return False
+    if not sent:
+        gone.append(card.id)
+        LIVE_CARDS.labels("dropped").inc()
+        return False
+    LIVE_CARDS.labels("updated").inc()
+    return True
+
+
+async def _mark_deleted(
+    deps: SlackDeps, client: Any, account: Account, ticket_id: str, cards: list[Card]
+) -> None:
+    gone: list[str] = []
+    for card in cards:
+        ref = card.ref or ticket_id
+        blocks = deleted_blocks(ref, account.display_tool)
+        await _send_counted(client, card, {"text": f"{ref} was deleted.", "blocks": blocks}, gone)
+    await deps.cards.forget(account.integrated_account_id, ticket_id)
