@@ -87,6 +87,14 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--since", type=parse_duration, help="only this recent: 30m, 1h, 7d")
     audit.add_argument("--limit", type=int, default=200)
 
+    webhooks = sub.add_parser("webhooks", help="the unified API's webhook that keeps cards in Slack live")
+    webhooks_sub = webhooks.add_subparsers(dest="action", required=True)
+    register = webhooks_sub.add_parser("register", help="create the webhook; prints its secret once")
+    register.add_argument("--url", required=True, help="the bot's receiver: https://…/truto/webhooks")
+    webhooks_sub.add_parser("list", help="list the environment's webhooks")
+    delete = webhooks_sub.add_parser("delete", help="delete a webhook")
+    delete.add_argument("webhook_id")
+
     sandbox = sub.add_parser("sandbox", help="serve the local sandbox ticketing API")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8010, help="default: 8010")
@@ -145,6 +153,25 @@ async def _lookups(config: AppConfig, args: argparse.Namespace) -> int:
                 said = sorted(abilities.body_fields) if abilities.body_fields is not None else ["(not said)"]
                 verb = "can" if abilities.can_update else "cannot"
                 print(f"{name}: the tool {verb} update tickets; fields: {', '.join(said)}")
+        return 0
+    finally:
+        await core.aclose()
+
+
+async def _webhooks(config: AppConfig, args: argparse.Namespace) -> int:
+    from bot import webhook_admin
+
+    core = build_core(config)
+    try:
+        if args.action == "register":
+            try:
+                await webhook_admin.register(core.client, args.url, print)
+            except ValueError as exc:
+                raise UserInputError(str(exc)) from None
+        elif args.action == "list":
+            await webhook_admin.show(core.client, print)
+        else:
+            await webhook_admin.delete(core.client, args.webhook_id, print)
         return 0
     finally:
         await core.aclose()
@@ -213,7 +240,7 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
         background=background,
         drain=drain,
         on_shutdown=core.aclose,
-        truto_webhooks=bot.webhooks,
+        truto_webhooks=bot.webhooks.receive,
     )
     port = args.port or config.settings.port or 3000
     # What start-up built lives as long as the process: keep full collections from walking it
@@ -309,6 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_worker(config))
         if args.command == "audit":
             return asyncio.run(_audit(config, args))
+        if args.command == "webhooks":
+            return asyncio.run(_webhooks(config, args))
         runner = _update if args.command == "update" else _lookups
         return asyncio.run(runner(config, args))
     except ConfigError as exc:

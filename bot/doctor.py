@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import webhook_admin
 from bot.config import Account, AppConfig, ConfigError, load_config
 from bot.custom_fields import form_fields, ticket_fields
 from bot.discovery import account_blocked, supports_update
@@ -115,6 +116,29 @@ async def _form_fields(core: Any, account: Account) -> Check:
     return Check(name, True, ", ".join(str(f.get("name")) for f in shown))
 
 
+async def _live_cards(core: Any, config: AppConfig) -> Check:
+    """Live cards need both halves: a secret here and a webhook there pointing at this bot."""
+    name = "live cards"
+    secret = bool(config.settings.webhook_secrets)
+    try:
+        webhooks = [w for w in await core.client.list_webhooks() if webhook_admin.ours(w)]
+    except TrutoError as exc:
+        return Check(name, not secret, f"can't list the webhooks: {exc.user_message}")
+    targets = ", ".join(str(w.get("target_url")) for w in webhooks)
+    if secret and webhooks:
+        return Check(name, True, f"on: the API sends ticket changes to {targets}")
+    if webhooks:
+        return Check(name, False, f"a webhook points at {targets}, but TRUTO_WEBHOOK_SECRET is not set here")
+    if secret:
+        return Check(
+            name,
+            False,
+            "TRUTO_WEBHOOK_SECRET is set, but no webhook sends ticket changes to a /truto/webhooks URL: "
+            "run `ticketbot webhooks register --url https://…/truto/webhooks`",
+        )
+    return Check(name, True, "off (optional): `ticketbot webhooks register` keeps cards up to date")
+
+
 async def _redis(core: Any) -> Check:
     state = await core.redis_ok()
     if state is None:
@@ -141,6 +165,7 @@ async def run_checks(load: Callable[[], AppConfig] = load_config) -> list[Check]
             checks.append(await _account(core, account))
             if account.form_custom_fields:
                 checks.append(await _form_fields(core, account))
+        checks.append(await _live_cards(core, config))
         checks.append(await _redis(core))
     finally:
         await core.aclose()

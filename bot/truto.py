@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr, ValidationError
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 # Every lookup list and ticket read: the bot drops remote_data anyway; less to download and parse.
 LEAN = [("truto_ignore_remote_data", "true")]
 RETRY_STATUSES = frozenset({500, 502, 504})  # 503: the account is blocked; never retried
+WEBHOOK_PATH = "/webhook"
 TICKETS_PATH = "/unified/ticketing/tickets"
 
 
@@ -225,6 +227,28 @@ class TrutoClient:
             [*self._base_query(account), ("type", "unified")],
             "capabilities",
         )
+
+    # -- webhooks (environment-wide: no integrated account) ------------------------
+
+    async def create_webhook(self, target_url: str, event_types: list[str]) -> JsonDict:
+        """The new webhook; its `secret` is in this answer only."""
+        body: JsonDict = {"target_url": target_url, "event_types": event_types, "is_active": True}
+        return await self._request("POST", WEBHOOK_PATH, [], "create_webhook", json=body)
+
+    async def list_webhooks(self) -> list[JsonDict]:
+        webhooks: list[JsonDict] = []
+        cursor: str | None = None
+        while True:
+            params = [("next_cursor", cursor)] if cursor else []
+            page = await self._request("GET", WEBHOOK_PATH, params, "list_webhooks")
+            webhooks += [w for w in page.get("result") or [] if isinstance(w, dict)]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return webhooks
+
+    async def delete_webhook(self, webhook_id: str) -> None:
+        path = f"{WEBHOOK_PATH}/{quote(webhook_id, safe='')}"
+        await self._request("DELETE", path, [], "delete_webhook")
 
     # -- plumbing --------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ class TrutoWebhooks:
     def __init__(self, deps: SlackDeps) -> None:
         self.deps = deps
 
-    async def __call__(self, request: Request) -> Response:
+    async def receive(self, request: Request) -> Response:
         settings = self.deps.config.settings
         secrets = settings.webhook_secrets
         if not secrets:

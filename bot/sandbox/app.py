@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from bot.models import TicketUpdate
 from bot.sandbox.profiles import Obj, Profile, build_profiles
+from bot.sandbox.webhooks import Webhooks
 
 _REASONS = {
     400: "Bad Request",
@@ -83,6 +84,7 @@ class SandboxState:
     in_flight: int = 0
     rate_limit: tuple[int, float] | None = None  # (requests, seconds) per account, like the real API
     rate_limited: int = 0  # 429s given for the rate limit
+    webhooks: Webhooks = field(default_factory=Webhooks)
     _hits: dict[str, deque[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -105,7 +107,7 @@ class SandboxState:
     def quiesce(self, timeout: float = 10.0) -> None:
         """Wait until no request is being answered (a slow answer can outlive its caller)."""
         deadline = time.monotonic() + timeout
-        while self.in_flight and time.monotonic() < deadline:
+        while (self.in_flight or self.webhooks.in_flight) and time.monotonic() < deadline:
             time.sleep(0.01)
 
     def reset(self) -> None:
@@ -118,6 +120,7 @@ class SandboxState:
             self.idempotent.clear()
             self.patches_applied = 0
             self.applied.clear()
+            self.webhooks.reset()
 
     def fail_next(self, status: int | None = None, **kwargs: Any) -> None:
         with self._lock:
@@ -365,6 +368,7 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
                 state.applied.append((str(found["id"]), entry.body))
         except _Refused as refused:
             return refused.response
+        state.webhooks.emit("updated", profile.integrated_account_id, json.loads(json.dumps(found)))
         if key:
             state.idempotent[key] = (200, json.loads(json.dumps(found)))
         return JSONResponse(found)
@@ -409,6 +413,53 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         if isinstance(outcome, Response):
             return with_status(entry, outcome)
         return with_status(entry, JSONResponse(outcome.capabilities(request.query_params.get("type"))))
+
+    async def webhooks(request: Request) -> Response:
+        """POST creates (the secret is in this answer only), GET lists, as documented."""
+        entry = await record(request)
+        if request.headers.get("authorization") != f"Bearer {state.token}":
+            return with_status(entry, envelope(401, "Invalid API token"))
+        if request.method == "GET":
+            found = [Webhooks.public(w) for w in state.webhooks.registered.values()]
+            page = {"result": found, "next_cursor": None, "result_count": len(found)}
+            return with_status(entry, JSONResponse(page))
+        body = entry.body if isinstance(entry.body, dict) else {}
+        target = body.get("target_url")
+        if not isinstance(target, str) or not target.startswith(("http://", "https://")):
+            return with_status(entry, envelope(400, "target_url must be an http(s) URL"))
+        return with_status(entry, JSONResponse(state.webhooks.create(body), status_code=201))
+
+    async def webhook(request: Request) -> Response:
+        entry = await record(request)
+        if request.headers.get("authorization") != f"Bearer {state.token}":
+            return with_status(entry, envelope(401, "Invalid API token"))
+        webhook_id = request.path_params["webhook_id"]
+        found = state.webhooks.registered.get(webhook_id)
+        if found is None:
+            return with_status(entry, envelope(404, f"Webhook {webhook_id} not found"))
+        if request.method == "DELETE":
+            del state.webhooks.registered[webhook_id]
+        return with_status(entry, JSONResponse(Webhooks.public(found)))
+
+    async def change_in_tool(request: Request) -> Response:
+        """A change made in the tool itself (not through the API): applied, then announced to
+        the webhooks as `record:updated` (or `record:deleted` for DELETE)."""
+        profile = state.profiles.get(request.path_params["account"])
+        ticket_id = request.path_params["ticket_id"]
+        found = profile.tickets.get(ticket_id) if profile is not None else None
+        if profile is None or found is None:
+            return envelope(404, f"Ticket {ticket_id} not found")
+        if request.method == "DELETE":
+            del profile.tickets[ticket_id]
+            state.webhooks.emit("deleted", profile.integrated_account_id, {"id": found["id"]})
+            return JSONResponse({"ok": True})
+        try:
+            with state._lock:
+                _apply(profile, found, await request.json())
+        except _Refused as refused:
+            return refused.response
+        state.webhooks.emit("updated", profile.integrated_account_id, json.loads(json.dumps(found)))
+        return JSONResponse(found)
 
     async def admin_faults(request: Request) -> Response:
         state.fail_next(**(await request.json()))
@@ -457,6 +508,9 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             Route("/unified/ticketing/{resource}/meta/{method}", meta, methods=["GET"]),
             Route("/unified/ticketing/{resource}", listing, methods=["GET"]),
             Route("/integrated-account/{account_id}/capabilities", capabilities, methods=["GET"]),
+            Route("/webhook", webhooks, methods=["GET", "POST"]),
+            Route("/webhook/{webhook_id}", webhook, methods=["GET", "DELETE"]),
+            Route("/_sandbox/tickets/{account}/{ticket_id}", change_in_tool, methods=["PATCH", "DELETE"]),
             Route("/_sandbox/faults", admin_faults, methods=["POST"]),
             Route("/_sandbox/latency", admin_latency, methods=["POST"]),
             Route("/_sandbox/reset", admin_reset, methods=["POST"]),

@@ -103,3 +103,34 @@ def test_sandbox_help_shows_its_default_port(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         _parser().parse_args(["sandbox", "--help"])
     assert "default: 8010" in capsys.readouterr().out
+
+
+def test_webhooks_register_prints_the_secret_once_then_list_and_delete(
+    env: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["webhooks", "register", "--url", "https://bot.example.com/truto/webhooks"]) == 0
+    out = capsys.readouterr().out
+    [webhook] = env.state.webhooks.registered.values()
+    assert webhook["target_url"] == "https://bot.example.com/truto/webhooks"
+    assert webhook["event_types"] == ["record:created", "record:updated", "record:deleted"]
+    assert f"    TRUTO_WEBHOOK_SECRET={webhook['secret']}\n" in out
+    assert main(["webhooks", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert webhook["id"] in listed and "← live cards" in listed and webhook["secret"] not in listed
+    assert main(["webhooks", "delete", webhook["id"]]) == 0
+    assert env.state.webhooks.registered == {}
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://bot.example.com/truto/webhooks", "must be https://"),
+        ("https://bot.example.com/slack/events", "the path must be /truto/webhooks"),
+    ],
+)
+def test_webhooks_register_refuses_a_url_that_cannot_work(
+    env: SandboxServer, capsys: pytest.CaptureFixture[str], url: str, why: str
+) -> None:
+    assert main(["webhooks", "register", "--url", url]) == 1
+    assert why in capsys.readouterr().err
+    assert env.state.calls() == []

@@ -152,3 +152,24 @@ async def test_form_custom_fields_are_checked_against_the_tool(
         line.startswith("✓ account jira form_custom_fields") and line.endswith("severity, reviewer")
         for line in text
     )
+
+
+async def test_live_cards_need_the_secret_here_and_the_webhook_there(
+    sandbox: SandboxServer, fake_slack: FakeSlack
+) -> None:
+    def live_line(text: list[str]) -> str:
+        return next(line for line in text if "live cards" in line)
+
+    _, text = await lines(loader(sandbox, fake_slack))
+    assert live_line(text).startswith("✓ live cards") and "off (optional)" in live_line(text)
+    _, text = await lines(loader(sandbox, fake_slack, truto_webhook_secret="s3cret"))
+    assert live_line(text).startswith("✗ live cards") and "ticketbot webhooks register" in live_line(text)
+    sandbox.state.webhooks.create(
+        {"target_url": "https://bot.example.com/truto/webhooks", "event_types": ["record:updated"]}
+    )
+    code, text = await lines(loader(sandbox, fake_slack, truto_webhook_secret="s3cret"))
+    assert live_line(text).endswith(
+        "on: the API sends ticket changes to https://bot.example.com/truto/webhooks"
+    )
+    _, text = await lines(loader(sandbox, fake_slack))
+    assert "TRUTO_WEBHOOK_SECRET is not set here" in live_line(text)

@@ -89,6 +89,18 @@ class Harness:
             headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
         return await self.post(body, "application/json", headers)
 
+    async def truto_event(self, body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
+        """A unified API webhook delivery (signed with the test secret unless `headers` say
+        otherwise), then the jobs it queued run."""
+        baseline = asyncio.all_tasks()
+        response = await self.http.post(
+            "/truto/webhooks", content=body, headers=payloads.sign_truto(body) if headers is None else headers
+        )
+        await self.settle(baseline)
+        if self.run_jobs:
+            await self.bot.worker.drain()
+        return response
+
     def calls(self, method: str) -> list[Call]:
         return self.slack.state.named(method)
 
@@ -108,15 +120,17 @@ def harness_config(
     linear: Account = LINEAR,
     **overrides: Any,
 ) -> AppConfig:
-    settings = Settings(
-        slack_bot_token="xoxb-1234-5678-test",
-        slack_signing_secret=payloads.SIGNING_SECRET,
-        slack_api_url=slack.api_url,
-        truto_base_url=sandbox.base_url,
-        truto_api_token=SANDBOX_TOKEN,
-        redis_url=redis_url,
-        **overrides,
-    )
+    fields: dict[str, Any] = {
+        "slack_bot_token": "xoxb-1234-5678-test",
+        "slack_signing_secret": payloads.SIGNING_SECRET,
+        "slack_api_url": slack.api_url,
+        "truto_base_url": sandbox.base_url,
+        "truto_api_token": SANDBOX_TOKEN,
+        "redis_url": redis_url,
+        "truto_webhook_secret": payloads.WEBHOOK_SECRET,
+        "webhook_coalesce_seconds": 0.05,
+    }
+    settings = Settings(**(fields | overrides))
     return AppConfig(
         settings=settings,
         accounts={"jira": jira, "linear": linear},
@@ -129,7 +143,7 @@ def harness_config(
 async def running(config: AppConfig, sandbox: SandboxServer, slack: FakeSlack) -> AsyncIterator[Harness]:
     core = build_core(config)
     bot = build_bot(config, core)
-    http_app = create_http_app(bot.app, bot.edge, redis_ok=core.redis_ok, truto_webhooks=bot.webhooks)
+    http_app = create_http_app(bot.app, bot.edge, redis_ok=core.redis_ok, truto_webhooks=bot.webhooks.receive)
     transport = httpx.ASGITransport(app=http_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ticketbot.test") as http:
         yield Harness(http, slack, sandbox, core, bot)

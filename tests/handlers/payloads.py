@@ -162,3 +162,37 @@ def link_shared(urls: list[str], *, channel: str, event_id: str | None = None) -
         "event_time": int(time.time()),
         "authorizations": [{"team_id": TEAM["id"], "user_id": "UBOT", "is_bot": True}],
     }
+
+
+WEBHOOK_SECRET = "3b1f0c8e6d2a4b7c9e0f1a2b3c4d5e6f"  # the unified API webhook's secret, in tests
+
+
+def record_event(
+    action: str,
+    ticket: dict[str, Any] | str,
+    *,
+    account: str = "sandbox-jira",
+    event_id: str | None = None,
+    created_at: str | None = None,
+) -> bytes:
+    """A `record:*` delivery of the unified API, as the bytes it sends."""
+    record = ticket if isinstance(ticket, dict) else {"id": ticket}
+    envelope = {
+        "id": event_id or f"evt_{uuid.uuid4().hex}",
+        "event": f"record:{action}",
+        "payload": {
+            "integrated_account_id": account,
+            "unified_model": "ticketing",
+            "resource": "tickets",
+            "record": record,
+        },
+        "environment_id": "env-1",
+        "webhook_id": "wh-1",
+        "created_at": created_at or time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+    }
+    return json.dumps(envelope).encode()
+
+
+def sign_truto(body: bytes, secret: str = WEBHOOK_SECRET) -> dict[str, str]:
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"X-Truto-Signature": f"format=sha256,v={digest}", "Content-Type": "application/json"}

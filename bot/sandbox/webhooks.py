@@ -1,0 +1,128 @@
+"""The sandbox's webhooks: `POST/GET/DELETE /webhook` as documented, and signed `record:*`
+deliveries to every active webhook when a ticket changes (through the API, or through the
+sandbox's control endpoints, which stand for a change made in the tool itself).
+
+A delivery is `{id, event, payload, environment_id, webhook_id, created_at}` with
+`X-Truto-Signature: format=sha256,v=<HMAC-SHA256 of the body>`, retried 3 times on a non-2xx,
+as documented. The `record:*` payload is not documented publicly; the sandbox sends one
+plausible shape (`integrated_account_id`, `resource` "tickets", `unified_model` "ticketing",
+`record`), which is one of the several the bot accepts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from bot.webhook_events import sign
+
+ENVIRONMENT_ID = "sandbox-environment"
+RETRIES = 3
+Obj = dict[str, Any]
+
+
+def _now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass
+class Delivery:
+    webhook_id: str
+    event: str
+    body: bytes
+    statuses: list[int | str] = field(default_factory=list)
+
+
+@dataclass
+class Webhooks:
+    registered: dict[str, Obj] = field(default_factory=dict)  # id → webhook, secret included
+    deliveries: list[Delivery] = field(default_factory=list)
+    in_flight: int = 0
+    retry_delay: float = 0.2
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def create(self, data: Obj) -> Obj:
+        webhook_id = str(uuid.uuid4())
+        webhook: Obj = {
+            "id": webhook_id,
+            "target_url": str(data["target_url"]),
+            "is_active": bool(data.get("is_active", True)),
+            "event_types": list(data.get("event_types") or []),
+            "environment_id": ENVIRONMENT_ID,
+            "secret": secrets.token_hex(32),
+            "created_at": _now_text(),
+            "updated_at": _now_text(),
+        }
+        self.registered[webhook_id] = webhook
+        return dict(webhook)
+
+    @staticmethod
+    def public(webhook: Obj) -> Obj:
+        """List and get answers leave the secret out."""
+        return {k: v for k, v in webhook.items() if k != "secret"}
+
+    def reset(self) -> None:
+        self.registered.clear()
+        self.deliveries.clear()
+
+    def emit(self, action: str, integrated_account_id: str, ticket: Obj) -> None:
+        """Send `record:<action>` for a ticket to every webhook that wants it (in the background
+        of the sandbox's event loop)."""
+        event = f"record:{action}"
+        for webhook in list(self.registered.values()):
+            wanted = webhook["event_types"]
+            if not webhook["is_active"] or (wanted and event not in wanted and "record:*" not in wanted):
+                continue
+            envelope = {
+                "id": f"evt_{uuid.uuid4().hex}",
+                "event": event,
+                "payload": {
+                    "integrated_account_id": integrated_account_id,
+                    "unified_model": "ticketing",
+                    "resource": "tickets",
+                    "record": ticket,
+                },
+                "environment_id": ENVIRONMENT_ID,
+                "webhook_id": webhook["id"],
+                "created_at": _now_text(),
+            }
+            delivery = Delivery(webhook["id"], event, json.dumps(envelope).encode())
+            self.deliveries.append(delivery)
+            task = asyncio.get_running_loop().create_task(self._deliver(webhook, delivery))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, webhook: Obj, delivery: Delivery) -> None:
+        with self._lock:
+            self.in_flight += 1
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "truto",
+            "X-Truto-Signature": sign(delivery.body, webhook["secret"]),
+        }
+        try:
+            async with httpx.AsyncClient(timeout=10.0) as http:
+                for attempt in range(1 + RETRIES):
+                    try:
+                        response = await http.post(
+                            webhook["target_url"], content=delivery.body, headers=headers
+                        )
+                        delivery.statuses.append(response.status_code)
+                        if response.is_success:
+                            return
+                    except httpx.HTTPError as exc:
+                        delivery.statuses.append(type(exc).__name__)
+                    if attempt < RETRIES:
+                        await asyncio.sleep(self.retry_delay)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
