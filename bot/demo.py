@@ -9,6 +9,7 @@ from datetime import date
 
 from bot.commands import ParseError, UpdateCommand
 from bot.config import Account, AppConfig, Settings
+from bot.demo_live import run_live_scene
 from bot.render_text import changes_text, request_text, ticket_text
 from bot.runtime import build_core
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
@@ -118,4 +119,6 @@ def run_demo(out: Callable[[str], None] = print) -> int:
         state = sandbox.state
         refused = asyncio.run(run_script(sandbox.base_url, out, lambda: len(state.calls("PATCH"))))
         out(f"\nDone: {state.patches_applied} updates applied, {refused} commands refused before any call.")
+        config = demo_config(sandbox.base_url)
+        asyncio.run(run_live_scene(config, state, sandbox.base_url, _DemoDirectory(), JIRA_CHANNEL, out))
     return 0

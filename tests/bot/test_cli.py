@@ -22,6 +22,10 @@ def test_demo_runs_without_credentials() -> None:
     assert "no status matches 'finished'" in out
     assert "did you mean 'priority'?" in out
     assert "Done: 3 updates applied, 4 commands refused before any call." in out
+    live = out.split("[live card]", 1)[1]  # the card in Slack changes by itself
+    posted, updated = live.split("chat.update of that card:")
+    assert "Status To Do" in posted and "Status Done" in updated
+    assert " in Jira" in updated.splitlines()[1] and "(1 card update for 2 webhook events" in updated
 
 
 @pytest.fixture
