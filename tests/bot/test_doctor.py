@@ -167,7 +167,7 @@ async def test_live_cards_need_the_secret_here_and_the_webhook_there(
     sandbox.state.webhooks.create(
         {"target_url": "https://bot.example.com/truto/webhooks", "event_types": ["record:updated"]}
     )
-    code, text = await lines(loader(sandbox, fake_slack, truto_webhook_secret="s3cret"))
+    _, text = await lines(loader(sandbox, fake_slack, truto_webhook_secret="s3cret"))
     assert live_line(text).endswith(
         "on: the API sends ticket changes to https://bot.example.com/truto/webhooks"
     )
