@@ -102,7 +102,9 @@ def help_blocks(
         "`+=` adds and `-=` removes (assignees, tags, collections)\n"
         "*Users*: @mention, `me`, an email or a name\n"
         "*Dates*: 2026-12-04, today, tomorrow, +3d, +2w, friday\n"
-        "*Tickets*: PROJ-42, 123, #123 or a ticket link"
+        "*Tickets*: PROJ-42, 123, #123 or a ticket link\n"
+        "*Cards*: invite the bot (`/invite @ticketbot`) to post cards here as itself; such cards "
+        "follow their ticket when it changes anywhere"
     )
     blocks: list[Block] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*Update tickets from Slack*\n{examples}"}},

@@ -123,6 +123,7 @@ async def test_help_lists_the_channel_accounts_names(harness: Harness) -> None:
     fields_line = next(line for line in content.splitlines() if line.startswith("Fields it can change: "))
     assert "due_date" not in fields_line and "ticket_type" not in fields_line and "status" in fields_line
     assert "Custom fields" not in content  # Linear lists no definitions
+    assert "invite the bot (`/invite @ticketbot`) to post cards here as itself" in content
     await harness.command("")
     content = texts(last(harness.calls("response"))["blocks"])
     assert "Statuses: To Do, In Progress, In Review, Done" in content
