@@ -1,6 +1,7 @@
 """The `/ticket` grammar: a pure function from text to a parsed command or a ParseError.
 
     update <ref> <field>=<value> …   |   <ref> <field>=<value> …   (update)
+    update <ref> <ref> … <field>=<value> …   (a bulk update: refs, OPS-1,OPS-2, OPS-10..OPS-14)
     show <ref>   |   edit <ref>   |   <ref>   (edit)   |   help   |   (empty: help)
 
 Values are bare words, "double", 'single' or Slack's curly quotes (with backslash escapes);
@@ -33,6 +34,10 @@ MAX_LIST_ITEMS = 50
 MAX_VALUE = {"name": 255}
 _ESCAPES = {"n": "\n", "t": "\t"}
 MAX_TEXT_VALUE = 4000
+MAX_TICKETS = 50  # tickets in one bulk update (BULK_MAX_TICKETS)
+_RANGE = re.compile(
+    r"^(?P<prefix>[A-Za-z][A-Za-z0-9_]*)-(?P<start>\d{1,7})\.\.(?:(?P<again>[A-Za-z][A-Za-z0-9_]*)-)?(?P<end>\d{1,7})$"
+)
 # Control characters (but tab and newlines, which count as spaces), zero-width characters and
 # bidirectional overrides: invisible, and a way to make text lie about itself.
 _PREVIEW = re.compile(r"(?:^|(?<=\s))--preview(?=\s|$)")
@@ -96,6 +101,19 @@ class UpdateCommand:
     ref: TicketRef
     assignments: tuple[Assignment, ...]
     preview: bool = False  # `--preview`: show before → after first, apply on request
+    more: tuple[TicketRef, ...] = ()  # a bulk update: the other tickets, in the order typed
+
+    @property
+    def refs(self) -> tuple[TicketRef, ...]:
+        return (self.ref, *self.more)
+
+    @property
+    def bulk(self) -> bool:
+        return bool(self.more)
+
+    def for_ticket(self, ref: TicketRef) -> UpdateCommand:
+        """The same changes on one ticket (a bulk update is one of these per ticket)."""
+        return UpdateCommand(ref, self.assignments, self.preview)
 
 
 @dataclass(frozen=True)
@@ -502,7 +520,74 @@ def _near_verb(word: str) -> str | None:
     return best[0] if best else None
 
 
-def parse(text: str, *, today: date | None = None, link_patterns: Iterable[str] = ()) -> Command:
+def _expand(token: str, position: int, patterns: tuple[str, ...], limit: int) -> list[TicketRef]:
+    """One typed token: a ticket, comma-separated tickets, or a range within one project."""
+    parts = [token] if token.startswith("<") or "://" in token else [p for p in token.split(",") if p]
+    refs: list[TicketRef] = []
+    for part in parts:
+        span = _RANGE.match(part)
+        if span is None:
+            refs.append(_parse_ref_token(part, position, patterns))
+            continue
+        prefix, again = span.group("prefix"), span.group("again")
+        start, end = int(span.group("start")), int(span.group("end"))
+        if again is not None and again.upper() != prefix.upper():
+            raise ParseError(
+                f"the range {part} spans two projects",
+                position,
+                part,
+                f"write {prefix}-{start}..{prefix}-{end}",
+            )
+        if end < start or end - start >= limit:
+            raise ParseError(
+                f"the range {part} is not {prefix}-<first>..{prefix}-<last> with at most {limit} tickets",
+                position,
+                part,
+                f"e.g. {prefix}-10..{prefix}-14",
+            )
+        refs += [TicketRef(id=f"{prefix}-{n}") for n in range(start, end + 1)]
+    return refs
+
+
+def _is_ref_token(token: str) -> bool:
+    if _RANGE.match(token):
+        return True
+    target = unwrap_slack_link(token)
+    if target.lower().startswith(("http://", "https://")):
+        return True
+    return all(looks_like_id(part) or _RANGE.match(part) for part in token.split(",") if part) and bool(
+        token.strip(",")
+    )
+
+
+def _more_refs(
+    scanner: _Scanner, first: TicketRef, patterns: tuple[str, ...], limit: int
+) -> tuple[TicketRef, ...]:
+    """The tickets after the first, up to the first field=value; duplicates counted once."""
+    refs = [first]
+    start = scanner.pos
+    while not scanner.at_end() and not _KEY.match(scanner.text, scanner.pos):
+        save = scanner.pos
+        token, position = scanner.word()
+        if not _is_ref_token(token):
+            scanner.pos = save  # not a ticket: the field loop says what is wrong with it
+            break
+        refs += _expand(token, position, patterns, limit)
+        scanner.skip_space()
+    unique = list(dict.fromkeys(refs))
+    if len(unique) > limit:
+        raise ParseError(
+            f"{len(unique)} tickets in one command; at most {limit}",
+            start,
+            scanner.text[start : start + 20],
+            "split them into several commands",
+        )
+    return tuple(unique[1:])
+
+
+def parse(
+    text: str, *, today: date | None = None, link_patterns: Iterable[str] = (), max_tickets: int = MAX_TICKETS
+) -> Command:
     """Parse `/ticket` text. Raises ParseError, and nothing else, on any bad input."""
     today = today or date.today()
     patterns = tuple(link_patterns)
@@ -537,10 +622,25 @@ def parse(text: str, *, today: date | None = None, link_patterns: Iterable[str] 
     else:
         _reject_non_ref(first, first_pos, patterns)
         verb, ref_token, ref_pos = "", first, first_pos
-    ref = _parse_ref_token(ref_token, ref_pos, patterns)
+    first_refs = _expand(ref_token, ref_pos, patterns, max_tickets)
+    ref = first_refs[0]
 
     assignments: list[Assignment] = []
     scanner.skip_space()
+    more: tuple[TicketRef, ...] = ()
+    if verb in ("update", ""):
+        scanner_refs = _more_refs(scanner, ref, patterns, max_tickets)
+        more = tuple(dict.fromkeys([*first_refs[1:], *scanner_refs]))
+        more = tuple(r for r in more if r != ref)
+        if len(more) + 1 > max_tickets:
+            raise ParseError(
+                f"{len(more) + 1} tickets in one command; at most {max_tickets}",
+                ref_pos,
+                ref_token,
+                "split them into several commands",
+            )
+    elif len(first_refs) > 1:
+        raise ParseError(f"{verb} takes one ticket", ref_pos, ref_token, f"write /ticket {verb} {ref.id}")
     while not scanner.at_end():
         if verb in ("show", "edit"):
             token, position = scanner.word()
@@ -567,16 +667,16 @@ def parse(text: str, *, today: date | None = None, link_patterns: Iterable[str] 
 
     if verb == "show":
         return ShowCommand(ref)
-    if verb == "edit" or (not verb and not assignments):
+    if (verb == "edit" or (not verb and not assignments)) and not more:
         return EditCommand(ref)
     if not assignments:
         raise ParseError(
-            f"nothing to update on {ref_token}",
+            f"nothing to update on {', '.join(r.id for r in (ref, *more))}",
             len(text.rstrip()),
             ref_token,
             f'add field=value pairs, e.g. /ticket update {ref_token} status="In Progress"',
         )
-    return UpdateCommand(ref, tuple(assignments), preview=bool(previews))
+    return UpdateCommand(ref, tuple(assignments), preview=bool(previews), more=more)
 
 
 def _reject_non_ref(word: str, position: int, patterns: tuple[str, ...]) -> None:
@@ -588,8 +688,7 @@ def _reject_non_ref(word: str, position: int, patterns: tuple[str, ...]) -> None
             word,
             "start with the ticket: /ticket update PROJ-42 status=done",
         )
-    target = unwrap_slack_link(word)
-    if looks_like_id(target) or target.lower().startswith(("http://", "https://")):
+    if _is_ref_token(word):
         return
     guess = _near_verb(word)
     if guess:

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     webhook_coalesce_seconds: float = Field(default=1.0, ge=0)  # a burst for one ticket: one GET
     card_registry_days: float = Field(default=14.0, gt=0)  # how long a card is kept up to date
     card_registry_cap: int = Field(default=20, ge=1, le=200)  # the most recent cards per ticket
+    bulk_max_tickets: int = Field(default=50, ge=2, le=200)  # tickets in one bulk update
+    bulk_preview_above: int = Field(default=3, ge=1)  # bulk updates of more tickets are previewed
+    bulk_budget_share: float = Field(default=0.6, gt=0, le=1)  # of an account's API budget, at most
 
     @property
     def webhook_secrets(self) -> list[str]:
@@ -270,6 +273,22 @@ class AppConfig(BaseModel):
 
     def account(self, name: str) -> Account | None:
         return self.accounts.get(name)
+
+    def account_for_url(self, url: str) -> Account | None:
+        """The account a ticket URL belongs to: one of its link patterns matches, or the URL
+        starts like its ticket_url_template."""
+        for account in self.accounts.values():
+            if any(re.search(pattern, url) for pattern in account.link_patterns):
+                return account
+        for account in self.accounts.values():
+            template = account.ticket_url_template
+            if template and url.startswith(template.split("{ref}", 1)[0]):
+                return account
+        return None
+
+    def account_for_ref(self, url: str | None, channel_id: str | None) -> Account | None:
+        """A URL goes to the account whose links it matches; a bare key to the channel's."""
+        return (self.account_for_url(url) if url else None) or self.account_for_channel(channel_id)
 
 
 def secret_values(settings: Settings) -> list[str]:

@@ -102,6 +102,8 @@ def build_core(config: AppConfig, directory: SlackDirectory | None = None) -> Co
     client.limiter = _limiter(settings, settings.truto_rate_limit, redis_client)
     # Several accounts share one API token: the token has a budget of its own (500 per 10 s).
     client.token_limiter = _limiter(settings, settings.truto_token_rate_limit, redis_client)
+    share = max(1, int(settings.truto_rate_limit * settings.bulk_budget_share))
+    client.bulk_limiter = _limiter(settings, share if settings.truto_rate_limit else 0, redis_client)
     lookups = Lookups(client, cache, ttl=settings.lookup_ttl_seconds)
     snapshots = Snapshots(cache, ttl=settings.snapshot_ttl_seconds)
     audit = AuditTrail(redis_client)

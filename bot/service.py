@@ -175,12 +175,25 @@ class TicketService:
             )
         return account
 
+    def account_for_ref(self, ref: TicketRef, channel: str | None) -> Account:
+        """A ticket URL is routed by the account whose links it matches; a bare key by the channel."""
+        account = self.config.account_for_url(ref.url) if ref.url else None
+        return account or self.account_for(channel)
+
     def parse(
         self, text: str, channel: str | None, today: date | None = None, *, account: Account | None = None
     ) -> Command:
         """Parse with the link patterns of the account (by default the channel's, when it has one)."""
         account = account or self.config.account_for_channel(channel)
-        return parse(text, today=today, link_patterns=account.link_patterns if account else ())
+        patterns = [p for a in self.config.accounts.values() for p in a.link_patterns]
+        if account is not None:  # the channel's account's patterns first
+            patterns = [*account.link_patterns, *patterns]
+        return parse(
+            text,
+            today=today,
+            link_patterns=tuple(dict.fromkeys(patterns)),
+            max_tickets=self.config.settings.bulk_max_tickets,
+        )
 
     # -- tickets ---------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ and other 4xx never retry. Every PATCH carries one Idempotency-Key for all of it
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import logging
 import random
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 LEAN = [("truto_ignore_remote_data", "true")]
 RETRY_STATUSES = frozenset({500, 502, 504})  # 503: the account is blocked; never retried
 WEBHOOK_PATH = "/webhook"
+BULK: contextvars.ContextVar[bool] = contextvars.ContextVar("bulk", default=False)  # bulk update work
 TICKETS_PATH = "/unified/ticketing/tickets"
 
 
@@ -115,6 +117,7 @@ class TrutoClient:
     ) -> None:
         self.limiter = limiter
         self.token_limiter: RateLimiter | None = None  # the per-token budget (several accounts)
+        self.bulk_limiter: RateLimiter | None = None  # bulk updates' share of an account's budget
         self._token_key = "token-" + hashlib.sha256(token.get_secret_value().encode()).hexdigest()[:16]
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
@@ -261,7 +264,10 @@ class TrutoClient:
 
     async def _within_budgets(self, account: str) -> None:
         """Stay under the per-account budget and, when several accounts share the token, the
-        per-token one."""
+        per-token one. Work for a bulk update also stays within its share of the account's
+        budget, so single updates sent meanwhile are not starved."""
+        if BULK.get() and self.bulk_limiter is not None:
+            await self.bulk_limiter.acquire(f"{account}:bulk")
         if self.limiter is not None:
             await self.limiter.acquire(account)
         if self.token_limiter is not None:

@@ -53,7 +53,7 @@ async def ack_ticket(ack: Any, body: dict[str, Any], context: Any) -> None:
         key = idempotency_key(body.get("team_id"), body.get("user_id"), body.get("trigger_id"))
         try:
             job = JobData.for_account(
-                deps.service.account_for(body.get("channel_id")),
+                deps.service.account_for_ref(command.ref, body.get("channel_id")),
                 kind="command",
                 surface="command",
                 text=body.get("text") or "",
