@@ -18,6 +18,9 @@ RETRY = "ticket_retry"
 PREVIEW_APPLY = "ticket_preview_apply"
 UNDO = "ticket_undo"
 PREVIEW_CANCEL = "ticket_preview_cancel"
+BULK_RETRY = "ticket_bulk_retry"
+BULK_UNDO = "ticket_bulk_undo"
+UPDATE_ALL = "ticket_update_all"
 CARD_ACTIONS_PREFIX = "card:"  # + the signed ticket value, so a select knows its ticket
 
 

@@ -198,6 +198,38 @@ class FailoverBackend:
 Fetch = Callable[[], Awaitable[Any]]
 
 
+LOCK_SECONDS = 5.0
+
+
+async def locked_update(
+    backend: Backend, key: str, change: Callable[[Any], tuple[Any, float]], *, wait: float = 1.0
+) -> Any:
+    """Read, change and write one value under a short lock (Redis or memory). `change` gets the
+    value (None when absent) and returns the new value and how long to keep it (None or a
+    keep time of 0 deletes it). A lock not taken within `wait` seconds is gone without: a
+    lost write costs less than a stuck one. Returns the new value."""
+    lock = key + ":lock"
+    token = None
+    deadline = time.monotonic() + wait
+    while token is None:
+        token = await backend.try_lock(lock, LOCK_SECONDS)
+        if token is None:
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.02)
+    try:
+        entry = await backend.get(key)
+        value, keep_for = change(entry.value if entry is not None else None)
+        if value is None or keep_for <= 0:
+            await backend.delete(key)
+        else:
+            await backend.set(key, Entry(value, fresh_until=time.time() + keep_for), keep_for)
+        return value
+    finally:
+        if token is not None:
+            await backend.unlock(lock, token)
+
+
 @dataclass
 class CacheStats:
     hits: int = 0

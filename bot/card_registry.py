@@ -8,14 +8,13 @@ Each card says which state of the ticket it shows (`shows`, a fingerprint), so a
 changes nothing on it (the echo of the bot's own update) costs no Slack call. Cards expire
 after `ttl` seconds and only the `cap` most recent are kept per ticket.
 
-The list is read and written under a short lock (the cache backend's, Redis or memory); a
-write that cannot take the lock in time goes ahead without it (a lost registration costs one
-card its updates, never a wrong update).
+The list is read and written under a short lock (`locked_update`); a write that cannot take
+the lock in time goes ahead without it (a lost registration costs one card its updates, never
+a wrong update).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -26,7 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from bot import keys
-from bot.cache import Backend, Entry
+from bot.cache import Backend, Entry, locked_update
 from bot.models import Ticket
 
 log = logging.getLogger(__name__)
@@ -34,7 +33,6 @@ log = logging.getLogger(__name__)
 Kind = Literal["message", "response_url", "unfurl"]
 RESPONSE_URL_SECONDS = 30 * 60  # Slack: a response_url works for 30 minutes…
 RESPONSE_URL_USES = 5  # …and 5 times
-LOCK_SECONDS = 5.0
 VOLATILE = ("updated_at", "etag", "remote_data")  # change without anything a card shows changing
 
 
@@ -145,26 +143,14 @@ class CardRegistry:
     async def _rewrite(
         self, integrated_account_id: str, ticket_id: str, change: Callable[[list[Card]], list[Card]]
     ) -> None:
-        key = self._key(integrated_account_id, ticket_id)
-        lock = key + ":lock"
-        token = None
-        for _ in range(20):
-            token = await self.backend.try_lock(lock, LOCK_SECONDS)
-            if token is not None:
-                break
-            await asyncio.sleep(0.05)
-        try:
-            entry = await self.backend.get(key)
-            cards = change(self._live(entry.value if entry is not None else []))
+        def rewrite(raw: Any) -> tuple[Any, float]:
+            cards = change(self._live(raw or []))
             if not cards:
-                await self.backend.delete(key)
-                return
-            keep_for = max(c.until for c in cards) - self.clock()
-            value = [c.model_dump(exclude_defaults=True) for c in cards]
-            await self.backend.set(key, Entry(value, fresh_until=self.clock() + keep_for), max(1.0, keep_for))
-        finally:
-            if token is not None:
-                await self.backend.unlock(lock, token)
+                return None, 0.0
+            keep_for = max(1.0, max(c.until for c in cards) - self.clock())
+            return [c.model_dump(exclude_defaults=True) for c in cards], keep_for
+
+        await locked_update(self.backend, self._key(integrated_account_id, ticket_id), rewrite)
 
 
 class OwnWrites:

@@ -37,7 +37,7 @@ async def answered_in_ack(body: dict[str, Any], context: Any) -> bool:
     """Updates and mistakes are answered by the ack alone: no lazy listener, nothing copied."""
     command = _parsed(body, context)
     if isinstance(command, UpdateCommand):
-        return not wants_preview(deps_of(context), command)
+        return command.bulk or not wants_preview(deps_of(context), command)
     return isinstance(command, ParseError)
 
 
@@ -49,13 +49,13 @@ async def ack_ticket(ack: Any, body: dict[str, Any], context: Any) -> None:
     if isinstance(command, ParseError):
         await ack(response_type="ephemeral", text=str(command), blocks=error_blocks(str(command)))
         return
-    if isinstance(command, UpdateCommand) and not wants_preview(deps, command):
+    if isinstance(command, UpdateCommand) and (command.bulk or not wants_preview(deps, command)):
         key = idempotency_key(body.get("team_id"), body.get("user_id"), body.get("trigger_id"))
         try:
             job = JobData.for_account(
                 deps.service.account_for_ref(command.ref, body.get("channel_id")),
                 kind="command",
-                surface="command",
+                surface="bulk" if command.bulk else "command",
                 text=body.get("text") or "",
                 ticket=command.ref.id,
                 channel=body.get("channel_id"),

@@ -17,6 +17,8 @@ Keys:
 - `key`: the Idempotency-Key; `jid`: the job's own id (set by the queue); `request_id`.
 - `retried_from`: the response_url of the message whose Retry put the job back.
 - `message_ts`: the message a card button was clicked on (its card is replaced in place).
+- `batch`: the bulk update this ticket's job belongs to (its outcome goes to the batch's one
+  message instead of a card of its own).
 - `refresh` jobs (a webhook event: bring the ticket's cards up to date): `event` (created,
   updated or deleted), `changed_at` (the event's time, epoch seconds) and `not_before` (the end
   of the window in which further events for the ticket join this job).
@@ -59,6 +61,7 @@ class JobData(BaseModel):
     request_id: str | None = None
     retried_from: str | None = None
     message_ts: str | None = None
+    batch: str | None = None
     event: str | None = None
     changed_at: float | None = None
     not_before: float | None = None

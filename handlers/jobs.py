@@ -28,8 +28,9 @@ from bot.logs import bind
 from bot.models import TicketUpdate
 from bot.refs import TicketRef
 from bot.service import Actor, UpdateResult, UserInputError
+from bot.truto import BULK
 from bot.truto_errors import RateLimited, TrutoError, Unavailable
-from handlers import live_cards, texts
+from handlers import bulk_progress, live_cards, texts
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
 from handlers.surface import card_message, new_error_id, user_message
@@ -232,7 +233,8 @@ def account_share(deps: SlackDeps) -> Callable[[Job], str]:
 
     def share(job: Job) -> str:
         if job.data.get("account"):
-            return str(job.data["account"])
+            # A bulk update's tickets share apart: they never hold the account's single updates back.
+            return str(job.data["account"]) + ("/bulk" if job.data.get("batch") else "")
         account = deps.config.account_for_channel(job.data.get("channel"))
         return account.name if account is not None else ""
 
@@ -284,6 +286,33 @@ async def _tell_failure(deps: SlackDeps, client: Any, job: Job, data: JobData, e
     await _tell(deps, client, data, text, error_id=error_id)
 
 
+async def _cause(job: Job, exc: Exception) -> str:
+    """Why one ticket of a bulk update failed, in a line."""
+    message = user_message(exc)
+    if message is not None:
+        return message
+    error_id = new_error_id()
+    log.error("job %s failed: error %s", job.id, error_id, exc_info=exc)
+    return f"{texts.SOMETHING_WENT_WRONG} (error {error_id})"
+
+
+async def _run_bulk_command(deps: SlackDeps, client: Any, job: Job, data: JobData) -> None:
+    """A bulk `/ticket update`: planned here, then previewed or started as one job per ticket."""
+    from handlers import bulk  # handlers.bulk queues jobs through this module
+
+    async def say(message: dict[str, Any]) -> None:
+        if data.response_url:
+            await _respond(data.response_url, message)
+
+    try:
+        await bulk.run_command(deps, client, data, say)
+    except Exception as exc:
+        if await deps.jobs.complete(job):
+            await _tell_failure(deps, client, job, data, exc)
+        return
+    await deps.jobs.complete(job)
+
+
 def job_handler(deps: SlackDeps, client: Any) -> Any:
     """The worker's handler: run one job and make sure the user hears how it went."""
 
@@ -296,6 +325,8 @@ def job_handler(deps: SlackDeps, client: Any) -> Any:
 
         async def queued_note(wait: float) -> None:
             """Said once when the update waits for the tool's rate limit; replaced by the card."""
+            if data.batch is not None:
+                return  # the batch's message says how far it got
             noted.append(True)
             await _tell(
                 deps,
@@ -306,6 +337,9 @@ def job_handler(deps: SlackDeps, client: Any) -> Any:
                 notice=True,
             )
 
+        if data.surface == "bulk" and data.kind == "command":
+            await _run_bulk_command(deps, client, job, data)
+            return
         if data.kind == "refresh":  # a webhook event: nobody to tell, nothing to apply
             try:
                 await live_cards.refresh(deps, client, data, account)
@@ -314,15 +348,24 @@ def job_handler(deps: SlackDeps, client: Any) -> Any:
             await deps.jobs.complete(job)
             return
         run = _run_command if data.kind == "command" else _run_fields
+        bulk = BULK.set(data.batch is not None)  # a bulk update's ticket: within the bulk share
         try:
             with patience.patient(deps.config.settings.job_patience_seconds, queued_note):
                 result = await run(deps, data, account)
         except Exception as exc:
             if await deps.jobs.complete(job):  # only the run that finishes the job tells
-                await _tell_failure(deps, client, job, data, exc)
+                if data.batch is not None:
+                    await bulk_progress.failed(deps, client, data, await _cause(job, exc))
+                else:
+                    await _tell_failure(deps, client, job, data, exc)
             return
+        finally:
+            BULK.reset(bulk)
         if not await deps.jobs.complete(job):
             log.info("job %s was finished by another worker; its outcome is not told twice", job.id)
+            return
+        if data.batch is not None:
+            await bulk_progress.done(deps, client, data, result)
             return
         if noted and data.response_url:
             await _respond(data.response_url, {"delete_original": True})  # the queued note

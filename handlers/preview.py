@@ -14,7 +14,7 @@ from blocks.messages import preview_blocks
 from bot.commands import UpdateCommand
 from bot.refs import TicketRef
 from bot.service import Actor, UserInputError
-from handlers import texts
+from handlers import bulk, texts
 from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
 from handlers.job_data import JobData
 from handlers.jobs import put_job
@@ -70,6 +70,13 @@ async def apply_preview(body: dict[str, Any], client: Any, respond: Any, context
     if held is None:
         raise UserInputError(GONE)
     entry = held.value
+    if entry.get("kind") == "bulk":
+
+        async def say(message: dict[str, Any]) -> None:
+            await respond(**message)
+
+        await bulk.apply_preview(deps, client, say, entry)
+        return
     account = deps.config.account(str(entry["account"]))
     if account is None:
         raise UserInputError(GONE)

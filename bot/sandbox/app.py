@@ -121,6 +121,9 @@ class SandboxState:
             self.patches_applied = 0
             self.applied.clear()
             self.webhooks.reset()
+            self.rate_limit = None
+            self.rate_limited = 0
+            self._hits.clear()
 
     def fail_next(self, status: int | None = None, **kwargs: Any) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # a test secret, as Slack's docs shape them
 TEAM = {"id": "T0TEAM", "domain": "acme"}
 ANA = {"id": "U0ANA", "username": "ana", "name": "ana", "team_id": "T0TEAM"}
+BRUNO = {"id": "U0BRUNO", "username": "bruno", "name": "bruno", "team_id": "T0TEAM"}
 
 
 def sign(body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:

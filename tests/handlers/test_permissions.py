@@ -12,9 +12,8 @@ from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA, JIRA_CHANNEL
 from tests.handlers.conftest import Harness, harness_config, last, running
-from tests.handlers.payloads import ANA, block_actions, message_action, view_submission
+from tests.handlers.payloads import ANA, BRUNO, block_actions, message_action, view_submission
 
-BRUNO = {"id": "U0BRUNO", "username": "bruno", "name": "bruno", "team_id": "T0TEAM"}
 READ_ONLY = "C0READONLY"
 
 

@@ -15,12 +15,10 @@ from bot.sandbox.fake_slack import FakeSlack
 from handlers import actions
 from tests.conftest import JIRA, JIRA_CHANNEL
 from tests.handlers.conftest import Harness, harness_config, last
-from tests.handlers.payloads import block_actions, block_suggestion, form, sign, view_submission
+from tests.handlers.payloads import BRUNO, block_actions, block_suggestion, form, sign, view_submission
 from tests.handlers.test_undo import undo, updated_card
 from tests.handlers.test_views import open_form, unchanged_state
 from tests.security.conftest import served
-
-BRUNO = {"id": "U0BRUNO", "username": "bruno", "name": "bruno", "team_id": "T0TEAM"}
 
 
 async def send_signed(harness: Harness, body: str, headers: dict[str, str]) -> int:

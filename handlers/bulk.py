@@ -1,0 +1,328 @@
+"""Bulk updates: `/ticket update OPS-1 OPS-2 OPS-10..OPS-14 status=done`.
+
+The command is a durable job, written before the ack. Its worker plans every ticket (values
+resolved and validated, permissions and locked fields checked per ticket's account; a refusal
+anywhere refuses the whole command, nothing sent), then either previews (more than
+BULK_PREVIEW_ABOVE tickets, or --preview: one line per ticket, Apply / Cancel) or starts the
+batch: one durable job per ticket, each with its own Idempotency-Key derived from the
+command's, and one message for the whole batch (progress, then the summary with Retry for the
+failed tickets and one Undo). Bulk work takes at most BULK_BUDGET_SHARE of an account's API
+budget and its own share of the workers, so single updates sent meanwhile are not held back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal
+
+from slack_bolt.async_app import AsyncApp
+
+from blocks import ids
+from blocks.bulk import bulk_preview_blocks
+from bot.batches import Batch, BatchItem
+from bot.commands import UpdateCommand
+from bot.config import Account
+from bot.refs import TicketRef
+from bot.service import Actor, PlannedUpdate, UserInputError, changed_since
+from bot.truto import BULK
+from handlers import bulk_progress
+from handlers.deps import SlackDeps, actor_of, deps_of, idempotency_key, request_id
+from handlers.job_data import JobData
+from handlers.jobs import put_job
+from handlers.surface import ack_only, guarded, user_message
+
+PLANNED_AT_ONCE = 5  # tickets planned concurrently (each may cost a GET)
+PREVIEW_VALID_FOR = 600.0
+PREVIEW_KEPT_FOR = 3600.0
+Say = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def _item(deps: SlackDeps, plan: PlannedUpdate) -> BatchItem:
+    ref = plan.before.display_ref
+    return BatchItem(
+        account=plan.account.name,
+        ticket=plan.ticket_id,
+        ref=ref,
+        url=plan.before.web_url or plan.account.ticket_url(ref),
+        changes=[(c.field, c.before, c.after) for c in deps.service.preview(plan)],
+        state="pending",
+    )
+
+
+def _refusal(problems: Sequence[tuple[TicketRef, str]]) -> UserInputError:
+    """One answer for the whole command: the same mistake once, or each ticket's."""
+    messages = list(dict.fromkeys(message for _, message in problems))
+    if len(messages) == 1 and len(problems) > 1:
+        return UserInputError(f"Nothing was sent: {messages[0]}")
+    lines = [f"{ref.id}: {message}" for ref, message in problems[:5]]
+    more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+    return UserInputError("Nothing was sent. " + "; ".join(lines) + more)
+
+
+async def plan_all(
+    deps: SlackDeps, command: UpdateCommand, actor: Actor, channel: str | None
+) -> list[PlannedUpdate]:
+    """Every ticket planned (nothing sent), or a UserInputError refusing them all."""
+    routed = [(ref, deps.service.account_for_ref(ref, channel)) for ref in command.refs]
+    fields = [a.field for a in command.assignments]
+    for account in {a.name: a for _, a in routed}.values():
+        await deps.service.check_may_update(account, actor, channel, fields)
+    limit = asyncio.Semaphore(PLANNED_AT_ONCE)
+
+    async def plan(ref: TicketRef, account: Account) -> PlannedUpdate:
+        async with limit:
+            return await deps.service.plan(command.for_ticket(ref), actor, channel, account=account)
+
+    bulk = BULK.set(True)  # the GETs of planning stay within the bulk share too
+    try:
+        results = await asyncio.gather(*(plan(r, a) for r, a in routed), return_exceptions=True)
+    finally:
+        BULK.reset(bulk)
+    problems: list[tuple[TicketRef, str]] = []
+    for (ref, _), result in zip(routed, results, strict=True):
+        if isinstance(result, BaseException):
+            message = user_message(result)
+            if message is None:
+                raise result
+            problems.append((ref, message))
+    if problems:
+        raise _refusal(problems)
+    return [r for r in results if isinstance(r, PlannedUpdate)]
+
+
+async def run_command(deps: SlackDeps, client: Any, data: JobData, say: Say) -> None:
+    """The worker's part of a bulk `/ticket update`: plan, then preview or start."""
+    command = deps.service.parse(data.text or "", data.channel)
+    if not isinstance(command, UpdateCommand):
+        raise UserInputError("only updates run as jobs")
+    actor = Actor(slack_user_id=data.user, name=data.user_name)
+    plans = await plan_all(deps, command, actor, data.channel)
+    origin = _origin(data)
+    if command.preview or len(plans) > deps.config.settings.bulk_preview_above:
+        await offer_preview(deps, say, origin, plans)
+        return
+    await start_batch(deps, client, origin, [(_item(deps, p), p.update.to_body()) for p in plans], data.key)
+
+
+def _origin(data: JobData) -> dict[str, Any]:
+    return {
+        "text": data.text,
+        "channel": data.channel,
+        "user": data.user,
+        "user_name": data.user_name,
+        "team": data.team,
+        "response_url": data.response_url,
+    }
+
+
+async def offer_preview(
+    deps: SlackDeps, say: Say, origin: dict[str, Any], plans: list[PlannedUpdate], note: str = ""
+) -> None:
+    items = [_item(deps, p) for p in plans]
+    token = deps.previews.new_token()
+    entry = {
+        "kind": "bulk",
+        **origin,
+        "items": [
+            {**item.model_dump(), "body": plan.update.to_body(), "seen": plan.before.updated_at}
+            for item, plan in zip(items, plans, strict=True)
+        ],
+        "at": time.time(),
+        "key": idempotency_key(origin.get("team"), origin.get("user"), "bulk-preview", token),
+    }
+    value = await deps.previews.put(entry, ttl=PREVIEW_KEPT_FOR, token=token)
+    changing = len([i for i in items if i.changes])
+    await say(
+        {
+            "response_type": "ephemeral",
+            "replace_original": bool(note),
+            "text": f"Preview of {changing} tickets",
+            "blocks": bulk_preview_blocks(items, value, note),
+        }
+    )
+
+
+async def apply_preview(deps: SlackDeps, client: Any, say: Say, entry: dict[str, Any]) -> None:
+    """Apply sends exactly what was shown, unless the preview is old or a ticket changed since:
+    then a fresh preview is offered instead (nothing sent)."""
+    origin = {k: entry.get(k) for k in ("text", "channel", "user", "user_name", "team", "response_url")}
+    stored = entry["items"]
+    note = ""
+    if time.time() - float(entry["at"]) > PREVIEW_VALID_FOR:
+        note = "That preview was more than 10 minutes old, so nothing was sent; here it is again."
+    else:
+        moved = await _changed_since_preview(deps, stored)
+        if moved:
+            note = f"{', '.join(moved)} changed since that preview, so nothing was sent; here it is again."
+    if note:
+        command = deps.service.parse(origin["text"] or "", origin.get("channel"))
+        assert isinstance(command, UpdateCommand)
+        actor = Actor(slack_user_id=origin.get("user"), name=origin.get("user_name"))
+        plans = await plan_all(deps, command, actor, origin.get("channel"))
+        await offer_preview(deps, say, origin, plans, note)
+        return
+    items = [(BatchItem.model_validate(i), dict(i["body"])) for i in stored]
+    await start_batch(deps, client, origin, items, str(entry["key"]))
+    await say({"delete_original": True})
+
+
+async def _changed_since_preview(deps: SlackDeps, stored: list[dict[str, Any]]) -> list[str]:
+    limit = asyncio.Semaphore(PLANNED_AT_ONCE)
+
+    async def moved(item: dict[str, Any]) -> str | None:
+        account = deps.config.account(str(item["account"]))
+        if account is None:
+            return str(item["ref"])
+        async with limit:
+            now = await deps.service.fetch_ticket(account, TicketRef(str(item["ticket"])))
+        return str(item["ref"]) if now.updated_at != item.get("seen") else None
+
+    bulk = BULK.set(True)
+    try:
+        found = await asyncio.gather(*(moved(i) for i in stored if i.get("changes")))
+    finally:
+        BULK.reset(bulk)
+    return [ref for ref in found if ref]
+
+
+async def start_batch(
+    deps: SlackDeps,
+    client: Any,
+    origin: dict[str, Any],
+    items: list[tuple[BatchItem, dict[str, Any]]],
+    key: str,
+    *,
+    verb: Literal["update", "undo"] = "update",
+    thread_ts: str | None = None,
+) -> Batch:
+    """One message for the batch, then one durable job per ticket that changes."""
+    batch = Batch(
+        id=idempotency_key(key, "batch")[:24],
+        verb=verb,
+        user=origin.get("user"),
+        user_name=origin.get("user_name"),
+        team=origin.get("team"),
+        channel=origin.get("channel"),
+        response_url=origin.get("response_url"),
+        items=[
+            item.model_copy(update={"state": "pending" if item.changes else "skipped"}) for item, _ in items
+        ],
+    )
+    batch = await bulk_progress.post_start(deps, client, batch, thread_ts)
+    if batch.finished:  # nothing changes anywhere
+        batch.summarised = True
+        await bulk_progress.store(deps).put(batch)
+        await bulk_progress.show(deps, client, batch, "summary")
+        return batch
+    await bulk_progress.store(deps).put(batch)
+    for item, body in items:
+        if not item.changes:
+            continue
+        account = deps.config.account(item.account)
+        if account is None:
+            continue
+        job = JobData.for_account(
+            account,
+            kind="fields",
+            surface="bulk",
+            ticket=item.ticket,
+            body=body,
+            channel=batch.channel,
+            user=batch.user,
+            user_name=batch.user_name,
+            team=batch.team,
+            reply="post",
+            key=idempotency_key(key, item.account, item.ticket),
+            batch=batch.id,
+            request_id=request_id(),
+        )
+        await put_job(deps, job, once=job.key)
+    return batch
+
+
+def _value(body: dict[str, Any]) -> str | None:
+    value = ((body.get("actions") or [{}])[0]).get("value")
+    return str(value) if value else None
+
+
+@guarded
+async def retry_clicked(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+    """Retry puts back the failed tickets only, with their own keys (a retry cannot apply twice)."""
+    deps = deps_of(context)
+    held = await deps.retries.take(_value(body))
+    batch = await bulk_progress.store(deps).get(str(held.value.get("batch"))) if held else None
+    if batch is None:
+        raise UserInputError("This Retry was already used or has expired.")
+    failed = [i for i in batch.items if i.state == "failed" and i.job]
+    batch = await bulk_progress.store(deps).reopen(batch.id, {(i.account, i.ticket) for i in failed})
+    if batch is None:
+        raise UserInputError("This Retry was already used or has expired.")
+    await bulk_progress.show(deps, client, batch, "progress")
+    for item in failed:
+        await put_job(deps, JobData.load(dict(item.job or {}), deps.config))
+
+
+@guarded
+async def undo_clicked(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+    """Undo restores exactly what the batch changed on each ticket, skipping (and listing)
+    tickets changed by someone since."""
+    deps = deps_of(context)
+    held = await deps.undos.find(_value(body))
+    batch = await bulk_progress.store(deps).get(str(held.value.get("batch"))) if held else None
+    if held is None or batch is None:
+        minutes = deps.config.settings.undo_minutes
+        raise UserInputError(
+            f"Undo is no longer available: it was used already, or {minutes} minutes have passed."
+        )
+    done = [i for i in batch.items if i.state == "done" and i.undo]
+    actor = actor_of(body)
+    for account in {i.account for i in done}:
+        configured = deps.config.account(account)
+        if configured is not None:  # refused before the Undo is used up
+            fields = [f for i in done if i.account == account for f in (i.undo or {}).get("body", {})]
+            await deps.service.check_may_update(configured, actor, batch.channel, fields, ask_the_tool=False)
+    await deps.undos.discard(held)
+    items = await asyncio.gather(*(_undo_item(deps, item) for item in done))
+    user = body.get("user") or {}
+    origin = {
+        "channel": batch.channel,
+        "user": user.get("id"),
+        "user_name": user.get("username") or user.get("name"),
+        "team": batch.team,
+        "response_url": body.get("response_url"),
+    }
+    await start_batch(
+        deps,
+        client,
+        origin,
+        items,
+        idempotency_key(held.token, "undo"),
+        verb="undo",
+        thread_ts=batch.message_ts,
+    )
+
+
+async def _undo_item(deps: SlackDeps, item: BatchItem) -> tuple[BatchItem, dict[str, Any]]:
+    """The undo of one ticket; skipped (with why) when someone changed it since."""
+    undo = item.undo or {}
+    account = deps.config.account(item.account)
+    back = [(f, a, b) for f, b, a in item.changes]
+    fresh = BatchItem(account=item.account, ticket=item.ticket, ref=item.ref, url=item.url, changes=back)
+    if account is None:
+        return fresh.model_copy(update={"changes": [], "cause": "its account is not configured any more"}), {}
+    bulk = BULK.set(True)
+    try:
+        now = await deps.service.fetch_ticket(account, TicketRef(item.ticket))
+    finally:
+        BULK.reset(bulk)
+    moved = changed_since(now, dict(undo.get("expect") or {}), [(f, c) for f, c in undo.get("targets") or []])
+    if moved:
+        return fresh.model_copy(update={"changes": [], "cause": f"{', '.join(moved)} changed since"}), {}
+    return fresh, dict(undo.get("body") or {})
+
+
+def register(app: AsyncApp) -> None:
+    app.action(ids.BULK_RETRY)(ack=ack_only, lazy=[retry_clicked])
+    app.action(ids.BULK_UNDO)(ack=ack_only, lazy=[undo_clicked])
