@@ -20,7 +20,6 @@ UNDO = "ticket_undo"
 PREVIEW_CANCEL = "ticket_preview_cancel"
 BULK_RETRY = "ticket_bulk_retry"
 BULK_UNDO = "ticket_bulk_undo"
-UPDATE_ALL = "ticket_update_all"
 CARD_ACTIONS_PREFIX = "card:"  # + the signed ticket value, so a select knows its ticket
 
 
@@ -85,4 +84,6 @@ def custom_of_block(block_id: str) -> tuple[str, str] | None:
 # Ticket pickers (message shortcut)
 PICK_BLOCK = "pick_ticket"
 ENTER_BLOCK = "enter_ticket"
+ALL_BLOCK = "update_all"  # the picker's "update all N" changes
+ALL_ACTION = "update_all_changes"
 PICK_ACTION = "ticket"

@@ -247,7 +247,23 @@ def pick_ticket_view(refs: Sequence[str], metadata: str) -> View:
         "element": element,
     }
     intro = _section(f"This message mentions {len(refs)} tickets.")
-    return _view(ids.PICK_VIEW, "Update ticket", [intro, block], metadata, "Next")
+    every = {
+        "type": "input",
+        "block_id": ids.ALL_BLOCK,
+        "optional": True,
+        "label": plain(f"Or update all {len(refs)}", 2000),
+        "hint": plain(
+            "The same changes on every ticket, as after /ticket update; leave empty to edit "
+            "the ticket chosen above.",
+            2000,
+        ),
+        "element": {
+            "type": "plain_text_input",
+            "action_id": ids.ALL_ACTION,
+            "placeholder": plain("status=done assignee=@bo", 150),
+        },
+    }
+    return _view(ids.PICK_VIEW, "Update ticket", [intro, block, every], metadata, "Next")
 
 
 def enter_ticket_view(looked_for: str, metadata: str) -> View:

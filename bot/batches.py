@@ -2,7 +2,9 @@
 
 Each ticket is a durable job of its own; each job, when it ends, records its outcome here
 (under a short lock) and learns whether it should edit the batch's message: progress at most
-once per `EDIT_EVERY` seconds, and the summary exactly once, by the job that ends the batch.
+once per `EDIT_EVERY` seconds, and the summary by the job that ends the batch. A job run again
+after its process died records again and shows the summary again (the same message, edited
+once more): a summary is never lost to a crash between recording it and showing it.
 """
 
 from __future__ import annotations
@@ -45,7 +47,6 @@ class Batch(BaseModel):
     items: list[BatchItem] = Field(default_factory=list)
     started: float = Field(default_factory=time.time)
     last_edit: float = 0.0
-    summarised: bool = False
 
     def count(self, state: State) -> int:
         return sum(1 for item in self.items if item.state == state)
@@ -78,7 +79,7 @@ class BatchStore:
         self, batch_id: str, account: str, ticket: str, state: State, **fields: Any
     ) -> tuple[Batch | None, Literal["progress", "summary"] | None]:
         """Record one ticket's outcome. Returns the batch and what its message should show now:
-        the summary (once, when the last ticket ends), progress (at most once a second), or
+        the summary (when no ticket is left pending), progress (at most once a second), or
         nothing."""
         said: list[Literal["progress", "summary"] | None] = [None]
 
@@ -92,8 +93,7 @@ class BatchStore:
                 for name, value in fields.items():
                     setattr(item, name, value)
             now = self.clock()
-            if batch.finished and not batch.summarised:
-                batch.summarised = True
+            if batch.finished:
                 said[0] = "summary"
             elif not batch.finished and now - batch.last_edit >= EDIT_EVERY:
                 batch.last_edit = now
@@ -104,7 +104,7 @@ class BatchStore:
         return (Batch.model_validate(raw) if raw is not None else None), said[0]
 
     async def reopen(self, batch_id: str, tickets: set[tuple[str, str]]) -> Batch | None:
-        """Failed tickets put back to pending (Retry): the batch will be summarised again."""
+        """Failed tickets put back to pending (Retry): the batch is summarised again after them."""
 
         def change(raw: Any) -> tuple[Any, float]:
             if raw is None:
@@ -113,7 +113,6 @@ class BatchStore:
             for item in batch.items:
                 if (item.account, item.ticket) in tickets and item.state == "failed":
                     item.state, item.cause = "pending", ""
-            batch.summarised = False
             return batch.model_dump(), KEEP_FOR
 
         raw = await locked_update(self.backend, self._key(batch_id), change)

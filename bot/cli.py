@@ -54,9 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="run a scripted session against a local sandbox (no credentials needed)")
 
-    update = sub.add_parser("update", help="update a ticket: ticketbot update PROJ-42 status=done")
+    update = sub.add_parser("update", help="update tickets: ticketbot update PROJ-42 [PROJ-43 …] status=done")
     update.add_argument("ref", help="the ticket: an id like PROJ-42 or a ticket URL")
-    update.add_argument("assignments", nargs="+", help="field=value, field+=value, field-=value")
+    update.add_argument(
+        "assignments",
+        nargs="+",
+        help="more tickets (PROJ-43, PROJ-1..PROJ-5), then field=value, field+=value, field-=value",
+    )
     update.add_argument("--dry-run", action="store_true", help="print the request, send nothing")
     update.add_argument("--channel", help="route as if typed in this Slack channel id")
     update.add_argument("--as-email", help="who `me` is (an email known to the ticketing tool)")
@@ -102,19 +106,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _update(config: AppConfig, args: argparse.Namespace) -> int:
+    """One ticket or several (a bulk update): print each exact request; without --dry-run, apply
+    each (one Idempotency-Key per ticket) and print the tickets."""
     core = build_core(config)
     try:
         command = core.service.parse(command_text(["update", args.ref, *args.assignments]), args.channel)
         assert isinstance(command, UpdateCommand)
         actor = Actor(email=args.as_email)
-        plan = await core.service.plan(command, actor, args.channel)
-        print(request_text(plan.describe(config.settings.truto_base_url)))
+        if command.bulk:
+            plans = await core.service.plan_many(command, actor, args.channel)
+        else:
+            plans = [await core.service.plan(command, actor, args.channel)]
+        print("\n\n".join(request_text(p.describe(config.settings.truto_base_url)) for p in plans))
         if args.dry_run:
             return 0
-        result = await core.service.apply(command, actor, args.channel)
-        print(f"\nUpdated (Idempotency-Key {result.idempotency_key}):")
-        print(changes_text(result.changes))
-        print(ticket_text(result.ticket))
+        for plan in plans:
+            result = await core.service.execute(plan, actor, args.channel)
+            print(f"\nUpdated {result.ticket.display_ref} (Idempotency-Key {result.idempotency_key}):")
+            print(changes_text(result.changes))
+            print(ticket_text(result.ticket))
         return 0
     finally:
         await core.aclose()

@@ -33,7 +33,7 @@ from bot.refs import RefError, TicketRef, parse_ref
 from bot.resolve import Item, ResolveError, compact, item_name, resolve
 from bot.snapshots import Snapshots
 from bot.truto import TrutoClient
-from bot.truto_errors import NotFound
+from bot.truto_errors import NotFound, TrutoError
 
 NEEDS_A_TITLE = "A ticket needs a title."
 _KEY_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9]*-\d+$")
@@ -300,6 +300,41 @@ class TicketService:
                 body[assignment.field] = value
             targets.append((assignment.field, None))
         return await self._planned(account, command.ref, body, ticket, tuple(targets))
+
+    async def plan_many(
+        self, command: UpdateCommand, actor: Actor, channel: str | None, *, at_once: int = 5
+    ) -> list[PlannedUpdate]:
+        """A bulk update planned ticket by ticket (nothing sent): each ticket on its account (a
+        URL's by its links, a key the channel's), permissions checked per account first. Any
+        refusal refuses them all: a UserInputError naming each ticket's problem (or the one
+        mistake they share)."""
+        routed = [(ref, self.account_for_ref(ref, channel)) for ref in command.refs]
+        fields = [a.field for a in command.assignments]
+        for account in {a.name: a for _, a in routed}.values():
+            await self.check_may_update(account, actor, channel, fields)
+        limit = asyncio.Semaphore(at_once)
+
+        async def plan(ref: TicketRef, account: Account) -> PlannedUpdate:
+            async with limit:
+                return await self.plan(command.for_ticket(ref), actor, channel, account=account)
+
+        results = await asyncio.gather(*(plan(r, a) for r, a in routed), return_exceptions=True)
+        problems: list[tuple[str, str]] = []
+        for (ref, _), result in zip(routed, results, strict=True):
+            if isinstance(result, UserInputError):
+                problems.append((ref.id, str(result)))
+            elif isinstance(result, TrutoError):
+                problems.append((ref.id, result.user_message))
+            elif isinstance(result, BaseException):
+                raise result
+        if problems:
+            messages = list(dict.fromkeys(message for _, message in problems))
+            if len(messages) == 1 and len(problems) > 1:
+                raise UserInputError(f"Nothing was sent: {messages[0]}")
+            lines = [f"{ref}: {message}" for ref, message in problems[:5]]
+            more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+            raise UserInputError("Nothing was sent. " + "; ".join(lines) + more)
+        return [r for r in results if isinstance(r, PlannedUpdate)]
 
     async def plan_fields(
         self, account: Account, ref: TicketRef, body: dict[str, Any], actor: Actor, channel: str | None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from slack_bolt.async_app import AsyncApp
@@ -23,7 +23,6 @@ from blocks import ids
 from blocks.bulk import bulk_preview_blocks
 from bot.batches import Batch, BatchItem
 from bot.commands import UpdateCommand
-from bot.config import Account
 from bot.refs import TicketRef
 from bot.service import Actor, PlannedUpdate, UserInputError, changed_since
 from bot.truto import BULK
@@ -31,7 +30,7 @@ from handlers import bulk_progress
 from handlers.deps import SlackDeps, actor_of, deps_of, idempotency_key, request_id
 from handlers.job_data import JobData
 from handlers.jobs import put_job
-from handlers.surface import ack_only, guarded, user_message
+from handlers.surface import ack_only, guarded
 
 PLANNED_AT_ONCE = 5  # tickets planned concurrently (each may cost a GET)
 PREVIEW_VALID_FOR = 600.0
@@ -51,45 +50,16 @@ def _item(deps: SlackDeps, plan: PlannedUpdate) -> BatchItem:
     )
 
 
-def _refusal(problems: Sequence[tuple[TicketRef, str]]) -> UserInputError:
-    """One answer for the whole command: the same mistake once, or each ticket's."""
-    messages = list(dict.fromkeys(message for _, message in problems))
-    if len(messages) == 1 and len(problems) > 1:
-        return UserInputError(f"Nothing was sent: {messages[0]}")
-    lines = [f"{ref.id}: {message}" for ref, message in problems[:5]]
-    more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
-    return UserInputError("Nothing was sent. " + "; ".join(lines) + more)
-
-
 async def plan_all(
     deps: SlackDeps, command: UpdateCommand, actor: Actor, channel: str | None
 ) -> list[PlannedUpdate]:
-    """Every ticket planned (nothing sent), or a UserInputError refusing them all."""
-    routed = [(ref, deps.service.account_for_ref(ref, channel)) for ref in command.refs]
-    fields = [a.field for a in command.assignments]
-    for account in {a.name: a for _, a in routed}.values():
-        await deps.service.check_may_update(account, actor, channel, fields)
-    limit = asyncio.Semaphore(PLANNED_AT_ONCE)
-
-    async def plan(ref: TicketRef, account: Account) -> PlannedUpdate:
-        async with limit:
-            return await deps.service.plan(command.for_ticket(ref), actor, channel, account=account)
-
-    bulk = BULK.set(True)  # the GETs of planning stay within the bulk share too
+    """Every ticket planned (nothing sent), or a UserInputError refusing them all. The GETs of
+    planning stay within the bulk share of the API budget too."""
+    bulk = BULK.set(True)
     try:
-        results = await asyncio.gather(*(plan(r, a) for r, a in routed), return_exceptions=True)
+        return await deps.service.plan_many(command, actor, channel, at_once=PLANNED_AT_ONCE)
     finally:
         BULK.reset(bulk)
-    problems: list[tuple[TicketRef, str]] = []
-    for (ref, _), result in zip(routed, results, strict=True):
-        if isinstance(result, BaseException):
-            message = user_message(result)
-            if message is None:
-                raise result
-            problems.append((ref, message))
-    if problems:
-        raise _refusal(problems)
-    return [r for r in results if isinstance(r, PlannedUpdate)]
 
 
 async def run_command(deps: SlackDeps, client: Any, data: JobData, say: Say) -> None:
@@ -212,7 +182,6 @@ async def start_batch(
     )
     batch = await bulk_progress.post_start(deps, client, batch, thread_ts)
     if batch.finished:  # nothing changes anywhere
-        batch.summarised = True
         await bulk_progress.store(deps).put(batch)
         await bulk_progress.show(deps, client, batch, "summary")
         return batch

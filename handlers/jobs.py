@@ -296,13 +296,35 @@ async def _cause(job: Job, exc: Exception) -> str:
     return f"{texts.SOMETHING_WENT_WRONG} (error {error_id})"
 
 
+async def _run_batch_item(deps: SlackDeps, client: Any, job: Job, data: JobData, account: Account) -> None:
+    """One ticket of a bulk update, within the bulk share of the API budget. Its outcome is
+    recorded in the batch before the job is marked finished: a process that dies in between
+    leaves the job to be run again (its PATCH cannot apply twice), never a batch without its
+    summary. Recording twice is harmless: the summary is shown once."""
+    bulk = BULK.set(True)
+    try:
+        result = await _run_fields(deps, data, account)
+    except Exception as exc:
+        await bulk_progress.failed(deps, client, data, await _cause(job, exc))
+        await deps.jobs.complete(job)
+        return
+    finally:
+        BULK.reset(bulk)
+    await bulk_progress.done(deps, client, data, result)
+    await deps.jobs.complete(job)
+
+
 async def _run_bulk_command(deps: SlackDeps, client: Any, job: Job, data: JobData) -> None:
     """A bulk `/ticket update`: planned here, then previewed or started as one job per ticket."""
     from handlers import bulk  # handlers.bulk queues jobs through this module
 
     async def say(message: dict[str, Any]) -> None:
+        """To the user alone: through the response_url, or (from a modal) as an ephemeral message."""
         if data.response_url:
             await _respond(data.response_url, message)
+        elif data.channel and data.user:
+            kept = {k: v for k, v in message.items() if k in ("text", "blocks")}
+            await client.chat_postEphemeral(channel=data.channel, user=data.user, **kept)
 
     try:
         await bulk.run_command(deps, client, data, say)
@@ -325,8 +347,6 @@ def job_handler(deps: SlackDeps, client: Any) -> Any:
 
         async def queued_note(wait: float) -> None:
             """Said once when the update waits for the tool's rate limit; replaced by the card."""
-            if data.batch is not None:
-                return  # the batch's message says how far it got
             noted.append(True)
             await _tell(
                 deps,
@@ -348,24 +368,18 @@ def job_handler(deps: SlackDeps, client: Any) -> Any:
             await deps.jobs.complete(job)
             return
         run = _run_command if data.kind == "command" else _run_fields
-        bulk = BULK.set(data.batch is not None)  # a bulk update's ticket: within the bulk share
+        if data.batch is not None:
+            await _run_batch_item(deps, client, job, data, account)
+            return
         try:
             with patience.patient(deps.config.settings.job_patience_seconds, queued_note):
                 result = await run(deps, data, account)
         except Exception as exc:
             if await deps.jobs.complete(job):  # only the run that finishes the job tells
-                if data.batch is not None:
-                    await bulk_progress.failed(deps, client, data, await _cause(job, exc))
-                else:
-                    await _tell_failure(deps, client, job, data, exc)
+                await _tell_failure(deps, client, job, data, exc)
             return
-        finally:
-            BULK.reset(bulk)
         if not await deps.jobs.complete(job):
             log.info("job %s was finished by another worker; its outcome is not told twice", job.id)
-            return
-        if data.batch is not None:
-            await bulk_progress.done(deps, client, data, result)
             return
         if noted and data.response_url:
             await _respond(data.response_url, {"delete_original": True})  # the queued note

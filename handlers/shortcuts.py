@@ -66,7 +66,9 @@ async def shortcut_used(body: dict[str, Any], client: Any, context: Any) -> None
     refs = refs_in_message(
         body.get("message") or {}, account.link_patterns, await known_prefixes(deps, account)
     )
-    metadata = deps.signer.sign({"a": account.name, "c": channel, "u": user})
+    metadata = deps.signer.sign(
+        {"a": account.name, "c": channel, "u": user, "r": [r.url or r.id for r in refs[:50]]}
+    )
     if len(refs) == 1:
         await open_edit(deps, client, body["trigger_id"], account, refs[0], channel, user)
     elif refs:

@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 
 from blocks import ids
 from blocks.modal import loading_view
+from bot.commands import ParseError, UpdateCommand
 from bot.models import TicketUpdate
 from bot.refs import RefError, parse_ref
 from bot.service import UserInputError
@@ -101,13 +102,54 @@ def _picked(body: dict[str, Any], block_id: str) -> str:
     return str((value.get("selected_option") or {}).get("value") or value.get("value") or "").strip()
 
 
+def _all_changes(body: dict[str, Any]) -> str:
+    state = (body["view"].get("state") or {}).get("values") or {}
+    return str(((state.get(ids.ALL_BLOCK) or {}).get(ids.ALL_ACTION) or {}).get("value") or "").strip()
+
+
+async def _update_all(ack: Any, body: dict[str, Any], deps: SlackDeps, meta: dict[str, Any]) -> None:
+    """ "Or update all N": the same changes on every ticket the message mentions, as a bulk
+    `/ticket update` (a durable job; the preview or the batch's message follows in the channel)."""
+    refs = [str(r) for r in meta.get("r") or []]
+    text = f"update {' '.join(refs)} {_all_changes(body)}"
+    user = body.get("user") or {}
+    try:
+        command = deps.service.parse(text, meta.get("c"))
+        if not isinstance(command, UpdateCommand) or not command.bulk:
+            raise UserInputError("write field=value changes, e.g. status=done")
+        account = deps.service.account_for_ref(command.ref, meta.get("c"))
+        key = idempotency_key((body.get("team") or {}).get("id"), user.get("id"), body["view"]["id"])
+        job = JobData.for_account(
+            account,
+            kind="command",
+            surface="bulk",
+            text=text,
+            ticket=command.ref.id,
+            channel=meta.get("c"),
+            user=user.get("id"),
+            user_name=user.get("username") or user.get("name"),
+            team=(body.get("team") or {}).get("id"),
+            key=key,
+            request_id=request_id(),
+        )
+        await enqueue(deps, job, dedupe=key)
+    except (ParseError, UserInputError) as exc:
+        await ack(response_action="errors", errors={ids.ALL_BLOCK: str(exc)[:150]})
+        return
+    await ack(response_action="clear")
+
+
 async def ack_pick(ack: Any, body: dict[str, Any], context: Any) -> None:
-    """A ticket was chosen or typed: show Loading… in place, the form follows."""
+    """A ticket was chosen or typed: show Loading… in place, the form follows. With changes for
+    all the tickets: a bulk update instead."""
     deps = deps_of(context)
     meta = _metadata(deps, body)
     block_id = ids.PICK_BLOCK if body["view"]["callback_id"] == ids.PICK_VIEW else ids.ENTER_BLOCK
     if meta is None:
         await ack(response_action="errors", errors={block_id: EXPIRED})
+        return
+    if block_id == ids.PICK_BLOCK and _all_changes(body):
+        await _update_all(ack, body, deps, meta)
         return
     account = deps.config.account(str(meta.get("a")))
     try:
@@ -128,6 +170,8 @@ async def open_picked(body: dict[str, Any], client: Any, context: Any) -> None:
     if account is None:
         raise UserInputError(EXPIRED)
     block_id = ids.PICK_BLOCK if body["view"]["callback_id"] == ids.PICK_VIEW else ids.ENTER_BLOCK
+    if block_id == ids.PICK_BLOCK and _all_changes(body):
+        return  # a bulk update: queued in the ack
     try:
         ref = parse_ref(_picked(body, block_id), account.link_patterns)
     except RefError:

@@ -138,3 +138,22 @@ def test_webhooks_register_refuses_a_url_that_cannot_work(
     assert main(["webhooks", "register", "--url", url]) == 1
     assert why in capsys.readouterr().err
     assert env.state.calls() == []
+
+
+def test_a_bulk_dry_run_prints_each_request(env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["update", "PROJ-1", "PROJ-2,PROJ-3", "priority=high", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    requests = [block for block in out.split("\n\n") if block.startswith("PATCH ")]
+    assert [r.splitlines()[0] for r in requests] == [
+        f"PATCH {env.base_url}/unified/ticketing/tickets/PROJ-{n}?integrated_account_id=sandbox-jira"
+        for n in (1, 2, 3)
+    ]
+    assert all('"name": "High"' in r for r in requests)
+    assert env.state.calls("PATCH") == []
+
+
+def test_update_executes_the_plan_it_printed(env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["update", "PROJ-1", "PROJ-2", "priority=high"]) == 0
+    assert [c.path.rsplit("/", 1)[1] for c in env.state.calls("PATCH")] == ["PROJ-1", "PROJ-2"]
+    assert len(env.state.calls("GET", "/tickets/PROJ-1")) == 1  # planned once, not again to apply
+    assert "Updated PROJ-2" in capsys.readouterr().out

@@ -466,3 +466,51 @@ def test_invisible_and_control_characters_are_dropped() -> None:
     command = parse("PROJ-42 sta\u200btus=Do\x00ne name=\u202eevil\u202c", today=TODAY)
     assert isinstance(command, UpdateCommand)
     assert [(a.field, a.values) for a in command.assignments] == [("status", ("Done",)), ("name", ("evil",))]
+
+
+@pytest.mark.parametrize(
+    ("text", "refs"),
+    [
+        ("update OPS-1 OPS-2 OPS-3 status=done", ["OPS-1", "OPS-2", "OPS-3"]),
+        ("OPS-1,OPS-2 status=done", ["OPS-1", "OPS-2"]),
+        ("update OPS-1, OPS-2 status=done", ["OPS-1", "OPS-2"]),
+        ("update OPS-10..OPS-14 status=done", ["OPS-10", "OPS-11", "OPS-12", "OPS-13", "OPS-14"]),
+        ("update OPS-9..11 OPS-2 status=done", ["OPS-9", "OPS-10", "OPS-11", "OPS-2"]),
+        ("update OPS-1 <https://acme.atlassian.net/browse/OPS-9> status=done", ["OPS-1", "OPS-9"]),
+        ("update OPS-1 OPS-2 OPS-1 status=done", ["OPS-1", "OPS-2"]),  # each ticket once
+    ],
+)
+def test_several_tickets_before_the_first_field(text: str, refs: list[str]) -> None:
+    command = parse(text, today=TODAY)
+    assert isinstance(command, UpdateCommand)
+    assert [r.id for r in command.refs] == refs
+    assert command.bulk is (len(refs) > 1)
+    assert command.assignments == (
+        Assignment("status", "set", ("done",), position=text.index("status"), key_text="status"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "update OPS-1..OPS-51 status=done",
+            "the range OPS-1..OPS-51 is not OPS-<first>..OPS-<last> with at most 50 tickets",
+        ),
+        ("update OPS-1..OPS-40 OPS-41..OPS-60 status=done", "60 tickets in one command; at most 50"),
+        ("update OPS-5..OPS-2 status=done", "the range OPS-5..OPS-2 is not OPS-<first>..OPS-<last>"),
+        ("update OPS-1..ENG-4 status=done", "the range OPS-1..ENG-4 spans two projects"),
+        ("show OPS-1,OPS-2", "show takes one ticket"),
+        ("update OPS-1 OPS-2", "nothing to update on OPS-1, OPS-2"),
+        ("update OPS-1 OPS-2 statsu done", "unexpected text 'statsu': expected field=value"),
+    ],
+)
+def test_bulk_mistakes_are_answered(text: str, message: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse(text, today=TODAY)
+    assert str(caught.value).startswith(message)
+
+
+def test_the_ticket_limit_is_configurable() -> None:
+    with pytest.raises(ParseError, match="3 tickets in one command; at most 2"):
+        parse("update OPS-1 OPS-2 OPS-3 status=done", max_tickets=2)

@@ -61,3 +61,38 @@ def test_sigkill_mid_job_then_restart(sandbox: SandboxServer, own_redis: RedisPr
                 process.kill()
                 process.wait(timeout=10)
         slack.stop()
+
+
+def test_sigkill_mid_batch_then_restart_applies_every_ticket_once(
+    sandbox: SandboxServer, own_redis: RedisProcess
+) -> None:
+    slack = FakeSlack()
+    slack.start()
+    first, base = start_bot(sandbox, slack, own_redis)
+    second = None
+    try:
+        sandbox.state.latency = 0.3  # the batch is under way when the process dies
+        body = slash_command("update PROJ-1 PROJ-2 PROJ-3 priority=high", "C0ANY", slack.response_url())
+        headers = {**sign(body), "Content-Type": "application/x-www-form-urlencoded"}
+        assert httpx.post(f"{base}/slack/events", content=body, headers=headers).status_code == 200
+        wait_until(lambda: sandbox.state.patches_applied >= 1, timeout=30)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        second, _ = start_bot(sandbox, slack, own_redis)
+        wait_until(
+            lambda: any(
+                "updated 3 tickets" in str(c.args.get("text")) for c in slack.state.named("chat.update")
+            ),
+            timeout=30,
+        )
+        time.sleep(0.5)
+        applied = sorted(ticket for ticket, _ in sandbox.state.applied)
+        assert applied == ["PROJ-1", "PROJ-2", "PROJ-3"]  # each once, whatever was retried
+        [started] = slack.state.named("chat.postMessage")  # one message for the batch
+        assert started.args["text"] == "Updating 3 tickets… 0 done"
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+        slack.stop()

@@ -105,3 +105,39 @@ async def test_configured_prefixes_count_without_a_cached_list(
         assert len(h.calls("views.open")) == 1
         form = last(h.calls("views.update"))["view"]
         assert "PROJ-42" in form["blocks"][0]["text"]["text"]  # one ticket: the form opens at once
+
+
+async def test_update_all_applies_the_same_changes_to_every_ticket_of_the_message(harness: Harness) -> None:
+    await run_shortcut(
+        harness, {"text": "PROJ-41 blocks PROJ-42 and <https://acme.atlassian.net/browse/PROJ-43>"}
+    )
+    picker = last(harness.calls("views.open"))["view"]
+    every = picker["blocks"][2]
+    assert every["label"]["text"] == "Or update all 3" and every["optional"] is True
+    chosen = picker["blocks"][1]["element"]["options"][0]
+    values = {
+        "pick_ticket": {"ticket": {"type": "static_select", "selected_option": chosen}},
+        "update_all": {"update_all_changes": {"type": "plain_text_input", "value": "priority=high"}},
+    }
+    response = await harness.interact(view_submission({**picker, "id": "V0PICK"}, values))
+    assert response.json() == {"response_action": "clear"}
+    patched = sorted(c.path.rsplit("/", 1)[1] for c in harness.sandbox.state.calls("PATCH"))
+    assert patched == ["PROJ-41", "PROJ-42", "PROJ-43"]
+    assert last(harness.calls("chat.update"))["text"] == "<@U0ANA> updated 3 tickets: priority → High"
+    assert harness.calls("views.update") == []  # no edit form: the changes were given
+
+
+async def test_update_all_with_a_mistake_is_answered_on_its_input(harness: Harness) -> None:
+    await run_shortcut(harness, {"text": "PROJ-41 blocks PROJ-42"})
+    picker = last(harness.calls("views.open"))["view"]
+    chosen = picker["blocks"][1]["element"]["options"][0]
+    values = {
+        "pick_ticket": {"ticket": {"type": "static_select", "selected_option": chosen}},
+        "update_all": {"update_all_changes": {"type": "plain_text_input", "value": "priorty=high"}},
+    }
+    response = await harness.interact(view_submission({**picker, "id": "V0PICK"}, values))
+    assert response.json()["response_action"] == "errors"
+    assert response.json()["errors"]["update_all"].startswith(
+        "unknown field 'priorty'; did you mean 'priority'?"
+    )
+    assert harness.sandbox.state.calls("PATCH") == []
