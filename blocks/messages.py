@@ -82,6 +82,7 @@ HELP_EXAMPLES = (
     ('update PROJ-42 status="In Progress" priority=high', "set fields"),
     ("PROJ-42 assignee=@ana tags+=backend due=friday", "assign, add a tag, set a due date"),
     ("PROJ-42 tags-=frontend due=none", "remove a tag, clear the due date"),
+    ("update PROJ-1 PROJ-2 PROJ-10..PROJ-14 status=done", "many tickets at once (previewed above 3)"),
     ("show PROJ-42", "show the ticket (only to you)"),
     ("PROJ-42", "open the edit form"),
 )
@@ -102,7 +103,8 @@ def help_blocks(
         "`+=` adds and `-=` removes (assignees, tags, collections)\n"
         "*Users*: @mention, `me`, an email or a name\n"
         "*Dates*: 2026-12-04, today, tomorrow, +3d, +2w, friday\n"
-        "*Tickets*: PROJ-42, 123, #123 or a ticket link\n"
+        "*Tickets*: PROJ-42, 123, #123 or a ticket link; several (up to 50) before the first field: "
+        "PROJ-1 PROJ-2, PROJ-1,PROJ-2 or PROJ-10..PROJ-14\n"
         "*Cards*: invite the bot (`/invite @ticketbot`) to post cards here as itself; such cards "
         "follow their ticket when it changes anywhere"
     )

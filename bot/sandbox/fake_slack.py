@@ -140,7 +140,10 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
 
     async def recorded(request: Request) -> Response:
         """The calls so far (for a benchmark in another process); `at` is time.monotonic()."""
-        return JSONResponse([{"method": c.method, "path": c.path, "at": c.at} for c in list(state.calls)])
+        calls = [
+            {"method": c.method, "path": c.path, "at": c.at, "text": c.args.get("text")} for c in state.calls
+        ]
+        return JSONResponse(calls)
 
     async def reset(request: Request) -> Response:
         state.reset()
