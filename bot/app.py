@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -71,6 +72,21 @@ def slack_client(config: AppConfig) -> AsyncWebClient:
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+class _NoTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment itself and, given a client too, warns at
+    every start that the token is unused: the client carries that same token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("slack_bolt.AsyncApp")
+    if not any(isinstance(f, _NoTokenNotice) for f in logger.filters):
+        logger.addFilter(_NoTokenNotice())
+    return logger
 
 
 @dataclass
@@ -130,7 +146,12 @@ def build_bot(
         dropped=dropped_job_handler(deps, client),
         share_key=account_share(deps),
     )
-    app = AsyncApp(signing_secret=secret.get_secret_value(), client=client, process_before_response=True)
+    app = AsyncApp(
+        signing_secret=secret.get_secret_value(),
+        client=client,
+        process_before_response=True,
+        logger=_bolt_logger(),
+    )
     quota = UserQuota(core.redis, settings.user_quota_per_minute)
 
     @app.middleware

@@ -15,7 +15,9 @@ import pytest
 from bot import keys
 from bot.cli import main
 from bot.logs import configure
-from tests.handlers.conftest import Harness
+from bot.sandbox import SandboxServer
+from bot.sandbox.fake_slack import FakeSlack
+from tests.handlers.conftest import Harness, harness_config, running
 from tests.handlers.payloads import SIGNING_SECRET
 
 
@@ -125,3 +127,17 @@ async def test_logs_are_json_lines_with_request_fields_and_no_secrets(
     # No ticket description at INFO and above (DEBUG may show the requests themselves).
     info = json.dumps([line for line in lines if line["level"] != "debug"])
     assert "Details of ticket" not in info and "SSO login" not in info
+
+
+async def test_building_the_app_warns_of_nothing(
+    sandbox: SandboxServer,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Bolt read SLACK_BOT_TOKEN itself and warned at every start that it was unused."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1234-5678-test")
+    caplog.set_level(logging.WARNING)
+    async with running(harness_config(sandbox, fake_slack, None), sandbox, fake_slack):
+        pass
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
