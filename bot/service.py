@@ -222,7 +222,7 @@ class TicketService:
         return snapshot if snapshot is not None else await self.fetch_ticket(account, ref)
 
     async def show(self, ref: TicketRef, channel: str | None) -> tuple[Account, Ticket]:
-        account = self.account_for(channel)
+        account = self.account_for_ref(ref, channel)
         return account, await self.fetch_ticket(account, ref)
 
     # -- updates ---------------------------------------------------------------------

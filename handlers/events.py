@@ -52,29 +52,31 @@ async def unfurl(body: dict[str, Any], client: Any, context: Any) -> None:
     if not await _first_delivery(deps, body):
         log.info("event %s delivered again; already handled", body.get("event_id"))
         return
-    account = deps.config.account_for_channel(event.get("channel"))
-    if account is None:
-        return
-    wanted: dict[str, TicketRef] = {}
+    channel_account = deps.config.account_for_channel(event.get("channel"))
+    # Each link is read on the account whose links it matches (a Linear link in a Jira channel
+    # unfurls from Linear); a link no account claims, on the channel's.
+    wanted: dict[str, tuple[Account, TicketRef]] = {}
     for link in event.get("links") or []:
-        ref = ref_from_url(str(link.get("url", "")), account.link_patterns)
-        if ref is not None and len(wanted) < MAX_UNFURLS:
-            wanted.setdefault(str(link["url"]), ref)
+        url = str(link.get("url", ""))
+        account = deps.config.account_for_url(url) or channel_account
+        ref = ref_from_url(url, account.link_patterns) if account is not None else None
+        if account is not None and ref is not None and len(wanted) < MAX_UNFURLS:
+            wanted.setdefault(url, (account, ref))
     if not wanted:
         return
     results = await asyncio.gather(
-        *(_ticket(deps, account, ref) for ref in wanted.values()), return_exceptions=True
+        *(_ticket(deps, account, ref) for account, ref in wanted.values()), return_exceptions=True
     )
     unfurls: dict[str, Any] = {}
-    shown: dict[str, Ticket] = {}
-    for url, result in zip(wanted, results, strict=True):
+    shown: dict[str, tuple[Account, Ticket]] = {}
+    for (url, (account, _)), result in zip(wanted.items(), results, strict=True):
         if isinstance(result, BaseException):
             if user_message(result) is None:
                 log.error("unfurl of %s failed", url, exc_info=result)
             continue
         card = await card_message(deps, account, result, interactive=False)
         unfurls[url] = {"blocks": card["blocks"]}
-        shown[url] = result
+        shown[url] = (account, result)
     if not unfurls:
         return
     if event.get("unfurl_id"):  # a message being written: nothing to keep up to date yet
@@ -83,7 +85,7 @@ async def unfurl(body: dict[str, Any], client: Any, context: Any) -> None:
         )
         return
     await client.chat_unfurl(channel=event["channel"], ts=event["message_ts"], unfurls=unfurls)
-    for url, ticket in shown.items():
+    for url, (account, ticket) in shown.items():
         await live_cards.remember(
             deps, account, ticket, live_cards.unfurled(event["channel"], event["message_ts"], url)
         )

@@ -70,7 +70,11 @@ async def shortcut_used(body: dict[str, Any], client: Any, context: Any) -> None
         {"a": account.name, "c": channel, "u": user, "r": [r.url or r.id for r in refs[:50]]}
     )
     if len(refs) == 1:
-        await open_edit(deps, client, body["trigger_id"], account, refs[0], channel, user)
+        # A link is edited on the account it belongs to (a Linear link in a Jira channel).
+        owner = deps.service.account_for_ref(refs[0], channel)
+        if owner is not account:
+            await deps.service.check_may_update(owner, Actor(slack_user_id=user), channel, ask_the_tool=False)
+        await open_edit(deps, client, body["trigger_id"], owner, refs[0], channel, user)
     elif refs:
         await client.views_open(
             trigger_id=body["trigger_id"], view=pick_ticket_view([r.id for r in refs], metadata)

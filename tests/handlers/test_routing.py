@@ -1,0 +1,57 @@
+"""A ticket URL is routed by the account whose links it matches, not by the channel; a bare
+key goes to the channel's account."""
+
+from __future__ import annotations
+
+from tests.conftest import JIRA_CHANNEL
+from tests.handlers.conftest import Harness, last
+from tests.handlers.payloads import link_shared, message_action
+
+LINEAR_URL = "https://linear.app/acme/issue/ENG-7"
+
+
+def accounts_read(harness: Harness, method: str = "GET") -> list[str]:
+    calls = harness.sandbox.state.calls(method, "/tickets/")
+    return [dict(c.query)["integrated_account_id"] for c in calls if "/meta/" not in c.path]
+
+
+async def test_an_update_of_a_linear_link_in_a_jira_channel_goes_to_linear(harness: Harness) -> None:
+    await harness.command(f"update {LINEAR_URL} priority=high", channel=JIRA_CHANNEL)
+    [patch] = harness.sandbox.state.calls("PATCH")
+    assert (
+        patch.path.endswith("/tickets/ENG-7")
+        and dict(patch.query)["integrated_account_id"] == "sandbox-linear"
+    )
+    assert "Linear" in str(last(harness.calls("chat.postMessage"))["blocks"])
+
+
+async def test_show_and_unfurl_read_the_links_own_account(harness: Harness) -> None:
+    await harness.command(f"show {LINEAR_URL}", channel=JIRA_CHANNEL)
+    assert accounts_read(harness) == ["sandbox-linear"]
+    harness.reset_counts()
+    await harness.event(
+        link_shared([LINEAR_URL, "https://acme.atlassian.net/browse/PROJ-42"], channel=JIRA_CHANNEL)
+    )
+    assert sorted(accounts_read(harness)) == ["sandbox-jira", "sandbox-linear"]
+    assert list(last(harness.calls("chat.unfurl"))["unfurls"]) == [
+        LINEAR_URL,
+        "https://acme.atlassian.net/browse/PROJ-42",
+    ]
+
+
+async def test_a_bare_key_stays_with_the_channel(harness: Harness) -> None:
+    await harness.command("show PROJ-42", channel=JIRA_CHANNEL)
+    assert accounts_read(harness) == ["sandbox-jira"]
+
+
+async def test_the_shortcut_edits_a_link_on_its_own_account(harness: Harness) -> None:
+    await harness.interact(
+        message_action(
+            {"text": f"see <{LINEAR_URL}|ENG-7>"},
+            channel=JIRA_CHANNEL,
+            response_url=harness.slack.response_url(),
+        )
+    )
+    form = last(harness.calls("views.update"))["view"]
+    assert form["callback_id"] == "ticket_edit"
+    assert accounts_read(harness) == ["sandbox-linear"]
