@@ -50,7 +50,7 @@ def main() -> None:
                     time.sleep(2.0)
                     sent = time.monotonic()
                     ticket = 51 + n
-                    send(f"PROJ-{ticket} status=done", "U0BRUNO", f"single{n}")
+                    send(f"PROJ-{ticket} priority=low", "U0BRUNO", f"single{n}")
                     while time.monotonic() - sent < 60:
                         calls = stack.slack_calls()
                         if any(

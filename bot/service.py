@@ -54,6 +54,10 @@ class Refused(UserInputError):
     """Not permitted by the configuration (read-only channel, not allowed, locked field)."""
 
 
+class NothingToChange(UserInputError):
+    """The ticket already reads what the update sets: nothing is sent, and that is no error."""
+
+
 class FieldError(UserInputError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
@@ -455,6 +459,12 @@ class TicketService:
         account: Account | None = None,
     ) -> UpdateResult:
         plan = await self.plan(command, actor, channel, account=account)
+        if not self.preview(plan):
+            # Confirm with a fresh read (the snapshot may be minutes old) before saying so.
+            await self.fetch_ticket(plan.account, command.ref)
+            plan = await self.plan(command, actor, channel, account=account)
+            if not self.preview(plan):
+                raise NothingToChange(already(plan))
         return await self.execute(plan, actor, channel, idempotency_key=idempotency_key)
 
     async def apply_fields(
@@ -468,6 +478,11 @@ class TicketService:
         idempotency_key: str | None = None,
     ) -> UpdateResult:
         plan = await self.plan_fields(account, ref, body, actor, channel)
+        if not self.preview(plan):
+            await self.fetch_ticket(account, ref)
+            plan = await self.plan_fields(account, ref, body, actor, channel)
+            if not self.preview(plan):
+                raise NothingToChange(already(plan))
         return await self.execute(plan, actor, channel, idempotency_key=idempotency_key)
 
     async def user_ref(self, account: Account, actor: Actor) -> Ref:
@@ -694,6 +709,16 @@ def _as_body(value: Any) -> Any:
     if isinstance(value, list):
         return [_as_body(v) for v in value]
     return value
+
+
+def already(plan: PlannedUpdate) -> str:
+    """What a ticket already reads: "PROJ-42 already has priority High; nothing was sent." """
+    parts = []
+    for field, custom_key in dict.fromkeys(plan.targets):
+        label = f"cf.{custom_key}" if custom_key is not None else FIELDS[field].label
+        parts.append(f"{label} {plan.before.display(field, custom_key)}")
+    listed = ", ".join(parts[:-1]) + (f" and {parts[-1]}" if len(parts) > 1 else parts[0] if parts else "")
+    return f"{plan.before.display_ref} already has {listed}; nothing was sent."
 
 
 def changed_since(ticket: Ticket, expect: dict[str, str], targets: Sequence[Target]) -> list[str]:

@@ -27,7 +27,7 @@ from bot.jobs import MAX_DELIVERIES, Job, NotForThisWorker, QueueFull
 from bot.logs import bind
 from bot.models import TicketUpdate
 from bot.refs import TicketRef
-from bot.service import Actor, UpdateResult, UserInputError
+from bot.service import Actor, NothingToChange, UpdateResult, UserInputError
 from bot.truto import BULK
 from bot.truto_errors import RateLimited, TrutoError, Unavailable
 from handlers import bulk_progress, live_cards, texts
@@ -262,6 +262,9 @@ def _loaded(deps: SlackDeps, job: Job) -> tuple[JobData, Account]:
 async def _tell_failure(deps: SlackDeps, client: Any, job: Job, data: JobData, exc: Exception) -> None:
     """What the user hears when a job fails: their mistake, the tool's refusal (no Retry), or a
     failure a Retry can help (a timeout, a 5xx, a rate limit)."""
+    if isinstance(exc, NothingToChange):  # not a problem: said plainly
+        await _tell(deps, client, data, str(exc), notice=True)
+        return
     if isinstance(exc, ParseError | UserInputError):
         await _tell(deps, client, data, str(exc))
         return

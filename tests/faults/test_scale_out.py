@@ -104,7 +104,7 @@ def test_two_deployments_on_one_redis_run_only_their_own_jobs(bots: Bots) -> Non
     _, linear = bots.start(TRUTO_INTEGRATED_ACCOUNT_ID="sandbox-linear")
     for n in range(6):
         bots.command(jira, f"PROJ-{n + 1} priority=high")
-        bots.command(linear, f"ENG-{n + 1} priority=high")
+        bots.command(linear, f"ENG-{n + 1} tags+=design")
     wait_until(lambda: len(bots.slack.state.named("chat.postMessage")) >= 12, timeout=30)
     time.sleep(0.5)
     patches = bots.sandbox.state.calls("PATCH")

@@ -213,3 +213,24 @@ async def test_an_unknown_ticket_is_named_with_its_tool_and_offers_no_retry(harn
     assert [b["type"] for b in answer["blocks"]] == ["section"]  # no Retry: a retry cannot help
     await harness.command("show proj-42")  # a key typed in lower case is found
     assert last(harness.calls("response"))["blocks"][0]["type"] == "header"
+
+
+async def test_no_change_sends_nothing_and_says_so_quietly(harness: Harness) -> None:
+    await harness.command("PROJ-42 priority=medium status=todo")
+    answer = last(harness.calls("response"))
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"] == "PROJ-42 already has priority Medium and status To Do; nothing was sent."
+    assert ":warning:" not in str(answer["blocks"])  # nothing is wrong
+    assert harness.sandbox.state.calls("PATCH") == [] and harness.calls("chat.postMessage") == []
+
+
+async def test_a_stale_snapshot_is_checked_before_calling_an_update_a_no_op(harness: Harness) -> None:
+    await harness.command("show PROJ-42")  # the bot saw priority Medium
+    harness.sandbox.state.profiles["sandbox-jira"].tickets["PROJ-42"]["priority"] = {
+        "id": "jp2",
+        "name": "High",
+    }
+    harness.reset_counts()
+    await harness.command("PROJ-42 priority=medium")  # a change after all: High → Medium
+    [patch] = harness.sandbox.state.calls("PATCH")
+    assert patch.body == {"priority": {"id": "jp3", "name": "Medium"}}
