@@ -457,9 +457,13 @@ class TicketService:
         *,
         idempotency_key: str | None = None,
         account: Account | None = None,
+        first_try: bool = True,
     ) -> UpdateResult:
+        """Plan and apply. An update the ticket already reads raises NothingToChange, on a first
+        try only: a try after one that may have landed sends its PATCH again (same key, so the
+        API replays its answer) rather than call its own change a no-op."""
         plan = await self.plan(command, actor, channel, account=account)
-        if not self.preview(plan):
+        if first_try and not self.preview(plan):
             # Confirm with a fresh read (the snapshot may be minutes old) before saying so.
             await self.fetch_ticket(plan.account, command.ref)
             plan = await self.plan(command, actor, channel, account=account)
@@ -476,9 +480,10 @@ class TicketService:
         actor: Actor,
         channel: str | None,
         idempotency_key: str | None = None,
+        first_try: bool = True,
     ) -> UpdateResult:
         plan = await self.plan_fields(account, ref, body, actor, channel)
-        if not self.preview(plan):
+        if first_try and not self.preview(plan):
             await self.fetch_ticket(account, ref)
             plan = await self.plan_fields(account, ref, body, actor, channel)
             if not self.preview(plan):

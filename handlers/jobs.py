@@ -106,21 +106,39 @@ async def take_stored(deps: SlackDeps, value: str | None) -> dict[str, Any] | No
     return held.value if held is not None else None
 
 
-async def _run_command(deps: SlackDeps, data: JobData, account: Account) -> UpdateResult:
+def _first_try(job: Job, data: JobData) -> bool:
+    """No earlier try of this job may have landed (a redelivery or a Retry may have)."""
+    return job.deliveries <= 1 and not data.retried_from
+
+
+async def _run_command(deps: SlackDeps, job: Job, data: JobData, account: Account) -> UpdateResult:
     command = deps.service.parse(data.text or "", data.channel, account=account)
     if not isinstance(command, UpdateCommand):
         raise UserInputError("only updates run as jobs")
     actor = Actor(slack_user_id=data.user, name=data.user_name)
-    return await deps.service.apply(command, actor, data.channel, idempotency_key=data.key, account=account)
+    return await deps.service.apply(
+        command,
+        actor,
+        data.channel,
+        idempotency_key=data.key,
+        account=account,
+        first_try=_first_try(job, data),
+    )
 
 
-async def _run_fields(deps: SlackDeps, data: JobData, account: Account) -> UpdateResult:
+async def _run_fields(deps: SlackDeps, job: Job, data: JobData, account: Account) -> UpdateResult:
     actor = Actor(slack_user_id=data.user, name=data.user_name)
     body = dict(data.body)
     if data.assign_me:
         body["assignees"] = [(await deps.service.user_ref(account, actor)).model_dump(exclude_none=True)]
     return await deps.service.apply_fields(
-        account, TicketRef(data.ticket), body, actor=actor, channel=data.channel, idempotency_key=data.key
+        account,
+        TicketRef(data.ticket),
+        body,
+        actor=actor,
+        channel=data.channel,
+        idempotency_key=data.key,
+        first_try=_first_try(job, data),
     )
 
 
@@ -306,7 +324,11 @@ async def _run_batch_item(deps: SlackDeps, client: Any, job: Job, data: JobData,
     summary. Recording twice is harmless: the summary is shown once."""
     bulk = BULK.set(True)
     try:
-        result = await _run_fields(deps, data, account)
+        result = await _run_fields(deps, job, data, account)
+    except NothingToChange as exc:  # someone set the same values since the batch was planned
+        await bulk_progress.record(deps, client, data, "skipped", cause=str(exc))
+        await deps.jobs.complete(job)
+        return
     except Exception as exc:
         await bulk_progress.failed(deps, client, data, await _cause(job, exc))
         await deps.jobs.complete(job)
@@ -376,7 +398,7 @@ def job_handler(deps: SlackDeps, client: Any) -> Any:
             return
         try:
             with patience.patient(deps.config.settings.job_patience_seconds, queued_note):
-                result = await run(deps, data, account)
+                result = await run(deps, job, data, account)
         except Exception as exc:
             if await deps.jobs.complete(job):  # only the run that finishes the job tells
                 await _tell_failure(deps, client, job, data, exc)
