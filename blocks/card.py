@@ -152,7 +152,22 @@ def _actions(ticket: Ticket, options: CardOptions) -> Block:
         )
     if options.undo_value and options.can_update:
         elements.append(
-            {"type": "button", "action_id": ids.UNDO, "text": _plain("Undo", 75), "value": options.undo_value}
+            {
+                "type": "button",
+                "action_id": ids.UNDO,
+                "text": _plain("Undo", 75),
+                "value": options.undo_value,
+                "confirm": {
+                    "title": _plain("Undo this change?", 100),
+                    "text": {
+                        "type": "mrkdwn",
+                        "text": "Puts back the previous values of the fields it changed, unless "
+                        "someone changed them since. The card's thread keeps who did what.",
+                    },
+                    "confirm": _plain("Undo", 30),
+                    "deny": _plain("Keep", 30),
+                },
+            }
         )
     if options.shareable:
         elements.append(

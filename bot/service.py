@@ -54,7 +54,11 @@ class Refused(UserInputError):
     """Not permitted by the configuration (read-only channel, not allowed, locked field)."""
 
 
-class NothingToChange(UserInputError):
+class Notice(UserInputError):
+    """An answer that is no problem (said without a warning sign)."""
+
+
+class NothingToChange(Notice):
     """The ticket already reads what the update sets: nothing is sent, and that is no error."""
 
 

@@ -17,6 +17,7 @@ Keys:
 - `key`: the Idempotency-Key; `jid`: the job's own id (set by the queue); `request_id`.
 - `retried_from`: the response_url of the message whose Retry put the job back.
 - `message_ts`: the message a card button was clicked on (its card is replaced in place).
+- `undo_of`: an Undo's job: the user whose change it undoes (told in the card's thread).
 - `batch`: the bulk update this ticket's job belongs to (its outcome goes to the batch's one
   message instead of a card of its own).
 - `refresh` jobs (a webhook event: bring the ticket's cards up to date): `event` (created,
@@ -62,6 +63,7 @@ class JobData(BaseModel):
     retried_from: str | None = None
     message_ts: str | None = None
     batch: str | None = None
+    undo_of: str | None = None
     event: str | None = None
     changed_at: float | None = None
     not_before: float | None = None

@@ -27,7 +27,7 @@ from bot.jobs import MAX_DELIVERIES, Job, NotForThisWorker, QueueFull
 from bot.logs import bind
 from bot.models import TicketUpdate
 from bot.refs import TicketRef
-from bot.service import Actor, NothingToChange, UpdateResult, UserInputError
+from bot.service import Actor, NothingToChange, Notice, UpdateResult, UserInputError
 from bot.truto import BULK
 from bot.truto_errors import RateLimited, TrutoError, Unavailable
 from handlers import bulk_progress, live_cards, texts
@@ -192,11 +192,26 @@ async def _deliver(deps: SlackDeps, client: Any, data: JobData, result: UpdateRe
         kept = await _post_card(client, data, card)
     if kept is not None:
         await live_cards.remember(deps, result.account, result.ticket, kept)
+    if data.surface == "undo":
+        await _undo_in_thread(client, data, result)
     if data.retried_from:
         await _respond(data.retried_from, {"delete_original": True})
 
 
 NOT_A_MEMBER = ("not_in_channel", "channel_not_found", "is_archived")
+
+
+async def _undo_in_thread(client: Any, data: JobData, result: UpdateResult) -> None:
+    """An Undo rewrites the card; the card's thread keeps who changed what."""
+    if not (data.channel and data.message_ts and not data.ephemeral and data.user):
+        return
+    whose = f"<@{data.undo_of}>'s" if data.undo_of and data.undo_of != data.user else "their own"
+    what = ", ".join(f"{c.field} {c.before} → {c.after}" for c in result.changes) or "no visible change"
+    text = f"<@{data.user}> undid {whose} change on {result.ticket.display_ref}: {what}."
+    try:
+        await client.chat_postMessage(channel=data.channel, thread_ts=data.message_ts, text=text)
+    except SlackApiError as exc:
+        log.info("the undo could not be told in the card's thread (%s)", exc.response.get("error"))
 
 
 async def _post_as_bot(client: Any, data: JobData, card: dict[str, Any]) -> Card | None:
@@ -280,7 +295,7 @@ def _loaded(deps: SlackDeps, job: Job) -> tuple[JobData, Account]:
 async def _tell_failure(deps: SlackDeps, client: Any, job: Job, data: JobData, exc: Exception) -> None:
     """What the user hears when a job fails: their mistake, the tool's refusal (no Retry), or a
     failure a Retry can help (a timeout, a 5xx, a rate limit)."""
-    if isinstance(exc, NothingToChange):  # not a problem: said plainly
+    if isinstance(exc, Notice):  # not a problem: said plainly
         await _tell(deps, client, data, str(exc), notice=True)
         return
     if isinstance(exc, ParseError | UserInputError):

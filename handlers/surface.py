@@ -15,14 +15,14 @@ from slack_bolt import BoltResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from blocks.card import CardOptions, card_text, ticket_card
-from blocks.messages import error_blocks
+from blocks.messages import error_blocks, notice_blocks
 from bot import ack_budget
 from bot.commands import ParseError
 from bot.config import Account
 from bot.metrics import JOBS_PENDING
 from bot.models import Change, Ticket
 from bot.refs import RefError
-from bot.service import UserInputError
+from bot.service import Notice, UserInputError
 from bot.truto_errors import TrutoError
 from handlers import texts
 from handlers.deps import SlackDeps, deps_of
@@ -61,9 +61,11 @@ async def tell(
     channel: str | None = None,
     retry_value: str | None = None,
     error_id: str | None = None,
+    notice: bool = False,
 ) -> None:
-    """An ephemeral answer to the user alone: via response_url, else chat.postEphemeral, else a DM."""
-    blocks = error_blocks(message, retry_value, error_id)
+    """An ephemeral answer to the user alone: via response_url, else chat.postEphemeral, else a DM.
+    A notice (nothing went wrong) has no warning sign."""
+    blocks = notice_blocks(message) if notice else error_blocks(message, retry_value, error_id)
     user = user_of(body)
     channel = channel or channel_of(body)
     if body.get("response_url") and respond is not None:
@@ -122,7 +124,14 @@ async def report_error(exc: BaseException, body: dict[str, Any], client: Any, re
     else:
         log.info("refused: %s", message)
     try:
-        await tell(body, client, respond if body.get("response_url") else None, message, error_id=error_id)
+        await tell(
+            body,
+            client,
+            respond if body.get("response_url") else None,
+            message,
+            error_id=error_id,
+            notice=isinstance(exc, Notice),
+        )
     except Exception:
         log.exception("could not tell the user about error %s", error_id)
 

@@ -53,8 +53,23 @@ class OneTimeStore:
         entry = await self.cache.backend.get(self._key(token))
         return Held(token, dict(entry.value)) if entry is not None else None
 
-    async def discard(self, held: Held) -> None:
+    async def discard(
+        self, held: Held, used_by: dict[str, Any] | None = None, remember_for: float = 0
+    ) -> None:
+        """Remove the payload; with `used_by`, remember who used it (so a second click can be
+        told what happened, not just that the button is gone)."""
         await self.cache.backend.delete(self._key(held.token))
+        if used_by is not None and remember_for > 0:
+            await self.cache.store(
+                keys.key(self.kind, held.token, "used"), used_by, ttl=remember_for, stale_for=0.0
+            )
+
+    async def used(self, signed: str | None) -> dict[str, Any] | None:
+        """Who used the payload behind a button value, when it was used and remembered."""
+        data = self.signer.verify(signed)
+        token = str(data.get(self.field) or "") if data else ""
+        entry = await self.cache.backend.get(keys.key(self.kind, token, "used")) if token else None
+        return dict(entry.value) if entry is not None else None
 
     async def take(self, signed: str | None) -> Held | None:
         """The payload, once: a second take finds nothing."""

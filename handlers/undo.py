@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 
 from blocks import ids
 from bot.refs import TicketRef
-from bot.service import UserInputError, changed_since
+from bot.service import Notice, UserInputError, changed_since
 from handlers.deps import actor_of, deps_of, idempotency_key, request_id
 from handlers.job_data import JobData
 from handlers.jobs import put_job
@@ -19,9 +19,13 @@ from handlers.surface import ack_only, guarded
 @guarded
 async def undo_clicked(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
     deps = deps_of(context)
-    held = await deps.undos.find(((body.get("actions") or [{}])[0]).get("value"))
+    value = ((body.get("actions") or [{}])[0]).get("value")
+    held = await deps.undos.find(value)
     minutes = deps.config.settings.undo_minutes
     if held is None:
+        used = await deps.undos.used(value)
+        if used is not None:
+            raise Notice(f"Already undone by <@{used.get('user')}>; nothing more was sent.")
         raise UserInputError(f"Undo is no longer available: it works for {minutes} minutes after a change.")
     record = held.value
     account = deps.config.account(str(record["account"]))
@@ -37,7 +41,8 @@ async def undo_clicked(body: dict[str, Any], client: Any, respond: Any, context:
     moved = changed_since(now, record["expect"], targets)
     if moved:
         raise UserInputError(f"Not undone: {', '.join(moved)} changed since; nothing was sent.")
-    await deps.undos.discard(held)
+    await deps.undos.discard(held, used_by={"user": user.get("id")}, remember_for=minutes * 60)
+    container = body.get("container") or {}
     job = JobData.for_account(
         account,
         kind="fields",
@@ -49,6 +54,9 @@ async def undo_clicked(body: dict[str, Any], client: Any, respond: Any, context:
         user_name=user.get("username") or user.get("name"),
         response_url=body.get("response_url"),
         reply="replace",
+        ephemeral=bool(container.get("is_ephemeral")),
+        message_ts=container.get("message_ts") if container.get("type") == "message" else None,
+        undo_of=record.get("user"),
         key=idempotency_key(held.token, "undo"),  # its own key: an undo is a change of its own
         request_id=request_id(),
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.conftest import JIRA_CHANNEL
 from tests.handlers.conftest import Harness, last
-from tests.handlers.payloads import block_actions
+from tests.handlers.payloads import ANA, BRUNO, block_actions
 
 
 async def updated_card(harness: Harness, text: str) -> list[dict[str, Any]]:
@@ -15,7 +15,7 @@ async def updated_card(harness: Harness, text: str) -> list[dict[str, Any]]:
     return card
 
 
-async def undo(harness: Harness, card: list[dict[str, Any]]) -> None:
+async def undo(harness: Harness, card: list[dict[str, Any]], user: dict[str, str] = ANA) -> None:
     actions = next(b for b in card if b["type"] == "actions")
     button = next(e for e in actions["elements"] if e["action_id"] == "ticket_undo")
     harness.reset_counts()
@@ -30,6 +30,7 @@ async def undo(harness: Harness, card: list[dict[str, Any]]) -> None:
             channel=JIRA_CHANNEL,
             response_url=harness.slack.response_url(),
             message={"type": "message", "blocks": card},
+            user=user,
         )
     )
 
@@ -68,7 +69,9 @@ async def test_undo_works_once(harness: Harness) -> None:
     card = await updated_card(harness, "PROJ-42 priority=high")
     await undo(harness, card)
     await undo(harness, card)
-    assert "Undo is no longer available" in last(harness.calls("response"))["text"]
+    second = last(harness.calls("response"))
+    assert second["text"] == "Already undone by <@U0ANA>; nothing more was sent."
+    assert ":warning:" not in str(second["blocks"])
     assert len(harness.sandbox.state.calls("PATCH")) == 0  # the second click sent nothing
 
 
@@ -79,3 +82,21 @@ async def test_undo_restores_custom_fields_and_clears_those_that_were_empty(harn
     assert patch.body == {"custom_fields": {"story_points": 3, "severity": None}}
     ticket = harness.sandbox.state.profiles["sandbox-jira"].tickets["PROJ-42"]
     assert ticket["custom_fields"] == {"story_points": 3, "components": ["web"], "severity": None}
+
+
+async def test_undo_asks_first_and_keeps_the_history_in_the_thread(harness: Harness) -> None:
+    card = await updated_card(harness, "PROJ-42 priority=high")
+    actions = next(b for b in card if b["type"] == "actions")
+    button = next(e for e in actions["elements"] if e["action_id"] == "ticket_undo")
+    assert button["confirm"]["title"]["text"] == "Undo this change?"
+    await undo(harness, card)
+    [thread] = harness.calls("chat.postMessage")
+    assert thread.args["thread_ts"] == "1732770000.000100" and thread.args["channel"] == JIRA_CHANNEL
+    assert thread.args["text"] == "<@U0ANA> undid their own change on PROJ-42: priority High → Medium."
+
+
+async def test_an_undo_by_someone_else_names_both(harness: Harness) -> None:
+    card = await updated_card(harness, "PROJ-42 priority=high")
+    await undo(harness, card, user=BRUNO)
+    [thread] = harness.calls("chat.postMessage")
+    assert thread.args["text"] == "<@U0BRUNO> undid <@U0ANA>'s change on PROJ-42: priority High → Medium."
