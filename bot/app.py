@@ -34,7 +34,7 @@ from bot.signing import Signer
 from bot.slack_directory import SlackUserDirectory
 from bot.slack_edge import ReplayGuard, SignatureCheck, SlackEdge
 from bot.worker_process import WorkerProcesses
-from handlers import actions, bulk, commands, events, options, preview, shortcuts, undo, views
+from handlers import actions, bulk, commands, events, home, options, preview, shortcuts, undo, views
 from handlers.deps import SlackDeps
 from handlers.jobs import account_share, dropped_job_handler, job_handler
 from handlers.surface import report_error, too_many_requests
@@ -55,7 +55,7 @@ def surface_of(body: dict[str, Any]) -> str:
 # Requests that start work count towards the per-user quota; live selects and events do not.
 QUOTA_SURFACES = frozenset({"command", "block_actions", "view_submission", "shortcut"})
 
-SURFACES = (commands, views, actions, preview, undo, bulk, shortcuts, events, options)
+SURFACES = (commands, views, actions, preview, undo, bulk, shortcuts, events, home, options)
 
 
 def slack_client(config: AppConfig) -> AsyncWebClient:

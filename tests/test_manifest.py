@@ -53,7 +53,7 @@ def test_every_request_goes_to_the_one_route(manifest: dict[str, Any]) -> None:
 
 
 def test_unfurls_and_scopes(manifest: dict[str, Any]) -> None:
-    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["link_shared"]
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened", "link_shared"]
     domains = manifest["features"]["unfurl_domains"]
     assert 1 <= len(domains) <= 5
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
@@ -72,3 +72,14 @@ def test_display_information(manifest: dict[str, Any]) -> None:
     info = manifest["display_information"]
     assert 1 <= len(info["name"]) <= 35 and len(info["description"]) <= 140
     assert 174 <= len(info["long_description"]) <= 4000
+
+
+def test_the_readme_lists_the_scopes_the_manifest_requests(manifest: dict[str, Any]) -> None:
+    readme = (MANIFEST.parent / "README.md").read_text()
+    listed = readme.split("the bot scopes", 1)[1].split("`")[1].split()
+    assert sorted(listed) == sorted(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def test_the_home_tab_is_enabled_and_its_event_subscribed(manifest: dict[str, Any]) -> None:
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]

@@ -1,0 +1,71 @@
+"""The App Home tab: what the bot does, where it works, examples that work here, and the
+user's own recent updates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from blocks.text import escape, truncate
+
+Block = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Routing:
+    tool: str  # "Jira"
+    channels: Sequence[str]  # channel ids routed to it
+    default: bool  # every other channel too
+
+
+@dataclass(frozen=True)
+class RecentUpdate:
+    at: str
+    ticket: str
+    changes: str
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}
+
+
+def home_view(
+    routings: Sequence[Routing], examples: Sequence[str], recent: Sequence[RecentUpdate] | None
+) -> dict[str, Any]:
+    """`recent` is None when no audit trail is kept (no Redis)."""
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Update tickets without leaving Slack"}},
+        _section(
+            "Type `/ticket` in any channel to change a ticket in the tool your team uses: one grammar "
+            "for every tracker. Every change is checked before anything is sent, applied once, and "
+            "shown as a card that stays up to date."
+        ),
+        {"type": "divider"},
+    ]
+    lines = []
+    for routing in routings:
+        where = ", ".join(f"<#{c}>" for c in routing.channels if c.isalnum())
+        if routing.default:
+            where = f"{where} and every other channel" if where else "every channel"
+        lines.append(f"*{escape(routing.tool)}*: {where or 'no channel yet'}")
+    blocks.append(_section("*Where it works*\n" + ("\n".join(lines) or "No tool is connected yet.")))
+    blocks.append(_section("*Try it here*\n" + "\n".join(f"`/ticket {escape(e)}`" for e in examples)))
+    blocks.append(
+        _section(
+            "*Cards in a channel*\nInvite the bot to a channel (`/invite @ticketbot`) to have it "
+            "post cards there as itself; those cards follow their ticket when it changes anywhere."
+        )
+    )
+    blocks.append({"type": "divider"})
+    if recent is None:
+        blocks.append(_section("*Your recent updates*\nKept when the bot has a Redis (REDIS_URL)."))
+    elif not recent:
+        blocks.append(_section("*Your recent updates*\nNone yet."))
+    else:
+        rows = [
+            f"{escape(r.at[:16].replace('T', ' '))}  *{escape(r.ticket)}*  {escape(r.changes)}"
+            for r in recent
+        ]
+        blocks.append(_section("*Your recent updates*\n" + "\n".join(rows)))
+    return {"type": "home", "blocks": blocks}

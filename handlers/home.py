@@ -1,0 +1,79 @@
+"""The App Home tab, published when a user opens it (`app_home_opened`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from blocks.home import RecentUpdate, Routing, home_view
+from bot.config import Account
+from handlers.deps import SlackDeps, deps_of
+from handlers.surface import ack_only, guarded
+
+RECENT = 5
+
+
+async def examples(deps: SlackDeps, account: Account | None) -> list[str]:
+    """Three commands that work on this workspace's main tool: its key prefix, and a status and
+    priority from its cached lists (no API call to open a tab)."""
+    prefix = (account.key_prefixes[0] if account and account.key_prefixes else "PROJ").upper()
+    status, priority = "In Progress", "high"
+    if account is not None:
+        statuses = await deps.core.lookups.cached(account, "ticket_status")
+        priorities = await deps.core.lookups.cached(account, "ticket_priorities")
+        if statuses is not None and statuses.names:
+            status = statuses.names[min(1, len(statuses.names) - 1)]
+        if priorities is not None and priorities.names:
+            priority = priorities.names[0].lower()
+    quoted = f'"{status}"' if " " in status else status
+    return [
+        f"update {prefix}-42 status={quoted} priority={priority} assignee=me",
+        f"show {prefix}-42",
+        f"update {prefix}-1 {prefix}-2 {prefix}-3 status={quoted}",
+    ]
+
+
+def routings(deps: SlackDeps) -> list[Routing]:
+    config = deps.config
+    return [
+        Routing(
+            tool=account.display_tool,
+            channels=[c for c, name in config.channels.items() if name == account.name],
+            default=config.default_account == account.name,
+        )
+        for account in config.accounts.values()
+    ]
+
+
+async def recent(deps: SlackDeps, user: str) -> list[RecentUpdate] | None:
+    audit = deps.service.audit
+    if audit is None or audit.client is None:
+        return None
+    records = await audit.read(user=user, limit=RECENT)
+    return [
+        RecentUpdate(
+            at=r.at,
+            ticket=r.ticket,
+            changes=", ".join(f"{c['field']} {c['before']} → {c['after']}" for c in r.changes) or "no change",
+        )
+        for r in records
+    ]
+
+
+@guarded
+async def publish_home(body: dict[str, Any], client: Any, context: Any) -> None:
+    event = body.get("event") or {}
+    user = event.get("user")
+    if event.get("tab") != "home" or not user:
+        return
+    deps = deps_of(context)
+    main = deps.config.account(deps.config.default_account or "") or next(
+        iter(deps.config.accounts.values()), None
+    )
+    view = home_view(routings(deps), await examples(deps, main), await recent(deps, str(user)))
+    await client.views_publish(user_id=user, view=view)
+
+
+def register(app: AsyncApp) -> None:
+    app.event("app_home_opened")(ack=ack_only, lazy=[publish_home])
