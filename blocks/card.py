@@ -40,8 +40,12 @@ def _plain(text: str, limit: int) -> dict[str, Any]:
     return {"type": "plain_text", "text": truncate(clean_text(text), limit) or " ", "emoji": True}
 
 
-def _fields(ticket: Ticket) -> list[dict[str, str]]:
-    """Only the fields the ticket has, in a fixed order (at most 10, Slack's limit)."""
+UNFURL_FIELDS = ("Status", "Assignees", "Priority")
+
+
+def _fields(ticket: Ticket, only: Sequence[str] = ()) -> list[dict[str, str]]:
+    """Only the fields the ticket has, in a fixed order (at most 10, Slack's limit); `only`
+    narrows them (an unfurl shows status, assignees and priority)."""
 
     def names(values: Sequence[Any] | None) -> str:
         return summarise([escape(v.label) for v in values or []], FIELD_LIMIT) or EMPTY
@@ -60,7 +64,7 @@ def _fields(ticket: Ticket) -> list[dict[str, str]]:
     return [
         {"type": "mrkdwn", "text": f"*{label}*\n{truncate(value, FIELD_LIMIT)}"}
         for label, value in rows
-        if value != EMPTY
+        if value != EMPTY and (not only or label in only)
     ][:10]
 
 
@@ -151,24 +155,7 @@ def _actions(ticket: Ticket, options: CardOptions) -> Block:
             {"type": "button", "action_id": ids.ASSIGN_ME, "text": _plain("Assign to me", 75), "value": value}
         )
     if options.undo_value and options.can_update:
-        elements.append(
-            {
-                "type": "button",
-                "action_id": ids.UNDO,
-                "text": _plain("Undo", 75),
-                "value": options.undo_value,
-                "confirm": {
-                    "title": _plain("Undo this change?", 100),
-                    "text": {
-                        "type": "mrkdwn",
-                        "text": "Puts back the previous values of the fields it changed, unless "
-                        "someone changed them since. The card's thread keeps who did what.",
-                    },
-                    "confirm": _plain("Undo", 30),
-                    "deny": _plain("Keep", 30),
-                },
-            }
-        )
+        elements.append(_undo_button(options.undo_value))
     if options.shareable:
         elements.append(
             {
@@ -190,11 +177,11 @@ def ticket_card(ticket: Ticket, options: CardOptions) -> list[Block]:
     name = ticket.name or ticket.display_ref
     blocks: list[Block] = [{"type": "header", "text": _plain(name, 150)}]
     section: Block = {"type": "section", "text": {"type": "mrkdwn", "text": _title_line(ticket, options.url)}}
-    fields = _fields(ticket)
+    fields = _fields(ticket, () if options.interactive else UNFURL_FIELDS)
     if fields:
         section["fields"] = fields
     blocks.append(section)
-    excerpt = description_excerpt(ticket, DESCRIPTION_LIMIT if options.interactive else 200)
+    excerpt = description_excerpt(ticket) if options.interactive else ""  # unfurls are compact
     if excerpt:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(excerpt)}})
     if options.changes or options.actor_id:
@@ -208,6 +195,61 @@ def ticket_card(ticket: Ticket, options: CardOptions) -> list[Block]:
         if actions["elements"]:
             blocks.append(actions)
     return blocks
+
+
+def _undo_button(value: str) -> Block:
+    return {
+        "type": "button",
+        "action_id": ids.UNDO,
+        "text": _plain("Undo", 75),
+        "value": value,
+        "confirm": {
+            "title": _plain("Undo this change?", 100),
+            "text": {
+                "type": "mrkdwn",
+                "text": "Puts back the previous values of the fields it changed, unless "
+                "someone changed them since. The card's thread keeps who did what.",
+            },
+            "confirm": _plain("Undo", 30),
+            "deny": _plain("Keep", 30),
+        },
+    }
+
+
+def compact_blocks(ticket: Ticket, options: CardOptions) -> list[Block]:
+    """One line in the channel instead of the card: "@ana set PROJ-42 priority Medium → High ·
+    Open", with the card one click away (and Undo). A live update of it reads "PROJ-42 Title ·
+    Done · updated <time> in Jira"."""
+    link = safe_url(options.url)
+    ref = escape(ticket.display_ref)
+    named = f"<{link}|{ref}>" if link else ref
+    status = escape(ticket.display("status"))
+    if options.changes or options.actor_id:
+        who = f"<@{options.actor_id}>" if options.actor_id and options.actor_id.isalnum() else "Someone"
+        parts = ", ".join(
+            f"{escape(c.field)} {escape(c.before)} → {escape(c.after)}" for c in options.changes
+        )
+        text = f"{who} set {named} {parts or 'with no visible change'} · {status}"
+    else:
+        title = escape(truncate(clean_text(ticket.name or ""), 150))
+        text = f"{named} {title} · {status}"
+        if options.updated_in:
+            line = updated_line(options.updated_in, options.updated_at)
+            text += f" · u{line[1:]}"  # "updated …" mid-sentence
+    elements: list[Block] = [
+        {
+            "type": "button",
+            "action_id": ids.SHOW_CARD,
+            "text": _plain("Show card", 75),
+            "value": options.action_value,
+        }
+    ]
+    if options.undo_value and options.can_update:
+        elements.append(_undo_button(options.undo_value))
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}},
+        {"type": "actions", "elements": elements},
+    ]
 
 
 def card_text(ticket: Ticket, changes: Sequence[Change] = ()) -> str:

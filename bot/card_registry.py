@@ -51,6 +51,7 @@ class Card(BaseModel):
     response_url: str | None = None
     uses_left: int = 0
     interactive: bool = True
+    compact: bool = False  # a compact line, not the full card
     shows: str = ""  # fingerprint of the ticket state on the card
     added: float = 0.0
     until: float = 0.0

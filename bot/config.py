@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     webhook_coalesce_seconds: float = Field(default=1.0, ge=0)  # a burst for one ticket: one GET
     card_registry_days: float = Field(default=14.0, gt=0)  # how long a card is kept up to date
     card_registry_cap: int = Field(default=20, ge=1, le=200)  # the most recent cards per ticket
+    channel_card: Literal["full", "compact", "none"] = "compact"  # after an update, in the channel
     bulk_max_tickets: int = Field(default=50, ge=2, le=200)  # tickets in one bulk update
     bulk_preview_above: int = Field(default=3, ge=1)  # bulk updates of more tickets are previewed
     bulk_budget_share: float = Field(default=0.6, gt=0, le=1)  # of an account's API budget, at most
@@ -214,6 +215,9 @@ class Account(BaseModel):
     permissions: Permissions = Field(default_factory=Permissions)
     # Custom fields (names or labels) the edit form shows besides those the tool requires.
     form_custom_fields: tuple[str, ...] = ()
+    # What the channel sees after an update: the full card, one compact line (the card one
+    # click away), or nothing (the card goes to the user alone). Default: CHANNEL_CARD.
+    channel_card: Literal["full", "compact", "none"] | None = None
     # Project prefixes of this tool's keys (PROJ in PROJ-42): the message shortcut counts a bare
     # key only with one of them, or one of the account's collections (URLs always count).
     key_prefixes: tuple[str, ...] = ()

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import html
 import re
 import secrets
 import socket
@@ -92,13 +93,16 @@ def _card_line(args: dict[str, Any]) -> str:
     """A card as one line: its fields and the line under them."""
     words: list[str] = []
     for block in args.get("blocks") or []:
+        if block.get("type") == "section" and not block.get("fields"):
+            words.append(str((block.get("text") or {}).get("text", "")))
         for field in block.get("fields") or []:
             words.append(str(field["text"]).replace("*", "").replace("\n", " "))
         if block.get("type") == "context":
             words += [str(e.get("text", "")) for e in block["elements"]]
     line = " · ".join(words)
     line = re.sub(r"<!date\^[^|>]*\|([^>]*)>", r"\1", line)  # a date Slack localises: its fallback
-    return re.sub(r"<@(\w+)>", r"@\1", line)
+    line = re.sub(r"<https?://[^|>]*\|([^>]*)>", r"\1", line)  # a link: its text
+    return html.unescape(re.sub(r"<@(\w+)>", r"@\1", line))
 
 
 async def run_live_scene(

@@ -143,6 +143,16 @@ async def share_clicked(body: dict[str, Any], client: Any, respond: Any, context
         await live_cards.remember(deps, account, ticket, card)
 
 
+@guarded
+async def show_card_clicked(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+    """ "Show card" on a compact line: the full card, to the one who asked."""
+    deps = deps_of(context)
+    account, ref = _required_target(deps, body)
+    ticket = await deps.service.recent_ticket(account, ref)
+    message = await card_message(deps, account, ticket, shareable=True)
+    await respond(response_type="ephemeral", replace_original=False, **message)
+
+
 async def ack_retry(ack: Any, body: dict[str, Any], context: Any) -> None:
     """Put the stored job back on the queue (same Idempotency-Key), before the ack."""
     deps = deps_of(context)
@@ -168,4 +178,5 @@ def register(app: AsyncApp) -> None:
     app.action(ids.STATUS_SELECT)(ack=ack_status, lazy=[refuse_forged])
     app.action(ids.ASSIGN_ME)(ack=ack_assign, lazy=[refuse_forged])
     app.action(ids.SHARE)(ack=ack_only, lazy=[share_clicked])
+    app.action(ids.SHOW_CARD)(ack=ack_only, lazy=[show_card_clicked])
     app.action(ids.RETRY)(ack=ack_retry, lazy=[retry_gone])

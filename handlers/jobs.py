@@ -33,7 +33,7 @@ from bot.truto_errors import RateLimited, TrutoError, Unavailable
 from handlers import bulk_progress, live_cards, texts
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
-from handlers.surface import card_message, new_error_id, user_message
+from handlers.surface import card_message, channel_card, new_error_id, user_message
 
 log = logging.getLogger(__name__)
 
@@ -161,41 +161,58 @@ async def _offer_undo(deps: SlackDeps, data: JobData, result: UpdateResult) -> s
 
 
 async def _deliver(deps: SlackDeps, client: Any, data: JobData, result: UpdateResult) -> None:
+    style = channel_card(deps, result.account)
+    replacing = data.reply == "replace" and data.response_url
+    # The channel sees the account's style; a card clicked is replaced by a card (an Undo
+    # clicked on a compact line, by a compact line).
+    compact = style == "compact" and (not replacing or data.surface == "undo")
     card = await card_message(
         deps,
         result.account,
         result.ticket,
         changes=result.changes,
         actor_id=data.user,
-        shareable=data.ephemeral,
+        shareable=data.ephemeral or (style == "none" and not replacing),
         undo_value=await _offer_undo(deps, data, result),
+        compact=compact,
     )
     await deps.own_writes.note(result.account.integrated_account_id, result.ticket)
     kept: Card | None = None
     if data.reply == "replace" and data.response_url:
         await _respond(data.response_url, {"replace_original": True, **card})
         if data.message_ts and data.channel and not data.ephemeral:
-            kept = live_cards.posted(data.channel, data.message_ts)
+            kept = live_cards.posted(data.channel, data.message_ts, compact=compact)
         else:
-            kept = live_cards.through_response_url(data.response_url)
+            kept = live_cards.through_response_url(data.response_url, compact=compact)
+    elif style == "none":
+        await _to_the_user_alone(client, data, card)  # the channel sees nothing
     elif data.reply == "in_channel" and data.response_url:
         # Posted as the bot where it is a member: such a card can be kept up to date for as long
         # as it exists; elsewhere through the response_url (which works for 30 minutes).
-        kept = await _post_as_bot(client, data, card)
+        kept = await _post_as_bot(client, data, card, compact)
         if kept is None:
             await _respond(
                 data.response_url, {"response_type": "in_channel", "replace_original": False, **card}
             )
-            kept = live_cards.through_response_url(data.response_url)
+            kept = live_cards.through_response_url(data.response_url, compact=compact)
     else:
         # The channel the form came from; without one, a direct message to the user.
-        kept = await _post_card(client, data, card)
+        kept = await _post_card(client, data, card, compact)
     if kept is not None:
         await live_cards.remember(deps, result.account, result.ticket, kept)
     if data.surface == "undo":
         await _undo_in_thread(client, data, result)
     if data.retried_from:
         await _respond(data.retried_from, {"delete_original": True})
+
+
+async def _to_the_user_alone(client: Any, data: JobData, card: dict[str, Any]) -> None:
+    if data.response_url:
+        await _respond(data.response_url, {"response_type": "ephemeral", "replace_original": False, **card})
+    elif data.channel and data.user:
+        await client.chat_postEphemeral(channel=data.channel, user=data.user, **card)
+    elif data.user:
+        await client.chat_postMessage(channel=data.user, **card)
 
 
 NOT_A_MEMBER = ("not_in_channel", "channel_not_found", "is_archived")
@@ -214,7 +231,7 @@ async def _undo_in_thread(client: Any, data: JobData, result: UpdateResult) -> N
         log.info("the undo could not be told in the card's thread (%s)", exc.response.get("error"))
 
 
-async def _post_as_bot(client: Any, data: JobData, card: dict[str, Any]) -> Card | None:
+async def _post_as_bot(client: Any, data: JobData, card: dict[str, Any], compact: bool) -> Card | None:
     """The card posted in the job's channel as the bot; None where the bot may not post."""
     if not data.channel:
         return None
@@ -224,16 +241,18 @@ async def _post_as_bot(client: Any, data: JobData, card: dict[str, Any]) -> Card
         if exc.response.get("error") not in NOT_A_MEMBER:
             raise
         return None
-    return live_cards.posted(str(answer.get("channel") or data.channel), answer.get("ts"))
+    return live_cards.posted(str(answer.get("channel") or data.channel), answer.get("ts"), compact=compact)
 
 
-async def _post_card(client: Any, data: JobData, card: dict[str, Any]) -> Card | None:
+async def _post_card(client: Any, data: JobData, card: dict[str, Any], compact: bool) -> Card | None:
     """Post the card; where the bot may not post (it was never invited), show it to the user
     alone, saying how to have cards posted there: the change was made, and nobody is left unaware.
     Returns the posted card (None for an ephemeral one)."""
     try:
         answer = await client.chat_postMessage(channel=data.channel or data.user, **card)
-        return live_cards.posted(str(answer.get("channel") or data.channel), answer.get("ts"))
+        return live_cards.posted(
+            str(answer.get("channel") or data.channel), answer.get("ts"), compact=compact
+        )
     except SlackApiError as exc:
         if exc.response.get("error") not in NOT_A_MEMBER or not data.user:
             raise

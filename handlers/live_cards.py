@@ -51,14 +51,14 @@ async def remember(deps: SlackDeps, account: Account, ticket: Ticket, card: Card
         log.warning("could not remember the card (%s); it will not be kept up to date", card.where())
 
 
-def posted(channel: str, ts: str | None, *, interactive: bool = True) -> Card | None:
-    return Card(kind="message", channel=channel, ts=ts, interactive=interactive) if ts else None
+def posted(channel: str, ts: str | None, *, compact: bool = False) -> Card | None:
+    return Card(kind="message", channel=channel, ts=ts, compact=compact) if ts else None
 
 
-def through_response_url(url: str | None, *, used: int = 1) -> Card | None:
+def through_response_url(url: str | None, *, used: int = 1, compact: bool = False) -> Card | None:
     if not url:
         return None
-    return Card(kind="response_url", response_url=url, uses_left=RESPONSE_URL_USES - used)
+    return Card(kind="response_url", response_url=url, uses_left=RESPONSE_URL_USES - used, compact=compact)
 
 
 def unfurled(channel: str, ts: str, link: str) -> Card:
@@ -114,20 +114,22 @@ async def refresh(deps: SlackDeps, client: Any, data: JobData, account: Account)
         return
     from_slack = await deps.own_writes.made(integrated, ticket)
     when = datetime.fromtimestamp(data.changed_at, UTC) if data.changed_at else None
-    messages: dict[bool, dict[str, Any]] = {}
+    messages: dict[tuple[bool, bool], dict[str, Any]] = {}
     shown: dict[str, Card] = {}
     gone: list[str] = []
     for card in stale:
-        if card.interactive not in messages:
-            messages[card.interactive] = await card_message(
+        style = (card.interactive, card.compact)
+        if style not in messages:
+            messages[style] = await card_message(
                 deps,
                 account,
                 ticket,
                 interactive=card.interactive,
                 updated_in="Slack" if from_slack else account.display_tool,
                 updated_at=when,
+                compact=card.compact,
             )
-        if await _send_counted(client, card, messages[card.interactive], gone):
+        if await _send_counted(client, card, messages[style], gone):
             uses = card.uses_left - 1 if card.kind == "response_url" else card.uses_left
             shown[card.id] = card.model_copy(update={"shows": state, "uses_left": uses})
     await deps.cards.settle(integrated, ticket.id, shown, gone)

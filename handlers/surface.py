@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt import BoltResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from blocks.card import CardOptions, card_text, ticket_card
+from blocks.card import CardOptions, card_text, compact_blocks, ticket_card
 from blocks.messages import error_blocks, notice_blocks
 from bot import ack_budget
 from bot.commands import ParseError
@@ -165,11 +165,13 @@ async def card_message(
     undo_value: str | None = None,
     updated_in: str | None = None,
     updated_at: datetime | None = None,
+    compact: bool = False,
 ) -> dict[str, Any]:
-    """blocks and fallback text of a ticket card (statuses come from the cached list)."""
+    """blocks and fallback text of a ticket card (statuses come from the cached list), or of
+    its compact line."""
     statuses: list[dict[str, Any]] = []
     can_update = True
-    if interactive:
+    if interactive and not compact:
         statuses = (await deps.core.lookups.get(account, "ticket_status")).items
         can_update = (await deps.service.abilities(account)).can_update
     options = CardOptions(
@@ -187,7 +189,13 @@ async def card_message(
         updated_in=updated_in,
         updated_at=updated_at,
     )
-    return {"blocks": ticket_card(ticket, options), "text": card_text(ticket, changes or [])}
+    blocks = compact_blocks(ticket, options) if compact else ticket_card(ticket, options)
+    return {"blocks": blocks, "text": card_text(ticket, changes or [])}
+
+
+def channel_card(deps: SlackDeps, account: Account) -> str:
+    """What the channel sees after an update on this account: full, compact or none."""
+    return account.channel_card or deps.config.settings.channel_card
 
 
 async def ack_only(ack: Any) -> None:

@@ -126,7 +126,7 @@ def test_compact_card_for_unfurls_has_no_actions() -> None:
         ticket(description="x" * 1000), CardOptions(tool="Jira", action_value="v", interactive=False)
     )
     assert all(b["type"] != "actions" for b in blocks)
-    assert len(blocks[2]["text"]["text"]) == 200
+    assert len(blocks) == 2 and "x" * 10 not in str(blocks)  # no description at all
 
 
 def _texts(node: Any, kind: str) -> list[str]:

@@ -129,6 +129,7 @@ def harness_config(
         "redis_url": redis_url,
         "truto_webhook_secret": payloads.WEBHOOK_SECRET,
         "webhook_coalesce_seconds": 0.05,
+        "channel_card": "full",  # the compact line has tests of its own (test_channel_card.py)
     }
     settings = Settings(**(fields | overrides))
     return AppConfig(

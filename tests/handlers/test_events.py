@@ -18,6 +18,13 @@ async def test_links_unfurl_as_compact_cards(harness: Harness) -> None:
     blocks = unfurl["unfurls"][URL]["blocks"]
     assert blocks[0]["text"]["text"] == "Login fails with SSO"
     assert all(b["type"] != "actions" for b in blocks)
+    # Compact: title, status, assignees and priority; no description, no other field.
+    assert [f["text"].split("\n")[0] for f in blocks[1]["fields"]] == [
+        "*Status*",
+        "*Priority*",
+        "*Assignees*",
+    ]
+    assert len(blocks) == 2
 
 
 async def test_at_most_five_tickets_per_message(harness: Harness) -> None:
@@ -44,7 +51,7 @@ async def test_the_same_ticket_within_a_minute_comes_from_the_cache(harness: Har
 
 async def test_hostile_ticket_text_cannot_ping(harness: Harness) -> None:
     ticket = harness.sandbox.state.profiles["sandbox-jira"].tickets["PROJ-42"]
-    ticket["description"] = "<!channel> look <@U0ANA> & <https://evil.example|click>"
+    ticket["status"] = {"id": "js9", "name": "<!channel> look <@U0ANA> & <https://evil.example|click>"}
     await harness.event(link_shared([URL], channel=JIRA_CHANNEL))
     text = str(last(harness.calls("chat.unfurl"))["unfurls"])
     assert "<!channel>" not in text and "<@U0ANA>" not in text and "<https://evil" not in text
