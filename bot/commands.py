@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 
 from bot.dates import DATE_FORMS, DateError, parse_date
 from bot.fields import ALIASES, CUSTOM_PREFIXES, FIELDS, FieldSpec, Kind, canonical
@@ -289,7 +289,24 @@ def _field_names() -> list[str]:
     return [name for name, spec in FIELDS.items() if spec.kind not in (Kind.STRUCTURED, Kind.CUSTOM)]
 
 
-_FIELDS_HINT = "fields: " + ", ".join(_field_names()) + ", cf.<custom field>"
+# The fields people change day to day, by the names they type (the API's name when no alias).
+EVERYDAY = (
+    "name", "status", "priority", "assignees", "due_date", "ticket_type",
+    "tags", "team", "collections", "description", "parent_ticket", "workspace",
+)  # fmt: skip
+_TYPED = {
+    "name": "title",
+    "assignees": "assignee",
+    "due_date": "due",
+    "ticket_type": "type",
+    "parent_ticket": "parent",
+}
+
+
+def fields_hint(locked: Collection[str] = ()) -> str:
+    """The fields a user can set here, as they would type them (locked ones left out)."""
+    names = [_TYPED.get(name, name) for name in EVERYDAY if name not in locked]
+    return "fields: " + ", ".join(names) + ", cf.<custom field>"
 
 
 def _user_value(item: _Item) -> UserValue:
@@ -384,7 +401,7 @@ def _is_clear(raw: _RawValue) -> bool:
     return len(raw.items) == 1 and not raw.items[0].quoted and raw.items[0].text.lower() == "none"
 
 
-def _resolve_key(key: str, position: int) -> tuple[FieldSpec, str | None]:
+def _resolve_key(key: str, position: int, locked: Collection[str] = ()) -> tuple[FieldSpec, str | None]:
     lowered = key.lower()
     for prefix in CUSTOM_PREFIXES:
         if lowered.startswith(prefix):
@@ -406,20 +423,25 @@ def _resolve_key(key: str, position: int) -> tuple[FieldSpec, str | None]:
             "write cf.<field>=value, e.g. cf.story_points=5",
         )
     if name is None:
-        guess = _closest(key, [*_field_names(), *ALIASES])
+        # Aliases first: on a tie, the word people type (assign → assignee, not assignees).
+        choices = [*ALIASES, *(n for n in _field_names() if n not in locked)]
+        best = process.extractOne(key.lower(), choices, scorer=fuzz.ratio, score_cutoff=60)
+        guess = best[0] if best else None
         message = f"unknown field '{key}'"
         if guess:
             message += f"; did you mean '{guess}'?"
-        raise ParseError(message, position, key, _FIELDS_HINT)
+        raise ParseError(message, position, key, fields_hint(locked))
     return FIELDS[name], None
 
 
-def _assignment(scanner: _Scanner, today: date, patterns: tuple[str, ...]) -> Assignment:
+def _assignment(
+    scanner: _Scanner, today: date, patterns: tuple[str, ...], locked: Collection[str] = ()
+) -> Assignment:
     start = scanner.pos
     match = _KEY.match(scanner.text, scanner.pos)
     assert match is not None  # parse() checks before calling
     key, operator = match.group(1), match.group(2)
-    spec, custom_key = _resolve_key(key, start)
+    spec, custom_key = _resolve_key(key, start, locked)
     scanner.pos = match.end()
     raw = scanner.value()
     op: Op = _OPERATORS[operator]  # type: ignore[assignment]
@@ -586,7 +608,12 @@ def _more_refs(
 
 
 def parse(
-    text: str, *, today: date | None = None, link_patterns: Iterable[str] = (), max_tickets: int = MAX_TICKETS
+    text: str,
+    *,
+    today: date | None = None,
+    link_patterns: Iterable[str] = (),
+    max_tickets: int = MAX_TICKETS,
+    locked: Collection[str] = (),
 ) -> Command:
     """Parse `/ticket` text. Raises ParseError, and nothing else, on any bad input."""
     today = today or date.today()
@@ -661,7 +688,7 @@ def parse(
                 token,
                 "split it into several updates",
             )
-        assignments.append(_assignment(scanner, today, patterns))
+        assignments.append(_assignment(scanner, today, patterns, locked))
         scanner.skip_space()
     _check_repeats(assignments)
 

@@ -201,6 +201,7 @@ class TicketService:
             today=today,
             link_patterns=tuple(dict.fromkeys(patterns)),
             max_tickets=self.config.settings.bulk_max_tickets,
+            locked=account.permissions.locked_fields if account is not None else (),
         )
 
     # -- tickets ---------------------------------------------------------------------

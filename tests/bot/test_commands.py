@@ -233,15 +233,15 @@ MALFORMED = [
         "update PROJ-42 priorty=high",
         15,
         "unknown field 'priorty'; did you mean 'priority'?",
-        "fields: name, description, html_descript",
+        "fields: title, status, priority, assignee",
     ),
     (
         "update PROJ-42 stauts=done",
         15,
         "unknown field 'stauts'; did you mean 'status'?",
-        "fields: name, description, html_descript",
+        "fields: title, status, priority, assignee",
     ),
-    ("update PROJ-42 bogus=1", 15, "unknown field 'bogus'", "fields: name, description, html_descript"),
+    ("update PROJ-42 bogus=1", 15, "unknown field 'bogus'", "fields: title, status, priority, assignee"),
     (
         "update PROJ-42 items=x",
         21,
@@ -514,3 +514,12 @@ def test_bulk_mistakes_are_answered(text: str, message: str) -> None:
 def test_the_ticket_limit_is_configurable() -> None:
     with pytest.raises(ParseError, match="3 tickets in one command; at most 2"):
         parse("update OPS-1 OPS-2 OPS-3 status=done", max_tickets=2)
+
+
+def test_an_unknown_field_suggests_the_word_people_type_and_lists_only_what_can_change() -> None:
+    with pytest.raises(ParseError) as caught:
+        parse("update PROJ-42 assign=me", locked=("created_at", "updated_at", "created_by", "team"))
+    assert str(caught.value) == (
+        "unknown field 'assign'; did you mean 'assignee'? fields: title, status, priority, assignee, "
+        "due, type, tags, collections, description, parent, workspace, cf.<custom field>"
+    )
