@@ -77,6 +77,7 @@ class UserValue:
     kind: Literal["slack", "me", "email", "name"]
     text: str
     slack_id: str | None = None
+    at_typed: bool = False  # "@ana" typed by hand: not a mention (Slack's autocomplete makes those)
 
 
 Value = str | UserValue | date | datetime | TicketRef
@@ -322,7 +323,7 @@ def _user_value(item: _Item) -> UserValue:
         return UserValue("me", text)
     if _EMAIL.match(text):
         return UserValue("email", text)
-    return UserValue("name", text.removeprefix("@"))
+    return UserValue("name", text.removeprefix("@"), at_typed=text.startswith("@"))
 
 
 def _convert(

@@ -593,7 +593,17 @@ class TicketService:
 
     async def _user(self, account: Account, value: UserValue, actor: Actor) -> Ref:
         if value.kind == "name":
-            return _ref(await self.lookups.resolve(account, "users", value.text))
+            try:
+                return _ref(await self.lookups.resolve(account, "users", value.text))
+            except ResolveError as exc:
+                if not value.at_typed:
+                    raise
+                # "@ana" typed by hand reaches the bot as text, not as a mention.
+                hint = (
+                    f"pick @{value.text} from Slack's autocomplete so it becomes a mention, or use an email"
+                )
+                said = re.sub(r";? use an email.*$", "", exc.message)
+                raise ResolveError(f"{said}; {hint}", exc.candidates) from None
         if value.kind == "email":
             return _ref(await self.lookups.user_by_email(account, value.text))
         slack_id = value.slack_id if value.kind == "slack" else actor.slack_user_id

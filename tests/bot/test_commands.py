@@ -135,7 +135,7 @@ def test_single_quote_inside_curly_quotes_closes_at_first_closer() -> None:
             "PROJ-42 assignee=<mailto:ana@acme.example|ana@acme.example>",
             (UserValue("email", "ana@acme.example"),),
         ),
-        ("PROJ-42 assignee=@ana", (UserValue("name", "ana"),)),
+        ("PROJ-42 assignee=@ana", (UserValue("name", "ana", at_typed=True),)),
         ('PROJ-42 assignee="Ana Lima"', (UserValue("name", "Ana Lima"),)),
         (
             "PROJ-42 assignees+=me,<@U9|bo>,carla",

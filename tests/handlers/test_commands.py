@@ -234,3 +234,13 @@ async def test_a_stale_snapshot_is_checked_before_calling_an_update_a_no_op(harn
     await harness.command("PROJ-42 priority=medium")  # a change after all: High → Medium
     [patch] = harness.sandbox.state.calls("PATCH")
     assert patch.body == {"priority": {"id": "jp3", "name": "Medium"}}
+
+
+async def test_an_at_name_typed_by_hand_is_told_to_use_the_autocomplete(harness: Harness) -> None:
+    await harness.command("PROJ-42 assignee=@ana")
+    text = last(harness.calls("response"))["text"]
+    assert text.startswith("assignee: 'ana' matches several users: Ana Lima (ana@acme.example), ")
+    assert text.endswith(
+        " and 8 more; pick @ana from Slack's autocomplete so it becomes a mention, or use an email"
+    )
+    assert harness.sandbox.state.calls("PATCH") == []
