@@ -92,10 +92,6 @@ class Assignment:
     position: int = 0
     key_text: str = ""
 
-    @property
-    def value(self) -> Value:
-        return self.values[0]
-
 
 @dataclass(frozen=True)
 class UpdateCommand:
@@ -129,7 +125,7 @@ class EditCommand:
 
 @dataclass(frozen=True)
 class HelpCommand:
-    topic: str = ""
+    """`/ticket help` (anything after `help` is ignored: there is one help)."""
 
 
 Command = UpdateCommand | ShowCommand | EditCommand | HelpCommand
@@ -636,7 +632,7 @@ def parse(
     verb = first.lower()
     if verb == "help":
         scanner.skip_space()
-        return HelpCommand(topic=scanner.text[scanner.pos :].strip())
+        return HelpCommand()
     if verb in VERBS:
         scanner.skip_space()
         if scanner.at_end():

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -29,15 +28,6 @@ def bind(**fields: str | None) -> None:
 
 def current_fields() -> dict[str, str]:
     return dict(_FIELDS.get())
-
-
-@contextmanager
-def request_scope(**fields: str | None) -> Iterator[None]:
-    token = _FIELDS.set({k: v for k, v in fields.items() if v})
-    try:
-        yield
-    finally:
-        _FIELDS.reset(token)
 
 
 class _Redacting(logging.Formatter):

@@ -15,14 +15,10 @@ from bot.models import Ticket
 from bot.refs import TicketRef, ref_from_url
 from handlers import live_cards
 from handlers.deps import SlackDeps, deps_of
-from handlers.surface import card_message, user_message
+from handlers.surface import ack_only, card_message, user_message
 
 log = logging.getLogger(__name__)
 MAX_UNFURLS = 5
-
-
-async def ack_event(ack: Any) -> None:
-    await ack()
 
 
 async def _first_delivery(deps: SlackDeps, body: dict[str, Any]) -> bool:
@@ -92,4 +88,4 @@ async def unfurl(body: dict[str, Any], client: Any, context: Any) -> None:
 
 
 def register(app: AsyncApp) -> None:
-    app.event("link_shared")(ack=ack_event, lazy=[unfurl])
+    app.event("link_shared")(ack=ack_only, lazy=[unfurl])

@@ -36,7 +36,7 @@ def one(text: str) -> Assignment:
         ("", HelpCommand()),
         ("   ", HelpCommand()),
         ("help", HelpCommand()),
-        ("HELP status", HelpCommand(topic="status")),
+        ("HELP status", HelpCommand()),
         ("show PROJ-42", ShowCommand(TicketRef("PROJ-42"))),
         ("edit ENG-7", EditCommand(TicketRef("ENG-7"))),
         ("PROJ-42", EditCommand(TicketRef("PROJ-42"))),
