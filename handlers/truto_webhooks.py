@@ -87,6 +87,8 @@ class TrutoWebhooks:
                 "webhook event %s (%s) is not about a ticket of ours; ignored", delivery.id, delivery.event
             )
             return _answer(200, "ignored", delivery.event)
+        if not await self.deps.cards.cards(event.integrated_account_id, event.ticket_id):
+            return _answer(200, "no cards", delivery.event)  # most changes: no card shows the ticket
         backend = self.deps.core.cache.backend
         seen = keys.key("truto-event", delivery.id)
         if await backend.try_lock(seen, SEEN_SECONDS) is None:

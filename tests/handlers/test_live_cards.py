@@ -213,3 +213,9 @@ async def test_end_to_end_over_loopback_a_change_made_in_the_tool_reaches_the_ca
     assert "*Status*\\nDone" in fields_text(update.args["blocks"])
     assert [d.statuses for d in live.sandbox.state.webhooks.deliveries] == [[200], [200]]
     assert "Updated" in fields_text(update.args["blocks"]) and "in Jira" in fields_text(update.args["blocks"])
+
+
+async def test_an_event_for_a_ticket_no_card_shows_costs_nothing(harness: Harness) -> None:
+    response = await harness.truto_event(record_event("updated", "PROJ-7"))
+    assert (response.status_code, response.text) == (200, "no cards")
+    assert harness.slack.state.calls == [] and harness.sandbox.state.calls() == []
