@@ -148,9 +148,9 @@ class Stack:
         env.update(extra)
         return env
 
-    def start(self, name: str, **extra: str) -> Server:
+    def start(self, name: str, port: int | None = None, **extra: str) -> Server:
         """`ticketbot` (ticketbot serve) or `baseline` (bench/baseline_app.py)."""
-        port = free_port()
+        port = port or free_port()
         if name == "ticketbot":
             command = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
         else:
