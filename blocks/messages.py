@@ -102,7 +102,7 @@ def help_blocks(
         "*Values*: quote values with spaces; `none` or nothing clears; commas separate list items; "
         "`+=` adds and `-=` removes (assignees, tags, collections)\n"
         "*Users*: @mention, `me`, an email or a name\n"
-        "*Dates*: 2026-12-04, today, tomorrow, +3d, +2w, friday\n"
+        '*Dates*: 2026-12-04, today, tomorrow, +3d, +2w, friday, "next friday", "in 3 days", "dec 4"\n'
         "*Tickets*: PROJ-42, 123, #123 or a ticket link; several (up to 50) before the first field: "
         "PROJ-1 PROJ-2, PROJ-1,PROJ-2 or PROJ-10..PROJ-14\n"
         "*Cards*: invite the bot (`/invite @ticketbot`) to post cards here as itself; such cards "

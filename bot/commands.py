@@ -157,6 +157,10 @@ class _RawValue:
     def joined(self) -> str:
         return ",".join(item.text for item in self.items)
 
+    @property
+    def quoted_any(self) -> bool:
+        return any(item.quoted for item in self.items)
+
 
 def _unescape(text: str) -> str:
     """Slack escapes &, < and > in command text; undo it for values."""
@@ -459,7 +463,20 @@ def _assignment(
             )
     elif _is_clear(raw):
         return Assignment(spec.name, "clear", (), custom_key, start, key)
-    values = _convert(spec, key, raw, today, patterns)
+    try:
+        values = _convert(spec, key, raw, today, patterns)
+    except ParseError as exc:
+        more = _words_until_next_field(scanner.text, scanner.pos)
+        if more and not raw.quoted_any:
+            # `due=next friday`: the first word alone is no value; the whole may be.
+            whole = f"{scanner.text[raw.start : scanner.pos].strip()} {more}"
+            raise ParseError(
+                exc.message,
+                exc.position,
+                exc.token,
+                f'to give {key} a value with spaces, quote it: {key}="{whole}"',
+            ) from None
+        raise
     _check_size(spec, key, values, raw.start)
     return Assignment(spec.name, op, values, custom_key, start, key)
 
@@ -501,10 +518,19 @@ def _stray(token: str, position: int, text: str, previous: Assignment | None) ->
         match = _KEY.match(before)
         value = before[match.end() :] if match else ""
         if match and value and value[0] not in _QUOTES:
-            hint = (
-                f'to give {match.group(1)} a value with spaces, quote it: {match.group(0)}"{value} {token}"'
-            )
+            whole = f"{value} {_words_until_next_field(text, position)}"
+            hint = f'to give {match.group(1)} a value with spaces, quote it: {match.group(0)}"{whole}"'
     return ParseError(f"unexpected text '{token}': expected field=value", position, token, hint)
+
+
+def _words_until_next_field(text: str, position: int) -> str:
+    """The bare words after `position`, up to the next field=value (or the end)."""
+    words = []
+    for match in re.finditer(r"\S+", text[position:]):
+        if _KEY.match(match.group(0)):
+            break
+        words.append(match.group(0))
+    return " ".join(words)
 
 
 def _followed_by_operator(text: str, position: int) -> bool:

@@ -523,3 +523,36 @@ def test_an_unknown_field_suggests_the_word_people_type_and_lists_only_what_can_
         "unknown field 'assign'; did you mean 'assignee'? fields: title, status, priority, assignee, "
         "due, type, tags, collections, description, parent, workspace, cf.<custom field>"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('"next friday"', date(2026, 12, 4)),
+        ('"in 3 days"', date(2026, 11, 30)),
+        ('"in 2 weeks"', date(2026, 12, 11)),
+        ('"dec 4"', date(2026, 12, 4)),
+        ('"December 4th"', date(2026, 12, 4)),
+        ('"jan 2"', date(2027, 1, 2)),  # passed this year: next year's
+        ('"end of month"', date(2026, 11, 30)),
+    ],
+)
+def test_dates_people_say(value: str, expected: date) -> None:
+    assert one(f"PROJ-42 due={value}").values == (expected,)
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("PROJ-42 due=next friday", 'to give due a value with spaces, quote it: due="next friday"'),
+        ("PROJ-42 due=dec 4 status=done", 'to give due a value with spaces, quote it: due="dec 4"'),
+        (
+            "PROJ-42 name=Fix login page status=done",
+            'to give name a value with spaces, quote it: name="Fix login page"',
+        ),
+    ],
+)
+def test_multi_word_values_get_the_whole_quoted_value_as_hint(text: str, hint: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse(text, today=TODAY)
+    assert caught.value.hint == hint
