@@ -88,14 +88,37 @@ HELP_EXAMPLES = (
 )
 
 
+def tool_examples(prefix: str, statuses: Sequence[str], priorities: Sequence[str]) -> list[tuple[str, str]]:
+    """The help's examples in a channel's own terms: its key prefix, a real status and priority."""
+    status = statuses[min(1, len(statuses) - 1)] if statuses else "In Progress"
+    quoted = f'"{status}"' if " " in status else status
+    priority = priorities[0].lower() if priorities else "high"
+    key = f"{prefix}-42"
+    return [
+        (f"update {key} status={quoted} priority={priority}", "set fields"),
+        (f"{key} assignee=@ana tags+=backend due=friday", "assign, add a tag, set a due date"),
+        (f"{key} tags-=frontend due=none", "remove a tag, clear the due date"),
+        (
+            f"update {prefix}-1 {prefix}-2 {prefix}-10..{prefix}-14 status={quoted}",
+            "many tickets at once (previewed above 3)",
+        ),
+        (f"show {key}", "show the ticket (only to you)"),
+        (key, "open the edit form"),
+    ]
+
+
 def help_blocks(
     tool: str | None,
     statuses: Sequence[str],
     priorities: Sequence[str],
     fields: Sequence[str] = (),
     custom: Sequence[str] = (),
+    examples_here: Sequence[tuple[str, str]] = HELP_EXAMPLES,
+    more_fields: Sequence[str] = (),
 ) -> list[Block]:
-    examples = "\n".join(f"`/ticket {escape(cmd)}`  {desc}" for cmd, desc in HELP_EXAMPLES)
+    """`fields`: what this channel's tool lets people change, by the names they type;
+    `more_fields`: the rest of them (rarely set by hand)."""
+    examples = "\n".join(f"`/ticket {escape(cmd)}`  {desc}" for cmd, desc in examples_here)
     grammar = (
         "*Fields*: name (title), status, priority, assignees (assignee), due_date (due), tags (tag), team, "
         "ticket_type (type), collections, description (desc), parent_ticket (parent), cf.<custom field>\n"
@@ -120,6 +143,8 @@ def help_blocks(
             lines.append("Priorities: " + escape(", ".join(priorities)))
         if fields:
             lines.append("Fields it can change: " + escape(", ".join(fields)))
+        if more_fields:
+            lines.append("More: " + escape(", ".join(more_fields)))
         if custom:
             lines.append("Custom fields: " + escape(", ".join(f"cf.{name}" for name in custom)))
         blocks.append(

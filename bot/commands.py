@@ -304,9 +304,14 @@ _TYPED = {
 }
 
 
+def typed_name(field: str) -> str:
+    """A field as people type it: title for name, due for due_date, …"""
+    return _TYPED.get(field, field)
+
+
 def fields_hint(locked: Collection[str] = ()) -> str:
     """The fields a user can set here, as they would type them (locked ones left out)."""
-    names = [_TYPED.get(name, name) for name in EVERYDAY if name not in locked]
+    names = [typed_name(name) for name in EVERYDAY if name not in locked]
     return "fields: " + ", ".join(names) + ", cf.<custom field>"
 
 

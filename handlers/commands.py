@@ -7,8 +7,17 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks import ids
-from blocks.messages import error_blocks, help_blocks
-from bot.commands import Command, EditCommand, HelpCommand, ParseError, ShowCommand, UpdateCommand
+from blocks.messages import HELP_EXAMPLES, error_blocks, help_blocks, tool_examples
+from bot.commands import (
+    EVERYDAY,
+    Command,
+    EditCommand,
+    HelpCommand,
+    ParseError,
+    ShowCommand,
+    UpdateCommand,
+    typed_name,
+)
 from bot.custom_fields import ticket_fields
 from bot.fields import FIELDS, Kind
 from bot.service import UserInputError
@@ -17,6 +26,7 @@ from handlers.edit_form import open_edit
 from handlers.job_data import JobData
 from handlers.jobs import enqueue
 from handlers.preview import offer_preview, wants_preview
+from handlers.shortcuts import known_prefixes
 from handlers.surface import ack_only, card_message, guarded
 
 
@@ -110,7 +120,9 @@ async def _help(deps: Any, respond: Any, channel: str | None) -> None:
     statuses: list[str] = []
     priorities: list[str] = []
     fields: list[str] = []
+    more: list[str] = []
     custom: list[str] = []
+    examples = list(HELP_EXAMPLES)
     if account is not None:
         lookups = deps.core.lookups
         statuses = (await lookups.get(account, "ticket_status")).names
@@ -120,14 +132,17 @@ async def _help(deps: Any, respond: Any, channel: str | None) -> None:
         allowed = set(settable) - set(account.permissions.locked_fields)
         if abilities.body_fields is not None:
             allowed &= abilities.body_fields
-        fields = [name for name in settable if name in allowed] if abilities.can_update else []
+        changeable = [name for name in settable if name in allowed] if abilities.can_update else []
+        fields = [typed_name(n) for n in EVERYDAY if n in changeable]
+        more = [n for n in changeable if n not in EVERYDAY]
         definitions = await lookups.get(account, "fields")
         custom = [str(f.get("name")) for f in ticket_fields(definitions.items)]
+        prefixes = sorted(await known_prefixes(deps, account) or ())
+        examples = tool_examples(prefixes[0] if prefixes else "PROJ", statuses, priorities)
     tool = account.display_tool if account else None
     text = "How to use /ticket"
-    await respond(
-        response_type="ephemeral", text=text, blocks=help_blocks(tool, statuses, priorities, fields, custom)
-    )
+    blocks = help_blocks(tool, statuses, priorities, fields, custom, examples, more)
+    await respond(response_type="ephemeral", text=text, blocks=blocks)
 
 
 def register(app: AsyncApp) -> None:

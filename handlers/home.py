@@ -7,8 +7,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks.home import RecentUpdate, Routing, home_view
+from blocks.messages import tool_examples
 from bot.config import Account
 from handlers.deps import SlackDeps, deps_of
+from handlers.shortcuts import known_prefixes
 from handlers.surface import ack_only, guarded
 
 RECENT = 5
@@ -17,21 +19,17 @@ RECENT = 5
 async def examples(deps: SlackDeps, account: Account | None) -> list[str]:
     """Three commands that work on this workspace's main tool: its key prefix, and a status and
     priority from its cached lists (no API call to open a tab)."""
-    prefix = (account.key_prefixes[0] if account and account.key_prefixes else "PROJ").upper()
-    status, priority = "In Progress", "high"
+    statuses: list[str] = []
+    priorities: list[str] = []
+    prefixes: list[str] = []
     if account is not None:
-        statuses = await deps.core.lookups.cached(account, "ticket_status")
-        priorities = await deps.core.lookups.cached(account, "ticket_priorities")
-        if statuses is not None and statuses.names:
-            status = statuses.names[min(1, len(statuses.names) - 1)]
-        if priorities is not None and priorities.names:
-            priority = priorities.names[0].lower()
-    quoted = f'"{status}"' if " " in status else status
-    return [
-        f"update {prefix}-42 status={quoted} priority={priority} assignee=me",
-        f"show {prefix}-42",
-        f"update {prefix}-1 {prefix}-2 {prefix}-3 status={quoted}",
-    ]
+        cached_statuses = await deps.core.lookups.cached(account, "ticket_status")
+        cached_priorities = await deps.core.lookups.cached(account, "ticket_priorities")
+        statuses = cached_statuses.names if cached_statuses is not None else []
+        priorities = cached_priorities.names if cached_priorities is not None else []
+        prefixes = sorted(await known_prefixes(deps, account) or ())
+    shown = tool_examples(prefixes[0] if prefixes else "PROJ", statuses, priorities)
+    return [shown[0][0], shown[4][0], shown[3][0]]  # set fields, show, many at once
 
 
 def routings(deps: SlackDeps) -> list[Routing]:

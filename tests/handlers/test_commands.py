@@ -124,7 +124,11 @@ async def test_help_lists_the_channel_accounts_names(harness: Harness) -> None:
     assert "due_date" not in fields_line and "ticket_type" not in fields_line and "status" in fields_line
     assert "Custom fields" not in content  # Linear lists no definitions
     assert "invite the bot (`/invite @ticketbot`) to post cards here as itself" in content
-    assert "`/ticket update PROJ-1 PROJ-2 PROJ-10..PROJ-14 status=done`  many tickets at once" in content
+    # Examples in this tool's terms: a status and a priority from its own lists.
+    assert "`/ticket update PROJ-42 status=Todo priority=urgent`  set fields" in content
+    assert "`/ticket update PROJ-1 PROJ-2 PROJ-10..PROJ-14 status=Todo`  many tickets at once" in content
+    # The everyday fields by the names people type; the rest under More.
+    assert "More: html_description, number, source, contact, account, completed_at, languages" in content
     await harness.command("")
     content = texts(last(harness.calls("response"))["blocks"])
     assert "Statuses: To Do, In Progress, In Review, Done" in content

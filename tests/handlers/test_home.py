@@ -40,7 +40,7 @@ async def test_the_home_tab_shows_where_it_works_examples_and_recent_updates(har
     shown = text_of(published["view"])
     assert "*Jira*: <#CJIRA> and every other channel" in shown
     assert "*Linear*: <#CLINEAR>" in shown
-    assert '`/ticket update PROJ-42 status="In Progress" priority=highest assignee=me`' in shown
+    assert '`/ticket update PROJ-42 status="In Progress" priority=highest`' in shown
     assert "`/invite @ticketbot`" in shown
     assert "*PROJ-42*  priority Medium → High" in shown
     assert harness.sandbox.state.calls() == []  # opening a tab costs no API call
