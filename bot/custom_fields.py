@@ -26,8 +26,17 @@ def find_field(key: str, fields: list[Item]) -> Item:
             key, ("custom field", "custom fields")
         )
     except ResolveError as exc:
-        known = ", ".join(str(f.get("name")) for f in fields[:20]) or "none"
-        raise ResolveError(f"{exc.message}; this account's custom fields: {known}") from None
+        # Once, by the label people see, with what to type: "Story points (cf.story_points)".
+        known = ", ".join(f"{label_of(f)} (cf.{f.get('name')})" for f in fields[:20]) or "none"
+        guess = f"; did you mean {', '.join(exc.candidates)}?" if exc.candidates else ""
+        raise ResolveError(
+            f"no custom field matches '{key}'{guess}; this account's custom fields: {known}"
+        ) from None
+
+
+def label_of(field: Item) -> str:
+    """A custom field as people see it in their tool (its label), else its name."""
+    return str(field.get("label") or item_name(field))
 
 
 def field_options(field: Item) -> list[Item]:
@@ -49,7 +58,7 @@ def _option(field: Item, text: str) -> Any:
         return NameIndex(options).resolve(text, ("option", "options"))["id"]
     except ResolveError:
         labels = ", ".join(o["name"] for o in options)
-        raise ResolveError(f"{field.get('name')} takes one of: {labels}; got '{text}'") from None
+        raise ResolveError(f"{label_of(field)} takes one of: {labels}; got '{text}'") from None
 
 
 def to_number(text: str) -> int | float:
@@ -63,7 +72,7 @@ def to_number(text: str) -> int | float:
 def convert(field: Item, texts: tuple[str, ...], today: date) -> Any:
     """The value to send for this field, from what was typed (users are the caller's job)."""
     kind = str(field.get("type") or "string")
-    name = item_name(field)
+    name = label_of(field)
     if kind == "array":
         return [_option(field, t) for t in texts]
     text = ",".join(texts)

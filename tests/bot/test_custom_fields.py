@@ -48,14 +48,14 @@ async def test_typed_values(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("PROJ-42 cf.story_points=lots", "cf.story_points: story_points takes a number, got 'lots'"),
-        ("PROJ-42 cf.story_points=inf", "cf.story_points: story_points takes a number, got 'inf'"),
+        ("PROJ-42 cf.story_points=lots", "cf.story_points: Story points takes a number, got 'lots'"),
+        ("PROJ-42 cf.story_points=inf", "cf.story_points: Story points takes a number, got 'inf'"),
         (
             "PROJ-42 cf.severity=huge",
-            "cf.severity: severity takes one of: Minor, Major, Critical; got 'huge'",
+            "cf.severity: Severity takes one of: Minor, Major, Critical; got 'huge'",
         ),
-        ("PROJ-42 cf.reviewed=maybe", "cf.reviewed: reviewed takes yes or no (true/false), got 'maybe'"),
-        ("PROJ-42 cf.release_date=soon", "cf.release_date: release_date takes a date"),
+        ("PROJ-42 cf.reviewed=maybe", "cf.reviewed: Reviewed takes yes or no (true/false), got 'maybe'"),
+        ("PROJ-42 cf.release_date=soon", "cf.release_date: Release date takes a date"),
         ("PROJ-42 cf.components-=api", "cf.components: cf.components does not hold api (now: web)"),
         (
             "PROJ-42 cf.severity+=major",
@@ -81,3 +81,14 @@ async def test_a_tool_without_definitions_takes_the_text(
     service: TicketService, sandbox: SandboxServer
 ) -> None:
     assert await sent(service, sandbox, "ENG-7 cf.estimate=3", LINEAR_CHANNEL) == {"estimate": "3"}
+
+
+async def test_an_unknown_custom_field_lists_the_fields_once_by_label(service: TicketService) -> None:
+    command = service.parse("PROJ-42 cf.colour=red", None)
+    assert isinstance(command, UpdateCommand)
+    with pytest.raises(UserInputError) as caught:
+        await service.plan(command, Actor(), None)
+    message = str(caught.value)
+    assert message.startswith("cf.colour: no custom field matches 'colour'; this account's custom fields: ")
+    assert "Story points (cf.story_points), Severity (cf.severity)" in message
+    assert message.count("story_points") == 1
