@@ -13,6 +13,7 @@ from bot import webhook_admin
 from bot.config import Account, AppConfig, ConfigError, load_config
 from bot.custom_fields import form_fields, ticket_fields
 from bot.discovery import account_blocked, supports_update
+from bot.redis_client import connect
 from bot.runtime import build_core
 from bot.truto_errors import TrutoError
 
@@ -150,6 +151,39 @@ async def _redis(core: Any) -> Check:
     return Check("Redis", False, "REDIS_URL is set but Redis does not answer: is it running and reachable?")
 
 
+async def _redis_alone(config: AppConfig) -> Check:
+    """The Redis check when the rest of the core cannot be built (no API token)."""
+    settings = config.settings
+    if not settings.redis_url:
+        return await _redis(_NoRedis())
+    client = connect(
+        settings.redis_url,
+        cluster=settings.redis_cluster,
+        sentinel=settings.redis_sentinel,
+        sentinel_master=settings.redis_sentinel_master,
+    )
+    try:
+        answers = bool(await client.ping())
+    except Exception:
+        answers = False
+    finally:
+        await client.aclose()
+    return await _redis(_Answered(answers))
+
+
+class _NoRedis:
+    async def redis_ok(self) -> bool | None:
+        return None
+
+
+@dataclass
+class _Answered:
+    answers: bool
+
+    async def redis_ok(self) -> bool | None:
+        return self.answers
+
+
 async def run_checks(load: Callable[[], AppConfig] = load_config) -> list[Check]:
     try:
         config = load()
@@ -158,6 +192,7 @@ async def run_checks(load: Callable[[], AppConfig] = load_config) -> list[Check]
     checks = [Check("configuration", True, "loaded"), *_required(config)]
     checks.append(await _slack(config))
     if config.settings.truto_api_token is None:
+        checks.append(await _redis_alone(config))  # the Redis line always appears
         return checks
     core = build_core(config)
     try:

@@ -173,3 +173,17 @@ async def test_live_cards_need_the_secret_here_and_the_webhook_there(
     )
     _, text = await lines(loader(sandbox, fake_slack))
     assert "TRUTO_WEBHOOK_SECRET is not set here" in live_line(text)
+
+
+async def test_a_wrong_api_token_is_named_as_such(sandbox: SandboxServer, fake_slack: FakeSlack) -> None:
+    code, text = await lines(loader(sandbox, fake_slack, truto_api_token="not-the-token"))
+    assert code == 1
+    line = next(line for line in text if line.startswith("✗ account jira"))
+    assert "token for the unified ticketing API is not valid (401 from the API)" in line
+
+
+async def test_the_redis_line_appears_even_without_an_api_token(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> None:
+    _, text = await lines(loader(sandbox, fake_slack, truto_api_token=None, redis_url=clean_redis))
+    assert any(line.startswith("✓ Redis") and line.endswith("answers") for line in text)
