@@ -30,11 +30,10 @@ from handlers import bulk_progress
 from handlers.deps import SlackDeps, actor_of, deps_of, idempotency_key, request_id
 from handlers.job_data import JobData
 from handlers.jobs import put_job
-from handlers.surface import ack_only, guarded
+from handlers.surface import ack_only, action_value, guarded
+from handlers.tokens import PREVIEW_KEPT_FOR, PREVIEW_VALID_FOR
 
 PLANNED_AT_ONCE = 5  # tickets planned concurrently (each may cost a GET)
-PREVIEW_VALID_FOR = 600.0
-PREVIEW_KEPT_FOR = 3600.0
 Say = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -211,16 +210,11 @@ async def start_batch(
     return batch
 
 
-def _value(body: dict[str, Any]) -> str | None:
-    value = ((body.get("actions") or [{}])[0]).get("value")
-    return str(value) if value else None
-
-
 @guarded
 async def retry_clicked(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
     """Retry puts back the failed tickets only, with their own keys (a retry cannot apply twice)."""
     deps = deps_of(context)
-    held = await deps.retries.take(_value(body))
+    held = await deps.retries.take(action_value(body))
     batch = await bulk_progress.store(deps).get(str(held.value.get("batch"))) if held else None
     if batch is None:
         raise UserInputError("This Retry was already used or has expired.")
@@ -238,7 +232,7 @@ async def undo_clicked(body: dict[str, Any], client: Any, respond: Any, context:
     """Undo restores exactly what the batch changed on each ticket, skipping (and listing)
     tickets changed by someone since."""
     deps = deps_of(context)
-    held = await deps.undos.find(_value(body))
+    held = await deps.undos.find(action_value(body))
     batch = await bulk_progress.store(deps).get(str(held.value.get("batch"))) if held else None
     if held is None or batch is None:
         minutes = deps.config.settings.undo_minutes

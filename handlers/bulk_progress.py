@@ -15,9 +15,9 @@ from bot.models import TicketUpdate
 from bot.service import UpdateResult
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
+from handlers.surface import NOT_A_MEMBER
 
 log = logging.getLogger(__name__)
-NOT_A_MEMBER = ("not_in_channel", "channel_not_found", "is_archived")
 
 
 def store(deps: SlackDeps) -> BatchStore:

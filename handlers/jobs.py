@@ -33,7 +33,7 @@ from bot.truto_errors import RateLimited, TrutoError, Unavailable
 from handlers import bulk_progress, live_cards, texts
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
-from handlers.surface import card_message, channel_card, new_error_id, user_message
+from handlers.surface import NOT_A_MEMBER, card_message, channel_card, new_error_id, user_message
 
 log = logging.getLogger(__name__)
 
@@ -213,9 +213,6 @@ async def _to_the_user_alone(client: Any, data: JobData, card: dict[str, Any]) -
         await client.chat_postEphemeral(channel=data.channel, user=data.user, **card)
     elif data.user:
         await client.chat_postMessage(channel=data.user, **card)
-
-
-NOT_A_MEMBER = ("not_in_channel", "channel_not_found", "is_archived")
 
 
 async def _undo_in_thread(client: Any, data: JobData, result: UpdateResult) -> None:

@@ -18,10 +18,10 @@ from handlers import bulk, texts
 from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
 from handlers.job_data import JobData
 from handlers.jobs import put_job
-from handlers.surface import ack_only, guarded
+from handlers.surface import ack_only, action_value, guarded
+from handlers.tokens import PREVIEW_KEPT_FOR as KEPT_FOR
+from handlers.tokens import PREVIEW_VALID_FOR as VALID_FOR
 
-VALID_FOR = 600.0  # seconds a preview can be applied
-KEPT_FOR = 3600.0  # seconds it is kept, to offer a fresh one after that
 GONE = texts.PREVIEW_GONE
 
 
@@ -58,15 +58,10 @@ async def offer_preview(
     )
 
 
-def _value(body: dict[str, Any]) -> str | None:
-    value = ((body.get("actions") or [{}])[0]).get("value")
-    return str(value) if value else None
-
-
 @guarded
 async def apply_preview(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
     deps = deps_of(context)
-    held = await deps.previews.take(_value(body))
+    held = await deps.previews.take(action_value(body))
     if held is None:
         raise UserInputError(GONE)
     entry = held.value
@@ -112,7 +107,7 @@ async def apply_preview(body: dict[str, Any], client: Any, respond: Any, context
 @guarded
 async def cancel_preview(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
     deps = deps_of(context)
-    await deps.previews.take(_value(body))
+    await deps.previews.take(action_value(body))
     await respond(replace_original=True, text="Preview cancelled; nothing was sent.")
 
 

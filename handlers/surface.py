@@ -30,6 +30,13 @@ from handlers.deps import SlackDeps, deps_of
 log = logging.getLogger(__name__)
 
 Lazy = Callable[..., Awaitable[None]]
+NOT_A_MEMBER = ("not_in_channel", "channel_not_found", "is_archived")  # the bot may not post there
+
+
+def action_value(body: dict[str, Any]) -> str | None:
+    """The value of the button a block_actions payload is about."""
+    value = ((body.get("actions") or [{}])[0]).get("value")
+    return str(value) if value else None
 
 
 def user_message(exc: BaseException) -> str | None:

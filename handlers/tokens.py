@@ -17,6 +17,9 @@ from bot import keys
 from bot.cache import Cache
 from bot.signing import Signer
 
+PREVIEW_VALID_FOR = 600.0  # seconds a preview can be applied
+PREVIEW_KEPT_FOR = 3600.0  # seconds it is kept, to offer a fresh one after that
+
 
 @dataclass(frozen=True)
 class Held:
