@@ -7,7 +7,7 @@ environment. Any bad value raises `ConfigError` with one message naming each key
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -338,14 +338,26 @@ def _read_yaml(path: Path) -> Mapping[str, Any]:
     return data
 
 
-def _check_references(file_config: FileConfig, accounts: Mapping[str, Account]) -> list[str]:
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]+")
+
+
+def _check_references(raw: Mapping[str, Any], accounts: Collection[str]) -> list[str]:
+    """What the schema cannot see: channels by id, and names of accounts that exist. Read from
+    the file as written, so these are listed with the schema's problems, all at once."""
     known = ", ".join(sorted(accounts)) or "none"
+    channels = raw.get("channels")
     problems = []
-    for channel, name in file_config.channels.items():
-        if name not in accounts:
+    for channel, name in (channels if isinstance(channels, dict) else {}).items():
+        if not _CHANNEL_ID.fullmatch(str(channel)):
+            problems.append(
+                f"channels.{channel}: {str(channel)!r} is not a channel id; channels are listed by id "
+                "(C0123ABCD: in Slack, open the channel's details; the id is at the bottom of About)"
+            )
+        if isinstance(name, str) and name not in accounts:
             problems.append(f"channels.{channel}: no account named {name!r} (known: {known})")
-    if file_config.default_account and file_config.default_account not in accounts:
-        problems.append(f"default_account: no account named {file_config.default_account!r} (known: {known})")
+    default = raw.get("default_account")
+    if isinstance(default, str) and default not in accounts:
+        problems.append(f"default_account: no account named {default!r} (known: {known})")
     return problems
 
 
@@ -364,20 +376,24 @@ def load_config(**overrides: Any) -> AppConfig:
 def build_config(settings: Settings) -> AppConfig:
     file_config = FileConfig()
     path = settings.ticketbot_config
-    if path is not None:
-        try:
-            file_config = FileConfig.model_validate(_read_yaml(path))
-        except ValidationError as exc:
-            lines = _format_errors(exc, f"TICKETBOT_CONFIG ({path}): ", env_style=False)
-            raise ConfigError("\n".join(lines)) from exc
+    raw = _read_yaml(path) if path is not None else {}
+    problems = []
+    try:
+        file_config = FileConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = _format_errors(exc, "", env_style=False)
+    named = raw.get("accounts")
+    account_names = {str(name) for name in named} if isinstance(named, dict) else set()
+    if settings.truto_integrated_account_id:
+        account_names.add(DEFAULT_ACCOUNT_NAME)
+    problems += _check_references(raw, account_names)
+    if problems:
+        raise ConfigError("\n".join(f"TICKETBOT_CONFIG ({path}): {p}" for p in problems))
     accounts = {name: acc.model_copy(update={"name": name}) for name, acc in file_config.accounts.items()}
     if settings.truto_integrated_account_id and DEFAULT_ACCOUNT_NAME not in accounts:
         accounts[DEFAULT_ACCOUNT_NAME] = Account(
             name=DEFAULT_ACCOUNT_NAME, integrated_account_id=settings.truto_integrated_account_id
         )
-    problems = _check_references(file_config, accounts)
-    if problems:
-        raise ConfigError("\n".join(f"TICKETBOT_CONFIG ({path}): {p}" for p in problems))
     default = file_config.default_account
     if default is None and DEFAULT_ACCOUNT_NAME in accounts:
         default = DEFAULT_ACCOUNT_NAME

@@ -32,7 +32,12 @@ class Check:
     detail: str
 
     def line(self, width: int) -> str:
-        return f"{'✓' if self.ok else '✗'} {self.name:<{width}}  {self.detail}"
+        """One line; a detail of several lines continues under the first, indented."""
+        first, *rest = self.detail.splitlines() or [""]
+        indent = " " * (width + 4)
+        return "\n".join(
+            [f"{'✓' if self.ok else '✗'} {self.name:<{width}}  {first}", *(indent + r for r in rest)]
+        )
 
 
 def _required(config: AppConfig) -> list[Check]:
@@ -188,7 +193,10 @@ async def run_checks(load: Callable[[], AppConfig] = load_config) -> list[Check]
     try:
         config = load()
     except ConfigError as exc:
-        return [Check("configuration", False, line) for line in str(exc).splitlines()]
+        # One failed check that lists every problem, so that one pass fixes them all.
+        problems = str(exc).splitlines()
+        many = f"{len(problems)} problems:\n" + "\n".join(f"- {p}" for p in problems)
+        return [Check("configuration", False, problems[0] if len(problems) == 1 else many)]
     checks = [Check("configuration", True, "loaded"), *_required(config)]
     checks.append(await _slack(config))
     if config.settings.truto_api_token is None:

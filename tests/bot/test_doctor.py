@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.config import Account, AppConfig, ConfigError, Settings
+from bot.config import Account, AppConfig, ConfigError, Settings, load_config
 from bot.doctor import doctor, run_checks
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
@@ -93,15 +94,45 @@ async def test_redis_not_answering(sandbox: SandboxServer, fake_slack: FakeSlack
     assert not checks["Redis"].ok and "does not answer" in checks["Redis"].detail
 
 
-async def test_bad_configuration_is_reported_line_by_line() -> None:
+async def test_bad_configuration_is_one_check_listing_every_problem() -> None:
     def broken() -> AppConfig:
         raise ConfigError("TRUTO_BASE_URL: must be an http(s) URL\nREDIS_URL: must start with redis://")
 
     code, text = await lines(broken)
     assert code == 1
-    assert text[:2] == [
-        "✗ configuration  TRUTO_BASE_URL: must be an http(s) URL",
-        "✗ configuration  REDIS_URL: must start with redis://",
+    assert text == [
+        "✗ configuration  2 problems:",
+        "                 - TRUTO_BASE_URL: must be an http(s) URL",
+        "                 - REDIS_URL: must start with redis://",
+        "",
+        "1 of 1 checks failed",
+    ]
+
+
+async def test_a_bad_yaml_file_is_listed_whole(tmp_path: Path) -> None:
+    path = tmp_path / "ticketbot.yml"
+    path.write_text(
+        "default_account: jirra\n"
+        "accounts:\n"
+        "  jira: {integrated_account_id: ia-1, channel_card: big}\n"
+        "  linear: {tool: Linear}\n"
+        "channels:\n"
+        "  general: jira\n"
+        "  C0LIN: linaer\n"
+    )
+    code, text = await lines(lambda: load_config(ticketbot_config=path, truto_api_token="t"))
+    prefix = f"                 - TICKETBOT_CONFIG ({path}): "
+    assert code == 1
+    assert text == [
+        "✗ configuration  5 problems:",
+        f"{prefix}accounts.jira.channel_card: Input should be 'full', 'compact' or 'none'",
+        f"{prefix}accounts.linear.integrated_account_id: Field required",
+        f"{prefix}channels.general: 'general' is not a channel id; channels are listed by id "
+        "(C0123ABCD: in Slack, open the channel's details; the id is at the bottom of About)",
+        f"{prefix}channels.C0LIN: no account named 'linaer' (known: jira, linear)",
+        f"{prefix}default_account: no account named 'jirra' (known: jira, linear)",
+        "",
+        "1 of 1 checks failed",
     ]
 
 
