@@ -80,7 +80,7 @@ def _title_line(ticket: Ticket, url: str | None) -> str:
 
 
 def changes_line(changes: Sequence[Change], actor_id: str | None, when: datetime | None) -> str:
-    parts = [f"{escape(c.field)} {escape(c.before)} → {escape(c.after)}" for c in changes]
+    parts = [escape(str(c)) for c in changes]
     who = f"<@{actor_id}>" if actor_id and actor_id.isalnum() else "Someone"
     text = (
         f"{who} changed {summarise(parts, 2500, sep=', ')}"
@@ -226,9 +226,7 @@ def compact_blocks(ticket: Ticket, options: CardOptions) -> list[Block]:
     status = escape(ticket.display("status"))
     if options.changes or options.actor_id:
         who = f"<@{options.actor_id}>" if options.actor_id and options.actor_id.isalnum() else "Someone"
-        parts = ", ".join(
-            f"{escape(c.field)} {escape(c.before)} → {escape(c.after)}" for c in options.changes
-        )
+        parts = ", ".join(escape(str(c)) for c in options.changes)
         text = f"{who} set {named} {parts or 'with no visible change'} · {status}"
     else:
         title = escape(truncate(clean_text(ticket.name or ""), 150))
@@ -256,5 +254,5 @@ def card_text(ticket: Ticket, changes: Sequence[Change] = ()) -> str:
     """The message's fallback text (notifications, screen readers); escaped like mrkdwn."""
     head = f"{ticket.display_ref}: {ticket.name or ''}".strip().rstrip(":")
     if changes:
-        head += " (" + ", ".join(f"{c.field} → {c.after}" for c in changes) + ")"
+        head += " (" + ", ".join(f"{c.label} → {c.after}" for c in changes) + ")"
     return escape(truncate(head, 300))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,9 +14,18 @@ from bot.models import Change
 Block = dict[str, Any]
 
 
+_USER_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{2,})&gt;")
+
+
+def _with_mentions(message: str) -> str:
+    """Escaped, but a user mention (`<@U0ABC>`) stays one: Slack shows the person's name, and
+    a mention in an answer to one person notifies nobody."""
+    return _USER_MENTION.sub(r"<@\1>", escape(message))
+
+
 def error_blocks(message: str, retry_value: str | None = None, error_id: str | None = None) -> list[Block]:
     """`message` is plain text (escaped here)."""
-    text = f":warning: {escape(message)}"
+    text = f":warning: {_with_mentions(message)}"
     if error_id:
         text += f"\n_Error id: {escape(error_id)}_"
     blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}]
@@ -39,7 +49,7 @@ def error_blocks(message: str, retry_value: str | None = None, error_id: str | N
 
 def notice_blocks(message: str) -> list[Block]:
     """A plain note (no warning sign: nothing is wrong). `message` is plain text (escaped here)."""
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(escape(message), 3000)}}]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(_with_mentions(message), 3000)}}]
 
 
 def deleted_blocks(ticket_ref: str, tool: str) -> list[Block]:
@@ -50,7 +60,7 @@ def deleted_blocks(ticket_ref: str, tool: str) -> list[Block]:
 
 def preview_blocks(ticket_ref: str, changes: Sequence[Change], value: str, note: str = "") -> list[Block]:
     """Before → after of an update not sent yet, with Apply and Cancel."""
-    lines = [f"*{escape(c.field)}*: {escape(c.before)} → {escape(c.after)}" for c in changes] or [
+    lines = [f"*{escape(c.heading)}*: {escape(c.before)} → {escape(c.after)}" for c in changes] or [
         "(no visible change)"
     ]
     head = f"*Preview of {escape(ticket_ref)}*: nothing is sent until you apply it."
@@ -120,8 +130,8 @@ def help_blocks(
     `more_fields`: the rest of them (rarely set by hand)."""
     examples = "\n".join(f"`/ticket {escape(cmd)}`  {desc}" for cmd, desc in examples_here)
     grammar = (
-        "*Fields*: name (title), status, priority, assignees (assignee), due_date (due), tags (tag), team, "
-        "ticket_type (type), collections, description (desc), parent_ticket (parent), cf.<custom field>\n"
+        "*Fields*: title, status, priority, assignee, due, tags, team, type, collections, description, "
+        "parent, cf.<custom field> (the API's names work too: name, due_date, ticket_type, …)\n"
         "*Values*: quote values with spaces; `none` or nothing clears; commas separate list items; "
         "`+=` adds and `-=` removes (assignees, tags, collections)\n"
         "*Users*: @mention, `me`, an email or a name\n"

@@ -20,6 +20,17 @@ def escape(text: str) -> str:
     return clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def sentence(message: str) -> str:
+    """A message as a sentence: a capital first letter (unless its first word is a name as
+    typed, such as cf.points or a ticket key) and a closing full stop."""
+    first = message.split(" ", 1)[0].rstrip(":;,")
+    if first.isalpha() and first.islower() and first != "ticketbot":
+        message = message[0].upper() + message[1:]
+    if message and message[-1] not in ".!?)…`>":
+        message += "."
+    return message
+
+
 def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
 

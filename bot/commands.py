@@ -63,7 +63,7 @@ class ParseError(ValueError):
         if not self.hint:
             return self.message
         joiner = " " if self.message.endswith(("?", ".")) else ". "
-        return f"{self.message}{joiner}{self.hint}"
+        return f"{self.message}{joiner}{self.hint[:1].upper()}{self.hint[1:]}"
 
     def pointer(self, text: str) -> str:
         """The text with a caret under the offending token, for terminals."""

@@ -25,6 +25,7 @@ class FieldSpec:
     name: str
     kind: Kind
     resource: str | None = None  # the lookup list that names resolve against
+    shown_as: str | None = None  # the name people know it by, where the API's differs
 
     @property
     def is_list(self) -> bool:
@@ -32,25 +33,26 @@ class FieldSpec:
 
     @property
     def label(self) -> str:
-        return self.name.replace("_", " ")
+        """The field as messages name it mid-sentence: "title", "due date"."""
+        return self.shown_as or self.name.replace("_", " ")
 
 
 _SPECS = [
-    FieldSpec("name", Kind.TEXT),
+    FieldSpec("name", Kind.TEXT, shown_as="title"),
     FieldSpec("description", Kind.TEXT),
-    FieldSpec("html_description", Kind.TEXT),
+    FieldSpec("html_description", Kind.TEXT, shown_as="HTML description"),
     FieldSpec("number", Kind.TEXT),
     FieldSpec("source", Kind.REF_ID),  # an object {id, name} in the body
     FieldSpec("status", Kind.LOOKUP, "ticket_status"),
     FieldSpec("priority", Kind.LOOKUP, "ticket_priorities"),
-    FieldSpec("ticket_type", Kind.LOOKUP, "ticket_types"),
+    FieldSpec("ticket_type", Kind.LOOKUP, "ticket_types", shown_as="type"),
     FieldSpec("team", Kind.LOOKUP, "teams"),
     FieldSpec("workspace", Kind.LOOKUP, "workspaces"),
     FieldSpec("assignees", Kind.USERS, "users"),
-    FieldSpec("created_by", Kind.USER, "users"),
+    FieldSpec("created_by", Kind.USER, "users", shown_as="creator"),
     FieldSpec("tags", Kind.LOOKUP_LIST, "tags"),
     FieldSpec("collections", Kind.LOOKUP_LIST, "collections"),
-    FieldSpec("parent_ticket", Kind.TICKET),
+    FieldSpec("parent_ticket", Kind.TICKET, shown_as="parent"),
     FieldSpec("contact", Kind.REF_ID),
     FieldSpec("account", Kind.REF_ID),
     FieldSpec("due_date", Kind.DATE),

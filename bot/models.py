@@ -171,11 +171,21 @@ def display_value(value: Any, limit: int = 80) -> str:
 
 @dataclass(frozen=True)
 class Change:
-    """One field an update changed, as shown to people: `status: To Do → Done`."""
+    """One field an update changed: `key` says which (`due_date`, `cf.story_points`),
+    `label` is how people read it ("due date", "Story points"), before and after as shown."""
 
-    field: str
+    key: str
+    label: str
     before: str
     after: str
+
+    @property
+    def heading(self) -> str:
+        """The label at the start of a line: "Due date", "Title"."""
+        return self.label[:1].upper() + self.label[1:]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.before} → {self.after}"
 
 
 def _ref_label(value: TicketRefObject | str | None) -> str | None:

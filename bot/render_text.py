@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.audit import AuditRecord
+from bot.fields import FIELDS
 from bot.models import EMPTY, Change, Ticket
 
 _SHOWN = ("status", "priority", "assignees", "due_date", "tags", "team", "ticket_type", "collections")
@@ -17,7 +18,7 @@ def ticket_text(ticket: Ticket) -> str:
     for field in _SHOWN:
         value = ticket.display(field)
         if value != EMPTY:
-            lines.append(f"  {field.replace('_', ' '):<12} {value}")
+            lines.append(f"  {FIELDS[field].label:<12} {value}")
     if ticket.web_url:
         lines.append(f"  {'url':<12} {ticket.web_url}")
     return "\n".join(lines)
@@ -26,7 +27,7 @@ def ticket_text(ticket: Ticket) -> str:
 def changes_text(changes: list[Change]) -> str:
     if not changes:
         return "  (no visible change)"
-    return "\n".join(f"  {c.field}: {c.before} → {c.after}" for c in changes)
+    return "\n".join(f"  {c.heading}: {c.before} → {c.after}" for c in changes)
 
 
 def audit_table(records: Sequence[AuditRecord]) -> str:

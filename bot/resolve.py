@@ -101,9 +101,9 @@ def _no_match(text: str, items: Sequence[Item], what: Label, is_user: bool) -> R
     if not items:
         message += f" (this account has no {what[1]})"
     elif len(items) <= LIST_ALL_UP_TO:
-        message += f"{'' if suggestions else ';'} accepted: {', '.join(names)}"
+        message += f"{' Accepted' if suggestions else '; accepted'}: {', '.join(names)}"
     elif is_user:
-        message += f"{'' if suggestions else ';'} use an email, a username or an @mention"
+        message += f"{' Use' if suggestions else '; use'} an email, a username or an @mention"
     return ResolveError(message, suggestions)
 
 

@@ -12,7 +12,7 @@ import json
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from bot.audit import AuditRecord, AuditTrail
 from bot.commands import Assignment, Command, UpdateCommand, UserValue, parse
 from bot.config import PER_VERSION_PARAMS, Account, AppConfig
-from bot.custom_fields import convert, find_field, merge, ticket_fields
+from bot.custom_fields import convert, find_field, label_of, merge, ticket_fields
 from bot.discovery import Abilities, Discovery
 from bot.fields import FIELDS, Kind
 from bot.logs import bind
@@ -97,6 +97,7 @@ class PlannedUpdate:
     before: Ticket
     targets: tuple[Target, ...]  # what the user meant to change, for the list of changes
     typed_ref: str = ""  # the ref as the user gave it (a key, a URL's id), kept with the snapshot
+    labels: dict[str, str] = field(default_factory=dict)  # custom fields' labels, by target key
 
     def describe(self, base_url: str) -> dict[str, Any]:
         """The exact request, for `--dry-run` and logs."""
@@ -121,23 +122,35 @@ class UpdateResult:
         """The previous values of exactly the fields that changed, as an update body."""
         if self.before is None:
             return {}
-        changed = {c.field for c in self.changes}
+        changed = {c.key for c in self.changes}
         body: dict[str, Any] = {}
-        for field, custom_key in self.targets:
-            label = f"cf.{custom_key}" if custom_key is not None else FIELDS[field].label
-            if label not in changed:
+        for target in self.targets:
+            name, custom_key = target
+            if target_key(target) not in changed:
                 continue
             if custom_key is not None:
                 body.setdefault("custom_fields", {})[custom_key] = (self.before.custom_fields or {}).get(
                     custom_key
                 )
             else:
-                body[field] = _as_body(self.before.value(field))
+                body[name] = _as_body(self.before.value(name))
         return body
 
     def undo_expect(self) -> dict[str, str]:
         """What each changed field reads now; an undo checks the ticket still reads so."""
-        return {c.field: c.after for c in self.changes}
+        return {c.key: c.after for c in self.changes}
+
+
+def target_key(target: Target) -> str:
+    """A changed field's key: the body field, or `cf.<key>` for a custom field."""
+    name, custom_key = target
+    return f"cf.{custom_key}" if custom_key is not None else name
+
+
+def target_label(target: Target, labels: dict[str, str] | None = None) -> str:
+    """A changed field as people read it: "due date", a custom field's label."""
+    key = target_key(target)
+    return (labels or {}).get(key) or (key if target[1] is not None else FIELDS[target[0]].label)
 
 
 def _ref(item: Item) -> Ref:
@@ -358,7 +371,7 @@ class TicketService:
                     "parent_ticket": await self._parent(account, parse_ref(parent, account.link_patterns)),
                 }
             except (RefError, ResolveError) as exc:
-                raise FieldError("parent_ticket", str(exc)) from None
+                raise FieldError(FIELDS["parent_ticket"].label, str(exc)) from None
         before = await self.recent_ticket(account, ref)
         targets: list[Target] = [(name, None) for name in body if name != "custom_fields"]
         targets += [("custom_fields", key) for key in body.get("custom_fields") or {}]
@@ -378,10 +391,12 @@ class TicketService:
                 # The same words on every surface (the form says it on its Title input).
                 if name == "name":
                     raise UserInputError(NEEDS_A_TITLE)
-                raise FieldError(name, f"{account.display_tool} requires it; it can't be emptied")
+                raise FieldError(
+                    FIELDS[name].label, f"{account.display_tool} requires it; it can't be emptied"
+                )
         if body.get("parent_ticket") is not None and body.get("collections"):
             raise UserInputError(
-                "set either parent_ticket or collections in one update, not both "
+                "set either parent or collections in one update, not both "
                 "(the unified API takes one or the other)"
             )
         for name in ("status", "ticket_type"):
@@ -411,14 +426,25 @@ class TicketService:
             elif name not in params:
                 raise UserInputError(_missing_query(account, before, name))
         query = UpdateQuery(integrated_account_id=account.integrated_account_id, **params)
-        return PlannedUpdate(account, before.id or ref.id, update, query, before, targets, ref.id)
+        labels = await self._custom_labels(account, targets)
+        return PlannedUpdate(account, before.id or ref.id, update, query, before, targets, ref.id, labels)
+
+    async def _custom_labels(self, account: Account, targets: Sequence[Target]) -> dict[str, str]:
+        """The labels of the custom fields an update sets ("Story points" for cf.story_points)."""
+        keys = [key for _, key in targets if key is not None]
+        if not keys:
+            return {}
+        fields = await self.lookups.get(account, "fields")
+        defined = ticket_fields(fields.items) if fields.present else []
+        named = {str(f.get("name")): label_of(f) for f in defined}
+        return {f"cf.{key}": named[key] for key in keys if key in named}
 
     def preview(self, plan: PlannedUpdate) -> list[Change]:
         """Before → after of a planned update, as it would read once applied."""
         planned = plan.update.to_body()
         custom = {**(plan.before.custom_fields or {}), **(planned.pop("custom_fields", None) or {})}
         after = Ticket.model_validate({**plan.before.to_json(), **planned, "custom_fields": custom})
-        return self._changes(plan.targets, plan.before, after)
+        return _changes(plan.targets, plan.before, after, plan.labels)
 
     async def execute(
         self, plan: PlannedUpdate, actor: Actor, channel: str | None, *, idempotency_key: str | None = None
@@ -435,7 +461,7 @@ class TicketService:
             raise
         UPDATES.labels("applied").inc()
         await self.snapshots.put(plan.account, ticket, plan.typed_ref)
-        changes = self._changes(plan.targets, plan.before, ticket)
+        changes = _changes(plan.targets, plan.before, ticket, plan.labels)
         result = UpdateResult(plan.account, ticket, changes, key, plan.before, plan.targets)
         if self.audit is not None:
             await self.audit.record(
@@ -446,7 +472,7 @@ class TicketService:
                     account=plan.account.name,
                     ticket=ticket.display_ref,
                     changes=[
-                        {"field": c.field, "before": c.before, "after": c.after} for c in result.changes
+                        {"field": c.label, "before": c.before, "after": c.after} for c in result.changes
                     ],
                     status=200,
                     idempotency_key=key,
@@ -501,17 +527,6 @@ class TicketService:
             return await self._user(account, UserValue("me", "me"), actor)
         except ResolveError as exc:
             raise UserInputError(exc.message) from None
-
-    @staticmethod
-    def _changes(targets: Sequence[Target], before: Ticket, after: Ticket) -> list[Change]:
-        changes = []
-        for field, custom_key in dict.fromkeys(targets):
-            label = f"cf.{custom_key}" if custom_key is not None else FIELDS[field].label
-            old = before.display(field, custom_key)
-            new = after.display(field, custom_key)
-            if old != new:
-                changes.append(Change(label, old, new))
-        return changes
 
     # -- resolution ------------------------------------------------------------------
 
@@ -607,7 +622,10 @@ class TicketService:
         if value.kind == "email":
             return _ref(await self.lookups.user_by_email(account, value.text))
         slack_id = value.slack_id if value.kind == "slack" else actor.slack_user_id
-        who = f"@{value.text}" if value.kind == "slack" else "you"
+        # A mention without a label (`<@U0ABC>`) is named by a mention, which Slack shows as the
+        # person's name, rather than by its raw id.
+        named = f"<@{slack_id}>" if value.text == slack_id else f"@{value.text}"
+        who = named if value.kind == "slack" else "you"
         email = actor.email if value.kind == "me" else None
         if email is None and slack_id and self.directory is not None:
             email = await self.directory.email_of(slack_id)
@@ -731,12 +749,24 @@ def _as_body(value: Any) -> Any:
     return value
 
 
+def _changes(
+    targets: Sequence[Target], before: Ticket, after: Ticket, labels: dict[str, str]
+) -> list[Change]:
+    changes = []
+    for target in dict.fromkeys(targets):
+        old = before.display(*target)
+        new = after.display(*target)
+        if old != new:
+            changes.append(Change(target_key(target), target_label(target, labels), old, new))
+    return changes
+
+
 def already(plan: PlannedUpdate) -> str:
     """What a ticket already reads: "PROJ-42 already has priority High; nothing was sent." """
-    parts = []
-    for field, custom_key in dict.fromkeys(plan.targets):
-        label = f"cf.{custom_key}" if custom_key is not None else FIELDS[field].label
-        parts.append(f"{label} {plan.before.display(field, custom_key)}")
+    parts = [
+        f"{target_label(target, plan.labels)} {plan.before.display(*target)}"
+        for target in dict.fromkeys(plan.targets)
+    ]
     listed = ", ".join(parts[:-1]) + (f" and {parts[-1]}" if len(parts) > 1 else parts[0] if parts else "")
     return f"{plan.before.display_ref} already has {listed}; nothing was sent."
 
@@ -744,10 +774,14 @@ def already(plan: PlannedUpdate) -> str:
 def changed_since(ticket: Ticket, expect: dict[str, str], targets: Sequence[Target]) -> list[str]:
     """The changed fields that no longer read what the update set."""
     moved = []
-    for field, custom_key in targets:
-        label = f"cf.{custom_key}" if custom_key is not None else FIELDS[field].label
-        if label in expect and ticket.display(field, custom_key) != expect[label]:
-            moved.append(f"{label} (now {ticket.display(field, custom_key)})")
+    for target in targets:
+        key = target_key(target)
+        # Undo records written before labels changed keyed "due date", "cf.x" (same for cf.).
+        legacy = key if target[1] is not None else target[0].replace("_", " ")
+        expected = expect.get(key, expect.get(legacy))
+        now = ticket.display(*target)
+        if expected is not None and now != expected:
+            moved.append(f"{target_label(target)} (now {now})")
     return moved
 
 

@@ -44,7 +44,7 @@ def _item(deps: SlackDeps, plan: PlannedUpdate) -> BatchItem:
         ticket=plan.ticket_id,
         ref=ref,
         url=plan.before.web_url or plan.account.ticket_url(ref),
-        changes=[(c.field, c.before, c.after) for c in deps.service.preview(plan)],
+        changes=[(c.label, c.before, c.after) for c in deps.service.preview(plan)],
         state="pending",
     )
 

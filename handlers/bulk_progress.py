@@ -87,7 +87,7 @@ async def done(deps: SlackDeps, client: Any, data: JobData, result: UpdateResult
             "expect": result.undo_expect(),
             "targets": [list(t) for t in result.targets],
         }
-    changes = [(c.field, c.before, c.after) for c in result.changes]
+    changes = [(c.label, c.before, c.after) for c in result.changes]
     await deps.own_writes.note(result.account.integrated_account_id, result.ticket)
     await record(deps, client, data, "done", undo=undo, changes=changes)
 

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks import ids
-from blocks.messages import HELP_EXAMPLES, error_blocks, help_blocks, tool_examples
+from blocks.messages import HELP_EXAMPLES, help_blocks, tool_examples
 from bot.commands import (
     EVERYDAY,
     Command,
@@ -27,7 +27,7 @@ from handlers.job_data import JobData
 from handlers.jobs import enqueue
 from handlers.preview import offer_preview, wants_preview
 from handlers.shortcuts import known_prefixes
-from handlers.surface import ack_only, card_message, guarded
+from handlers.surface import ack_only, card_message, guarded, private_answer
 
 
 def _parsed(body: dict[str, Any], context: Any) -> Command | ParseError:
@@ -57,7 +57,7 @@ async def ack_ticket(ack: Any, body: dict[str, Any], context: Any) -> None:
     deps = deps_of(context)
     command = _parsed(body, context)
     if isinstance(command, ParseError):
-        await ack(response_type="ephemeral", text=str(command), blocks=error_blocks(str(command)))
+        await ack(**private_answer(str(command)))
         return
     if isinstance(command, UpdateCommand) and (command.bulk or not wants_preview(deps, command)):
         key = idempotency_key(body.get("team_id"), body.get("user_id"), body.get("trigger_id"))
@@ -79,7 +79,7 @@ async def ack_ticket(ack: Any, body: dict[str, Any], context: Any) -> None:
             )
             await enqueue(deps, job, dedupe=key)
         except UserInputError as refused:  # no account for the channel, or Busy
-            await ack(response_type="ephemeral", text=str(refused), blocks=error_blocks(str(refused)))
+            await ack(**private_answer(str(refused)))
             return
     await ack()
 

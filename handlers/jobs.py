@@ -16,9 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from blocks.messages import error_blocks, notice_blocks
 from bot import patience
 from bot.card_registry import Card
 from bot.commands import ParseError, UpdateCommand
@@ -33,7 +31,16 @@ from bot.truto_errors import RateLimited, TrutoError, Unavailable
 from handlers import bulk_progress, live_cards, texts
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
-from handlers.surface import NOT_A_MEMBER, card_message, channel_card, new_error_id, user_message
+from handlers.surface import (
+    NOT_A_MEMBER,
+    answer_privately,
+    card_message,
+    channel_card,
+    new_error_id,
+    private_answer,
+    to_response_url,
+    user_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +74,6 @@ async def enqueue(deps: SlackDeps, data: JobData, *, dedupe: str, dedupe_ttl: fl
     return True
 
 
-async def _respond(url: str, body: dict[str, Any]) -> None:
-    response = await AsyncWebhookClient(url).send_dict(body)
-    if response.status_code >= 400:
-        log.warning("response_url answered %s", response.status_code)
-
-
 async def _tell(
     deps: SlackDeps,
     client: Any,
@@ -83,16 +84,10 @@ async def _tell(
     error_id: str | None = None,
     notice: bool = False,
 ) -> None:
-    blocks = notice_blocks(message) if notice else error_blocks(message, retry, error_id)
-    if data.response_url:
-        await _respond(
-            data.response_url,
-            {"response_type": "ephemeral", "replace_original": False, "text": message, "blocks": blocks},
-        )
-    elif data.channel and data.user:
-        await client.chat_postEphemeral(channel=data.channel, user=data.user, text=message, blocks=blocks)
-    elif data.user:
-        await client.chat_postMessage(channel=data.user, text=message, blocks=blocks)
+    answer = private_answer(message, notice=notice, retry_value=retry, error_id=error_id)
+    await answer_privately(
+        client, answer, response_url=data.response_url, channel=data.channel, user=data.user
+    )
 
 
 async def store_for_retry(deps: SlackDeps, data: JobData) -> str:
@@ -179,7 +174,7 @@ async def _deliver(deps: SlackDeps, client: Any, data: JobData, result: UpdateRe
     await deps.own_writes.note(result.account.integrated_account_id, result.ticket)
     kept: Card | None = None
     if data.reply == "replace" and data.response_url:
-        await _respond(data.response_url, {"replace_original": True, **card})
+        await to_response_url(data.response_url, {"replace_original": True, **card})
         if data.message_ts and data.channel and not data.ephemeral:
             kept = live_cards.posted(data.channel, data.message_ts, compact=compact)
         else:
@@ -191,7 +186,7 @@ async def _deliver(deps: SlackDeps, client: Any, data: JobData, result: UpdateRe
         # as it exists; elsewhere through the response_url (which works for 30 minutes).
         kept = await _post_as_bot(client, data, card, compact)
         if kept is None:
-            await _respond(
+            await to_response_url(
                 data.response_url, {"response_type": "in_channel", "replace_original": False, **card}
             )
             kept = live_cards.through_response_url(data.response_url, compact=compact)
@@ -203,12 +198,14 @@ async def _deliver(deps: SlackDeps, client: Any, data: JobData, result: UpdateRe
     if data.surface == "undo":
         await _undo_in_thread(client, data, result)
     if data.retried_from:
-        await _respond(data.retried_from, {"delete_original": True})
+        await to_response_url(data.retried_from, {"delete_original": True})
 
 
 async def _to_the_user_alone(client: Any, data: JobData, card: dict[str, Any]) -> None:
     if data.response_url:
-        await _respond(data.response_url, {"response_type": "ephemeral", "replace_original": False, **card})
+        await to_response_url(
+            data.response_url, {"response_type": "ephemeral", "replace_original": False, **card}
+        )
     elif data.channel and data.user:
         await client.chat_postEphemeral(channel=data.channel, user=data.user, **card)
     elif data.user:
@@ -220,7 +217,7 @@ async def _undo_in_thread(client: Any, data: JobData, result: UpdateResult) -> N
     if not (data.channel and data.message_ts and not data.ephemeral and data.user):
         return
     whose = f"<@{data.undo_of}>'s" if data.undo_of and data.undo_of != data.user else "their own"
-    what = ", ".join(f"{c.field} {c.before} → {c.after}" for c in result.changes) or "no visible change"
+    what = ", ".join(str(c) for c in result.changes) or "no visible change"
     text = f"<@{data.user}> undid {whose} change on {result.ticket.display_ref}: {what}."
     try:
         await client.chat_postMessage(channel=data.channel, thread_ts=data.message_ts, text=text)
@@ -377,7 +374,7 @@ async def _run_bulk_command(deps: SlackDeps, client: Any, job: Job, data: JobDat
     async def say(message: dict[str, Any]) -> None:
         """To the user alone: through the response_url, or (from a modal) as an ephemeral message."""
         if data.response_url:
-            await _respond(data.response_url, message)
+            await to_response_url(data.response_url, message)
         elif data.channel and data.user:
             kept = {k: v for k, v in message.items() if k in ("text", "blocks")}
             await client.chat_postEphemeral(channel=data.channel, user=data.user, **kept)
@@ -438,7 +435,7 @@ def job_handler(deps: SlackDeps, client: Any) -> Any:
             log.info("job %s was finished by another worker; its outcome is not told twice", job.id)
             return
         if noted and data.response_url:
-            await _respond(data.response_url, {"delete_original": True})  # the queued note
+            await to_response_url(data.response_url, {"delete_original": True})  # the queued note
         await _deliver(deps, client, data, result)
 
     return handle

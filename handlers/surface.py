@@ -16,6 +16,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from blocks.card import CardOptions, card_text, compact_blocks, ticket_card
 from blocks.messages import error_blocks, notice_blocks
+from blocks.text import sentence
 from bot import ack_budget
 from bot.commands import ParseError
 from bot.config import Account
@@ -59,6 +60,35 @@ def user_of(body: dict[str, Any]) -> str | None:
     return body.get("user_id") or (body.get("user") or {}).get("id")
 
 
+def private_answer(
+    message: str, *, notice: bool = False, retry_value: str | None = None, error_id: str | None = None
+) -> dict[str, Any]:
+    """An answer to one person, as a sentence; a warning sign only when something is wrong."""
+    message = sentence(message)
+    blocks = notice_blocks(message) if notice else error_blocks(message, retry_value, error_id)
+    return {"response_type": "ephemeral", "text": message, "blocks": blocks}
+
+
+async def to_response_url(url: str, body: dict[str, Any]) -> None:
+    response = await AsyncWebhookClient(url).send_dict(body)
+    if response.status_code >= 400:
+        log.warning("response_url answered %s", response.status_code)
+
+
+async def answer_privately(
+    client: Any, answer: dict[str, Any], *, response_url: str | None, channel: str | None, user: str | None
+) -> None:
+    """To the user alone: via response_url, else chat.postEphemeral, else a DM."""
+    if response_url:
+        await to_response_url(response_url, {**answer, "replace_original": False})
+    elif channel and user:
+        await client.chat_postEphemeral(
+            channel=channel, user=user, text=answer["text"], blocks=answer["blocks"]
+        )
+    elif user:
+        await client.chat_postMessage(channel=user, text=answer["text"], blocks=answer["blocks"])
+
+
 async def tell(
     body: dict[str, Any],
     client: Any,
@@ -70,17 +100,15 @@ async def tell(
     error_id: str | None = None,
     notice: bool = False,
 ) -> None:
-    """An ephemeral answer to the user alone: via response_url, else chat.postEphemeral, else a DM.
+    """An answer to the user a request came from (`respond` None: not through its response_url).
     A notice (nothing went wrong) has no warning sign."""
-    blocks = notice_blocks(message) if notice else error_blocks(message, retry_value, error_id)
-    user = user_of(body)
-    channel = channel or channel_of(body)
+    answer = private_answer(message, notice=notice, retry_value=retry_value, error_id=error_id)
     if body.get("response_url") and respond is not None:
-        await respond(response_type="ephemeral", replace_original=False, text=message, blocks=blocks)
-    elif channel and user:
-        await client.chat_postEphemeral(channel=channel, user=user, text=message, blocks=blocks)
-    elif user:
-        await client.chat_postMessage(channel=user, text=message, blocks=blocks)
+        await respond(replace_original=False, **answer)
+        return
+    await answer_privately(
+        client, answer, response_url=None, channel=channel or channel_of(body), user=user_of(body)
+    )
 
 
 _background: set[asyncio.Task[None]] = set()
@@ -90,7 +118,7 @@ async def too_many_requests(body: dict[str, Any], per_minute: int) -> BoltRespon
     """The answer to a request past the per-user quota: said at once, nothing queued."""
     message = texts.too_many_requests(per_minute)
     if "command" in body:
-        answer = {"response_type": "ephemeral", "text": message, "blocks": error_blocks(message)}
+        answer = private_answer(message)
         return BoltResponse(status=200, body=json.dumps(answer), headers={"content-type": "application/json"})
     if body.get("type") == "view_submission":
         inputs = [b for b in (body.get("view") or {}).get("blocks") or [] if b.get("type") == "input"]

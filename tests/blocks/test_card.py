@@ -66,7 +66,10 @@ def test_changes_line_names_the_actor_and_each_change() -> None:
     options = CardOptions(
         tool="Jira",
         action_value="v",
-        changes=[Change("status", "To Do", "In Progress"), Change("priority", "Medium", "High")],
+        changes=[
+            Change("status", "status", "To Do", "In Progress"),
+            Change("priority", "priority", "Medium", "High"),
+        ],
         actor_id="U0ANA",
         changed_at=when,
     )
@@ -81,7 +84,9 @@ def test_hostile_text_is_escaped_everywhere() -> None:
     hostile = "<!channel> <!here> <@U0BOSS> & <https://evil.example|click>"
     blocks = ticket_card(
         ticket(name=hostile, description=hostile, tags=[{"id": "t", "name": hostile}], number="<!everyone>"),
-        CardOptions(tool="Jira", action_value="v", changes=[Change("tags", hostile, "x")], actor_id="U0ANA"),
+        CardOptions(
+            tool="Jira", action_value="v", changes=[Change("tags", "tags", hostile, "x")], actor_id="U0ANA"
+        ),
     )
     check_blocks(blocks)
     mrkdwn = [t for t in _texts(blocks, "mrkdwn")]

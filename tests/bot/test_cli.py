@@ -18,7 +18,7 @@ def test_demo_runs_without_credentials() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert '"name": "In Progress"' in out
-    assert "status: To Do → In Progress" in out
+    assert "Status: To Do → In Progress" in out
     assert "no status matches 'finished'" in out
     assert "did you mean 'priority'?" in out
     assert "Done: 3 updates applied, 4 commands refused before any call." in out
@@ -54,7 +54,7 @@ def test_update_dry_run_prints_the_request_and_sends_nothing(
 def test_update_applies_and_prints_the_ticket(env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["update", "PROJ-42", "priority=highest", "--as-email", "ana@acme.example"]) == 0
     out = capsys.readouterr().out
-    assert "priority: Medium → Highest" in out
+    assert "Priority: Medium → Highest" in out
     assert len(env.state.calls("PATCH")) == 1
 
 

@@ -520,7 +520,7 @@ def test_an_unknown_field_suggests_the_word_people_type_and_lists_only_what_can_
     with pytest.raises(ParseError) as caught:
         parse("update PROJ-42 assign=me", locked=("created_at", "updated_at", "created_by", "team"))
     assert str(caught.value) == (
-        "unknown field 'assign'; did you mean 'assignee'? fields: title, status, priority, assignee, "
+        "unknown field 'assign'; did you mean 'assignee'? Fields: title, status, priority, assignee, "
         "due, type, tags, collections, description, parent, workspace, cf.<custom field>"
     )
 

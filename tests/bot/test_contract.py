@@ -165,7 +165,7 @@ async def test_a_parent_key_goes_out_as_the_parents_id(
 async def test_parent_and_collections_together_are_refused(
     contract: TicketService, sandbox: SandboxServer
 ) -> None:
-    with pytest.raises(UserInputError, match="either parent_ticket or collections"):
+    with pytest.raises(UserInputError, match="either parent or collections"):
         await run(contract, "AZ-4 parent=AZ-2 collection=API", "CAZURE")
     assert sandbox.state.calls("PATCH") == []
 

@@ -58,7 +58,7 @@ def test_no_match_suggests_and_lists_short_lists() -> None:
     with pytest.raises(ResolveError) as caught:
         resolve("Dne", STATUSES, what=STATUS)
     assert caught.value.message == (
-        "no status matches 'Dne'; did you mean Done? accepted: To Do, In Progress, In Review, Done"
+        "no status matches 'Dne'; did you mean Done? Accepted: To Do, In Progress, In Review, Done"
     )
     with pytest.raises(ResolveError, match="no status matches 'finished'; accepted: To Do, In Progress"):
         resolve("finished", STATUSES, what=STATUS)

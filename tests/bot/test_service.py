@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from bot.commands import ParseError, UpdateCommand
-from bot.models import Change
+from bot.models import Change, Ticket
 from bot.sandbox import SandboxServer
-from bot.service import Actor, TicketService, UserInputError
+from bot.service import Actor, TicketService, UserInputError, changed_since
 from tests.conftest import JIRA_CHANNEL, LINEAR_CHANNEL
 
 TODAY = date(2026, 11, 27)  # a Friday
@@ -108,10 +108,10 @@ async def test_result_has_the_patched_ticket_and_changes(
     result = await run(service, 'PROJ-42 status="In Progress" priority=high tags+=backend due=friday')
     assert result.ticket.status_name == "In Progress"
     assert result.changes == [
-        Change("status", "To Do", "In Progress"),
-        Change("priority", "Medium", "High"),
-        Change("tags", "frontend", "frontend, backend"),
-        Change("due date", "—", "2026-12-04"),
+        Change("status", "status", "To Do", "In Progress"),
+        Change("priority", "priority", "Medium", "High"),
+        Change("tags", "tags", "frontend", "frontend, backend"),
+        Change("due_date", "due date", "—", "2026-12-04"),
     ]
     assert result.idempotency_key == "test-key"
     assert result.account.name == "jira"
@@ -128,7 +128,10 @@ async def test_a_recently_seen_ticket_costs_only_the_patch(
     assert [(c.method, c.path) for c in sandbox.state.calls()] == [
         ("PATCH", "/unified/ticketing/tickets/PROJ-42")
     ]
-    assert result.changes == [Change("status", "Done", "To Do"), Change("priority", "Low", "High")]
+    assert result.changes == [
+        Change("status", "status", "Done", "To Do"),
+        Change("priority", "priority", "Low", "High"),
+    ]
 
 
 async def test_merges_always_start_from_a_fresh_get(service: TicketService, sandbox: SandboxServer) -> None:
@@ -216,3 +219,21 @@ async def test_dry_run_plan_describes_the_exact_request(
         "json": {"status": {"id": "js4", "name": "Done"}},
     }
     assert sandbox.state.calls("PATCH") == []
+
+
+async def test_changes_are_named_as_people_know_the_fields(service: TicketService) -> None:
+    result = await run(service, 'PROJ-42 title="Login fails on Safari" type=bug', key="names-key")
+    assert [(c.key, c.label, c.heading) for c in result.changes] == [
+        ("name", "title", "Title"),
+        ("ticket_type", "type", "Type"),
+    ]
+    assert str(result.changes[0]) == "title Login fails with SSO → Login fails on Safari"
+    assert result.undo_expect() == {"name": "Login fails on Safari", "ticket_type": "Bug"}
+
+
+def test_an_undo_record_keyed_the_old_way_is_still_checked() -> None:
+    ticket = Ticket(id="1", name="Renamed since", due_date="2026-12-04")
+    old_keys = {"name": "Was set", "due date": "2026-12-04"}
+    assert changed_since(ticket, old_keys, [("name", None), ("due_date", None)]) == [
+        "title (now Renamed since)"
+    ]

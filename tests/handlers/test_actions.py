@@ -122,5 +122,5 @@ async def test_a_tool_that_cannot_update_gets_a_card_without_update_buttons(harn
     actions = next(b for b in blocks if b["type"] == "actions")
     assert [e["action_id"] for e in actions["elements"]] == ["ticket_open_url", "ticket_share"]
     await harness.command("PROJ-42 status=done")
-    assert "the Jira account can't update tickets" in last(harness.calls("response"))["text"]
+    assert "The Jira account can't update tickets" in last(harness.calls("response"))["text"]
     assert harness.sandbox.state.calls("PATCH") == []

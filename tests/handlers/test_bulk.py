@@ -71,7 +71,7 @@ async def test_a_bad_value_refuses_every_ticket_and_sends_nothing(harness: Harne
     assert answer["response_type"] == "ephemeral"
     assert answer["text"] == (
         "Nothing was sent: priority: no priority matches 'sky-high'; did you mean High? "
-        "accepted: Highest, High, Medium, Low, Lowest"
+        "Accepted: Highest, High, Medium, Low, Lowest."
     )
     assert harness.sandbox.state.calls("PATCH") == []
     assert harness.calls("chat.postMessage") == []
@@ -187,7 +187,7 @@ async def test_permissions_are_checked_per_ticket_account_before_anything_is_sen
     async with running(config, sandbox, fake_slack) as harness:
         text = "update PROJ-1 https://linear.app/acme/issue/ENG-2 priority=high"
         await harness.command(text)  # Ana may change Jira tickets, not Linear ones
-        assert "you may not change Linear tickets from Slack" in last(harness.calls("response"))["text"]
+        assert "You may not change Linear tickets from Slack" in last(harness.calls("response"))["text"]
         assert harness.sandbox.state.calls("PATCH") == []
         await harness.command(text, user=BRUNO)  # Bruno may change both
         accounts = {dict(c.query)["integrated_account_id"]: c.path for c in sandbox.state.calls("PATCH")}

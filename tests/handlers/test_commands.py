@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from blocks.messages import notice_blocks
 from tests.conftest import JIRA_CHANNEL, LINEAR_CHANNEL
 from tests.handlers.conftest import Harness, last
 from tests.handlers.payloads import SIGNING_SECRET, sign, slash_command
@@ -55,7 +56,7 @@ async def test_parse_errors_are_answered_in_the_ack_and_nothing_is_sent(harness:
     assert response.status_code == 200
     answer = response.json()
     assert answer["response_type"] == "ephemeral"
-    assert answer["text"].startswith("unknown field 'priorty'; did you mean 'priority'?")
+    assert answer["text"].startswith("Unknown field 'priorty'; did you mean 'priority'? Fields: title")
     assert harness.sandbox.state.calls() == []
     assert harness.calls("response") == []
 
@@ -243,8 +244,24 @@ async def test_a_stale_snapshot_is_checked_before_calling_an_update_a_no_op(harn
 async def test_an_at_name_typed_by_hand_is_told_to_use_the_autocomplete(harness: Harness) -> None:
     await harness.command("PROJ-42 assignee=@ana")
     text = last(harness.calls("response"))["text"]
-    assert text.startswith("assignee: 'ana' matches several users: Ana Lima (ana@acme.example), ")
+    assert text.startswith("Assignee: 'ana' matches several users: Ana Lima (ana@acme.example), ")
     assert text.endswith(
-        " and 8 more; pick @ana from Slack's autocomplete so it becomes a mention, or use an email"
+        " and 8 more; pick @ana from Slack's autocomplete so it becomes a mention, or use an email."
     )
     assert harness.sandbox.state.calls("PATCH") == []
+
+
+async def test_an_unknown_mention_is_named_by_a_mention_not_a_raw_id(harness: Harness) -> None:
+    await harness.command("PROJ-42 assignee=<@U0NOBODY>")
+    answer = last(harness.calls("response"))
+    assert answer["text"] == (
+        "Assignee: <@U0NOBODY> (nobody@else.example) has no user in the Jira account with that email."
+    )
+    # Slack draws <@U0NOBODY> as the person's name; anything else stays escaped.
+    assert answer["blocks"][0]["text"]["text"] == f":warning: {answer['text']}"
+    assert harness.sandbox.state.calls("PATCH") == []
+
+
+def test_only_user_mentions_survive_in_an_answer() -> None:
+    [block] = notice_blocks("<@U0ANA> <!channel> <@U0BOSS|boss> <#C0GEN>")
+    assert block["text"]["text"] == "<@U0ANA> &lt;!channel&gt; &lt;@U0BOSS|boss&gt; &lt;#C0GEN&gt;"

@@ -72,7 +72,7 @@ async def test_changed_custom_fields_are_sent_typed_and_nothing_else(custom: Har
         }
     }
     card = last(custom.calls("chat.postMessage"))
-    assert "cf.story_points 3 → 5" in str(card["blocks"])
+    assert "Story points 3 → 5" in str(card["blocks"])
 
 
 async def test_emptying_a_custom_field_clears_it(custom: Harness) -> None:

@@ -40,7 +40,7 @@ def refusal(harness: Harness) -> str:
 
 async def test_command_from_someone_not_allowed(guarded_harness: Harness) -> None:
     await guarded_harness.command("PROJ-42 status=done", user=BRUNO)
-    assert "you may not change Jira tickets from Slack" in refusal(guarded_harness)
+    assert "You may not change Jira tickets from Slack" in refusal(guarded_harness)
     assert guarded_harness.sandbox.state.calls() == []
 
 
@@ -52,7 +52,7 @@ async def test_usergroup_members_may_update(guarded_harness: Harness) -> None:
 
 async def test_read_only_channel_allows_show_but_not_update(guarded_harness: Harness) -> None:
     await guarded_harness.command("PROJ-42 status=done", channel=READ_ONLY)
-    assert "this channel is read-only for Jira" in refusal(guarded_harness)
+    assert "This channel is read-only for Jira" in refusal(guarded_harness)
     assert guarded_harness.sandbox.state.calls("PATCH") == []
     await guarded_harness.command("show PROJ-42", channel=READ_ONLY)
     assert last(guarded_harness.calls("response"))["blocks"][0]["type"] == "header"
@@ -66,7 +66,7 @@ async def test_locked_fields(guarded_harness: Harness) -> None:
 
 async def test_edit_and_shortcut_refuse_before_opening_a_form(guarded_harness: Harness) -> None:
     await guarded_harness.command("edit PROJ-42", user=BRUNO)
-    assert "you may not change" in refusal(guarded_harness)
+    assert "You may not change" in refusal(guarded_harness)
     await guarded_harness.interact(
         message_action(
             {"text": "PROJ-42"},
@@ -75,7 +75,7 @@ async def test_edit_and_shortcut_refuse_before_opening_a_form(guarded_harness: H
             user=BRUNO,
         )
     )
-    assert "you may not change" in refusal(guarded_harness)
+    assert "You may not change" in refusal(guarded_harness)
     assert guarded_harness.calls("views.open") == []
     assert guarded_harness.sandbox.state.calls() == []
 
@@ -103,10 +103,10 @@ async def test_card_buttons_and_modal_submit_check_again(guarded_harness: Harnes
             user=BRUNO,
         )
     )
-    assert "you may not change" in refusal(guarded_harness)
+    assert "You may not change" in refusal(guarded_harness)
     values: dict[str, Any] = {
         "field_name": {"value": {"type": "plain_text_input", "value": "Renamed by Bruno"}}
     }
     await guarded_harness.interact(view_submission({**view, "id": view_id}, values, user=BRUNO))
-    assert "you may not change" in refusal(guarded_harness)
+    assert "You may not change" in refusal(guarded_harness)
     assert guarded_harness.sandbox.state.calls("PATCH") == []

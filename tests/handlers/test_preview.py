@@ -33,7 +33,7 @@ async def press(harness: Harness, answer: dict[str, Any], action_id: str) -> Non
 
 async def test_preview_then_apply_sends_exactly_what_was_shown(harness: Harness) -> None:
     answer = await preview(harness, 'update PROJ-42 status="In Progress" priority=high --preview')
-    assert answer["blocks"][1]["text"]["text"] == "*status*: To Do → In Progress\n*priority*: Medium → High"
+    assert answer["blocks"][1]["text"]["text"] == "*Status*: To Do → In Progress\n*Priority*: Medium → High"
     assert harness.sandbox.state.calls("PATCH") == []
     await press(harness, answer, "ticket_preview_apply")
     [patch] = harness.sandbox.state.calls("PATCH")
@@ -86,4 +86,4 @@ async def test_a_preview_of_a_changed_ticket_is_offered_again(harness: Harness) 
     again = last(harness.calls("response"))
     assert again["blocks"][0]["text"]["text"].startswith("PROJ-42 changed since that preview")
     assert harness.sandbox.state.calls("PATCH") == []
-    assert "*priority*: Medium → Highest" in again["blocks"][1]["text"]["text"]
+    assert "*Priority*: Medium → Highest" in again["blocks"][1]["text"]["text"]

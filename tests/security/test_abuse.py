@@ -112,7 +112,7 @@ async def test_an_undo_click_by_someone_not_allowed_leaves_the_undo_usable(guard
         )
     )
     assert guarded.sandbox.state.calls("PATCH") == []
-    assert last(guarded.calls("response"))["text"].startswith("you may not change Jira tickets from Slack")
+    assert last(guarded.calls("response"))["text"].startswith("You may not change Jira tickets from Slack")
     await undo(guarded, card)  # Ana's own Undo still works
     [patch] = guarded.sandbox.state.calls("PATCH")
     assert patch.body == {"priority": {"id": "jp3", "name": "Medium"}}
