@@ -51,6 +51,24 @@ def test_update_dry_run_prints_the_request_and_sends_nothing(
     assert env.state.calls("PATCH") == []
 
 
+def test_a_dry_run_with_redis_prints_the_request_alone(
+    clean_redis: str, env: SandboxServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REDIS_URL", clean_redis)
+    for _ in range(3):  # cold caches, then warm ones
+        assert main(["update", "PROJ-42", "status=done", "--dry-run"]) == 0
+        out, err = capsys.readouterr()
+        assert out.startswith("PATCH ") and err == ""
+
+
+def test_me_without_a_slack_user_points_to_as_email(
+    env: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["update", "PROJ-42", "assignee=me"]) == 1
+    assert "--as-email" in capsys.readouterr().err
+    assert env.state.calls("PATCH") == []
+
+
 def test_update_applies_and_prints_the_ticket(env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["update", "PROJ-42", "priority=highest", "--as-email", "ana@acme.example"]) == 0
     out = capsys.readouterr().out
