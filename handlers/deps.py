@@ -14,6 +14,7 @@ from bot.refs import TicketRef
 from bot.runtime import Core
 from bot.service import Actor, TicketService
 from bot.signing import Signer
+from handlers.signed_values import PreviewToken, RetryToken, TicketButton, UndoToken, ViewMeta
 from handlers.tokens import OneTimeStore
 
 
@@ -36,15 +37,15 @@ class SlackDeps:
 
     @property
     def retries(self) -> OneTimeStore:
-        return OneTimeStore(self.core.cache, self.signer, "retry", "j")
+        return OneTimeStore(self.core.cache, self.signer, RetryToken)
 
     @property
     def undos(self) -> OneTimeStore:
-        return OneTimeStore(self.core.cache, self.signer, "undo", "u")
+        return OneTimeStore(self.core.cache, self.signer, UndoToken)
 
     @property
     def previews(self) -> OneTimeStore:
-        return OneTimeStore(self.core.cache, self.signer, "preview", "p")
+        return OneTimeStore(self.core.cache, self.signer, PreviewToken)
 
     @property
     def cards(self) -> CardRegistry:
@@ -59,17 +60,18 @@ class SlackDeps:
 
     def ticket_value(self, account: Account, ticket_id: str) -> str:
         """A signed button value naming the account and the ticket."""
-        return self.signer.sign({"a": account.name, "t": ticket_id})
+        return TicketButton(account=account.name, ticket=ticket_id).sign(self.signer)
 
     def read_ticket_value(self, value: str | None) -> tuple[Account, TicketRef] | None:
-        data = self.signer.verify(value)
-        if not data:
+        button = TicketButton.verify(self.signer, value)
+        account = self.config.account(button.account) if button is not None else None
+        if button is None or account is None:
             return None
-        account = self.config.account(str(data.get("a")))
-        ticket = data.get("t")
-        if account is None or not isinstance(ticket, str):
-            return None
-        return account, TicketRef(ticket)
+        return account, TicketRef(button.ticket)
+
+    def view_meta(self, body: dict[str, Any]) -> ViewMeta | None:
+        """The signed private_metadata of the modal a payload comes from."""
+        return ViewMeta.verify(self.signer, (body.get("view") or {}).get("private_metadata"))
 
 
 def deps_of(context: Any) -> SlackDeps:

@@ -25,6 +25,7 @@ from bot.refs import TicketRef
 from bot.resolve import item_name
 from bot.service import NEEDS_A_TITLE, Actor
 from handlers.deps import SlackDeps
+from handlers.signed_values import ViewMeta
 from handlers.surface import user_message
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ async def open_edit(
     Who may not update gets told so instead (Refused reaches the user ephemerally)."""
     if view_id is None:
         await deps.service.check_may_update(account, Actor(slack_user_id=user), channel, ask_the_tool=False)
-    metadata = deps.signer.sign({"a": account.name, "t": ref.id, "c": channel, "u": user})
+    metadata = ViewMeta(account=account.name, ticket=ref.id, channel=channel, user=user).sign(deps.signer)
     if view_id is None:
         opened = await client.views_open(trigger_id=trigger_id, view=loading_view(ref.id, metadata))
         view_id = opened["view"]["id"]
@@ -99,9 +100,10 @@ async def _form(
     custom = [] if "custom_fields" in hidden else _custom_inputs(account, ticket, fields, users)
     view = edit_view(ticket, choices, "", custom, hidden)
     # The inputs rendered are signed with the rest: a submission with other inputs is refused.
-    view["private_metadata"] = deps.signer.sign(
-        {"a": account.name, "t": ticket.id, "c": channel, "u": user, "i": inputs_digest(view)}
+    meta = ViewMeta(
+        account=account.name, ticket=ticket.id, channel=channel, user=user, inputs=inputs_digest(view)
     )
+    view["private_metadata"] = meta.sign(deps.signer)
     return view
 
 

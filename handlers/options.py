@@ -14,6 +14,7 @@ from bot.fields import FIELDS
 from bot.resolve import Item, NameIndex, ResolveError
 from bot.service import Actor, UserInputError
 from handlers.deps import SlackDeps, deps_of
+from handlers.signed_values import ViewMeta
 
 
 async def suggest(ack: Any, body: dict[str, Any], context: Any) -> None:
@@ -21,8 +22,8 @@ async def suggest(ack: Any, body: dict[str, Any], context: Any) -> None:
     block_id = body.get("block_id") or ""
     field = ids.field_of_block(block_id)
     custom = ids.custom_of_block(block_id)
-    meta = deps.signer.verify((body.get("view") or {}).get("private_metadata"))
-    account = deps.config.account(str(meta.get("a"))) if meta else None
+    meta = deps.view_meta(body)
+    account = deps.config.account(meta.account) if meta else None
     if account is not None and meta is not None and not await _may_see(deps, body, account, meta):
         await ack(options=[])
         return
@@ -39,15 +40,15 @@ async def suggest(ack: Any, body: dict[str, Any], context: Any) -> None:
     await ack(**options_payload(found))
 
 
-async def _may_see(deps: SlackDeps, body: dict[str, Any], account: Account, meta: dict[str, Any]) -> bool:
+async def _may_see(deps: SlackDeps, body: dict[str, Any], account: Account, meta: ViewMeta) -> bool:
     """Only the user the form was opened for, while they may update on this account, gets the
     account's users and values."""
     user = (body.get("user") or {}).get("id")
-    if not user or (meta.get("u") and meta.get("u") != user):
+    if not user or (meta.user and meta.user != user):
         return False
     try:
         await deps.service.check_may_update(
-            account, Actor(slack_user_id=user), meta.get("c"), ask_the_tool=False
+            account, Actor(slack_user_id=user), meta.channel, ask_the_tool=False
         )
     except UserInputError:
         return False

@@ -15,6 +15,7 @@ from bot.refs import BUILTIN_LINK_PATTERNS, TicketRef, find_refs
 from bot.service import Actor
 from handlers.deps import SlackDeps, deps_of
 from handlers.edit_form import open_edit
+from handlers.signed_values import ViewMeta
 from handlers.surface import ack_only, guarded
 
 
@@ -66,9 +67,8 @@ async def shortcut_used(body: dict[str, Any], client: Any, context: Any) -> None
     refs = refs_in_message(
         body.get("message") or {}, account.link_patterns, await known_prefixes(deps, account)
     )
-    metadata = deps.signer.sign(
-        {"a": account.name, "c": channel, "u": user, "r": [r.url or r.id for r in refs[:50]]}
-    )
+    found = [r.url or r.id for r in refs[:50]]
+    metadata = ViewMeta(account=account.name, channel=channel, user=user, refs=found).sign(deps.signer)
     if len(refs) == 1:
         # A link is edited on the account it belongs to (a Linear link in a Jira channel).
         owner = deps.service.account_for_ref(refs[0], channel)

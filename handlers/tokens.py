@@ -16,6 +16,7 @@ from typing import Any
 from bot import keys
 from bot.cache import Cache
 from bot.signing import Signer
+from handlers.signed_values import OneTimeToken
 
 PREVIEW_VALID_FOR = 600.0  # seconds a preview can be applied
 PREVIEW_KEPT_FOR = 3600.0  # seconds it is kept, to offer a fresh one after that
@@ -31,27 +32,29 @@ class Held:
 class OneTimeStore:
     cache: Cache
     signer: Signer
-    kind: str  # the key's name: retry, undo, preview
-    field: str  # the signed value's key ("j", "u", "p", as button values in flight carry them)
+    token_type: type[OneTimeToken]  # what the button carries: RetryToken, UndoToken, PreviewToken
 
     @staticmethod
     def new_token() -> str:
         return uuid.uuid4().hex
 
-    def _key(self, token: str) -> str:
-        return keys.key(self.kind, token)
+    def _key(self, token: str, *more: str) -> str:
+        return keys.key(self.token_type.kind, token, *more)
+
+    def _token(self, signed: str | None) -> str | None:
+        value = self.token_type.verify(self.signer, signed)
+        return value.token if value is not None else None
 
     async def put(self, value: dict[str, Any], ttl: float, token: str | None = None) -> str:
         """Keep `value` for `ttl` seconds; returns the signed button value."""
         token = token or self.new_token()
         await self.cache.store(self._key(token), value, ttl=ttl, stale_for=0.0)
-        return self.signer.sign({self.field: token})
+        return self.token_type(token=token).sign(self.signer)
 
     async def find(self, signed: str | None) -> Held | None:
         """The payload behind a button value, left in place (None: forged, used, or expired)."""
-        data = self.signer.verify(signed)
-        token = str(data.get(self.field) or "") if data else ""
-        if not token:
+        token = self._token(signed)
+        if token is None:
             return None
         entry = await self.cache.backend.get(self._key(token))
         return Held(token, dict(entry.value)) if entry is not None else None
@@ -63,15 +66,12 @@ class OneTimeStore:
         told what happened, not just that the button is gone)."""
         await self.cache.backend.delete(self._key(held.token))
         if used_by is not None and remember_for > 0:
-            await self.cache.store(
-                keys.key(self.kind, held.token, "used"), used_by, ttl=remember_for, stale_for=0.0
-            )
+            await self.cache.store(self._key(held.token, "used"), used_by, ttl=remember_for, stale_for=0.0)
 
     async def used(self, signed: str | None) -> dict[str, Any] | None:
         """Who used the payload behind a button value, when it was used and remembered."""
-        data = self.signer.verify(signed)
-        token = str(data.get(self.field) or "") if data else ""
-        entry = await self.cache.backend.get(keys.key(self.kind, token, "used")) if token else None
+        token = self._token(signed)
+        entry = await self.cache.backend.get(self._key(token, "used")) if token else None
         return dict(entry.value) if entry is not None else None
 
     async def take(self, signed: str | None) -> Held | None:

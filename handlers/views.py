@@ -17,21 +17,18 @@ from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
 from handlers.edit_form import inputs_digest, open_edit, read_submission
 from handlers.job_data import JobData
 from handlers.jobs import Busy, enqueue
+from handlers.signed_values import ViewMeta
 from handlers.surface import guarded, tell
 
 EXPIRED = texts.FORM_EXPIRED
-
-
-def _metadata(deps: SlackDeps, body: dict[str, Any]) -> dict[str, Any] | None:
-    return deps.signer.verify((body.get("view") or {}).get("private_metadata"))
 
 
 async def ack_edit(ack: Any, body: dict[str, Any], context: Any) -> None:
     """Validate inline (errors on the right input); a change becomes a durable job, then the
     modal closes at once."""
     deps = deps_of(context)
-    meta = _metadata(deps, body)
-    if meta is None or meta.get("i") != inputs_digest(body["view"]):
+    meta = deps.view_meta(body)
+    if meta is None or meta.inputs != inputs_digest(body["view"]):
         await ack(response_action="errors", errors={_first_input(body["view"]): EXPIRED})
         return
     diff = read_submission(body["view"])
@@ -45,7 +42,7 @@ async def ack_edit(ack: Any, body: dict[str, Any], context: Any) -> None:
         key = idempotency_key(
             (body.get("team") or {}).get("id"), user.get("id"), view["id"], view.get("hash")
         )
-        account = deps.config.account(str(meta["a"]))
+        account = deps.config.account(meta.account)
         if account is None:
             await ack(response_action="errors", errors={_first_input(body["view"]): EXPIRED})
             return
@@ -53,9 +50,9 @@ async def ack_edit(ack: Any, body: dict[str, Any], context: Any) -> None:
             account,
             kind="fields",
             surface="form",
-            ticket=meta["t"],
+            ticket=meta.ticket or "",
             body=_job_body(diff.body),
-            channel=meta.get("c"),
+            channel=meta.channel,
             user=user.get("id"),
             user_name=user.get("username") or user.get("name"),
             team=(body.get("team") or {}).get("id"),
@@ -87,13 +84,13 @@ def _first_input(view: dict[str, Any]) -> str:
 @guarded
 async def note_no_change(body: dict[str, Any], client: Any, context: Any) -> None:
     deps = deps_of(context)
-    meta = _metadata(deps, body)
-    if meta is None or meta.get("i") != inputs_digest(body["view"]):
+    meta = deps.view_meta(body)
+    if meta is None or meta.inputs != inputs_digest(body["view"]):
         return  # refused in the ack
     diff = read_submission(body["view"])
     if diff.errors or diff.body:
         return  # answered in the ack, or a job is on its way
-    await tell(body, client, None, f"No changes to {meta['t']}; nothing was sent.", channel=meta.get("c"))
+    await tell(body, client, None, f"No changes to {meta.ticket}; nothing was sent.", channel=meta.channel)
 
 
 def _picked(body: dict[str, Any], block_id: str) -> str:
@@ -107,17 +104,17 @@ def _all_changes(body: dict[str, Any]) -> str:
     return str(((state.get(ids.ALL_BLOCK) or {}).get(ids.ALL_ACTION) or {}).get("value") or "").strip()
 
 
-async def _update_all(ack: Any, body: dict[str, Any], deps: SlackDeps, meta: dict[str, Any]) -> None:
+async def _update_all(ack: Any, body: dict[str, Any], deps: SlackDeps, meta: ViewMeta) -> None:
     """ "Or update all N": the same changes on every ticket the message mentions, as a bulk
     `/ticket update` (a durable job; the preview or the batch's message follows in the channel)."""
-    refs = [str(r) for r in meta.get("r") or []]
+    refs = meta.refs
     text = f"update {' '.join(refs)} {_all_changes(body)}"
     user = body.get("user") or {}
     try:
-        command = deps.service.parse(text, meta.get("c"))
+        command = deps.service.parse(text, meta.channel)
         if not isinstance(command, UpdateCommand) or not command.bulk:
             raise UserInputError("write field=value changes, e.g. status=done")
-        account = deps.service.account_for_ref(command.ref, meta.get("c"))
+        account = deps.service.account_for_ref(command.ref, meta.channel)
         key = idempotency_key((body.get("team") or {}).get("id"), user.get("id"), body["view"]["id"])
         job = JobData.for_account(
             account,
@@ -125,7 +122,7 @@ async def _update_all(ack: Any, body: dict[str, Any], deps: SlackDeps, meta: dic
             surface="bulk",
             text=text,
             ticket=command.ref.id,
-            channel=meta.get("c"),
+            channel=meta.channel,
             user=user.get("id"),
             user_name=user.get("username") or user.get("name"),
             team=(body.get("team") or {}).get("id"),
@@ -143,7 +140,7 @@ async def ack_pick(ack: Any, body: dict[str, Any], context: Any) -> None:
     """A ticket was chosen or typed: show Loading… in place, the form follows. With changes for
     all the tickets: a bulk update instead."""
     deps = deps_of(context)
-    meta = _metadata(deps, body)
+    meta = deps.view_meta(body)
     block_id = ids.PICK_BLOCK if body["view"]["callback_id"] == ids.PICK_VIEW else ids.ENTER_BLOCK
     if meta is None:
         await ack(response_action="errors", errors={block_id: EXPIRED})
@@ -151,7 +148,7 @@ async def ack_pick(ack: Any, body: dict[str, Any], context: Any) -> None:
     if block_id == ids.PICK_BLOCK and _all_changes(body):
         await _update_all(ack, body, deps, meta)
         return
-    account = deps.config.account(str(meta.get("a")))
+    account = deps.config.account(meta.account)
     try:
         ref = parse_ref(_picked(body, block_id), account.link_patterns if account else ())
     except RefError as exc:
@@ -163,10 +160,10 @@ async def ack_pick(ack: Any, body: dict[str, Any], context: Any) -> None:
 @guarded
 async def open_picked(body: dict[str, Any], client: Any, context: Any) -> None:
     deps = deps_of(context)
-    meta = _metadata(deps, body)
+    meta = deps.view_meta(body)
     if meta is None:
         return
-    account = deps.config.account(str(meta.get("a")))
+    account = deps.config.account(meta.account)
     if account is None:
         raise UserInputError(EXPIRED)
     block_id = ids.PICK_BLOCK if body["view"]["callback_id"] == ids.PICK_VIEW else ids.ENTER_BLOCK
@@ -176,7 +173,7 @@ async def open_picked(body: dict[str, Any], client: Any, context: Any) -> None:
         ref = parse_ref(_picked(body, block_id), account.link_patterns)
     except RefError:
         return  # answered in the ack
-    await open_edit(deps, client, "", account, ref, meta.get("c"), meta.get("u"), view_id=body["view"]["id"])
+    await open_edit(deps, client, "", account, ref, meta.channel, meta.user, view_id=body["view"]["id"])
 
 
 def register(app: AsyncApp) -> None:
