@@ -30,8 +30,8 @@ from bot.logs import bind
 from bot.metrics import ACK_SECONDS, QUOTA_REFUSALS
 from bot.quota import UserQuota
 from bot.runtime import Core, build_core
+from bot.service import SlackDirectory
 from bot.signing import Signer
-from bot.slack_directory import SlackUserDirectory
 from bot.slack_edge import ReplayGuard, SignatureCheck, SlackEdge
 from bot.worker_process import WorkerProcesses
 from handlers import actions, bulk, commands, events, home, options, preview, shortcuts, undo, views
@@ -101,6 +101,10 @@ class SlackBot:
     processes: WorkerProcesses | None = None
     local: Worker | None = None  # beside worker processes: runs the jobs this process kept
 
+    @property
+    def core(self) -> Core:
+        return self.deps.core
+
     async def run_worker(self) -> None:
         if not self.deps.jobs.durable:
             log.warning(
@@ -126,15 +130,15 @@ class SlackBot:
 
 
 def build_bot(
-    config: AppConfig, core: Core | None = None, *, web_client: AsyncWebClient | None = None
+    config: AppConfig, *, web_client: AsyncWebClient | None = None, directory: SlackDirectory | None = None
 ) -> SlackBot:
+    """The bot and its core; Slack users are named through this bot's client unless a
+    `directory` is given (the demo's)."""
     secret = config.settings.slack_signing_secret
     if secret is None:
         raise ConfigError("SLACK_SIGNING_SECRET: not set (Basic Information → Signing Secret)")
     client = web_client or slack_client(config)
-    if core is None:
-        core = build_core(config)
-    core.service.directory = SlackUserDirectory(client, core.cache)
+    core = build_core(config, slack=client, directory=directory)
     jobs = JobQueue(core.redis, memory_limit=config.settings.memory_job_limit)
     deps = SlackDeps(config=config, core=core, signer=Signer(secret.get_secret_value()), jobs=jobs)
     settings = config.settings

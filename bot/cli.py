@@ -232,8 +232,8 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     from bot.http_protocol import with_head_deadline
     from bot.http_server import create_http_app
 
-    core = build_core(config)
-    bot = build_bot(config, core)
+    bot = build_bot(config)
+    core = bot.core
     processes = config.settings.worker_processes if config.settings.redis_url else 0
 
     async def background() -> None:
@@ -278,8 +278,8 @@ async def _worker(config: AppConfig) -> int:
     """Run jobs only (`ticketbot serve` starts these itself when Redis is configured)."""
     from bot.app import build_bot
 
-    core = build_core(config)
-    bot = build_bot(config, core)
+    bot = build_bot(config)
+    core = bot.core
     await core.warm_up()
     loop = asyncio.get_running_loop()
     task = asyncio.create_task(bot.run_worker())
@@ -305,8 +305,8 @@ async def _socket(config: AppConfig) -> int:
     token = config.settings.slack_app_token
     if token is None:
         raise ConfigError("SLACK_APP_TOKEN: not set (an app-level token, xapp-…, with connections:write)")
-    core = build_core(config)
-    bot = build_bot(config, core)
+    bot = build_bot(config)
+    core = bot.core
     handler = AsyncSocketModeHandler(bot.app, token.get_secret_value())
     worker = asyncio.create_task(bot.run_worker())
     try:

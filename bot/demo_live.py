@@ -26,7 +26,6 @@ from bot import webhook_admin
 from bot.app import SlackBot, build_bot
 from bot.config import AppConfig
 from bot.http_server import create_http_app
-from bot.runtime import build_core
 from bot.sandbox import SANDBOX_TOKEN, SandboxState
 from bot.sandbox.fake_slack import FakeSlack
 from bot.truto import TrutoClient
@@ -66,9 +65,7 @@ def _signed_command(text: str, channel: str, response_url: str) -> tuple[str, di
 
 @asynccontextmanager
 async def _bot_on_loopback(config: AppConfig, directory: Any, port: int) -> AsyncIterator[SlackBot]:
-    core = build_core(config, directory=directory)
-    bot = build_bot(config, core)
-    core.service.directory = directory
+    bot = build_bot(config, directory=directory)
     server = uvicorn.Server(
         uvicorn.Config(
             create_http_app(bot.app, bot.edge, truto_webhooks=bot.webhooks.receive),
@@ -86,7 +83,7 @@ async def _bot_on_loopback(config: AppConfig, directory: Any, port: int) -> Asyn
     finally:
         server.should_exit = True
         await task
-        await core.aclose()
+        await bot.core.aclose()
 
 
 def _card_line(args: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 from redis.asyncio.cluster import RedisCluster
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import keys
 from bot.audit import AuditTrail
@@ -18,6 +19,7 @@ from bot.lookups import Lookups
 from bot.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from bot.redis_client import connect
 from bot.service import SlackDirectory, TicketService
+from bot.slack_directory import SlackUserDirectory
 from bot.snapshots import Snapshots
 from bot.truto import TrutoClient
 
@@ -66,17 +68,14 @@ def _limiter(settings: Settings, requests: int, redis_client: aioredis.Redis | N
     return MemoryRateLimiter(requests, window, wait)
 
 
-def build_core(config: AppConfig, directory: SlackDirectory | None = None) -> Core:
+def build_core(
+    config: AppConfig, *, slack: AsyncWebClient | None = None, directory: SlackDirectory | None = None
+) -> Core:
+    """`slack`: the Web API client whose users.info names Slack users (when no `directory`)."""
     settings = config.settings
     token = settings.truto_api_token
     if token is None:
         raise ConfigError("TRUTO_API_TOKEN: not set (the API token of the unified ticketing API)")
-    client = TrutoClient(
-        settings.truto_base_url,
-        SecretStr(token.get_secret_value()),
-        connect_timeout=settings.truto_connect_timeout,
-        timeout=settings.truto_timeout,
-    )
     secret = settings.slack_signing_secret
     keys.use(
         settings.redis_namespace
@@ -99,11 +98,19 @@ def build_core(config: AppConfig, directory: SlackDirectory | None = None) -> Co
         redis_client = shared.client
         backend = FailoverBackend(shared)
     cache = Cache(backend)
-    client.limiter = _limiter(settings, settings.truto_rate_limit, redis_client)
-    # Several accounts share one API token: the token has a budget of its own (500 per 10 s).
-    client.token_limiter = _limiter(settings, settings.truto_token_rate_limit, redis_client)
     share = max(1, int(settings.truto_rate_limit * settings.bulk_budget_share))
-    client.bulk_limiter = _limiter(settings, share if settings.truto_rate_limit else 0, redis_client)
+    client = TrutoClient(
+        settings.truto_base_url,
+        SecretStr(token.get_secret_value()),
+        connect_timeout=settings.truto_connect_timeout,
+        timeout=settings.truto_timeout,
+        limiter=_limiter(settings, settings.truto_rate_limit, redis_client),
+        # Several accounts share one API token: the token has a budget of its own (500 per 10 s).
+        token_limiter=_limiter(settings, settings.truto_token_rate_limit, redis_client),
+        bulk_limiter=_limiter(settings, share if settings.truto_rate_limit else 0, redis_client),
+    )
+    if directory is None and slack is not None:
+        directory = SlackUserDirectory(slack, cache)
     lookups = Lookups(client, cache, ttl=settings.lookup_ttl_seconds)
     snapshots = Snapshots(cache, ttl=settings.snapshot_ttl_seconds)
     audit = AuditTrail(redis_client)

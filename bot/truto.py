@@ -114,10 +114,12 @@ class TrutoClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
         limiter: RateLimiter | None = None,
+        token_limiter: RateLimiter | None = None,
+        bulk_limiter: RateLimiter | None = None,
     ) -> None:
-        self.limiter = limiter
-        self.token_limiter: RateLimiter | None = None  # the per-token budget (several accounts)
-        self.bulk_limiter: RateLimiter | None = None  # bulk updates' share of an account's budget
+        self.limiter = limiter  # each account's budget
+        self.token_limiter = token_limiter  # the per-token budget (several accounts)
+        self.bulk_limiter = bulk_limiter  # bulk updates' share of an account's budget
         self._token_key = "token-" + hashlib.sha256(token.get_secret_value().encode()).hexdigest()[:16]
         self._timeout = timeout
         self._retry = retry or RetryPolicy()

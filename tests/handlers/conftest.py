@@ -16,7 +16,7 @@ import pytest
 from bot.app import SlackBot, build_bot
 from bot.config import Account, AppConfig, Settings
 from bot.http_server import create_http_app
-from bot.runtime import Core, build_core
+from bot.runtime import Core
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.sandbox.fake_slack import Call, FakeSlack
 from tests.blocks.limits import check_blocks, check_view
@@ -142,8 +142,8 @@ def harness_config(
 
 @asynccontextmanager
 async def running(config: AppConfig, sandbox: SandboxServer, slack: FakeSlack) -> AsyncIterator[Harness]:
-    core = build_core(config)
-    bot = build_bot(config, core)
+    bot = build_bot(config)
+    core = bot.core
     http_app = create_http_app(bot.app, bot.edge, redis_ok=core.redis_ok, truto_webhooks=bot.webhooks.receive)
     transport = httpx.ASGITransport(app=http_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ticketbot.test") as http:

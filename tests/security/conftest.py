@@ -20,7 +20,6 @@ from bot.app import build_bot
 from bot.config import AppConfig
 from bot.http_protocol import with_head_deadline
 from bot.http_server import create_http_app
-from bot.runtime import build_core
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.handlers.conftest import Harness, harness_config
@@ -64,8 +63,8 @@ def attacker() -> Iterator[Attacker]:
 @asynccontextmanager
 async def served(config: AppConfig, sandbox: SandboxServer, slack: FakeSlack) -> AsyncIterator[Harness]:
     """The app on a real loopback port, with `serve`'s protocol and limits."""
-    core = build_core(config)
-    bot = build_bot(config, core)
+    bot = build_bot(config)
+    core = bot.core
     settings = config.settings
     server = uvicorn.Server(
         uvicorn.Config(
