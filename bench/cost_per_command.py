@@ -22,13 +22,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import save
 from blocks.card import CardOptions, card_text, ticket_card
+from bot.actors import Actor
 from bot.cache import Cache, MemoryBackend
 from bot.commands import UpdateCommand, parse
 from bot.config import Account, AppConfig, Settings
 from bot.lookups import Lookups
 from bot.models import Ticket
 from bot.sandbox.profiles import build_profiles
-from bot.service import Actor, TicketService
+from bot.service import TicketService
 from bot.snapshots import Snapshots
 
 TEXT = 'update PROJ-42 status="In Progress" priority=high assignee=ana@acme.example tags+=backend due=friday team=plat'

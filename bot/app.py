@@ -23,6 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.actors import SlackDirectory
 from bot.config import AppConfig, ConfigError
 from bot.http_server import VERIFIED
 from bot.jobs import JobQueue, Worker
@@ -30,7 +31,6 @@ from bot.logs import bind
 from bot.metrics import ACK_SECONDS, QUOTA_REFUSALS
 from bot.quota import UserQuota
 from bot.runtime import Core, build_core
-from bot.service import SlackDirectory
 from bot.signing import Signer
 from bot.slack_edge import ReplayGuard, SignatureCheck, SlackEdge
 from bot.worker_process import WorkerProcesses

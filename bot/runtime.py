@@ -11,6 +11,7 @@ from redis.asyncio.cluster import RedisCluster
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import keys
+from bot.actors import SlackDirectory
 from bot.audit import AuditTrail
 from bot.cache import Backend, Cache, FailoverBackend, MemoryBackend, RedisBackend
 from bot.config import AppConfig, ConfigError, Settings
@@ -18,7 +19,7 @@ from bot.discovery import Discovery
 from bot.lookups import Lookups
 from bot.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from bot.redis_client import connect
-from bot.service import SlackDirectory, TicketService
+from bot.service import TicketService
 from bot.slack_directory import SlackUserDirectory
 from bot.snapshots import Snapshots
 from bot.truto import TrutoClient

@@ -8,84 +8,37 @@ Parse and resolution errors never reach the API.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
+from bot.actors import Actor, SlackDirectory
 from bot.audit import AuditRecord, AuditTrail
-from bot.commands import Assignment, Command, UpdateCommand, UserValue, parse
+from bot.commands import Assignment, Command, UpdateCommand, parse
 from bot.config import PER_VERSION_PARAMS, Account, AppConfig
-from bot.custom_fields import convert, find_field, label_of, merge, ticket_fields
+from bot.custom_fields import merge
 from bot.discovery import Abilities, Discovery
 from bot.fields import FIELDS, Kind
 from bot.logs import bind
-from bot.lookups import RESOURCE_LABELS, Lookups
+from bot.lookups import Lookups
 from bot.metrics import UPDATES
 from bot.models import Change, Ref, Ticket, TicketRefObject, TicketUpdate, UpdateQuery
 from bot.permissions import NotPermitted, check_update
 from bot.refs import RefError, TicketRef, parse_ref
-from bot.resolve import Item, ResolveError, compact, item_name, resolve
+from bot.refusals import FieldError, NoAccount, NothingToChange, Refused, UserInputError
+from bot.resolve import ResolveError, compact, resolve
+from bot.resolver import Resolver, Target
 from bot.snapshots import Snapshots
 from bot.truto import TrutoClient
 from bot.truto_errors import NotFound, TrutoError
 
 NEEDS_A_TITLE = "A ticket needs a title."
 _KEY_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9]*-\d+$")
-
-# Fields sent as a plain string when the account has no list to resolve them against.
-_STRING_WHEN_NO_LIST = frozenset({"status", "ticket_type"})
-
-
-class UserInputError(Exception):
-    """A problem with what the user asked; `str()` is the answer to show them."""
-
-
-class NoAccount(UserInputError):
-    pass
-
-
-class Refused(UserInputError):
-    """Not permitted by the configuration (read-only channel, not allowed, locked field)."""
-
-
-class Notice(UserInputError):
-    """An answer that is no problem (said without a warning sign)."""
-
-
-class NothingToChange(Notice):
-    """The ticket already reads what the update sets: nothing is sent, and that is no error."""
-
-
-class FieldError(UserInputError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who asked: a Slack user (id, display name, email when known)."""
-
-    slack_user_id: str | None = None
-    name: str | None = None
-    email: str | None = None
-
-
-class SlackDirectory(Protocol):
-    """Slack users' profile emails and user group members; provided by the Slack layer."""
-
-    async def email_of(self, slack_user_id: str) -> str | None: ...
-
-    async def members_of(self, usergroup_id: str) -> frozenset[str]: ...
-
-
-Target = tuple[str, str | None]  # (body field, custom field key)
 
 
 @dataclass(frozen=True)
@@ -153,14 +106,6 @@ def target_label(target: Target, labels: dict[str, str] | None = None) -> str:
     return (labels or {}).get(key) or (key if target[1] is not None else FIELDS[target[0]].label)
 
 
-def _ref(item: Item) -> Ref:
-    """A lookup item as a body reference; a collection's or a creator's `type` (component,
-    product, user, contact) is kept when the list has one."""
-    kind = item.get("type")
-    typed = {"type": kind} if isinstance(kind, str) and kind else {}
-    return Ref(id=str(item["id"]), name=item_name(item), **typed)
-
-
 def _current_refs(ticket: Ticket, field: str) -> list[Ref]:
     current = getattr(ticket, field, None) or []
     return [ref for ref in (obj.as_ref() for obj in current) if ref is not None]
@@ -183,6 +128,7 @@ class TicketService:
         self.lookups = lookups
         self.snapshots = snapshots
         self.directory = directory
+        self.resolver = Resolver(lookups, self.recent_ticket, directory)
         self.audit = audit
 
     # -- routing and parsing ---------------------------------------------------------
@@ -299,7 +245,7 @@ class TicketService:
         load = self.fetch_ticket if merges else self.recent_ticket
         ticket, *values = await asyncio.gather(
             load(account, command.ref),
-            *(self._resolve(account, a, actor) for a in command.assignments),
+            *(self.resolver.value(account, a, actor) for a in command.assignments),
         )
         body: dict[str, Any] = {}
         targets: list[Target] = []
@@ -368,7 +314,9 @@ class TicketService:
             try:
                 body = {
                     **body,
-                    "parent_ticket": await self._parent(account, parse_ref(parent, account.link_patterns)),
+                    "parent_ticket": await self.resolver.parent(
+                        account, parse_ref(parent, account.link_patterns)
+                    ),
                 }
             except (RefError, ResolveError) as exc:
                 raise FieldError(FIELDS["parent_ticket"].label, str(exc)) from None
@@ -426,18 +374,8 @@ class TicketService:
             elif name not in params:
                 raise UserInputError(_missing_query(account, before, name))
         query = UpdateQuery(integrated_account_id=account.integrated_account_id, **params)
-        labels = await self._custom_labels(account, targets)
+        labels = await self.resolver.custom_labels(account, targets)
         return PlannedUpdate(account, before.id or ref.id, update, query, before, targets, ref.id, labels)
-
-    async def _custom_labels(self, account: Account, targets: Sequence[Target]) -> dict[str, str]:
-        """The labels of the custom fields an update sets ("Story points" for cf.story_points)."""
-        keys = [key for _, key in targets if key is not None]
-        if not keys:
-            return {}
-        fields = await self.lookups.get(account, "fields")
-        defined = ticket_fields(fields.items) if fields.present else []
-        named = {str(f.get("name")): label_of(f) for f in defined}
-        return {f"cf.{key}": named[key] for key in keys if key in named}
 
     def preview(self, plan: PlannedUpdate) -> list[Change]:
         """Before → after of a planned update, as it would read once applied."""
@@ -520,127 +458,6 @@ class TicketService:
             if not self.preview(plan):
                 raise NothingToChange(already(plan))
         return await self.execute(plan, actor, channel, idempotency_key=idempotency_key)
-
-    async def user_ref(self, account: Account, actor: Actor) -> Ref:
-        """The ticketing user who is this Slack user (by the email of the Slack profile)."""
-        try:
-            return await self._user(account, UserValue("me", "me"), actor)
-        except ResolveError as exc:
-            raise UserInputError(exc.message) from None
-
-    # -- resolution ------------------------------------------------------------------
-
-    async def _resolve(self, account: Account, assignment: Assignment, actor: Actor) -> Any:
-        """The body value of one assignment (for += / -=: the refs to add or remove)."""
-        if assignment.custom_key is not None:
-            return await self._custom(account, assignment, actor)
-        spec = FIELDS[assignment.field]
-        if assignment.op == "clear":
-            return [] if spec.is_list else None  # the same on every surface: a list is emptied
-        values = assignment.values
-        try:
-            if spec.kind in (Kind.TEXT, Kind.CUSTOM, Kind.DATE):
-                return values[0]
-            if spec.kind == Kind.STRUCTURED:
-                return json.loads(str(values[0]))
-            if spec.kind == Kind.REF_ID:
-                return Ref(id=str(values[0]))
-            if spec.kind == Kind.TICKET:
-                ref = values[0]
-                assert isinstance(ref, TicketRef)
-                return await self._parent(account, ref)
-            if spec.kind == Kind.STRING_LIST:
-                return [str(v) for v in values]
-            if spec.kind in (Kind.USERS, Kind.USER):
-                users = [await self._user(account, v, actor) for v in values if isinstance(v, UserValue)]
-                if spec.kind == Kind.USER:
-                    return users[0]
-                return users
-            return await self._lookup(account, assignment)
-        except ResolveError as exc:
-            raise FieldError(assignment.key_text, exc.message) from None
-
-    async def _custom(self, account: Account, assignment: Assignment, actor: Actor) -> tuple[str, Any]:
-        """(the field's own name, the typed value) for cf.<key>=…"""
-        key = assignment.custom_key or ""
-        fields = await self.lookups.get(account, "fields")
-        texts = tuple(f"@{v.text}" if isinstance(v, UserValue) else str(v) for v in assignment.values)
-        if not fields.present:  # the tool lists no definitions: send what was typed
-            return key, None if assignment.op == "clear" else ",".join(texts)
-        try:
-            field = find_field(key, ticket_fields(fields.items))
-            name = str(field.get("name") or key)
-            if assignment.op == "clear":
-                return name, None
-            if field.get("type") == "user":
-                first = assignment.values[0]
-                who = first if isinstance(first, UserValue) else _user_value(texts[0])
-                return name, (await self._user(account, who, actor)).id
-            if field.get("type") != "array" and assignment.op in ("add", "remove"):
-                raise ResolveError(f"+= and -= work on multi-select fields; {name} holds one value")
-            return name, convert(field, texts, date.today())
-        except ResolveError as exc:
-            raise FieldError(assignment.key_text, exc.message) from None
-
-    async def _lookup(self, account: Account, assignment: Assignment) -> Any:
-        spec = FIELDS[assignment.field]
-        assert spec.resource is not None
-        lookup = await self.lookups.get(account, spec.resource)
-        label = RESOURCE_LABELS[spec.resource]
-        if not lookup.present:
-            if assignment.field in _STRING_WHEN_NO_LIST:
-                return str(assignment.values[0])
-            tool = account.display_tool
-            raise FieldError(assignment.key_text, f"the {tool} account has no {label[1]} to choose from")
-        if assignment.op == "remove":
-            return list(assignment.values)  # matched against the ticket's own list in _merge
-        refs = [_ref(lookup.index.resolve(str(v), label)) for v in assignment.values]
-        return refs if spec.kind == Kind.LOOKUP_LIST else refs[0]
-
-    async def _parent(self, account: Account, ref: TicketRef) -> Ref:
-        """The parent's unified id: a key as typed (PROJ-7) is looked up (the tool takes keys
-        where the ticket URL does), and its `id` is what the body carries."""
-        try:
-            parent = await self.recent_ticket(account, ref)
-        except NotFound:
-            raise ResolveError(f"no ticket {ref.id} in {account.display_tool}") from None
-        return Ref(id=parent.id)
-
-    async def _user(self, account: Account, value: UserValue, actor: Actor) -> Ref:
-        if value.kind == "name":
-            try:
-                return _ref(await self.lookups.resolve(account, "users", value.text))
-            except ResolveError as exc:
-                if not value.at_typed:
-                    raise
-                # "@ana" typed by hand reaches the bot as text, not as a mention.
-                hint = (
-                    f"pick @{value.text} from Slack's autocomplete so it becomes a mention, or use an email"
-                )
-                said = re.sub(r";? use an email.*$", "", exc.message)
-                raise ResolveError(f"{said}; {hint}", exc.candidates) from None
-        if value.kind == "email":
-            return _ref(await self.lookups.user_by_email(account, value.text))
-        slack_id = value.slack_id if value.kind == "slack" else actor.slack_user_id
-        # A mention without a label (`<@U0ABC>`) is named by a mention, which Slack shows as the
-        # person's name, rather than by its raw id.
-        named = f"<@{slack_id}>" if value.text == slack_id else f"@{value.text}"
-        who = named if value.kind == "slack" else "you"
-        email = actor.email if value.kind == "me" else None
-        if email is None and slack_id and self.directory is not None:
-            email = await self.directory.email_of(slack_id)
-        if email is None:
-            raise ResolveError(
-                f"can't tell which ticketing user {who} is: no email on the Slack profile"
-                if slack_id
-                else "'me' needs a Slack user; use an email instead (or, on the command line, --as-email)"
-            )
-        try:
-            return _ref(await self.lookups.user_by_email(account, email, who=who))
-        except ResolveError:
-            raise ResolveError(
-                f"{who} ({email}) has no user in the {account.display_tool} account with that email"
-            ) from None
 
     def _merge(self, ticket: Ticket, ref: TicketRef, assignment: Assignment, value: Any) -> list[Any]:
         """The whole new list for += / -=, from the ticket's current one."""
@@ -783,12 +600,6 @@ def changed_since(ticket: Ticket, expect: dict[str, str], targets: Sequence[Targ
         if expected is not None and now != expected:
             moved.append(f"{target_label(target)} (now {now})")
     return moved
-
-
-def _user_value(text: str) -> UserValue:
-    if text.lower() == "me":
-        return UserValue("me", text)
-    return UserValue("email" if "@" in text.strip("@") else "name", text.removeprefix("@"))
 
 
 def _names(refs: Sequence[Ref]) -> str:

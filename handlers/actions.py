@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 
 from blocks import ids
 from bot.refs import TicketRef
-from bot.service import UserInputError
+from bot.refusals import UserInputError
 from handlers import live_cards, texts
 from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
 from handlers.edit_form import open_edit

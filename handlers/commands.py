@@ -20,7 +20,7 @@ from bot.commands import (
 )
 from bot.custom_fields import ticket_fields
 from bot.fields import FIELDS, Kind
-from bot.service import UserInputError
+from bot.refusals import UserInputError
 from handlers.deps import deps_of, idempotency_key, request_id
 from handlers.edit_form import open_edit
 from handlers.job_data import JobData

@@ -6,13 +6,14 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from bot.actors import Actor
 from bot.card_registry import CardRegistry, OwnWrites
 from bot.config import Account, AppConfig
 from bot.jobs import JobQueue
 from bot.logs import current_fields
 from bot.refs import TicketRef
 from bot.runtime import Core
-from bot.service import Actor, TicketService
+from bot.service import TicketService
 from bot.signing import Signer
 from handlers.signed_values import PreviewToken, RetryToken, TicketButton, UndoToken, ViewMeta
 from handlers.tokens import OneTimeStore

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 
 from bot import patience
+from bot.actors import Actor
 from bot.card_registry import Card
 from bot.commands import ParseError, UpdateCommand
 from bot.config import Account
@@ -25,7 +26,8 @@ from bot.jobs import MAX_DELIVERIES, Job, NotForThisWorker, QueueFull
 from bot.logs import bind
 from bot.models import TicketUpdate
 from bot.refs import TicketRef
-from bot.service import Actor, NothingToChange, Notice, UpdateResult, UserInputError
+from bot.refusals import NothingToChange, Notice, UserInputError
+from bot.service import UpdateResult
 from bot.truto import BULK
 from bot.truto_errors import RateLimited, TrutoError, Unavailable
 from handlers import bulk_progress, live_cards, texts
@@ -125,7 +127,9 @@ async def _run_fields(deps: SlackDeps, job: Job, data: JobData, account: Account
     actor = Actor(slack_user_id=data.user, name=data.user_name)
     body = dict(data.body)
     if data.assign_me:
-        body["assignees"] = [(await deps.service.user_ref(account, actor)).model_dump(exclude_none=True)]
+        body["assignees"] = [
+            (await deps.service.resolver.user_ref(account, actor)).model_dump(exclude_none=True)
+        ]
     return await deps.service.apply_fields(
         account,
         TicketRef(data.ticket),

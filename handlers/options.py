@@ -8,11 +8,12 @@ from slack_bolt.async_app import AsyncApp
 
 from blocks import ids
 from blocks.messages import options_payload
+from bot.actors import Actor
 from bot.config import Account
 from bot.custom_fields import field_options, find_field, ticket_fields
 from bot.fields import FIELDS
+from bot.refusals import UserInputError
 from bot.resolve import Item, NameIndex, ResolveError
-from bot.service import Actor, UserInputError
 from handlers.deps import SlackDeps, deps_of
 from handlers.signed_values import ViewMeta
 

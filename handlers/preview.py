@@ -11,9 +11,10 @@ from slack_bolt.async_app import AsyncApp
 
 from blocks import ids
 from blocks.messages import preview_blocks
+from bot.actors import Actor
 from bot.commands import UpdateCommand
 from bot.refs import TicketRef
-from bot.service import Actor, UserInputError
+from bot.refusals import UserInputError
 from handlers import bulk, texts
 from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
 from handlers.job_data import JobData

@@ -10,9 +10,9 @@ from slack_bolt.async_app import AsyncApp
 
 from blocks import ids
 from blocks.modal import enter_ticket_view, pick_ticket_view
+from bot.actors import Actor
 from bot.config import Account
 from bot.refs import BUILTIN_LINK_PATTERNS, TicketRef, find_refs
-from bot.service import Actor
 from handlers.deps import SlackDeps, deps_of
 from handlers.edit_form import open_edit
 from handlers.signed_values import ViewMeta

@@ -23,7 +23,7 @@ from bot.config import Account
 from bot.metrics import JOBS_PENDING
 from bot.models import Change, Ticket
 from bot.refs import RefError
-from bot.service import Notice, UserInputError
+from bot.refusals import Notice, UserInputError
 from bot.truto_errors import TrutoError
 from handlers import texts
 from handlers.deps import SlackDeps, deps_of

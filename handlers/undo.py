@@ -9,7 +9,8 @@ from slack_bolt.async_app import AsyncApp
 
 from blocks import ids
 from bot.refs import TicketRef
-from bot.service import Notice, UserInputError, changed_since
+from bot.refusals import Notice, UserInputError
+from bot.service import changed_since
 from handlers.deps import actor_of, deps_of, idempotency_key, request_id
 from handlers.job_data import JobData
 from handlers.jobs import put_job

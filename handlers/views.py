@@ -11,7 +11,7 @@ from blocks.modal import loading_view
 from bot.commands import ParseError, UpdateCommand
 from bot.models import TicketUpdate
 from bot.refs import RefError, parse_ref
-from bot.service import UserInputError
+from bot.refusals import UserInputError
 from handlers import texts
 from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
 from handlers.edit_form import inputs_digest, open_edit, read_submission

@@ -11,13 +11,15 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from bot.actors import Actor
 from bot.cache import Cache, MemoryBackend
 from bot.commands import UpdateCommand
 from bot.config import Account, AppConfig, Permissions, Settings
 from bot.discovery import Discovery
 from bot.lookups import Lookups
+from bot.refusals import UserInputError
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
-from bot.service import Actor, TicketService, UserInputError
+from bot.service import TicketService
 from bot.snapshots import Snapshots
 from bot.truto import TrutoClient
 from tests.conftest import DIRECTORY, JIRA, StaticDirectory

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
+from bot.actors import Actor
 from bot.commands import UpdateCommand
+from bot.refusals import UserInputError
 from bot.sandbox import SandboxServer
-from bot.service import Actor, TicketService, UserInputError
+from bot.service import TicketService
 from tests.conftest import JIRA_CHANNEL, LINEAR_CHANNEL
 
 ANA = Actor(slack_user_id="U0ANA", name="ana")

@@ -7,12 +7,14 @@ from datetime import date
 
 import pytest
 
+from bot.actors import Actor
 from bot.cache import Cache
 from bot.commands import UpdateCommand
 from bot.config import AccountQuery
 from bot.discovery import Abilities, Discovery, abilities_from, supports_update
+from bot.refusals import UserInputError
 from bot.sandbox import SandboxServer
-from bot.service import Actor, TicketService, UserInputError
+from bot.service import TicketService
 from bot.truto import TrutoClient
 from tests.conftest import JIRA, JIRA_CHANNEL, LINEAR, LINEAR_CHANNEL
 

@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
+from bot.actors import Actor
 from bot.commands import ParseError, UpdateCommand
 from bot.models import Change, Ticket
+from bot.refusals import UserInputError
 from bot.sandbox import SandboxServer
-from bot.service import Actor, TicketService, UserInputError, changed_since
+from bot.service import TicketService, changed_since
 from tests.conftest import JIRA_CHANNEL, LINEAR_CHANNEL
 
 TODAY = date(2026, 11, 27)  # a Friday

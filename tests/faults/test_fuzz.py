@@ -13,11 +13,13 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
+from bot.actors import Actor
 from bot.cache import Cache, MemoryBackend
 from bot.commands import ParseError, UpdateCommand
 from bot.lookups import Lookups
+from bot.refusals import UserInputError
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
-from bot.service import Actor, TicketService, UserInputError
+from bot.service import TicketService
 from bot.snapshots import Snapshots
 from bot.truto import TrutoClient
 from bot.truto_errors import NotFound
