@@ -11,10 +11,12 @@ import dataclasses
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt import BoltResponse
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncBoltRequest, AsyncRespond
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -41,6 +43,7 @@ from handlers.surface import report_error, too_many_requests
 from handlers.truto_webhooks import TrutoWebhooks
 
 log = logging.getLogger(__name__)
+Next = Callable[[], Awaitable[BoltResponse | None]]  # the rest of the middleware chain
 
 
 def surface_of(body: dict[str, Any]) -> str:
@@ -159,7 +162,9 @@ def build_bot(
     quota = UserQuota(core.redis, settings.user_quota_per_minute)
 
     @app.middleware
-    async def inject_deps(body: dict[str, Any], context: Any, request: Any, next: Any) -> Any:
+    async def inject_deps(
+        body: dict[str, Any], context: AsyncBoltContext, request: AsyncBoltRequest, next: Next
+    ) -> BoltResponse | None:
         """Dependencies in, request fields onto every log line, and the ack timed by surface.
         Bolt's own signature check ran before this (HTTP); Socket Mode's connection is the
         app token's own."""
@@ -185,7 +190,11 @@ def build_bot(
 
     @app.error
     async def on_error(
-        error: Exception, body: dict[str, Any], client: Any, respond: Any, context: Any
+        error: Exception,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
     ) -> None:
         if not context.get(VERIFIED):
             # Nothing is done for a request that was not verified: no Slack call, no reply.

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from bot.refs import TicketRef
@@ -42,7 +43,9 @@ def _required_target(
 
 
 @guarded
-async def edit_clicked(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+async def edit_clicked(
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     deps = deps_of(context)
     account, ref = _required_target(deps, body)
     await open_edit(
@@ -89,7 +92,7 @@ async def _enqueue_card_update(
     await enqueue(deps, job, dedupe=same_click, dedupe_ttl=DOUBLE_CLICK_WINDOW)
 
 
-async def ack_status(ack: Any, body: dict[str, Any], context: Any) -> None:
+async def ack_status(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     deps = deps_of(context)
     # A select has no value of its own: the actions block's id names the ticket (signed).
     target = _target(deps, body, ids.card_value_of_block(_action(body).get("block_id") or ""))
@@ -100,7 +103,7 @@ async def ack_status(ack: Any, body: dict[str, Any], context: Any) -> None:
     await ack()
 
 
-async def ack_assign(ack: Any, body: dict[str, Any], context: Any) -> None:
+async def ack_assign(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     deps = deps_of(context)
     target = _target(deps, body)
     if target is not None:
@@ -108,7 +111,7 @@ async def ack_assign(ack: Any, body: dict[str, Any], context: Any) -> None:
     await ack()
 
 
-async def _queued(context: Any, enqueueing: Coroutine[Any, Any, Any]) -> None:
+async def _queued(context: AsyncBoltContext, enqueueing: Coroutine[Any, Any, Any]) -> None:
     """Queue before the ack; a job that could not be kept is told after it (see refuse_forged)."""
     try:
         await enqueueing
@@ -117,7 +120,9 @@ async def _queued(context: Any, enqueueing: Coroutine[Any, Any, Any]) -> None:
 
 
 @guarded
-async def refuse_forged(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+async def refuse_forged(
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     """The ack put no job on the queue for a button whose value does not verify (or that could
     not be kept): say so."""
     if context.get("busy"):
@@ -131,7 +136,9 @@ async def refuse_forged(body: dict[str, Any], client: Any, respond: Any, context
 
 
 @guarded
-async def share_clicked(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+async def share_clicked(
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     deps = deps_of(context)
     account, ref = _required_target(deps, body)
     ticket = await deps.service.recent_ticket(account, ref)
@@ -144,7 +151,9 @@ async def share_clicked(body: dict[str, Any], client: Any, respond: Any, context
 
 
 @guarded
-async def show_card_clicked(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+async def show_card_clicked(
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     """ "Show card" on a compact line: the full card, to the one who asked."""
     deps = deps_of(context)
     account, ref = _required_target(deps, body)
@@ -153,7 +162,7 @@ async def show_card_clicked(body: dict[str, Any], client: Any, respond: Any, con
     await respond(response_type="ephemeral", replace_original=False, **message)
 
 
-async def ack_retry(ack: Any, body: dict[str, Any], context: Any) -> None:
+async def ack_retry(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     """Put the stored job back on the queue (same Idempotency-Key), before the ack."""
     deps = deps_of(context)
     job = await take_stored(deps, _action(body).get("value"))
@@ -165,7 +174,9 @@ async def ack_retry(ack: Any, body: dict[str, Any], context: Any) -> None:
 
 
 @guarded
-async def retry_gone(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+async def retry_gone(
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     if context.get("busy"):
         raise Busy()
     if not context.get("retry_found"):

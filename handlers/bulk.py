@@ -17,7 +17,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.bulk import bulk_preview_blocks
@@ -63,7 +64,7 @@ async def plan_all(
         BULK.reset(bulk)
 
 
-async def run_command(deps: SlackDeps, client: Any, data: JobData, say: Say) -> None:
+async def run_command(deps: SlackDeps, client: AsyncWebClient, data: JobData, say: Say) -> None:
     """The worker's part of a bulk `/ticket update`: plan, then preview or start."""
     command = deps.service.parse(data.text or "", data.channel)
     if not isinstance(command, UpdateCommand):
@@ -115,7 +116,7 @@ async def offer_preview(
     )
 
 
-async def apply_preview(deps: SlackDeps, client: Any, say: Say, entry: dict[str, Any]) -> None:
+async def apply_preview(deps: SlackDeps, client: AsyncWebClient, say: Say, entry: dict[str, Any]) -> None:
     """Apply sends exactly what was shown, unless the preview is old or a ticket changed since:
     then a fresh preview is offered instead (nothing sent)."""
     origin = {k: entry.get(k) for k in ("text", "channel", "user", "user_name", "team", "response_url")}
@@ -160,7 +161,7 @@ async def _changed_since_preview(deps: SlackDeps, stored: list[dict[str, Any]]) 
 
 async def start_batch(
     deps: SlackDeps,
-    client: Any,
+    client: AsyncWebClient,
     origin: dict[str, Any],
     items: list[tuple[BatchItem, dict[str, Any]]],
     key: str,
@@ -213,7 +214,9 @@ async def start_batch(
 
 
 @guarded
-async def retry_clicked(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+async def retry_clicked(
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     """Retry puts back the failed tickets only, with their own keys (a retry cannot apply twice)."""
     deps = deps_of(context)
     held = await deps.retries.take(action_value(body))
@@ -230,7 +233,9 @@ async def retry_clicked(body: dict[str, Any], client: Any, respond: Any, context
 
 
 @guarded
-async def undo_clicked(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+async def undo_clicked(
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     """Undo restores exactly what the batch changed on each ticket, skipping (and listing)
     tickets changed by someone since."""
     deps = deps_of(context)

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from blocks.bulk import progress_blocks, progress_text, summary_blocks, summary_text
@@ -24,10 +25,12 @@ def store(deps: SlackDeps) -> BatchStore:
     return BatchStore(deps.core.cache.backend)
 
 
-async def post_start(deps: SlackDeps, client: Any, batch: Batch, thread_ts: str | None = None) -> Batch:
+async def post_start(
+    deps: SlackDeps, client: AsyncWebClient, batch: Batch, thread_ts: str | None = None
+) -> Batch:
     """The batch's message, posted as the bot where it may (so it can be edited), else through
     the command's response_url (then only the summary replaces it)."""
-    message = {"text": progress_text(batch), "blocks": progress_blocks(batch)}
+    message: dict[str, Any] = {"text": progress_text(batch), "blocks": progress_blocks(batch)}
     if batch.channel:
         try:
             answer = await client.chat_postMessage(channel=batch.channel, thread_ts=thread_ts, **message)
@@ -44,14 +47,14 @@ async def post_start(deps: SlackDeps, client: Any, batch: Batch, thread_ts: str 
     return batch
 
 
-async def show(deps: SlackDeps, client: Any, batch: Batch, what: str) -> None:
+async def show(deps: SlackDeps, client: AsyncWebClient, batch: Batch, what: str) -> None:
     """Put progress or the summary on the batch's message."""
     if what == "summary":
         undo = await _undo_value(deps, batch)
         retry = (
             await deps.retries.put({"batch": batch.id}, ttl=deps.retry_ttl) if batch.count("failed") else None
         )
-        message = {"text": summary_text(batch), "blocks": summary_blocks(batch, undo, retry)}
+        message: dict[str, Any] = {"text": summary_text(batch), "blocks": summary_blocks(batch, undo, retry)}
     else:
         message = {"text": progress_text(batch), "blocks": progress_blocks(batch)}
     try:
@@ -70,7 +73,7 @@ async def _undo_value(deps: SlackDeps, batch: Batch) -> str | None:
     return await deps.undos.put({"batch": batch.id}, ttl=minutes * 60)
 
 
-async def record(deps: SlackDeps, client: Any, data: JobData, state: State, **fields: Any) -> None:
+async def record(deps: SlackDeps, client: AsyncWebClient, data: JobData, state: State, **fields: Any) -> None:
     if data.batch is None:
         return
     batch, what = await store(deps).record(data.batch, data.account, data.ticket, state, **fields)
@@ -78,7 +81,7 @@ async def record(deps: SlackDeps, client: Any, data: JobData, state: State, **fi
         await show(deps, client, batch, what)
 
 
-async def done(deps: SlackDeps, client: Any, data: JobData, result: UpdateResult) -> None:
+async def done(deps: SlackDeps, client: AsyncWebClient, data: JobData, result: UpdateResult) -> None:
     undo_body = result.undo_body()
     undo = None
     if undo_body:
@@ -92,5 +95,5 @@ async def done(deps: SlackDeps, client: Any, data: JobData, result: UpdateResult
     await record(deps, client, data, "done", undo=undo, changes=changes)
 
 
-async def failed(deps: SlackDeps, client: Any, data: JobData, cause: str) -> None:
+async def failed(deps: SlackDeps, client: AsyncWebClient, data: JobData, cause: str) -> None:
     await record(deps, client, data, "failed", cause=cause, job=data.to_json())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.messages import HELP_EXAMPLES, help_blocks, tool_examples
@@ -21,7 +22,7 @@ from bot.commands import (
 from bot.custom_fields import ticket_fields
 from bot.fields import FIELDS, Kind
 from bot.refusals import UserInputError
-from handlers.deps import deps_of, idempotency_key, request_id
+from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
 from handlers.edit_form import open_edit
 from handlers.job_data import JobData
 from handlers.jobs import enqueue
@@ -30,7 +31,7 @@ from handlers.shortcuts import known_prefixes
 from handlers.surface import ack_only, card_message, guarded, private_answer
 
 
-def _parsed(body: dict[str, Any], context: Any) -> Command | ParseError:
+def _parsed(body: dict[str, Any], context: AsyncBoltContext) -> Command | ParseError:
     """The command, parsed once per request (kept in the context for the listener)."""
     if "command" not in context:
         try:
@@ -43,7 +44,7 @@ def _parsed(body: dict[str, Any], context: Any) -> Command | ParseError:
     return parsed
 
 
-async def answered_in_ack(body: dict[str, Any], context: Any) -> bool:
+async def answered_in_ack(body: dict[str, Any], context: AsyncBoltContext) -> bool:
     """Updates and mistakes are answered by the ack alone: no lazy listener, nothing copied."""
     command = _parsed(body, context)
     if isinstance(command, UpdateCommand):
@@ -51,7 +52,7 @@ async def answered_in_ack(body: dict[str, Any], context: Any) -> bool:
     return isinstance(command, ParseError)
 
 
-async def ack_ticket(ack: Any, body: dict[str, Any], context: Any) -> None:
+async def ack_ticket(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     """Answer within Slack's 3 s: a parse error at once; an update is written as a durable job
     before the ack; show, edit and help run after it."""
     deps = deps_of(context)
@@ -85,7 +86,9 @@ async def ack_ticket(ack: Any, body: dict[str, Any], context: Any) -> None:
 
 
 @guarded
-async def run_ticket(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+async def run_ticket(
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     deps = deps_of(context)
     channel = body.get("channel_id")
     command = _parsed(body, context)
@@ -115,7 +118,7 @@ async def run_ticket(body: dict[str, Any], client: Any, respond: Any, context: A
         await open_edit(deps, client, body["trigger_id"], account, command.ref, channel, body.get("user_id"))
 
 
-async def _help(deps: Any, respond: Any, channel: str | None) -> None:
+async def _help(deps: SlackDeps, respond: AsyncRespond, channel: str | None) -> None:
     account = deps.config.account_for_channel(channel)
     statuses: list[str] = []
     priorities: list[str] = []

@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from slack_bolt.async_app import AsyncBoltContext
+
 from bot.actors import Actor
 from bot.card_registry import CardRegistry, OwnWrites
 from bot.config import Account, AppConfig
@@ -75,7 +77,7 @@ class SlackDeps:
         return ViewMeta.verify(self.signer, (body.get("view") or {}).get("private_metadata"))
 
 
-def deps_of(context: Any) -> SlackDeps:
+def deps_of(context: AsyncBoltContext) -> SlackDeps:
     deps = context["deps"]
     assert isinstance(deps, SlackDeps)
     return deps

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from slack_sdk.web.async_client import AsyncWebClient
+
 from blocks import ids
 from blocks.custom_inputs import custom_inputs
 from blocks.modal import EditChoices, edit_view, loading_view, note_view
@@ -34,7 +36,7 @@ log = logging.getLogger(__name__)
 
 async def open_edit(
     deps: SlackDeps,
-    client: Any,
+    client: AsyncWebClient,
     trigger_id: str,
     account: Account,
     ref: TicketRef,

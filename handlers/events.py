@@ -6,7 +6,8 @@ import asyncio
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ack_budget, keys
 from bot.config import Account
@@ -41,7 +42,7 @@ async def _ticket(deps: SlackDeps, account: Account, ref: TicketRef) -> Ticket:
     return Ticket.model_validate(data)
 
 
-async def unfurl(body: dict[str, Any], client: Any, context: Any) -> None:
+async def unfurl(body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
     ack_budget.end()  # after the ack: not bound by its Redis budget
     deps = deps_of(context)
     event = body.get("event") or {}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.home import RecentUpdate, Routing, home_view
 from blocks.messages import tool_examples
@@ -60,7 +61,7 @@ async def recent(deps: SlackDeps, user: str) -> list[RecentUpdate] | None:
 
 
 @guarded
-async def publish_home(body: dict[str, Any], client: Any, context: Any) -> None:
+async def publish_home(body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
     event = body.get("event") or {}
     user = event.get("user")
     if event.get("tab") != "home" or not user:

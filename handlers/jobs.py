@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import patience
 from bot.actors import Actor
@@ -78,7 +79,7 @@ async def enqueue(deps: SlackDeps, data: JobData, *, dedupe: str, dedupe_ttl: fl
 
 async def _tell(
     deps: SlackDeps,
-    client: Any,
+    client: AsyncWebClient,
     data: JobData,
     message: str,
     *,
@@ -159,7 +160,7 @@ async def _offer_undo(deps: SlackDeps, data: JobData, result: UpdateResult) -> s
     return await deps.undos.put(record, ttl=deps.config.settings.undo_minutes * 60)
 
 
-async def _deliver(deps: SlackDeps, client: Any, data: JobData, result: UpdateResult) -> None:
+async def _deliver(deps: SlackDeps, client: AsyncWebClient, data: JobData, result: UpdateResult) -> None:
     style = channel_card(deps, result.account)
     replacing = data.reply == "replace" and data.response_url
     # The channel sees the account's style; a card clicked is replaced by a card (an Undo
@@ -205,7 +206,7 @@ async def _deliver(deps: SlackDeps, client: Any, data: JobData, result: UpdateRe
         await to_response_url(data.retried_from, {"delete_original": True})
 
 
-async def _to_the_user_alone(client: Any, data: JobData, card: dict[str, Any]) -> None:
+async def _to_the_user_alone(client: AsyncWebClient, data: JobData, card: dict[str, Any]) -> None:
     if data.response_url:
         await to_response_url(
             data.response_url, {"response_type": "ephemeral", "replace_original": False, **card}
@@ -216,7 +217,7 @@ async def _to_the_user_alone(client: Any, data: JobData, card: dict[str, Any]) -
         await client.chat_postMessage(channel=data.user, **card)
 
 
-async def _undo_in_thread(client: Any, data: JobData, result: UpdateResult) -> None:
+async def _undo_in_thread(client: AsyncWebClient, data: JobData, result: UpdateResult) -> None:
     """An Undo rewrites the card; the card's thread keeps who changed what."""
     if not (data.channel and data.message_ts and not data.ephemeral and data.user):
         return
@@ -229,7 +230,9 @@ async def _undo_in_thread(client: Any, data: JobData, result: UpdateResult) -> N
         log.info("the undo could not be told in the card's thread (%s)", exc.response.get("error"))
 
 
-async def _post_as_bot(client: Any, data: JobData, card: dict[str, Any], compact: bool) -> Card | None:
+async def _post_as_bot(
+    client: AsyncWebClient, data: JobData, card: dict[str, Any], compact: bool
+) -> Card | None:
     """The card posted in the job's channel as the bot; None where the bot may not post."""
     if not data.channel:
         return None
@@ -242,12 +245,14 @@ async def _post_as_bot(client: Any, data: JobData, card: dict[str, Any], compact
     return live_cards.posted(str(answer.get("channel") or data.channel), answer.get("ts"), compact=compact)
 
 
-async def _post_card(client: Any, data: JobData, card: dict[str, Any], compact: bool) -> Card | None:
+async def _post_card(
+    client: AsyncWebClient, data: JobData, card: dict[str, Any], compact: bool
+) -> Card | None:
     """Post the card; where the bot may not post (it was never invited), show it to the user
     alone, saying how to have cards posted there: the change was made, and nobody is left unaware.
     Returns the posted card (None for an ephemeral one)."""
     try:
-        answer = await client.chat_postMessage(channel=data.channel or data.user, **card)
+        answer = await client.chat_postMessage(channel=str(data.channel or data.user), **card)
         return live_cards.posted(
             str(answer.get("channel") or data.channel), answer.get("ts"), compact=compact
         )
@@ -309,7 +314,9 @@ def _loaded(deps: SlackDeps, job: Job) -> tuple[JobData, Account]:
     return data, account
 
 
-async def _tell_failure(deps: SlackDeps, client: Any, job: Job, data: JobData, exc: Exception) -> None:
+async def _tell_failure(
+    deps: SlackDeps, client: AsyncWebClient, job: Job, data: JobData, exc: Exception
+) -> None:
     """What the user hears when a job fails: their mistake, the tool's refusal (no Retry), or a
     failure a Retry can help (a timeout, a 5xx, a rate limit)."""
     if isinstance(exc, Notice):  # not a problem: said plainly
@@ -349,7 +356,9 @@ async def _cause(job: Job, exc: Exception) -> str:
     return f"{texts.SOMETHING_WENT_WRONG} (error {error_id})"
 
 
-async def _run_batch_item(deps: SlackDeps, client: Any, job: Job, data: JobData, account: Account) -> None:
+async def _run_batch_item(
+    deps: SlackDeps, client: AsyncWebClient, job: Job, data: JobData, account: Account
+) -> None:
     """One ticket of a bulk update, within the bulk share of the API budget. Its outcome is
     recorded in the batch before the job is marked finished: a process that dies in between
     leaves the job to be run again (its PATCH cannot apply twice), never a batch without its
@@ -371,7 +380,7 @@ async def _run_batch_item(deps: SlackDeps, client: Any, job: Job, data: JobData,
     await deps.jobs.complete(job)
 
 
-async def _run_bulk_command(deps: SlackDeps, client: Any, job: Job, data: JobData) -> None:
+async def _run_bulk_command(deps: SlackDeps, client: AsyncWebClient, job: Job, data: JobData) -> None:
     """A bulk `/ticket update`: planned here, then previewed or started as one job per ticket."""
     from handlers import bulk  # handlers.bulk queues jobs through this module
 
@@ -392,7 +401,7 @@ async def _run_bulk_command(deps: SlackDeps, client: Any, job: Job, data: JobDat
     await deps.jobs.complete(job)
 
 
-def job_handler(deps: SlackDeps, client: Any) -> Any:
+def job_handler(deps: SlackDeps, client: AsyncWebClient) -> Any:
     """The worker's handler: run one job and make sure the user hears how it went."""
 
     async def handle(job: Job) -> None:
@@ -445,7 +454,7 @@ def job_handler(deps: SlackDeps, client: Any) -> Any:
     return handle
 
 
-def dropped_job_handler(deps: SlackDeps, client: Any) -> Any:
+def dropped_job_handler(deps: SlackDeps, client: AsyncWebClient) -> Any:
     """Tell the user of a job given up after too many deliveries, with Retry: nobody knows
     whether the change landed, and a retry cannot apply it twice."""
 

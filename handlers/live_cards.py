@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from blocks.messages import deleted_blocks
@@ -65,14 +66,16 @@ def unfurled(channel: str, ts: str, link: str) -> Card:
     return Card(kind="unfurl", channel=channel, ts=ts, link=link, interactive=False)
 
 
-async def _send(client: Any, card: Card, message: dict[str, Any]) -> bool:
+async def _send(client: AsyncWebClient, card: Card, message: dict[str, Any]) -> bool:
     """Replace the card in place; False when its message is gone (forget it)."""
     try:
         if card.kind == "message":
-            await client.chat_update(channel=card.channel, ts=card.ts, **message)
+            await client.chat_update(channel=str(card.channel), ts=str(card.ts), **message)
         elif card.kind == "unfurl":
             await client.chat_unfurl(
-                channel=card.channel, ts=card.ts, unfurls={card.link: {"blocks": message["blocks"]}}
+                channel=str(card.channel),
+                ts=str(card.ts),
+                unfurls={str(card.link): {"blocks": message["blocks"]}},
             )
         else:
             response = await AsyncWebhookClient(str(card.response_url)).send_dict(
@@ -89,7 +92,7 @@ async def _send(client: Any, card: Card, message: dict[str, Any]) -> bool:
     return True
 
 
-async def refresh(deps: SlackDeps, client: Any, data: JobData, account: Account) -> None:
+async def refresh(deps: SlackDeps, client: AsyncWebClient, data: JobData, account: Account) -> None:
     """Bring every card of the job's ticket up to date (or mark them deleted)."""
     if data.not_before is not None:
         wait = data.not_before - time.time()
@@ -135,7 +138,7 @@ async def refresh(deps: SlackDeps, client: Any, data: JobData, account: Account)
     await deps.cards.settle(integrated, ticket.id, shown, gone)
 
 
-async def _send_counted(client: Any, card: Card, message: dict[str, Any], gone: list[str]) -> bool:
+async def _send_counted(client: AsyncWebClient, card: Card, message: dict[str, Any], gone: list[str]) -> bool:
     try:
         sent = await _send(client, card, message)
     except Exception:
@@ -150,7 +153,7 @@ async def _send_counted(client: Any, card: Card, message: dict[str, Any], gone: 
 
 
 async def _mark_deleted(
-    deps: SlackDeps, client: Any, account: Account, ticket_id: str, cards: list[Card]
+    deps: SlackDeps, client: AsyncWebClient, account: Account, ticket_id: str, cards: list[Card]
 ) -> None:
     gone: list[str] = []
     for card in cards:

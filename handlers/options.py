@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
 from blocks import ids
 from blocks.messages import options_payload
@@ -18,7 +18,7 @@ from handlers.deps import SlackDeps, deps_of
 from handlers.signed_values import ViewMeta
 
 
-async def suggest(ack: Any, body: dict[str, Any], context: Any) -> None:
+async def suggest(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     deps = deps_of(context)
     block_id = body.get("block_id") or ""
     field = ids.field_of_block(block_id)

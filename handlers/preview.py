@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.messages import preview_blocks
@@ -31,7 +32,7 @@ def wants_preview(deps: SlackDeps, command: UpdateCommand) -> bool:
 
 
 async def offer_preview(
-    deps: SlackDeps, respond: Any, origin: dict[str, Any], *, note: str = "", replace: bool = False
+    deps: SlackDeps, respond: AsyncRespond, origin: dict[str, Any], *, note: str = "", replace: bool = False
 ) -> None:
     """Plan (resolve, validate; nothing sent), keep the plan, and show it with Apply / Cancel."""
     command = deps.service.parse(origin["text"], origin.get("channel"))
@@ -60,7 +61,9 @@ async def offer_preview(
 
 
 @guarded
-async def apply_preview(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+async def apply_preview(
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     deps = deps_of(context)
     held = await deps.previews.take(action_value(body))
     if held is None:
@@ -106,7 +109,9 @@ async def apply_preview(body: dict[str, Any], client: Any, respond: Any, context
 
 
 @guarded
-async def cancel_preview(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+async def cancel_preview(
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     deps = deps_of(context)
     await deps.previews.take(action_value(body))
     await respond(replace_original=True, text="Preview cancelled; nothing was sent.")

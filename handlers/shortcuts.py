@@ -6,7 +6,8 @@ import re
 from collections.abc import Collection, Iterator
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.modal import enter_ticket_view, pick_ticket_view
@@ -58,7 +59,7 @@ async def known_prefixes(deps: SlackDeps, account: Account) -> frozenset[str] | 
 
 
 @guarded
-async def shortcut_used(body: dict[str, Any], client: Any, context: Any) -> None:
+async def shortcut_used(body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
     deps = deps_of(context)
     channel = (body.get("channel") or {}).get("id")
     user = (body.get("user") or {}).get("id")

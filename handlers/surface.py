@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import BoltResponse
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from blocks.card import CardOptions, card_text, compact_blocks, ticket_card
@@ -76,7 +78,12 @@ async def to_response_url(url: str, body: dict[str, Any]) -> None:
 
 
 async def answer_privately(
-    client: Any, answer: dict[str, Any], *, response_url: str | None, channel: str | None, user: str | None
+    client: AsyncWebClient,
+    answer: dict[str, Any],
+    *,
+    response_url: str | None,
+    channel: str | None,
+    user: str | None,
 ) -> None:
     """To the user alone: via response_url, else chat.postEphemeral, else a DM."""
     if response_url:
@@ -91,8 +98,8 @@ async def answer_privately(
 
 async def tell(
     body: dict[str, Any],
-    client: Any,
-    respond: Any,
+    client: AsyncWebClient,
+    respond: AsyncRespond | None,
     message: str,
     *,
     channel: str | None = None,
@@ -147,7 +154,9 @@ def new_error_id() -> str:
     return uuid.uuid4().hex[:8]
 
 
-async def report_error(exc: BaseException, body: dict[str, Any], client: Any, respond: Any) -> None:
+async def report_error(
+    exc: BaseException, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond | None
+) -> None:
     """The one error policy of every surface: a refusal the user can act on is told as it is; an
     unexpected error is logged with a short id and told as "something went wrong" with that id."""
     message = user_message(exc)
@@ -181,7 +190,7 @@ def guarded(function: Lazy) -> Lazy:
         try:
             await function(**kwargs)
         except Exception as exc:
-            await report_error(exc, kwargs.get("body") or {}, kwargs.get("client"), kwargs.get("respond"))
+            await report_error(exc, kwargs.get("body") or {}, kwargs["client"], kwargs.get("respond"))
         finally:
             JOBS_PENDING.dec()
 
@@ -233,7 +242,7 @@ def channel_card(deps: SlackDeps, account: Account) -> str:
     return account.channel_card or deps.config.settings.channel_card
 
 
-async def ack_only(ack: Any) -> None:
+async def ack_only(ack: AsyncAck) -> None:
     await ack()
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from bot.refs import TicketRef
@@ -18,7 +19,9 @@ from handlers.surface import ack_only, guarded
 
 
 @guarded
-async def undo_clicked(body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+async def undo_clicked(
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     deps = deps_of(context)
     value = ((body.get("actions") or [{}])[0]).get("value")
     held = await deps.undos.find(value)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.modal import loading_view
@@ -23,7 +24,7 @@ from handlers.surface import guarded, tell
 EXPIRED = texts.FORM_EXPIRED
 
 
-async def ack_edit(ack: Any, body: dict[str, Any], context: Any) -> None:
+async def ack_edit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     """Validate inline (errors on the right input); a change becomes a durable job, then the
     modal closes at once."""
     deps = deps_of(context)
@@ -82,7 +83,7 @@ def _first_input(view: dict[str, Any]) -> str:
 
 
 @guarded
-async def note_no_change(body: dict[str, Any], client: Any, context: Any) -> None:
+async def note_no_change(body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
     deps = deps_of(context)
     meta = deps.view_meta(body)
     if meta is None or meta.inputs != inputs_digest(body["view"]):
@@ -104,7 +105,7 @@ def _all_changes(body: dict[str, Any]) -> str:
     return str(((state.get(ids.ALL_BLOCK) or {}).get(ids.ALL_ACTION) or {}).get("value") or "").strip()
 
 
-async def _update_all(ack: Any, body: dict[str, Any], deps: SlackDeps, meta: ViewMeta) -> None:
+async def _update_all(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps, meta: ViewMeta) -> None:
     """ "Or update all N": the same changes on every ticket the message mentions, as a bulk
     `/ticket update` (a durable job; the preview or the batch's message follows in the channel)."""
     refs = meta.refs
@@ -136,7 +137,7 @@ async def _update_all(ack: Any, body: dict[str, Any], deps: SlackDeps, meta: Vie
     await ack(response_action="clear")
 
 
-async def ack_pick(ack: Any, body: dict[str, Any], context: Any) -> None:
+async def ack_pick(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     """A ticket was chosen or typed: show Loading… in place, the form follows. With changes for
     all the tickets: a bulk update instead."""
     deps = deps_of(context)
@@ -158,7 +159,7 @@ async def ack_pick(ack: Any, body: dict[str, Any], context: Any) -> None:
 
 
 @guarded
-async def open_picked(body: dict[str, Any], client: Any, context: Any) -> None:
+async def open_picked(body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
     deps = deps_of(context)
     meta = deps.view_meta(body)
     if meta is None:
