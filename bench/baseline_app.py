@@ -28,8 +28,8 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.commands import ParseError, UpdateCommand, parse
 from bot.fields import FIELDS, Kind
+from bot.grammar import ParseError, UpdateCommand, parse
 from bot.resolve import ResolveError, item_name, resolve
 
 ENV = os.environ

@@ -24,8 +24,8 @@ from bench.common import save
 from blocks.card import CardOptions, card_text, ticket_card
 from bot.actors import Actor
 from bot.cache import Cache, MemoryBackend
-from bot.commands import UpdateCommand, parse
 from bot.config import Account, AppConfig, Settings
+from bot.grammar import UpdateCommand, parse
 from bot.lookups import Lookups
 from bot.models import Ticket
 from bot.sandbox.profiles import build_profiles

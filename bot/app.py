@@ -28,9 +28,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.actors import SlackDirectory
 from bot.config import AppConfig, ConfigError
 from bot.http_server import VERIFIED
-from bot.jobs import JobQueue, Worker
 from bot.logs import bind
 from bot.metrics import ACK_SECONDS, QUOTA_REFUSALS
+from bot.queue import JobQueue, Worker
 from bot.quota import UserQuota
 from bot.runtime import Core, build_core
 from bot.signing import Signer

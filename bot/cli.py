@@ -13,14 +13,14 @@ import sys
 from collections.abc import Sequence
 
 from bot.actors import Actor
-from bot.commands import ParseError, UpdateCommand
 from bot.config import AppConfig, ConfigError, load_config, secret_values
 from bot.fields import LOOKUP_RESOURCES
+from bot.grammar import ParseError, UpdateCommand
 from bot.logs import configure
 from bot.refusals import UserInputError
 from bot.render_text import audit_table, changes_text, request_text, ticket_text
 from bot.runtime import build_core
-from bot.truto_errors import TrutoError
+from bot.truto.errors import TrutoError
 
 _ASSIGNMENT = re.compile(r"^([A-Za-z_][\w.\-]*?)(\+=|-=|=)(.*)$", re.DOTALL)
 

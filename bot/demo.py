@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.actors import Actor
-from bot.commands import ParseError, UpdateCommand
 from bot.config import Account, AppConfig, Settings
 from bot.demo_live import run_live_scene
+from bot.grammar import ParseError, UpdateCommand
 from bot.refusals import UserInputError
 from bot.render_text import changes_text, request_text, ticket_text
 from bot.runtime import build_core
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
-from bot.truto_errors import TrutoError
+from bot.truto.errors import TrutoError
 
 JIRA_CHANNEL = "C0JIRA"
 LINEAR_CHANNEL = "C0LINEAR"

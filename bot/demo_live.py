@@ -28,7 +28,7 @@ from bot.config import AppConfig
 from bot.http_server import create_http_app
 from bot.sandbox import SANDBOX_TOKEN, SandboxState
 from bot.sandbox.fake_slack import FakeSlack
-from bot.truto import TrutoClient
+from bot.truto.client import TrutoClient
 
 Out = Callable[[str], None]
 SIGNING_SECRET = secrets.token_hex(16)  # this run's pretend Slack app

@@ -12,10 +12,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import webhook_admin
 from bot.config import Account, AppConfig, ConfigError, load_config
 from bot.custom_fields import form_fields, ticket_fields
-from bot.discovery import account_blocked, supports_update
 from bot.redis_client import connect
 from bot.runtime import build_core
-from bot.truto_errors import TrutoError
+from bot.truto.discovery import account_blocked, supports_update
+from bot.truto.errors import TrutoError
 
 SLACK_HINTS = {
     "invalid_auth": "SLACK_BOT_TOKEN is not valid: copy the Bot User OAuth Token (xoxb-…) again",

@@ -20,8 +20,8 @@ from bot.config import Account
 from bot.fields import LOOKUP_RESOURCES
 from bot.metrics import CACHE_EVENTS
 from bot.resolve import Item, NameIndex
-from bot.truto import ListInfo, TrutoClient
-from bot.truto_errors import NotAllowed, NotFound
+from bot.truto.client import ListInfo, TrutoClient
+from bot.truto.errors import NotAllowed, NotFound
 
 KEY_VERSION = "v1"
 LARGE_LIST = 2000  # items; a longer list gets its search index built in a thread

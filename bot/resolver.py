@@ -11,16 +11,16 @@ from datetime import date
 from typing import Any
 
 from bot.actors import Actor, SlackDirectory
-from bot.commands import Assignment, UserValue
 from bot.config import Account
 from bot.custom_fields import convert, find_field, label_of, ticket_fields
 from bot.fields import FIELDS, Kind
+from bot.grammar import Assignment, UserValue
 from bot.lookups import RESOURCE_LABELS, Lookups
 from bot.models import Ref, Ticket
 from bot.refs import TicketRef
 from bot.refusals import FieldError, UserInputError
 from bot.resolve import Item, ResolveError, item_name
-from bot.truto_errors import NotFound
+from bot.truto.errors import NotFound
 
 Target = tuple[str, str | None]  # (body field, custom field key)
 FindTicket = Callable[[Account, TicketRef], Awaitable[Ticket]]

@@ -15,14 +15,14 @@ from bot.actors import SlackDirectory
 from bot.audit import AuditTrail
 from bot.cache import Backend, Cache, FailoverBackend, MemoryBackend, RedisBackend
 from bot.config import AppConfig, ConfigError, Settings
-from bot.discovery import Discovery
 from bot.lookups import Lookups
-from bot.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from bot.redis_client import connect
 from bot.service import TicketService
 from bot.slack_directory import SlackUserDirectory
 from bot.snapshots import Snapshots
-from bot.truto import TrutoClient
+from bot.truto.client import TrutoClient
+from bot.truto.discovery import Discovery
+from bot.truto.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 
 
 @dataclass

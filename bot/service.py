@@ -19,11 +19,10 @@ from pydantic import ValidationError
 
 from bot.actors import Actor, SlackDirectory
 from bot.audit import AuditRecord, AuditTrail
-from bot.commands import Assignment, Command, UpdateCommand, parse
 from bot.config import PER_VERSION_PARAMS, Account, AppConfig
 from bot.custom_fields import merge
-from bot.discovery import Abilities, Discovery
 from bot.fields import FIELDS, Kind
+from bot.grammar import Assignment, Command, UpdateCommand, parse
 from bot.logs import bind
 from bot.lookups import Lookups
 from bot.metrics import UPDATES
@@ -34,8 +33,9 @@ from bot.refusals import FieldError, NoAccount, NothingToChange, Refused, UserIn
 from bot.resolve import ResolveError, compact, resolve
 from bot.resolver import Resolver, Target
 from bot.snapshots import Snapshots
-from bot.truto import TrutoClient
-from bot.truto_errors import NotFound, TrutoError
+from bot.truto.client import TrutoClient
+from bot.truto.discovery import Abilities, Discovery
+from bot.truto.errors import NotFound, TrutoError
 
 NEEDS_A_TITLE = "A ticket needs a title."
 _KEY_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9]*-\d+$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from bot.truto import TrutoClient
+from bot.truto.client import TrutoClient
 
 EVENT_TYPES = ["record:created", "record:updated", "record:deleted"]
 RECEIVER_PATH = "/truto/webhooks"

@@ -24,11 +24,11 @@ from blocks import ids
 from blocks.bulk import bulk_preview_blocks
 from bot.actors import Actor
 from bot.batches import Batch, BatchItem
-from bot.commands import UpdateCommand
+from bot.grammar import UpdateCommand
 from bot.refs import TicketRef
 from bot.refusals import UserInputError
 from bot.service import PlannedUpdate, changed_since
-from bot.truto import BULK
+from bot.truto.client import BULK
 from handlers import bulk_progress
 from handlers.deps import SlackDeps, actor_of, deps_of, idempotency_key, request_id
 from handlers.job_data import JobData

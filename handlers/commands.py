@@ -9,7 +9,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.messages import HELP_EXAMPLES, help_blocks, tool_examples
-from bot.commands import (
+from bot.custom_fields import ticket_fields
+from bot.fields import FIELDS, Kind
+from bot.grammar import (
     EVERYDAY,
     Command,
     EditCommand,
@@ -19,8 +21,6 @@ from bot.commands import (
     UpdateCommand,
     typed_name,
 )
-from bot.custom_fields import ticket_fields
-from bot.fields import FIELDS, Kind
 from bot.refusals import UserInputError
 from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
 from handlers.edit_form import open_edit

@@ -11,8 +11,8 @@ from slack_bolt.async_app import AsyncBoltContext
 from bot.actors import Actor
 from bot.card_registry import CardRegistry, OwnWrites
 from bot.config import Account, AppConfig
-from bot.jobs import JobQueue
 from bot.logs import current_fields
+from bot.queue import JobQueue
 from bot.refs import TicketRef
 from bot.runtime import Core
 from bot.service import TicketService

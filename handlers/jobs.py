@@ -21,16 +21,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import patience
 from bot.actors import Actor
 from bot.card_registry import Card
-from bot.commands import ParseError, UpdateCommand
 from bot.config import Account
-from bot.jobs import MAX_DELIVERIES, Job, NotForThisWorker, QueueFull
+from bot.grammar import ParseError, UpdateCommand
 from bot.logs import bind
 from bot.models import TicketUpdate
+from bot.queue import MAX_DELIVERIES, Job, NotForThisWorker, QueueFull
 from bot.refs import TicketRef
 from bot.refusals import NothingToChange, Notice, UserInputError
 from bot.service import UpdateResult
-from bot.truto import BULK
-from bot.truto_errors import RateLimited, TrutoError, Unavailable
+from bot.truto.client import BULK
+from bot.truto.errors import RateLimited, TrutoError, Unavailable
 from handlers import bulk_progress, live_cards, texts
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData

@@ -26,7 +26,7 @@ from bot.config import Account
 from bot.metrics import LIVE_CARDS
 from bot.models import Ticket
 from bot.refs import TicketRef
-from bot.truto_errors import NotFound
+from bot.truto.errors import NotFound
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
 from handlers.surface import card_message

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks import ids
 from blocks.messages import preview_blocks
 from bot.actors import Actor
-from bot.commands import UpdateCommand
+from bot.grammar import UpdateCommand
 from bot.refs import TicketRef
 from bot.refusals import UserInputError
 from handlers import bulk, texts

@@ -20,13 +20,13 @@ from blocks.card import CardOptions, card_text, compact_blocks, ticket_card
 from blocks.messages import error_blocks, notice_blocks
 from blocks.text import sentence
 from bot import ack_budget
-from bot.commands import ParseError
 from bot.config import Account
+from bot.grammar import ParseError
 from bot.metrics import JOBS_PENDING
 from bot.models import Change, Ticket
 from bot.refs import RefError
 from bot.refusals import Notice, UserInputError
-from bot.truto_errors import TrutoError
+from bot.truto.errors import TrutoError
 from handlers import texts
 from handlers.deps import SlackDeps, deps_of
 

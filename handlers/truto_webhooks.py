@@ -21,7 +21,7 @@ from starlette.responses import PlainTextResponse, Response
 from bot import keys
 from bot.metrics import WEBHOOK_EVENTS
 from bot.slack_edge import BodyRefused, read_body
-from bot.webhook_events import SIGNATURE_HEADER, Delivery, signature_valid, ticket_event
+from bot.truto.webhook_events import SIGNATURE_HEADER, Delivery, signature_valid, ticket_event
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
 from handlers.jobs import Busy, put_job

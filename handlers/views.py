@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.modal import loading_view
-from bot.commands import ParseError, UpdateCommand
+from bot.grammar import ParseError, UpdateCommand
 from bot.models import TicketUpdate
 from bot.refs import RefError, parse_ref
 from bot.refusals import UserInputError

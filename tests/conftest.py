@@ -12,13 +12,13 @@ from pydantic import SecretStr
 
 from bot.cache import Cache, FailoverBackend, MemoryBackend, RedisBackend
 from bot.config import Account, AppConfig, Settings
-from bot.discovery import Discovery
 from bot.lookups import Lookups
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from bot.service import TicketService
 from bot.snapshots import Snapshots
-from bot.truto import TrutoClient
+from bot.truto.client import TrutoClient
+from bot.truto.discovery import Discovery
 from tests.redis_server import RedisProcess
 
 # HYPOTHESIS_PROFILE=long runs the fuzzing with 10 000 examples (CI uses a few hundred).

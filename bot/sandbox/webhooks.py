@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from bot.webhook_events import sign
+from bot.truto.webhook_events import sign
 
 ENVIRONMENT_ID = "sandbox-environment"
 RETRIES = 3

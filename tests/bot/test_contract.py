@@ -13,15 +13,15 @@ from pydantic import SecretStr
 
 from bot.actors import Actor
 from bot.cache import Cache, MemoryBackend
-from bot.commands import UpdateCommand
 from bot.config import Account, AppConfig, Permissions, Settings
-from bot.discovery import Discovery
+from bot.grammar import UpdateCommand
 from bot.lookups import Lookups
 from bot.refusals import UserInputError
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.service import TicketService
 from bot.snapshots import Snapshots
-from bot.truto import TrutoClient
+from bot.truto.client import TrutoClient
+from bot.truto.discovery import Discovery
 from tests.conftest import DIRECTORY, JIRA, StaticDirectory
 
 ANA = Actor(slack_user_id="U0ANA", name="ana")

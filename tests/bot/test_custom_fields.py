@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.actors import Actor
-from bot.commands import UpdateCommand
+from bot.grammar import UpdateCommand
 from bot.refusals import UserInputError
 from bot.sandbox import SandboxServer
 from bot.service import TicketService

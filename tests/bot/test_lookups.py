@@ -8,7 +8,7 @@ from bot import keys
 from bot.cache import Cache, FailoverBackend, RedisBackend
 from bot.lookups import Lookups, cache_key
 from bot.sandbox import SandboxServer
-from bot.truto import TrutoClient
+from bot.truto.client import TrutoClient
 from tests.conftest import JIRA, LINEAR
 from tests.redis_server import RedisProcess
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.actors import Actor
-from bot.commands import ParseError, UpdateCommand
+from bot.grammar import ParseError, UpdateCommand
 from bot.models import Change, Ticket
 from bot.refusals import UserInputError
 from bot.sandbox import SandboxServer

@@ -12,14 +12,14 @@ from redis.asyncio.cluster import RedisCluster
 
 from bot import keys
 from bot.cache import Cache, RedisBackend
-from bot.jobs import Job, JobQueue, Worker
+from bot.queue import Job, JobQueue, Worker
 from bot.quota import UserQuota
-from bot.ratelimit import RedisRateLimiter
 from bot.redis_client import connect
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from bot.slack_edge import ReplayGuard
-from bot.truto_errors import RateLimited
+from bot.truto.errors import RateLimited
+from bot.truto.ratelimit import RedisRateLimiter
 from tests.cluster.conftest import Cluster
 from tests.handlers.conftest import harness_config, last, running
 

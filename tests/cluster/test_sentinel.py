@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from bot import keys
-from bot.jobs import JobQueue
+from bot.queue import JobQueue
 from bot.redis_client import connect
 from tests.redis_server import RedisProcess, free_port
 

@@ -15,14 +15,14 @@ from pydantic import SecretStr
 
 from bot.actors import Actor
 from bot.cache import Cache, MemoryBackend
-from bot.commands import ParseError, UpdateCommand
+from bot.grammar import ParseError, UpdateCommand
 from bot.lookups import Lookups
 from bot.refusals import UserInputError
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.service import TicketService
 from bot.snapshots import Snapshots
-from bot.truto import TrutoClient
-from bot.truto_errors import NotFound
+from bot.truto.client import TrutoClient
+from bot.truto.errors import NotFound
 from tests.conftest import DIRECTORY, JIRA_CHANNEL, StaticDirectory, app_config
 
 VERBS = st.sampled_from(["", "update ", "show ", "edit ", "help ", "updte ", "UPDATE "])

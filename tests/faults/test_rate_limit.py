@@ -9,9 +9,9 @@ import redis.asyncio as aioredis
 from pydantic import SecretStr
 
 from bot.models import Ref, TicketUpdate, UpdateQuery
-from bot.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
-from bot.truto import TrutoClient
+from bot.truto.client import TrutoClient
+from bot.truto.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from tests.redis_server import RedisProcess
 
 QUERY = UpdateQuery(integrated_account_id="sandbox-jira")

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from bot.jobs import Job, JobQueue, QueueFull, Worker
-from bot.ratelimit import MemoryRateLimiter
+from bot.queue import Job, JobQueue, QueueFull, Worker
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
-from bot.truto_errors import RateLimited
+from bot.truto.errors import RateLimited
+from bot.truto.ratelimit import MemoryRateLimiter
 from handlers.jobs import BUSY
 from tests.handlers.conftest import harness_config, running
 from tests.redis_server import free_port

@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot import ack_budget, keys
-from bot.jobs import Job, JobQueue, Worker
+from bot.queue import Job, JobQueue, Worker
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA_CHANNEL

@@ -11,8 +11,8 @@ from typing import Any
 from bot.cache import Cache
 from bot.config import Account
 from bot.lookups import cache_key
-from bot.truto import TrutoClient
-from bot.truto_errors import NotAllowed, NotFound, TrutoError
+from bot.truto.client import TrutoClient
+from bot.truto.errors import NotAllowed, NotFound, TrutoError
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from pydantic import SecretStr
 from bot import patience
 from bot.cache import Cache, MemoryBackend
 from bot.config import Account, AccountQuery, ConfigError, load_config
-from bot.discovery import Abilities, abilities_from
 from bot.lookups import PARTIAL_TTL, Lookups, cache_key
 from bot.models import Ref, TicketUpdate, UpdateQuery
-from bot.truto import TrutoClient
-from bot.truto_errors import (
+from bot.truto.client import TrutoClient
+from bot.truto.discovery import Abilities, abilities_from
+from bot.truto.errors import (
     Blocked,
     Forbidden,
     NotAllowed,

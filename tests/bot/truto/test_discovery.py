@@ -9,13 +9,13 @@ import pytest
 
 from bot.actors import Actor
 from bot.cache import Cache
-from bot.commands import UpdateCommand
 from bot.config import AccountQuery
-from bot.discovery import Abilities, Discovery, abilities_from, supports_update
+from bot.grammar import UpdateCommand
 from bot.refusals import UserInputError
 from bot.sandbox import SandboxServer
 from bot.service import TicketService
-from bot.truto import TrutoClient
+from bot.truto.client import TrutoClient
+from bot.truto.discovery import Abilities, Discovery, abilities_from, supports_update
 from tests.conftest import JIRA, JIRA_CHANNEL, LINEAR, LINEAR_CHANNEL
 
 ANA = Actor(slack_user_id="U0ANA", name="ana")

@@ -10,8 +10,8 @@ from pydantic import SecretStr
 
 from bot.models import Ref, TicketUpdate, UpdateQuery
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
-from bot.truto import RetryPolicy, TrutoClient
-from bot.truto_errors import (
+from bot.truto.client import RetryPolicy, TrutoClient
+from bot.truto.errors import (
     Blocked,
     Forbidden,
     NotAllowed,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.webhook_events import Delivery, parse_time, sign, signature_valid, ticket_event
+from bot.truto.webhook_events import Delivery, parse_time, sign, signature_valid, ticket_event
 
 BODY = b'{"id":"evt_1","event":"record:updated"}'
 

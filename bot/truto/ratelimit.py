@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bot import keys
-from bot.truto_errors import RateLimited
+from bot.truto.errors import RateLimited
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from bot import patience
 from bot.config import Account
 from bot.metrics import API_RETRIES, API_SECONDS
 from bot.models import JsonDict, Ticket, TicketUpdate, UpdateQuery, encode_query
-from bot.ratelimit import RateLimiter
-from bot.truto_errors import RateLimited, TrutoError, Unavailable, error_from_response
+from bot.truto.errors import RateLimited, TrutoError, Unavailable, error_from_response
+from bot.truto.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
