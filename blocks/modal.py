@@ -85,17 +85,26 @@ class EditChoices:
     collections: bool = False
 
 
-def _input(field: str, label: str, element: dict[str, Any], hint: str | None = None) -> dict[str, Any]:
+def _input_block(
+    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str | None = None
+) -> dict[str, Any]:
     block: dict[str, Any] = {
         "type": "input",
-        "block_id": ids.field_block(field),
+        "block_id": block_id,
         "label": plain(label, 2000),
-        "optional": True,
-        "element": {**element, "action_id": ids.FIELD_ACTION},
+        "element": element,
     }
+    if optional:
+        block["optional"] = True
     if hint:
         block["hint"] = plain(hint, 2000)
     return block
+
+
+def _input(field: str, label: str, element: dict[str, Any], hint: str | None = None) -> dict[str, Any]:
+    """A form field: optional (only what is changed is sent)."""
+    element = {**element, "action_id": ids.FIELD_ACTION}
+    return _input_block(ids.field_block(field), label, element, optional=True, hint=hint)
 
 
 def _current(value: Any, items: Sequence[Item]) -> dict[str, Any] | None:
@@ -240,29 +249,21 @@ def pick_ticket_view(refs: Sequence[str], metadata: str) -> View:
         "options": options,
         "initial_option": options[0],
     }
-    block = {
-        "type": "input",
-        "block_id": ids.PICK_BLOCK,
-        "label": plain("Which ticket?", 2000),
-        "element": element,
-    }
+    block = _input_block(ids.PICK_BLOCK, "Which ticket?", element)
     intro = _section(f"This message mentions {len(refs)} tickets.")
-    every = {
-        "type": "input",
-        "block_id": ids.ALL_BLOCK,
-        "optional": True,
-        "label": plain(f"Or update all {len(refs)}", 2000),
-        "hint": plain(
-            "The same changes on every ticket, as after /ticket update; leave empty to edit "
-            "the ticket chosen above.",
-            2000,
-        ),
-        "element": {
-            "type": "plain_text_input",
-            "action_id": ids.ALL_ACTION,
-            "placeholder": plain("status=done assignee=@bo", 150),
-        },
+    changes = {
+        "type": "plain_text_input",
+        "action_id": ids.ALL_ACTION,
+        "placeholder": plain("status=done assignee=@bo", 150),
     }
+    every = _input_block(
+        ids.ALL_BLOCK,
+        f"Or update all {len(refs)}",
+        changes,
+        optional=True,
+        hint="The same changes on every ticket, as after /ticket update; leave empty to edit the ticket "
+        "chosen above.",
+    )
     return _view(ids.PICK_VIEW, "Update ticket", [intro, block, every], metadata, "Next")
 
 
@@ -272,11 +273,6 @@ def enter_ticket_view(looked_for: str, metadata: str) -> View:
         "action_id": ids.PICK_ACTION,
         "placeholder": plain("PROJ-42 or a ticket URL", 150),
     }
-    block = {
-        "type": "input",
-        "block_id": ids.ENTER_BLOCK,
-        "label": plain("Ticket", 2000),
-        "element": element,
-    }
+    block = _input_block(ids.ENTER_BLOCK, "Ticket", element)
     intro = _section(f"No ticket reference found in this message. Looked for {escape(looked_for)}.")
     return _view(ids.ENTER_VIEW, "Update ticket", [intro, block], metadata, "Next")

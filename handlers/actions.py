@@ -12,11 +12,11 @@ from blocks import ids
 from bot.refs import TicketRef
 from bot.refusals import UserInputError
 from handlers import live_cards, texts
-from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
+from handlers.deps import SlackDeps, deps_of, idempotency_key
 from handlers.edit_form import open_edit
 from handlers.job_data import JobData
 from handlers.jobs import Busy, enqueue, put_job, take_stored
-from handlers.surface import ack_only, card_message, channel_of, guarded, tell
+from handlers.surface import ack_only, asker_of, card_message, channel_of, guarded, in_place, tell
 
 FORGED = texts.FORGED_BUTTON
 RETRY_GONE = texts.RETRY_GONE
@@ -44,9 +44,8 @@ def _required_target(
 
 @guarded
 async def edit_clicked(
-    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, deps: SlackDeps
 ) -> None:
-    deps = deps_of(context)
     account, ref = _required_target(deps, body)
     await open_edit(
         deps, client, body["trigger_id"], account, ref, channel_of(body), (body.get("user") or {}).get("id")
@@ -71,24 +70,11 @@ async def _enqueue_card_update(
     same_click = idempotency_key(
         team, user.get("id"), container.get("message_ts"), action.get("action_id"), ref.id, chosen
     )
+    key = idempotency_key(same_click, action.get("action_ts"))
     job = JobData.for_account(
-        account,
-        kind="fields",
-        surface="card",
-        ticket=ref.id,
-        body=fields,
-        assign_me=assign_me,
-        channel=channel_of(body),
-        user=user.get("id"),
-        user_name=user.get("username") or user.get("name"),
-        team=team,
-        response_url=body.get("response_url"),
-        reply="replace",
-        ephemeral=bool(container.get("is_ephemeral")),
-        message_ts=container.get("message_ts") if container.get("type") == "message" else None,
-        key=idempotency_key(same_click, action.get("action_ts")),
-        request_id=request_id(),
-    )
+        account, kind="fields", surface="card", ticket=ref.id, body=fields, assign_me=assign_me, key=key,
+        **asker_of(body), **in_place(body),
+    )  # fmt: skip
     await enqueue(deps, job, dedupe=same_click, dedupe_ttl=DOUBLE_CLICK_WINDOW)
 
 
@@ -135,31 +121,36 @@ async def refuse_forged(
     _required_target(deps, body, value)
 
 
+async def _show_card(
+    body: dict[str, Any], respond: AsyncRespond, deps: SlackDeps, *, to_channel: bool
+) -> None:
+    """The card of the ticket a button names: "Share in channel" posts it for everyone (and
+    removes the private one); "Show card" on a compact line shows it to the one who asked."""
+    account, ref = _required_target(deps, body)
+    ticket = await deps.service.recent_ticket(account, ref)
+    message = await card_message(deps, account, ticket, shareable=not to_channel)
+    await respond(
+        response_type="in_channel" if to_channel else "ephemeral", replace_original=False, **message
+    )
+    if to_channel:
+        await respond(delete_original=True)
+        card = live_cards.through_response_url(body.get("response_url"), used=2)
+        if card is not None:
+            await live_cards.remember(deps, account, ticket, card)
+
+
 @guarded
 async def share_clicked(
     body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
-    deps = deps_of(context)
-    account, ref = _required_target(deps, body)
-    ticket = await deps.service.recent_ticket(account, ref)
-    message = await card_message(deps, account, ticket)
-    await respond(response_type="in_channel", replace_original=False, **message)
-    await respond(delete_original=True)
-    card = live_cards.through_response_url(body.get("response_url"), used=2)
-    if card is not None:
-        await live_cards.remember(deps, account, ticket, card)
+    await _show_card(body, respond, deps_of(context), to_channel=True)
 
 
 @guarded
 async def show_card_clicked(
     body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
-    """ "Show card" on a compact line: the full card, to the one who asked."""
-    deps = deps_of(context)
-    account, ref = _required_target(deps, body)
-    ticket = await deps.service.recent_ticket(account, ref)
-    message = await card_message(deps, account, ticket, shareable=True)
-    await respond(response_type="ephemeral", replace_original=False, **message)
+    await _show_card(body, respond, deps_of(context), to_channel=False)
 
 
 async def ack_retry(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
@@ -30,8 +30,8 @@ from bot.refusals import UserInputError
 from bot.service import PlannedUpdate, changed_since
 from bot.truto.client import BULK
 from handlers import bulk_progress
-from handlers.deps import SlackDeps, actor_of, deps_of, idempotency_key, request_id
-from handlers.job_data import JobData
+from handlers.deps import SlackDeps, actor_of, idempotency_key
+from handlers.job_data import ORIGIN, JobData
 from handlers.jobs import put_job
 from handlers.surface import ack_only, action_value, guarded
 from handlers.tokens import PREVIEW_KEPT_FOR, PREVIEW_VALID_FOR
@@ -195,30 +195,19 @@ async def start_batch(
         if account is None:
             continue
         job = JobData.for_account(
-            account,
-            kind="fields",
-            surface="bulk",
-            ticket=item.ticket,
-            body=body,
-            channel=batch.channel,
-            user=batch.user,
-            user_name=batch.user_name,
-            team=batch.team,
-            reply="post",
-            key=idempotency_key(key, item.account, item.ticket),
-            batch=batch.id,
-            request_id=request_id(),
-        )
+            account, kind="fields", surface="bulk", ticket=item.ticket, body=body, reply="post",
+            key=idempotency_key(key, item.account, item.ticket), batch=batch.id,
+            **{name: getattr(batch, name) for name in ORIGIN if name != "response_url"},
+        )  # fmt: skip
         await put_job(deps, job, once=job.key)
     return batch
 
 
 @guarded
 async def retry_clicked(
-    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, deps: SlackDeps
 ) -> None:
     """Retry puts back the failed tickets only, with their own keys (a retry cannot apply twice)."""
-    deps = deps_of(context)
     held = await deps.retries.take(action_value(body))
     batch = await bulk_progress.store(deps).get(str(held.value.get("batch"))) if held else None
     if batch is None:
@@ -234,11 +223,10 @@ async def retry_clicked(
 
 @guarded
 async def undo_clicked(
-    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, deps: SlackDeps
 ) -> None:
     """Undo restores exactly what the batch changed on each ticket, skipping (and listing)
     tickets changed by someone since."""
-    deps = deps_of(context)
     held = await deps.undos.find(action_value(body))
     batch = await bulk_progress.store(deps).get(str(held.value.get("batch"))) if held else None
     if held is None or batch is None:

@@ -22,13 +22,13 @@ from bot.grammar import (
     typed_name,
 )
 from bot.refusals import UserInputError
-from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
+from handlers.deps import SlackDeps, deps_of, idempotency_key
 from handlers.edit_form import open_edit
 from handlers.job_data import JobData
 from handlers.jobs import enqueue
 from handlers.preview import offer_preview, wants_preview
 from handlers.shortcuts import known_prefixes
-from handlers.surface import ack_only, card_message, guarded, private_answer
+from handlers.surface import ack_only, asker_of, card_message, guarded, private_answer
 
 
 def _parsed(body: dict[str, Any], context: AsyncBoltContext) -> Command | ParseError:
@@ -63,21 +63,13 @@ async def ack_ticket(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltCont
     if isinstance(command, UpdateCommand) and (command.bulk or not wants_preview(deps, command)):
         key = idempotency_key(body.get("team_id"), body.get("user_id"), body.get("trigger_id"))
         try:
+            account = deps.service.account_for_ref(command.ref, body.get("channel_id"))
+            surface = "bulk" if command.bulk else "command"
+            text = body.get("text") or ""
             job = JobData.for_account(
-                deps.service.account_for_ref(command.ref, body.get("channel_id")),
-                kind="command",
-                surface="bulk" if command.bulk else "command",
-                text=body.get("text") or "",
-                ticket=command.ref.id,
-                channel=body.get("channel_id"),
-                user=body.get("user_id"),
-                user_name=body.get("user_name"),
-                team=body.get("team_id"),
-                response_url=body.get("response_url"),
-                reply="in_channel",
-                key=key,
-                request_id=request_id(),
-            )
+                account, kind="command", surface=surface, text=text, ticket=command.ref.id, key=key,
+                **asker_of(body),
+            )  # fmt: skip
             await enqueue(deps, job, dedupe=key)
         except UserInputError as refused:  # no account for the channel, or Busy
             await ack(**private_answer(str(refused)))

@@ -11,7 +11,6 @@ from slack_bolt.async_app import AsyncBoltContext
 from bot.actors import Actor
 from bot.card_registry import CardRegistry, OwnWrites
 from bot.config import Account, AppConfig
-from bot.logs import current_fields
 from bot.queue import JobQueue
 from bot.refs import TicketRef
 from bot.runtime import Core
@@ -89,10 +88,6 @@ def actor_of(body: dict[str, Any]) -> Actor:
     user_id = body.get("user_id") or user.get("id")
     name = body.get("user_name") or user.get("username") or user.get("name")
     return Actor(slack_user_id=user_id, name=name)
-
-
-def request_id() -> str | None:
-    return current_fields().get("request_id")
 
 
 def idempotency_key(*parts: Any) -> str:

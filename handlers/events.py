@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ack_budget, keys
@@ -15,7 +15,7 @@ from bot.lookups import cache_key
 from bot.models import Ticket
 from bot.refs import TicketRef, ref_from_url
 from handlers import live_cards
-from handlers.deps import SlackDeps, deps_of
+from handlers.deps import SlackDeps
 from handlers.surface import ack_only, card_message, user_message
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,8 @@ async def _ticket(deps: SlackDeps, account: Account, ref: TicketRef) -> Ticket:
     return Ticket.model_validate(data)
 
 
-async def unfurl(body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
+async def unfurl(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
     ack_budget.end()  # after the ack: not bound by its Redis budget
-    deps = deps_of(context)
     event = body.get("event") or {}
     if not await _first_delivery(deps, body):
         log.info("event %s delivered again; already handled", body.get("event_id"))

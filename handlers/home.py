@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.home import RecentUpdate, Routing, home_view
 from blocks.messages import tool_examples
 from bot.config import Account
-from handlers.deps import SlackDeps, deps_of
+from handlers.deps import SlackDeps
 from handlers.shortcuts import known_prefixes
 from handlers.surface import ack_only, guarded
 
@@ -61,12 +61,11 @@ async def recent(deps: SlackDeps, user: str) -> list[RecentUpdate] | None:
 
 
 @guarded
-async def publish_home(body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
+async def publish_home(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
     event = body.get("event") or {}
     user = event.get("user")
     if event.get("tab") != "home" or not user:
         return
-    deps = deps_of(context)
     main = deps.config.account(deps.config.default_account or "") or next(
         iter(deps.config.accounts.values()), None
     )

@@ -32,8 +32,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.config import Account, AppConfig
+from bot.logs import current_fields
 
 VERSION = 2
+# Who asked and where, as a job (and a kept preview or batch) records it.
+ORIGIN = ("channel", "user", "user_name", "team", "response_url")
 Kind = Literal["command", "fields", "refresh"]
 Reply = Literal["in_channel", "replace", "post"]
 
@@ -70,7 +73,13 @@ class JobData(BaseModel):
 
     @classmethod
     def for_account(cls, account: Account, **fields: Any) -> JobData:
+        """A job on `account`, carrying the current request's id unless given one."""
+        fields.setdefault("request_id", current_fields().get("request_id"))
         return cls(account=account.name, integrated_account_id=account.integrated_account_id, **fields)
+
+    @property
+    def origin(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in ORIGIN}
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -78,7 +78,6 @@ async def enqueue(deps: SlackDeps, data: JobData, *, dedupe: str, dedupe_ttl: fl
 
 
 async def _tell(
-    deps: SlackDeps,
     client: AsyncWebClient,
     data: JobData,
     message: str,
@@ -320,10 +319,10 @@ async def _tell_failure(
     """What the user hears when a job fails: their mistake, the tool's refusal (no Retry), or a
     failure a Retry can help (a timeout, a 5xx, a rate limit)."""
     if isinstance(exc, Notice):  # not a problem: said plainly
-        await _tell(deps, client, data, str(exc), notice=True)
+        await _tell(client, data, str(exc), notice=True)
         return
     if isinstance(exc, ParseError | UserInputError):
-        await _tell(deps, client, data, str(exc))
+        await _tell(client, data, str(exc))
         return
     if isinstance(exc, TrutoError):
         retryable = isinstance(exc, Unavailable | RateLimited)
@@ -337,13 +336,13 @@ async def _tell_failure(
             )
         else:
             text = f"{what} was not updated: {exc.user_message}"
-        await _tell(deps, client, data, text, retry=retry)
+        await _tell(client, data, text, retry=retry)
         return
     message = user_message(exc)
     error_id = new_error_id()
     log.error("job %s failed: error %s", job.id, error_id, exc_info=exc)
     text = message or texts.SOMETHING_WENT_WRONG
-    await _tell(deps, client, data, text, error_id=error_id)
+    await _tell(client, data, text, error_id=error_id)
 
 
 async def _cause(job: Job, exc: Exception) -> str:
@@ -415,7 +414,6 @@ def job_handler(deps: SlackDeps, client: AsyncWebClient) -> Any:
             """Said once when the update waits for the tool's rate limit; replaced by the card."""
             noted.append(True)
             await _tell(
-                deps,
                 client,
                 data,
                 f"{data.ticket or 'The ticket'}: queued behind {account.display_tool}'s rate limit; "
@@ -466,6 +464,6 @@ def dropped_job_handler(deps: SlackDeps, client: AsyncWebClient) -> Any:
             f"{what}: the update could not be completed (it was tried {MAX_DELIVERIES} times); "
             "it may not have been applied. Retry is safe: it cannot apply twice."
         )
-        await _tell(deps, client, data, text, retry=retry)
+        await _tell(client, data, text, retry=retry)
 
     return dropped

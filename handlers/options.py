@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from blocks import ids
 from blocks.messages import options_payload
@@ -14,12 +14,11 @@ from bot.custom_fields import field_options, find_field, ticket_fields
 from bot.fields import FIELDS
 from bot.refusals import UserInputError
 from bot.resolve import Item, NameIndex, ResolveError
-from handlers.deps import SlackDeps, deps_of
+from handlers.deps import SlackDeps
 from handlers.signed_values import ViewMeta
 
 
-async def suggest(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
-    deps = deps_of(context)
+async def suggest(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None:
     block_id = body.get("block_id") or ""
     field = ids.field_of_block(block_id)
     custom = ids.custom_of_block(block_id)

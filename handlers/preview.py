@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
@@ -17,8 +17,8 @@ from bot.grammar import UpdateCommand
 from bot.refs import TicketRef
 from bot.refusals import UserInputError
 from handlers import bulk, texts
-from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
-from handlers.job_data import JobData
+from handlers.deps import SlackDeps, idempotency_key
+from handlers.job_data import ORIGIN, JobData
 from handlers.jobs import put_job
 from handlers.surface import ack_only, action_value, guarded
 from handlers.tokens import PREVIEW_KEPT_FOR as KEPT_FOR
@@ -62,9 +62,8 @@ async def offer_preview(
 
 @guarded
 async def apply_preview(
-    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, deps: SlackDeps
 ) -> None:
-    deps = deps_of(context)
     held = await deps.previews.take(action_value(body))
     if held is None:
         raise UserInputError(GONE)
@@ -90,29 +89,17 @@ async def apply_preview(
         await offer_preview(deps, respond, origin, note=note, replace=True)
         return
     job = JobData.for_account(
-        account,
-        kind="fields",
-        surface="preview",
-        ticket=entry["ticket"],
-        body=entry["body"],
-        channel=entry.get("channel"),
-        user=entry.get("user"),
-        user_name=entry.get("user_name"),
-        team=entry.get("team"),
-        response_url=entry.get("response_url"),
-        reply="in_channel",
-        key=entry["key"],
-        request_id=request_id(),
-    )
+        account, kind="fields", surface="preview", ticket=entry["ticket"], body=entry["body"],
+        key=entry["key"], **{name: entry.get(name) for name in ORIGIN},
+    )  # fmt: skip
     await put_job(deps, job, once=entry["key"])
     await respond(delete_original=True)
 
 
 @guarded
 async def cancel_preview(
-    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, deps: SlackDeps
 ) -> None:
-    deps = deps_of(context)
     await deps.previews.take(action_value(body))
     await respond(replace_original=True, text="Preview cancelled; nothing was sent.")
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Collection, Iterator
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
@@ -14,7 +14,7 @@ from blocks.modal import enter_ticket_view, pick_ticket_view
 from bot.actors import Actor
 from bot.config import Account
 from bot.refs import BUILTIN_LINK_PATTERNS, TicketRef, find_refs
-from handlers.deps import SlackDeps, deps_of
+from handlers.deps import SlackDeps
 from handlers.edit_form import open_edit
 from handlers.signed_values import ViewMeta
 from handlers.surface import ack_only, guarded
@@ -59,8 +59,7 @@ async def known_prefixes(deps: SlackDeps, account: Account) -> frozenset[str] | 
 
 
 @guarded
-async def shortcut_used(body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
-    deps = deps_of(context)
+async def shortcut_used(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
     channel = (body.get("channel") or {}).get("id")
     user = (body.get("user") or {}).get("id")
     account = deps.service.account_for(channel)

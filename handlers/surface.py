@@ -62,6 +62,32 @@ def user_of(body: dict[str, Any]) -> str | None:
     return body.get("user_id") or (body.get("user") or {}).get("id")
 
 
+def asker_of(body: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """Who asked and where, from any Slack payload (a slash command's form or an interaction's
+    JSON), as a job records it (`overrides` win: a modal's channel comes from its metadata)."""
+    user: dict[str, Any] = body["user"] if isinstance(body.get("user"), dict) else {}
+    team: dict[str, Any] = body["team"] if isinstance(body.get("team"), dict) else {}
+    asked = {
+        "channel": channel_of(body),
+        "user": user_of(body),
+        "user_name": body.get("user_name") or user.get("username") or user.get("name"),
+        "team": body.get("team_id") or team.get("id"),
+        "response_url": body.get("response_url"),
+    }
+    return {**asked, **overrides}
+
+
+def in_place(body: dict[str, Any]) -> dict[str, Any]:
+    """A job's result replaces the message a button was clicked on (ephemeral or not)."""
+    container = body.get("container") or {}
+    on_message = container.get("type") == "message"
+    return {
+        "reply": "replace",
+        "ephemeral": bool(container.get("is_ephemeral")),
+        "message_ts": container.get("message_ts") if on_message else None,
+    }
+
+
 def private_answer(
     message: str, *, notice: bool = False, retry_value: str | None = None, error_id: str | None = None
 ) -> dict[str, Any]:

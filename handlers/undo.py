@@ -5,25 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from bot.refs import TicketRef
 from bot.refusals import Notice, UserInputError
 from bot.service import changed_since
-from handlers.deps import actor_of, deps_of, idempotency_key, request_id
+from handlers.deps import SlackDeps, actor_of, idempotency_key
 from handlers.job_data import JobData
 from handlers.jobs import put_job
-from handlers.surface import ack_only, guarded
+from handlers.surface import ack_only, action_value, asker_of, guarded, in_place
 
 
 @guarded
 async def undo_clicked(
-    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, deps: SlackDeps
 ) -> None:
-    deps = deps_of(context)
-    value = ((body.get("actions") or [{}])[0]).get("value")
+    value = action_value(body)
     held = await deps.undos.find(value)
     minutes = deps.config.settings.undo_minutes
     if held is None:
@@ -46,24 +45,12 @@ async def undo_clicked(
     if moved:
         raise UserInputError(f"Not undone: {', '.join(moved)} changed since; nothing was sent.")
     await deps.undos.discard(held, used_by={"user": user.get("id")}, remember_for=minutes * 60)
-    container = body.get("container") or {}
     job = JobData.for_account(
-        account,
-        kind="fields",
-        surface="undo",
-        ticket=record["ticket"],
-        body=record["body"],
-        channel=record.get("channel"),
-        user=user.get("id"),
-        user_name=user.get("username") or user.get("name"),
-        response_url=body.get("response_url"),
-        reply="replace",
-        ephemeral=bool(container.get("is_ephemeral")),
-        message_ts=container.get("message_ts") if container.get("type") == "message" else None,
+        account, kind="fields", surface="undo", ticket=record["ticket"], body=record["body"],
         undo_of=record.get("user"),
         key=idempotency_key(held.token, "undo"),  # its own key: an undo is a change of its own
-        request_id=request_id(),
-    )
+        **asker_of(body, channel=record.get("channel"), team=None), **in_place(body),
+    )  # fmt: skip
     await put_job(deps, job, once=job.key)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
@@ -14,20 +14,19 @@ from bot.models import TicketUpdate
 from bot.refs import RefError, parse_ref
 from bot.refusals import UserInputError
 from handlers import texts
-from handlers.deps import SlackDeps, deps_of, idempotency_key, request_id
+from handlers.deps import SlackDeps, idempotency_key
 from handlers.edit_form import inputs_digest, open_edit, read_submission
 from handlers.job_data import JobData
 from handlers.jobs import Busy, enqueue
 from handlers.signed_values import ViewMeta
-from handlers.surface import guarded, tell
+from handlers.surface import asker_of, guarded, tell
 
 EXPIRED = texts.FORM_EXPIRED
 
 
-async def ack_edit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+async def ack_edit(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None:
     """Validate inline (errors on the right input); a change becomes a durable job, then the
     modal closes at once."""
-    deps = deps_of(context)
     meta = deps.view_meta(body)
     if meta is None or meta.inputs != inputs_digest(body["view"]):
         await ack(response_action="errors", errors={_first_input(body["view"]): EXPIRED})
@@ -48,19 +47,9 @@ async def ack_edit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContex
             await ack(response_action="errors", errors={_first_input(body["view"]): EXPIRED})
             return
         job = JobData.for_account(
-            account,
-            kind="fields",
-            surface="form",
-            ticket=meta.ticket or "",
-            body=_job_body(diff.body),
-            channel=meta.channel,
-            user=user.get("id"),
-            user_name=user.get("username") or user.get("name"),
-            team=(body.get("team") or {}).get("id"),
-            reply="post",
-            key=key,
-            request_id=request_id(),
-        )
+            account, kind="fields", surface="form", ticket=meta.ticket or "", body=_job_body(diff.body),
+            reply="post", key=key, **asker_of(body, channel=meta.channel),
+        )  # fmt: skip
         try:
             await enqueue(deps, job, dedupe=key)
         except Busy as busy:
@@ -83,8 +72,7 @@ def _first_input(view: dict[str, Any]) -> str:
 
 
 @guarded
-async def note_no_change(body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
-    deps = deps_of(context)
+async def note_no_change(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
     meta = deps.view_meta(body)
     if meta is None or meta.inputs != inputs_digest(body["view"]):
         return  # refused in the ack
@@ -118,18 +106,9 @@ async def _update_all(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps, meta
         account = deps.service.account_for_ref(command.ref, meta.channel)
         key = idempotency_key((body.get("team") or {}).get("id"), user.get("id"), body["view"]["id"])
         job = JobData.for_account(
-            account,
-            kind="command",
-            surface="bulk",
-            text=text,
-            ticket=command.ref.id,
-            channel=meta.channel,
-            user=user.get("id"),
-            user_name=user.get("username") or user.get("name"),
-            team=(body.get("team") or {}).get("id"),
-            key=key,
-            request_id=request_id(),
-        )
+            account, kind="command", surface="bulk", text=text, ticket=command.ref.id, key=key,
+            **asker_of(body, channel=meta.channel),
+        )  # fmt: skip
         await enqueue(deps, job, dedupe=key)
     except (ParseError, UserInputError) as exc:
         await ack(response_action="errors", errors={ids.ALL_BLOCK: str(exc)[:150]})
@@ -137,10 +116,9 @@ async def _update_all(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps, meta
     await ack(response_action="clear")
 
 
-async def ack_pick(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+async def ack_pick(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None:
     """A ticket was chosen or typed: show Loading… in place, the form follows. With changes for
     all the tickets: a bulk update instead."""
-    deps = deps_of(context)
     meta = deps.view_meta(body)
     block_id = ids.PICK_BLOCK if body["view"]["callback_id"] == ids.PICK_VIEW else ids.ENTER_BLOCK
     if meta is None:
@@ -159,8 +137,7 @@ async def ack_pick(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContex
 
 
 @guarded
-async def open_picked(body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
-    deps = deps_of(context)
+async def open_picked(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
     meta = deps.view_meta(body)
     if meta is None:
         return
