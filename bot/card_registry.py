@@ -176,3 +176,37 @@ class OwnWrites:
     async def made(self, integrated_account_id: str, ticket: Ticket) -> bool:
         entry = await self.backend.get(self._key(integrated_account_id, ticket.id))
         return entry is not None and entry.value == fingerprint(ticket)
+
+
+SEEN_SECONDS = 24 * 3600.0  # an event id is remembered this long (the API's retries come sooner)
+PENDING_SECONDS = 30.0  # a pending marker outlives a crashed job by this much at most
+
+
+class RefreshMarks:
+    """What makes webhook deliveries cheap: each event id is handled once, and one refresh
+    per ticket (and kind of change) is pending at a time; later events join it."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    @staticmethod
+    def _pending(integrated_account_id: str, ticket_id: str, action: str) -> str:
+        kind = "deleted" if action == "deleted" else "changed"
+        return keys.key("cards-pending", integrated_account_id, ticket_id, kind)
+
+    async def first_delivery(self, event_id: str) -> bool:
+        return await self.backend.try_lock(keys.key("truto-event", event_id), SEEN_SECONDS) is not None
+
+    async def start_refresh(self, integrated_account_id: str, ticket_id: str, action: str) -> bool:
+        """False when a refresh of this ticket is already pending (the event joins it)."""
+        pending = self._pending(integrated_account_id, ticket_id, action)
+        return await self.backend.try_lock(pending, PENDING_SECONDS) is not None
+
+    async def refreshing(self, integrated_account_id: str, ticket_id: str, action: str) -> None:
+        """The refresh reads the ticket now: a later event needs a refresh of its own."""
+        await self.backend.delete(self._pending(integrated_account_id, ticket_id, action))
+
+    async def forget(self, event_id: str, integrated_account_id: str, ticket_id: str, action: str) -> None:
+        """The delivery was not taken (busy): its retry is handled as new."""
+        pending = self._pending(integrated_account_id, ticket_id, action)
+        await self.backend.delete(keys.key("truto-event", event_id), pending)

@@ -184,10 +184,10 @@ async def start_batch(
     )
     batch = await bulk_progress.post_start(deps, client, batch, thread_ts)
     if batch.finished:  # nothing changes anywhere
-        await bulk_progress.store(deps).put(batch)
+        await deps.batches.put(batch)
         await bulk_progress.show(deps, client, batch, "summary")
         return batch
-    await bulk_progress.store(deps).put(batch)
+    await deps.batches.put(batch)
     for item, body in items:
         if not item.changes:
             continue
@@ -209,11 +209,11 @@ async def retry_clicked(
 ) -> None:
     """Retry puts back the failed tickets only, with their own keys (a retry cannot apply twice)."""
     held = await deps.retries.take(action_value(body))
-    batch = await bulk_progress.store(deps).get(str(held.value.get("batch"))) if held else None
+    batch = await deps.batches.get(str(held.value.get("batch"))) if held else None
     if batch is None:
         raise UserInputError("This Retry was already used or has expired.")
     failed = [i for i in batch.items if i.state == "failed" and i.job]
-    batch = await bulk_progress.store(deps).reopen(batch.id, {(i.account, i.ticket) for i in failed})
+    batch = await deps.batches.reopen(batch.id, {(i.account, i.ticket) for i in failed})
     if batch is None:
         raise UserInputError("This Retry was already used or has expired.")
     await bulk_progress.show(deps, client, batch, "progress")
@@ -228,7 +228,7 @@ async def undo_clicked(
     """Undo restores exactly what the batch changed on each ticket, skipping (and listing)
     tickets changed by someone since."""
     held = await deps.undos.find(action_value(body))
-    batch = await bulk_progress.store(deps).get(str(held.value.get("batch"))) if held else None
+    batch = await deps.batches.get(str(held.value.get("batch"))) if held else None
     if held is None or batch is None:
         minutes = deps.config.settings.undo_minutes
         raise UserInputError(

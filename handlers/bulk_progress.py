@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from blocks.bulk import progress_blocks, progress_text, summary_blocks, summary_text
-from bot.batches import Batch, BatchStore, State
+from bot.batches import Batch, State
 from bot.models import TicketUpdate
 from bot.service import UpdateResult
 from handlers.deps import SlackDeps
@@ -19,10 +19,6 @@ from handlers.job_data import JobData
 from handlers.surface import NOT_A_MEMBER
 
 log = logging.getLogger(__name__)
-
-
-def store(deps: SlackDeps) -> BatchStore:
-    return BatchStore(deps.core.cache.backend)
 
 
 async def post_start(
@@ -76,7 +72,7 @@ async def _undo_value(deps: SlackDeps, batch: Batch) -> str | None:
 async def record(deps: SlackDeps, client: AsyncWebClient, data: JobData, state: State, **fields: Any) -> None:
     if data.batch is None:
         return
-    batch, what = await store(deps).record(data.batch, data.account, data.ticket, state, **fields)
+    batch, what = await deps.batches.record(data.batch, data.account, data.ticket, state, **fields)
     if batch is not None and what is not None:
         await show(deps, client, batch, what)
 

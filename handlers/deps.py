@@ -8,8 +8,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncBoltContext
 
+from bot import keys
 from bot.actors import Actor
-from bot.card_registry import CardRegistry, OwnWrites
+from bot.batches import BatchStore
+from bot.card_registry import CardRegistry, OwnWrites, RefreshMarks
 from bot.config import Account, AppConfig
 from bot.queue import JobQueue
 from bot.refs import TicketRef
@@ -55,6 +57,18 @@ class SlackDeps:
         return CardRegistry(
             self.core.cache.backend, ttl=settings.card_registry_days * 86400, cap=settings.card_registry_cap
         )
+
+    async def first_time(self, name: str, ident: str, ttl: float) -> bool:
+        """True the first time `ident` is seen under `name` within `ttl` seconds, across processes."""
+        return await self.core.cache.backend.try_lock(keys.key(name, ident), ttl) is not None
+
+    @property
+    def refresh_marks(self) -> RefreshMarks:
+        return RefreshMarks(self.core.cache.backend)
+
+    @property
+    def batches(self) -> BatchStore:
+        return BatchStore(self.core.cache.backend)
 
     @property
     def own_writes(self) -> OwnWrites:

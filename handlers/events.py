@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import ack_budget, keys
+from bot import ack_budget
 from bot.config import Account
 from bot.lookups import cache_key
 from bot.models import Ticket
@@ -27,8 +27,7 @@ async def _first_delivery(deps: SlackDeps, body: dict[str, Any]) -> bool:
     event_id = body.get("event_id")
     if not event_id:
         return True
-    marker = await deps.core.cache.backend.try_lock(keys.key("event", str(event_id)), 3600)
-    return marker is not None
+    return await deps.first_time("event", str(event_id), 3600)
 
 
 async def _ticket(deps: SlackDeps, account: Account, ref: TicketRef) -> Ticket:

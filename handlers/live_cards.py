@@ -20,7 +20,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from blocks.messages import deleted_blocks
-from bot import keys
 from bot.card_registry import RESPONSE_URL_USES, Card, fingerprint
 from bot.config import Account
 from bot.metrics import LIVE_CARDS
@@ -34,12 +33,6 @@ from handlers.surface import card_message
 log = logging.getLogger(__name__)
 
 GONE = frozenset({"message_not_found", "channel_not_found", "is_archived", "cant_update_message"})
-PENDING_SECONDS = 30.0  # a pending marker outlives a crashed job by this much at most
-
-
-def pending_key(integrated_account_id: str, ticket_id: str, action: str) -> str:
-    kind = "deleted" if action == "deleted" else "changed"
-    return keys.key("cards-pending", integrated_account_id, ticket_id, kind)
 
 
 async def remember(deps: SlackDeps, account: Account, ticket: Ticket, card: Card) -> None:
@@ -99,7 +92,7 @@ async def refresh(deps: SlackDeps, client: AsyncWebClient, data: JobData, accoun
         if wait > 0:
             await asyncio.sleep(min(wait, deps.config.settings.webhook_coalesce_seconds))
     integrated = account.integrated_account_id
-    await deps.core.cache.backend.delete(pending_key(integrated, data.ticket, data.event or ""))
+    await deps.refresh_marks.refreshing(integrated, data.ticket, data.event or "")
     cards = await deps.cards.cards(integrated, data.ticket)
     if not cards:
         return

@@ -18,19 +18,16 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from bot import keys
 from bot.metrics import WEBHOOK_EVENTS
 from bot.slack_edge import BodyRefused, read_body
 from bot.truto.webhook_events import SIGNATURE_HEADER, Delivery, signature_valid, ticket_event
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
 from handlers.jobs import Busy, put_job
-from handlers.live_cards import PENDING_SECONDS, pending_key
 
 log = logging.getLogger(__name__)
 
 PATH = "/truto/webhooks"
-SEEN_SECONDS = 24 * 3600.0  # an event id is remembered this long (the API's retries come sooner)
 KNOWN_EVENTS = frozenset({"record:created", "record:updated", "record:deleted", "test"})
 
 
@@ -89,12 +86,10 @@ class TrutoWebhooks:
             return _answer(200, "ignored", delivery.event)
         if not await self.deps.cards.cards(event.integrated_account_id, event.ticket_id):
             return _answer(200, "no cards", delivery.event)  # most changes: no card shows the ticket
-        backend = self.deps.core.cache.backend
-        seen = keys.key("truto-event", delivery.id)
-        if await backend.try_lock(seen, SEEN_SECONDS) is None:
+        marks = self.deps.refresh_marks
+        if not await marks.first_delivery(delivery.id):
             return _answer(200, "duplicate", delivery.event)
-        pending = pending_key(event.integrated_account_id, event.ticket_id, event.action)
-        if await backend.try_lock(pending, PENDING_SECONDS) is None:
+        if not await marks.start_refresh(event.integrated_account_id, event.ticket_id, event.action):
             return _answer(200, "coalesced", delivery.event)  # a job for this ticket has not read it yet
         created = delivery.created_at.timestamp() if delivery.created_at else None
         job = JobData.for_account(
@@ -110,6 +105,6 @@ class TrutoWebhooks:
         try:
             await put_job(self.deps, job)
         except Busy:
-            await backend.delete(seen, pending)  # the API's retry of this delivery will be handled
+            await marks.forget(delivery.id, event.integrated_account_id, event.ticket_id, event.action)
             return _answer(503, "busy", delivery.event)
         return _answer(200, "queued", delivery.event)
