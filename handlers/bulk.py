@@ -30,10 +30,10 @@ from bot.refusals import UserInputError
 from bot.service import PlannedUpdate, changed_since
 from bot.truto.client import BULK
 from handlers import bulk_progress
-from handlers.deps import SlackDeps, actor_of, idempotency_key
+from handlers.deps import SlackDeps, idempotency_key
 from handlers.job_data import ORIGIN, JobData
 from handlers.jobs import put_job
-from handlers.surface import ack_only, action_value, guarded
+from handlers.surface import ack_only, action_value, actor_of, guarded
 from handlers.tokens import PREVIEW_KEPT_FOR, PREVIEW_VALID_FOR
 
 PLANNED_AT_ONCE = 5  # tickets planned concurrently (each may cost a GET)

@@ -9,7 +9,6 @@ from typing import Any
 from slack_bolt.async_app import AsyncBoltContext
 
 from bot import keys
-from bot.actors import Actor
 from bot.batches import BatchStore
 from bot.card_registry import CardRegistry, OwnWrites, RefreshMarks
 from bot.config import Account, AppConfig
@@ -94,14 +93,6 @@ def deps_of(context: AsyncBoltContext) -> SlackDeps:
     deps = context["deps"]
     assert isinstance(deps, SlackDeps)
     return deps
-
-
-def actor_of(body: dict[str, Any]) -> Actor:
-    """The Slack user behind a payload (slash command, interaction or shortcut)."""
-    user = body.get("user") or {}
-    user_id = body.get("user_id") or user.get("id")
-    name = body.get("user_name") or user.get("username") or user.get("name")
-    return Actor(slack_user_id=user_id, name=name)
 
 
 def idempotency_key(*parts: Any) -> str:

@@ -20,6 +20,7 @@ from blocks.card import CardOptions, card_text, compact_blocks, ticket_card
 from blocks.messages import error_blocks, notice_blocks
 from blocks.text import sentence
 from bot import ack_budget
+from bot.actors import Actor
 from bot.config import Account
 from bot.grammar import ParseError
 from bot.metrics import JOBS_PENDING
@@ -75,6 +76,12 @@ def asker_of(body: dict[str, Any], **overrides: Any) -> dict[str, Any]:
         "response_url": body.get("response_url"),
     }
     return {**asked, **overrides}
+
+
+def actor_of(body: dict[str, Any]) -> Actor:
+    """The Slack user behind a payload (slash command, interaction or shortcut)."""
+    asked = asker_of(body)
+    return Actor(slack_user_id=asked["user"], name=asked["user_name"])
 
 
 def in_place(body: dict[str, Any]) -> dict[str, Any]:

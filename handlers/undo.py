@@ -12,10 +12,10 @@ from blocks import ids
 from bot.refs import TicketRef
 from bot.refusals import Notice, UserInputError
 from bot.service import changed_since
-from handlers.deps import SlackDeps, actor_of, idempotency_key
+from handlers.deps import SlackDeps, idempotency_key
 from handlers.job_data import JobData
 from handlers.jobs import put_job
-from handlers.surface import ack_only, action_value, asker_of, guarded, in_place
+from handlers.surface import ack_only, action_value, actor_of, asker_of, guarded, in_place
 
 
 @guarded
