@@ -54,7 +54,7 @@ def _fields(ticket: Ticket, only: Sequence[str] = ()) -> list[dict[str, str]]:
         ("Status", escape(ticket.display("status"))),
         ("Priority", escape(ticket.display("priority"))),
         ("Assignees", names(ticket.assignees)),
-        ("Due", escape(ticket.display("due_date"))),
+        ("Due date", escape(ticket.display("due_date"))),
         ("Tags", names(ticket.tags)),
         ("Team", escape(ticket.display("team"))),
         ("Type", escape(ticket.display("ticket_type"))),

@@ -48,7 +48,7 @@ def test_card_shows_present_fields_only() -> None:
     assert [f["text"] for f in blocks[1]["fields"]] == [
         "*Status*\nIn Progress",
         "*Assignees*\nAna Lima",
-        "*Due*\n2026-12-04",
+        "*Due date*\n2026-12-04",
     ]
     actions = blocks[-1]["elements"]
     assert [e["action_id"] for e in actions] == [
