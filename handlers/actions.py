@@ -71,10 +71,9 @@ async def _enqueue_card_update(
         team, user.get("id"), container.get("message_ts"), action.get("action_id"), ref.id, chosen
     )
     key = idempotency_key(same_click, action.get("action_ts"))
-    job = JobData.for_account(
-        account, kind="fields", surface="card", ticket=ref.id, body=fields, assign_me=assign_me, key=key,
-        **asker_of(body), **in_place(body),
-    )  # fmt: skip
+    job = JobData.to_apply(
+        account, "card", ref.id, fields, assign_me=assign_me, key=key, **asker_of(body), **in_place(body)
+    )
     await enqueue(deps, job, dedupe=same_click, dedupe_ttl=DOUBLE_CLICK_WINDOW)
 
 

@@ -194,11 +194,16 @@ async def start_batch(
         account = deps.config.account(item.account)
         if account is None:
             continue
-        job = JobData.for_account(
-            account, kind="fields", surface="bulk", ticket=item.ticket, body=body, reply="post",
-            key=idempotency_key(key, item.account, item.ticket), batch=batch.id,
+        job = JobData.to_apply(
+            account,
+            "bulk",
+            item.ticket,
+            body,
+            reply="post",
+            key=idempotency_key(key, item.account, item.ticket),
+            batch=batch.id,
             **{name: getattr(batch, name) for name in ORIGIN if name != "response_url"},
-        )  # fmt: skip
+        )
         await put_job(deps, job, once=job.key)
     return batch
 

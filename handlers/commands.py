@@ -66,10 +66,7 @@ async def ack_ticket(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltCont
             account = deps.service.account_for_ref(command.ref, body.get("channel_id"))
             surface = "bulk" if command.bulk else "command"
             text = body.get("text") or ""
-            job = JobData.for_account(
-                account, kind="command", surface=surface, text=text, ticket=command.ref.id, key=key,
-                **asker_of(body),
-            )  # fmt: skip
+            job = JobData.to_run(account, surface, text, command.ref.id, key=key, **asker_of(body))
             await enqueue(deps, job, dedupe=key)
         except UserInputError as refused:  # no account for the channel, or Busy
             await ack(**private_answer(str(refused)))

@@ -77,6 +77,19 @@ class JobData(BaseModel):
         fields.setdefault("request_id", current_fields().get("request_id"))
         return cls(account=account.name, integrated_account_id=account.integrated_account_id, **fields)
 
+    @classmethod
+    def to_apply(
+        cls, account: Account, surface: str, ticket: str, body: dict[str, Any], **more: Any
+    ) -> JobData:
+        """A job that applies resolved values: a form, a card button, a preview's Apply, an
+        Undo, one ticket of a bulk update."""
+        return cls.for_account(account, kind="fields", surface=surface, ticket=ticket, body=body, **more)
+
+    @classmethod
+    def to_run(cls, account: Account, surface: str, text: str, ticket: str, **more: Any) -> JobData:
+        """A job that runs a `/ticket update` as typed (parsed again when it runs)."""
+        return cls.for_account(account, kind="command", surface=surface, text=text, ticket=ticket, **more)
+
     @property
     def origin(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in ORIGIN}

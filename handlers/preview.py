@@ -88,10 +88,14 @@ async def apply_preview(
         note = f"{entry['ticket']} changed since that preview, so nothing was sent; here it is again."
         await offer_preview(deps, respond, origin, note=note, replace=True)
         return
-    job = JobData.for_account(
-        account, kind="fields", surface="preview", ticket=entry["ticket"], body=entry["body"],
-        key=entry["key"], **{name: entry.get(name) for name in ORIGIN},
-    )  # fmt: skip
+    job = JobData.to_apply(
+        account,
+        "preview",
+        entry["ticket"],
+        entry["body"],
+        key=entry["key"],
+        **{name: entry.get(name) for name in ORIGIN},
+    )
     await put_job(deps, job, once=entry["key"])
     await respond(delete_original=True)
 

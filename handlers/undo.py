@@ -45,12 +45,16 @@ async def undo_clicked(
     if moved:
         raise UserInputError(f"Not undone: {', '.join(moved)} changed since; nothing was sent.")
     await deps.undos.discard(held, used_by={"user": user.get("id")}, remember_for=minutes * 60)
-    job = JobData.for_account(
-        account, kind="fields", surface="undo", ticket=record["ticket"], body=record["body"],
+    job = JobData.to_apply(
+        account,
+        "undo",
+        record["ticket"],
+        record["body"],
         undo_of=record.get("user"),
         key=idempotency_key(held.token, "undo"),  # its own key: an undo is a change of its own
-        **asker_of(body, channel=record.get("channel"), team=None), **in_place(body),
-    )  # fmt: skip
+        **asker_of(body, channel=record.get("channel")),
+        **in_place(body),
+    )
     await put_job(deps, job, once=job.key)
 
 

@@ -46,10 +46,15 @@ async def ack_edit(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None
         if account is None:
             await ack(response_action="errors", errors={_first_input(body["view"]): EXPIRED})
             return
-        job = JobData.for_account(
-            account, kind="fields", surface="form", ticket=meta.ticket or "", body=_job_body(diff.body),
-            reply="post", key=key, **asker_of(body, channel=meta.channel),
-        )  # fmt: skip
+        job = JobData.to_apply(
+            account,
+            "form",
+            meta.ticket or "",
+            _job_body(diff.body),
+            reply="post",
+            key=key,
+            **asker_of(body, channel=meta.channel),
+        )
         try:
             await enqueue(deps, job, dedupe=key)
         except Busy as busy:
@@ -105,10 +110,9 @@ async def _update_all(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps, meta
             raise UserInputError("write field=value changes, e.g. status=done")
         account = deps.service.account_for_ref(command.ref, meta.channel)
         key = idempotency_key((body.get("team") or {}).get("id"), user.get("id"), body["view"]["id"])
-        job = JobData.for_account(
-            account, kind="command", surface="bulk", text=text, ticket=command.ref.id, key=key,
-            **asker_of(body, channel=meta.channel),
-        )  # fmt: skip
+        job = JobData.to_run(
+            account, "bulk", text, command.ref.id, key=key, **asker_of(body, channel=meta.channel)
+        )
         await enqueue(deps, job, dedupe=key)
     except (ParseError, UserInputError) as exc:
         await ack(response_action="errors", errors={ids.ALL_BLOCK: str(exc)[:150]})
