@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import json
 import logging
 import uuid
@@ -214,7 +215,10 @@ async def report_error(
 
 
 def guarded(function: Lazy) -> Lazy:
-    """Lazy listeners' errors reach the user (Bolt would only log them)."""
+    """Lazy listeners' errors reach the user (Bolt would only log them). Bolt passes a listener
+    the arguments it names, so a guarded one names `client` (and `respond` where it has one)."""
+    if "client" not in inspect.signature(function).parameters:
+        raise TypeError(f"{function.__name__} is guarded, so it must take `client` to tell errors")
 
     @functools.wraps(function)
     async def wrapper(**kwargs: Any) -> None:

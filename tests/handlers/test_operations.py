@@ -17,6 +17,7 @@ from bot.cli import main
 from bot.logs import configure
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
+from handlers.surface import guarded
 from tests.handlers.conftest import Harness, harness_config, running
 from tests.handlers.payloads import SIGNING_SECRET
 
@@ -141,3 +142,10 @@ async def test_building_the_app_warns_of_nothing(
     async with running(harness_config(sandbox, fake_slack, None), sandbox, fake_slack):
         pass
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_a_guarded_listener_must_take_the_client_it_tells_errors_through() -> None:
+    async def listener(body: dict[str, object]) -> None: ...
+
+    with pytest.raises(TypeError, match="must take `client`"):
+        guarded(listener)
