@@ -33,6 +33,14 @@ def start_bot(
     return process, base
 
 
+def stop_all(slack: FakeSlack, *processes: subprocess.Popen[bytes] | None) -> None:
+    for process in processes:
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    slack.stop()
+
+
 def test_sigkill_mid_job_then_restart(sandbox: SandboxServer, own_redis: RedisProcess) -> None:
     slack = FakeSlack()
     slack.start()
@@ -56,11 +64,7 @@ def test_sigkill_mid_job_then_restart(sandbox: SandboxServer, own_redis: RedisPr
         assert answer.args["channel"] == "C0ANY"
         assert "status To Do → Done" in str(answer.args["blocks"])
     finally:
-        for process in (first, second):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
-        slack.stop()
+        stop_all(slack, first, second)
 
 
 def test_sigkill_mid_batch_then_restart_applies_every_ticket_once(
@@ -91,8 +95,4 @@ def test_sigkill_mid_batch_then_restart_applies_every_ticket_once(
         [started] = slack.state.named("chat.postMessage")  # one message for the batch
         assert started.args["text"] == "Updating 3 tickets… 0 done"
     finally:
-        for process in (first, second):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
-        slack.stop()
+        stop_all(slack, first, second)
