@@ -28,9 +28,9 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.fields import FIELDS, Kind
-from bot.grammar import ParseError, UpdateCommand, parse
-from bot.resolve import ResolveError, item_name, resolve
+from bot.domain.fields import FIELDS, Kind
+from bot.domain.grammar import ParseError, UpdateCommand, parse
+from bot.domain.matching import ResolveError, item_name, resolve
 
 ENV = os.environ
 app = AsyncApp(

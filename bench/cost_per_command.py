@@ -22,15 +22,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import save
 from blocks.card import CardOptions, card_text, ticket_card
-from bot.actors import Actor
-from bot.cache import Cache, MemoryBackend
-from bot.config import Account, AppConfig, Settings
-from bot.grammar import UpdateCommand, parse
-from bot.lookups import Lookups
-from bot.models import Ticket
+from bot.domain.actors import Actor
+from bot.domain.grammar import UpdateCommand, parse
+from bot.domain.models import Ticket
+from bot.ops.config import Account, AppConfig, Settings
 from bot.sandbox.profiles import build_profiles
-from bot.service import TicketService
-from bot.snapshots import Snapshots
+from bot.service.lookups import Lookups
+from bot.service.snapshots import Snapshots
+from bot.service.tickets import TicketService
+from bot.store.cache import Cache, MemoryBackend
 
 TEXT = 'update PROJ-42 status="In Progress" priority=high assignee=ana@acme.example tags+=backend due=friday team=plat'
 

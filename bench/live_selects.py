@@ -24,7 +24,7 @@ from bench.common import SECRET, Stack, save, stats_ms, table, verdict
 from bench.loadgen import Request, load
 from bench.signing import signed_payload, suggestion
 from bot.sandbox.profiles import FIRST_NAMES, LAST_NAMES
-from bot.signing import Signer
+from bot.slack.signing import Signer
 
 FIRST = FIRST_NAMES[:16]
 LAST = LAST_NAMES

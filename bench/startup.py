@@ -47,7 +47,7 @@ def main() -> None:
             process.wait(timeout=10)
     finally:
         stack.close()
-    code = "import time; t = time.perf_counter(); import bot.app; print(time.perf_counter() - t)"
+    code = "import time; t = time.perf_counter(); import handlers.app; print(time.perf_counter() - t)"
     imports = [
         float(
             subprocess.run(
@@ -61,7 +61,7 @@ def main() -> None:
     print(
         f"ticketbot serve ready (/healthz 200): median {median_ready} s over {RUNS} starts (max {max(ready):.2f} s)"
     )
-    print(f"import bot.app: median {median_import} ms")
+    print(f"import handlers.app: median {median_import} ms")
     print(verdict(max(ready) <= 1.5, f"ready within 1.5 s (slowest {max(ready):.2f} s)"))
     save("startup", {"ready_seconds": [round(r, 3) for r in ready], "import_app_ms": median_import})
 

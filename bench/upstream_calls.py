@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import SECRET, Stack, save, table, verdict
 from bench.signing import signed_command, signed_payload, suggestion
-from bot.signing import Signer
+from bot.slack.signing import Signer
 
 
 def settle(stack: Stack, seconds: float = 1.0) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 
 from blocks import ids
 from blocks.text import escape, html_to_text, safe_url, summarise, truncate
-from bot.models import EMPTY, Change, Ticket
-from bot.sanitize import clean_text
+from bot.domain.models import EMPTY, Change, Ticket
+from bot.domain.sanitize import clean_text
 
 Block = dict[str, Any]
 DESCRIPTION_LIMIT = 600

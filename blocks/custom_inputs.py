@@ -12,8 +12,8 @@ from typing import Any
 from blocks import ids
 from blocks.modal import iso_day, option, plain
 from blocks.text import truncate
-from bot.custom_fields import field_options
-from bot.resolve import Item
+from bot.domain.custom_fields import field_options
+from bot.domain.matching import Item
 
 STATIC_LIMIT = 100
 FORM_LIMIT = 40  # custom inputs per form; a modal holds 100 blocks

@@ -9,7 +9,7 @@ from typing import Any
 from blocks import ids
 from blocks.modal import option
 from blocks.text import escape, truncate
-from bot.models import Change
+from bot.domain.models import Change
 
 Block = dict[str, Any]
 

@@ -11,8 +11,8 @@ from typing import Any
 from blocks import ids
 from blocks.card import description_excerpt
 from blocks.text import escape, truncate
-from bot.models import Ticket, TicketRefObject
-from bot.sanitize import clean_text
+from bot.domain.models import Ticket, TicketRefObject
+from bot.domain.sanitize import clean_text
 
 View = dict[str, Any]
 Item = Mapping[str, Any]

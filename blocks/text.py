@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from html import unescape
 from html.parser import HTMLParser
 
-from bot.sanitize import clean_text
+from bot.domain.sanitize import clean_text
 
 
 def clean(text: str) -> str:
-    """Ticket text without control, bidi or invisible characters (bot/sanitize.py)."""
+    """Ticket text without control, bidi or invisible characters (bot/domain/sanitize.py)."""
     return clean_text(text, multiline=True)
 
 

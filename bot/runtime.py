@@ -10,16 +10,16 @@ from pydantic import SecretStr
 from redis.asyncio.cluster import RedisCluster
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import keys
-from bot.actors import SlackDirectory
-from bot.audit import AuditTrail
-from bot.cache import Backend, Cache, FailoverBackend, MemoryBackend, RedisBackend
-from bot.config import AppConfig, ConfigError, Settings
-from bot.lookups import Lookups
-from bot.redis_client import connect
-from bot.service import TicketService
-from bot.slack_directory import SlackUserDirectory
-from bot.snapshots import Snapshots
+from bot.domain.actors import SlackDirectory
+from bot.ops.config import AppConfig, ConfigError, Settings
+from bot.service.audit import AuditTrail
+from bot.service.lookups import Lookups
+from bot.service.snapshots import Snapshots
+from bot.service.tickets import TicketService
+from bot.slack.directory import SlackUserDirectory
+from bot.store import keys
+from bot.store.cache import Backend, Cache, FailoverBackend, MemoryBackend, RedisBackend
+from bot.store.redis_client import connect
 from bot.truto.client import TrutoClient
 from bot.truto.discovery import Discovery
 from bot.truto.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter

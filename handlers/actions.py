@@ -9,8 +9,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
-from bot.refs import TicketRef
-from bot.refusals import UserInputError
+from bot.domain.errors import UserInputError
+from bot.domain.refs import TicketRef
 from handlers import live_cards, texts
 from handlers.deps import SlackDeps, deps_of, idempotency_key
 from handlers.edit_form import open_edit

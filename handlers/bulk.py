@@ -22,12 +22,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.bulk import bulk_preview_blocks
-from bot.actors import Actor
-from bot.batches import Batch, BatchItem
-from bot.grammar import UpdateCommand
-from bot.refs import TicketRef
-from bot.refusals import UserInputError
-from bot.service import PlannedUpdate, changed_since
+from bot.domain.actors import Actor
+from bot.domain.errors import UserInputError
+from bot.domain.grammar import UpdateCommand
+from bot.domain.refs import TicketRef
+from bot.service.tickets import PlannedUpdate, changed_since
+from bot.store.batches import Batch, BatchItem
 from bot.truto.client import BULK
 from handlers import bulk_progress
 from handlers.deps import SlackDeps, idempotency_key

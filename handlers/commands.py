@@ -9,9 +9,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.messages import HELP_EXAMPLES, help_blocks, tool_examples
-from bot.custom_fields import ticket_fields
-from bot.fields import FIELDS, Kind
-from bot.grammar import (
+from bot.domain.custom_fields import ticket_fields
+from bot.domain.errors import UserInputError
+from bot.domain.fields import FIELDS, Kind
+from bot.domain.grammar import (
     EVERYDAY,
     Command,
     EditCommand,
@@ -21,7 +22,6 @@ from bot.grammar import (
     UpdateCommand,
     typed_name,
 )
-from bot.refusals import UserInputError
 from handlers.deps import SlackDeps, deps_of, idempotency_key
 from handlers.edit_form import open_edit
 from handlers.job_data import JobData

@@ -8,15 +8,15 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncBoltContext
 
-from bot import keys
-from bot.batches import BatchStore
-from bot.card_registry import CardRegistry, OwnWrites, RefreshMarks
-from bot.config import Account, AppConfig
-from bot.queue import JobQueue
-from bot.refs import TicketRef
+from bot.domain.refs import TicketRef
+from bot.ops.config import Account, AppConfig
 from bot.runtime import Core
-from bot.service import TicketService
-from bot.signing import Signer
+from bot.service.tickets import TicketService
+from bot.slack.signing import Signer
+from bot.store import keys
+from bot.store.batches import BatchStore
+from bot.store.card_registry import CardRegistry, OwnWrites, RefreshMarks
+from bot.store.queue import JobQueue
 from handlers.signed_values import PreviewToken, RetryToken, TicketButton, UndoToken, ViewMeta
 from handlers.tokens import OneTimeStore
 

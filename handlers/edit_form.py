@@ -19,14 +19,14 @@ from blocks import ids
 from blocks.custom_inputs import custom_inputs
 from blocks.modal import EditChoices, edit_view, loading_view, note_view
 from blocks.text import escape
-from bot.actors import Actor
-from bot.config import Account
-from bot.custom_fields import form_fields, to_number
-from bot.lookups import LookupList
-from bot.models import Ref, Ticket
-from bot.refs import TicketRef
-from bot.resolve import item_name
-from bot.service import NEEDS_A_TITLE
+from bot.domain.actors import Actor
+from bot.domain.custom_fields import form_fields, to_number
+from bot.domain.matching import item_name
+from bot.domain.models import Ref, Ticket
+from bot.domain.refs import TicketRef
+from bot.ops.config import Account
+from bot.service.lookups import LookupList
+from bot.service.tickets import NEEDS_A_TITLE
 from handlers.deps import SlackDeps
 from handlers.signed_values import ViewMeta
 from handlers.surface import user_message

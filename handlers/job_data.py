@@ -31,8 +31,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.config import Account, AppConfig
-from bot.logs import current_fields
+from bot.ops.config import Account, AppConfig
+from bot.ops.logs import current_fields
 
 VERSION = 2
 # Who asked and where, as a job (and a kept preview or batch) records it.

@@ -18,17 +18,17 @@ from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import patience
-from bot.actors import Actor
-from bot.card_registry import Card
-from bot.config import Account
-from bot.grammar import ParseError, UpdateCommand
-from bot.logs import bind
-from bot.models import TicketUpdate
-from bot.queue import MAX_DELIVERIES, Job, NotForThisWorker, QueueFull
-from bot.refs import TicketRef
-from bot.refusals import NothingToChange, Notice, UserInputError
-from bot.service import UpdateResult
+from bot.domain.actors import Actor
+from bot.domain.errors import NothingToChange, Notice, UserInputError
+from bot.domain.grammar import ParseError, UpdateCommand
+from bot.domain.models import TicketUpdate
+from bot.domain.refs import TicketRef
+from bot.ops import patience
+from bot.ops.config import Account
+from bot.ops.logs import bind
+from bot.service.tickets import UpdateResult
+from bot.store.card_registry import Card
+from bot.store.queue import MAX_DELIVERIES, Job, NotForThisWorker, QueueFull
 from bot.truto.client import BULK
 from bot.truto.errors import RateLimited, TrutoError, Unavailable
 from handlers import bulk_progress, live_cards, texts

@@ -12,10 +12,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.messages import preview_blocks
-from bot.actors import Actor
-from bot.grammar import UpdateCommand
-from bot.refs import TicketRef
-from bot.refusals import UserInputError
+from bot.domain.actors import Actor
+from bot.domain.errors import UserInputError
+from bot.domain.grammar import UpdateCommand
+from bot.domain.refs import TicketRef
 from handlers import bulk, texts
 from handlers.deps import SlackDeps, idempotency_key
 from handlers.job_data import ORIGIN, JobData

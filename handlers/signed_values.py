@@ -1,6 +1,6 @@
 """What signed button values and modal metadata carry: one model each.
 
-They travel signed (bot/signing.py) under one-letter keys, because a button value holds at most
+They travel signed (bot/slack/signing.py) under one-letter keys, because a button value holds at most
 2000 characters and a block's id 255, and because values already in Slack messages must keep
 loading: the keys below are the ones those values carry. A value without `v` is version 1.
 
@@ -20,7 +20,7 @@ from typing import ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.signing import Signer
+from bot.slack.signing import Signer
 
 
 class SignedValue(BaseModel):

@@ -20,14 +20,14 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from blocks.card import CardOptions, card_text, compact_blocks, ticket_card
 from blocks.messages import error_blocks, notice_blocks
 from blocks.text import sentence
-from bot import ack_budget
-from bot.actors import Actor
-from bot.config import Account
-from bot.grammar import ParseError
-from bot.metrics import JOBS_PENDING
-from bot.models import Change, Ticket
-from bot.refs import RefError
-from bot.refusals import Notice, UserInputError
+from bot.domain.actors import Actor
+from bot.domain.errors import Notice, UserInputError
+from bot.domain.grammar import ParseError
+from bot.domain.models import Change, Ticket
+from bot.domain.refs import RefError
+from bot.ops.config import Account
+from bot.ops.metrics import JOBS_PENDING
+from bot.store import ack_budget
 from bot.truto.errors import TrutoError
 from handlers import texts
 from handlers.deps import SlackDeps, deps_of

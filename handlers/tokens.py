@@ -1,7 +1,7 @@
 """Payloads behind single-use buttons (Retry, Undo, Apply / Cancel of a preview).
 
 The payload is kept in the shared cache under a random token; the button carries the token,
-signed (bot/signing.py), so a forged or altered value finds nothing. Taking a payload removes
+signed (bot/slack/signing.py), so a forged or altered value finds nothing. Taking a payload removes
 it, so a second click (or a replay) finds nothing either. The signature is this project's own
 HMAC signer rather than itsdangerous: the button values are already signed with it (values in
 flight keep working), and it is 30 lines with no timestamp that Redis's expiry does not give.
@@ -13,9 +13,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from bot import keys
-from bot.cache import Cache
-from bot.signing import Signer
+from bot.slack.signing import Signer
+from bot.store import keys
+from bot.store.cache import Cache
 from handlers.signed_values import OneTimeToken
 
 PREVIEW_VALID_FOR = 600.0  # seconds a preview can be applied

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from bot.metrics import WEBHOOK_EVENTS
-from bot.slack_edge import BodyRefused, read_body
+from bot.ops.metrics import WEBHOOK_EVENTS
+from bot.slack.edge import BodyRefused, read_body
 from bot.truto.webhook_events import SIGNATURE_HEADER, Delivery, signature_valid, ticket_event
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData

@@ -9,9 +9,9 @@ from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
-from bot.refs import TicketRef
-from bot.refusals import Notice, UserInputError
-from bot.service import changed_since
+from bot.domain.errors import Notice, UserInputError
+from bot.domain.refs import TicketRef
+from bot.service.tickets import changed_since
 from handlers.deps import SlackDeps, idempotency_key
 from handlers.job_data import JobData
 from handlers.jobs import put_job

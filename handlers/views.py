@@ -9,10 +9,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.modal import loading_view
-from bot.grammar import ParseError, UpdateCommand
-from bot.models import TicketUpdate
-from bot.refs import RefError, parse_ref
-from bot.refusals import UserInputError
+from bot.domain.errors import UserInputError
+from bot.domain.grammar import ParseError, UpdateCommand
+from bot.domain.models import TicketUpdate
+from bot.domain.refs import RefError, parse_ref
 from handlers import texts
 from handlers.deps import SlackDeps, idempotency_key
 from handlers.edit_form import inputs_digest, open_edit, read_submission

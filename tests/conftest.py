@@ -10,13 +10,13 @@ import redis
 from hypothesis import HealthCheck, settings
 from pydantic import SecretStr
 
-from bot.cache import Cache, FailoverBackend, MemoryBackend, RedisBackend
-from bot.config import Account, AppConfig, Settings
-from bot.lookups import Lookups
+from bot.ops.config import Account, AppConfig, Settings
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
-from bot.service import TicketService
-from bot.snapshots import Snapshots
+from bot.service.lookups import Lookups
+from bot.service.snapshots import Snapshots
+from bot.service.tickets import TicketService
+from bot.store.cache import Cache, FailoverBackend, MemoryBackend, RedisBackend
 from bot.truto.client import TrutoClient
 from bot.truto.discovery import Discovery
 from tests.redis_server import RedisProcess

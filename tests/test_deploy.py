@@ -13,9 +13,9 @@ from typing import Any
 import kubernetes_validate
 import yaml
 
-from bot.cli import _parser
-from bot.config import Account, FileConfig, Permissions, Settings, UpdateRule
-from bot.http_server import HEALTH_PATH, METRICS_PATH, READY_PATH
+from bot.cli.main import _parser
+from bot.ops.config import Account, FileConfig, Permissions, Settings, UpdateRule
+from bot.slack.http_server import HEALTH_PATH, METRICS_PATH, READY_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,7 +52,7 @@ def test_dockerfile_command_port_and_healthcheck_match_the_app() -> None:
     final = dict(dockerfile_stages()[-1])
     command = yaml.safe_load(final["CMD"])
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert command[0] in scripts and scripts[command[0]] == "bot.cli:main"
+    assert command[0] in scripts and scripts[command[0]] == "bot.cli.main:main"
     assert _parser().parse_args(command[1:]).command == "serve"
     assert final["EXPOSE"] == "3000" and "PORT=3000" in final["ENV"]
     assert HEALTH_PATH in final["HEALTHCHECK"] and "PORT" in final["HEALTHCHECK"]

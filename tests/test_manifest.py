@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from blocks import ids
-from bot.http_server import SLACK_PATH
-from bot.refs import BUILTIN_LINK_PATTERNS
+from bot.domain.refs import BUILTIN_LINK_PATTERNS
+from bot.slack.http_server import SLACK_PATH
 
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
 

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.models import TicketUpdate
+from bot.domain.models import TicketUpdate
 from bot.sandbox.profiles import Obj, Profile, build_profiles
 from bot.sandbox.webhooks import Webhooks
 

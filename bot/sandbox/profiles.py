@@ -6,7 +6,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.models import TicketUpdate
+from bot.domain.models import TicketUpdate
 
 Obj = dict[str, Any]
 

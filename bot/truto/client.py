@@ -24,10 +24,10 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from bot import patience
-from bot.config import Account
-from bot.metrics import API_RETRIES, API_SECONDS
-from bot.models import JsonDict, Ticket, TicketUpdate, UpdateQuery, encode_query
+from bot.domain.models import JsonDict, Ticket, TicketUpdate, UpdateQuery, encode_query
+from bot.ops import patience
+from bot.ops.config import Account
+from bot.ops.metrics import API_RETRIES, API_SECONDS
 from bot.truto.errors import RateLimited, TrutoError, Unavailable, error_from_response
 from bot.truto.ratelimit import RateLimiter
 
@@ -63,7 +63,7 @@ class _BearerAuth(httpx.Auth):
 @dataclass(frozen=True)
 class RetryPolicy:
     """Retries by the documented rule: 429 after its Retry-After (as often as the patience of
-    the work at hand allows: bot/patience.py), 500/502/504 and a provider's other 5xx with
+    the work at hand allows: bot/ops/patience.py), 500/502/504 and a provider's other 5xx with
     jittered backoff, connection errors likewise; never 400/401/403/404/405/409/422/503."""
 
     max_tries: int = 3  # for 5xx and connection errors

@@ -8,9 +8,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.cache import Cache
-from bot.config import Account
-from bot.lookups import cache_key
+from bot.ops.config import Account
+from bot.service.lookups import cache_key
+from bot.store.cache import Cache
 from bot.truto.client import TrutoClient
 from bot.truto.errors import NotAllowed, NotFound, TrutoError
 

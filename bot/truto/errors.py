@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.sanitize import clean_text
+from bot.domain.sanitize import clean_text
 
 
 class TrutoError(Exception):

@@ -13,7 +13,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from bot import keys
+from bot.store import keys
 from bot.truto.errors import RateLimited
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from blocks.card import CardOptions, card_text, ticket_card
 from blocks.text import escape, html_to_text, summarise
-from bot.models import Change, Ticket
+from bot.domain.models import Change, Ticket
 from tests.blocks.limits import check_blocks
 
 STATUSES = [

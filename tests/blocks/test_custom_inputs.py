@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from blocks.custom_inputs import FORM_LIMIT, custom_inputs, input_kind
 from blocks.modal import edit_view
-from bot.models import Ticket
+from bot.domain.models import Ticket
 from tests.blocks.limits import check_view
 from tests.blocks.test_modal import JIRA_CHOICES
 

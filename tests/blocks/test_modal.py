@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from blocks.messages import error_blocks, help_blocks, options_payload
 from blocks.modal import EditChoices, edit_view, enter_ticket_view, loading_view, note_view, pick_ticket_view
-from bot.models import Ticket
+from bot.domain.models import Ticket
 from tests.blocks.limits import check_blocks, check_view
 
 JIRA_CHOICES = EditChoices(

@@ -13,7 +13,7 @@ import pytest
 from blocks.card import CardOptions, compact_blocks, ticket_card
 from blocks.home import RecentUpdate, Routing, home_view
 from blocks.messages import notice_blocks
-from bot.models import Change, Ticket
+from bot.domain.models import Change, Ticket
 from tests.blocks.limits import check_blocks
 from tests.blocks.rendered import as_text
 

@@ -10,14 +10,14 @@ import pytest
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
-from bot import keys
-from bot.cache import Cache, RedisBackend
-from bot.queue import Job, JobQueue, Worker
-from bot.quota import UserQuota
-from bot.redis_client import connect
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
-from bot.slack_edge import ReplayGuard
+from bot.slack.edge import ReplayGuard
+from bot.store import keys
+from bot.store.cache import Cache, RedisBackend
+from bot.store.queue import Job, JobQueue, Worker
+from bot.store.quota import UserQuota
+from bot.store.redis_client import connect
 from bot.truto.errors import RateLimited
 from bot.truto.ratelimit import RedisRateLimiter
 from tests.cluster.conftest import Cluster

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot import keys
-from bot.queue import JobQueue
-from bot.redis_client import connect
+from bot.store import keys
+from bot.store.queue import JobQueue
+from bot.store.redis_client import connect
 from tests.redis_server import RedisProcess, free_port
 
 

@@ -9,7 +9,7 @@ import signal
 
 import redis.asyncio as aioredis
 
-from bot.queue import Job, JobQueue, Worker
+from bot.store.queue import Job, JobQueue, Worker
 from tests.redis_server import RedisProcess
 
 

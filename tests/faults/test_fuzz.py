@@ -13,14 +13,14 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from bot.actors import Actor
-from bot.cache import Cache, MemoryBackend
-from bot.grammar import ParseError, UpdateCommand
-from bot.lookups import Lookups
-from bot.refusals import UserInputError
+from bot.domain.actors import Actor
+from bot.domain.errors import UserInputError
+from bot.domain.grammar import ParseError, UpdateCommand
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
-from bot.service import TicketService
-from bot.snapshots import Snapshots
+from bot.service.lookups import Lookups
+from bot.service.snapshots import Snapshots
+from bot.service.tickets import TicketService
+from bot.store.cache import Cache, MemoryBackend
 from bot.truto.client import TrutoClient
 from bot.truto.errors import NotFound
 from tests.conftest import DIRECTORY, JIRA_CHANNEL, StaticDirectory, app_config

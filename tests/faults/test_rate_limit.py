@@ -8,7 +8,7 @@ import time
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from bot.models import Ref, TicketUpdate, UpdateQuery
+from bot.domain.models import Ref, TicketUpdate, UpdateQuery
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.truto.client import TrutoClient
 from bot.truto.ratelimit import MemoryRateLimiter, RedisRateLimiter

@@ -86,7 +86,7 @@ async def test_a_job_still_running_is_not_taken_for_abandoned(clean_redis: str) 
 
     import redis.asyncio as aioredis
 
-    from bot.queue import JobQueue
+    from bot.store.queue import JobQueue
 
     busy = JobQueue(aioredis.from_url(clean_redis), consumer="busy")
     other = JobQueue(aioredis.from_url(clean_redis), consumer="other")
@@ -107,7 +107,7 @@ async def test_beside_worker_processes_the_http_process_runs_the_jobs_it_kept() 
 
     import redis.asyncio as aioredis
 
-    from bot.queue import Job, JobQueue, Worker
+    from bot.store.queue import Job, JobQueue, Worker
 
     queue = JobQueue(aioredis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.2))
     ran: list[str] = []
@@ -135,7 +135,7 @@ async def test_a_job_that_keeps_dying_is_given_up_and_its_user_told_with_retry(
     MAX_DELIVERIES the job is not run again, and its user hears so, with a Retry that works."""
     import asyncio
 
-    from bot.queue import MAX_DELIVERIES
+    from bot.store.queue import MAX_DELIVERIES
     from tests.faults.test_api_faults import card_posted_then_notice_removed, retry
 
     config = harness_config(sandbox, fake_slack, clean_redis, job_reclaim_seconds=0.05)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from bot import keys
+from bot.store import keys
 from tests.conftest import JIRA_CHANNEL, LINEAR_CHANNEL
 from tests.handlers.conftest import Harness, last
 

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot import keys
-from bot.cli import main
-from bot.logs import configure
+from bot.cli.main import main
+from bot.ops.logs import configure
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
+from bot.store import keys
 from handlers.surface import guarded
 from tests.handlers.conftest import Harness, harness_config, running
 from tests.handlers.payloads import SIGNING_SECRET

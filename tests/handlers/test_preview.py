@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import keys
+from bot.store import keys
 from tests.conftest import JIRA_CHANNEL
 from tests.handlers.conftest import Harness, last
 from tests.handlers.payloads import block_actions

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.cache import Cache, MemoryBackend
-from bot.signing import Signer
+from bot.slack.signing import Signer
+from bot.store.cache import Cache, MemoryBackend
 from handlers.signed_values import RetryToken, TicketButton, UndoToken, ViewMeta
 from handlers.tokens import OneTimeStore
 

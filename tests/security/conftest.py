@@ -16,12 +16,12 @@ import pytest
 import redis
 import uvicorn
 
-from bot.app import build_bot
-from bot.config import AppConfig
-from bot.http_protocol import with_head_deadline
-from bot.http_server import create_http_app
+from bot.ops.config import AppConfig
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
+from bot.slack.http_protocol import with_head_deadline
+from bot.slack.http_server import create_http_app
+from handlers.app import build_bot
 from tests.handlers.conftest import Harness, harness_config
 from tests.redis_server import free_port
 
@@ -68,7 +68,9 @@ async def served(config: AppConfig, sandbox: SandboxServer, slack: FakeSlack) ->
     settings = config.settings
     server = uvicorn.Server(
         uvicorn.Config(
-            create_http_app(bot.app, bot.edge, redis_ok=core.redis_ok, truto_webhooks=bot.webhooks.receive),
+            create_http_app(
+                bot.app, bot.edge, redis_ok=core.redis_ok, truto_webhooks=bot.webhooks.receive
+            ),
             host="127.0.0.1",
             port=free_port(),
             http=with_head_deadline(settings.http_read_timeout_seconds),

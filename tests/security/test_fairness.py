@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from bot.queue import Job, JobQueue, QueueFull, Worker
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
+from bot.store.queue import Job, JobQueue, QueueFull, Worker
 from bot.truto.errors import RateLimited
 from bot.truto.ratelimit import MemoryRateLimiter
 from handlers.jobs import BUSY

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import pytest
 import redis.asyncio as aioredis
 
-from bot import ack_budget, keys
-from bot.queue import Job, JobQueue, Worker
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
+from bot.store import ack_budget, keys
+from bot.store.queue import Job, JobQueue, Worker
 from tests.conftest import JIRA_CHANNEL
 from tests.handlers.conftest import harness_config
 from tests.handlers.payloads import sign, slash_command

@@ -10,11 +10,11 @@ import logging
 import pytest
 import redis.asyncio as aioredis
 
-from bot import keys
-from bot.audit import MAX_RECORD_BYTES, AuditRecord, AuditTrail
-from bot.cache import MemoryBackend
-from bot.config import ConfigError, load_config
-from bot.logs import configure
+from bot.ops.config import ConfigError, load_config
+from bot.ops.logs import configure
+from bot.service.audit import MAX_RECORD_BYTES, AuditRecord, AuditTrail
+from bot.store import keys
+from bot.store.cache import MemoryBackend
 
 
 class Clock:
@@ -45,7 +45,7 @@ def test_a_configuration_error_does_not_print_the_redis_password() -> None:
 def test_ticketbot_check_masks_the_password(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli import main
+    from bot.cli.main import main
 
     monkeypatch.setenv("REDIS_URL", "http://:hunter22-secret@redis.internal:6379/0")
     main(["check"])

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.models import Ref, TicketUpdate, UpdateQuery
+from bot.domain.models import Ref, TicketUpdate, UpdateQuery
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.truto.client import RetryPolicy, TrutoClient
 from bot.truto.errors import (

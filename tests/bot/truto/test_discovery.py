@@ -7,13 +7,13 @@ from datetime import date
 
 import pytest
 
-from bot.actors import Actor
-from bot.cache import Cache
-from bot.config import AccountQuery
-from bot.grammar import UpdateCommand
-from bot.refusals import UserInputError
+from bot.domain.actors import Actor
+from bot.domain.errors import UserInputError
+from bot.domain.grammar import UpdateCommand
+from bot.ops.config import AccountQuery
 from bot.sandbox import SandboxServer
-from bot.service import TicketService
+from bot.service.tickets import TicketService
+from bot.store.cache import Cache
 from bot.truto.client import TrutoClient
 from bot.truto.discovery import Abilities, Discovery, abilities_from, supports_update
 from tests.conftest import JIRA, JIRA_CHANNEL, LINEAR, LINEAR_CHANNEL

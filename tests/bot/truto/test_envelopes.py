@@ -11,11 +11,11 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot import patience
-from bot.cache import Cache, MemoryBackend
-from bot.config import Account, AccountQuery, ConfigError, load_config
-from bot.lookups import PARTIAL_TTL, Lookups, cache_key
-from bot.models import Ref, TicketUpdate, UpdateQuery
+from bot.domain.models import Ref, TicketUpdate, UpdateQuery
+from bot.ops import patience
+from bot.ops.config import Account, AccountQuery, ConfigError, load_config
+from bot.service.lookups import PARTIAL_TTL, Lookups, cache_key
+from bot.store.cache import Cache, MemoryBackend
 from bot.truto.client import TrutoClient
 from bot.truto.discovery import Abilities, abilities_from
 from bot.truto.errors import (

@@ -1,0 +1,1 @@
+"""The command line: `ticketbot` and its subcommands, `check`, the demo, text output."""

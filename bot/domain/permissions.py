@@ -1,0 +1,62 @@
+"""Who may change what, per account: update rules, read-only channels, locked fields."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from bot.ops.config import Account
+
+
+class NotPermitted(Exception):
+    """Refused by the configuration; `str()` says why."""
+
+
+class GroupDirectory(Protocol):
+    async def members_of(self, usergroup_id: str) -> frozenset[str]: ...
+
+
+async def check_update(
+    account: Account,
+    user_id: str | None,
+    channel: str | None,
+    fields: Iterable[str] = (),
+    groups: GroupDirectory | None = None,
+) -> None:
+    """Raise NotPermitted unless this user may change these fields from this channel."""
+    rules = account.permissions
+    tool = account.display_tool
+    if channel and channel in rules.read_only_channels:
+        raise NotPermitted(
+            f"this channel is read-only for {tool}: /ticket show and link previews work here, changes don't"
+        )
+    rule = rules.update
+    if not rule.open and not await _allowed(
+        rule.users, rule.usergroups, rule.channels, user_id, channel, groups
+    ):
+        raise NotPermitted(
+            f"you may not change {tool} tickets from Slack; an admin can allow you "
+            f"(permissions.update of the {account.name} account in the ticketbot config)"
+        )
+    locked = [name for name in fields if name in rules.locked_fields]
+    if locked:
+        raise NotPermitted(
+            f"{', '.join(locked)} can't be changed from Slack (locked in the ticketbot config)"
+        )
+
+
+async def _allowed(
+    users: tuple[str, ...],
+    usergroups: tuple[str, ...],
+    channels: tuple[str, ...],
+    user_id: str | None,
+    channel: str | None,
+    groups: GroupDirectory | None,
+) -> bool:
+    if (user_id and user_id in users) or (channel and channel in channels):
+        return True
+    if user_id and groups is not None:
+        for group in usergroups:
+            if user_id in await groups.members_of(group):
+                return True
+    return False

@@ -1,0 +1,1 @@
+"""Running the bot: configuration, logs, redaction, metrics, patience, worker processes."""

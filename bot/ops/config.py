@@ -1,0 +1,407 @@
+"""Typed configuration: environment variables plus an optional YAML file.
+
+Loaded once by `load_config()` at start-up and passed down; nothing else reads the
+environment. Any bad value raises `ConfigError` with one message naming each key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.domain.models import TicketUpdate
+from bot.ops.redact import mask_url_credentials
+
+DEFAULT_ACCOUNT_NAME = "default"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names every offending key."""
+
+
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(
+            f"must be an http(s) URL such as https://example.com, got {mask_url_credentials(value)!r}"
+        )
+    return value
+
+
+class Settings(BaseSettings):
+    """Environment variables (names are a public interface: see README)."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", env_file=None)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    truto_api_token: SecretStr | None = None
+    truto_base_url: str = "https://api.truto.one"
+    truto_integrated_account_id: str | None = None
+    truto_connect_timeout: float = Field(default=5.0, gt=0)
+    truto_timeout: float = Field(default=15.0, gt=0)
+    redis_url: str | None = None
+    redis_namespace: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    redis_cluster: bool = False  # REDIS_URL names a node of a Redis Cluster
+    redis_sentinel: str | None = Field(default=None, pattern=r"^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$")
+    redis_sentinel_master: str = "mymaster"
+    ticketbot_config: Path | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    port: int | None = Field(default=None, ge=1, le=65535)  # PORT, for `ticketbot serve`
+    worker_concurrency: int = Field(default=32, ge=1, le=256)
+    worker_processes: int = Field(default=1, ge=0, le=32)  # with Redis; 0: jobs run in the HTTP process
+    job_reclaim_seconds: float = Field(default=5.0, gt=0)  # a dead worker's job is taken over after
+    drain_seconds: float = Field(default=20.0, ge=0)  # on SIGTERM, running jobs get this long
+    truto_rate_limit: int = Field(default=50, ge=0)  # requests per window per account; 0: no limit
+    truto_rate_window_seconds: float = Field(default=10.0, gt=0)
+    preview_above_fields: int = Field(default=5, ge=1)  # more changes than this: preview first
+    undo_minutes: int = Field(default=15, ge=0)  # how long a card's Undo works; 0: no Undo
+    http_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # larger Slack requests get 413
+    http_read_timeout_seconds: float = Field(default=10.0, gt=0)  # for a request's head, and its body
+    http_max_connections: int = Field(default=1000, ge=1)  # beyond this, `serve` answers 503
+    http_keep_alive_seconds: int = Field(default=5, ge=1)
+    user_quota_per_minute: int = Field(default=30, ge=0)  # requests that start work; 0: no quota
+    memory_job_limit: int = Field(default=1000, ge=1)  # jobs kept in the process while Redis is away
+    rate_budget_wait_seconds: float = Field(default=60.0, gt=0)  # longest wait for the API budget
+    job_patience_seconds: float = Field(default=180.0, gt=0)  # a job waits out 429s this long in all
+    truto_token_rate_limit: int = Field(default=500, ge=0)  # per API token per window; 0: no limit
+    lookup_ttl_seconds: float = Field(default=600.0, gt=0)
+    snapshot_ttl_seconds: float = Field(default=300.0, gt=0)
+    # Live cards: the secrets of the unified API's webhooks (comma separated, for rotation).
+    truto_webhook_secret: SecretStr | None = None
+    webhook_max_age_seconds: float = Field(default=300.0, gt=0)  # older events are refused (replays)
+    webhook_coalesce_seconds: float = Field(default=1.0, ge=0)  # a burst for one ticket: one GET
+    card_registry_days: float = Field(default=14.0, gt=0)  # how long a card is kept up to date
+    card_registry_cap: int = Field(default=20, ge=1, le=200)  # the most recent cards per ticket
+    channel_card: Literal["full", "compact", "none"] = "compact"  # after an update, in the channel
+    bulk_max_tickets: int = Field(default=50, ge=2, le=200)  # tickets in one bulk update
+    bulk_preview_above: int = Field(default=3, ge=1)  # bulk updates of more tickets are previewed
+    bulk_budget_share: float = Field(default=0.6, gt=0, le=1)  # of an account's API budget, at most
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        raw = self.truto_webhook_secret.get_secret_value() if self.truto_webhook_secret else ""
+        return [part.strip() for part in raw.split(",") if part.strip()]
+
+    @field_validator("slack_api_url", "truto_base_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not re.match(r"^(redis|rediss|unix)://", value):
+            raise ValueError(
+                f"must start with redis://, rediss:// or unix://, got {mask_url_credentials(value)!r}"
+            )
+        return value
+
+    @field_validator("redis_namespace", "redis_sentinel", mode="before")
+    @classmethod
+    def _blank_namespace(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+DEFAULT_LOCKED_FIELDS = ("created_at", "updated_at", "created_by", "remote_data", "items")
+
+
+class UpdateRule(BaseModel):
+    """Who may update; all empty means anyone in a channel routed to the account."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    users: tuple[str, ...] = ()
+    usergroups: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+
+    @property
+    def open(self) -> bool:
+        return not (self.users or self.usergroups or self.channels)
+
+
+class Permissions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    update: UpdateRule = Field(default_factory=UpdateRule)
+    read_only_channels: tuple[str, ...] = ()
+    locked_fields: tuple[str, ...] = DEFAULT_LOCKED_FIELDS
+
+    @field_validator("locked_fields")
+    @classmethod
+    def _known_fields(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(names) - set(TicketUpdate.model_fields))
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(unknown)}; fields are those of the update body")
+        return names
+
+
+Scalar = str | int | float | bool
+QueryValue = Scalar | list[Scalar] | dict[str, Scalar]
+QUERY_OPERATIONS = ("all", "update", "get", "list")
+PER_VERSION_PARAMS = frozenset({"etag"})  # taken from the ticket each time, never from config
+
+
+class AccountQuery(BaseModel):
+    """Extra query parameters, by operation: `all` for every call, and `update`, `get`, `list`
+    for those calls only (`truto_exclude_fields` on a list call would break the lookups). Lists
+    become `key[]=a&key[]=b` and maps `key[sub]=v`. A flat mapping means `all`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    all: dict[str, QueryValue] = Field(default_factory=dict)
+    update: dict[str, QueryValue] = Field(default_factory=dict)
+    get: dict[str, QueryValue] = Field(default_factory=dict)
+    list: dict[str, QueryValue] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_means_all(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data and not set(data) <= set(QUERY_OPERATIONS):
+            return {"all": data}
+        return data
+
+    @model_validator(mode="after")
+    def _no_per_version_values(self) -> AccountQuery:
+        for operation in QUERY_OPERATIONS:
+            static = sorted(set(getattr(self, operation)) & PER_VERSION_PARAMS)
+            if static:
+                raise ValueError(
+                    f"{operation}.{static[0]}: changes with every version of a ticket; the bot "
+                    "takes it from the ticket, so it cannot be configured"
+                )
+        return self
+
+    def for_operation(self, operation: str) -> dict[str, QueryValue]:
+        """The parameters of one kind of call (`all` under the operation's own)."""
+        if operation not in QUERY_OPERATIONS or operation == "all":
+            return dict(self.all)
+        return {**self.all, **getattr(self, operation)}
+
+
+class Account(BaseModel):
+    """One connected ticketing tool (an integrated account of the unified API)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = ""
+    integrated_account_id: str = Field(min_length=1)
+    tool: str | None = None
+    query: AccountQuery = Field(default_factory=AccountQuery)
+    link_patterns: tuple[str, ...] = ()
+    ticket_url_template: str | None = None
+    permissions: Permissions = Field(default_factory=Permissions)
+    # Custom fields (names or labels) the edit form shows besides those the tool requires.
+    form_custom_fields: tuple[str, ...] = ()
+    # What the channel sees after an update: the full card, one compact line (the card one
+    # click away), or nothing (the card goes to the user alone). Default: CHANNEL_CARD.
+    channel_card: Literal["full", "compact", "none"] | None = None
+    # Project prefixes of this tool's keys (PROJ in PROJ-42): the message shortcut counts a bare
+    # key only with one of them, or one of the account's collections (URLs always count).
+    key_prefixes: tuple[str, ...] = ()
+
+    @field_validator("link_patterns")
+    @classmethod
+    def _check_patterns(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            try:
+                compiled = re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from exc
+            if "ref" not in compiled.groupindex:
+                raise ValueError(f"{pattern!r} needs a named group (?P<ref>...) for the ticket id")
+        return patterns
+
+    @field_validator("ticket_url_template")
+    @classmethod
+    def _check_template(cls, template: str | None) -> str | None:
+        if template is not None:
+            if "{ref}" not in template:
+                raise ValueError("must contain {ref}, e.g. https://linear.app/acme/issue/{ref}")
+            _http_url(template)
+        return template
+
+    @property
+    def display_tool(self) -> str:
+        return self.tool or self.name
+
+    def ticket_url(self, ref: str) -> str | None:
+        return self.ticket_url_template.format(ref=ref) if self.ticket_url_template else None
+
+
+class FileConfig(BaseModel):
+    """The YAML file named by TICKETBOT_CONFIG."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    default_account: str | None = None
+    accounts: dict[str, Account] = Field(default_factory=dict)
+    channels: dict[str, str] = Field(default_factory=dict)
+
+
+class AppConfig(BaseModel):
+    """Everything the bot needs, validated together."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    settings: Settings
+    accounts: dict[str, Account]
+    channels: dict[str, str]
+    default_account: str | None
+
+    def account_for_channel(self, channel_id: str | None) -> Account | None:
+        name = self.channels.get(channel_id or "", self.default_account)
+        return self.accounts.get(name) if name else None
+
+    def account(self, name: str) -> Account | None:
+        return self.accounts.get(name)
+
+    def account_for_url(self, url: str) -> Account | None:
+        """The account a ticket URL belongs to: one of its link patterns matches, or the URL
+        starts like its ticket_url_template."""
+        for account in self.accounts.values():
+            if any(re.search(pattern, url) for pattern in account.link_patterns):
+                return account
+        for account in self.accounts.values():
+            template = account.ticket_url_template
+            if template and url.startswith(template.split("{ref}", 1)[0]):
+                return account
+        return None
+
+    def account_for_ref(self, url: str | None, channel_id: str | None) -> Account | None:
+        """A URL goes to the account whose links it matches; a bare key to the channel's."""
+        return (self.account_for_url(url) if url else None) or self.account_for_channel(channel_id)
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every configured secret, for the log redactor."""
+    secrets = [
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+        settings.truto_api_token,
+        settings.truto_webhook_secret,
+    ]
+    values = [
+        v.strip() for s in secrets if s is not None for v in s.get_secret_value().split(",") if v.strip()
+    ]
+    if settings.redis_url and "@" in settings.redis_url:
+        values.append(settings.redis_url.split("@", 1)[0].rsplit(":", 1)[-1])  # a password in the URL
+    return values
+
+
+def _format_errors(error: ValidationError, prefix: str, env_style: bool) -> list[str]:
+    lines = []
+    for item in error.errors():
+        loc = ".".join(str(part) for part in item["loc"])
+        key = loc.upper() if env_style else loc
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{prefix}{key}: {message}")
+    return lines
+
+
+def _read_yaml(path: Path) -> Mapping[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"TICKETBOT_CONFIG: cannot read {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"TICKETBOT_CONFIG: {path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"TICKETBOT_CONFIG: {path} must hold a mapping at the top level")
+    return data
+
+
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]+")
+
+
+def _check_references(raw: Mapping[str, Any], accounts: Collection[str]) -> list[str]:
+    """What the schema cannot see: channels by id, and names of accounts that exist. Read from
+    the file as written, so these are listed with the schema's problems, all at once."""
+    known = ", ".join(sorted(accounts)) or "none"
+    channels = raw.get("channels")
+    problems = []
+    for channel, name in (channels if isinstance(channels, dict) else {}).items():
+        if not _CHANNEL_ID.fullmatch(str(channel)):
+            problems.append(
+                f"channels.{channel}: {str(channel)!r} is not a channel id; channels are listed by id "
+                "(C0123ABCD: in Slack, open the channel's details; the id is at the bottom of About)"
+            )
+        if isinstance(name, str) and name not in accounts:
+            problems.append(f"channels.{channel}: no account named {name!r} (known: {known})")
+    default = raw.get("default_account")
+    if isinstance(default, str) and default not in accounts:
+        problems.append(f"default_account: no account named {default!r} (known: {known})")
+    return problems
+
+
+def load_config(**overrides: Any) -> AppConfig:
+    """Read the environment (and the YAML file it names) once.
+
+    `overrides` are Settings fields, used by tests and the demo instead of the environment.
+    """
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_format_errors(exc, "", env_style=True))) from exc
+    return build_config(settings)
+
+
+def build_config(settings: Settings) -> AppConfig:
+    file_config = FileConfig()
+    path = settings.ticketbot_config
+    raw = _read_yaml(path) if path is not None else {}
+    problems = []
+    try:
+        file_config = FileConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = _format_errors(exc, "", env_style=False)
+    named = raw.get("accounts")
+    account_names = {str(name) for name in named} if isinstance(named, dict) else set()
+    if settings.truto_integrated_account_id:
+        account_names.add(DEFAULT_ACCOUNT_NAME)
+    problems += _check_references(raw, account_names)
+    if problems:
+        raise ConfigError("\n".join(f"TICKETBOT_CONFIG ({path}): {p}" for p in problems))
+    accounts = {name: acc.model_copy(update={"name": name}) for name, acc in file_config.accounts.items()}
+    if settings.truto_integrated_account_id and DEFAULT_ACCOUNT_NAME not in accounts:
+        accounts[DEFAULT_ACCOUNT_NAME] = Account(
+            name=DEFAULT_ACCOUNT_NAME, integrated_account_id=settings.truto_integrated_account_id
+        )
+    default = file_config.default_account
+    if default is None and DEFAULT_ACCOUNT_NAME in accounts:
+        default = DEFAULT_ACCOUNT_NAME
+    if default is None and len(accounts) == 1:
+        default = next(iter(accounts))
+    return AppConfig(
+        settings=settings,
+        accounts=accounts,
+        channels=dict(file_config.channels),
+        default_account=default,
+    )

@@ -1,0 +1,113 @@
+"""The audit trail: who changed what, where, when. To the log, and to a capped Redis stream.
+
+Memory budget: the stream keeps at most MAX_RECORDS records of at most MAX_RECORD_BYTES each
+(values are shortened, and changes past the cap are summarised), so 100 MiB at the very worst;
+a typical record is about 300 bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from bot.store import keys
+
+log = logging.getLogger("ticketbot.audit")
+MAX_RECORDS = 50_000
+MAX_RECORD_BYTES = 2048
+MAX_VALUE_CHARS = 120
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+        return value[: MAX_VALUE_CHARS - 1] + "…"
+    return value
+
+
+def capped(data: dict[str, Any]) -> dict[str, Any]:
+    """The record within MAX_RECORD_BYTES: values shortened, then changes dropped from the end
+    (the last entry says how many)."""
+    data = {k: _short(v) for k, v in data.items()}
+    changes = [{k: _short(v) for k, v in change.items()} for change in data.get("changes") or []]
+    data["changes"] = changes
+    dropped = 0
+    while changes and len(json.dumps(data, ensure_ascii=False).encode()) > MAX_RECORD_BYTES:
+        changes.pop()
+        dropped += 1
+        data["changes"] = [*changes, {"field": "…", "before": "", "after": f"+{dropped} more"}]
+    return data
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    at: str
+    user_id: str | None
+    user_name: str | None
+    channel: str | None
+    account: str
+    ticket: str
+    changes: list[dict[str, str]] = field(default_factory=list)
+    status: int = 200
+    idempotency_key: str = ""
+
+    @classmethod
+    def now(cls, **fields: Any) -> AuditRecord:
+        return cls(at=datetime.now(UTC).isoformat(timespec="seconds"), **fields)
+
+
+class AuditTrail:
+    def __init__(self, client: aioredis.Redis | None, *, maxlen: int = MAX_RECORDS) -> None:
+        self.client = client
+        self.maxlen = maxlen
+
+    async def record(self, entry: AuditRecord) -> None:
+        data = capped(asdict(entry))
+        log.info("ticket updated", extra={"event": {"audit": data}})
+        if self.client is None:
+            return
+        try:
+            await self.client.xadd(
+                keys.key("audit"), {"r": json.dumps(data)}, maxlen=self.maxlen, approximate=True
+            )
+        except (RedisError, OSError):
+            log.warning("audit record kept in the log only: Redis unavailable")
+
+    async def read(
+        self,
+        *,
+        ticket: str | None = None,
+        user: str | None = None,
+        since_seconds: float | None = None,
+        limit: int = 200,
+    ) -> Sequence[AuditRecord]:
+        """Newest first."""
+        if self.client is None:
+            return []
+        low = f"{int((time.time() - since_seconds) * 1000)}-0" if since_seconds else "-"
+        found: list[AuditRecord] = []
+        high = "+"
+        while len(found) < limit:
+            rows = await self.client.xrevrange(keys.key("audit"), max=high, min=low, count=500)
+            if not rows:
+                break
+            for _, fields in rows:
+                raw = (fields or {}).get(b"r")
+                if raw is None:
+                    continue
+                record = AuditRecord(**json.loads(raw))
+                if (ticket is None or record.ticket == ticket) and (user is None or record.user_id == user):
+                    found.append(record)
+            last_id = rows[-1][0]
+            # exclusive: continue below the last one read
+            high = "(" + (last_id.decode() if isinstance(last_id, bytes) else str(last_id))
+            if len(rows) < 500:
+                break
+        return found[:limit]

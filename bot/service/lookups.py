@@ -1,0 +1,172 @@
+"""Lookup lists per integrated account (statuses, priorities, users, tags, …), cached.
+
+Keys are versioned and namespaced: `ticketbot:v1:<integrated_account_id>:lookup:<resource>`.
+A list the integration does not have (404/405) is cached as absent for the TTL, so it is
+not asked for again on every command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from bot.domain.fields import LOOKUP_RESOURCES
+from bot.domain.matching import Item, NameIndex
+from bot.ops.config import Account
+from bot.ops.metrics import CACHE_EVENTS
+from bot.store import keys
+from bot.store.cache import Cache
+from bot.truto.client import ListInfo, TrutoClient
+from bot.truto.errors import NotAllowed, NotFound
+
+KEY_VERSION = "v1"
+LARGE_LIST = 2000  # items; a longer list gets its search index built in a thread
+PARTIAL_TTL = 60.0  # seconds a list the tool answered only in part is kept
+
+# (one, many) for messages: "no status matches …", "matches several statuses: …".
+RESOURCE_LABELS = {
+    "ticket_status": ("status", "statuses"),
+    "ticket_priorities": ("priority", "priorities"),
+    "ticket_types": ("ticket type", "ticket types"),
+    "users": ("user", "users"),
+    "tags": ("tag", "tags"),
+    "teams": ("team", "teams"),
+    "workspaces": ("workspace", "workspaces"),
+    "collections": ("collection", "collections"),
+    "fields": ("field", "fields"),
+}
+
+
+def cache_key(account: Account, kind: str, name: str) -> str:
+    return keys.key(account.integrated_account_id, kind, name)
+
+
+@dataclass(frozen=True)
+class LookupList:
+    resource: str
+    items: list[Item] = field(default_factory=list)
+    present: bool = True  # False: the integration has no such list
+
+    @property
+    def names(self) -> list[str]:
+        return [str(item.get("name") or item.get("id")) for item in self.items]
+
+    @cached_property
+    def index(self) -> NameIndex:
+        """Built once per copy of the list, for resolution and live selects."""
+        return NameIndex(self.items, is_user=self.resource == "users")
+
+
+def _slim(item: dict[str, Any]) -> Item:
+    """Drop the raw provider payload: it is large and the bot never reads it."""
+    return {k: v for k, v in item.items() if k != "remote_data"}
+
+
+class Lookups:
+    def __init__(
+        self,
+        client: TrutoClient,
+        cache: Cache,
+        *,
+        ttl: float = 600.0,
+        stale_for: float | None = None,
+        page_limit: int = 100,
+        local_ttl: float = 60.0,
+    ) -> None:
+        self.client = client
+        self.cache = cache
+        self.ttl = ttl
+        self.stale_for = stale_for if stale_for is not None else ttl * 6
+        self.page_limit = page_limit
+        # Parsed lists (and their indexes) kept in the process for a while, so a live select
+        # over 50 000 users neither reads nor parses them from Redis on every keystroke.
+        self.local_ttl = min(ttl, local_ttl)
+        self._local: dict[str, tuple[float, LookupList]] = {}
+        self._reloading: dict[str, asyncio.Task[LookupList]] = {}
+
+    async def _fetch(self, account: Account, resource: str) -> dict[str, Any]:
+        info = ListInfo()
+        try:
+            items = [
+                _slim(i)
+                async for i in self.client.list_all(account, resource, limit=self.page_limit, info=info)
+            ]
+        except (NotFound, NotAllowed):
+            return {"present": False, "items": []}
+        return {"present": True, "items": items, "partial": info.partial}
+
+    async def get(self, account: Account, resource: str) -> LookupList:
+        if resource not in LOOKUP_RESOURCES:
+            raise ValueError(f"unknown lookup resource {resource!r}")
+        key = cache_key(account, "lookup", resource)
+        local = self._local.get(key)
+        if local is not None:
+            CACHE_EVENTS.labels(resource, "hit").inc()
+            if local[0] <= time.monotonic() and key not in self._reloading:
+                # Serve this copy; a fresh one (from Redis, or the API) replaces it in the background.
+                task = asyncio.get_running_loop().create_task(self._load(account, resource, key))
+                self._reloading[key] = task
+                task.add_done_callback(lambda _: self._reloading.pop(key, None))
+            return local[1]
+        return await self._load(account, resource, key)
+
+    async def cached(self, account: Account, resource: str) -> LookupList | None:
+        """The list if this process or the shared cache already holds it; never an API call
+        (for the moments before a trigger_id expires)."""
+        key = cache_key(account, "lookup", resource)
+        local = self._local.get(key)
+        if local is not None:
+            return local[1]
+        entry = await self.cache.backend.get(key)
+        if entry is None:
+            return None
+        return LookupList(resource, entry.value["items"], entry.value["present"])
+
+    async def _load(self, account: Account, resource: str, key: str) -> LookupList:
+        data = await self.cache.get_or_fetch(
+            key, lambda: self._fetch(account, resource), ttl=self.ttl, stale_for=self.stale_for
+        )
+        if data.get("partial"):
+            # The tool answered part of the list: use it, but ask again soon rather than keep it.
+            await self.cache.store(key, data, ttl=PARTIAL_TTL, stale_for=0.0)
+        found = LookupList(resource, data["items"], data["present"])
+        if len(found.items) > LARGE_LIST:
+            await asyncio.to_thread(lambda: found.index)  # built off the event loop
+        self._local[key] = (time.monotonic() + self.local_ttl, found)
+        return found
+
+    async def drain(self) -> None:
+        """Wait for background reloads (tests and shutdown)."""
+        while self._reloading:
+            await asyncio.gather(*list(self._reloading.values()), return_exceptions=True)
+
+    async def refresh(
+        self, account: Account, resources: Sequence[str] = LOOKUP_RESOURCES
+    ) -> dict[str, LookupList]:
+        """Fetch the lists now, whatever the cache holds."""
+        refreshed = {}
+        for resource in resources:
+            data = await self.cache.refresh(
+                cache_key(account, "lookup", resource),
+                lambda resource=resource: self._fetch(account, resource),  # type: ignore[misc]
+                ttl=self.ttl,
+                stale_for=self.stale_for,
+            )
+            refreshed[resource] = LookupList(resource, data["items"], data["present"])
+            self._local[cache_key(account, "lookup", resource)] = (
+                time.monotonic() + self.local_ttl,
+                refreshed[resource],
+            )
+        return refreshed
+
+    async def resolve(self, account: Account, resource: str, text: str) -> Item:
+        lookup = await self.get(account, resource)
+        return lookup.index.resolve(text, RESOURCE_LABELS[resource])
+
+    async def user_by_email(self, account: Account, email: str, *, who: str | None = None) -> Item:
+        users = await self.get(account, "users")
+        return users.index.by_email(email, who=who)

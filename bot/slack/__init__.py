@@ -1,0 +1,2 @@
+"""The Slack edge: body limits, signatures, the replay guard, the HTTP server, signed values,
+the Slack directory."""

@@ -1,0 +1,138 @@
+"""The edge of `serve`: nothing from the network is parsed, stored or acted on before Slack's
+signature over the raw bytes is verified.
+
+- Bodies are read with a size limit (refused from Content-Length before reading, and a
+  chunked body is cut off at the limit) and within a time limit.
+- The signature is checked on the raw bytes (`v0:<timestamp>:<body>`, HMAC-SHA256 with the
+  signing secret, timestamp within five minutes), so a body that is not UTF-8, not a form or
+  not JSON gets the same 401 as a junk signature, with no traceback and no trace of its content.
+- A signed request seen before (the same timestamp and signature: a replay of captured bytes)
+  is answered 200 and does nothing, for as long as its signature could verify.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from starlette.requests import ClientDisconnect, Request
+
+from bot.store import ack_budget
+from bot.store.cache import Backend
+from bot.store.keys import key
+
+SIGNATURE_WINDOW = 300.0  # seconds a Slack signature stays valid
+CLOCK_SKEW = 30.0  # our clock may be this far from Slack's
+REPLAY_WINDOW = SIGNATURE_WINDOW + CLOCK_SKEW
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+
+class BodyRefused(Exception):
+    """The body cannot be read: too large (413) or too slow (408)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+async def read_body(request: Request, limit: int, seconds: float) -> bytes:
+    """The whole body, at most `limit` bytes, arriving within `seconds`."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise BodyRefused(400, "invalid Content-Length")
+        if int(declared) > limit:
+            raise BodyRefused(413, f"body larger than {limit} bytes")
+
+    async def collect() -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyRefused(413, f"body larger than {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    try:
+        async with asyncio.timeout(seconds):
+            return await collect()
+    except TimeoutError:
+        raise BodyRefused(408, f"body not received within {seconds:g} s") from None
+    except ClientDisconnect:
+        raise BodyRefused(400, "client went away") from None
+
+
+class SignatureCheck:
+    """Slack's request signature, computed over the raw bytes."""
+
+    def __init__(self, signing_secret: str, clock: Callable[[], float] = time.time) -> None:
+        self._key = signing_secret.encode()
+        self._clock = clock
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        timestamp = headers.get("x-slack-request-timestamp") or ""
+        signature = headers.get("x-slack-signature") or ""
+        if not _TIMESTAMP.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
+            return False
+        if abs(self._clock() - int(timestamp)) > SIGNATURE_WINDOW:
+            return False
+        base = b"v0:" + timestamp.encode() + b":" + body
+        expected = "v0=" + hmac.new(self._key, base, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, signature)
+
+
+@dataclass
+class ReplayGuard:
+    """Remembers every verified request for as long as its signature could verify."""
+
+    markers: Backend
+    window: float = REPLAY_WINDOW
+
+    async def first_time(self, headers: Mapping[str, str]) -> bool:
+        """True the first time a (timestamp, signature) pair is seen. A marker store that does not
+        answer within the ack budget lets the request through (its per-surface markers remain)."""
+        digest = hashlib.sha256(
+            f"{headers.get('x-slack-request-timestamp')}:{headers.get('x-slack-signature')}".encode()
+        ).hexdigest()[:32]
+        try:
+            token = await ack_budget.within(self.markers.try_lock(key("replay", digest), self.window))
+        except (TimeoutError, OSError):
+            return True
+        return token is not None
+
+
+@dataclass
+class Refusal:
+    status: int
+    reason: str
+
+
+@dataclass
+class SlackEdge:
+    """What a request to /slack/events must pass before Bolt sees it."""
+
+    signature: SignatureCheck
+    replay: ReplayGuard | None = None
+    max_body_bytes: int = 1024 * 1024
+    read_timeout: float = 10.0
+
+    async def admit(self, request: Request) -> bytes | Refusal:
+        """The verified raw body, or why it is refused. Starts the ack budget for what follows."""
+        try:
+            body = await read_body(request, self.max_body_bytes, self.read_timeout)
+        except BodyRefused as refused:
+            return Refusal(refused.status, refused.reason)
+        if not self.signature.verify(body, request.headers):
+            return Refusal(401, "invalid signature")
+        ack_budget.begin()
+        if self.replay is not None and not await self.replay.first_time(request.headers):
+            return Refusal(200, "replay")
+        return body

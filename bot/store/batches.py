@@ -1,0 +1,119 @@
+"""A bulk update's state: its tickets, how each went, and where its one message is in Slack.
+
+Each ticket is a durable job of its own; each job, when it ends, records its outcome here
+(under a short lock) and learns whether it should edit the batch's message: progress at most
+once per `EDIT_EVERY` seconds, and the summary by the job that ends the batch. A job run again
+after its process died records again and shows the summary again (the same message, edited
+once more): a summary is never lost to a crash between recording it and showing it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from bot.store import keys
+from bot.store.cache import Backend, locked_update
+
+State = Literal["pending", "done", "failed", "skipped"]
+KEEP_FOR = 2 * 86400.0  # a batch's state outlives its Undo and Retry buttons
+EDIT_EVERY = 1.0  # seconds between progress edits of the batch's message
+
+
+class BatchItem(BaseModel):
+    account: str  # the account's name
+    ticket: str  # the id the API takes
+    ref: str  # as people know it (OPS-7)
+    url: str | None = None
+    changes: list[tuple[str, str, str]] = Field(default_factory=list)  # field, before, after
+    state: State = "pending"
+    cause: str = ""  # why it failed, or why it was skipped
+    job: dict[str, Any] | None = None  # the job, for Retry
+    undo: dict[str, Any] | None = None  # what Undo sends back, once done: body, expect, targets
+
+
+class Batch(BaseModel):
+    id: str
+    verb: Literal["update", "undo"] = "update"
+    user: str | None = None
+    user_name: str | None = None
+    team: str | None = None
+    channel: str | None = None
+    message_channel: str | None = None  # the batch's message, posted as the bot…
+    message_ts: str | None = None
+    response_url: str | None = None  # …or through a response_url (no progress edits then)
+    items: list[BatchItem] = Field(default_factory=list)
+    started: float = Field(default_factory=time.time)
+    last_edit: float = 0.0
+
+    def count(self, state: State) -> int:
+        return sum(1 for item in self.items if item.state == state)
+
+    @property
+    def finished(self) -> bool:
+        return self.count("pending") == 0
+
+    def item(self, account: str, ticket: str) -> BatchItem | None:
+        return next((i for i in self.items if i.account == account and i.ticket == ticket), None)
+
+
+class BatchStore:
+    def __init__(self, backend: Backend, clock: Any = time.time) -> None:
+        self.backend = backend
+        self.clock = clock
+
+    @staticmethod
+    def _key(batch_id: str) -> str:
+        return keys.key("batch", batch_id)
+
+    async def put(self, batch: Batch) -> None:
+        await locked_update(self.backend, self._key(batch.id), lambda _: (batch.model_dump(), KEEP_FOR))
+
+    async def get(self, batch_id: str) -> Batch | None:
+        entry = await self.backend.get(self._key(batch_id))
+        return Batch.model_validate(entry.value) if entry is not None else None
+
+    async def record(
+        self, batch_id: str, account: str, ticket: str, state: State, **fields: Any
+    ) -> tuple[Batch | None, Literal["progress", "summary"] | None]:
+        """Record one ticket's outcome. Returns the batch and what its message should show now:
+        the summary (when no ticket is left pending), progress (at most once a second), or
+        nothing."""
+        said: list[Literal["progress", "summary"] | None] = [None]
+
+        def change(raw: Any) -> tuple[Any, float]:
+            if raw is None:
+                return None, 0.0
+            batch = Batch.model_validate(raw)
+            item = batch.item(account, ticket)
+            if item is not None:
+                item.state = state
+                for name, value in fields.items():
+                    setattr(item, name, value)
+            now = self.clock()
+            if batch.finished:
+                said[0] = "summary"
+            elif not batch.finished and now - batch.last_edit >= EDIT_EVERY:
+                batch.last_edit = now
+                said[0] = "progress"
+            return batch.model_dump(), KEEP_FOR
+
+        raw = await locked_update(self.backend, self._key(batch_id), change)
+        return (Batch.model_validate(raw) if raw is not None else None), said[0]
+
+    async def reopen(self, batch_id: str, tickets: set[tuple[str, str]]) -> Batch | None:
+        """Failed tickets put back to pending (Retry): the batch is summarised again after them."""
+
+        def change(raw: Any) -> tuple[Any, float]:
+            if raw is None:
+                return None, 0.0
+            batch = Batch.model_validate(raw)
+            for item in batch.items:
+                if (item.account, item.ticket) in tickets and item.state == "failed":
+                    item.state, item.cause = "pending", ""
+            return batch.model_dump(), KEEP_FOR
+
+        raw = await locked_update(self.backend, self._key(batch_id), change)
+        return Batch.model_validate(raw) if raw is not None else None

@@ -1,0 +1,212 @@
+"""Where each ticket's cards are in Slack, so that a change made anywhere can update them all.
+
+One entry per ticket (under its account), a short list of cards, most recent last:
+- `message`: a card the bot posted (channel, ts): replaced with chat.update;
+- `response_url`: a card posted through a response_url (30 minutes, 5 uses, says Slack);
+- `unfurl`: a link unfurled in a message (channel, ts, link): unfurled again.
+Each card says which state of the ticket it shows (`shows`, a fingerprint), so an event that
+changes nothing on it (the echo of the bot's own update) costs no Slack call. Cards expire
+after `ttl` seconds and only the `cap` most recent are kept per ticket.
+
+The list is read and written under a short lock (`locked_update`); a write that cannot take
+the lock in time goes ahead without it (a lost registration costs one card its updates, never
+a wrong update).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from bot.domain.models import Ticket
+from bot.store import keys
+from bot.store.cache import Backend, Entry, locked_update
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["message", "response_url", "unfurl"]
+RESPONSE_URL_SECONDS = 30 * 60  # Slack: a response_url works for 30 minutes…
+RESPONSE_URL_USES = 5  # …and 5 times
+VOLATILE = ("updated_at", "etag", "remote_data")  # change without anything a card shows changing
+
+
+def fingerprint(ticket: Ticket) -> str:
+    """The state of a ticket as a card shows it."""
+    data = {k: v for k, v in ticket.to_json().items() if k not in VOLATILE}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class Card(BaseModel):
+    kind: Kind
+    channel: str | None = None
+    ts: str | None = None
+    link: str | None = None  # the unfurled URL
+    ref: str | None = None  # the ticket as people know it (PROJ-42), for "PROJ-42 was deleted"
+    response_url: str | None = None
+    uses_left: int = 0
+    interactive: bool = True
+    compact: bool = False  # a compact line, not the full card
+    shows: str = ""  # fingerprint of the ticket state on the card
+    added: float = 0.0
+    until: float = 0.0
+
+    @property
+    def id(self) -> str:
+        if self.kind == "response_url":
+            return "r:" + hashlib.sha256((self.response_url or "").encode()).hexdigest()[:16]
+        if self.kind == "unfurl":
+            return f"u:{self.channel}:{self.ts}:{self.link}"
+        return f"m:{self.channel}:{self.ts}"
+
+    def where(self) -> str:
+        """For logs: never the response_url itself (it is a credential)."""
+        return f"{self.kind} {self.channel or ''} {self.ts or ''}".strip()
+
+
+class CardRegistry:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        ttl: float = 14 * 86400.0,
+        cap: int = 20,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.backend = backend
+        self.ttl = ttl
+        self.cap = cap
+        self.clock = clock
+
+    @staticmethod
+    def _key(integrated_account_id: str, ticket_id: str) -> str:
+        return keys.key("cards", integrated_account_id, ticket_id)
+
+    async def cards(self, integrated_account_id: str, ticket_id: str) -> list[Card]:
+        """The ticket's live cards, oldest first."""
+        entry = await self.backend.get(self._key(integrated_account_id, ticket_id))
+        return self._live(entry.value if entry is not None else [])
+
+    def _live(self, raw: Any) -> list[Card]:
+        now = self.clock()
+        cards = []
+        for item in raw if isinstance(raw, list) else []:
+            try:
+                card = Card.model_validate(item)
+            except ValidationError:
+                continue
+            if card.until > now and (card.kind != "response_url" or card.uses_left > 0):
+                cards.append(card)
+        return cards
+
+    async def add(self, integrated_account_id: str, ticket_id: str, card: Card) -> None:
+        """Remember a card (replacing an entry for the same message or URL)."""
+        now = self.clock()
+        until = now + self.ttl
+        if card.kind == "response_url":
+            until = min(until, now + RESPONSE_URL_SECONDS)
+        card = card.model_copy(update={"added": now, "until": card.until or until})
+
+        def change(cards: list[Card]) -> list[Card]:
+            kept = [c for c in cards if c.id != card.id]
+            return [*kept, card][-self.cap :]
+
+        await self._rewrite(integrated_account_id, ticket_id, change)
+
+    async def settle(
+        self, integrated_account_id: str, ticket_id: str, shown: dict[str, Card], dropped: Iterable[str]
+    ) -> None:
+        """After an update of the cards: what each card now shows (and uses left), and the cards
+        whose message is gone."""
+        gone = set(dropped)
+
+        def change(cards: list[Card]) -> list[Card]:
+            kept = []
+            for card in cards:
+                if card.id in gone:
+                    continue
+                now = shown.get(card.id)
+                kept.append(
+                    card.model_copy(update={"shows": now.shows, "uses_left": now.uses_left}) if now else card
+                )
+            return kept
+
+        await self._rewrite(integrated_account_id, ticket_id, change)
+
+    async def forget(self, integrated_account_id: str, ticket_id: str) -> None:
+        await self.backend.delete(self._key(integrated_account_id, ticket_id))
+
+    async def _rewrite(
+        self, integrated_account_id: str, ticket_id: str, change: Callable[[list[Card]], list[Card]]
+    ) -> None:
+        def rewrite(raw: Any) -> tuple[Any, float]:
+            cards = change(self._live(raw or []))
+            if not cards:
+                return None, 0.0
+            keep_for = max(1.0, max(c.until for c in cards) - self.clock())
+            return [c.model_dump(exclude_defaults=True) for c in cards], keep_for
+
+        await locked_update(self.backend, self._key(integrated_account_id, ticket_id), rewrite)
+
+
+class OwnWrites:
+    """What the bot itself last wrote to each ticket (its fingerprint), so an event can tell a
+    change made from Slack from one made in the tool."""
+
+    def __init__(self, backend: Backend, ttl: float = 600.0) -> None:
+        self.backend = backend
+        self.ttl = ttl
+
+    @staticmethod
+    def _key(integrated_account_id: str, ticket_id: str) -> str:
+        return keys.key("own-write", integrated_account_id, ticket_id)
+
+    async def note(self, integrated_account_id: str, ticket: Ticket) -> None:
+        await self.backend.set(
+            self._key(integrated_account_id, ticket.id),
+            Entry(fingerprint(ticket), fresh_until=time.time() + self.ttl),
+            self.ttl,
+        )
+
+    async def made(self, integrated_account_id: str, ticket: Ticket) -> bool:
+        entry = await self.backend.get(self._key(integrated_account_id, ticket.id))
+        return entry is not None and entry.value == fingerprint(ticket)
+
+
+SEEN_SECONDS = 24 * 3600.0  # an event id is remembered this long (the API's retries come sooner)
+PENDING_SECONDS = 30.0  # a pending marker outlives a crashed job by this much at most
+
+
+class RefreshMarks:
+    """What makes webhook deliveries cheap: each event id is handled once, and one refresh
+    per ticket (and kind of change) is pending at a time; later events join it."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    @staticmethod
+    def _pending(integrated_account_id: str, ticket_id: str, action: str) -> str:
+        kind = "deleted" if action == "deleted" else "changed"
+        return keys.key("cards-pending", integrated_account_id, ticket_id, kind)
+
+    async def first_delivery(self, event_id: str) -> bool:
+        return await self.backend.try_lock(keys.key("truto-event", event_id), SEEN_SECONDS) is not None
+
+    async def start_refresh(self, integrated_account_id: str, ticket_id: str, action: str) -> bool:
+        """False when a refresh of this ticket is already pending (the event joins it)."""
+        pending = self._pending(integrated_account_id, ticket_id, action)
+        return await self.backend.try_lock(pending, PENDING_SECONDS) is not None
+
+    async def refreshing(self, integrated_account_id: str, ticket_id: str, action: str) -> None:
+        """The refresh reads the ticket now: a later event needs a refresh of its own."""
+        await self.backend.delete(self._pending(integrated_account_id, ticket_id, action))
+
+    async def forget(self, event_id: str, integrated_account_id: str, ticket_id: str, action: str) -> None:
+        """The delivery was not taken (busy): its retry is handled as new."""
+        pending = self._pending(integrated_account_id, ticket_id, action)
+        await self.backend.delete(keys.key("truto-event", event_id), pending)

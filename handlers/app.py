@@ -1,0 +1,213 @@
+"""Composition root of the Slack app: builds the Bolt AsyncApp and registers every surface.
+
+`process_before_response=True`: each surface's ack function runs inline and answers Slack
+at once (no 10 ms polling for ack()); the work runs after, as `lazy` listeners.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import BoltResponse
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncBoltRequest, AsyncRespond
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.actors import SlackDirectory
+from bot.ops.config import AppConfig, ConfigError
+from bot.ops.logs import bind
+from bot.ops.metrics import ACK_SECONDS, QUOTA_REFUSALS
+from bot.ops.worker_process import WorkerProcesses
+from bot.runtime import Core, build_core
+from bot.slack.edge import ReplayGuard, SignatureCheck, SlackEdge
+from bot.slack.http_server import VERIFIED
+from bot.slack.signing import Signer
+from bot.store.queue import JobQueue, Worker
+from bot.store.quota import UserQuota
+from handlers import actions, bulk, commands, events, home, options, preview, shortcuts, undo, views
+from handlers.deps import SlackDeps
+from handlers.jobs import account_share, dropped_job_handler, job_handler
+from handlers.surface import report_error, too_many_requests
+from handlers.truto_webhooks import TrutoWebhooks
+
+log = logging.getLogger(__name__)
+Next = Callable[[], Awaitable[BoltResponse | None]]  # the rest of the middleware chain
+
+
+def surface_of(body: dict[str, Any]) -> str:
+    if "command" in body:
+        return "command"
+    kind = str(body.get("type") or "unknown")
+    return {"event_callback": "event", "block_suggestion": "options", "message_action": "shortcut"}.get(
+        kind, kind
+    )
+
+
+# Requests that start work count towards the per-user quota; live selects and events do not.
+QUOTA_SURFACES = frozenset({"command", "block_actions", "view_submission", "shortcut"})
+
+SURFACES = (commands, views, actions, preview, undo, bulk, shortcuts, events, home, options)
+
+
+def slack_client(config: AppConfig) -> AsyncWebClient:
+    """The Web API client: SLACK_API_URL as base, retrying 429 (Retry-After), 5xx and resets."""
+    token = config.settings.slack_bot_token
+    if token is None:
+        raise ConfigError("SLACK_BOT_TOKEN: not set (the bot token, xoxb-…)")
+    return AsyncWebClient(
+        token=token.get_secret_value(),
+        base_url=config.settings.slack_api_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+class _NoTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment itself and, given a client too, warns at
+    every start that the token is unused: the client carries that same token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("slack_bolt.AsyncApp")
+    if not any(isinstance(f, _NoTokenNotice) for f in logger.filters):
+        logger.addFilter(_NoTokenNotice())
+    return logger
+
+
+@dataclass
+class SlackBot:
+    """The Bolt app and the job worker of one bot process."""
+
+    app: AsyncApp
+    worker: Worker
+    deps: SlackDeps
+    edge: SlackEdge
+    webhooks: TrutoWebhooks
+    processes: WorkerProcesses | None = None
+    local: Worker | None = None  # beside worker processes: runs the jobs this process kept
+
+    @property
+    def core(self) -> Core:
+        return self.deps.core
+
+    async def run_worker(self) -> None:
+        if not self.deps.jobs.durable:
+            log.warning(
+                "REDIS_URL is not set: acknowledged updates wait in this process only; a crash loses them"
+            )
+        await self.worker.run()
+
+    async def run_beside(self, processes: int) -> None:
+        """Worker processes take the jobs from Redis; this process runs only the jobs it had to
+        keep itself while Redis was away."""
+        self.local = dataclasses.replace(self.worker, memory_only=True)
+        self.processes = WorkerProcesses(processes)
+        await asyncio.gather(self.processes.run(), self.local.run())
+
+    async def drain(self, grace: float) -> None:
+        """SIGTERM: workers take nothing new, hand back what they have not started, and finish
+        the rest within `grace` seconds (what is still running then is handed back too)."""
+        if self.processes is not None:
+            await asyncio.to_thread(self.processes.stop, grace + 5.0)
+        for worker in (self.local, self.worker):
+            if worker is not None:
+                await worker.shutdown(grace)
+
+
+def build_bot(
+    config: AppConfig, *, web_client: AsyncWebClient | None = None, directory: SlackDirectory | None = None
+) -> SlackBot:
+    """The bot and its core; Slack users are named through this bot's client unless a
+    `directory` is given (the demo's)."""
+    secret = config.settings.slack_signing_secret
+    if secret is None:
+        raise ConfigError("SLACK_SIGNING_SECRET: not set (Basic Information → Signing Secret)")
+    client = web_client or slack_client(config)
+    core = build_core(config, slack=client, directory=directory)
+    jobs = JobQueue(core.redis, memory_limit=config.settings.memory_job_limit)
+    deps = SlackDeps(config=config, core=core, signer=Signer(secret.get_secret_value()), jobs=jobs)
+    settings = config.settings
+    worker = Worker(
+        jobs,
+        job_handler(deps, client),
+        concurrency=settings.worker_concurrency,
+        reclaim_idle=settings.job_reclaim_seconds,
+        dropped=dropped_job_handler(deps, client),
+        share_key=account_share(deps),
+    )
+    app = AsyncApp(
+        signing_secret=secret.get_secret_value(),
+        client=client,
+        process_before_response=True,
+        logger=_bolt_logger(),
+    )
+    quota = UserQuota(core.redis, settings.user_quota_per_minute)
+
+    @app.middleware
+    async def inject_deps(
+        body: dict[str, Any], context: AsyncBoltContext, request: AsyncBoltRequest, next: Next
+    ) -> BoltResponse | None:
+        """Dependencies in, request fields onto every log line, and the ack timed by surface.
+        Bolt's own signature check ran before this (HTTP); Socket Mode's connection is the
+        app token's own."""
+        context[VERIFIED] = True
+        context["deps"] = deps
+        started = time.perf_counter()
+        bind(
+            request_id=uuid.uuid4().hex[:12],
+            team=context.get("team_id"),
+            user=context.get("user_id"),
+            channel=context.get("channel_id"),
+        )
+        surface = surface_of(body)
+        if surface in QUOTA_SURFACES and not await quota.allow(
+            context.get("team_id"), context.get("user_id")
+        ):
+            QUOTA_REFUSALS.inc()
+            log.info("per-user quota reached; request answered, nothing queued")
+            return await too_many_requests(body, settings.user_quota_per_minute)
+        await next()
+        ACK_SECONDS.labels(surface).observe(time.perf_counter() - started)
+        return None
+
+    @app.error
+    async def on_error(
+        error: Exception,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
+    ) -> None:
+        if not context.get(VERIFIED):
+            # Nothing is done for a request that was not verified: no Slack call, no reply.
+            log.info("error before verification (%s); request dropped", type(error).__name__)
+            return
+        await report_error(error, body, client, respond)
+
+    for surface in SURFACES:
+        surface.register(app)
+    edge = SlackEdge(
+        SignatureCheck(secret.get_secret_value()),
+        ReplayGuard(core.cache.backend),
+        max_body_bytes=settings.http_max_body_bytes,
+        read_timeout=settings.http_read_timeout_seconds,
+    )
+    return SlackBot(app, worker, deps, edge, TrutoWebhooks(deps))

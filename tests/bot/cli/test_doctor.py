@@ -1,0 +1,220 @@
+"""`ticketbot check` against the sandbox and the fake Slack API: one failing check per kind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli.doctor import doctor, run_checks
+from bot.ops.config import Account, AppConfig, ConfigError, Settings, load_config
+from bot.sandbox import SANDBOX_TOKEN, SandboxServer
+from bot.sandbox.fake_slack import FakeSlack
+from tests.redis_server import free_port
+
+
+def loader(
+    sandbox: SandboxServer, slack: FakeSlack, *, accounts: dict[str, Account] | None = None, **settings: Any
+) -> Callable[[], AppConfig]:
+    values: dict[str, Any] = {
+        "slack_bot_token": "xoxb-doctor",
+        "slack_signing_secret": "doctor-secret",
+        "slack_api_url": slack.api_url,
+        "truto_base_url": sandbox.base_url,
+        "truto_api_token": SANDBOX_TOKEN,
+        **settings,
+    }
+    chosen = (
+        accounts
+        if accounts is not None
+        else {"jira": Account(name="jira", integrated_account_id="sandbox-jira")}
+    )
+
+    def load() -> AppConfig:
+        return AppConfig(settings=Settings(**values), accounts=chosen, channels={}, default_account=None)
+
+    return load
+
+
+async def lines(load: Callable[[], AppConfig]) -> tuple[int, list[str]]:
+    out: list[str] = []
+    code = await doctor(out.append, load)
+    return code, out[0].splitlines()
+
+
+async def test_all_good(sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str) -> None:
+    code, text = await lines(loader(sandbox, fake_slack, redis_url=clean_redis))
+    assert code == 0
+    assert text[-1] == "all checks passed"
+    assert any(line.startswith("✓ Slack auth.test") and "@ticketbot" in line for line in text)
+    assert any(line.startswith("✓ account jira") for line in text)
+    assert any(line.startswith("✓ Redis") and line.endswith("answers") for line in text)
+
+
+async def test_missing_keys_are_named_with_hints(sandbox: SandboxServer, fake_slack: FakeSlack) -> None:
+    code, text = await lines(
+        loader(sandbox, fake_slack, slack_bot_token=None, slack_signing_secret=None, accounts={})
+    )
+    assert code == 1
+    assert any(line.startswith("✗ SLACK_BOT_TOKEN") and "Bot User OAuth Token" in line for line in text)
+    assert any(line.startswith("✗ SLACK_SIGNING_SECRET") and "Signing Secret" in line for line in text)
+    assert any(line.startswith("✗ accounts") and "TRUTO_INTEGRATED_ACCOUNT_ID" in line for line in text)
+
+
+async def test_slack_refusal_gets_a_hint(sandbox: SandboxServer, fake_slack: FakeSlack) -> None:
+    fake_slack.state.fail_next("auth.test", error="invalid_auth")
+    checks = await run_checks(loader(sandbox, fake_slack))
+    slack = next(c for c in checks if c.name == "Slack auth.test")
+    assert not slack.ok and slack.detail.startswith("invalid_auth: SLACK_BOT_TOKEN is not valid")
+
+
+async def test_accounts_that_cannot_update_or_do_not_exist(
+    sandbox: SandboxServer, fake_slack: FakeSlack
+) -> None:
+    sandbox.state.profiles["sandbox-linear"].can_update = False
+    accounts = {
+        "linear": Account(name="linear", integrated_account_id="sandbox-linear"),
+        "ghost": Account(name="ghost", integrated_account_id="no-such-account"),
+    }
+    checks = {c.name: c for c in await run_checks(loader(sandbox, fake_slack, accounts=accounts))}
+    assert (
+        not checks["account linear"].ok
+        and "does not support ticket updates" in checks["account linear"].detail
+    )
+    assert not checks["account ghost"].ok and "does not exist" in checks["account ghost"].detail
+
+
+async def test_redis_not_answering(sandbox: SandboxServer, fake_slack: FakeSlack) -> None:
+    checks = {
+        c.name: c
+        for c in await run_checks(loader(sandbox, fake_slack, redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    }
+    assert not checks["Redis"].ok and "does not answer" in checks["Redis"].detail
+
+
+async def test_bad_configuration_is_one_check_listing_every_problem() -> None:
+    def broken() -> AppConfig:
+        raise ConfigError("TRUTO_BASE_URL: must be an http(s) URL\nREDIS_URL: must start with redis://")
+
+    code, text = await lines(broken)
+    assert code == 1
+    assert text == [
+        "✗ configuration  2 problems:",
+        "                 - TRUTO_BASE_URL: must be an http(s) URL",
+        "                 - REDIS_URL: must start with redis://",
+        "",
+        "1 of 1 checks failed",
+    ]
+
+
+async def test_a_bad_yaml_file_is_listed_whole(tmp_path: Path) -> None:
+    path = tmp_path / "ticketbot.yml"
+    path.write_text(
+        "default_account: jirra\n"
+        "accounts:\n"
+        "  jira: {integrated_account_id: ia-1, channel_card: big}\n"
+        "  linear: {tool: Linear}\n"
+        "channels:\n"
+        "  general: jira\n"
+        "  C0LIN: linaer\n"
+    )
+    code, text = await lines(lambda: load_config(ticketbot_config=path, truto_api_token="t"))
+    prefix = f"                 - TICKETBOT_CONFIG ({path}): "
+    assert code == 1
+    assert text == [
+        "✗ configuration  5 problems:",
+        f"{prefix}accounts.jira.channel_card: Input should be 'full', 'compact' or 'none'",
+        f"{prefix}accounts.linear.integrated_account_id: Field required",
+        f"{prefix}channels.general: 'general' is not a channel id; channels are listed by id "
+        "(C0123ABCD: in Slack, open the channel's details; the id is at the bottom of About)",
+        f"{prefix}channels.C0LIN: no account named 'linaer' (known: jira, linear)",
+        f"{prefix}default_account: no account named 'jirra' (known: jira, linear)",
+        "",
+        "1 of 1 checks failed",
+    ]
+
+
+@pytest.mark.parametrize("argv", [["check"]])
+def test_cli_check_exit_code(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli.main import main
+
+    for key in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "TRUTO_API_TOKEN",
+        "TRUTO_INTEGRATED_ACCOUNT_ID",
+        "TICKETBOT_CONFIG",
+    ):
+        monkeypatch.delenv(key, raising=False)
+    assert main(argv) == 1
+    assert "✗ SLACK_BOT_TOKEN" in capsys.readouterr().out
+
+
+async def test_form_custom_fields_are_checked_against_the_tool(
+    sandbox: SandboxServer, fake_slack: FakeSlack
+) -> None:
+    accounts = {
+        "jira": Account(
+            name="jira", integrated_account_id="sandbox-jira", form_custom_fields=("story points", "sprint")
+        ),
+        "linear": Account(name="linear", integrated_account_id="sandbox-linear", form_custom_fields=("x",)),
+    }
+    code, text = await lines(loader(sandbox, fake_slack, accounts=accounts))
+    assert code == 1
+    assert any(
+        line.startswith("✗ account jira form_custom_fields")
+        and "no custom field named sprint; this account has: story_points, severity," in line
+        for line in text
+    )
+    assert any(
+        line.startswith("✗ account linear form_custom_fields")
+        and line.endswith("the tool lists no custom field definitions: remove the key")
+        for line in text
+    )
+    good = {
+        "jira": Account(name="jira", integrated_account_id="sandbox-jira", form_custom_fields=("Reviewer",))
+    }
+    code, text = await lines(loader(sandbox, fake_slack, accounts=good))
+    assert any(
+        line.startswith("✓ account jira form_custom_fields") and line.endswith("severity, reviewer")
+        for line in text
+    )
+
+
+async def test_live_cards_need_the_secret_here_and_the_webhook_there(
+    sandbox: SandboxServer, fake_slack: FakeSlack
+) -> None:
+    def live_line(text: list[str]) -> str:
+        return next(line for line in text if "live cards" in line)
+
+    _, text = await lines(loader(sandbox, fake_slack))
+    assert live_line(text).startswith("✓ live cards") and "off (optional)" in live_line(text)
+    _, text = await lines(loader(sandbox, fake_slack, truto_webhook_secret="s3cret"))
+    assert live_line(text).startswith("✗ live cards") and "ticketbot webhooks register" in live_line(text)
+    sandbox.state.webhooks.create(
+        {"target_url": "https://bot.example.com/truto/webhooks", "event_types": ["record:updated"]}
+    )
+    _, text = await lines(loader(sandbox, fake_slack, truto_webhook_secret="s3cret"))
+    assert live_line(text).endswith(
+        "on: the API sends ticket changes to https://bot.example.com/truto/webhooks"
+    )
+    _, text = await lines(loader(sandbox, fake_slack))
+    assert "TRUTO_WEBHOOK_SECRET is not set here" in live_line(text)
+
+
+async def test_a_wrong_api_token_is_named_as_such(sandbox: SandboxServer, fake_slack: FakeSlack) -> None:
+    code, text = await lines(loader(sandbox, fake_slack, truto_api_token="not-the-token"))
+    assert code == 1
+    line = next(line for line in text if line.startswith("✗ account jira"))
+    assert "token for the unified ticketing API is not valid (401 from the API)" in line
+
+
+async def test_the_redis_line_appears_even_without_an_api_token(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> None:
+    _, text = await lines(loader(sandbox, fake_slack, truto_api_token=None, redis_url=clean_redis))
+    assert any(line.startswith("✓ Redis") and line.endswith("answers") for line in text)

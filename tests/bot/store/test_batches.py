@@ -1,0 +1,53 @@
+"""A bulk update's state: what each ticket's end says to show on the batch's message."""
+
+from __future__ import annotations
+
+from bot.store.batches import Batch, BatchItem, BatchStore
+from bot.store.cache import Cache
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def batch(count: int) -> Batch:
+    return Batch(
+        id="b1", items=[BatchItem(account="jira", ticket=f"P-{n}", ref=f"P-{n}") for n in range(count)]
+    )
+
+
+async def test_progress_at_most_once_a_second_then_the_summary(cache: Cache) -> None:
+    clock = Clock()
+    store = BatchStore(cache.backend, clock)
+    await store.put(batch(4))
+    said = []
+    for n, delay in enumerate((0.0, 0.3, 0.9, 0.1)):
+        clock.now += delay
+        state = "failed" if n == 2 else "done"
+        _, what = await store.record("b1", "jira", f"P-{n}", state, cause="HTTP 500" if n == 2 else "")
+        said.append(what)
+    assert said == ["progress", None, "progress", "summary"]
+    final = await store.get("b1")
+    assert final is not None and (final.count("done"), final.count("failed")) == (3, 1)
+    # A job run again after its process died records again: the summary is shown again.
+    assert (await store.record("b1", "jira", "P-3", "done"))[1] == "summary"
+
+
+async def test_retry_reopens_the_failed_tickets_only(cache: Cache) -> None:
+    store = BatchStore(cache.backend, Clock())
+    await store.put(batch(2))
+    await store.record("b1", "jira", "P-0", "done")
+    await store.record("b1", "jira", "P-1", "failed", cause="timeout")
+    reopened = await store.reopen("b1", {("jira", "P-0"), ("jira", "P-1")})
+    assert reopened is not None
+    assert [(i.state, i.cause) for i in reopened.items] == [("done", ""), ("pending", "")]
+    assert not reopened.finished
+
+
+async def test_an_unknown_batch_records_nothing(cache: Cache) -> None:
+    store = BatchStore(cache.backend, Clock())
+    assert await store.record("nope", "jira", "P-0", "done") == (None, None)
