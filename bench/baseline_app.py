@@ -28,9 +28,11 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.domain.commands import UpdateCommand
+from bot.domain.errors import ParseError, ResolveError
 from bot.domain.fields import FIELDS, Kind
-from bot.domain.grammar import ParseError, UpdateCommand, parse
-from bot.domain.matching import ResolveError, item_name, resolve
+from bot.domain.grammar import parse
+from bot.domain.matching import item_name, resolve
 
 ENV = os.environ
 app = AsyncApp(

@@ -22,10 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import save
 from blocks.card import CardOptions, card_text, ticket_card
+from bot.domain.accounts import Account
 from bot.domain.actors import Actor
-from bot.domain.grammar import UpdateCommand, parse
+from bot.domain.commands import UpdateCommand
+from bot.domain.grammar import parse
 from bot.domain.models import Ticket
-from bot.ops.config import Account, AppConfig, Settings
+from bot.ops.config import AppConfig, Settings
 from bot.sandbox.profiles import build_profiles
 from bot.service.lookups import Lookups
 from bot.service.snapshots import Snapshots

@@ -7,7 +7,7 @@ from typing import Any
 
 from blocks import ids
 from blocks.text import escape, safe_url, truncate
-from bot.store.batches import Batch, BatchItem
+from bot.domain.batch import Batch, BatchItem
 
 Block = dict[str, Any]
 SECTION = 2900  # characters per section, under Slack's 3000

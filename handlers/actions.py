@@ -15,7 +15,7 @@ from handlers import live_cards, texts
 from handlers.deps import SlackDeps, deps_of, idempotency_key
 from handlers.edit_form import open_edit
 from handlers.job_data import JobData
-from handlers.jobs import Busy, enqueue, put_job, take_stored
+from handlers.job_queue import Busy, enqueue, put_job, take_stored
 from handlers.surface import ack_only, asker_of, card_message, channel_of, guarded, in_place, tell
 
 FORGED = texts.FORGED_BUTTON

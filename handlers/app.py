@@ -38,7 +38,8 @@ from bot.store.queue import JobQueue, Worker
 from bot.store.quota import UserQuota
 from handlers import actions, bulk, commands, events, home, options, preview, shortcuts, undo, views
 from handlers.deps import SlackDeps
-from handlers.jobs import account_share, dropped_job_handler, job_handler
+from handlers.job_queue import account_share
+from handlers.job_runner import dropped_job_handler, job_handler
 from handlers.surface import report_error, too_many_requests
 from handlers.truto_webhooks import TrutoWebhooks
 

@@ -23,16 +23,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks import ids
 from blocks.bulk import bulk_preview_blocks
 from bot.domain.actors import Actor
+from bot.domain.batch import Batch, BatchItem
+from bot.domain.commands import UpdateCommand
 from bot.domain.errors import UserInputError
-from bot.domain.grammar import UpdateCommand
 from bot.domain.refs import TicketRef
 from bot.service.tickets import PlannedUpdate, changed_since
-from bot.store.batches import Batch, BatchItem
 from bot.truto.client import BULK
 from handlers import bulk_progress
 from handlers.deps import SlackDeps, idempotency_key
 from handlers.job_data import ORIGIN, JobData
-from handlers.jobs import put_job
+from handlers.job_queue import put_job
 from handlers.surface import ack_only, action_value, actor_of, guarded
 from handlers.tokens import PREVIEW_KEPT_FOR, PREVIEW_VALID_FOR
 

@@ -9,23 +9,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.messages import HELP_EXAMPLES, help_blocks, tool_examples
+from bot.domain.commands import Command, EditCommand, HelpCommand, ShowCommand, UpdateCommand
 from bot.domain.custom_fields import ticket_fields
-from bot.domain.errors import UserInputError
+from bot.domain.errors import ParseError, UserInputError
 from bot.domain.fields import FIELDS, Kind
-from bot.domain.grammar import (
-    EVERYDAY,
-    Command,
-    EditCommand,
-    HelpCommand,
-    ParseError,
-    ShowCommand,
-    UpdateCommand,
-    typed_name,
-)
+from bot.domain.grammar import EVERYDAY, typed_name
 from handlers.deps import SlackDeps, deps_of, idempotency_key
 from handlers.edit_form import open_edit
 from handlers.job_data import JobData
-from handlers.jobs import enqueue
+from handlers.job_queue import enqueue
 from handlers.preview import offer_preview, wants_preview
 from handlers.shortcuts import known_prefixes
 from handlers.surface import ack_only, asker_of, card_message, guarded, private_answer

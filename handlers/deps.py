@@ -8,8 +8,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncBoltContext
 
+from bot.domain.accounts import Account
 from bot.domain.refs import TicketRef
-from bot.ops.config import Account, AppConfig
+from bot.ops.config import AppConfig
 from bot.runtime import Core
 from bot.service.tickets import TicketService
 from bot.slack.signing import Signer

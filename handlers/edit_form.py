@@ -19,12 +19,12 @@ from blocks import ids
 from blocks.custom_inputs import custom_inputs
 from blocks.modal import EditChoices, edit_view, loading_view, note_view
 from blocks.text import escape
+from bot.domain.accounts import Account
 from bot.domain.actors import Actor
 from bot.domain.custom_fields import form_fields, to_number
 from bot.domain.matching import item_name
 from bot.domain.models import Ref, Ticket
 from bot.domain.refs import TicketRef
-from bot.ops.config import Account
 from bot.service.lookups import LookupList
 from bot.service.tickets import NEEDS_A_TITLE
 from handlers.deps import SlackDeps

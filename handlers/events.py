@@ -9,11 +9,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.accounts import Account
 from bot.domain.models import Ticket
 from bot.domain.refs import TicketRef, ref_from_url
-from bot.ops.config import Account
-from bot.service.lookups import cache_key
 from bot.store import ack_budget
+from bot.store.keys import cache_key
 from handlers import live_cards
 from handlers.deps import SlackDeps
 from handlers.surface import ack_only, card_message, user_message

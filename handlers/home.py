@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.home import RecentUpdate, Routing, home_view
 from blocks.messages import tool_examples
-from bot.ops.config import Account
+from bot.domain.accounts import Account
 from handlers.deps import SlackDeps
 from handlers.shortcuts import known_prefixes
 from handlers.surface import ack_only, guarded

@@ -31,7 +31,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.ops.config import Account, AppConfig
+from bot.domain.accounts import Account
+from bot.ops.config import AppConfig
 from bot.ops.logs import current_fields
 
 VERSION = 2

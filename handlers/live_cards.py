@@ -20,11 +20,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from blocks.messages import deleted_blocks
+from bot.domain.accounts import Account
+from bot.domain.cards import RESPONSE_URL_USES, Card, fingerprint
 from bot.domain.models import Ticket
 from bot.domain.refs import TicketRef
-from bot.ops.config import Account
 from bot.ops.metrics import LIVE_CARDS
-from bot.store.card_registry import RESPONSE_URL_USES, Card, fingerprint
 from bot.truto.errors import NotFound
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData

@@ -8,12 +8,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from blocks import ids
 from blocks.messages import options_payload
+from bot.domain.accounts import Account
 from bot.domain.actors import Actor
 from bot.domain.custom_fields import field_options, find_field, ticket_fields
-from bot.domain.errors import UserInputError
+from bot.domain.errors import ResolveError, UserInputError
 from bot.domain.fields import FIELDS
-from bot.domain.matching import Item, NameIndex, ResolveError
-from bot.ops.config import Account
+from bot.domain.matching import Item, NameIndex
 from handlers.deps import SlackDeps
 from handlers.signed_values import ViewMeta
 

@@ -13,13 +13,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks import ids
 from blocks.messages import preview_blocks
 from bot.domain.actors import Actor
+from bot.domain.commands import UpdateCommand
 from bot.domain.errors import UserInputError
-from bot.domain.grammar import UpdateCommand
 from bot.domain.refs import TicketRef
 from handlers import bulk, texts
 from handlers.deps import SlackDeps, idempotency_key
 from handlers.job_data import ORIGIN, JobData
-from handlers.jobs import put_job
+from handlers.job_queue import put_job
 from handlers.surface import ack_only, action_value, guarded
 from handlers.tokens import PREVIEW_KEPT_FOR as KEPT_FOR
 from handlers.tokens import PREVIEW_VALID_FOR as VALID_FOR

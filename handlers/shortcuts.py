@@ -11,9 +11,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.modal import enter_ticket_view, pick_ticket_view
+from bot.domain.accounts import Account
 from bot.domain.actors import Actor
 from bot.domain.refs import BUILTIN_LINK_PATTERNS, TicketRef, find_refs
-from bot.ops.config import Account
 from handlers.deps import SlackDeps
 from handlers.edit_form import open_edit
 from handlers.signed_values import ViewMeta

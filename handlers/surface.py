@@ -20,12 +20,10 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from blocks.card import CardOptions, card_text, compact_blocks, ticket_card
 from blocks.messages import error_blocks, notice_blocks
 from blocks.text import sentence
+from bot.domain.accounts import Account
 from bot.domain.actors import Actor
 from bot.domain.errors import Notice, UserInputError
-from bot.domain.grammar import ParseError
 from bot.domain.models import Change, Ticket
-from bot.domain.refs import RefError
-from bot.ops.config import Account
 from bot.ops.metrics import JOBS_PENDING
 from bot.store import ack_budget
 from bot.truto.errors import TrutoError
@@ -46,7 +44,7 @@ def action_value(body: dict[str, Any]) -> str | None:
 
 def user_message(exc: BaseException) -> str | None:
     """The answer for an error the user can act on; None for an unexpected one."""
-    if isinstance(exc, ParseError | UserInputError | RefError):
+    if isinstance(exc, UserInputError):
         return str(exc)
     if isinstance(exc, TrutoError):
         return exc.user_message

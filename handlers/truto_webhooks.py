@@ -23,7 +23,7 @@ from bot.slack.edge import BodyRefused, read_body
 from bot.truto.webhook_events import SIGNATURE_HEADER, Delivery, signature_valid, ticket_event
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
-from handlers.jobs import Busy, put_job
+from handlers.job_queue import Busy, put_job
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from bot.domain.refs import TicketRef
 from bot.service.tickets import changed_since
 from handlers.deps import SlackDeps, idempotency_key
 from handlers.job_data import JobData
-from handlers.jobs import put_job
+from handlers.job_queue import put_job
 from handlers.surface import ack_only, action_value, actor_of, asker_of, guarded, in_place
 
 

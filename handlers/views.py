@@ -9,15 +9,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.modal import loading_view
-from bot.domain.errors import UserInputError
-from bot.domain.grammar import ParseError, UpdateCommand
+from bot.domain.commands import UpdateCommand
+from bot.domain.errors import RefError, UserInputError
 from bot.domain.models import TicketUpdate
-from bot.domain.refs import RefError, parse_ref
+from bot.domain.refs import parse_ref
 from handlers import texts
 from handlers.deps import SlackDeps, idempotency_key
 from handlers.edit_form import inputs_digest, open_edit, read_submission
 from handlers.job_data import JobData
-from handlers.jobs import Busy, enqueue
+from handlers.job_queue import Busy, enqueue
 from handlers.signed_values import ViewMeta
 from handlers.surface import asker_of, guarded, tell
 
@@ -114,7 +114,7 @@ async def _update_all(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps, meta
             account, "bulk", text, command.ref.id, key=key, **asker_of(body, channel=meta.channel)
         )
         await enqueue(deps, job, dedupe=key)
-    except (ParseError, UserInputError) as exc:
+    except UserInputError as exc:
         await ack(response_action="errors", errors={ids.ALL_BLOCK: str(exc)[:150]})
         return
     await ack(response_action="clear")

@@ -10,7 +10,8 @@ import redis
 from hypothesis import HealthCheck, settings
 from pydantic import SecretStr
 
-from bot.ops.config import Account, AppConfig, Settings
+from bot.domain.accounts import Account
+from bot.ops.config import AppConfig, Settings
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from bot.service.lookups import Lookups

@@ -14,7 +14,8 @@ import kubernetes_validate
 import yaml
 
 from bot.cli.main import _parser
-from bot.ops.config import Account, FileConfig, Permissions, Settings, UpdateRule
+from bot.domain.accounts import Account, Permissions, UpdateRule
+from bot.ops.config import FileConfig, Settings
 from bot.slack.http_server import HEALTH_PATH, METRICS_PATH, READY_PATH
 
 ROOT = Path(__file__).resolve().parent.parent

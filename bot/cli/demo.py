@@ -9,10 +9,11 @@ from datetime import date
 
 from bot.cli.demo_live import run_live_scene
 from bot.cli.render_text import changes_text, request_text, ticket_text
+from bot.domain.accounts import Account
 from bot.domain.actors import Actor
+from bot.domain.commands import UpdateCommand
 from bot.domain.errors import UserInputError
-from bot.domain.grammar import ParseError, UpdateCommand
-from bot.ops.config import Account, AppConfig, Settings
+from bot.ops.config import AppConfig, Settings
 from bot.runtime import build_core
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.truto.errors import TrutoError
@@ -96,7 +97,7 @@ async def run_script(
                 plan = await core.service.plan(command, actor, step.channel)
                 out(_indent(request_text(plan.describe(base_url))))
                 result = await core.service.apply(command, actor, step.channel)
-            except (ParseError, UserInputError, TrutoError) as exc:
+            except (UserInputError, TrutoError) as exc:
                 refused += 1
                 message = exc.user_message if isinstance(exc, TrutoError) else str(exc)
                 sent = patches_sent() - sent_before

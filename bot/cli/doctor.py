@@ -9,8 +9,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.accounts import Account
 from bot.domain.custom_fields import form_fields, ticket_fields
-from bot.ops.config import Account, AppConfig, ConfigError, load_config
+from bot.ops.config import AppConfig, ConfigError, load_config
 from bot.runtime import build_core
 from bot.store.redis_client import connect
 from bot.truto import webhook_admin

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 from bot.cli.render_text import audit_table, changes_text, request_text, ticket_text
 from bot.domain.actors import Actor
+from bot.domain.commands import UpdateCommand
 from bot.domain.errors import UserInputError
 from bot.domain.fields import LOOKUP_RESOURCES
-from bot.domain.grammar import ParseError, UpdateCommand
 from bot.ops.config import AppConfig, ConfigError, load_config, secret_values
 from bot.ops.logs import configure
 from bot.runtime import build_core
@@ -354,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 2
-    except (ParseError, UserInputError) as exc:
+    except UserInputError as exc:
         print(f"✗ {exc}", file=sys.stderr)
         return 1
     except TrutoError as exc:

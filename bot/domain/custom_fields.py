@@ -8,8 +8,9 @@ import math
 from datetime import date, datetime
 from typing import Any
 
-from bot.domain.dates import DATE_FORMS, DateError, parse_date
-from bot.domain.matching import Item, NameIndex, ResolveError, item_name
+from bot.domain.dates import DATE_FORMS, parse_date
+from bot.domain.errors import DateError, ResolveError
+from bot.domain.matching import Item, NameIndex, item_name
 
 _TRUE = {"yes", "true", "on", "1", "y"}
 _FALSE = {"no", "false", "off", "0", "n"}

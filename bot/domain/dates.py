@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
+from bot.domain.errors import DateError
+
 DATE_FORMS = (
     "YYYY-MM-DD (2026-12-04), an ISO datetime (2026-12-04T17:00 or 2026-12-04T17:00Z), "
     "today, tomorrow, +3d, +2w, a weekday (friday, next fri), in 3 days, dec 4, end of month"
@@ -43,10 +45,6 @@ def _month_day(word: str, today: date) -> date | None:
         if found >= today:
             return found
     return None
-
-
-class DateError(ValueError):
-    """The text is not a date in any accepted form."""
 
 
 def _weekday(word: str) -> int | None:

@@ -15,14 +15,25 @@ import json
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Literal
+from datetime import date
 
 from rapidfuzz import fuzz, process
 
-from bot.domain.dates import DATE_FORMS, DateError, parse_date
+from bot.domain.commands import (
+    Assignment,
+    Command,
+    EditCommand,
+    HelpCommand,
+    Op,
+    ShowCommand,
+    UpdateCommand,
+    UserValue,
+    Value,
+)
+from bot.domain.dates import DATE_FORMS, parse_date
+from bot.domain.errors import DateError, ParseError, RefError
 from bot.domain.fields import ALIASES, CUSTOM_PREFIXES, FIELDS, FieldSpec, Kind, canonical
-from bot.domain.refs import REF_FORMS, RefError, TicketRef, looks_like_id, parse_ref, unwrap_slack_link
+from bot.domain.refs import REF_FORMS, TicketRef, looks_like_id, parse_ref, unwrap_slack_link
 from bot.domain.sanitize import clean_text
 
 VERBS = ("update", "show", "edit", "help")
@@ -41,94 +52,11 @@ _RANGE = re.compile(
 # Control characters (but tab and newlines, which count as spaces), zero-width characters and
 # bidirectional overrides: invisible, and a way to make text lie about itself.
 _PREVIEW = re.compile(r"(?:^|(?<=\s))--preview(?=\s|$)")
-Op = Literal["set", "add", "remove", "clear"]
 _OPERATORS = {"=": "set", "+=": "add", "-=": "remove"}
 _QUOTES = {'"': '"', "'": "'", "“": '”“"', "‘": "’‘'", "”": '”"', "’": "’'"}
 _KEY = re.compile(r"([A-Za-z_](?:[A-Za-z0-9_.]|-(?!=))*)(\+=|-=|=)")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$")
-
-
-class ParseError(ValueError):
-    """The text is not a command; says where, what, and what would be accepted."""
-
-    def __init__(self, message: str, position: int, token: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.position = position
-        self.token = token
-        self.hint = hint
-
-    def __str__(self) -> str:
-        if not self.hint:
-            return self.message
-        joiner = " " if self.message.endswith(("?", ".")) else ". "
-        return f"{self.message}{joiner}{self.hint[:1].upper()}{self.hint[1:]}"
-
-    def pointer(self, text: str) -> str:
-        """The text with a caret under the offending token, for terminals."""
-        return f"{text}\n{' ' * self.position}^"
-
-
-@dataclass(frozen=True)
-class UserValue:
-    """A user as typed: a Slack mention, `me`, an email, or a name/username."""
-
-    kind: Literal["slack", "me", "email", "name"]
-    text: str
-    slack_id: str | None = None
-    at_typed: bool = False  # "@ana" typed by hand: not a mention (Slack's autocomplete makes those)
-
-
-Value = str | UserValue | date | datetime | TicketRef
-
-
-@dataclass(frozen=True)
-class Assignment:
-    field: str  # the body field name ("custom_fields" for cf.<key>)
-    op: Op
-    values: tuple[Value, ...] = ()
-    custom_key: str | None = None
-    position: int = 0
-    key_text: str = ""
-
-
-@dataclass(frozen=True)
-class UpdateCommand:
-    ref: TicketRef
-    assignments: tuple[Assignment, ...]
-    preview: bool = False  # `--preview`: show before → after first, apply on request
-    more: tuple[TicketRef, ...] = ()  # a bulk update: the other tickets, in the order typed
-
-    @property
-    def refs(self) -> tuple[TicketRef, ...]:
-        return (self.ref, *self.more)
-
-    @property
-    def bulk(self) -> bool:
-        return bool(self.more)
-
-    def for_ticket(self, ref: TicketRef) -> UpdateCommand:
-        """The same changes on one ticket (a bulk update is one of these per ticket)."""
-        return UpdateCommand(ref, self.assignments, self.preview)
-
-
-@dataclass(frozen=True)
-class ShowCommand:
-    ref: TicketRef
-
-
-@dataclass(frozen=True)
-class EditCommand:
-    ref: TicketRef
-
-
-@dataclass(frozen=True)
-class HelpCommand:
-    """`/ticket help` (anything after `help` is ignored: there is one help)."""
-
-
-Command = UpdateCommand | ShowCommand | EditCommand | HelpCommand
 
 
 @dataclass
@@ -279,11 +207,6 @@ class _Scanner:
 
     def _item_ends(self) -> bool:
         return self.pos >= len(self.text) or self.text[self.pos].isspace() or self.text[self.pos] == ","
-
-
-def _closest(word: str, choices: Iterable[str]) -> str | None:
-    best = process.extractOne(word.lower(), list(choices), score_cutoff=60)
-    return best[0] if best else None
 
 
 def _field_names() -> list[str]:

@@ -14,18 +14,11 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from bot.domain.errors import ResolveError
+
 Item = dict[str, Any]
 MAX_CANDIDATES = 5
 LIST_ALL_UP_TO = 25  # short lists (statuses, priorities) are listed in full on error
-
-
-class ResolveError(ValueError):
-    """A name matched nothing, or too much; the message says what would be accepted."""
-
-    def __init__(self, message: str, candidates: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.candidates = list(candidates)
 
 
 def item_name(item: Item) -> str:

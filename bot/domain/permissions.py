@@ -5,11 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from bot.ops.config import Account
-
-
-class NotPermitted(Exception):
-    """Refused by the configuration; `str()` says why."""
+from bot.domain.accounts import Account
+from bot.domain.errors import NotPermitted
 
 
 class GroupDirectory(Protocol):

@@ -6,6 +6,8 @@ import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
+from bot.domain.errors import RefError
+
 # Built-in link patterns; each names the ticket id as the group `ref`.
 BUILTIN_LINK_PATTERNS: dict[str, str] = {
     "Jira browse URL": r"^https?://[^/\s]+/browse/(?P<ref>[A-Z][A-Z0-9_]*-\d+)(?:[/?#]|$)",
@@ -28,10 +30,6 @@ class TicketRef:
 
     id: str
     url: str | None = None
-
-
-class RefError(ValueError):
-    """The text names no ticket."""
 
 
 def unwrap_slack_link(text: str) -> str:

@@ -19,26 +19,17 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
-    model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.domain.models import TicketUpdate
-from bot.ops.redact import mask_url_credentials
+from bot.domain.accounts import Account, http_url
+from bot.domain.redact import mask_url_credentials
 
 DEFAULT_ACCOUNT_NAME = "default"
 
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names every offending key."""
-
-
-def _http_url(value: str) -> str:
-    if not re.match(r"^https?://[^/\s]+", value):
-        raise ValueError(
-            f"must be an http(s) URL such as https://example.com, got {mask_url_credentials(value)!r}"
-        )
-    return value
 
 
 class Settings(BaseSettings):
@@ -101,7 +92,7 @@ class Settings(BaseSettings):
     @field_validator("slack_api_url", "truto_base_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        return _http_url(value)
+        return http_url(value)
 
     @field_validator("redis_url")
     @classmethod
@@ -123,132 +114,6 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
-
-
-DEFAULT_LOCKED_FIELDS = ("created_at", "updated_at", "created_by", "remote_data", "items")
-
-
-class UpdateRule(BaseModel):
-    """Who may update; all empty means anyone in a channel routed to the account."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    users: tuple[str, ...] = ()
-    usergroups: tuple[str, ...] = ()
-    channels: tuple[str, ...] = ()
-
-    @property
-    def open(self) -> bool:
-        return not (self.users or self.usergroups or self.channels)
-
-
-class Permissions(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    update: UpdateRule = Field(default_factory=UpdateRule)
-    read_only_channels: tuple[str, ...] = ()
-    locked_fields: tuple[str, ...] = DEFAULT_LOCKED_FIELDS
-
-    @field_validator("locked_fields")
-    @classmethod
-    def _known_fields(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = sorted(set(names) - set(TicketUpdate.model_fields))
-        if unknown:
-            raise ValueError(f"unknown field(s) {', '.join(unknown)}; fields are those of the update body")
-        return names
-
-
-Scalar = str | int | float | bool
-QueryValue = Scalar | list[Scalar] | dict[str, Scalar]
-QUERY_OPERATIONS = ("all", "update", "get", "list")
-PER_VERSION_PARAMS = frozenset({"etag"})  # taken from the ticket each time, never from config
-
-
-class AccountQuery(BaseModel):
-    """Extra query parameters, by operation: `all` for every call, and `update`, `get`, `list`
-    for those calls only (`truto_exclude_fields` on a list call would break the lookups). Lists
-    become `key[]=a&key[]=b` and maps `key[sub]=v`. A flat mapping means `all`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    all: dict[str, QueryValue] = Field(default_factory=dict)
-    update: dict[str, QueryValue] = Field(default_factory=dict)
-    get: dict[str, QueryValue] = Field(default_factory=dict)
-    list: dict[str, QueryValue] = Field(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _flat_means_all(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data and not set(data) <= set(QUERY_OPERATIONS):
-            return {"all": data}
-        return data
-
-    @model_validator(mode="after")
-    def _no_per_version_values(self) -> AccountQuery:
-        for operation in QUERY_OPERATIONS:
-            static = sorted(set(getattr(self, operation)) & PER_VERSION_PARAMS)
-            if static:
-                raise ValueError(
-                    f"{operation}.{static[0]}: changes with every version of a ticket; the bot "
-                    "takes it from the ticket, so it cannot be configured"
-                )
-        return self
-
-    def for_operation(self, operation: str) -> dict[str, QueryValue]:
-        """The parameters of one kind of call (`all` under the operation's own)."""
-        if operation not in QUERY_OPERATIONS or operation == "all":
-            return dict(self.all)
-        return {**self.all, **getattr(self, operation)}
-
-
-class Account(BaseModel):
-    """One connected ticketing tool (an integrated account of the unified API)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = ""
-    integrated_account_id: str = Field(min_length=1)
-    tool: str | None = None
-    query: AccountQuery = Field(default_factory=AccountQuery)
-    link_patterns: tuple[str, ...] = ()
-    ticket_url_template: str | None = None
-    permissions: Permissions = Field(default_factory=Permissions)
-    # Custom fields (names or labels) the edit form shows besides those the tool requires.
-    form_custom_fields: tuple[str, ...] = ()
-    # What the channel sees after an update: the full card, one compact line (the card one
-    # click away), or nothing (the card goes to the user alone). Default: CHANNEL_CARD.
-    channel_card: Literal["full", "compact", "none"] | None = None
-    # Project prefixes of this tool's keys (PROJ in PROJ-42): the message shortcut counts a bare
-    # key only with one of them, or one of the account's collections (URLs always count).
-    key_prefixes: tuple[str, ...] = ()
-
-    @field_validator("link_patterns")
-    @classmethod
-    def _check_patterns(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in patterns:
-            try:
-                compiled = re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from exc
-            if "ref" not in compiled.groupindex:
-                raise ValueError(f"{pattern!r} needs a named group (?P<ref>...) for the ticket id")
-        return patterns
-
-    @field_validator("ticket_url_template")
-    @classmethod
-    def _check_template(cls, template: str | None) -> str | None:
-        if template is not None:
-            if "{ref}" not in template:
-                raise ValueError("must contain {ref}, e.g. https://linear.app/acme/issue/{ref}")
-            _http_url(template)
-        return template
-
-    @property
-    def display_tool(self) -> str:
-        return self.tool or self.name
-
-    def ticket_url(self, ref: str) -> str | None:
-        return self.ticket_url_template.format(ref=ref) if self.ticket_url_template else None
 
 
 class FileConfig(BaseModel):

@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from bot.ops.redact import redact
+from bot.domain.redact import redact
 
 _FIELDS: ContextVar[dict[str, str]] = ContextVar("ticketbot_log_fields", default={})  # noqa: B039 - never mutated
 REDACTED = "[redacted]"

@@ -1,6 +1,7 @@
 """Lookup lists per integrated account (statuses, priorities, users, tags, …), cached.
 
-Keys are versioned and namespaced: `ticketbot:v1:<integrated_account_id>:lookup:<resource>`.
+Keys are per deployment and account: `ticketbot:<namespace>:<integrated_account_id>:lookup:<resource>`
+(bot/store/keys.py).
 A list the integration does not have (404/405) is cached as absent for the TTL, so it is
 not asked for again on every command.
 """
@@ -14,16 +15,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from bot.domain.accounts import Account
 from bot.domain.fields import LOOKUP_RESOURCES
 from bot.domain.matching import Item, NameIndex
-from bot.ops.config import Account
 from bot.ops.metrics import CACHE_EVENTS
-from bot.store import keys
 from bot.store.cache import Cache
+from bot.store.keys import cache_key
 from bot.truto.client import ListInfo, TrutoClient
 from bot.truto.errors import NotAllowed, NotFound
 
-KEY_VERSION = "v1"
 LARGE_LIST = 2000  # items; a longer list gets its search index built in a thread
 PARTIAL_TTL = 60.0  # seconds a list the tool answered only in part is kept
 
@@ -39,10 +39,6 @@ RESOURCE_LABELS = {
     "collections": ("collection", "collections"),
     "fields": ("field", "fields"),
 }
-
-
-def cache_key(account: Account, kind: str, name: str) -> str:
-    return keys.key(account.integrated_account_id, kind, name)
 
 
 @dataclass(frozen=True)

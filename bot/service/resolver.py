@@ -10,15 +10,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any
 
+from bot.domain.accounts import Account
 from bot.domain.actors import Actor, SlackDirectory
+from bot.domain.commands import Assignment, UserValue
 from bot.domain.custom_fields import convert, find_field, label_of, ticket_fields
-from bot.domain.errors import FieldError, UserInputError
+from bot.domain.errors import FieldError, ResolveError, UserInputError
 from bot.domain.fields import FIELDS, Kind
-from bot.domain.grammar import Assignment, UserValue
-from bot.domain.matching import Item, ResolveError, item_name
+from bot.domain.matching import Item, item_name
 from bot.domain.models import Ref, Ticket
 from bot.domain.refs import TicketRef
-from bot.ops.config import Account
 from bot.service.lookups import RESOURCE_LABELS, Lookups
 from bot.truto.errors import NotFound
 

@@ -5,10 +5,10 @@ They give before-values for the card and the audit without another GET.
 
 from __future__ import annotations
 
+from bot.domain.accounts import Account
 from bot.domain.models import Ticket
-from bot.ops.config import Account
-from bot.service.lookups import cache_key
 from bot.store.cache import Cache
+from bot.store.keys import cache_key
 
 
 class Snapshots:

@@ -17,16 +17,26 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.domain.accounts import PER_VERSION_PARAMS, Account
 from bot.domain.actors import Actor, SlackDirectory
+from bot.domain.commands import Assignment, Command, UpdateCommand
 from bot.domain.custom_fields import merge
-from bot.domain.errors import FieldError, NoAccount, NothingToChange, Refused, UserInputError
+from bot.domain.errors import (
+    FieldError,
+    NoAccount,
+    NothingToChange,
+    RefError,
+    Refused,
+    ResolveError,
+    UserInputError,
+)
 from bot.domain.fields import FIELDS, Kind
-from bot.domain.grammar import Assignment, Command, UpdateCommand, parse
-from bot.domain.matching import ResolveError, compact, resolve
+from bot.domain.grammar import parse
+from bot.domain.matching import compact, resolve
 from bot.domain.models import Change, Ref, Ticket, TicketRefObject, TicketUpdate, UpdateQuery
-from bot.domain.permissions import NotPermitted, check_update
-from bot.domain.refs import RefError, TicketRef, parse_ref
-from bot.ops.config import PER_VERSION_PARAMS, Account, AppConfig
+from bot.domain.permissions import check_update
+from bot.domain.refs import TicketRef, parse_ref
+from bot.ops.config import AppConfig
 from bot.ops.logs import bind
 from bot.ops.metrics import UPDATES
 from bot.service.audit import AuditRecord, AuditTrail
@@ -207,10 +217,7 @@ class TicketService:
         """Refuse (Refused, a UserInputError) what the account's permissions do not allow, and
         (unless `ask_the_tool` is off: before views.open no API call may be made) what the tool
         cannot do."""
-        try:
-            await check_update(account, actor.slack_user_id, channel, fields, self.directory)
-        except NotPermitted as exc:
-            raise Refused(str(exc)) from None
+        await check_update(account, actor.slack_user_id, channel, fields, self.directory)
         if not ask_the_tool:
             return
         abilities = await self.abilities(account)

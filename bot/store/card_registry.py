@@ -15,58 +15,19 @@ a wrong update).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from bot.domain.cards import RESPONSE_URL_SECONDS, Card, fingerprint
 from bot.domain.models import Ticket
 from bot.store import keys
 from bot.store.cache import Backend, Entry, locked_update
 
 log = logging.getLogger(__name__)
-
-Kind = Literal["message", "response_url", "unfurl"]
-RESPONSE_URL_SECONDS = 30 * 60  # Slack: a response_url works for 30 minutes…
-RESPONSE_URL_USES = 5  # …and 5 times
-VOLATILE = ("updated_at", "etag", "remote_data")  # change without anything a card shows changing
-
-
-def fingerprint(ticket: Ticket) -> str:
-    """The state of a ticket as a card shows it."""
-    data = {k: v for k, v in ticket.to_json().items() if k not in VOLATILE}
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-class Card(BaseModel):
-    kind: Kind
-    channel: str | None = None
-    ts: str | None = None
-    link: str | None = None  # the unfurled URL
-    ref: str | None = None  # the ticket as people know it (PROJ-42), for "PROJ-42 was deleted"
-    response_url: str | None = None
-    uses_left: int = 0
-    interactive: bool = True
-    compact: bool = False  # a compact line, not the full card
-    shows: str = ""  # fingerprint of the ticket state on the card
-    added: float = 0.0
-    until: float = 0.0
-
-    @property
-    def id(self) -> str:
-        if self.kind == "response_url":
-            return "r:" + hashlib.sha256((self.response_url or "").encode()).hexdigest()[:16]
-        if self.kind == "unfurl":
-            return f"u:{self.channel}:{self.ts}:{self.link}"
-        return f"m:{self.channel}:{self.ts}"
-
-    def where(self) -> str:
-        """For logs: never the response_url itself (it is a credential)."""
-        return f"{self.kind} {self.channel or ''} {self.ts or ''}".strip()
 
 
 class CardRegistry:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
+from bot.domain.accounts import Account
+
 PREFIX = "ticketbot"
 LEGACY_NAMESPACE = "v1"  # the keys of versions before namespaces
 LEGACY_JOBS_STREAM = f"{PREFIX}:{LEGACY_NAMESPACE}:jobs"
@@ -55,3 +57,8 @@ def jobs_marker(once: str) -> str:
 def shared(*parts: str) -> str:
     """Keys every deployment shares on purpose (an account's or a token's API budget)."""
     return ":".join((PREFIX, "shared", *parts))
+
+
+def cache_key(account: Account, kind: str, name: str) -> str:
+    """An account's cached object: `lookup` lists, `ticket` snapshots, `unfurl`s, `discovery`."""
+    return key(account.integrated_account_id, kind, name)

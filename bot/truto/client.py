@@ -24,9 +24,9 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr, ValidationError
 
+from bot.domain.accounts import Account
 from bot.domain.models import JsonDict, Ticket, TicketUpdate, UpdateQuery, encode_query
 from bot.ops import patience
-from bot.ops.config import Account
 from bot.ops.metrics import API_RETRIES, API_SECONDS
 from bot.truto.errors import RateLimited, TrutoError, Unavailable, error_from_response
 from bot.truto.ratelimit import RateLimiter

@@ -8,9 +8,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.ops.config import Account
-from bot.service.lookups import cache_key
+from bot.domain.accounts import Account
 from bot.store.cache import Cache
+from bot.store.keys import cache_key
 from bot.truto.client import TrutoClient
 from bot.truto.errors import NotAllowed, NotFound, TrutoError
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from bot.domain.actors import Actor
-from bot.domain.errors import UserInputError
-from bot.domain.grammar import ParseError, UpdateCommand
+from bot.domain.commands import UpdateCommand
+from bot.domain.errors import ParseError, UserInputError
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.service.lookups import Lookups
 from bot.service.snapshots import Snapshots

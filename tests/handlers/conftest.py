@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.ops.config import Account, AppConfig, Settings
+from bot.domain.accounts import Account
+from bot.ops.config import AppConfig, Settings
 from bot.runtime import Core
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.sandbox.fake_slack import Call, FakeSlack
@@ -144,9 +145,7 @@ def harness_config(
 async def running(config: AppConfig, sandbox: SandboxServer, slack: FakeSlack) -> AsyncIterator[Harness]:
     bot = build_bot(config)
     core = bot.core
-    http_app = create_http_app(
-        bot.app, bot.edge, redis_ok=core.redis_ok, truto_webhooks=bot.webhooks.receive
-    )
+    http_app = create_http_app(bot.app, bot.edge, redis_ok=core.redis_ok, truto_webhooks=bot.webhooks.receive)
     transport = httpx.ASGITransport(app=http_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ticketbot.test") as http:
         yield Harness(http, slack, sandbox, core, bot)

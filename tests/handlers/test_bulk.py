@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.ops.config import Account, Permissions, UpdateRule
+from bot.domain.accounts import Account, Permissions, UpdateRule
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA, JIRA_CHANNEL

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.ops.config import Permissions
+from bot.domain.accounts import Permissions
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA, LINEAR_CHANNEL

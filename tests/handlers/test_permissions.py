@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.ops.config import Permissions, UpdateRule
+from bot.domain.accounts import Permissions, UpdateRule
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA, JIRA_CHANNEL

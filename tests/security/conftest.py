@@ -68,9 +68,7 @@ async def served(config: AppConfig, sandbox: SandboxServer, slack: FakeSlack) ->
     settings = config.settings
     server = uvicorn.Server(
         uvicorn.Config(
-            create_http_app(
-                bot.app, bot.edge, redis_ok=core.redis_ok, truto_webhooks=bot.webhooks.receive
-            ),
+            create_http_app(bot.app, bot.edge, redis_ok=core.redis_ok, truto_webhooks=bot.webhooks.receive),
             host="127.0.0.1",
             port=free_port(),
             http=with_head_deadline(settings.http_read_timeout_seconds),

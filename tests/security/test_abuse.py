@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.ops.config import Permissions, UpdateRule
+from bot.domain.accounts import Permissions, UpdateRule
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from handlers import actions

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from bot.cli.doctor import doctor, run_checks
-from bot.ops.config import Account, AppConfig, ConfigError, Settings, load_config
+from bot.domain.accounts import Account
+from bot.ops.config import AppConfig, ConfigError, Settings, load_config
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.redis_server import free_port

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from bot.domain.actors import Actor
+from bot.domain.commands import UpdateCommand
 from bot.domain.errors import UserInputError
-from bot.domain.grammar import UpdateCommand
 from bot.sandbox import SandboxServer
 from bot.service.tickets import TicketService
 from tests.conftest import JIRA_CHANNEL, LINEAR_CHANNEL

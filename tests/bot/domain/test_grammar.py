@@ -8,16 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.grammar import (
-    Assignment,
-    EditCommand,
-    HelpCommand,
-    ParseError,
-    ShowCommand,
-    UpdateCommand,
-    UserValue,
-    parse,
-)
+from bot.domain.commands import Assignment, EditCommand, HelpCommand, ShowCommand, UpdateCommand, UserValue
+from bot.domain.errors import ParseError
+from bot.domain.grammar import parse
 from bot.domain.refs import TicketRef
 
 TODAY = date(2026, 11, 27)  # a Friday

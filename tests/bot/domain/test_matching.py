@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz, process
 
-from bot.domain.matching import SIMILAR, NameIndex, ResolveError, resolve, resolve_email
+from bot.domain.errors import ResolveError
+from bot.domain.matching import SIMILAR, NameIndex, resolve, resolve_email
 
 STATUS = ("status", "statuses")
 USER = ("user", "users")

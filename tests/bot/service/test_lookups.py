@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from bot.sandbox import SandboxServer
-from bot.service.lookups import Lookups, cache_key
+from bot.service.lookups import Lookups
 from bot.store import keys
 from bot.store.cache import Cache, FailoverBackend, RedisBackend
+from bot.store.keys import cache_key
 from bot.truto.client import TrutoClient
 from tests.conftest import JIRA, LINEAR
 from tests.redis_server import RedisProcess

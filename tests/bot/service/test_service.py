@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from bot.domain.actors import Actor
-from bot.domain.errors import UserInputError
-from bot.domain.grammar import ParseError, UpdateCommand
+from bot.domain.commands import UpdateCommand
+from bot.domain.errors import ParseError, UserInputError
 from bot.domain.models import Change, Ticket
 from bot.sandbox import SandboxServer
 from bot.service.tickets import TicketService, changed_since

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.store.batches import Batch, BatchItem, BatchStore
+from bot.domain.batch import Batch, BatchItem
+from bot.store.batches import BatchStore
 from bot.store.cache import Cache
 
 

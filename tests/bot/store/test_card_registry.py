@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.domain.cards import RESPONSE_URL_SECONDS, Card, fingerprint
 from bot.domain.models import Ticket
 from bot.store.cache import Cache
-from bot.store.card_registry import RESPONSE_URL_SECONDS, Card, CardRegistry, OwnWrites, fingerprint
+from bot.store.card_registry import CardRegistry, OwnWrites
 
 
 class Clock:

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from bot.domain.accounts import Account, Permissions
 from bot.domain.actors import Actor
+from bot.domain.commands import UpdateCommand
 from bot.domain.errors import UserInputError
-from bot.domain.grammar import UpdateCommand
-from bot.ops.config import Account, AppConfig, Permissions, Settings
+from bot.ops.config import AppConfig, Settings
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.service.lookups import Lookups
 from bot.service.snapshots import Snapshots

@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
+from bot.domain.accounts import AccountQuery
 from bot.domain.actors import Actor
+from bot.domain.commands import UpdateCommand
 from bot.domain.errors import UserInputError
-from bot.domain.grammar import UpdateCommand
-from bot.ops.config import AccountQuery
 from bot.sandbox import SandboxServer
 from bot.service.tickets import TicketService
 from bot.store.cache import Cache

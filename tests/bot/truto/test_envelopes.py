@@ -11,11 +11,13 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from bot.domain.accounts import Account, AccountQuery
 from bot.domain.models import Ref, TicketUpdate, UpdateQuery
 from bot.ops import patience
-from bot.ops.config import Account, AccountQuery, ConfigError, load_config
-from bot.service.lookups import PARTIAL_TTL, Lookups, cache_key
+from bot.ops.config import ConfigError, load_config
+from bot.service.lookups import PARTIAL_TTL, Lookups
 from bot.store.cache import Cache, MemoryBackend
+from bot.store.keys import cache_key
 from bot.truto.client import TrutoClient
 from bot.truto.discovery import Abilities, abilities_from
 from bot.truto.errors import (

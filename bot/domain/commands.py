@@ -1,0 +1,73 @@
+"""What a `/ticket` command is, once parsed: the types the grammar produces and the service,
+the jobs and the surfaces use (most of them without ever parsing)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from bot.domain.refs import TicketRef
+
+Op = Literal["set", "add", "remove", "clear"]
+
+
+@dataclass(frozen=True)
+class UserValue:
+    """A user as typed: a Slack mention, `me`, an email, or a name/username."""
+
+    kind: Literal["slack", "me", "email", "name"]
+    text: str
+    slack_id: str | None = None
+    at_typed: bool = False  # "@ana" typed by hand: not a mention (Slack's autocomplete makes those)
+
+
+Value = str | UserValue | date | datetime | TicketRef
+
+
+@dataclass(frozen=True)
+class Assignment:
+    field: str  # the body field name ("custom_fields" for cf.<key>)
+    op: Op
+    values: tuple[Value, ...] = ()
+    custom_key: str | None = None
+    position: int = 0
+    key_text: str = ""
+
+
+@dataclass(frozen=True)
+class UpdateCommand:
+    ref: TicketRef
+    assignments: tuple[Assignment, ...]
+    preview: bool = False  # `--preview`: show before → after first, apply on request
+    more: tuple[TicketRef, ...] = ()  # a bulk update: the other tickets, in the order typed
+
+    @property
+    def refs(self) -> tuple[TicketRef, ...]:
+        return (self.ref, *self.more)
+
+    @property
+    def bulk(self) -> bool:
+        return bool(self.more)
+
+    def for_ticket(self, ref: TicketRef) -> UpdateCommand:
+        """The same changes on one ticket (a bulk update is one of these per ticket)."""
+        return UpdateCommand(ref, self.assignments, self.preview)
+
+
+@dataclass(frozen=True)
+class ShowCommand:
+    ref: TicketRef
+
+
+@dataclass(frozen=True)
+class EditCommand:
+    ref: TicketRef
+
+
+@dataclass(frozen=True)
+class HelpCommand:
+    """`/ticket help` (anything after `help` is ignored: there is one help)."""
+
+
+Command = UpdateCommand | ShowCommand | EditCommand | HelpCommand

@@ -1,0 +1,68 @@
+"""Putting durable jobs on the queue (before the ack) and keeping them for a Retry button."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from bot.domain.errors import UserInputError
+from bot.store.queue import Job, QueueFull
+from handlers import texts
+from handlers.deps import SlackDeps
+from handlers.job_data import JobData
+
+log = logging.getLogger(__name__)
+
+
+BUSY = texts.BUSY
+
+
+class Busy(UserInputError):
+    """The job could not be kept anywhere; the user is told to try again."""
+
+    def __init__(self) -> None:
+        super().__init__(BUSY)
+
+
+async def put_job(
+    deps: SlackDeps, data: JobData, *, once: str | None = None, once_ttl: float = 3600.0
+) -> Job | None:
+    try:
+        return await deps.jobs.put(data.to_json(), once=once, once_ttl=once_ttl)
+    except QueueFull:
+        log.warning("job refused: the in-process queue is full while Redis is away")
+        raise Busy() from None
+
+
+async def enqueue(deps: SlackDeps, data: JobData, *, dedupe: str, dedupe_ttl: float = 3600.0) -> bool:
+    """Write the job before the ack; a repeat of the same request (Slack retry, double click) is
+    dropped. Returns False for a repeat; Busy when it cannot be kept."""
+    if await put_job(deps, data, once=dedupe, once_ttl=dedupe_ttl) is None:
+        log.info("duplicate delivery %s dropped", dedupe[:12])
+        return False
+    return True
+
+
+async def store_for_retry(deps: SlackDeps, data: JobData) -> str:
+    """Keep a job for its Retry button; returns the signed button value."""
+    return await deps.retries.put(data.to_json(), ttl=deps.retry_ttl)
+
+
+async def take_stored(deps: SlackDeps, value: str | None) -> dict[str, Any] | None:
+    """The job behind a Retry button, once (a second click finds nothing)."""
+    held = await deps.retries.take(value)
+    return held.value if held is not None else None
+
+
+def account_share(deps: SlackDeps) -> Callable[[Job], str]:
+    """The account a job works on, for the worker's fair share between accounts."""
+
+    def share(job: Job) -> str:
+        if job.data.get("account"):
+            # A bulk update's tickets share apart: they never hold the account's single updates back.
+            return str(job.data["account"]) + ("/bulk" if job.data.get("batch") else "")
+        account = deps.config.account_for_channel(job.data.get("channel"))
+        return account.name if account is not None else ""
+
+    return share
