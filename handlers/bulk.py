@@ -27,7 +27,7 @@ from bot.domain.batch import Batch, BatchItem
 from bot.domain.commands import UpdateCommand
 from bot.domain.errors import UserInputError
 from bot.domain.refs import TicketRef
-from bot.service.tickets import PlannedUpdate, changed_since
+from bot.service.updates import PlannedUpdate, changed_since
 from bot.truto.client import BULK
 from handlers import bulk_progress
 from handlers.deps import SlackDeps, idempotency_key

@@ -13,7 +13,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from blocks.bulk import progress_blocks, progress_text, summary_blocks, summary_text
 from bot.domain.batch import Batch, State
 from bot.domain.models import TicketUpdate
-from bot.service.tickets import UpdateResult
+from bot.service.updates import UpdateResult
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
 from handlers.surface import NOT_A_MEMBER

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.cards import Card
 from bot.domain.models import TicketUpdate
-from bot.service.tickets import UpdateResult
+from bot.service.updates import UpdateResult
 from handlers import live_cards
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData

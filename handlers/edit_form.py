@@ -26,7 +26,7 @@ from bot.domain.matching import item_name
 from bot.domain.models import Ref, Ticket
 from bot.domain.refs import TicketRef
 from bot.service.lookups import LookupList
-from bot.service.tickets import NEEDS_A_TITLE
+from bot.service.planner import NEEDS_A_TITLE
 from handlers.deps import SlackDeps
 from handlers.signed_values import ViewMeta
 from handlers.surface import user_message

@@ -24,7 +24,7 @@ from bot.domain.errors import NothingToChange, Notice, UserInputError
 from bot.domain.refs import TicketRef
 from bot.ops import patience
 from bot.ops.logs import bind
-from bot.service.tickets import UpdateResult
+from bot.service.updates import UpdateResult
 from bot.store.queue import MAX_DELIVERIES, Handler, Job, NotForThisWorker
 from bot.truto.client import BULK
 from bot.truto.errors import RateLimited, TrutoError, Unavailable

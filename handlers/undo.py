@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks import ids
 from bot.domain.errors import Notice, UserInputError
 from bot.domain.refs import TicketRef
-from bot.service.tickets import changed_since
+from bot.service.updates import changed_since
 from handlers.deps import SlackDeps, idempotency_key
 from handlers.job_data import JobData
 from handlers.job_queue import put_job

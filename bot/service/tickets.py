@@ -1,127 +1,35 @@
-"""Use cases: apply an update, show a ticket. Returns domain results; knows nothing of Slack UI.
+"""Use cases: apply an update (plan, then execute), show a ticket. Returns domain results; knows
+nothing of Slack UI. Parse and resolution errors never reach the API.
 
 apply(): pick the account (channel routing, else default) → resolve names → build and
-validate a TicketUpdate → PATCH once → the ticket from the PATCH answer, with the changes.
-Parse and resolution errors never reach the API.
+validate a TicketUpdate (bot/service/planner.py) → PATCH once (bot/service/executor.py) → the
+ticket from the PATCH answer, with the changes.
 """
 
 from __future__ import annotations
 
-import asyncio
-import re
-import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
-from pydantic import ValidationError
-
-from bot.domain.accounts import PER_VERSION_PARAMS, Account
+from bot.domain.accounts import Account
 from bot.domain.actors import Actor, SlackDirectory
-from bot.domain.commands import Assignment, Command, UpdateCommand
-from bot.domain.custom_fields import merge
-from bot.domain.errors import (
-    FieldError,
-    NoAccount,
-    NothingToChange,
-    RefError,
-    Refused,
-    ResolveError,
-    UserInputError,
-)
-from bot.domain.fields import FIELDS, Kind
-from bot.domain.grammar import parse
-from bot.domain.matching import compact, resolve
-from bot.domain.models import Change, Ref, Ticket, TicketRefObject, TicketUpdate, UpdateQuery
-from bot.domain.permissions import check_update
-from bot.domain.refs import TicketRef, parse_ref
+from bot.domain.commands import UpdateCommand
+from bot.domain.errors import NothingToChange
+from bot.domain.models import Ticket
+from bot.domain.refs import TicketRef
 from bot.ops.config import AppConfig
-from bot.ops.logs import bind
-from bot.ops.metrics import UPDATES
-from bot.service.audit import AuditRecord, AuditTrail
+from bot.service.audit import AuditTrail
+from bot.service.executor import Executor
 from bot.service.lookups import Lookups
-from bot.service.resolver import Resolver, Target
+from bot.service.planner import Planner
 from bot.service.snapshots import Snapshots
+from bot.service.updates import PlannedUpdate, UpdateResult, already
 from bot.truto.client import TrutoClient
-from bot.truto.discovery import Abilities, Discovery
-from bot.truto.errors import NotFound, TrutoError
-
-NEEDS_A_TITLE = "A ticket needs a title."
-_KEY_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9]*-\d+$")
+from bot.truto.discovery import Discovery
 
 
-@dataclass(frozen=True)
-class PlannedUpdate:
-    account: Account
-    ticket_id: str
-    update: TicketUpdate
-    query: UpdateQuery
-    before: Ticket
-    targets: tuple[Target, ...]  # what the user meant to change, for the list of changes
-    typed_ref: str = ""  # the ref as the user gave it (a key, a URL's id), kept with the snapshot
-    labels: dict[str, str] = field(default_factory=dict)  # custom fields' labels, by target key
+class TicketService(Planner):
+    """The planner, with the executor that applies its plans."""
 
-    def describe(self, base_url: str) -> dict[str, Any]:
-        """The exact request, for `--dry-run` and logs."""
-        return {
-            "method": "PATCH",
-            "url": f"{base_url.rstrip('/')}/unified/ticketing/tickets/{self.ticket_id}",
-            "query": self.query.to_params(),
-            "json": self.update.to_body(),
-        }
-
-
-@dataclass(frozen=True)
-class UpdateResult:
-    account: Account
-    ticket: Ticket
-    changes: list[Change]
-    idempotency_key: str
-    before: Ticket | None = None
-    targets: tuple[Target, ...] = ()
-
-    def undo_body(self) -> dict[str, Any]:
-        """The previous values of exactly the fields that changed, as an update body."""
-        if self.before is None:
-            return {}
-        changed = {c.key for c in self.changes}
-        body: dict[str, Any] = {}
-        for target in self.targets:
-            name, custom_key = target
-            if target_key(target) not in changed:
-                continue
-            if custom_key is not None:
-                body.setdefault("custom_fields", {})[custom_key] = (self.before.custom_fields or {}).get(
-                    custom_key
-                )
-            else:
-                body[name] = _as_body(self.before.value(name))
-        return body
-
-    def undo_expect(self) -> dict[str, str]:
-        """What each changed field reads now; an undo checks the ticket still reads so."""
-        return {c.key: c.after for c in self.changes}
-
-
-def target_key(target: Target) -> str:
-    """A changed field's key: the body field, or `cf.<key>` for a custom field."""
-    name, custom_key = target
-    return f"cf.{custom_key}" if custom_key is not None else name
-
-
-def target_label(target: Target, labels: dict[str, str] | None = None) -> str:
-    """A changed field as people read it: "due date", a custom field's label."""
-    key = target_key(target)
-    return (labels or {}).get(key) or (key if target[1] is not None else FIELDS[target[0]].label)
-
-
-def _current_refs(ticket: Ticket, field: str) -> list[Ref]:
-    current = getattr(ticket, field, None) or []
-    return [ref for ref in (obj.as_ref() for obj in current) if ref is not None]
-
-
-class TicketService:
     def __init__(
         self,
         config: AppConfig,
@@ -132,298 +40,21 @@ class TicketService:
         audit: AuditTrail | None = None,
         discovery: Discovery | None = None,
     ) -> None:
-        self.discovery = discovery
-        self.config = config
-        self.client = client
-        self.lookups = lookups
-        self.snapshots = snapshots
-        self.directory = directory
-        self.resolver = Resolver(lookups, self.recent_ticket, directory)
-        self.audit = audit
+        super().__init__(config, client, lookups, snapshots, directory, discovery)
+        self.executor = Executor(client, snapshots, audit)
 
-    # -- routing and parsing ---------------------------------------------------------
-
-    def account_for(self, channel: str | None) -> Account:
-        account = self.config.account_for_channel(channel)
-        if account is None:
-            raise NoAccount(
-                "this channel is not connected to a ticketing account; ask an admin to route it "
-                "(channels: in the ticketbot config) or to set TRUTO_INTEGRATED_ACCOUNT_ID"
-            )
-        return account
-
-    def account_for_ref(self, ref: TicketRef, channel: str | None) -> Account:
-        """A ticket URL is routed by the account whose links it matches; a bare key by the channel."""
-        account = self.config.account_for_url(ref.url) if ref.url else None
-        return account or self.account_for(channel)
-
-    def parse(
-        self, text: str, channel: str | None, today: date | None = None, *, account: Account | None = None
-    ) -> Command:
-        """Parse with the link patterns of the account (by default the channel's, when it has one)."""
-        account = account or self.config.account_for_channel(channel)
-        patterns = [p for a in self.config.accounts.values() for p in a.link_patterns]
-        if account is not None:  # the channel's account's patterns first
-            patterns = [*account.link_patterns, *patterns]
-        return parse(
-            text,
-            today=today,
-            link_patterns=tuple(dict.fromkeys(patterns)),
-            max_tickets=self.config.settings.bulk_max_tickets,
-            locked=account.permissions.locked_fields if account is not None else (),
-        )
-
-    # -- tickets ---------------------------------------------------------------------
-
-    async def fetch_ticket(self, account: Account, ref: TicketRef) -> Ticket:
-        """A fresh GET; the answer is kept as a snapshot. A key typed in lower case (proj-42)
-        that the tool does not know is tried once more in upper case."""
-        try:
-            try:
-                ticket = await self.client.get_ticket(account, ref.id)
-            except NotFound:
-                upper = ref.id.upper()
-                if upper == ref.id or not _KEY_LIKE.match(ref.id):
-                    raise
-                ticket = await self.client.get_ticket(account, upper)
-        except NotFound as exc:
-            # Name the ticket and the tool: "No PROJ-9999 in Jira".
-            raise NotFound(
-                exc.detail, status=404, user_message=f"No {ref.id} in {account.display_tool}."
-            ) from None
-        await self.snapshots.put(account, ticket, ref.id)
-        return ticket
-
-    async def recent_ticket(self, account: Account, ref: TicketRef) -> Ticket:
-        """The snapshot when the bot saw the ticket lately, else a GET."""
-        snapshot = await self.snapshots.get(account, ref.id)
-        return snapshot if snapshot is not None else await self.fetch_ticket(account, ref)
+    @property
+    def audit(self) -> AuditTrail | None:
+        return self.executor.audit
 
     async def show(self, ref: TicketRef, channel: str | None) -> tuple[Account, Ticket]:
         account = self.account_for_ref(ref, channel)
         return account, await self.fetch_ticket(account, ref)
 
-    # -- updates ---------------------------------------------------------------------
-
-    async def check_may_update(
-        self,
-        account: Account,
-        actor: Actor,
-        channel: str | None,
-        fields: Sequence[str] = (),
-        *,
-        ask_the_tool: bool = True,
-    ) -> None:
-        """Refuse (Refused, a UserInputError) what the account's permissions do not allow, and
-        (unless `ask_the_tool` is off: before views.open no API call may be made) what the tool
-        cannot do."""
-        await check_update(account, actor.slack_user_id, channel, fields, self.directory)
-        if not ask_the_tool:
-            return
-        abilities = await self.abilities(account)
-        tool = account.display_tool
-        if abilities.blocked:
-            raise Refused(
-                f"the unified API has blocked the {tool} account (its connection needs attention); "
-                "ask an admin to reconnect it"
-            )
-        if not abilities.can_update:
-            raise Refused(
-                f"the {tool} account can't update tickets (its integration has no ticket update); "
-                "/ticket show and link previews still work"
-            )
-        if abilities.body_fields is not None:
-            refused = [name for name in dict.fromkeys(fields) if name not in abilities.body_fields]
-            if refused:
-                raise Refused(f"{', '.join(refused)} can't be changed on this {tool} account")
-
-    async def abilities(self, account: Account) -> Abilities:
-        return await self.discovery.abilities(account) if self.discovery is not None else Abilities()
-
-    async def plan(
-        self, command: UpdateCommand, actor: Actor, channel: str | None, *, account: Account | None = None
-    ) -> PlannedUpdate:
-        """Resolve and validate everything; no write. Raises UserInputError on bad input. The
-        account is the channel's unless given (a job names the one it was acknowledged for)."""
-        account = account or self.account_for(channel)
-        await self.check_may_update(account, actor, channel, [a.field for a in command.assignments])
-        merges = any(a.op in ("add", "remove") for a in command.assignments)
-        # += and -= merge into the current list: that must be fresh, or someone's change is lost.
-        load = self.fetch_ticket if merges else self.recent_ticket
-        ticket, *values = await asyncio.gather(
-            load(account, command.ref),
-            *(self.resolver.value(account, a, actor) for a in command.assignments),
-        )
-        body: dict[str, Any] = {}
-        targets: list[Target] = []
-        for assignment, value in zip(command.assignments, values, strict=True):
-            if assignment.custom_key is not None:
-                name, typed = value
-                if assignment.op in ("add", "remove"):
-                    try:
-                        typed = merge(
-                            (ticket.custom_fields or {}).get(name), typed, assignment.op, assignment.key_text
-                        )
-                    except ResolveError as exc:
-                        raise FieldError(assignment.key_text, exc.message) from None
-                body.setdefault("custom_fields", {})[name] = typed
-                targets.append(("custom_fields", name))
-                continue
-            if assignment.op in ("add", "remove"):
-                body[assignment.field] = self._merge(ticket, command.ref, assignment, value)
-            else:
-                body[assignment.field] = value
-            targets.append((assignment.field, None))
-        return await self._planned(account, command.ref, body, ticket, tuple(targets))
-
-    async def plan_many(
-        self, command: UpdateCommand, actor: Actor, channel: str | None, *, at_once: int = 5
-    ) -> list[PlannedUpdate]:
-        """A bulk update planned ticket by ticket (nothing sent): each ticket on its account (a
-        URL's by its links, a key the channel's), permissions checked per account first. Any
-        refusal refuses them all: a UserInputError naming each ticket's problem (or the one
-        mistake they share)."""
-        routed = [(ref, self.account_for_ref(ref, channel)) for ref in command.refs]
-        fields = [a.field for a in command.assignments]
-        for account in {a.name: a for _, a in routed}.values():
-            await self.check_may_update(account, actor, channel, fields)
-        limit = asyncio.Semaphore(at_once)
-
-        async def plan(ref: TicketRef, account: Account) -> PlannedUpdate:
-            async with limit:
-                return await self.plan(command.for_ticket(ref), actor, channel, account=account)
-
-        results = await asyncio.gather(*(plan(r, a) for r, a in routed), return_exceptions=True)
-        problems: list[tuple[str, str]] = []
-        for (ref, _), result in zip(routed, results, strict=True):
-            if isinstance(result, UserInputError):
-                problems.append((ref.id, str(result)))
-            elif isinstance(result, TrutoError):
-                problems.append((ref.id, result.user_message))
-            elif isinstance(result, BaseException):
-                raise result
-        if problems:
-            messages = list(dict.fromkeys(message for _, message in problems))
-            if len(messages) == 1 and len(problems) > 1:
-                raise UserInputError(f"Nothing was sent: {messages[0]}")
-            lines = [f"{ref}: {message}" for ref, message in problems[:5]]
-            more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
-            raise UserInputError("Nothing was sent. " + "; ".join(lines) + more)
-        return [r for r in results if isinstance(r, PlannedUpdate)]
-
-    async def plan_fields(
-        self, account: Account, ref: TicketRef, body: dict[str, Any], actor: Actor, channel: str | None
-    ) -> PlannedUpdate:
-        """Plan an update whose values are already resolved (a form, a card button)."""
-        await self.check_may_update(account, actor, channel, list(body))
-        parent = body.get("parent_ticket")
-        if isinstance(parent, str):  # a key or URL typed in the form
-            try:
-                body = {
-                    **body,
-                    "parent_ticket": await self.resolver.parent(
-                        account, parse_ref(parent, account.link_patterns)
-                    ),
-                }
-            except (RefError, ResolveError) as exc:
-                raise FieldError(FIELDS["parent_ticket"].label, str(exc)) from None
-        before = await self.recent_ticket(account, ref)
-        targets: list[Target] = [(name, None) for name in body if name != "custom_fields"]
-        targets += [("custom_fields", key) for key in body.get("custom_fields") or {}]
-        return await self._planned(account, ref, body, before, tuple(targets))
-
-    async def _planned(
-        self,
-        account: Account,
-        ref: TicketRef,
-        body: dict[str, Any],
-        before: Ticket,
-        targets: tuple[Target, ...],
-    ) -> PlannedUpdate:
-        abilities = await self.abilities(account)
-        for name, value in body.items():
-            if value in (None, "", []) and (name == "name" or name in abilities.required_body):
-                # The same words on every surface (the form says it on its Title input).
-                if name == "name":
-                    raise UserInputError(NEEDS_A_TITLE)
-                raise FieldError(
-                    FIELDS[name].label, f"{account.display_tool} requires it; it can't be emptied"
-                )
-        if body.get("parent_ticket") is not None and body.get("collections"):
-            raise UserInputError(
-                "set either parent or collections in one update, not both "
-                "(the unified API takes one or the other)"
-            )
-        for name in ("status", "ticket_type"):
-            value = body.get(name)
-            if name in abilities.string_fields and value is not None:
-                # This tool takes a word from its own set (the schema's enum), not a reference.
-                typed = value if isinstance(value, str) else value.name if isinstance(value, Ref) else None
-                if typed is None and isinstance(value, dict):
-                    typed = value.get("name")
-                body[name] = _enum_value(name, str(typed or ""), abilities.enums.get(name))
-        # The schema's defaults go under what the user set.
-        body = {**{k: v for k, v in abilities.default_body.items() if k not in body}, **body}
-        try:
-            update = TicketUpdate(**body)
-        except ValidationError as exc:
-            problem = exc.errors()[0]
-            field = ".".join(str(p) for p in problem["loc"])
-            raise FieldError(field, problem["msg"]) from None
-        if any(name in PER_VERSION_PARAMS for name in abilities.required_query):
-            before = await self.fetch_ticket(account, ref)  # a per-version value must be current
-        configured = account.query.for_operation("update")
-        params: dict[str, Any] = {**abilities.default_query, **configured}
-        for name in abilities.required_query:
-            derived = _from_ticket(before, name)
-            if derived is not None:
-                params[name] = derived
-            elif name not in params:
-                raise UserInputError(_missing_query(account, before, name))
-        query = UpdateQuery(integrated_account_id=account.integrated_account_id, **params)
-        labels = await self.resolver.custom_labels(account, targets)
-        return PlannedUpdate(account, before.id or ref.id, update, query, before, targets, ref.id, labels)
-
-    def preview(self, plan: PlannedUpdate) -> list[Change]:
-        """Before → after of a planned update, as it would read once applied."""
-        planned = plan.update.to_body()
-        custom = {**(plan.before.custom_fields or {}), **(planned.pop("custom_fields", None) or {})}
-        after = Ticket.model_validate({**plan.before.to_json(), **planned, "custom_fields": custom})
-        return _changes(plan.targets, plan.before, after, plan.labels)
-
     async def execute(
         self, plan: PlannedUpdate, actor: Actor, channel: str | None, *, idempotency_key: str | None = None
     ) -> UpdateResult:
-        """PATCH once; the ticket comes from the PATCH answer (no GET after it). Audited."""
-        key = idempotency_key or uuid.uuid4().hex
-        bind(ticket=plan.ticket_id, account=plan.account.name)
-        try:
-            ticket = await self.client.update_ticket(
-                plan.ticket_id, plan.update, plan.query, idempotency_key=key, account=plan.account
-            )
-        except Exception:
-            UPDATES.labels("failed").inc()
-            raise
-        UPDATES.labels("applied").inc()
-        await self.snapshots.put(plan.account, ticket, plan.typed_ref)
-        changes = _changes(plan.targets, plan.before, ticket, plan.labels)
-        result = UpdateResult(plan.account, ticket, changes, key, plan.before, plan.targets)
-        if self.audit is not None:
-            await self.audit.record(
-                AuditRecord.now(
-                    user_id=actor.slack_user_id,
-                    user_name=actor.name,
-                    channel=channel,
-                    account=plan.account.name,
-                    ticket=ticket.display_ref,
-                    changes=[
-                        {"field": c.label, "before": c.before, "after": c.after} for c in result.changes
-                    ],
-                    status=200,
-                    idempotency_key=key,
-                )
-            )
-        return result
+        return await self.executor.execute(plan, actor, channel, idempotency_key=idempotency_key)
 
     async def apply(
         self,
@@ -465,149 +96,3 @@ class TicketService:
             if not self.preview(plan):
                 raise NothingToChange(already(plan))
         return await self.execute(plan, actor, channel, idempotency_key=idempotency_key)
-
-    def _merge(self, ticket: Ticket, ref: TicketRef, assignment: Assignment, value: Any) -> list[Any]:
-        """The whole new list for += / -=, from the ticket's current one."""
-        field = assignment.field
-        if FIELDS[field].kind == Kind.STRING_LIST:
-            current_strings = [str(v) for v in (ticket.model_extra or {}).get(field) or []]
-            if assignment.op == "add":
-                return current_strings + [v for v in value if v not in current_strings]
-            missing = [v for v in value if v not in current_strings]
-            if missing:
-                raise FieldError(assignment.key_text, f"{ref.id} has no {', '.join(missing)}")
-            return [v for v in current_strings if v not in value]
-        current = _current_refs(ticket, field)
-        if assignment.op == "add":
-            known = {r.id for r in current}
-            return current + [r for r in value if r.id not in known]
-        drop: set[str] = set()
-        items = [r.model_dump(exclude_none=True) for r in current]
-        for wanted in value:
-            if isinstance(wanted, Ref):
-                if wanted.id not in {r.id for r in current}:
-                    raise FieldError(
-                        assignment.key_text,
-                        f"{wanted.name or wanted.id} is not on {ref.id} (now: {_names(current)})",
-                    )
-                drop.add(wanted.id)
-                continue
-            try:
-                drop.add(str(resolve(str(wanted), items, what=(field, field))["id"]))
-            except ResolveError:
-                raise FieldError(
-                    assignment.key_text, f"'{wanted}' is not on {ref.id} (now: {_names(current)})"
-                ) from None
-        return [r for r in current if r.id not in drop]
-
-
-def _ref_id(value: Any) -> str | None:
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if isinstance(value, TicketRefObject):
-        return value.id
-    if isinstance(value, dict):
-        found = value.get("id")
-        return str(found) if found else None
-    if isinstance(value, str | int) and not isinstance(value, bool):
-        return str(value) or None
-    return None
-
-
-def _from_ticket(ticket: Ticket, name: str) -> str | None:
-    """A required query parameter the ticket carries: `workspace_id`/`workspace` from its
-    workspace, `collection_id` from its first collection, `etag` from its version, `ticket_type`
-    from its type, `organization_id` from its account (organisation), any `<name>_id` from
-    `<name>.id`. None when the ticket does not carry it."""
-    extra = ticket.model_extra or {}
-    if name not in ("etag", "ticket_type", "organization_id") and not (
-        name.endswith("_id") or name in Ticket.model_fields
-    ):
-        return None
-    if name == "etag":
-        value = extra.get("etag") or extra.get("_etag")
-        return str(value) if value else None
-    if name == "ticket_type":
-        return _ref_id(ticket.ticket_type)
-    if name == "organization_id":
-        return _ref_id(ticket.account) or _ref_id(extra.get("organization"))
-    base = name.removesuffix("_id")
-    for candidate in (base, f"{base}s"):  # collection_id → collections, workspace → workspace
-        found = _ref_id(ticket.value(candidate))
-        if found:
-            return found
-    return None
-
-
-def _missing_query(account: Account, ticket: Ticket, name: str) -> str:
-    if name in PER_VERSION_PARAMS:
-        return (
-            f"the {account.display_tool} account needs {name} for updates and the tool did not send "
-            f"one with {ticket.display_ref}; try again in a moment"
-        )
-    return (
-        f"the {account.display_tool} account needs {name} for updates and {ticket.display_ref} does "
-        f"not carry it; an admin can set it as accounts.{account.name}.query.update.{name} in the "
-        "ticketbot config"
-    )
-
-
-def _enum_value(name: str, typed: str, accepted: tuple[str, ...] | None) -> str:
-    """The tool's own word for what the user typed, from the schema's enum when it has one."""
-    if not accepted:
-        return typed
-    wanted = compact(typed)
-    for value in accepted:
-        if compact(value) == wanted:
-            return value
-    raise UserInputError(f"{name} {typed!r} is not one this tool takes; use one of: {', '.join(accepted)}")
-
-
-def _as_body(value: Any) -> Any:
-    """A ticket's value in the shape of a request body (references as {id, name})."""
-    if isinstance(value, TicketRefObject):
-        ref = value.as_ref()
-        return ref.model_dump(exclude_none=True) if ref else None
-    if isinstance(value, list):
-        return [_as_body(v) for v in value]
-    return value
-
-
-def _changes(
-    targets: Sequence[Target], before: Ticket, after: Ticket, labels: dict[str, str]
-) -> list[Change]:
-    changes = []
-    for target in dict.fromkeys(targets):
-        old = before.display(*target)
-        new = after.display(*target)
-        if old != new:
-            changes.append(Change(target_key(target), target_label(target, labels), old, new))
-    return changes
-
-
-def already(plan: PlannedUpdate) -> str:
-    """What a ticket already reads: "PROJ-42 already has priority High; nothing was sent." """
-    parts = [
-        f"{target_label(target, plan.labels)} {plan.before.display(*target)}"
-        for target in dict.fromkeys(plan.targets)
-    ]
-    listed = ", ".join(parts[:-1]) + (f" and {parts[-1]}" if len(parts) > 1 else parts[0] if parts else "")
-    return f"{plan.before.display_ref} already has {listed}; nothing was sent."
-
-
-def changed_since(ticket: Ticket, expect: dict[str, str], targets: Sequence[Target]) -> list[str]:
-    """The changed fields that no longer read what the update set."""
-    moved = []
-    for target in targets:
-        key = target_key(target)
-        # Undo records written before labels changed keyed "due date", "cf.x" (same for cf.).
-        legacy = key if target[1] is not None else target[0].replace("_", " ")
-        expected = expect.get(key, expect.get(legacy))
-        now = ticket.display(*target)
-        if expected is not None and now != expected:
-            moved.append(f"{target_label(target)} (now {now})")
-    return moved
-
-
-def _names(refs: Sequence[Ref]) -> str:
-    return ", ".join(r.name or r.id for r in refs) or "none"

@@ -12,7 +12,8 @@ from bot.domain.commands import UpdateCommand
 from bot.domain.errors import ParseError, UserInputError
 from bot.domain.models import Change, Ticket
 from bot.sandbox import SandboxServer
-from bot.service.tickets import TicketService, changed_since
+from bot.service.tickets import TicketService
+from bot.service.updates import changed_since
 from tests.conftest import JIRA_CHANNEL, LINEAR_CHANNEL
 
 TODAY = date(2026, 11, 27)  # a Friday
