@@ -22,11 +22,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Server, Stack, save, stats_ms, table, verdict
+from bench.common import SMOKE, Server, Stack, save, stats_ms, table, verdict
 from bench.loadgen import Request, load
 from bench.signing import signed_command
 
-ROUNDS = {1: 300, 10: 600, 50: 600}
+ROUNDS = {1: 20, 10: 40, 50: 50} if SMOKE else {1: 300, 10: 600, 50: 600}
 counter = itertools.count()
 
 
@@ -65,17 +65,20 @@ async def measure(stack: Stack, server: Server, use_httpx: bool) -> dict[int, di
             return await load(server.events_url, concurrency, total, lambda _: command(stack))
 
         await run(5, 50)  # warm-up: connections, caches, auth.test
-        await asyncio.sleep(2)
+        await asyncio.sleep(0.2 if SMOKE else 2)
         results = {}
         for concurrency, total in ROUNDS.items():
             results[concurrency] = stats_ms(await run(concurrency, total))
-            await asyncio.sleep(3)  # let the work behind the acks drain before the next round
+            await asyncio.sleep(
+                0.3 if SMOKE else 3
+            )  # let the work behind the acks drain before the next round
         return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--httpx", action="store_true", help="send with httpx instead of bench/loadgen.py")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds (CI)")
     args = parser.parse_args()
     stack = Stack(latency=0.15)
     try:

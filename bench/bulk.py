@@ -20,11 +20,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Stack, save, table, verdict
+from bench.common import Stack, pause, save, sized, table, verdict
 from bench.signing import signed_command
 
 CHANNEL = "C0BENCH"
-TICKETS = 50
+TICKETS = sized(50, 4)
+SINGLES = sized(5, 1)
 
 
 def main() -> None:
@@ -39,15 +40,15 @@ def main() -> None:
                 assert http.post(server.events_url, content=body, headers=headers).status_code == 200
 
             send("help", "U0ANA", "warm")  # lookup lists and capabilities, outside the window
-            time.sleep(11)  # a fresh budget window
+            pause(11)  # a fresh budget window
             stack.reset_counts()
             singles: list[float] = []
             started = time.monotonic()
             send(f"update PROJ-1..PROJ-{TICKETS} priority=high", "U0ANA", "batch")
 
             def single_updates() -> None:
-                for n in range(5):
-                    time.sleep(2.0)
+                for n in range(SINGLES):
+                    pause(2.0)
                     sent = time.monotonic()
                     ticket = 51 + n
                     send(f"PROJ-{ticket} priority=low", "U0BRUNO", f"single{n}")
@@ -107,7 +108,7 @@ def main() -> None:
             )
         )
         print(verdict(finished is not None, "the batch finished"))
-        print(verdict(len(singles) == 5 and max(singles) < 3.0, "each single update within 3 s"))
+        print(verdict(len(singles) == SINGLES and max(singles) < 3.0, "each single update within 3 s"))
         save("bulk", figures)
     finally:
         stack.close()

@@ -26,6 +26,21 @@ sys.path.insert(0, str(ROOT))
 from bench.signing import SECRET
 from bot.sandbox import SANDBOX_TOKEN
 
+# `--smoke`: every bench runs end to end at tiny sizes in a few seconds (`.ci/run` runs them all
+# so, through bench/smoke.py), failing only on an exception; its figures mean nothing and are
+# not saved.
+SMOKE = "--smoke" in sys.argv
+
+
+def sized(full: int, smoke: int) -> int:
+    """A size: the full one, or the smoke run's."""
+    return smoke if SMOKE else full
+
+
+def pause(seconds: float) -> None:
+    """A wait that a smoke run shortens (budget windows, settling) to a tenth."""
+    time.sleep(seconds / 10 if SMOKE else seconds)
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -206,6 +221,9 @@ def machine() -> dict[str, Any]:
 
 
 def save(name: str, data: dict[str, Any]) -> None:
+    if SMOKE:
+        print(f"(smoke run: {name}'s figures are not saved)")
+        return
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps({"machine": machine(), **data}, indent=2))
 

@@ -20,7 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import save
+from bench.common import save, sized
 from blocks.card import CardOptions, card_text, ticket_card
 from bot.domain.accounts import Account
 from bot.domain.actors import Actor
@@ -32,6 +32,7 @@ from bot.sandbox.profiles import build_profiles
 from bot.service.lookups import Lookups
 from bot.service.snapshots import Snapshots
 from bot.service.tickets import TicketService
+from bot.service.updates import changes_between
 from bot.store.cache import Cache, MemoryBackend
 
 TEXT = 'update PROJ-42 status="In Progress" priority=high assignee=ana@acme.example tags+=backend due=friday team=plat'
@@ -68,7 +69,7 @@ async def run(iterations: int) -> float:
         after = Ticket.model_validate(
             {**plan.before.to_json(), **body, "status": {"id": "js2", "name": "In Progress"}}
         )
-        changes = service._changes(plan.targets, plan.before, after)
+        changes = changes_between(plan.targets, plan.before, after, plan.labels)
         options = CardOptions(
             tool="Jira",
             action_value="v",
@@ -90,7 +91,8 @@ async def run(iterations: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--iterations", type=int, default=sized(2000, 50))
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds (CI)")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     micros = asyncio.run(run(args.iterations))

@@ -20,11 +20,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Stack, free_port, save, stats_ms, table, verdict
+from bench.common import Stack, free_port, pause, save, sized, stats_ms, table, verdict
 from bench.signing import signed_command
 from bot.sandbox import SANDBOX_TOKEN
 
 STATUSES = [{"id": "js4"}, {"id": "js2"}]
+CHANGES = sized(10, 2)
+BURST = sized(31, 3)
 
 
 def main() -> None:
@@ -48,10 +50,10 @@ def main() -> None:
             while not [c for c in stack.slack_calls() if c["method"] == "chat.postMessage"]:
                 assert time.monotonic() < deadline, "no card was posted"
                 time.sleep(0.05)
-            time.sleep(2.0)  # the echo of the bot's own PATCH
+            pause(2.0)  # the echo of the bot's own PATCH
             seen = updates()
             latencies: list[float] = []
-            for n in range(10):
+            for n in range(CHANGES):
                 changed = time.monotonic()
                 http.patch(
                     f"{stack.sandbox_url}/_sandbox/tickets/sandbox-jira/PROJ-42",
@@ -61,14 +63,14 @@ def main() -> None:
                     time.sleep(0.01)
                 latencies.append(time.monotonic() - changed)
                 seen = updates()
-                time.sleep(1.0)
+                pause(1.0)
             stack.reset_counts()
-            for n in range(31):  # ends on another status than the card shows
+            for n in range(BURST):  # ends on another status than the card shows
                 http.patch(
                     f"{stack.sandbox_url}/_sandbox/tickets/sandbox-jira/PROJ-42",
                     json={"status": STATUSES[n % 2]},
                 )
-            time.sleep(4.0)
+            pause(4.0)
             gets = len(
                 [c for c in stack.sandbox_calls() if c["method"] == "GET" and c["path"].endswith("/PROJ-42")]
             )
@@ -90,7 +92,9 @@ def main() -> None:
             )
         )
         print(
-            verdict(len(latencies) == 10 and max(latencies) < 3.0, "every change reached the card within 3 s")
+            verdict(
+                len(latencies) == CHANGES and max(latencies) < 3.0, "every change reached the card within 3 s"
+            )
         )
         print(verdict(gets <= 3, "a burst costs a few GETs, not one per event"))
         save("live_cards", figures)

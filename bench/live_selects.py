@@ -20,7 +20,7 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import SECRET, Stack, save, stats_ms, table, verdict
+from bench.common import SECRET, Stack, save, sized, stats_ms, table, verdict
 from bench.loadgen import Request, load
 from bench.signing import signed_payload, suggestion
 from bot.sandbox.profiles import FIRST_NAMES, LAST_NAMES
@@ -28,7 +28,9 @@ from bot.slack.signing import Signer
 
 FIRST = FIRST_NAMES[:16]
 LAST = LAST_NAMES
-REQUESTS = 600
+REQUESTS = sized(600, 40)
+USERS = sized(50_000, 2_000)
+TAGS = sized(5_000, 200)
 
 
 def people(count: int) -> list[dict[str, object]]:
@@ -57,7 +59,9 @@ async def measure(url: str, metadata: str) -> dict[str, dict[str, float]]:
 
     def make(n: int) -> Request:
         block = sent[n] = rng.choice(blocks)
-        value = rng.choice(typed) if block == "field_assignees" else f"tag-{rng.randint(0, 499)}"
+        value = (
+            rng.choice(typed) if block == "field_assignees" else f"tag-{rng.randint(0, min(499, TAGS - 1))}"
+        )
         return signed_payload(suggestion(block, value, metadata))
 
     def check(status: int, content: bytes) -> None:
@@ -76,10 +80,10 @@ def main() -> None:
     try:
         httpx.post(
             f"{stack.sandbox_url}/_sandbox/lists",
-            json={"account": "sandbox-jira", "resource": "users", "items": people(50_000)},
+            json={"account": "sandbox-jira", "resource": "users", "items": people(USERS)},
             timeout=60,
         )
-        tags = [{"id": f"bt{i}", "name": f"tag-{i}"} for i in range(5_000)]
+        tags = [{"id": f"bt{i}", "name": f"tag-{i}"} for i in range(TAGS)]
         httpx.post(
             f"{stack.sandbox_url}/_sandbox/lists",
             json={"account": "sandbox-jira", "resource": "tags", "items": tags},
@@ -91,7 +95,7 @@ def main() -> None:
         for block in ("field_assignees", "field_tags"):  # the first request loads the list (once)
             body, headers = signed_payload(suggestion(block, "a", metadata))
             httpx.post(server.events_url, content=body, headers=headers, timeout=120)
-        time.sleep(1)
+        time.sleep(0.1 if REQUESTS < 100 else 1)
         rss_after = server.rss_kib()
         figures = asyncio.run(measure(server.events_url, metadata))
         client = redis.Redis(port=stack.redis_port)

@@ -284,7 +284,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rolling-restart", action="store_true", help="SIGTERM each process in turn")
+    parser.add_argument("--smoke", action="store_true", help="30 updates, results not saved (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.updates = min(args.updates, 30)
     results = asyncio.run(soak(args.updates, args.concurrency, args.seed, args.rolling_restart))
     rows = [(k, v) for k, v in results.items() if k not in ("faults_injected", "events", "slowest")]
     width = max(len(k) for k, _ in rows)
@@ -295,10 +298,11 @@ def main() -> None:
         print("event:", event)
     for slow in results["slowest"]:
         print(f"slow: update {slow['update']} sent at {slow['sent_at']} s took {slow['seconds']} s")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    name = "soak-rolling.json" if args.rolling_restart else "soak.json"
-    (out / name).write_text(json.dumps(results, indent=2))
+    if not args.smoke:
+        out = ROOT / "bench" / "results"
+        out.mkdir(parents=True, exist_ok=True)
+        name = "soak-rolling.json" if args.rolling_restart else "soak.json"
+        (out / name).write_text(json.dumps(results, indent=2))
     # An update neither applied nor answered as failed (with Retry) went wrong unnoticed.
     unaccounted = results["acked"] - results["applied"] - results["told_failed_with_retry"]
     if results["lost"] or results["duplicated"] or unaccounted > 0:

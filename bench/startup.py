@@ -17,9 +17,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, Stack, free_port, save, verdict
+from bench.common import ROOT, Stack, free_port, save, sized, verdict
 
-RUNS = 5
+RUNS = sized(5, 1)
 
 
 def main() -> None:

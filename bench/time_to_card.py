@@ -17,10 +17,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Server, Stack, save, stats_ms, table, verdict
+from bench.common import Server, Stack, save, sized, stats_ms, table, verdict
 from bench.signing import signed_command
 
-ROUNDS = 60
+ROUNDS = sized(60, 4)
 
 
 def card_times(stack: Stack, server: Server, tag: str) -> list[float]:
@@ -34,7 +34,16 @@ def card_times(stack: Stack, server: Server, tag: str) -> list[float]:
             path = f"/response/{tag}-{n}"
             arrived = None
             while arrived is None and time.monotonic() - started < 20:
-                arrived = next((c["at"] for c in stack.slack_calls() if c["path"] == path), None)
+                # ticketbot posts the card in the channel as the bot; the baseline answers through
+                # the response_url.
+                arrived = next(
+                    (
+                        c["at"]
+                        for c in stack.slack_calls()
+                        if c["path"] == path or (c["method"] == "chat.postMessage" and c["at"] >= started)
+                    ),
+                    None,
+                )
                 if arrived is None:
                     time.sleep(0.005)
             seconds.append((arrived or time.monotonic()) - started)

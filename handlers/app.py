@@ -155,6 +155,7 @@ def build_bot(
         share_key=account_share(deps),
     )
     app = AsyncApp(
+        name="ticketbot",  # without a name Bolt reads the whole call stack (0.1 s) to make one up
         signing_secret=secret.get_secret_value(),
         client=client,
         process_before_response=True,

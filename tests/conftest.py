@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -40,11 +41,23 @@ JIRA_CHANNEL = "CJIRA"
 LINEAR_CHANNEL = "CLINEAR"
 
 
+def _per_worker(url: str) -> str:
+    """Under pytest-xdist (`-n 2`, the fast tier) each worker takes a database of its own, counting
+    down from the one REDIS_URL names, so one worker's clean-up never deletes another's keys."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    parts = urlsplit(url)
+    db = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{max(0, db - int(worker[2:]))}"))
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """REDIS_URL when set (CI), otherwise a redis-server this session starts itself."""
     url = os.environ.get("REDIS_URL")
     if url:
+        url = _per_worker(url)
         redis.Redis.from_url(url).ping()
         yield url
         return
@@ -177,3 +190,11 @@ def service(sandbox: SandboxServer, client: TrutoClient, cache: Cache) -> Ticket
         StaticDirectory(DIRECTORY),
         discovery=Discovery(client, cache),
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts a Redis of its own is a `process` test (modules that start
+    `ticketbot serve` or a cluster say so themselves)."""
+    for item in items:
+        if "own_redis" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.process)

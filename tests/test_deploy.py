@@ -184,17 +184,3 @@ def test_the_pod_runs_hardened_and_drains_within_its_grace_period() -> None:
     assert policy["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 3000}]
     egress_ports = {p["port"] for rule in policy["egress"] for p in rule["ports"]}
     assert egress_ports == {53, 6379, 443}
-
-
-def test_the_readme_map_names_every_module() -> None:
-    readme = (ROOT / "README.md").read_text()
-    built = readme.split("## How it is built", 1)[1].split("### Dependencies", 1)[0]
-    modules = [
-        f"{path.parent.name}/{path.name}"
-        for package in ("bot", "handlers", "blocks", "bot/truto")
-        for path in sorted((ROOT / package).glob("*.py"))
-        if path.name != "__init__.py"
-    ]
-    # A subpackage's modules are listed under it, indented: "bot/truto/" then "  client.py".
-    listed = built.replace("\n  ", "\ntruto/")
-    assert [m for m in modules if m not in listed] == []

@@ -17,6 +17,8 @@ from bot.sandbox.fake_slack import FakeSlack
 from tests.handlers.payloads import SIGNING_SECRET, sign, slash_command
 from tests.redis_server import free_port
 
+pytestmark = pytest.mark.process
+
 
 def bot_env(sandbox: SandboxServer, slack: FakeSlack, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TRUTO_", "TICKETBOT_"))}

@@ -1,4 +1,4 @@
-"""Deterministic data for the sandbox's two tool profiles."""
+"""Deterministic data for the sandbox's three tool profiles."""
 
 from __future__ import annotations
 
@@ -75,11 +75,12 @@ def _users(prefix: str, count: int, domain: str, named: list[tuple[str, str, str
         user["emails"] = [{"email": email, "type": "work"}]
         users.append(user)
     index = len(users)
+    taken = {u["name"] for u in users}
     for last in LAST_NAMES:
         for first in FIRST_NAMES:
             if len(users) >= count:
                 return users
-            if any(u["name"] == f"{first} {last}" for u in users):
+            if f"{first} {last}" in taken:
                 continue
             index += 1
             users.append(_user(prefix, index, first, last, domain))

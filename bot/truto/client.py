@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import hashlib
 import logging
 import random
+import ssl
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
@@ -100,6 +102,13 @@ def _envelope(response: httpx.Response) -> dict[str, Any] | None:
 Sleep = Callable[[float], Awaitable[None]]
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process: loading the CA bundle costs about 50 ms, and
+    httpx would load it again for every client."""
+    return ssl.create_default_context()
+
+
 class TrutoClient:
     """Calls the unified ticketing API for one API token."""
 
@@ -130,6 +139,7 @@ class TrutoClient:
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             headers={"Accept": "application/json", "User-Agent": "ticketbot/0.1"},
             transport=transport,
+            verify=tls_context(),
         )
 
     def __repr__(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -173,6 +174,7 @@ tickets = st.builds(
         st.builds(Change, st.text(max_size=50), st.text(max_size=500), st.text(max_size=500)), max_size=30
     ),
 )
+@pytest.mark.slow
 def test_any_ticket_stays_within_block_kit_limits(
     t: Ticket, statuses: list[dict[str, str]], changes: list[Change]
 ) -> None:

@@ -6,6 +6,7 @@ import math
 from datetime import date
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -178,6 +179,7 @@ values = (
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(definitions, values), max_size=50))
+@pytest.mark.slow
 def test_any_definitions_and_values_give_a_valid_form(fields: list[tuple[dict[str, Any], Any]]) -> None:
     definitions = [definition for definition, _ in fields]
     current = {str(definition["name"]): value for definition, value in fields}

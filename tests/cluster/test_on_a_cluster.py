@@ -23,6 +23,8 @@ from bot.truto.ratelimit import RedisRateLimiter
 from tests.cluster.conftest import Cluster
 from tests.handlers.conftest import harness_config, last, running
 
+pytestmark = pytest.mark.process
+
 
 @pytest.fixture
 async def client(cluster: Cluster) -> AsyncIterator[aioredis.Redis]:

@@ -15,6 +15,8 @@ from bot.store.queue import JobQueue
 from bot.store.redis_client import connect
 from tests.redis_server import RedisProcess, free_port
 
+pytestmark = pytest.mark.process
+
 
 @pytest.fixture
 def sentinel(own_redis: RedisProcess, tmp_path: Path) -> Iterator[int]:

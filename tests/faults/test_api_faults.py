@@ -117,6 +117,7 @@ async def test_server_errors_then_retry_button_applies_once(harness: Harness) ->
     assert harness.sandbox.state.patches_applied == 1
 
 
+@pytest.mark.slow
 async def test_timeouts_that_did_land_are_not_applied_twice(fast: Harness) -> None:
     # The API is slow: every try times out on our side, but the first one lands upstream.
     fast.sandbox.state.fail_next(delay=1.0, times=3, method="PATCH")

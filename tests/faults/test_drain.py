@@ -7,10 +7,13 @@ import asyncio
 import os
 import signal
 
+import pytest
 import redis.asyncio as aioredis
 
 from bot.store.queue import Job, JobQueue, Worker
 from tests.redis_server import RedisProcess
+
+pytestmark = pytest.mark.slow
 
 
 async def test_a_job_running_through_a_drain_is_not_run_twice(clean_redis: str) -> None:

@@ -9,6 +9,7 @@ import asyncio
 import uuid
 from datetime import date
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from pydantic import SecretStr
@@ -29,6 +30,9 @@ VERBS = st.sampled_from(["", "update ", "show ", "edit ", "help ", "updte ", "UP
 REFS = st.sampled_from(
     ["PROJ-42", "PROJ-7", "#12", "PROJ-9999", "nope", "<https://acme.atlassian.net/browse/PROJ-3|x>", ""]
 )
+
+pytestmark = pytest.mark.slow
+
 FIELDS = st.sampled_from(
     [
         "status",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
@@ -17,6 +18,7 @@ from tests.redis_server import RedisProcess
 QUERY = UpdateQuery(integrated_account_id="sandbox-jira")
 
 
+@pytest.mark.slow
 async def test_two_replicas_share_one_budget(sandbox: SandboxServer, clean_redis: str) -> None:
     replicas = []
     for _ in range(2):

@@ -31,6 +31,7 @@ async def test_redis_down_at_start_up(
     assert len(jobs_warnings) == 1 and len(cache_warnings) == 1  # said once, not per request
 
 
+@pytest.mark.process
 async def test_jobs_written_before_a_redis_stop_run_after_it_returns(
     sandbox: SandboxServer, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:

@@ -19,6 +19,8 @@ from tests.handlers.payloads import sign, slash_command
 from tests.redis_server import RedisProcess, free_port
 from tests.test_serve import bot_env, wait_until
 
+pytestmark = pytest.mark.process
+
 
 class Bots:
     """`serve` processes started by a test, all killed at its end."""

@@ -204,6 +204,7 @@ async def acked_only(harness: Harness, text: str, user: dict[str, str] | None = 
     assert (await harness.http.post("/slack/events", content=body, headers=headers)).status_code == 200
 
 
+@pytest.mark.slow
 async def test_a_single_update_is_not_held_back_by_a_batch(
     sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
 ) -> None:

@@ -22,6 +22,8 @@ from tests.handlers.payloads import sign, slash_command
 from tests.redis_server import RedisProcess
 from tests.security.conftest import served
 
+pytestmark = pytest.mark.process
+
 
 @pytest.fixture
 def hung() -> Iterator[RedisProcess]:

@@ -20,6 +20,8 @@ from tests.handlers.payloads import sign, slash_command
 from tests.redis_server import free_port
 from tests.test_serve import bot_env, wait_until
 
+pytestmark = pytest.mark.process
+
 MIB = 1024 * 1024
 
 
@@ -38,12 +40,9 @@ class Served:
         raise AssertionError("no VmHWM")
 
 
-@pytest.fixture
-def serve(sandbox: SandboxServer, fake_slack: FakeSlack) -> Iterator[Served]:
+def start_serve(sandbox: SandboxServer, slack: FakeSlack) -> Served:
     port = free_port()
-    env = bot_env(
-        sandbox, fake_slack, PORT=str(port), HTTP_READ_TIMEOUT_SECONDS="1", HTTP_MAX_CONNECTIONS="40"
-    )
+    env = bot_env(sandbox, slack, PORT=str(port), HTTP_READ_TIMEOUT_SECONDS="1", HTTP_MAX_CONNECTIONS="40")
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
         env=env,
@@ -53,10 +52,31 @@ def serve(sandbox: SandboxServer, fake_slack: FakeSlack) -> Iterator[Served]:
     served = Served(process, port)
     try:
         wait_until(lambda: httpx.get(f"{served.url}/healthz").status_code == 200)
-        yield served
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    except BaseException:
+        stop_serve(served)
+        raise
+    return served
+
+
+def stop_serve(served: Served) -> None:
+    served.process.terminate()
+    served.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def serve(sandbox_server: SandboxServer, fake_slack_server: FakeSlack) -> Iterator[Served]:
+    """One `serve` for the module's tests: none of them leaves state a later one would see."""
+    served = start_serve(sandbox_server, fake_slack_server)
+    yield served
+    stop_serve(served)
+
+
+@pytest.fixture
+def fresh_serve(sandbox: SandboxServer, fake_slack: FakeSlack) -> Iterator[Served]:
+    """A `serve` of its own, for a test that reads the process's peak memory."""
+    served = start_serve(sandbox, fake_slack)
+    yield served
+    stop_serve(served)
 
 
 def post_raw(port: int, head: bytes, body_chunks: Iterator[bytes]) -> bytes:
@@ -90,7 +110,8 @@ def test_a_declared_length_past_the_limit_is_refused_before_reading(serve: Serve
     assert answer.startswith(b"HTTP/1.1 413")
 
 
-def test_three_chunked_100_mb_bodies_at_once_get_413_and_no_memory(serve: Served) -> None:
+def test_three_chunked_100_mb_bodies_at_once_get_413_and_no_memory(fresh_serve: Served) -> None:
+    serve = fresh_serve
     before = serve.peak_rss_mib()
     head = (
         b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"

@@ -11,6 +11,7 @@ from bot.cli.main import command_text, main
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 
 
+@pytest.mark.slow
 def test_demo_runs_without_credentials() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot", "demo"], capture_output=True, text=True, timeout=60, env={"PATH": ""}

@@ -1,0 +1,119 @@
+"""The house's shape: the README's map is the tree, and the import contract holds (and would
+catch a violation: one is planted in a copy of the tree)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("bot", "handlers", "blocks")
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+
+def _map_paths() -> set[str]:
+    """Every path the README's map names: a tree by indentation, two spaces a level; a line
+    may name two modules ("batch.py, cards.py")."""
+    readme = (ROOT / "README.md").read_text()
+    built = readme.split("## How it is built", 1)[1].split("### Dependencies", 1)[0]
+    tree = built.split("```\n", 1)[1].split("```", 1)[0]
+    parents: list[str] = []
+    paths: set[str] = set()
+    for line in tree.splitlines():
+        match = re.match(r"^( *)([^\s,]+(?:, [^\s,]+)*)", line)
+        if not match or ("." not in match.group(2) and not match.group(2).endswith("/")):
+            continue  # a description's continuation
+        depth = len(match.group(1)) // 2
+        names = [n.strip() for n in match.group(2).split(",")]
+        if not all(n.endswith(("/", ".py")) for n in names):
+            continue
+        parents = parents[:depth]
+        for name in names:
+            paths.add("".join(parents) + name)
+        if names[0].endswith("/"):
+            parents.append(names[0])
+    return paths
+
+
+def _tree_paths() -> set[str]:
+    found: set[str] = set()
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            if "__pycache__" in path.parts:
+                continue
+            relative = path.relative_to(ROOT)
+            if path.name == "__init__.py":
+                found.add(f"{relative.parent}/")
+            else:
+                found.add(str(relative))
+    return found
+
+
+def test_the_readme_map_is_the_tree() -> None:
+    listed, tree = _map_paths(), _tree_paths()
+    assert sorted(tree - listed) == [], "modules the README's map does not name"
+    assert sorted(listed - tree) == [], "the README's map names modules that do not exist"
+
+
+def _lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], cwd=root, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_import_contract_holds() -> None:
+    result = _lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "BROKEN" not in result.stdout and result.stdout.count("KEPT") == 5
+
+
+@pytest.mark.parametrize(
+    ("module", "planted", "contract"),
+    [
+        ("bot/domain/dates.py", "from bot.store import keys", "The domain is pure"),
+        ("bot/domain/refs.py", "import redis", "The domain is pure"),
+        ("blocks/card.py", "from bot.service import tickets", "Block Kit builders take domain types only"),
+        ("bot/service/audit.py", "import handlers.surface", "Only the composition root"),
+        ("bot/store/cache.py", "from bot.service import lookups", "bot's layers, top to bottom"),
+        ("handlers/texts.py", "from handlers import surface", "No import cycle"),
+    ],
+)
+def test_a_planted_violation_breaks_the_contract(
+    tmp_path: Path, module: str, planted: str, contract: str
+) -> None:
+    for name in (*PACKAGES, "pyproject.toml"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, tmp_path / name)
+    target = tmp_path / module
+    text = target.read_text()
+    target.write_text(
+        text.replace(
+            "from __future__ import annotations\n",
+            f"from __future__ import annotations\n\n{planted}  # noqa\n",
+            1,
+        )
+    )
+    # The copy is analysed, not the installed tree: it comes first on the path.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.path.insert(0, '.'); from importlinter.cli import lint_imports_command; lint_imports_command()",
+            "--no-cache",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    broken = result.stdout.split("Broken contracts", 1)[-1]
+    assert contract in broken, result.stdout[-3000:]
