@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -38,6 +39,9 @@ sys.path.insert(0, str(ROOT))
 from bench.signing import SECRET, signed_command
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
+
+
+STORY_POINTS_SET = re.compile(r'Story points[^→"]{0,40}→ (\d+)')
 
 
 def free_port() -> int:
@@ -91,9 +95,9 @@ class RedisServer:
             self.process = None
 
 
-def start_bot(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+def start_bot(env: dict[str, str], log_path: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    log_file = open(os.environ.get("SOAK_LOG", os.devnull), "ab")  # noqa: SIM115 - lives as long as the bot
+    log_file = open(log_path, "ab")  # noqa: SIM115 - lives as long as the bot
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
@@ -148,9 +152,12 @@ async def soak(updates: int, concurrency: int, seed: int, rolling: bool = False)
         TRUTO_TIMEOUT="2",
         TRUTO_RATE_LIMIT="0",  # the soak measures loss and duplication, not the API budget
         USER_QUOTA_PER_MINUTE="0",  # one synthetic user sends everything
-        LOG_LEVEL=os.environ.get("SOAK_LOG_LEVEL", "WARNING"),
+        LOG_LEVEL=os.environ.get("SOAK_LOG_LEVEL", "INFO"),
     )
-    bots = [start_bot(env), start_bot(env)]
+    # Every bot process logs to one file (JSON lines, INFO): kept in bench/results when anything
+    # is lost or duplicated, so the loss can be followed job by job.
+    log_path = os.environ.get("SOAK_LOG") or os.path.join(workdir, "bots.log")
+    bots = [start_bot(env, log_path), start_bot(env, log_path)]
     faults: Counter[str] = Counter()
     sent_at: dict[int, float] = {}
     acked: set[int] = set()
@@ -168,7 +175,7 @@ async def soak(updates: int, concurrency: int, seed: int, rolling: bool = False)
         events.append(
             f"process {index} drained in {time.monotonic() - stopped:.1f} s (exit {code}) after {after} updates"
         )
-        bots[index] = start_bot(env)
+        bots[index] = start_bot(env, log_path)
 
     async def send(http: httpx.AsyncClient, i: int) -> None:
         async with semaphore:
@@ -213,14 +220,21 @@ async def soak(updates: int, concurrency: int, seed: int, rolling: bool = False)
                 victim.send_signal(signal.SIGKILL)
                 victim.wait()
                 events.append(f"bot process killed (SIGKILL) after {batch.stop} updates")
-                bots[0] = start_bot(env)
+                bots[0] = start_bot(env, log_path)
                 events.append("bot process started again")
 
     def outcomes() -> dict[int, list[Any]]:
+        """Every way update i can reach its user: its response_url (an answer, a refusal, a card
+        where the bot may not post), or a message the bot posted (the compact line or card, which
+        names the value it set: "Story points 3 → i")."""
         found: dict[int, list[Any]] = {}
-        for call in slack.state.named("response"):
-            if call.path.startswith("/response/soak-"):
+        for call in list(slack.state.calls):
+            if call.method == "response" and call.path.startswith("/response/soak-"):
                 found.setdefault(int(call.path.rsplit("-", 1)[1]), []).append(call)
+            elif call.method in ("chat.postMessage", "chat.postEphemeral", "chat.update"):
+                said = json.dumps([call.args.get("text"), call.args.get("blocks")], ensure_ascii=False)
+                for value in set(STORY_POINTS_SET.findall(said)):
+                    found.setdefault(int(value), []).append(call)
         return found
 
     deadline = time.monotonic() + 90
@@ -272,6 +286,12 @@ async def soak(updates: int, concurrency: int, seed: int, rolling: bool = False)
     slack.stop()
     sandbox.stop()
     redis_server.stop()
+    if results["lost"] or results["duplicated"]:
+        kept = ROOT / "bench" / "results" / f"soak-logs-seed{seed}-{int(time.time())}.log"
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        if os.path.exists(log_path) and log_path != str(kept):
+            shutil.copy(log_path, kept)
+        results["bot_logs"] = str(kept)
     shutil.rmtree(workdir, ignore_errors=True)
     return results
 

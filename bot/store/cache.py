@@ -136,9 +136,16 @@ class RedisBackend:
             await self.client.delete(*keys)
 
     async def try_lock(self, key: str, ttl: float) -> str | None:
+        """SET NX with a token of this call's own. redis-py retries a command whose answer did not
+        arrive (a dropped connection, or a reply read after the socket timeout because the event
+        loop was busy), so a "no" may answer this very call's first attempt, which did set the
+        key: the key holding this call's token tells them apart. Without that check such a retry
+        took a first-time request for a repeat, and an acknowledged update was dropped as a replay."""
         token = uuid.uuid4().hex
-        ok = await self.client.set(key, token, nx=True, px=max(1, int(ttl * 1000)))
-        return token if ok else None
+        if await self.client.set(key, token, nx=True, px=max(1, int(ttl * 1000))):
+            return token
+        held = await self.client.get(key)
+        return token if held is not None and held.decode() == token else None
 
     async def unlock(self, key: str, token: str) -> None:
         await self._unlock(keys=[key], args=[token])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from typing import Literal
 
 import redis.asyncio as aioredis
@@ -26,15 +27,18 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-# KEYS: lease; ARGV: consumer, done ttl s. Marks the job done if no other worker holds it:
-# 1 when this run is the one that finishes it (and may tell the user), else 0.
+# KEYS: lease; ARGV: consumer, done ttl s, this call's nonce. Marks the job done if no other
+# worker holds it: 1 when this run is the one that finishes it (and may tell the user), else 0.
+# The done mark names the call, so a retry of this very call (its answer lost) still gets 1.
 _COMPLETE = """
 local holder = redis.call('GET', KEYS[1])
+local mine = 'done:' .. ARGV[3]
+if holder == mine then return 1 end
 if holder and holder ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], 'done', 'EX', ARGV[2])
+redis.call('SET', KEYS[1], mine, 'EX', ARGV[2])
 return 1
 """
-DONE = b"done"
+DONE = b"done"  # a finished job's lease starts so ("done", or "done:<nonce>" from complete)
 DONE_TTL = 24 * 3600  # seconds a finished job's id is remembered
 MEMORY_LEASE_TIMEOUT = 0.5  # seconds: a job kept in memory was kept because Redis was away
 Verdict = Literal["run", "done", "busy"]
@@ -79,7 +83,7 @@ class Leases:
                 holder = await self.client.get(name)
         except (RedisError, OSError, TimeoutError):
             return "run"  # Redis is away: better run than lose it; marked done once it is back
-        if holder == DONE:
+        if holder is not None and holder.startswith(DONE):
             return "done"
         if holder is None or holder == self.consumer.encode():
             return "run"
@@ -94,7 +98,9 @@ class Leases:
             return True
         try:
             async with asyncio.timeout(_timeout(job)):
-                return bool(await self._complete(keys=[lease_key(jid)], args=[self.consumer, DONE_TTL]))
+                nonce = uuid.uuid4().hex
+                marked = await self._complete(keys=[lease_key(jid)], args=[self.consumer, DONE_TTL, nonce])
+                return bool(marked)
         except (RedisError, OSError, TimeoutError):
             self.ran_offline.append(jid)
             return True  # Redis is away: better told twice than not at all

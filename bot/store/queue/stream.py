@@ -28,12 +28,19 @@ from bot.store.queue.leases import Leases, Verdict
 
 log = logging.getLogger(__name__)
 
-# KEYS: marker, stream; ARGV: marker ttl ms, stream maxlen, payload. The job id, or nil for a repeat.
+# KEYS: marker, stream; ARGV: marker ttl ms, stream maxlen, payload, jid. The entry id, also for a
+# retry of this same write (redis-py retries a command whose answer was lost: the marker names
+# the jid that set it); nil for a repeat of the request (another job holds the marker).
 _PUT_ONCE = """
-if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
-  return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'j', ARGV[3])
+local held = redis.call('GET', KEYS[1])
+if held then
+  local mine = ARGV[4] .. ' '
+  if string.sub(held, 1, #mine) == mine then return string.sub(held, #mine + 1) end
+  return false
 end
-return false
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'j', ARGV[3])
+redis.call('SET', KEYS[1], ARGV[4] .. ' ' .. id, 'PX', ARGV[1])
+return id
 """
 GROUP = "workers"
 STALE_CONNECTION_TRIES = 4
@@ -150,7 +157,8 @@ class JobQueue:
                     script = self._put_once
                     job_id = await self._write(
                         lambda: script(
-                            keys=[marker, self.stream], args=[int(once_ttl * 1000), self.maxlen, payload]
+                            keys=[marker, self.stream],
+                            args=[int(once_ttl * 1000), self.maxlen, payload, data["jid"]],
                         )
                     )
                     if job_id is None:
