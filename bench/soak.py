@@ -40,7 +40,6 @@ from bench.signing import SECRET, signed_command
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 
-
 STORY_POINTS_SET = re.compile(r'Story points[^→"]{0,40}→ (\d+)')
 
 
@@ -289,7 +288,7 @@ async def soak(updates: int, concurrency: int, seed: int, rolling: bool = False)
     if results["lost"] or results["duplicated"]:
         kept = ROOT / "bench" / "results" / f"soak-logs-seed{seed}-{int(time.time())}.log"
         kept.parent.mkdir(parents=True, exist_ok=True)
-        if os.path.exists(log_path) and log_path != str(kept):
+        if Path(log_path).exists() and log_path != str(kept):  # noqa: ASYNC240 - once, at the end
             shutil.copy(log_path, kept)
         results["bot_logs"] = str(kept)
     shutil.rmtree(workdir, ignore_errors=True)
