@@ -79,11 +79,12 @@ class JobQueue:
     def durable(self) -> bool:
         return self.client is not None
 
-    def _down(self, what: str) -> None:
+    def _down(self, what: str, error: BaseException | None = None) -> None:
         if not self._redis_down:
             self._redis_down = True
+            cause = f"{what}: {type(error).__name__}" if error is not None else what
             log.warning(
-                "Redis unavailable for jobs (%s): new jobs are kept in this process until it answers", what
+                "Redis unavailable for jobs (%s): new jobs are kept in this process until it answers", cause
             )
 
     def _up(self) -> None:
@@ -163,10 +164,10 @@ class JobQueue:
                     )
                     if job_id is None:
                         return None
-            except (RedisError, OSError, TimeoutError):
+            except (RedisError, OSError, TimeoutError) as exc:
                 # A timeout leaves it unknown whether the write landed: the memory copy has the
                 # same jid, so whichever copy runs second finds the first one's mark.
-                self._down("write")
+                self._down("write", exc)
             else:
                 self._up()
                 JOBS_PENDING.inc()
@@ -211,8 +212,8 @@ class JobQueue:
             answer: Any = await self.client.xreadgroup(
                 GROUP, self.consumer, {self.stream: ">"}, count=count - len(taken), block=block
             )
-        except (RedisError, OSError):
-            self._down("read")
+        except (RedisError, OSError) as exc:
+            self._down("read", exc)
             if not taken and block_ms:
                 await asyncio.sleep(min(1.0, block_ms / 1000))
             return taken
@@ -286,8 +287,8 @@ class JobQueue:
                 count=max(count, len(entries)),
                 consumername=self.consumer,
             )
-        except (RedisError, OSError):
-            self._down("reclaim")
+        except (RedisError, OSError) as exc:
+            self._down("reclaim", exc)
             return []
         deliveries = {
             (p["message_id"].decode() if isinstance(p["message_id"], bytes) else str(p["message_id"])): int(
@@ -307,10 +308,10 @@ class JobQueue:
         try:
             await self.client.xack(stream, GROUP, job.id)
             await self.client.xdel(stream, job.id)
-        except (RedisError, OSError):
+        except (RedisError, OSError) as exc:
             # Acknowledged when Redis is back. Should this process die first, another runs the job
             # again: the lease marks make that a no-op.
-            self._down("ack")
+            self._down("ack", exc)
             self._unacked.append((stream, job.id))
 
     async def hand_back(self, jobs: list[Job]) -> None:
