@@ -31,6 +31,7 @@ from bot.ops.logs import bind
 from bot.ops.metrics import ACK_SECONDS, QUOTA_REFUSALS
 from bot.ops.worker_process import WorkerProcesses
 from bot.runtime import Core, build_core
+from bot.slack.bodies import BodyReader, UnverifiedBudget
 from bot.slack.edge import ReplayGuard, SignatureCheck, SlackEdge
 from bot.slack.http_server import VERIFIED
 from bot.slack.signing import Signer
@@ -206,10 +207,11 @@ def build_bot(
 
     for surface in SURFACES:
         surface.register(app)
-    edge = SlackEdge(
-        SignatureCheck(secret.get_secret_value()),
-        ReplayGuard(core.cache.backend),
-        max_body_bytes=settings.http_max_body_bytes,
-        read_timeout=settings.http_read_timeout_seconds,
+    # One budget for every body read before its signature is checked, on either route.
+    bodies = BodyReader(
+        settings.http_max_body_bytes,
+        settings.http_body_timeout_seconds,
+        UnverifiedBudget(settings.http_unverified_bytes),
     )
-    return SlackBot(app, worker, deps, edge, TrutoWebhooks(deps))
+    edge = SlackEdge(SignatureCheck(secret.get_secret_value()), bodies, ReplayGuard(core.cache.backend))
+    return SlackBot(app, worker, deps, edge, TrutoWebhooks(deps, bodies))

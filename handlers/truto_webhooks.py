@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from bot.ops.metrics import WEBHOOK_EVENTS
-from bot.slack.edge import BodyRefused, read_body
+from bot.slack.bodies import BodyReader, BodyRefused
 from bot.truto.webhook_events import SIGNATURE_HEADER, Delivery, signature_valid, ticket_event
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
@@ -40,8 +40,9 @@ def _answer(status: int, verdict: str, event: str = "unverified") -> Response:
 class TrutoWebhooks:
     """The route's endpoint."""
 
-    def __init__(self, deps: SlackDeps) -> None:
+    def __init__(self, deps: SlackDeps, bodies: BodyReader) -> None:
         self.deps = deps
+        self.bodies = bodies
 
     async def receive(self, request: Request) -> Response:
         settings = self.deps.config.settings
@@ -49,7 +50,7 @@ class TrutoWebhooks:
         if not secrets:
             return _answer(404, "webhooks are not configured (TRUTO_WEBHOOK_SECRET)")
         try:
-            body = await read_body(request, settings.http_max_body_bytes, settings.http_read_timeout_seconds)
+            body = await self.bodies.read(request)
         except BodyRefused as refused:
             return _answer(refused.status, refused.reason)
         if not signature_valid(body, request.headers.get(SIGNATURE_HEADER), secrets):

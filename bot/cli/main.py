@@ -229,8 +229,7 @@ async def _audit(config: AppConfig, args: argparse.Namespace) -> int:
 def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from bot.slack.http_protocol import with_head_deadline
-    from bot.slack.http_server import create_http_app
+    from bot.slack.http_server import create_http_app, serve_options
     from handlers.app import build_bot
 
     bot = build_bot(config)
@@ -267,9 +266,7 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
         host=args.host,
         port=port,
         log_level=settings.log_level.lower(),
-        http=with_head_deadline(settings.http_read_timeout_seconds),
-        limit_concurrency=settings.http_max_connections,
-        timeout_keep_alive=settings.http_keep_alive_seconds,
+        **serve_options(settings),
         timeout_graceful_shutdown=max(1, int(settings.drain_seconds)),
     )
     return 0

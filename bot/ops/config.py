@@ -63,8 +63,14 @@ class Settings(BaseSettings):
     preview_above_fields: int = Field(default=5, ge=1)  # more changes than this: preview first
     undo_minutes: int = Field(default=15, ge=0)  # how long a card's Undo works; 0: no Undo
     http_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # larger Slack requests get 413
-    http_read_timeout_seconds: float = Field(default=10.0, gt=0)  # for a request's head, and its body
+    http_read_timeout_seconds: float = Field(default=10.0, gt=0)  # for a request's head
+    http_body_timeout_seconds: float = Field(default=3.0, gt=0)  # for its body (sent at once by Slack)
+    # Bytes all bodies not yet verified may hold at once in a process; past it, 503 at once.
+    http_unverified_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
     http_max_connections: int = Field(default=1000, ge=1)  # beyond this, `serve` answers 503
+    # Open connections one client address may hold (0: no cap; behind a proxy that hides client
+    # addresses, raise it or let the proxy cap per client).
+    http_max_connections_per_client: int = Field(default=64, ge=0)
     http_keep_alive_seconds: int = Field(default=5, ge=1)
     user_quota_per_minute: int = Field(default=30, ge=0)  # requests that start work; 0: no quota
     memory_job_limit: int = Field(default=1000, ge=1)  # jobs kept in the process while Redis is away

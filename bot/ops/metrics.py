@@ -57,6 +57,16 @@ LIVE_CARDS = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+UNVERIFIED_BYTES = Gauge(
+    "ticketbot_unverified_body_bytes",
+    "Bytes reserved by request bodies being read before their signature is checked",
+    registry=REGISTRY,
+)
+CONNECTIONS_REFUSED = Counter(
+    "ticketbot_connections_refused_total",
+    "Connections closed at once because their client address already held its share",
+    registry=REGISTRY,
+)
 JOBS_PENDING = Gauge("ticketbot_jobs_pending", "Acknowledged work not finished yet", registry=REGISTRY)
 
 

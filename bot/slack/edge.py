@@ -1,8 +1,8 @@
 """The edge of `serve`: nothing from the network is parsed, stored or acted on before Slack's
 signature over the raw bytes is verified.
 
-- Bodies are read with a size limit (refused from Content-Length before reading, and a
-  chunked body is cut off at the limit) and within a time limit.
+- Bodies are read within the limits of bot/slack/bodies.py: a size limit, a deadline, and one
+  budget of bytes for every body not yet verified.
 - The signature is checked on the raw bytes (`v0:<timestamp>:<body>`, HMAC-SHA256 with the
   signing secret, timestamp within five minutes), so a body that is not UTF-8, not a form or
   not JSON gets the same 401 as a junk signature, with no traceback and no trace of its content.
@@ -12,7 +12,6 @@ signature over the raw bytes is verified.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import re
@@ -20,8 +19,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 
+from bot.slack.bodies import BodyReader, BodyRefused
 from bot.store import ack_budget
 from bot.store.cache import Backend
 from bot.store.keys import key
@@ -31,43 +31,6 @@ CLOCK_SKEW = 30.0  # our clock may be this far from Slack's
 REPLAY_WINDOW = SIGNATURE_WINDOW + CLOCK_SKEW
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
-
-
-class BodyRefused(Exception):
-    """The body cannot be read: too large (413) or too slow (408)."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-async def read_body(request: Request, limit: int, seconds: float) -> bytes:
-    """The whole body, at most `limit` bytes, arriving within `seconds`."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise BodyRefused(400, "invalid Content-Length")
-        if int(declared) > limit:
-            raise BodyRefused(413, f"body larger than {limit} bytes")
-
-    async def collect() -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise BodyRefused(413, f"body larger than {limit} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    try:
-        async with asyncio.timeout(seconds):
-            return await collect()
-    except TimeoutError:
-        raise BodyRefused(408, f"body not received within {seconds:g} s") from None
-    except ClientDisconnect:
-        raise BodyRefused(400, "client went away") from None
 
 
 class SignatureCheck:
@@ -120,14 +83,13 @@ class SlackEdge:
     """What a request to /slack/events must pass before Bolt sees it."""
 
     signature: SignatureCheck
+    bodies: BodyReader
     replay: ReplayGuard | None = None
-    max_body_bytes: int = 1024 * 1024
-    read_timeout: float = 10.0
 
     async def admit(self, request: Request) -> bytes | Refusal:
         """The verified raw body, or why it is refused. Starts the ack budget for what follows."""
         try:
-            body = await read_body(request, self.max_body_bytes, self.read_timeout)
+            body = await self.bodies.read(request)
         except BodyRefused as refused:
             return Refusal(refused.status, refused.reason)
         if not self.signature.verify(body, request.headers):

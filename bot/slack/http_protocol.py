@@ -1,22 +1,37 @@
-"""uvicorn's HTTP protocol with a deadline for a request's head.
+"""uvicorn's HTTP protocol with a deadline for a request's head and a cap per client address.
 
 uvicorn times out idle keep-alive connections, but not a connection that trickles its request
 line and headers a byte at a time: hundreds of those would hold every connection slot. Here a
 request's head must arrive within `head_timeout` seconds of its first byte (or of the
-connection), else the connection is closed. The body has its own deadline (bot/slack/edge.py).
+connection), else the connection is closed. The body has its own deadline (bot/slack/bodies.py).
+
+One client address holds at most `per_client` connections at once (0: no cap); a connection
+past that is answered 503 and closed before anything of it is read, so one host cannot take
+every connection slot, or the budget for unverified bodies, from everyone else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from bot.ops.metrics import CONNECTIONS_REFUSED
 
-def with_head_deadline(head_timeout: float) -> type[HttpToolsProtocol]:
+TOO_MANY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 39\r\n"
+    b"Connection: close\r\n\r\ntoo many connections from this address\n"
+)
+
+
+def with_head_deadline(head_timeout: float, per_client: int = 0) -> type[HttpToolsProtocol]:
+    open_by_client: collections.Counter[str] = collections.Counter()
+
     class HeadDeadlineProtocol(HttpToolsProtocol):
         _head_timer: asyncio.TimerHandle | None = None
+        _client: str | None = None
 
         def _arm(self) -> None:
             if self._head_timer is None:
@@ -34,10 +49,24 @@ def with_head_deadline(head_timeout: float) -> type[HttpToolsProtocol]:
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
+            peer = transport.get_extra_info("peername")
+            client = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+            if per_client and open_by_client[client] >= per_client:
+                CONNECTIONS_REFUSED.inc()
+                transport.write(TOO_MANY)
+                transport.close()
+                return
+            self._client = client
+            open_by_client[client] += 1
             self._arm()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            if self._client is not None:
+                open_by_client[self._client] -= 1
+                if open_by_client[self._client] <= 0:
+                    del open_by_client[self._client]
+                self._client = None
             super().connection_lost(exc)
 
         def on_message_begin(self) -> None:

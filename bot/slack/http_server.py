@@ -21,8 +21,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.ops.config import Settings
 from bot.ops.metrics import EDGE_REFUSALS, exposition
 from bot.slack.edge import Refusal, SlackEdge
+from bot.slack.http_protocol import with_head_deadline
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,18 @@ WEBHOOKS_PATH = "/truto/webhooks"
 
 RedisCheck = Callable[[], Awaitable[bool | None]]
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def serve_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for `serve`: the protocol with its head deadline and per-client cap,
+    the connection limit and keep-alive."""
+    return {
+        "http": with_head_deadline(
+            settings.http_read_timeout_seconds, settings.http_max_connections_per_client
+        ),
+        "limit_concurrency": settings.http_max_connections,
+        "timeout_keep_alive": settings.http_keep_alive_seconds,
+    }
 
 
 def _refused(refusal: Refusal) -> Response:

@@ -145,7 +145,7 @@ class RedisBackend:
         if await self.client.set(key, token, nx=True, px=max(1, int(ttl * 1000))):
             return token
         held = await self.client.get(key)
-        return token if held is not None and held.decode() == token else None
+        return token if held in (token, token.encode()) else None
 
     async def unlock(self, key: str, token: str) -> None:
         await self._unlock(keys=[key], args=[token])

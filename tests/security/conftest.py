@@ -19,8 +19,7 @@ import uvicorn
 from bot.ops.config import AppConfig
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
-from bot.slack.http_protocol import with_head_deadline
-from bot.slack.http_server import create_http_app
+from bot.slack.http_server import create_http_app, serve_options
 from handlers.app import build_bot
 from tests.handlers.conftest import Harness, harness_config
 from tests.redis_server import free_port
@@ -71,9 +70,7 @@ async def served(config: AppConfig, sandbox: SandboxServer, slack: FakeSlack) ->
             create_http_app(bot.app, bot.edge, redis_ok=core.redis_ok, truto_webhooks=bot.webhooks.receive),
             host="127.0.0.1",
             port=free_port(),
-            http=with_head_deadline(settings.http_read_timeout_seconds),
-            limit_concurrency=settings.http_max_connections,
-            timeout_keep_alive=settings.http_keep_alive_seconds,
+            **serve_options(settings),
             lifespan="off",
             log_level="warning",
         )

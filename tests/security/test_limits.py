@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -17,56 +15,18 @@ from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA_CHANNEL
 from tests.handlers.payloads import sign, slash_command
-from tests.redis_server import free_port
-from tests.test_serve import bot_env, wait_until
+from tests.security.serving import Served, start_serve, stop_serve
 
 pytestmark = pytest.mark.process
 
 MIB = 1024 * 1024
-
-
-class Served:
-    def __init__(self, process: subprocess.Popen[bytes], port: int) -> None:
-        self.process = process
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-
-    def peak_rss_mib(self) -> float:
-        """The process's peak resident memory (VmHWM), from /proc."""
-        with open(f"/proc/{self.process.pid}/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        raise AssertionError("no VmHWM")
-
-
-def start_serve(sandbox: SandboxServer, slack: FakeSlack) -> Served:
-    port = free_port()
-    env = bot_env(sandbox, slack, PORT=str(port), HTTP_READ_TIMEOUT_SECONDS="1", HTTP_MAX_CONNECTIONS="40")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    served = Served(process, port)
-    try:
-        wait_until(lambda: httpx.get(f"{served.url}/healthz").status_code == 200)
-    except BaseException:
-        stop_serve(served)
-        raise
-    return served
-
-
-def stop_serve(served: Served) -> None:
-    served.process.terminate()
-    served.process.wait(timeout=10)
+LIMITS = {"HTTP_READ_TIMEOUT_SECONDS": "1", "HTTP_BODY_TIMEOUT_SECONDS": "1", "HTTP_MAX_CONNECTIONS": "40"}
 
 
 @pytest.fixture(scope="module")
 def serve(sandbox_server: SandboxServer, fake_slack_server: FakeSlack) -> Iterator[Served]:
     """One `serve` for the module's tests: none of them leaves state a later one would see."""
-    served = start_serve(sandbox_server, fake_slack_server)
+    served = start_serve(sandbox_server, fake_slack_server, **LIMITS)
     yield served
     stop_serve(served)
 
@@ -74,7 +34,7 @@ def serve(sandbox_server: SandboxServer, fake_slack_server: FakeSlack) -> Iterat
 @pytest.fixture
 def fresh_serve(sandbox: SandboxServer, fake_slack: FakeSlack) -> Iterator[Served]:
     """A `serve` of its own, for a test that reads the process's peak memory."""
-    served = start_serve(sandbox, fake_slack)
+    served = start_serve(sandbox, fake_slack, **LIMITS)
     yield served
     stop_serve(served)
 

@@ -83,7 +83,7 @@ class Leases:
                 holder = await self.client.get(name)
         except (RedisError, OSError, TimeoutError):
             return "run"  # Redis is away: better run than lose it; marked done once it is back
-        if holder is not None and holder.startswith(DONE):
+        if isinstance(holder, bytes) and holder.startswith(DONE):
             return "done"
         if holder is None or holder == self.consumer.encode():
             return "run"

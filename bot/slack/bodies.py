@@ -1,0 +1,108 @@
+"""Reading a request's body before anything has verified it: what anonymous clients may hold.
+
+Every route that takes input reads its body here, before its signature is checked, within
+three bounds:
+- a size limit per request (413 from Content-Length before reading, or as soon as a chunked
+  body passes it);
+- a deadline for the whole body (408), short: Slack and the unified API send a body at once;
+- one budget of bytes in flight for all unverified bodies in the process, of which one client
+  address may hold a quarter. A declared length is reserved before the first byte is read, a
+  chunked body chunk by chunk; a request that does not fit is answered 503 at once, with
+  nothing buffered. So a crowd of clients that each declare 1 MiB and stall holds a part of
+  the budget, not a mebibyte each, and for no longer than the deadline. What was reserved is
+  given back as soon as the body is read (or refused).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from dataclasses import dataclass, field
+
+from starlette.requests import ClientDisconnect, Request
+
+from bot.ops.metrics import UNVERIFIED_BYTES
+
+
+class BodyRefused(Exception):
+    """The body cannot be read: too large (413), too slow (408), no room (503)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass
+class UnverifiedBudget:
+    """Bytes that bodies not yet verified may hold, across the process (one event loop), and
+    the part of it one client address may hold (a quarter by default): one host that fills
+    its part leaves the rest to everyone else, Slack included."""
+
+    limit: int
+    client_share: float = 0.25
+    held: int = field(default=0, init=False)
+    _by_client: collections.Counter[str] = field(default_factory=collections.Counter, init=False)
+
+    def reserve(self, size: int, client: str = "") -> bool:
+        if self.held + size > self.limit:
+            return False
+        if self._by_client[client] + size > self.limit * self.client_share:
+            return False
+        self.held += size
+        self._by_client[client] += size
+        UNVERIFIED_BYTES.set(self.held)
+        return True
+
+    def release(self, size: int, client: str = "") -> None:
+        self.held = max(0, self.held - size)
+        self._by_client[client] -= size
+        if self._by_client[client] <= 0:
+            del self._by_client[client]
+        UNVERIFIED_BYTES.set(self.held)
+
+
+@dataclass
+class BodyReader:
+    limit: int  # bytes per request
+    seconds: float  # for the whole body
+    budget: UnverifiedBudget
+
+    async def read(self, request: Request) -> bytes:
+        """The whole body, or BodyRefused."""
+        declared = request.headers.get("content-length")
+        client = request.client.host if request.client else ""
+        reserved = 0
+        if declared is not None:
+            if not declared.isdigit():
+                raise BodyRefused(400, "invalid Content-Length")
+            if int(declared) > self.limit:
+                raise BodyRefused(413, f"body larger than {self.limit} bytes")
+            if not self.budget.reserve(int(declared), client):
+                raise BodyRefused(503, "too many request bodies in flight; try again")
+            reserved = int(declared)
+
+        async def collect() -> bytes:
+            nonlocal reserved
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > self.limit:
+                    raise BodyRefused(413, f"body larger than {self.limit} bytes")
+                if size > reserved:  # chunked, or more than was declared
+                    if not self.budget.reserve(size - reserved, client):
+                        raise BodyRefused(503, "too many request bodies in flight; try again")
+                    reserved = size
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+        try:
+            async with asyncio.timeout(self.seconds):
+                return await collect()
+        except TimeoutError:
+            raise BodyRefused(408, f"body not received within {self.seconds:g} s") from None
+        except ClientDisconnect:
+            raise BodyRefused(400, "client went away") from None
+        finally:
+            self.budget.release(reserved, client)
