@@ -184,15 +184,26 @@ async def soak(updates: int, concurrency: int, seed: int, rolling: bool = False)
             body, headers = signed_command(
                 f"PROJ-{i % 60 + 1} cf.story_points={i}", f"{slack.base_url}/response/soak-{i}"
             )
-            live = [bot for bot in bots if bot[0] not in draining]
-            base = live[i % len(live)][1]
             sent_at[i] = time.monotonic()
-            try:
-                response = await http.post(f"{base}/slack/events", content=body, headers=headers, timeout=5)
-                if response.status_code == 200:
-                    acked.add(i)
-            except httpx.HTTPError:
-                pass  # a killed process: not acked, so the user would see Slack's own timeout
+            # As Slack does: a request not acknowledged (a process killed or draining under it) is
+            # sent again, up to three times, with X-Slack-Retry-Num; the bot keeps one job for all.
+            for attempt in range(4):
+                live = [bot for bot in bots if bot[0] not in draining]
+                base = live[(i + attempt) % len(live)][1]
+                retry = {"X-Slack-Retry-Num": str(attempt), "X-Slack-Retry-Reason": "http_error"}
+                try:
+                    response = await http.post(
+                        f"{base}/slack/events",
+                        content=body,
+                        headers={**headers, **(retry if attempt else {})},
+                        timeout=5,
+                    )
+                    if response.status_code == 200:
+                        acked.add(i)
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.5)
 
     async with httpx.AsyncClient() as http:
         batches = [range(start, min(start + 100, updates)) for start in range(0, updates, 100)]
