@@ -17,7 +17,7 @@ from typing import Any
 
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncBoltRequest, AsyncRespond
-from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -31,6 +31,7 @@ from bot.ops.logs import bind
 from bot.ops.metrics import ACK_SECONDS, QUOTA_REFUSALS
 from bot.ops.worker_process import WorkerProcesses
 from bot.runtime import Core, build_core
+from bot.slack.authorization import SingleWorkspaceAuthorize
 from bot.slack.bodies import BodyReader, UnverifiedBudget
 from bot.slack.edge import ReplayGuard, SignatureCheck, SlackEdge
 from bot.slack.http_server import VERIFIED
@@ -80,11 +81,15 @@ def slack_client(config: AppConfig) -> AsyncWebClient:
 
 
 class _NoTokenNotice(logging.Filter):
-    """Bolt reads SLACK_BOT_TOKEN from the environment itself and, given a client too, warns at
-    every start that the token is unused: the client carries that same token."""
+    """Bolt reads SLACK_BOT_TOKEN from the environment itself and, given a client and an
+    authorize function too, warns at every start that the token is unused: the client (and the
+    authorize function) carry that same token."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+        return record.getMessage() not in (
+            warning_client_prioritized_and_token_skipped(),
+            warning_token_skipped(),
+        )
 
 
 def _bolt_logger() -> logging.Logger:
@@ -103,6 +108,7 @@ class SlackBot:
     deps: SlackDeps
     edge: SlackEdge
     webhooks: TrutoWebhooks
+    authorize: SingleWorkspaceAuthorize
     processes: WorkerProcesses | None = None
     local: Worker | None = None  # beside worker processes: runs the jobs this process kept
 
@@ -155,10 +161,12 @@ def build_bot(
         dropped=dropped_job_handler(deps, client),
         share_key=account_share(deps),
     )
+    authorize = SingleWorkspaceAuthorize(client)
     app = AsyncApp(
         name="ticketbot",  # without a name Bolt reads the whole call stack (0.1 s) to make one up
         signing_secret=secret.get_secret_value(),
         client=client,
+        authorize=authorize,
         process_before_response=True,
         logger=_bolt_logger(),
     )
@@ -214,4 +222,4 @@ def build_bot(
         UnverifiedBudget(settings.http_unverified_bytes),
     )
     edge = SlackEdge(SignatureCheck(secret.get_secret_value()), bodies, ReplayGuard(core.cache.backend))
-    return SlackBot(app, worker, deps, edge, TrutoWebhooks(deps, bodies))
+    return SlackBot(app, worker, deps, edge, TrutoWebhooks(deps, bodies), authorize)

@@ -237,6 +237,7 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     processes = config.settings.worker_processes if config.settings.redis_url else 0
 
     async def background() -> None:
+        bot.authorize.warm_up()  # auth.test before the first request needs it
         await core.warm_up()
         await (bot.run_beside(processes) if processes else bot.run_worker())
 
@@ -305,6 +306,7 @@ async def _socket(config: AppConfig) -> int:
         raise ConfigError("SLACK_APP_TOKEN: not set (an app-level token, xapp-…, with connections:write)")
     bot = build_bot(config)
     core = bot.core
+    bot.authorize.warm_up()
     handler = AsyncSocketModeHandler(bot.app, token.get_secret_value())
     worker = asyncio.create_task(bot.run_worker())
     try:
