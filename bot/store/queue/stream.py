@@ -298,7 +298,9 @@ class JobQueue:
         }
         finished = {job_id for _, job_id in self._unacked}
         jobs = [j for j in self._jobs(entries) if j.id not in finished]
-        return [Job(j.id, j.data, deliveries.get(j.id, 2)) for j in jobs]
+        # Each keeps the stream it came from: keep_alive renews only the claims of this stream's
+        # jobs, and a reclaimed job without it was taken over again every few seconds.
+        return [Job(j.id, j.data, deliveries.get(j.id, 2), stream=j.stream) for j in jobs]
 
     async def ack(self, job: Job) -> None:
         JOBS_PENDING.dec()

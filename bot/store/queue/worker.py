@@ -127,7 +127,14 @@ class Worker:
                 if not waiting:
                     del self._waiting[share]
 
+    def _holds(self, job: Job) -> bool:
+        return job.id in self._running or any(j.id == job.id for q in self._waiting.values() for j in q)
+
     def _spawn(self, job: Job) -> None:
+        if job.deliveries > 1 and self._holds(job):
+            # Reclaimed while this worker still has it (its loop was starved past the takeover
+            # limit): one copy is enough.
+            return
         try:
             share = self.share_key(job)
         except Exception:

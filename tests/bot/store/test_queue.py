@@ -174,3 +174,48 @@ async def test_one_account_holds_at_most_its_share_of_the_slots(client: aioredis
     release.set()
     await worker.stop()
     task.cancel()
+
+
+async def test_a_job_taken_over_and_still_running_is_kept_alive_not_taken_again(
+    client: aioredis.Redis,
+) -> None:
+    """A job reclaimed from a dead worker and running longer than the takeover limit: its new
+    worker keeps renewing its claim, so nobody takes it over a second time (the soak saw such
+    jobs taken over again every few seconds, and told their outcome more than once)."""
+    dead = JobQueue(client, consumer="dead")
+    await dead.put({"n": 1})
+    await dead.take(1, None)  # taken, then its worker died
+    await asyncio.sleep(0.45)
+    runs: list[str] = []
+
+    def slow(name: str):  # type: ignore[no-untyped-def]
+        async def handle(job: Job) -> None:
+            runs.append(name)
+            await asyncio.sleep(1.6)  # four times the takeover limit
+
+        return handle
+
+    first = Worker(JobQueue(client, consumer="first"), slow("first"), reclaim_idle=0.4, block_ms=20)
+    task = asyncio.create_task(first.run())
+    for _ in range(100):
+        if runs:
+            break
+        await asyncio.sleep(0.01)
+    other = Worker(JobQueue(client, consumer="other"), slow("other"), reclaim_idle=0.4, block_ms=20)
+    watcher = asyncio.create_task(other.run())
+    owners: set[bytes] = set()
+    deliveries: set[int] = set()
+    for _ in range(15):  # while the first runs it
+        await asyncio.sleep(0.1)
+        for entry in await client.xpending_range(keys.jobs_stream(), GROUP, min="-", max="+", count=10):
+            owners.add(entry["consumer"])
+            deliveries.add(int(entry["times_delivered"]))
+    await asyncio.sleep(0.4)
+    await first.stop()
+    await other.stop()
+    task.cancel()
+    watcher.cancel()
+    assert runs == ["first"]
+    assert owners == {b"first"} and deliveries == {2}  # never taken over again
+    pending = await client.xpending_range(keys.jobs_stream(), GROUP, min="-", max="+", count=10)
+    assert [p["consumer"] for p in pending] == []  # finished and acknowledged, by the first
