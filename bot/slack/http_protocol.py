@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from bot.ops.metrics import CONNECTIONS_REFUSED
+from bot.ops.metrics import CONNECTIONS_REFUSED, EDGE_REFUSALS
 
 TOO_MANY = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 39\r\n"
@@ -26,7 +27,21 @@ TOO_MANY = (
 )
 
 
+class _MalformedQuietly(logging.Filter):
+    """uvicorn logs a WARNING for every request its parser cannot read: anyone could fill the
+    logs with them. Such a request is answered 400 by uvicorn and counted here, not logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage() in ("Invalid HTTP request received.", "Unsupported upgrade request."):
+            EDGE_REFUSALS.labels("malformed").inc()
+            return False
+        return True
+
+
 def with_head_deadline(head_timeout: float, per_client: int = 0) -> type[HttpToolsProtocol]:
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _MalformedQuietly) for f in uvicorn_log.filters):
+        uvicorn_log.addFilter(_MalformedQuietly())
     open_by_client: collections.Counter[str] = collections.Counter()
 
     class HeadDeadlineProtocol(HttpToolsProtocol):

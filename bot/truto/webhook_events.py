@@ -10,6 +10,7 @@ shape (see `ticket_event` and `parse_time`); nothing else relies on one of them.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
@@ -31,16 +32,26 @@ def sign(body: bytes, secret: str) -> str:
 
 def signature_valid(body: bytes, header: str | None, secrets: Sequence[str]) -> bool:
     """True when `header` carries the HMAC of the raw `body` under one of `secrets` (several
-    are configured while a secret is being rotated)."""
+    are configured while a secret is being rotated). The documented form is lowercase hex; the
+    same digest in uppercase hex or base64 is accepted too (one public integrator decodes `v=` as
+    base64): another spelling of the same 32 bytes weakens nothing. Compared as bytes: a header
+    that is not ASCII is no signature (and no error)."""
     if not header or not secrets or len(header) > 512:
         return False
-    parts = dict(part.strip().partition("=")[::2] for part in header.split(","))
-    if parts.get("format", "sha256") != "sha256":
+    try:
+        raw = header.encode("ascii")
+    except UnicodeEncodeError:
         return False
-    given = parts.get("v", "")
-    return any(
-        hmac.compare_digest(hmac.new(s.encode(), body, hashlib.sha256).hexdigest(), given) for s in secrets
-    )
+    parts = dict(part.strip().partition(b"=")[::2] for part in raw.split(b","))
+    if parts.get(b"format", b"sha256") != b"sha256":
+        return False
+    given = parts.get(b"v", b"")
+    for secret in secrets:
+        digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+        spellings = (digest.hex().encode(), digest.hex().upper().encode(), base64.b64encode(digest))
+        if any(hmac.compare_digest(spelling, given) for spelling in spellings):
+            return True
+    return False
 
 
 def parse_time(value: Any) -> datetime | None:
