@@ -17,7 +17,7 @@ Block = dict[str, Any]
 _USER_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{2,})&gt;")
 
 
-def _with_mentions(message: str) -> str:
+def with_mentions(message: str) -> str:
     """Escaped, but a user mention (`<@U0ABC>`) stays one: Slack shows the person's name, and
     a mention in an answer to one person notifies nobody."""
     return _USER_MENTION.sub(r"<@\1>", escape(message))
@@ -25,7 +25,7 @@ def _with_mentions(message: str) -> str:
 
 def error_blocks(message: str, retry_value: str | None = None, error_id: str | None = None) -> list[Block]:
     """`message` is plain text (escaped here)."""
-    text = f":warning: {_with_mentions(message)}"
+    text = f":warning: {with_mentions(message)}"
     if error_id:
         text += f"\n_Error id: {escape(error_id)}_"
     blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}]
@@ -49,7 +49,7 @@ def error_blocks(message: str, retry_value: str | None = None, error_id: str | N
 
 def notice_blocks(message: str) -> list[Block]:
     """A plain note (no warning sign: nothing is wrong). `message` is plain text (escaped here)."""
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(_with_mentions(message), 3000)}}]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(with_mentions(message), 3000)}}]
 
 
 def deleted_blocks(ticket_ref: str, tool: str) -> list[Block]:

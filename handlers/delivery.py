@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from blocks.text import escape
 from bot.domain.cards import Card
 from bot.domain.models import TicketUpdate
 from bot.service.updates import UpdateResult
@@ -123,7 +124,8 @@ async def _undo_in_thread(client: AsyncWebClient, data: JobData, result: UpdateR
         return
     whose = f"<@{data.undo_of}>'s" if data.undo_of and data.undo_of != data.user else "their own"
     what = ", ".join(str(c) for c in result.changes) or "no visible change"
-    text = f"<@{data.user}> undid {whose} change on {result.ticket.display_ref}: {what}."
+    # Ticket text (titles, values) is shown, never obeyed: escaped, so it cannot ping or link.
+    text = f"<@{data.user}> undid {whose} change on {escape(result.ticket.display_ref)}: {escape(what)}."
     try:
         await client.chat_postMessage(channel=data.channel, thread_ts=data.message_ts, text=text)
     except SlackApiError as exc:

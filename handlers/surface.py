@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from blocks.card import CardOptions, card_text, compact_blocks, ticket_card
-from blocks.messages import error_blocks, notice_blocks
+from blocks.messages import error_blocks, notice_blocks, with_mentions
 from blocks.text import sentence
 from bot.domain.accounts import Account
 from bot.domain.actors import Actor
@@ -100,7 +100,8 @@ def private_answer(
     """An answer to one person, as a sentence; a warning sign only when something is wrong."""
     message = sentence(message)
     blocks = notice_blocks(message) if notice else error_blocks(message, retry_value, error_id)
-    return {"response_type": "ephemeral", "text": message, "blocks": blocks}
+    # The fallback text is mrkdwn too (notifications show it): escaped as the blocks are.
+    return {"response_type": "ephemeral", "text": with_mentions(message), "blocks": blocks}
 
 
 async def to_response_url(url: str, body: dict[str, Any]) -> None:
