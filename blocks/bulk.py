@@ -106,7 +106,8 @@ def summary_blocks(
     if done:
         blocks += _sections(["Done: " + ", ".join(_link(i) for i in done)])
     if failed:
-        blocks += _sections([f"Failed: {_link(i)}: {escape(i.cause)}" for i in failed])
+        # Seen by the whole channel: each cause short (the tool's words were redacted already).
+        blocks += _sections([f"Failed: {_link(i)}: {escape(truncate(i.cause, 160))}" for i in failed])
     if skipped:
         lines = [f"Skipped: {_link(i)}: {escape(i.cause or 'nothing to change')}" for i in skipped]
         blocks += _sections(lines)

@@ -1,13 +1,14 @@
-"""Text for Block Kit: mrkdwn escaping, truncation, summaries, HTML to plain text."""
+"""Text for Block Kit: mrkdwn escaping, truncation, summaries (HTML to plain text is
+bot/domain/sanitize.py's)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from html import unescape
-from html.parser import HTMLParser
 
-from bot.domain.sanitize import clean_text
+from bot.domain.sanitize import clean_text, html_to_text
+
+__all__ = ["clean", "escape", "html_to_text", "safe_url", "sentence", "summarise", "truncate"]
 
 
 def clean(text: str) -> str:
@@ -49,32 +50,6 @@ def summarise(names: Sequence[str], limit: int, sep: str = ", ") -> str:
         shown.append(name)
         used += cost
     return sep.join(shown)
-
-
-class _TextExtractor(HTMLParser):
-    _BREAKS = frozenset({"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._BREAKS:
-            self.parts.append("\n")
-        if tag == "li":
-            self.parts.append("• ")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    text = unescape("".join(parser.parts))
-    text = re.sub(r"[ \t]+", " ", text)
-    return re.sub(r"\n\s*\n+", "\n\n", text).strip()
 
 
 def safe_url(url: str | None) -> str | None:

@@ -24,5 +24,27 @@ def redact_response_urls(text: str) -> str:
     return _RESPONSE_URL.sub(RESPONSE_URL_MARK, text)
 
 
+# Credentials a tool's error text may echo back: `Authorization: Bearer …` / `Basic …`, key=value
+# pairs named like secrets (api_key=, token=, password=, …), and well-known token shapes (Slack's
+# xox…/xapp-, Stripe-style sk_live_/sk_test_). The value is masked; the name stays, for meaning.
+_AUTH_SCHEME = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE)
+_SECRET_PAIR = re.compile(
+    r"\b((?:api[_-]?key|apikey|access[_-]?token|refresh[_-]?token|token|secret|client[_-]?secret|password|passwd|pwd)"
+    r"[\"']?\s*[:=]\s*[\"']?)([^\s\"'&,;]{3,})",
+    re.IGNORECASE,
+)
+_TOKEN_SHAPES = re.compile(
+    r"\b(?:xox[abprs]-[A-Za-z0-9-]{8,}|xapp-[A-Za-z0-9-]{8,}|sk_(?:live|test)_[A-Za-z0-9]{8,})"
+)
+MASK = "***"
+
+
+def mask_secrets(text: str) -> str:
+    """Credentials in free text (an error a tool sent back, a header echoed in a message) masked."""
+    text = _AUTH_SCHEME.sub(lambda m: f"{m[1]} {MASK}", text)
+    text = _SECRET_PAIR.sub(lambda m: f"{m[1]}{MASK}", text)
+    return _TOKEN_SHAPES.sub(MASK, text)
+
+
 def redact(text: str) -> str:
-    return redact_response_urls(mask_url_credentials(text))
+    return mask_secrets(redact_response_urls(mask_url_credentials(text)))

@@ -10,6 +10,8 @@ scripts such as Persian and the Indic ones need them, and removed elsewhere.
 from __future__ import annotations
 
 import re
+from html import unescape
+from html.parser import HTMLParser
 from typing import Any
 
 _INVISIBLE_CLASS = (
@@ -54,3 +56,29 @@ def clean_json(value: Any, *, multiline: bool = False) -> Any:
     if isinstance(value, list):
         return [clean_json(v, multiline=multiline) for v in value]
     return value
+
+
+class _TextExtractor(HTMLParser):
+    _BREAKS = frozenset({"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._BREAKS:
+            self.parts.append("\n")
+        if tag == "li":
+            self.parts.append("• ")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    text = unescape("".join(parser.parts))
+    text = re.sub(r"[ \t]+", " ", text)
+    return re.sub(r"\n\s*\n+", "\n\n", text).strip()

@@ -7,10 +7,12 @@ Envelope: {statusCode, error, message, details?, truto_error_insight?, truto_is_
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.domain.sanitize import clean_text
+from bot.domain.redact import redact
+from bot.domain.sanitize import clean_text, html_to_text
 
 
 class TrutoError(Exception):
@@ -195,7 +197,13 @@ def _words_of(raw: Any) -> str:
 
 
 def _short(text: Any, limit: int = 300) -> str:
-    value = clean_text(str(text)).strip()
+    """A tool's words as they may be shown or logged: an HTML page as its text, credentials
+    masked (a tool may echo `api_key=…`, a Bearer token or a URL with a password back), no
+    hidden characters, at most `limit` characters."""
+    value = str(text)
+    if re.search(r"<(?:html|body|head|p|div|br|title|h\d)\b", value, re.IGNORECASE):
+        value = html_to_text(value)
+    value = redact(clean_text(value)).strip()
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
@@ -246,7 +254,9 @@ def error_from_response(status: int, envelope: dict[str, Any] | None, operation:
         return NotAllowed(detail, **common)
     if status in (409, 422):
         return RemoteError(
-            detail, user_message=f"The ticketing tool refused the change: {words or parsed.error}.", **common
+            detail,
+            user_message=f"The ticketing tool refused the change: {words or _short(parsed.error, 100)}.",
+            **common,
         )
     if status == 503:
         return Blocked(detail, **common)
@@ -254,6 +264,8 @@ def error_from_response(status: int, envelope: dict[str, Any] | None, operation:
         return Unavailable(detail, **common)
     if parsed.remote:
         return RemoteError(
-            detail, user_message=f"The ticketing tool answered: {words or parsed.error}.", **common
+            detail,
+            user_message=f"The ticketing tool answered: {words or _short(parsed.error, 100)}.",
+            **common,
         )
     return TrutoError(detail, **common)
