@@ -212,18 +212,28 @@ async def start_batch(
 async def retry_clicked(
     body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, deps: SlackDeps
 ) -> None:
-    """Retry puts back the failed tickets only, with their own keys (a retry cannot apply twice)."""
-    held = await deps.retries.take(action_value(body))
+    """Retry puts back the failed tickets only, with their own keys (a retry cannot apply twice),
+    as the person who clicked: their permissions are checked first (a refusal leaves the Retry
+    to others), and the changes are theirs in the audit trail."""
+    held = await deps.retries.find(action_value(body))
     batch = await deps.batches.get(str(held.value.get("batch"))) if held else None
-    if batch is None:
+    if held is None or batch is None:
         raise UserInputError("This Retry was already used or has expired.")
     failed = [i for i in batch.items if i.state == "failed" and i.job]
+    actor = actor_of(body)
+    jobs = [JobData.load(dict(item.job or {}), deps.config) for item in failed]
+    for account in {job.account for job in jobs}:
+        configured = deps.config.account(account)
+        if configured is not None:
+            fields = [name for job in jobs if job.account == account for name in job.body]
+            await deps.service.check_may_update(configured, actor, batch.channel, fields, ask_the_tool=False)
+    await deps.retries.discard(held)
     batch = await deps.batches.reopen(batch.id, {(i.account, i.ticket) for i in failed})
     if batch is None:
         raise UserInputError("This Retry was already used or has expired.")
     await bulk_progress.show(deps, client, batch, "progress")
-    for item in failed:
-        await put_job(deps, JobData.load(dict(item.job or {}), deps.config))
+    for job in jobs:
+        await put_job(deps, job.model_copy(update={"user": actor.slack_user_id, "user_name": actor.name}))
 
 
 @guarded

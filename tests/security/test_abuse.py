@@ -16,6 +16,7 @@ from handlers import actions
 from tests.conftest import JIRA, JIRA_CHANNEL
 from tests.handlers.conftest import Harness, harness_config, last
 from tests.handlers.payloads import BRUNO, block_actions, block_suggestion, form, sign, view_submission
+from tests.handlers.test_bulk import HIGH, patches, press
 from tests.handlers.test_undo import undo, updated_card
 from tests.handlers.test_views import open_form, unchanged_state
 from tests.security.conftest import served
@@ -166,3 +167,27 @@ async def test_the_command_path_cleans_the_same_characters(edge: Harness) -> Non
     await edge.command('PROJ-42 title="A\u061cB\u180eC\u3164D\u034fE\u2800F"')
     [patch] = edge.sandbox.state.calls("PATCH")
     assert patch.body == {"name": "ABCDEF"}
+
+
+async def test_retry_failed_of_a_bulk_update_is_refused_to_someone_not_allowed_and_runs_as_the_clicker(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> None:
+    """Before, "Retry N failed" on a bulk summary worked for anyone who saw it, and ran as the
+    original author (the audit trail named the author for the clicker's change)."""
+    permissions = Permissions(update=UpdateRule(users=("U0ANA", "U0CARLA")))
+    config = harness_config(
+        sandbox, fake_slack, clean_redis, jira=JIRA.model_copy(update={"permissions": permissions})
+    )
+    async with served(config, sandbox, fake_slack) as harness:
+        harness.sandbox.state.fail_next(500, times=3, method="PATCH", path_contains="PROJ-2")
+        await harness.command("update PROJ-1 PROJ-2 PROJ-3 priority=high")
+        summary = last(harness.calls("chat.update"))
+        harness.reset_counts()
+        await press(harness, summary["blocks"], "ticket_bulk_retry", user=BRUNO)
+        assert harness.sandbox.state.calls("PATCH") == []  # Bruno may not: nothing sent
+        assert "may not change Jira tickets" in last(harness.calls("response"))["text"]
+        carla = {"id": "U0CARLA", "username": "carla", "name": "carla", "team_id": "T0TEAM"}
+        await press(harness, summary["blocks"], "ticket_bulk_retry", user=carla)  # still usable
+        assert patches(harness) == {"PROJ-2": HIGH}
+        records = await harness.core.service.audit.read(ticket="PROJ-2")  # type: ignore[union-attr]
+        assert [r.user_id for r in records] == ["U0CARLA"]
