@@ -151,7 +151,10 @@ def build_bot(
     client = web_client or slack_client(config)
     core = build_core(config, slack=client, directory=directory)
     jobs = JobQueue(core.redis, memory_limit=config.settings.memory_job_limit)
-    deps = SlackDeps(config=config, core=core, signer=Signer(secret.get_secret_value()), jobs=jobs)
+    quota = UserQuota(core.redis, config.settings.user_quota_per_minute)
+    deps = SlackDeps(
+        config=config, core=core, signer=Signer(secret.get_secret_value()), jobs=jobs, quota=quota
+    )
     settings = config.settings
     worker = Worker(
         jobs,
@@ -170,7 +173,6 @@ def build_bot(
         process_before_response=True,
         logger=_bolt_logger(),
     )
-    quota = UserQuota(core.redis, settings.user_quota_per_minute)
 
     @app.middleware
     async def inject_deps(

@@ -70,7 +70,10 @@ async def run_command(deps: SlackDeps, client: AsyncWebClient, data: JobData, sa
     if not isinstance(command, UpdateCommand):
         raise UserInputError("only updates run as jobs")
     actor = Actor(slack_user_id=data.user, name=data.user_name)
-    plans = await plan_all(deps, command, actor, data.channel)
+    try:
+        plans = await plan_all(deps, command, actor, data.channel)
+    finally:
+        await deps.end_bulk_plan(data.team, data.user)  # the user may plan another now
     origin = _origin(data)
     if command.preview or len(plans) > deps.config.settings.bulk_preview_above:
         await offer_preview(deps, say, origin, plans)

@@ -17,7 +17,7 @@ from bot.domain.grammar import EVERYDAY, typed_name
 from handlers.deps import SlackDeps, deps_of, idempotency_key
 from handlers.edit_form import open_edit
 from handlers.job_data import JobData
-from handlers.job_queue import enqueue
+from handlers.job_queue import enqueue, enqueue_bulk_plan
 from handlers.preview import offer_preview, wants_preview
 from handlers.shortcuts import known_prefixes
 from handlers.surface import ack_only, asker_of, card_message, guarded, private_answer
@@ -59,7 +59,10 @@ async def ack_ticket(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltCont
             surface = "bulk" if command.bulk else "command"
             text = body.get("text") or ""
             job = JobData.to_run(account, surface, text, command.ref.id, key=key, **asker_of(body))
-            await enqueue(deps, job, dedupe=key)
+            if command.bulk:
+                await enqueue_bulk_plan(deps, job, dedupe=key, tickets=len(command.refs))
+            else:
+                await enqueue(deps, job, dedupe=key)
         except UserInputError as refused:  # no account for the channel, or Busy
             await ack(**private_answer(str(refused)))
             return

@@ -18,6 +18,7 @@ from bot.store import keys
 from bot.store.batches import BatchStore
 from bot.store.card_registry import CardRegistry, OwnWrites, RefreshMarks
 from bot.store.queue import JobQueue
+from bot.store.quota import UserQuota
 from handlers.signed_values import PreviewToken, RetryToken, TicketButton, UndoToken, ViewMeta
 from handlers.tokens import OneTimeStore
 
@@ -28,6 +29,7 @@ class SlackDeps:
     core: Core
     signer: Signer
     jobs: JobQueue
+    quota: UserQuota | None = None
     unfurl_ttl: float = 60.0
     retry_ttl: float = 24 * 3600.0
 
@@ -57,6 +59,15 @@ class SlackDeps:
         return CardRegistry(
             self.core.cache.backend, ttl=settings.card_registry_days * 86400, cap=settings.card_registry_cap
         )
+
+    async def begin_bulk_plan(self, team: str | None, user: str | None) -> bool:
+        """One bulk plan in flight per user (its 50 reads are work): False when one is."""
+        return (
+            await self.core.cache.backend.try_lock(_bulk_plan_key(team, user), BULK_PLAN_SECONDS) is not None
+        )
+
+    async def end_bulk_plan(self, team: str | None, user: str | None) -> None:
+        await self.core.cache.backend.delete(_bulk_plan_key(team, user))
 
     async def first_time(self, name: str, ident: str, ttl: float) -> bool:
         """True the first time `ident` is seen under `name` within `ttl` seconds, across processes."""
@@ -88,6 +99,13 @@ class SlackDeps:
     def view_meta(self, body: dict[str, Any]) -> ViewMeta | None:
         """The signed private_metadata of the modal a payload comes from."""
         return ViewMeta.verify(self.signer, (body.get("view") or {}).get("private_metadata"))
+
+
+BULK_PLAN_SECONDS = 180.0  # a plan whose worker died frees its user after this
+
+
+def _bulk_plan_key(team: str | None, user: str | None) -> str:
+    return keys.key("bulk-plan", team or "-", user or "-")
 
 
 def deps_of(context: AsyncBoltContext) -> SlackDeps:

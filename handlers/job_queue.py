@@ -44,6 +44,22 @@ async def enqueue(deps: SlackDeps, data: JobData, *, dedupe: str, dedupe_ttl: fl
     return True
 
 
+async def enqueue_bulk_plan(deps: SlackDeps, data: JobData, *, dedupe: str, tickets: int) -> bool:
+    """A bulk `/ticket update`, before the ack: it costs the user's quota one request per ticket
+    it reads (the request itself counted one), and a user has at most one plan in flight; either
+    refusal is answered at once (UserInputError) and nothing is queued."""
+    if not await deps.begin_bulk_plan(data.team, data.user):
+        raise UserInputError(texts.BULK_PLAN_IN_FLIGHT)
+    try:
+        quota = deps.quota
+        if quota is not None and not await quota.allow(data.team, data.user, cost=max(0, tickets - 1)):
+            raise UserInputError(texts.bulk_over_quota(tickets, quota.per_minute))
+        return await enqueue(deps, data, dedupe=dedupe)
+    except BaseException:
+        await deps.end_bulk_plan(data.team, data.user)
+        raise
+
+
 async def store_for_retry(deps: SlackDeps, data: JobData) -> str:
     """Keep a job for its Retry button; returns the signed button value."""
     return await deps.retries.put(data.to_json(), ttl=deps.retry_ttl)
@@ -60,8 +76,10 @@ def account_share(deps: SlackDeps) -> Callable[[Job], str]:
 
     def share(job: Job) -> str:
         if job.data.get("account"):
-            # A bulk update's tickets share apart: they never hold the account's single updates back.
-            return str(job.data["account"]) + ("/bulk" if job.data.get("batch") else "")
+            # A bulk update, its planning (50 reads) as much as its tickets, shares apart: it never
+            # holds the account's single updates back.
+            bulk = job.data.get("batch") or job.data.get("surface") == "bulk"
+            return str(job.data["account"]) + ("/bulk" if bulk else "")
         account = deps.config.account_for_channel(job.data.get("channel"))
         return account.name if account is not None else ""
 

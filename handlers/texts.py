@@ -14,6 +14,20 @@ BUSY = (
 )
 
 
+BULK_PLAN_IN_FLIGHT = (
+    "You already have a bulk update being planned: its preview (or its message) comes first. "
+    "Nothing was done with this one; send it again once that one is shown."
+)
+
+
+def bulk_over_quota(tickets: int, per_minute: int) -> str:
+    return (
+        f"A bulk update counts one request per ticket it reads: these {tickets} tickets would take "
+        f"you past {per_minute} requests in a minute, the most one person may send. Nothing was done "
+        "with this one; try fewer tickets, or wait a minute."
+    )
+
+
 def too_many_requests(per_minute: int) -> str:
     return (
         f"You have sent {per_minute} requests in the last minute, the most one person may send; "

@@ -17,7 +17,7 @@ from handlers import texts
 from handlers.deps import SlackDeps, idempotency_key
 from handlers.edit_form import inputs_digest, open_edit, read_submission
 from handlers.job_data import JobData
-from handlers.job_queue import Busy, enqueue
+from handlers.job_queue import Busy, enqueue, enqueue_bulk_plan
 from handlers.signed_values import ViewMeta
 from handlers.surface import asker_of, guarded, tell
 
@@ -113,7 +113,7 @@ async def _update_all(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps, meta
         job = JobData.to_run(
             account, "bulk", text, command.ref.id, key=key, **asker_of(body, channel=meta.channel)
         )
-        await enqueue(deps, job, dedupe=key)
+        await enqueue_bulk_plan(deps, job, dedupe=key, tickets=len(command.refs))
     except UserInputError as exc:
         await ack(response_action="errors", errors={ids.ALL_BLOCK: str(exc)[:150]})
         return

@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     # addresses, raise it or let the proxy cap per client).
     http_max_connections_per_client: int = Field(default=64, ge=0)
     http_keep_alive_seconds: int = Field(default=5, ge=1)
-    user_quota_per_minute: int = Field(default=30, ge=0)  # requests that start work; 0: no quota
+    user_quota_per_minute: int = Field(default=60, ge=0)  # requests that start work; 0: no quota
     memory_job_limit: int = Field(default=1000, ge=1)  # jobs kept in the process while Redis is away
     rate_budget_wait_seconds: float = Field(default=60.0, gt=0)  # longest wait for the API budget
     job_patience_seconds: float = Field(default=180.0, gt=0)  # a job waits out 429s this long in all

@@ -1,7 +1,7 @@
 """A per-user request quota, counted when a request arrives (before its ack).
 
-A fixed one-minute window per Slack user, shared by every replica through Redis (INCR with an
-expiry). Counted in this process alone when Redis does not answer within the ack budget.
+A fixed one-minute window per Slack user, shared by every replica through Redis (INCRBY with
+an expiry). Counted in this process alone when Redis does not answer within the ack budget.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from bot.store.keys import key
 WINDOW = 60  # seconds
 # One key, one round trip, atomic (and fine on a Redis Cluster): count, and expire the window.
 _COUNT = """
-local count = redis.call('INCR', KEYS[1])
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
 """
@@ -35,19 +35,20 @@ class UserQuota:
         self._local: dict[str, int] = {}
         self._local_window = -1
 
-    async def _count_shared(self, name: str) -> int:
+    async def _count_shared(self, name: str, cost: int) -> int:
         assert self._count is not None
-        return int(await self._count(keys=[name], args=[WINDOW * 2]))
+        return int(await self._count(keys=[name], args=[WINDOW * 2, cost]))
 
-    def _count_local(self, name: str, window: int) -> int:
+    def _count_local(self, name: str, window: int, cost: int) -> int:
         if window != self._local_window:
             self._local_window = window
             self._local.clear()
-        self._local[name] = self._local.get(name, 0) + 1
+        self._local[name] = self._local.get(name, 0) + cost
         return self._local[name]
 
-    async def allow(self, team: str | None, user: str | None) -> bool:
-        """Count one request of this user; False once they are past the quota this minute."""
+    async def allow(self, team: str | None, user: str | None, cost: int = 1) -> bool:
+        """Count `cost` requests of this user (a bulk update costs one per ticket it reads);
+        False once they are past the quota this minute."""
         if self.per_minute <= 0 or not user:
             return True
         window = int(self._clock() // WINDOW)
@@ -55,9 +56,9 @@ class UserQuota:
         count = None
         if self.client is not None:
             try:
-                count = await ack_budget.within(self._count_shared(name))
+                count = await ack_budget.within(self._count_shared(name, cost))
             except (RedisError, OSError, TimeoutError):
                 count = None
         if count is None:
-            count = self._count_local(name, window)
+            count = self._count_local(name, window, cost)
         return count <= self.per_minute

@@ -89,3 +89,61 @@ async def test_with_redis_away_and_the_queue_full_the_user_is_told_to_try_again(
         assert second.json()["text"] == BUSY
         await harness.bot.worker.drain()
         assert [c.path for c in sandbox.state.calls("PATCH")] == ["/unified/ticketing/tickets/PROJ-42"]
+
+
+async def test_one_person_has_one_bulk_plan_in_flight_and_pays_per_ticket(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> None:
+    from tests.handlers.conftest import last
+
+    config = harness_config(sandbox, fake_slack, clean_redis, user_quota_per_minute=30)
+    async with running(config, sandbox, fake_slack) as harness:
+        harness.run_jobs = False
+        first = await harness.command("update PROJ-1..PROJ-20 tags+=docs")
+        assert first.content == b""  # acknowledged; its plan is a job
+        second = await harness.command("update PROJ-21..PROJ-25 tags+=docs")
+        assert second.json()["text"].startswith("You already have a bulk update being planned")
+        assert await harness.bot.worker.drain() == 1  # the second was never queued
+        assert "Preview of 20 tickets" in last(harness.calls("response"))["text"]
+        # 35 tickets cost 35 requests, more than the 30 a minute allows (whatever was sent before).
+        over = await harness.command("update PROJ-1..PROJ-35 tags+=docs")
+        assert over.json()["text"].startswith(
+            "A bulk update counts one request per ticket it reads: these 35"
+        )
+        assert await harness.bot.worker.drain() == 0
+        again = await harness.command("update PROJ-21..PROJ-22 tags+=docs")  # the plan marker was freed
+        assert not again.content or "being planned" not in again.json()["text"]
+
+
+@pytest.mark.slow
+async def test_a_flood_of_bulk_previews_from_one_person_does_not_stall_anyone_elses_update(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> None:
+    """Before, 18 previews of PROJ-1..PROJ-50 from one person (each planning 50 reads, run in the
+    single-update share) made another person's update wait 182 s. Now the first plan runs in the
+    bulk share of the workers and of the API budget, the other 17 are answered at once, and the
+    other person's update is applied within seconds."""
+    from tests.handlers.payloads import BRUNO
+    from tests.handlers.test_bulk import acked_only
+
+    sandbox.state.rate_limit = (50, 10.0)
+    config = harness_config(sandbox, fake_slack, clean_redis, truto_rate_limit=50, user_quota_per_minute=0)
+    async with running(config, sandbox, fake_slack) as harness:
+        harness.run_jobs = False
+        await harness.command("help")  # lookups warm, outside the measured window
+        worker = asyncio.create_task(harness.bot.worker.run())
+        try:
+            for _ in range(18):
+                await acked_only(harness, "update PROJ-1..PROJ-50 tags+=docs")
+            while len(sandbox.state.calls("GET", "/tickets/")) < 20:  # noqa: ASYNC110 - planning under way
+                await asyncio.sleep(0.05)
+            await acked_only(harness, "PROJ-55 priority=low", BRUNO)
+            acked = time.monotonic()
+            while not [c for c in sandbox.state.calls("PATCH", "PROJ-55") if c.status == 200]:
+                assert time.monotonic() - acked < 3.0, "the single update waited behind the bulk plans"
+                await asyncio.sleep(0.05)
+            reads = len(sandbox.state.calls("GET", "/tickets/"))
+            assert reads <= 50  # one plan read its tickets; the 17 others were refused, not queued
+        finally:
+            await harness.bot.worker.shutdown(0.1)
+            worker.cancel()
