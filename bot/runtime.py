@@ -94,6 +94,7 @@ def build_core(
                 cluster=settings.redis_cluster,
                 sentinel=settings.redis_sentinel,
                 sentinel_master=settings.redis_sentinel_master,
+                max_connections=settings.redis_max_connections,
             )
         )
         redis_client = shared.client

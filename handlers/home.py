@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -49,7 +50,7 @@ async def recent(deps: SlackDeps, user: str) -> list[RecentUpdate] | None:
     audit = deps.service.audit
     if audit is None or audit.client is None:
         return None
-    records = await audit.read(user=user, limit=RECENT)
+    records = await audit.recent_of(user, limit=RECENT)
     return [
         RecentUpdate(
             at=r.at,
@@ -62,10 +63,17 @@ async def recent(deps: SlackDeps, user: str) -> list[RecentUpdate] | None:
 
 @guarded
 async def publish_home(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
+    """Once per event (Slack retries deliveries), within the user's quota (opening the tab again
+    and again is work too), reading only that user's recent updates."""
     event = body.get("event") or {}
     user = event.get("user")
     if event.get("tab") != "home" or not user:
         return
+    if not await deps.first_time("home-event", str(body.get("event_id") or uuid.uuid4().hex), 3600):
+        return
+    team = body.get("team_id")
+    if deps.quota is not None and not await deps.quota.allow(team, str(user)):
+        return  # nothing to answer: the tab keeps what it showed last
     main = deps.config.account(deps.config.default_account or "") or next(
         iter(deps.config.accounts.values()), None
     )

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     redis_cluster: bool = False  # REDIS_URL names a node of a Redis Cluster
     redis_sentinel: str | None = Field(default=None, pattern=r"^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$")
     redis_sentinel_master: str = "mymaster"
+    redis_max_connections: int = Field(default=64, ge=4)  # per process; past it, commands wait
     ticketbot_config: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     port: int | None = Field(default=None, ge=1, le=65535)  # PORT, for `ticketbot serve`

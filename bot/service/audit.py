@@ -2,7 +2,9 @@
 
 Memory budget: the stream keeps at most MAX_RECORDS records of at most MAX_RECORD_BYTES each
 (values are shortened, and changes past the cap are summarised), so 100 MiB at the very worst;
-a typical record is about 300 bytes.
+a typical record is about 300 bytes. Each user's last PER_USER records are also kept in a list
+of their own (for the Home tab: reading one person's recent updates never scans the stream),
+for PER_USER_DAYS after their last update.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ log = logging.getLogger("ticketbot.audit")
 MAX_RECORDS = 50_000
 MAX_RECORD_BYTES = 2048
 MAX_VALUE_CHARS = 120
+PER_USER = 20
+PER_USER_DAYS = 30
+SCAN_AT_MOST = 2000  # records a read by user looks through when that user has no list yet
 
 
 def _short(value: Any) -> Any:
@@ -73,12 +78,28 @@ class AuditTrail:
         log.info("ticket updated", extra={"event": {"audit": data}})
         if self.client is None:
             return
+        raw = json.dumps(data)
         try:
-            await self.client.xadd(
-                keys.key("audit"), {"r": json.dumps(data)}, maxlen=self.maxlen, approximate=True
-            )
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.xadd(keys.key("audit"), {"r": raw}, maxlen=self.maxlen, approximate=True)
+                if entry.user_id:
+                    mine = _user_key(entry.user_id)
+                    pipe.lpush(mine, raw)
+                    pipe.ltrim(mine, 0, PER_USER - 1)
+                    pipe.expire(mine, PER_USER_DAYS * 86400)
+                await pipe.execute()
         except (RedisError, OSError):
             log.warning("audit record kept in the log only: Redis unavailable")
+
+    async def recent_of(self, user: str, limit: int = 5) -> Sequence[AuditRecord]:
+        """A user's newest records, from their own list (O(limit)); a user without one yet (their
+        updates are older than the list) gets what the newest SCAN_AT_MOST records hold."""
+        if self.client is None:
+            return []
+        rows = await self.client.lrange(_user_key(user), 0, max(0, limit - 1))
+        if rows:
+            return [AuditRecord(**json.loads(row)) for row in rows]
+        return await self.read(user=user, limit=limit, scan_at_most=SCAN_AT_MOST)
 
     async def read(
         self,
@@ -87,17 +108,20 @@ class AuditTrail:
         user: str | None = None,
         since_seconds: float | None = None,
         limit: int = 200,
+        scan_at_most: int | None = None,
     ) -> Sequence[AuditRecord]:
-        """Newest first."""
+        """Newest first; looking through at most `scan_at_most` records when given."""
         if self.client is None:
             return []
         low = f"{int((time.time() - since_seconds) * 1000)}-0" if since_seconds else "-"
         found: list[AuditRecord] = []
         high = "+"
-        while len(found) < limit:
+        scanned = 0
+        while len(found) < limit and (scan_at_most is None or scanned < scan_at_most):
             rows = await self.client.xrevrange(keys.key("audit"), max=high, min=low, count=500)
             if not rows:
                 break
+            scanned += len(rows)
             for _, fields in rows:
                 raw = (fields or {}).get(b"r")
                 if raw is None:
@@ -111,3 +135,7 @@ class AuditTrail:
             if len(rows) < 500:
                 break
         return found[:limit]
+
+
+def _user_key(user: str) -> str:
+    return keys.key("audit", "user", user)

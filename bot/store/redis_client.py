@@ -16,10 +16,16 @@ from redis.asyncio.sentinel import Sentinel
 
 CONNECT_TIMEOUT = 0.5
 TIMEOUT = 1.0
+POOL_WAIT = 5.0  # seconds a command waits for a free pooled connection
 
 
 def connect(
-    url: str, *, cluster: bool = False, sentinel: str | None = None, sentinel_master: str = "mymaster"
+    url: str,
+    *,
+    cluster: bool = False,
+    sentinel: str | None = None,
+    sentinel_master: str = "mymaster",
+    max_connections: int = 64,
 ) -> aioredis.Redis:
     """A client for `url`. A cluster client has the same commands for what the bot uses (single-key
     commands, and scripts whose keys share a hash tag), so it is typed as the plain one."""
@@ -42,4 +48,14 @@ def connect(
             sentinel_master, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=TIMEOUT
         )
         return cast(aioredis.Redis, master)
-    return aioredis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=TIMEOUT)
+    # A bounded pool that makes a command wait for a free connection (up to POOL_WAIT) instead of
+    # opening ever more: a burst (80 Home tabs at once) then queues for Redis rather than failing
+    # over to process memory.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=POOL_WAIT,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=TIMEOUT,
+    )
+    return aioredis.Redis(connection_pool=pool)

@@ -4,6 +4,7 @@ other people's Undo, live selects, and text that hides what it says."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -76,9 +77,12 @@ async def quota_edge(
 async def test_past_the_per_user_quota_the_answer_is_at_once_and_nothing_is_queued(
     quota_edge: Harness,
 ) -> None:
+    minute = int(time.time() // 60)
     answers = [
         await quota_edge.command(f"PROJ-42 priority={p}") for p in ("high", "low", "medium", "highest")
     ]
+    if int(time.time() // 60) != minute:  # the quota's window turned over mid-test: not this test's point
+        pytest.skip("the one-minute quota window turned over during the test")
     assert [a.status_code for a in answers] == [200] * 4
     assert answers[3].json()["text"] == (
         "You have sent 3 requests in the last minute, the most one person may send; "

@@ -147,3 +147,55 @@ async def test_a_flood_of_bulk_previews_from_one_person_does_not_stall_anyone_el
         finally:
             await harness.bot.worker.shutdown(0.1)
             worker.cancel()
+
+
+async def test_the_home_tab_reads_only_its_users_recent_updates_and_each_event_once(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> None:
+    """Before, each app_home_opened scanned the audit trail (0.53 s of CPU with 50,000 records;
+    80 at once pushed acks to 7 s). Now the tab reads the user's own list of recent updates,
+    handles each event id once, and counts towards the user's quota."""
+    import json as json_module
+
+    import redis as sync_redis
+
+    from bot.store import keys as bot_keys
+    from tests.handlers.test_home import home_opened, text_of
+
+    config = harness_config(sandbox, fake_slack, clean_redis, user_quota_per_minute=0)
+    async with running(config, sandbox, fake_slack) as harness:
+        await harness.command("PROJ-42 priority=high")
+        others = sync_redis.Redis.from_url(clean_redis)
+        record = {
+            "at": "2026-12-01T10:00:00+00:00",
+            "user_id": "U0OTHER",
+            "user_name": "o",
+            "channel": "C0",
+            "account": "jira",
+            "ticket": "PROJ-1",
+            "changes": [],
+            "status": 200,
+            "idempotency_key": "k",
+        }
+        with others.pipeline(transaction=False) as pipe:
+            for _ in range(50_000):
+                pipe.xadd(bot_keys.key("audit"), {"r": json_module.dumps(record)})
+            pipe.execute()
+        others.close()
+        audit = harness.core.service.audit
+        assert audit is not None and audit.client is not None
+        scans: list[object] = []
+        real_xrevrange = audit.client.xrevrange
+
+        async def counted(*args: object, **kwargs: object) -> object:
+            scans.append(args)
+            return await real_xrevrange(*args, **kwargs)  # type: ignore[arg-type]
+
+        audit.client.xrevrange = counted  # type: ignore[method-assign]
+        opened = home_opened()
+        harness.reset_counts()
+        await harness.event(opened)
+        await harness.event(opened, retry_num=1)  # Slack's retry of the same event
+        [published] = harness.calls("views.publish")
+        assert "PROJ-42" in text_of(published.args["view"])
+        assert scans == []  # the 50,000 records were not read
