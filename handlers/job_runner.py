@@ -62,6 +62,8 @@ async def _run_fields(deps: SlackDeps, job: Job, data: JobData, account: Account
     actor = Actor(slack_user_id=data.user, name=data.user_name)
     body = dict(data.body)
     if data.assign_me:
+        # Refused before any look-up of who the clicker is in the tool (users.info, the users list).
+        await deps.service.check_may_update(account, actor, data.channel, ["assignees"], ask_the_tool=False)
         body["assignees"] = [
             (await deps.service.resolver.user_ref(account, actor)).model_dump(exclude_none=True)
         ]

@@ -48,7 +48,7 @@ class TrutoWebhooks:
         settings = self.deps.config.settings
         secrets = settings.webhook_secrets
         if not secrets:
-            return _answer(404, "webhooks are not configured (TRUTO_WEBHOOK_SECRET)")
+            return _answer(404, "not found")  # names no setting: the caller is anonymous
         try:
             body = await self.bodies.read(request)
         except BodyRefused as refused:

@@ -12,6 +12,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from pydantic import SecretStr
+
 from bot.cli.render_text import audit_table, changes_text, request_text, ticket_text
 from bot.domain.actors import Actor
 from bot.domain.commands import UpdateCommand
@@ -226,6 +228,10 @@ async def _audit(config: AppConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def settings_token(secret: SecretStr | None) -> str | None:
+    return secret.get_secret_value() if secret is not None else None
+
+
 def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -252,6 +258,7 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
         drain=drain,
         on_shutdown=core.aclose,
         truto_webhooks=bot.webhooks.receive,
+        metrics_token=settings_token(config.settings.metrics_token),
     )
     port = args.port or config.settings.port or 3000
     # What start-up built lives as long as the process: keep full collections from walking it

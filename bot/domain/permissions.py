@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Protocol
 
 from bot.domain.accounts import Account
@@ -19,13 +19,20 @@ async def check_update(
     channel: str | None,
     fields: Iterable[str] = (),
     groups: GroupDirectory | None = None,
+    read_only_elsewhere: Collection[str] = (),
 ) -> None:
-    """Raise NotPermitted unless this user may change these fields from this channel."""
+    """Raise NotPermitted unless this user may change these fields from this channel. A channel
+    read-only for any account (`read_only_elsewhere`) is read-only for every account's tickets:
+    a pasted link to another tool's ticket is no way around it."""
     rules = account.permissions
     tool = account.display_tool
     if channel and channel in rules.read_only_channels:
         raise NotPermitted(
             f"this channel is read-only for {tool}: /ticket show and link previews work here, changes don't"
+        )
+    if channel and channel in read_only_elsewhere:
+        raise NotPermitted(
+            "this channel is read-only: /ticket show and link previews work here, changes don't"
         )
     rule = rules.update
     if not rule.open and not await _allowed(
@@ -35,7 +42,11 @@ async def check_update(
             f"you may not change {tool} tickets from Slack; an admin can allow you "
             f"(permissions.update of the {account.name} account in the ticketbot config)"
         )
-    locked = [name for name in fields if name in rules.locked_fields]
+    # description and html_description are one text in two forms: locking one locks both.
+    paired = {"description": "html_description", "html_description": "description"}
+    locked = [
+        name for name in fields if name in rules.locked_fields or paired.get(name, "") in rules.locked_fields
+    ]
     if locked:
         raise NotPermitted(
             f"{', '.join(locked)} can't be changed from Slack (locked in the ticketbot config)"

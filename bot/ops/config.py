@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     # Open connections one client address may hold (0: no cap; behind a proxy that hides client
     # addresses, raise it or let the proxy cap per client).
     http_max_connections_per_client: int = Field(default=64, ge=0)
+    metrics_token: SecretStr | None = None  # when set, /metrics wants `Authorization: Bearer <it>`
     http_keep_alive_seconds: int = Field(default=5, ge=1)
     user_quota_per_minute: int = Field(default=60, ge=0)  # requests that start work; 0: no quota
     memory_job_limit: int = Field(default=1000, ge=1)  # jobs kept in the process while Redis is away
@@ -175,6 +176,7 @@ def secret_values(settings: Settings) -> list[str]:
         settings.slack_app_token,
         settings.truto_api_token,
         settings.truto_webhook_secret,
+        settings.metrics_token,
     ]
     values = [
         v.strip() for s in secrets if s is not None for v in s.get_secret_value().split(",") if v.strip()

@@ -133,7 +133,10 @@ class Planner:
         """Refuse (Refused, a UserInputError) what the account's permissions do not allow, and
         (unless `ask_the_tool` is off: before views.open no API call may be made) what the tool
         cannot do."""
-        await check_update(account, actor.slack_user_id, channel, fields, self.directory)
+        read_only = {c for a in self.config.accounts.values() for c in a.permissions.read_only_channels}
+        await check_update(
+            account, actor.slack_user_id, channel, fields, self.directory, read_only_elsewhere=read_only
+        )
         if not ask_the_tool:
             return
         abilities = await self.abilities(account)

@@ -14,6 +14,9 @@ from bot.store.cache import Cache
 log = logging.getLogger(__name__)
 
 
+USERGROUP_SECONDS = 60.0
+
+
 class SlackUserDirectory:
     def __init__(self, client: AsyncWebClient, cache: Cache, *, ttl: float = 3600.0) -> None:
         self.client = client
@@ -49,5 +52,6 @@ class SlackUserDirectory:
             return [str(user) for user in response.get("users") or []]
 
         key = keys.key("slack", "usergroup", usergroup_id)
-        members = await self.cache.get_or_fetch(key, fetch, ttl=600.0, stale_for=600.0)
+        # A minute: someone removed from a group that may update loses that right within it.
+        members = await self.cache.get_or_fetch(key, fetch, ttl=USERGROUP_SECONDS, stale_for=0.0)
         return frozenset(members)

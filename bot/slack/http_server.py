@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -71,6 +72,7 @@ def create_http_app(
     drain: Callable[[], Awaitable[None]] | None = None,
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
     truto_webhooks: Endpoint | None = None,
+    metrics_token: str | None = None,
 ) -> Starlette:
     """`truto_webhooks`: the receiver of the unified API's webhooks (it verifies their own
     signature: Slack's edge does not apply to them)."""
@@ -100,6 +102,11 @@ def create_http_app(
         return JSONResponse(body, status_code=200 if ready else 503)
 
     async def metrics(request: Request) -> Response:
+        """Prometheus text; behind `Authorization: Bearer <METRICS_TOKEN>` when one is set."""
+        if metrics_token:
+            given = request.headers.get("authorization", "").encode("latin-1")
+            if not hmac.compare_digest(given, f"Bearer {metrics_token}".encode()):
+                return PlainTextResponse("unauthorized", status_code=401)
         return Response(exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @asynccontextmanager

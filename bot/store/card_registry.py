@@ -139,7 +139,9 @@ class OwnWrites:
         return entry is not None and entry.value == fingerprint(ticket)
 
 
-SEEN_SECONDS = 24 * 3600.0  # an event id is remembered this long (the API's retries come sooner)
+# An event id is remembered for as long as the event could be accepted (its created_at at most
+# WEBHOOK_MAX_AGE_SECONDS, 5 minutes, away) and a margin: an older copy is refused as stale anyway.
+SEEN_SECONDS = 15 * 60.0
 PENDING_SECONDS = 30.0  # a pending marker outlives a crashed job by this much at most
 
 
