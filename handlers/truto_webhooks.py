@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from bot.ops.metrics import WEBHOOK_EVENTS
-from bot.slack.bodies import BodyReader, BodyRefused
+from bot.slack.bodies import BodyReader, BodyRefused, json_depth_ok
 from bot.truto.webhook_events import SIGNATURE_HEADER, Delivery, signature_valid, ticket_event
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
@@ -56,6 +56,8 @@ class TrutoWebhooks:
         if not signature_valid(body, request.headers.get(SIGNATURE_HEADER), secrets):
             log.info("webhook delivery refused: invalid signature")
             return _answer(401, "invalid signature")
+        if not json_depth_ok(body):
+            return _answer(400, "too deeply nested", "other")
         try:
             delivery = Delivery.parse(json.loads(body))
         except ValueError:

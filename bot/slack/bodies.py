@@ -106,3 +106,31 @@ class BodyReader:
             raise BodyRefused(400, "client went away") from None
         finally:
             self.budget.release(reserved, client)
+
+
+MAX_JSON_DEPTH = 64  # Slack's deepest payloads (views with blocks and state) nest about a dozen levels
+
+
+def json_depth_ok(text: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True unless `text` nests arrays and objects deeper than `limit` (counted outside strings,
+    without parsing): a signed body is bounded before any parser recurses into it."""
+    data = text.encode() if isinstance(text, str) else text
+    depth = 0
+    in_string = escaped = False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return False
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return True

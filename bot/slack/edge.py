@@ -18,10 +18,11 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-from bot.slack.bodies import BodyReader, BodyRefused
+from bot.slack.bodies import BodyReader, BodyRefused, json_depth_ok
 from bot.store import ack_budget
 from bot.store.cache import Backend
 from bot.store.keys import key
@@ -72,6 +73,17 @@ class ReplayGuard:
         return token is not None
 
 
+def _nesting_ok(body: bytes, content_type: str) -> bool:
+    """A form's JSON `payload` (interactivity), or a JSON body (events), nests within bounds."""
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        try:
+            fields = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+        except UnicodeDecodeError:
+            return True  # Bolt refuses what it cannot read; nothing here parses it
+        return all(json_depth_ok(value) for name, value in fields if name == "payload")
+    return json_depth_ok(body)
+
+
 @dataclass
 class Refusal:
     status: int
@@ -94,6 +106,8 @@ class SlackEdge:
             return Refusal(refused.status, refused.reason)
         if not self.signature.verify(body, request.headers):
             return Refusal(401, "invalid signature")
+        if not _nesting_ok(body, request.headers.get("content-type", "")):
+            return Refusal(400, "too deeply nested")
         ack_budget.begin()
         if self.replay is not None and not await self.replay.first_time(request.headers):
             return Refusal(200, "replay")

@@ -124,3 +124,29 @@ async def test_assign_to_me_is_refused_before_any_look_up_of_the_clicker(locked:
     assert "You may not change Jira tickets" in refusal(locked)
     assert locked.calls("users.info") == []  # nobody looked up who Bruno is in Slack…
     assert locked.sandbox.state.calls() == []  # …or in the tool
+
+
+async def test_deeply_nested_signed_json_is_refused_before_any_parser_recurses(
+    edge: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    import json
+    import logging
+    from urllib.parse import urlencode
+
+    from tests.handlers.payloads import sign
+    from tests.security.test_unsigned import quiet
+
+    caplog.set_level(logging.DEBUG)
+    deep = "[" * 100_000 + "]" * 100_000
+    form = urlencode({"payload": deep})
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(form)}
+    assert (await edge.http.post("/slack/events", content=form, headers=headers)).status_code == 400
+    event = json.dumps({"type": "event_callback"})[:-1] + ', "x": ' + deep + "}"
+    headers = {"Content-Type": "application/json", **sign(event)}
+    assert (await edge.http.post("/slack/events", content=event, headers=headers)).status_code == 400
+    body = ('{"event": "record:updated", "payload": ' + deep + "}").encode()
+    assert (
+        await edge.http.post("/truto/webhooks", content=body, headers=sign_truto(body))
+    ).status_code == 400
+    assert edge.slack.state.calls == [] and edge.sandbox.state.calls() == []
+    quiet(caplog)
