@@ -74,8 +74,14 @@ class CardRegistry:
         card = card.model_copy(update={"added": now, "until": card.until or until})
 
         def change(cards: list[Card]) -> list[Card]:
-            kept = [c for c in cards if c.id != card.id]
-            return [*kept, card][-self.cap :]
+            # Each kind keeps its own `cap` most recent: a burst of link unfurls (anyone can paste
+            # a link) never pushes out the cards the bot posted, nor the other way round.
+            kept = [*(c for c in cards if c.id != card.id), card]
+            by_kind: dict[str, list[Card]] = {}
+            for each in kept:
+                by_kind.setdefault(each.kind, []).append(each)
+            recent = {c.id for group in by_kind.values() for c in group[-self.cap :]}
+            return [c for c in kept if c.id in recent]
 
         await self._rewrite(integrated_account_id, ticket_id, change)
 

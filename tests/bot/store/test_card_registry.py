@@ -89,3 +89,16 @@ async def test_own_writes_tell_the_bots_changes_from_others(cache: Cache) -> Non
     assert fingerprint(later) == fingerprint(ticket)  # the time of a change is not on a card
     assert await writes.made("ia-1", later)
     assert not await writes.made("ia-1", ticket.model_copy(update={"name": "Logout"}))
+
+
+async def test_link_unfurls_cannot_push_out_the_cards_the_bot_posted(registry: CardRegistry) -> None:
+    """Anyone can paste a ticket's link 50 times: before, 20 unfurls evicted the posted cards
+    (which then stayed stale). Each kind keeps its own most recent."""
+    for n in range(3):
+        await registry.add("ia-1", "42", message(n))
+    for n in range(50):
+        unfurl = Card(kind="unfurl", channel="C2", ts=f"1700000001.{n:06d}", link="https://x/browse/PROJ-42")
+        await registry.add("ia-1", "42", unfurl)
+    cards = await registry.cards("ia-1", "42")
+    assert [c.ts for c in cards if c.kind == "message"] == [message(n).ts for n in range(3)]
+    assert len([c for c in cards if c.kind == "unfurl"]) == 20
