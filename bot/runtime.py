@@ -34,6 +34,7 @@ class Core:
     snapshots: Snapshots
     service: TicketService
     redis: aioredis.Redis | None = None
+    slack_directory: SlackUserDirectory | None = None  # Slack's own (not a demo's): admins, channels
 
     async def aclose(self) -> None:
         await self.lookups.drain()
@@ -111,10 +112,11 @@ def build_core(
         token_limiter=_limiter(settings, settings.truto_token_rate_limit, redis_client),
         bulk_limiter=_limiter(settings, share if settings.truto_rate_limit else 0, redis_client),
     )
-    if directory is None and slack is not None:
-        directory = SlackUserDirectory(slack, cache)
+    slack_directory = SlackUserDirectory(slack, cache) if slack is not None else None
+    if directory is None:
+        directory = slack_directory
     lookups = Lookups(client, cache, ttl=settings.lookup_ttl_seconds)
     snapshots = Snapshots(cache, ttl=settings.snapshot_ttl_seconds)
     audit = AuditTrail(redis_client)
     service = TicketService(config, client, lookups, snapshots, directory, audit, Discovery(client, cache))
-    return Core(config, client, cache, lookups, snapshots, service, redis_client)
+    return Core(config, client, cache, lookups, snapshots, service, redis_client, slack_directory)

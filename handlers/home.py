@@ -34,12 +34,22 @@ async def examples(deps: SlackDeps, account: Account | None) -> list[str]:
     return [shown[0][0], shown[4][0], shown[3][0]]  # set fields, show, many at once
 
 
-def routings(deps: SlackDeps) -> list[Routing]:
+async def routings(deps: SlackDeps, user: str) -> list[Routing]:
+    """Where each tool is used: the channels this user is in (a workspace admin sees them all;
+    when Slack does not say which channels someone is in, none are named)."""
     config = deps.config
+    directory = deps.core.slack_directory
+    visible: frozenset[str] | None = None
+    if directory is not None and not await directory.is_admin(user):
+        visible = await directory.channels_of(user) or frozenset()
     return [
         Routing(
             tool=account.display_tool,
-            channels=[c for c, name in config.channels.items() if name == account.name],
+            channels=[
+                c
+                for c, name in config.channels.items()
+                if name == account.name and (visible is None or c in visible)
+            ],
             default=config.default_account == account.name,
         )
         for account in config.accounts.values()
@@ -77,7 +87,9 @@ async def publish_home(body: dict[str, Any], client: AsyncWebClient, deps: Slack
     main = deps.config.account(deps.config.default_account or "") or next(
         iter(deps.config.accounts.values()), None
     )
-    view = home_view(routings(deps), await examples(deps, main), await recent(deps, str(user)))
+    view = home_view(
+        await routings(deps, str(user)), await examples(deps, main), await recent(deps, str(user))
+    )
     await client.views_publish(user_id=user, view=view)
 
 

@@ -64,6 +64,8 @@ def test_unfurls_and_scopes(manifest: dict[str, Any]) -> None:
         "links:read",
         "links:write",
         "usergroups:read",  # permissions by user group
+        "channels:read",  # the Home tab names only the channels its user is in
+        "groups:read",  # …private ones too
     }
     assert len(BUILTIN_LINK_PATTERNS) == len(domains)  # one unfurl domain per built-in link form
 

@@ -45,6 +45,8 @@ class SlackFault:
 class FakeSlackState:
     emails: dict[str, str] = field(default_factory=dict)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
+    memberships: dict[str, list[str]] = field(default_factory=dict)  # user → channel ids they are in
+    admins: set[str] = field(default_factory=set)
     calls: list[Call] = field(default_factory=list)
     faults: list[SlackFault] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -60,6 +62,8 @@ class FakeSlackState:
         self.calls.clear()
         self.faults.clear()
         self.usergroups.clear()
+        self.memberships.clear()
+        self.admins.clear()
 
     def take_fault(self, method: str) -> SlackFault | None:
         with self._lock:
@@ -102,7 +106,11 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
             user = str(args.get("user"))
             if user not in state.emails:
                 return {"ok": False, "error": "user_not_found"}
-            return {"ok": True, "user": {"id": user, "profile": {"email": state.emails[user]}}}
+            profile = {"email": state.emails[user]}
+            return {"ok": True, "user": {"id": user, "is_admin": user in state.admins, "profile": profile}}
+        if method == "users.conversations":
+            channels = state.memberships.get(str(args.get("user")), [])
+            return {"ok": True, "channels": [{"id": c} for c in channels], "response_metadata": {}}
         if method == "usergroups.users.list":
             group = str(args.get("usergroup"))
             if group not in state.usergroups:

@@ -1,4 +1,5 @@
-"""Slack user emails (users.info), cached: how a Slack user becomes a ticketing user."""
+"""Slack users as the bot needs them, cached: their email (users.info: how a Slack user becomes a
+ticketing user), whether they are a workspace admin, the channels they are in, group members."""
 
 from __future__ import annotations
 
@@ -23,20 +24,56 @@ class SlackUserDirectory:
         self.cache = cache
         self.ttl = ttl
 
-    async def email_of(self, slack_user_id: str) -> str | None:
+    async def _profile(self, slack_user_id: str) -> dict[str, Any]:
         async def fetch() -> dict[str, Any]:
             try:
                 response = await self.client.users_info(user=slack_user_id)
             except SlackApiError as exc:
                 log.warning("users.info failed for %s: %s", slack_user_id, exc.response.get("error"))
-                return {"email": None}
-            profile = (response.get("user") or {}).get("profile") or {}
-            return {"email": profile.get("email")}
+                return {"email": None, "admin": False}
+            user = response.get("user") or {}
+            profile = user.get("profile") or {}
+            return {
+                "email": profile.get("email"),
+                "admin": bool(user.get("is_admin") or user.get("is_owner")),
+            }
 
         key = keys.key("slack", "user", slack_user_id)
-        data = await self.cache.get_or_fetch(key, fetch, ttl=self.ttl, stale_for=self.ttl)
-        email = data.get("email")
+        data: dict[str, Any] = await self.cache.get_or_fetch(key, fetch, ttl=self.ttl, stale_for=self.ttl)
+        return data
+
+    async def email_of(self, slack_user_id: str) -> str | None:
+        email = (await self._profile(slack_user_id)).get("email")
         return str(email) if email else None
+
+    async def is_admin(self, slack_user_id: str) -> bool:
+        """A workspace admin or owner (users.info)."""
+        return bool((await self._profile(slack_user_id)).get("admin"))
+
+    async def channels_of(self, slack_user_id: str) -> frozenset[str] | None:
+        """The channels a user is in (users.conversations, public and private the bot shares),
+        cached a minute; None when Slack does not say."""
+
+        async def fetch() -> dict[str, Any]:
+            found: list[str] = []
+            cursor = None
+            try:
+                for _ in range(20):  # 20 pages of 200: enough for anyone
+                    response = await self.client.users_conversations(
+                        user=slack_user_id, types="public_channel,private_channel", limit=200, cursor=cursor
+                    )
+                    found += [str(c.get("id")) for c in response.get("channels") or []]
+                    cursor = (response.get("response_metadata") or {}).get("next_cursor")
+                    if not cursor:
+                        break
+            except SlackApiError as exc:
+                log.warning("users.conversations failed for %s: %s", slack_user_id, exc.response.get("error"))
+                return {"known": False, "channels": []}
+            return {"known": True, "channels": found}
+
+        key = keys.key("slack", "channels", slack_user_id)
+        data = await self.cache.get_or_fetch(key, fetch, ttl=USERGROUP_SECONDS, stale_for=0.0)
+        return frozenset(data["channels"]) if data.get("known") else None
 
     async def members_of(self, usergroup_id: str) -> frozenset[str]:
         """Members of a Slack user group (usergroups.users.list), cached."""

@@ -33,6 +33,7 @@ def text_of(view: dict[str, Any]) -> str:
 
 async def test_the_home_tab_shows_where_it_works_examples_and_recent_updates(harness: Harness) -> None:
     await harness.command("PROJ-42 priority=high")
+    harness.slack.state.memberships["U0ANA"] = ["CJIRA", "CLINEAR"]
     harness.reset_counts()
     await harness.event(home_opened())
     published = last(harness.calls("views.publish"))
@@ -49,3 +50,17 @@ async def test_the_home_tab_shows_where_it_works_examples_and_recent_updates(har
 async def test_the_messages_tab_publishes_nothing(harness: Harness) -> None:
     await harness.event(home_opened(tab="messages"))
     assert harness.calls("views.publish") == []
+
+
+async def test_the_home_tab_names_only_the_channels_its_user_is_in_and_all_for_an_admin(
+    harness: Harness,
+) -> None:
+    harness.slack.state.memberships["U0ANA"] = ["CJIRA"]
+    await harness.event(home_opened())
+    shown = text_of(last(harness.calls("views.publish"))["view"])
+    assert "<#CJIRA>" in shown and "<#CLINEAR>" not in shown
+    harness.slack.state.admins.add("U0BRUNO")
+    harness.slack.state.emails["U0BRUNO"] = "bruno@acme.example"
+    await harness.event(home_opened(user="U0BRUNO"))
+    shown = text_of(last(harness.calls("views.publish"))["view"])
+    assert "<#CJIRA>" in shown and "<#CLINEAR>" in shown
