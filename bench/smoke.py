@@ -6,6 +6,8 @@ non-zero. Run by `.ci/run`, so a bench cannot rot between the runs that measure.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -13,6 +15,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 # Helpers the benches use, not benches.
+TIMEOUT = 300  # seconds for one bench at smoke size
 HELPERS = {"__init__", "common", "loadgen", "signing", "stubs", "baseline_app", "smoke"}
 
 
@@ -24,17 +27,28 @@ def main() -> None:
     names = sys.argv[1:] or benches()
     for name in names:
         started = time.monotonic()
-        result = subprocess.run(
+        # A session of its own: a bench that hangs is killed with everything it started (its
+        # Redis, the stubs, the bot processes), not just its first process.
+        process = subprocess.Popen(
             [sys.executable, str(BENCH / f"{name}.py"), "--smoke"],
             cwd=BENCH.parent,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=300,
+            start_new_session=True,
         )
+        try:
+            stdout, stderr = process.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            print(f"✗ bench/{name}.py --smoke did not end within {TIMEOUT} s")
+            print(stdout[-3000:], stderr[-3000:], sep="\n")
+            raise SystemExit(1) from None
         took = time.monotonic() - started
-        if result.returncode != 0:
-            print(f"✗ bench/{name}.py --smoke exited {result.returncode} after {took:.1f} s")
-            print(result.stdout[-3000:], result.stderr[-3000:], sep="\n")
+        if process.returncode != 0:
+            print(f"✗ bench/{name}.py --smoke exited {process.returncode} after {took:.1f} s")
+            print(stdout[-3000:], stderr[-3000:], sep="\n")
             raise SystemExit(1)
         print(f"✓ bench/{name}.py --smoke ({took:.1f} s)")
 
