@@ -45,10 +45,15 @@ class Core:
 
     async def warm_up(self) -> None:
         """Connect to every node of a Redis Cluster before requests arrive: redis-py's asyncio
-        cluster client can fail a command that races a node's first connection."""
+        cluster client can fail a command that races a node's first connection. Learn the name
+        of each account's tool (its capabilities) before the first message needs it."""
         if isinstance(self.redis, RedisCluster):
             with contextlib.suppress(Exception):
                 await self.redis.ping(target_nodes=RedisCluster.ALL_NODES)
+        for account in self.config.accounts.values():
+            if account.tool is None:
+                with contextlib.suppress(Exception):
+                    await self.service.abilities(account)
 
     async def redis_ok(self) -> bool | None:
         """True/False when Redis is configured and answers or not; None when not configured."""

@@ -9,14 +9,14 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.accounts import Account
+from bot.domain.accounts import Account, tool_label_of
 from bot.domain.custom_fields import form_fields, ticket_fields
 from bot.ops.config import AppConfig, ConfigError, load_config
 from bot.runtime import build_core
 from bot.store.redis_client import connect
 from bot.truto import webhook_admin
-from bot.truto.discovery import account_blocked, supports_update
-from bot.truto.errors import TrutoError
+from bot.truto.discovery import account_blocked, account_status, supports_update
+from bot.truto.errors import AccountNotFound, NotFound, TrutoError
 
 SLACK_HINTS = {
     "invalid_auth": "SLACK_BOT_TOKEN is not valid: copy the Bot User OAuth Token (xoxb-…) again",
@@ -95,6 +95,8 @@ async def _account(core: Any, account: Account) -> Check:
     name = f"account {account.name}"
     try:
         capabilities = await core.client.capabilities(account)
+    except NotFound:
+        return Check(name, False, AccountNotFound(account.integrated_account_id).user_message)
     except TrutoError as exc:
         return Check(name, False, f"{exc.user_message} ({exc.detail})")
     if account_blocked(capabilities):
@@ -103,8 +105,17 @@ async def _account(core: Any, account: Account) -> Check:
         return Check(
             name, False, "connected, but its tool does not support ticket updates (show and unfurl only)"
         )
-    label = (capabilities.get("integration") or {}).get("label") if isinstance(capabilities, dict) else None
-    return Check(name, True, f"connected{f' ({label})' if label else ''}; tickets can be updated")
+    status = account_status(capabilities)
+    if status and status != "active":
+        return Check(name, False, f"its status in the unified API is {status}: reconnect it")
+    label = tool_label_of(capabilities)
+    if account.tool:
+        named = f"messages name it {account.tool} (tool in the config)"
+    elif label:
+        named = f"messages name it {label} (the unified API's label)"
+    else:
+        named = "messages say 'the ticketing tool' (set tool: in the config to name it)"
+    return Check(name, True, f"connected; tickets can be updated; {named}")
 
 
 async def _form_fields(core: Any, account: Account) -> Check:

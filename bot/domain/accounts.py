@@ -23,6 +23,31 @@ def http_url(value: str) -> str:
 DEFAULT_LOCKED_FIELDS = ("created_at", "updated_at", "created_by", "remote_data", "items")
 
 
+UNKNOWN_TOOL = "the ticketing tool"
+# Each connected account's tool, as the unified API names its integration (integration.label,
+# else its name title-cased); learned by discovery (bot/truto/discovery.py), once per process.
+_TOOL_LABELS: dict[str, str] = {}
+
+
+def learn_tool_label(integrated_account_id: str, label: str | None) -> None:
+    if label:
+        _TOOL_LABELS[integrated_account_id] = label
+
+
+def tool_label_of(capabilities: Any) -> str | None:
+    """`integration.label` of a capabilities answer, else `integration.name` title-cased."""
+    integration = capabilities.get("integration") if isinstance(capabilities, dict) else None
+    if not isinstance(integration, dict):
+        return None
+    label = integration.get("label")
+    if isinstance(label, str) and label.strip():
+        return label.strip()
+    name = integration.get("name")
+    if isinstance(name, str) and name.strip():
+        return name.strip().replace("_", " ").replace("-", " ").title()
+    return None
+
+
 class UpdateRule(BaseModel):
     """Who may update; all empty means anyone in a channel routed to the account."""
 
@@ -140,7 +165,10 @@ class Account(BaseModel):
 
     @property
     def display_tool(self) -> str:
-        return self.tool or self.name
+        """The tool by its own name: the YAML's `tool`, else the label the unified API gives its
+        integration (learned with the capabilities), else "the ticketing tool"; never the
+        account's key (`default`)."""
+        return self.tool or _TOOL_LABELS.get(self.integrated_account_id) or UNKNOWN_TOOL
 
     def ticket_url(self, ref: str) -> str | None:
         return self.ticket_url_template.format(ref=ref) if self.ticket_url_template else None

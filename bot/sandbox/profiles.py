@@ -111,6 +111,9 @@ class Profile:
     can_update: bool = True  # False: the tool's integration has no ticket update
     error_style: str = "generic"  # how the tool words a refusal in raw_response: jira, linear, generic
     is_blocked: bool = False
+    status: str = "active"  # the account's status in the capabilities answer
+    default_body: dict[str, Any] = field(default_factory=dict)  # the meta's default_body
+    default_query: dict[str, Any] = field(default_factory=dict)  # …and default_query
     extra: dict[str, Any] = field(default_factory=dict)
 
     def capabilities(self, surface: str | None) -> Obj:
@@ -149,7 +152,7 @@ class Profile:
             "unified": unified,
             "account": {
                 "id": self.integrated_account_id,
-                "status": "active",
+                "status": self.status,
                 "authentication_method": "oauth2",
                 "is_blocked": self.is_blocked,
             },
@@ -191,8 +194,8 @@ class Profile:
             "response_mapping": None,
             "request_body_schema": {"type": "object", "properties": properties, "required": []},
             "query_schema": {"type": "object", "properties": query, "required": list(self.required_query)},
-            "default_query": {},
-            "default_body": {},
+            "default_query": dict(self.default_query),
+            "default_body": dict(self.default_body),
         }
 
 

@@ -29,7 +29,7 @@ from bot.service.snapshots import Snapshots
 from bot.service.updates import PlannedUpdate, changes_between
 from bot.truto.client import TrutoClient
 from bot.truto.discovery import Abilities, Discovery
-from bot.truto.errors import NotFound, TrutoError
+from bot.truto.errors import AccountNotFound, NotFound, TrutoError
 from bot.truto.query import update_query
 
 NEEDS_A_TITLE = "A ticket needs a title."
@@ -141,10 +141,17 @@ class Planner:
             return
         abilities = await self.abilities(account)
         tool = account.display_tool
+        if abilities.missing:
+            raise Refused(AccountNotFound(account.integrated_account_id).user_message)
         if abilities.blocked:
             raise Refused(
                 f"the unified API has blocked the {tool} account (its connection needs attention); "
                 "ask an admin to reconnect it"
+            )
+        if abilities.status and abilities.status != "active":
+            raise Refused(
+                f"{tool} is not connected in the unified API right now (its status is "
+                f"{abilities.status}); ask an admin to reconnect it"
             )
         if not abilities.can_update:
             raise Refused(
@@ -281,8 +288,8 @@ class Planner:
                 if typed is None and isinstance(value, dict):
                     typed = value.get("name")
                 body[name] = _enum_value(name, str(typed or ""), abilities.enums.get(name))
-        # The schema's defaults go under what the user set.
-        body = {**{k: v for k, v in abilities.default_body.items() if k not in body}, **body}
+        # Never the meta's default_body: it says what the API does by itself, and re-sending it
+        # would overwrite fields the user did not touch. The body is the user's changes alone.
         try:
             update = TicketUpdate(**body)
         except ValidationError as exc:

@@ -1,6 +1,8 @@
-"""What each connected tool accepts, discovered per account and cached for an hour:
-whether its tickets can be updated at all (capabilities), which body fields an update takes,
-which query parameters it requires, and which fields go as plain strings (tickets/meta/update)."""
+"""What each connected tool accepts, discovered per account: the account's state, its tool's
+name and whether its tickets can be updated at all (capabilities, re-read every minute: a
+blocked or disconnected account must not pass for healthy for an hour), and which body fields an
+update takes, which query parameters it requires, which fields go as plain strings
+(tickets/meta/update, cached for an hour)."""
 
 from __future__ import annotations
 
@@ -8,16 +10,16 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.domain.accounts import Account
+from bot.domain.accounts import Account, learn_tool_label, tool_label_of
 from bot.store.cache import Cache
 from bot.store.keys import cache_key
 from bot.truto.client import TrutoClient
-from bot.truto.errors import NotAllowed, NotFound, TrutoError
+from bot.truto.errors import AccountNotFound, NotAllowed, NotFound, TrutoError
 
 log = logging.getLogger(__name__)
 
-TTL = 3600.0
-BLOCKED_TTL = 60.0  # account state is not cached for long: an unblocked account works again soon
+TTL = 3600.0  # the meta schema of updates
+STATE_TTL = 60.0  # the capabilities answer: the account's state is never older than this
 
 
 def supports_update(capabilities: Any) -> bool | None:
@@ -34,6 +36,13 @@ def supports_update(capabilities: Any) -> bool | None:
         methods = entry.get("methods") or []
         return isinstance(methods, list) and "update" in methods
     return False
+
+
+def account_status(capabilities: Any) -> str:
+    """`account.status` on the integrated-account answer ("" when it does not say)."""
+    account = capabilities.get("account") if isinstance(capabilities, dict) else None
+    status = account.get("status") if isinstance(account, dict) else None
+    return str(status) if isinstance(status, str) else ""
 
 
 def account_blocked(capabilities: Any) -> bool:
@@ -90,6 +99,9 @@ class Schema:
 class Abilities:
     can_update: bool = True
     blocked: bool = False  # the unified API has blocked the account
+    status: str = ""  # the account's status ("active", "needs_reauth", …; "" when not said)
+    missing: bool = False  # the unified API does not know the integrated account at all
+    tool_label: str | None = None  # integration.label (else its name), for messages
     body_fields: frozenset[str] | None = None  # None: the tool did not say; nothing is refused
     string_fields: frozenset[str] = frozenset()  # fields the schema types as a plain string
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)  # a string field's accepted values
@@ -102,6 +114,8 @@ class Abilities:
         return {
             "can_update": self.can_update,
             "blocked": self.blocked,
+            "status": self.status,
+            "tool_label": self.tool_label,
             "body_fields": sorted(self.body_fields) if self.body_fields is not None else None,
             "string_fields": sorted(self.string_fields),
             "enums": {k: list(v) for k, v in self.enums.items()},
@@ -117,6 +131,8 @@ class Abilities:
         return cls(
             can_update=bool(data.get("can_update", True)),
             blocked=bool(data.get("blocked", False)),
+            status=str(data.get("status") or ""),
+            tool_label=data.get("tool_label"),
             body_fields=frozenset(fields) if fields is not None else None,
             string_fields=frozenset(data.get("string_fields") or ()),
             enums={k: tuple(v) for k, v in (data.get("enums") or {}).items()},
@@ -132,9 +148,13 @@ _warned_schemas: set[str] = set()
 
 def abilities_from(capabilities: Any, meta: dict[str, Any] | None, account_name: str = "") -> Abilities:
     can_update = supports_update(capabilities) is not False
-    blocked = account_blocked(capabilities)
+    blocked, status, label = (
+        account_blocked(capabilities),
+        account_status(capabilities),
+        tool_label_of(capabilities),
+    )
     if meta is None:
-        return Abilities(can_update=can_update, blocked=blocked)
+        return Abilities(can_update=can_update, blocked=blocked, status=status, tool_label=label)
     body = Schema.parse(meta.get("request_body_schema") or {})
     query = Schema.parse(meta.get("query_schema") or {})
     if (body is None or query is None) and account_name not in _warned_schemas:
@@ -149,6 +169,8 @@ def abilities_from(capabilities: Any, meta: dict[str, Any] | None, account_name:
     return Abilities(
         can_update=can_update,
         blocked=blocked,
+        status=status,
+        tool_label=label,
         body_fields=body.fields if body is not None and body.fields else None,
         string_fields=body.strings if body is not None else frozenset(),
         enums=body.enums if body is not None else {},
@@ -165,40 +187,51 @@ class Discovery:
         self.cache = cache
         self.ttl = ttl
 
-    async def _fetch(self, account: Account) -> dict[str, Any]:
+    async def _capabilities(self, account: Account) -> dict[str, Any]:
         try:
-            capabilities: Any = await self.client.capabilities(account)
-        except (NotFound, NotAllowed):
-            capabilities = None  # the API does not say: nothing is refused on its account
+            answer: Any = await self.client.capabilities(account)
+        except NotFound:
+            # The account's capabilities exist for every account the API knows (documented):
+            # a 404 there means the integrated account id is wrong.
+            raise AccountNotFound(account.integrated_account_id) from None
+        except NotAllowed:
+            answer = None  # the API does not say: nothing is refused on its account
+        return {"capabilities": answer}
+
+    async def _meta(self, account: Account) -> dict[str, Any]:
         try:
             meta: dict[str, Any] | None = await self.client.meta(account, "tickets", "update")
         except (NotFound, NotAllowed):
             meta = None
-        return abilities_from(capabilities, meta, account.name).to_json()
+        return {"meta": meta}
 
-    async def abilities(self, account: Account) -> Abilities:
-        """Cached for an hour; while the API cannot be asked, nothing is refused (not cached)."""
-        try:
-            data = await self.cache.get_or_fetch(
-                cache_key(account, "discovery", "tickets.update"),
-                lambda: self._fetch(account),
-                ttl=self.ttl,
-                stale_for=self.ttl,
-            )
-        except TrutoError:
-            return Abilities()
-        abilities = Abilities.from_json(data)
-        if abilities.blocked:
-            await self.cache.store(
-                cache_key(account, "discovery", "tickets.update"), data, ttl=BLOCKED_TTL, stale_for=0.0
-            )
-        return abilities
-
-    async def refresh(self, account: Account) -> Abilities:
-        data = await self.cache.refresh(
+    async def _read(self, account: Account, *, fresh: bool) -> Abilities:
+        get = self.cache.refresh if fresh else self.cache.get_or_fetch
+        state = await get(
+            cache_key(account, "discovery", "capabilities"),
+            lambda: self._capabilities(account),
+            ttl=STATE_TTL,
+            stale_for=0.0,
+        )
+        meta = await get(
             cache_key(account, "discovery", "tickets.update"),
-            lambda: self._fetch(account),
+            lambda: self._meta(account),
             ttl=self.ttl,
             stale_for=self.ttl,
         )
-        return Abilities.from_json(data)
+        abilities = abilities_from(state.get("capabilities"), meta.get("meta"), account.name)
+        learn_tool_label(account.integrated_account_id, abilities.tool_label)
+        return abilities
+
+    async def abilities(self, account: Account) -> Abilities:
+        """The account's state at most a minute old, its update schema an hour; while the API
+        cannot be asked, nothing is refused (and nothing is cached)."""
+        try:
+            return await self._read(account, fresh=False)
+        except AccountNotFound:
+            return Abilities(missing=True)
+        except TrutoError:
+            return Abilities()
+
+    async def refresh(self, account: Account) -> Abilities:
+        return await self._read(account, fresh=True)

@@ -104,6 +104,21 @@ class TokenInvalid(TrutoError):
     )
 
 
+class AccountNotFound(TrutoError):
+    """The unified API does not know the integrated account (its capabilities answered 404)."""
+
+    def __init__(self, integrated_account_id: str) -> None:
+        message = (
+            f"The integrated account {integrated_account_id} was not found in the unified API; "
+            "an admin should check its id (TRUTO_INTEGRATED_ACCOUNT_ID, or integrated_account_id in "
+            "the ticketbot config)."
+        )
+        super().__init__(
+            f"integrated account {integrated_account_id} not found", status=404, user_message=message
+        )
+        self.integrated_account_id = integrated_account_id
+
+
 @dataclass(frozen=True)
 class Envelope:
     """The error envelope, every documented part of it (error-and-evidence-model)."""

@@ -15,7 +15,8 @@ def update_query(account: Account, abilities: Abilities, before: Ticket) -> Upda
     """The query of a PATCH: configured parameters, then each required one from the ticket.
     Raises UserInputError naming a required parameter nobody can give."""
     configured = account.query.for_operation("update")
-    params: dict[str, Any] = {**abilities.default_query, **configured}
+    # Never the meta's default_query (what the API does by itself): configured, then required.
+    params: dict[str, Any] = dict(configured)
     for name in abilities.required_query:
         derived = from_ticket(before, name)
         if derived is not None:

@@ -84,7 +84,9 @@ async def test_accounts_that_cannot_update_or_do_not_exist(
         not checks["account linear"].ok
         and "does not support ticket updates" in checks["account linear"].detail
     )
-    assert not checks["account ghost"].ok and "does not exist" in checks["account ghost"].detail
+    ghost = checks["account ghost"]
+    assert not ghost.ok
+    assert ghost.detail.startswith("The integrated account no-such-account was not found in the unified API")
 
 
 async def test_redis_not_answering(sandbox: SandboxServer, fake_slack: FakeSlack) -> None:
@@ -219,3 +221,15 @@ async def test_the_redis_line_appears_even_without_an_api_token(
 ) -> None:
     _, text = await lines(loader(sandbox, fake_slack, truto_api_token=None, redis_url=clean_redis))
     assert any(line.startswith("✓ Redis") and line.endswith("answers") for line in text)
+
+
+async def test_check_says_by_which_name_messages_call_each_tool(
+    sandbox: SandboxServer, fake_slack: FakeSlack
+) -> None:
+    accounts = {
+        "default": Account(name="default", integrated_account_id="sandbox-jira"),
+        "named": Account(name="named", integrated_account_id="sandbox-linear", tool="Linear (Eng)"),
+    }
+    checks = {c.name: c for c in await run_checks(loader(sandbox, fake_slack, accounts=accounts))}
+    assert checks["account default"].detail.endswith("messages name it Jira (the unified API's label)")
+    assert checks["account named"].detail.endswith("messages name it Linear (Eng) (tool in the config)")

@@ -125,3 +125,58 @@ def test_reading_capabilities_and_meta() -> None:
     assert found.string_fields == {"status", "name"}
     assert found.required_query == ("workspace_id",)
     assert abilities_from(None, None) == Abilities()
+
+
+async def test_the_metas_defaults_are_never_sent(service: TicketService, sandbox: SandboxServer) -> None:
+    """The meta's default_body and default_query say what the API does by itself: a PATCH that
+    re-sent them would reset fields the user never touched (here, the priority)."""
+    profile = sandbox.state.profiles["sandbox-jira"]
+    profile.default_body = {"priority": {"id": "jp5"}, "notify_users": True}
+    profile.default_query = {"expand": "all"}
+    await update(service, 'PROJ-42 name="Only the title"', JIRA_CHANNEL)
+    [patch] = sandbox.state.calls("PATCH")
+    assert patch.body == {"name": "Only the title"}
+    assert patch.query == [("integrated_account_id", "sandbox-jira")]
+
+
+async def test_the_tool_is_named_by_its_own_label_never_the_account_key(
+    service: TicketService, sandbox: SandboxServer
+) -> None:
+    from bot.domain.accounts import Account
+
+    unnamed = Account(name="default", integrated_account_id="sandbox-jira")  # no `tool:` given
+    service.config = service.config.model_copy(
+        update={"accounts": {"default": unnamed}, "channels": {}, "default_account": "default"}
+    )
+    sandbox.state.profiles["sandbox-jira"].can_update = False
+    with pytest.raises(UserInputError, match=r"^the Jira account can't update tickets"):
+        await update(service, "PROJ-42 status=done", JIRA_CHANNEL)
+    assert unnamed.display_tool == "Jira"  # integration.label, from the capabilities answer
+    assert Account(name="default", integrated_account_id="unknown-yet").display_tool == "the ticketing tool"
+
+
+async def test_a_disconnected_account_is_refused_before_any_call_and_its_state_is_fresh(
+    service: TicketService, sandbox: SandboxServer, cache: Cache
+) -> None:
+    sandbox.state.profiles["sandbox-jira"].status = "needs_reauth"
+    with pytest.raises(
+        UserInputError, match=r"Jira is not connected .* status is needs_reauth.* reconnect it"
+    ):
+        await update(service, "PROJ-42 status=done", JIRA_CHANNEL)
+    assert sandbox.state.calls("PATCH") == [] and sandbox.state.calls("GET", "/tickets/PROJ") == []
+    from bot.store.keys import cache_key
+
+    entry = await cache.backend.get(cache_key(JIRA, "discovery", "capabilities"))
+    assert entry is not None and entry.fresh_until - cache._clock() <= 60  # re-read within a minute
+
+
+async def test_an_unknown_integrated_account_is_named_as_such(
+    service: TicketService, sandbox: SandboxServer
+) -> None:
+    from bot.domain.accounts import Account
+
+    wrong = Account(name="jira", integrated_account_id="nope", tool="Jira")
+    service.config = service.config.model_copy(update={"accounts": {"jira": wrong}})
+    with pytest.raises(UserInputError, match=r"The integrated account nope was not found in the unified API"):
+        await update(service, "PROJ-42 status=done", JIRA_CHANNEL)
+    assert sandbox.state.calls("PATCH") == []
