@@ -1,9 +1,10 @@
 """The unified ticketing API client: one shared httpx.AsyncClient, retries, pagination.
 
-Retries (RetryPolicy): 429 waits for `Retry-After` unless that would pass the patience of the
-work at hand (then RateLimited carries the wait); 500/502/504, a provider's other 5xx and
-connection errors back off with jitter, at most `max_tries` tries; 503 (a blocked account)
-and other 4xx never retry. Every PATCH carries one Idempotency-Key for all of its tries.
+Retries (RetryPolicy, the reference's rule): 429 waits for `Retry-After` unless that would pass
+the patience of the work at hand (then RateLimited carries the wait); any 5xx of Truto's own, a
+provider's 5xx, 408, 425 and connection errors back off with jitter, at most `max_tries` tries;
+Truto's own 503 (a blocked account) and other 4xx never retry. Every PATCH carries one
+Idempotency-Key for all of its tries.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 # Every lookup list and ticket read: the bot drops remote_data anyway; less to download and parse.
 LEAN = [("truto_ignore_remote_data", "true")]
-RETRY_STATUSES = frozenset({500, 502, 504})  # 503: the account is blocked; never retried
 WEBHOOK_PATH = "/webhook"
 BULK: contextvars.ContextVar[bool] = contextvars.ContextVar("bulk", default=False)  # bulk update work
 TICKETS_PATH = "/unified/ticketing/tickets"
@@ -350,10 +350,16 @@ class TrutoClient:
 
 
 def _retryable(status: int, envelope: JsonDict | None) -> bool:
-    """500, 502, 504, and any other 5xx the provider answered; never 503 (a blocked account)."""
-    if status in RETRY_STATUSES:
+    """The reference's retry rule (error-and-evidence-model): any 5xx Truto answers itself (no
+    `truto_is_remote_error`), and a provider's 5xx (a flaky upstream: backoff, capped tries), but
+    never Truto's own 503 (the account is blocked). 408 and 425 are not in its table; they mean
+    "nothing was done, send it again" (RFC 9110, RFC 8470), so they are retried too."""
+    remote = (envelope or {}).get("truto_is_remote_error") is True
+    if status in (408, 425):
         return True
-    return status >= 500 and status != 503 and bool((envelope or {}).get("truto_is_remote_error"))
+    if status == 503:
+        return remote
+    return status >= 500
 
 
 def _success_body(response: httpx.Response) -> JsonDict:

@@ -273,8 +273,10 @@ def error_from_response(status: int, envelope: dict[str, Any] | None, operation:
             user_message=f"The ticketing tool refused the change: {words or _short(parsed.error, 100)}.",
             **common,
         )
-    if status == 503:
+    if status == 503 and not parsed.remote:  # Truto's own 503: the account is blocked
         return Blocked(detail, **common)
+    if status in (408, 425):
+        return Unavailable(detail, **common)
     if status >= 500:
         return Unavailable(detail, **common)
     if parsed.remote:

@@ -239,3 +239,30 @@ async def test_client_works_over_an_httpx_transport() -> None:
         == "https://api.truto.example/unified/ticketing/tickets/PROJ-1?integrated_account_id=sandbox-jira"
         "&truto_ignore_remote_data=true"
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "remote", "tries"),
+    [
+        (500, False, 3),  # Truto failed to process it: retry with backoff
+        (501, False, 3),  # any other 5xx of Truto's own too
+        (502, False, 3),
+        (504, False, 3),
+        (500, True, 3),  # the provider failing: a flaky upstream, backoff and capped tries
+        (503, False, 1),  # Truto's own 503: the account is blocked; never
+        (503, True, 3),  # a provider's 503 is its own outage, not a blocked account
+        (408, False, 3),  # not in the reference's table: "nothing was done, send it again"
+        (425, False, 3),
+        (400, False, 1),
+        (409, True, 1),
+        (422, True, 1),
+    ],
+)
+async def test_retries_follow_the_references_rule(
+    client: TrutoClient, sandbox: SandboxServer, status: int, remote: bool, tries: int
+) -> None:
+    body = {"truto_is_remote_error": True} if remote else {}
+    sandbox.state.fail_next(status, times=5, method="PATCH", body=body)
+    with pytest.raises(TrutoError):
+        await client.update_ticket("PROJ-42", DONE, QUERY, idempotency_key=f"k-{status}-{remote}")
+    assert [c.status for c in sandbox.state.calls("PATCH")] == [status] * tries
