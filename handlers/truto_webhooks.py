@@ -20,7 +20,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from bot.ops.metrics import WEBHOOK_EVENTS
 from bot.slack.bodies import BodyReader, BodyRefused, json_depth_ok
-from bot.truto.webhook_events import SIGNATURE_HEADER, Delivery, signature_valid, ticket_event
+from bot.truto.webhook_events import SIGNATURE_HEADER, Delivery, signature_valid, ticket_events
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
 from handlers.job_queue import Busy, put_job
@@ -56,58 +56,58 @@ class TrutoWebhooks:
         if not signature_valid(body, request.headers.get(SIGNATURE_HEADER), secrets):
             log.info("webhook delivery refused: invalid signature")
             return _answer(401, "invalid signature")
+        # Signed from here on: whatever the bot will not act on is answered 2xx with nothing done,
+        # so the API does not retry it (and, failing again and again, deactivate the webhook).
         if not json_depth_ok(body):
-            return _answer(400, "too deeply nested", "other")
+            return _answer(200, "ignored: too deeply nested", "other")
         try:
             delivery = Delivery.parse(json.loads(body))
         except ValueError:
             delivery = None
         if delivery is None:
-            return _answer(400, "not a webhook delivery", "other")
+            return _answer(200, "ignored: not a webhook delivery", "other")
+        if delivery.event == "test":
+            return _answer(200, "test received", "test")
         return await self._handle(delivery)
 
     async def _handle(self, delivery: Delivery) -> Response:
         settings = self.deps.config.settings
         age = delivery.age(datetime.now(UTC))
         if age is None or abs(age) > settings.webhook_max_age_seconds:
-            log.info("webhook event %s refused: created_at missing or %s s away", delivery.id, age)
-            return _answer(400, "stale or undated event", delivery.event)
-        event = ticket_event(delivery)
-        accounts = self.deps.config.accounts.values()
-        account = next(
-            (
-                a
-                for a in accounts
-                if event is not None and a.integrated_account_id == event.integrated_account_id
-            ),
-            None,
-        )
-        if event is None or account is None:
+            log.info("webhook event %s ignored: created_at missing or %s s away", delivery.id, age)
+            return _answer(200, "ignored: stale or undated event", delivery.event)
+        accounts = {a.integrated_account_id: a for a in self.deps.config.accounts.values()}
+        ours = [e for e in ticket_events(delivery) if e.integrated_account_id in accounts]
+        if not ours:
             log.debug(
                 "webhook event %s (%s) is not about a ticket of ours; ignored", delivery.id, delivery.event
             )
             return _answer(200, "ignored", delivery.event)
-        if not await self.deps.cards.cards(event.integrated_account_id, event.ticket_id):
+        shown = [e for e in ours if await self.deps.cards.cards(e.integrated_account_id, e.ticket_id)]
+        if not shown:
             return _answer(200, "no cards", delivery.event)  # most changes: no card shows the ticket
         marks = self.deps.refresh_marks
         if not await marks.first_delivery(delivery.id):
             return _answer(200, "duplicate", delivery.event)
-        if not await marks.start_refresh(event.integrated_account_id, event.ticket_id, event.action):
-            return _answer(200, "coalesced", delivery.event)  # a job for this ticket has not read it yet
         created = delivery.created_at.timestamp() if delivery.created_at else None
-        job = JobData.for_account(
-            account,
-            kind="refresh",
-            surface="webhook",
-            ticket=event.ticket_id,
-            event=event.action,
-            changed_at=created,
-            not_before=time.time() + settings.webhook_coalesce_seconds,
-            key=f"evt:{delivery.id}",
-        )
-        try:
-            await put_job(self.deps, job)
-        except Busy:
-            await marks.forget(delivery.id, event.integrated_account_id, event.ticket_id, event.action)
-            return _answer(503, "busy", delivery.event)
-        return _answer(200, "queued", delivery.event)
+        queued = 0
+        for event in shown:
+            if not await marks.start_refresh(event.integrated_account_id, event.ticket_id, event.action):
+                continue  # a job for this ticket has not read it yet: it will see this change too
+            job = JobData.for_account(
+                accounts[event.integrated_account_id],
+                kind="refresh",
+                surface="webhook",
+                ticket=event.ticket_id,
+                event=event.action,
+                changed_at=created,
+                not_before=time.time() + settings.webhook_coalesce_seconds,
+                key=f"evt:{delivery.id}:{event.ticket_id}",
+            )
+            try:
+                await put_job(self.deps, job)
+            except Busy:
+                await marks.forget(delivery.id, event.integrated_account_id, event.ticket_id, event.action)
+                return _answer(503, "busy", delivery.event)
+            queued += 1
+        return _answer(200, "queued" if queued else "coalesced", delivery.event)

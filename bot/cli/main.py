@@ -98,6 +98,9 @@ def _parser() -> argparse.ArgumentParser:
     webhooks_sub = webhooks.add_subparsers(dest="action", required=True)
     register = webhooks_sub.add_parser("register", help="create the webhook; prints its secret once")
     register.add_argument("--url", required=True, help="the bot's receiver: https://…/truto/webhooks")
+    register.add_argument(
+        "--replace", action="store_true", help="delete a webhook that already points there (a new secret)"
+    )
     webhooks_sub.add_parser("list", help="list the environment's webhooks")
     delete = webhooks_sub.add_parser("delete", help="delete a webhook")
     delete.add_argument("webhook_id")
@@ -178,14 +181,15 @@ async def _webhooks(config: AppConfig, args: argparse.Namespace) -> int:
     try:
         if args.action == "register":
             try:
-                await webhook_admin.register(core.client, args.url, print)
+                done = await webhook_admin.register(core.client, args.url, print, replace=args.replace)
             except ValueError as exc:
                 raise UserInputError(str(exc)) from None
         elif args.action == "list":
             await webhook_admin.show(core.client, print)
+            done = True
         else:
-            await webhook_admin.delete(core.client, args.webhook_id, print)
-        return 0
+            done = await webhook_admin.delete(core.client, args.webhook_id, print)
+        return 0 if done else 1
     finally:
         await core.aclose()
 

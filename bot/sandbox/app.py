@@ -352,6 +352,7 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         ):
             return remote_refusal(profile, 400, "collection_id", "the work item is not in that project")
         key = entry.headers.get("idempotency-key")
+        key = f"{key}|PATCH|{entry.path}" if key else None  # a key is one operation on one path
         if key and key in state.idempotent:
             status, body = state.idempotent[key]
             return JSONResponse(body, status_code=status)
@@ -430,7 +431,15 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         target = body.get("target_url")
         if not isinstance(target, str) or not target.startswith(("http://", "https://")):
             return with_status(entry, envelope(400, "target_url must be an http(s) URL"))
-        return with_status(entry, JSONResponse(state.webhooks.create(body), status_code=201))
+        key = entry.headers.get("idempotency-key")
+        key = f"{key}|POST|{request.url.path}" if key else None
+        if key and key in state.idempotent:  # a retried create: the same webhook, the same secret
+            status, answer = state.idempotent[key]
+            return with_status(entry, JSONResponse(answer, status_code=status))
+        created = state.webhooks.create(body)
+        if key:
+            state.idempotent[key] = (201, created)
+        return with_status(entry, JSONResponse(created, status_code=201))
 
     async def webhook(request: Request) -> Response:
         entry = await record(request)

@@ -245,10 +245,14 @@ class TrutoClient:
 
     # -- webhooks (environment-wide: no integrated account) ------------------------
 
-    async def create_webhook(self, target_url: str, event_types: list[str]) -> JsonDict:
-        """The new webhook; its `secret` is in this answer only."""
+    async def create_webhook(
+        self, target_url: str, event_types: list[str], *, idempotency_key: str | None = None
+    ) -> JsonDict:
+        """The new webhook; its `secret` is in this answer only. One Idempotency-Key for every
+        try: a create retried after a lost answer makes one webhook (with one secret), not two."""
         body: JsonDict = {"target_url": target_url, "event_types": event_types, "is_active": True}
-        return await self._request("POST", WEBHOOK_PATH, [], "create_webhook", json=body)
+        headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        return await self._request("POST", WEBHOOK_PATH, [], "create_webhook", json=body, headers=headers)
 
     async def list_webhooks(self) -> list[JsonDict]:
         webhooks: list[JsonDict] = []

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from bot.truto.client import TrutoClient
+from bot.truto.errors import NotFound
 
 EVENT_TYPES = ["record:created", "record:updated", "record:deleted"]
 RECEIVER_PATH = "/truto/webhooks"
@@ -42,17 +43,33 @@ def ours(webhook: dict[str, object]) -> bool:
     )
 
 
-async def register(client: TrutoClient, url: str, out: Out) -> None:
-    created = await client.create_webhook(check_target(url), EVENT_TYPES)
+async def register(client: TrutoClient, url: str, out: Out, *, replace: bool = False) -> bool:
+    """Create the webhook for `url`; one that already points there is left alone (its secret is
+    in use) unless `replace`, which deletes it first. False when nothing was done."""
+    target = check_target(url)
+    existing = [w for w in await client.list_webhooks() if str(w.get("target_url") or "") == target]
+    if existing and not replace:
+        ids = ", ".join(str(w.get("id")) for w in existing)
+        out(
+            f"A webhook already sends events to {target} ({ids}); nothing was done. Its secret is the "
+            "one the bot has. To start over with a new secret: ticketbot webhooks register --url "
+            f"{target} --replace"
+        )
+        return False
+    for webhook in existing:
+        await client.delete_webhook(str(webhook.get("id")))
+        out(f"Webhook {webhook.get('id')} deleted (replaced).")
+    created = await client.create_webhook(target, EVENT_TYPES)
     out(f"Webhook {created.get('id')} created: {', '.join(EVENT_TYPES)} → {url}")
     secret = created.get("secret")
     if not secret:
         out("The API did not return a secret: delete this webhook and register it again.")
-        return
+        return True
     out("\nIts secret (shown this once; the API never shows it again):\n")
     out(f"    TRUTO_WEBHOOK_SECRET={secret}\n")
     out("Set it in the bot's environment (a Kubernetes Secret, or .env) and restart the bot.")
     out("While rotating, give both secrets, comma separated, until the old webhook is deleted.")
+    return True
 
 
 async def show(client: TrutoClient, out: Out) -> None:
@@ -66,6 +83,11 @@ async def show(client: TrutoClient, out: Out) -> None:
         out(f"{webhook.get('id')}  {active}  {webhook.get('target_url')}  ({events}){mark}")
 
 
-async def delete(client: TrutoClient, webhook_id: str, out: Out) -> None:
-    await client.delete_webhook(webhook_id)
+async def delete(client: TrutoClient, webhook_id: str, out: Out) -> bool:
+    try:
+        await client.delete_webhook(webhook_id)
+    except NotFound:
+        out(f"No webhook {webhook_id}: `ticketbot webhooks list` shows the environment's webhooks.")
+        return False
     out(f"Webhook {webhook_id} deleted.")
+    return True

@@ -129,22 +129,51 @@ def _about_tickets(payload: Mapping[str, Any]) -> bool:
     return resource == "tickets" and model in ("", "ticketing")
 
 
-def ticket_event(delivery: Delivery) -> TicketEvent | None:
-    """The ticket a `record:*` event names; None for other events, other resources, or a
-    payload that names no account or no ticket."""
+def _account_of(payload: Mapping[str, Any]) -> str | None:
+    """`integrated_account_id`, or `integrated_account.id` (both shapes are seen; the documents
+    show the first)."""
+    found = _text(payload.get("integrated_account_id"))
+    nested = payload.get("integrated_account")
+    if found is None and isinstance(nested, dict):
+        found = _text(nested.get("id"))
+    return found
+
+
+def _records_of(payload: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+    """The records an event carries: `record`, else `records[]`, else `data` (an object or a
+    list): the documented shape is the first; the others are read rather than relied on."""
+    for name in ("record", "records", "data"):
+        value = payload.get(name)
+        if isinstance(value, dict):
+            return [value]
+        if isinstance(value, list):
+            return [v for v in value if isinstance(v, dict)][:50]
+    return []
+
+
+def ticket_events(delivery: Delivery) -> list[TicketEvent]:
+    """The tickets a `record:*` event names (usually one); none for other events, other
+    resources, or a payload that names no account or no ticket."""
     if not delivery.event.startswith(RECORD_PREFIX):
-        return None
+        return []
     action = delivery.event[len(RECORD_PREFIX) :]
     if action not in ACTIONS:
-        return None
+        return []
     payload = delivery.payload
     if not _about_tickets(payload):
-        return None
-    account = _text(payload.get("integrated_account_id"))
-    record = payload.get("record")
-    ticket = _text(record.get("id")) if isinstance(record, dict) else None
-    for name in ("id", "record_id", "resource_id"):
-        ticket = ticket or _text(payload.get(name))
-    if account is None or ticket is None:
-        return None
-    return TicketEvent(account, ticket, action)
+        return []
+    account = _account_of(payload)
+    if account is None:
+        return []
+    tickets = [_text(record.get("id")) for record in _records_of(payload)]
+    if not any(tickets):
+        tickets = [
+            next((_text(payload.get(n)) for n in ("id", "record_id", "resource_id") if payload.get(n)), None)
+        ]
+    return [TicketEvent(account, ticket, action) for ticket in dict.fromkeys(tickets) if ticket]
+
+
+def ticket_event(delivery: Delivery) -> TicketEvent | None:
+    """The first ticket a `record:*` event names (see ticket_events)."""
+    events = ticket_events(delivery)
+    return events[0] if events else None

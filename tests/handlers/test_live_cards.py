@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -219,3 +220,46 @@ async def test_an_event_for_a_ticket_no_card_shows_costs_nothing(harness: Harnes
     response = await harness.truto_event(record_event("updated", "PROJ-7"))
     assert (response.status_code, response.text) == (200, "no cards")
     assert harness.slack.state.calls == [] and harness.sandbox.state.calls() == []
+
+
+async def test_a_signed_test_event_is_answered_and_does_nothing(harness: Harness) -> None:
+    body = json.dumps(
+        {
+            "id": "evt_test_1",
+            "event": "test",
+            "payload": {},
+            "created_at": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+        }
+    ).encode()
+    response = await harness.truto_event(body)
+    assert (response.status_code, response.text) == (200, "test received")
+    assert harness.slack.state.calls == [] and harness.api_calls() == []
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"integrated_account_id": "sandbox-jira", "resource": "tickets", "records": [{"id": "PROJ-42"}]},
+        {"integrated_account_id": "sandbox-jira", "resource": "tickets", "data": {"id": "PROJ-42"}},
+        {
+            "integrated_account": {"id": "sandbox-jira"},
+            "resource": "ticketing/tickets",
+            "record": {"id": "PROJ-42"},
+        },
+    ],
+    ids=["records[]", "data", "integrated_account.id"],
+)
+async def test_record_payloads_in_other_shapes_are_read(harness: Harness, payload: dict[str, Any]) -> None:
+    card = await posted_card(harness)
+    change_in_jira(harness, status=DONE)
+    body = json.dumps(
+        {
+            "id": f"evt_{payload!s:.8}_{time.time()}",
+            "event": "record:updated",
+            "payload": payload,
+            "created_at": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+        }
+    ).encode()
+    assert (await harness.truto_event(body)).status_code == 200
+    [update] = harness.calls("chat.update")
+    assert update.args["ts"] == card["ts"] and "*Status*\\nDone" in fields_text(update.args["blocks"])

@@ -145,8 +145,7 @@ async def test_deeply_nested_signed_json_is_refused_before_any_parser_recurses(
     headers = {"Content-Type": "application/json", **sign(event)}
     assert (await edge.http.post("/slack/events", content=event, headers=headers)).status_code == 400
     body = ('{"event": "record:updated", "payload": ' + deep + "}").encode()
-    assert (
-        await edge.http.post("/truto/webhooks", content=body, headers=sign_truto(body))
-    ).status_code == 400
+    webhook = await edge.http.post("/truto/webhooks", content=body, headers=sign_truto(body))
+    assert (webhook.status_code, webhook.text) == (200, "ignored: too deeply nested")  # signed: a 2xx
     assert edge.slack.state.calls == [] and edge.sandbox.state.calls() == []
     quiet(caplog)

@@ -177,3 +177,28 @@ def test_update_executes_the_plan_it_printed(env: SandboxServer, capsys: pytest.
     assert [c.path.rsplit("/", 1)[1] for c in env.state.calls("PATCH")] == ["PROJ-1", "PROJ-2"]
     assert len(env.state.calls("GET", "/tickets/PROJ-1")) == 1  # planned once, not again to apply
     assert "Updated PROJ-2" in capsys.readouterr().out
+
+
+def test_webhooks_register_leaves_an_existing_webhook_alone_unless_replace(
+    env: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "https://bot.example.com/truto/webhooks"
+    assert main(["webhooks", "register", "--url", url]) == 0
+    [first] = env.state.webhooks.registered.values()
+    [create] = [c for c in env.state.calls("POST") if c.path == "/webhook"]
+    assert len(create.headers["idempotency-key"]) == 32  # a retried create makes one webhook
+    capsys.readouterr()
+    assert main(["webhooks", "register", "--url", url]) == 1
+    said = capsys.readouterr().out
+    assert said.startswith(f"A webhook already sends events to {url}") and "--replace" in said
+    assert list(env.state.webhooks.registered.values()) == [first]  # nothing was done
+    assert main(["webhooks", "register", "--url", url, "--replace"]) == 0
+    [second] = env.state.webhooks.registered.values()
+    assert second["id"] != first["id"] and second["secret"] != first["secret"]
+
+
+def test_webhooks_delete_of_an_unknown_id_says_so(
+    env: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["webhooks", "delete", "wh-nope"]) == 1
+    assert "No webhook wh-nope" in capsys.readouterr().out
