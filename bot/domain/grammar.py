@@ -297,9 +297,11 @@ def _convert(
     return (item.text,)
 
 
-_STRUCTURED_SHAPES = {
+_STRUCTURED_SHAPES: dict[str, tuple[type | tuple[type, ...], str, str]] = {
     "remote_data": (dict, "a JSON object", """remote_data='{"customfield_10010": 5}'"""),
-    "items": (list, "a JSON array of objects", """items='[{"type": "text", "value": "…"}]'"""),
+    # An object in the seed's example; an array of objects where a tool's schema says so (the
+    # planner holds each account to its own shape).
+    "items": ((dict, list), "a JSON object", """items='{"type": "text", "value": "…"}'"""),
 }
 MAX_STRUCTURED = 2000  # characters of JSON in one value
 
@@ -319,7 +321,9 @@ def _structured(spec: FieldSpec, key: str, raw: _RawValue) -> str:
             text[:20],
             f"quote the JSON in single quotes: {example}",
         ) from None
-    if not isinstance(value, shape) or (shape is list and not all(isinstance(v, dict) for v in value)):
+    if not isinstance(value, shape) or (
+        isinstance(value, list) and not all(isinstance(v, dict) for v in value)
+    ):
         raise ParseError(f"{key} must be {what}", raw.start, text[:20], f"e.g. {example}")
     return text
 

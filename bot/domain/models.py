@@ -52,7 +52,7 @@ class TicketUpdate(BaseModel):
     description: str | None = None
     html_description: str | None = None
     parent_ticket: Ref | None = None
-    workspace: Ref | None = None
+    workspace: str | Ref | None = None  # the seed's example sends the id as a string
     priority: Ref | None = None
     custom_fields: dict[str, Any] | None = None
     collections: list[Ref] | None = None
@@ -66,7 +66,7 @@ class TicketUpdate(BaseModel):
     updated_at: DateOrDateTime | None = None
     number: str | None = None
     languages: list[str] | None = None
-    items: list[JsonDict] | None = None
+    items: JsonDict | list[JsonDict] | None = None  # an object in the seed's example
     created_by: Ref | None = None
     remote_data: JsonDict | None = None
 
@@ -211,7 +211,7 @@ class Ticket(BaseModel):
     tags: list[TicketRefObject] | None = None
     collections: list[TicketRefObject] | None = None
     team: TicketRefObject | None = None
-    workspace: TicketRefObject | None = None
+    workspace: TicketRefObject | str | None = None
     parent_ticket: TicketRefObject | None = None
     contact: TicketRefObject | None = None
     account: TicketRefObject | None = None

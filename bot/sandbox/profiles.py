@@ -6,7 +6,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.domain.models import TicketUpdate
+from bot.sandbox.contract import REF, SEED_FIELDS, TEXT
 
 Obj = dict[str, Any]
 
@@ -114,6 +114,8 @@ class Profile:
     status: str = "active"  # the account's status in the capabilities answer
     default_body: dict[str, Any] = field(default_factory=dict)  # the meta's default_body
     default_query: dict[str, Any] = field(default_factory=dict)  # …and default_query
+    shapes: dict[str, Obj] = field(default_factory=dict)  # a field this tool takes in another shape
+    takes_keys: bool = False  # a ticket's key (its `number`) finds it where its id would
     extra: dict[str, Any] = field(default_factory=dict)
 
     def capabilities(self, surface: str | None) -> Obj:
@@ -161,31 +163,73 @@ class Profile:
             answer["unified"] = []
         return answer
 
+    def account_record(self) -> Obj:
+        """`GET /integrated-account/{id}`: the account as the connection flow's payload shows it."""
+        return {
+            "id": self.integrated_account_id,
+            "tenant_id": f"sandbox-{self.name}",
+            "environment_id": "sandbox-env",
+            "status": self.status,
+            "is_blocked": self.is_blocked,
+            "is_sandbox": False,
+            "authentication_method": "oauth2",
+            "context": {},
+            "integration": {"id": f"int-{self.name}", "name": self.name, "config": {"label": self.tool}},
+            "created_at": "2026-10-01 09:00:00",
+            "updated_at": "2026-10-01 09:00:00",
+        }
+
+    def remote_data(self, ticket: Obj) -> Obj:
+        """The tool's own record behind a unified ticket, in the tool's own style (what
+        `remote_data` and `truto_response_format=raw` carry)."""
+        status = ticket.get("status")
+        state = status.get("name") if isinstance(status, dict) else status
+        if self.name == "jira":
+            return {
+                "key": ticket.get("number"),
+                "fields": {"summary": ticket.get("name"), "status": {"name": state}},
+            }
+        if self.name == "linear":
+            return {"identifier": ticket.get("number"), "title": ticket.get("name"), "state": {"name": state}}
+        return {"id": ticket.get("id"), "fields": {"System.Title": ticket.get("name"), "System.State": state}}
+
+    def meta(self, method: str) -> Obj | None:
+        """`GET /unified/ticketing/tickets/meta/{method}` for list, get and update."""
+        if method == "update":
+            return self.meta_update()
+        if method not in ("list", "get"):
+            return None
+        return {
+            "method": method,
+            "schema": {"type": "object", "properties": dict(SEED_FIELDS)},
+            "documentation_link": None,
+            "response_mapping": None,
+            "query_schema": {"type": "object", "properties": {}, "required": []},
+            "request_body_schema": None,
+            "default_query": {},
+            "default_body": {},
+        }
+
     def copy(self) -> Profile:
         return copy.deepcopy(self)
 
-    def meta_update(self) -> Obj:
-        ref = {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}
-        refs = {"type": "array", "items": ref}
-        text = {"type": "string"}
-        when = {"type": "string", "format": "date-time"}
-        properties: Obj = {name: ref for name in TicketUpdate.model_fields}  # then the exceptions
-        properties.update({name: text for name in ("name", "description", "html_description", "number")})
-        properties.update({name: when for name in ("due_date", "completed_at", "created_at", "updated_at")})
-        properties.update({name: refs for name in ("assignees", "tags", "collections")})
-        properties.update(
-            status=({**text, "enum": list(self.status_enum)} if self.status_enum else text)
-            if self.status_as_string
-            else ref,
-            languages={"type": "array", "items": text},
-            custom_fields={"type": "object"},
-            items={"type": "array"},
-            remote_data={"type": "object"},
+    def body_schema(self) -> dict[str, Obj]:
+        """The request body schema this tool publishes: the seed's shapes, with status and type
+        as this tool takes them (a word from its enum, or a reference to its list), and the
+        profile's own overrides."""
+        properties = dict(SEED_FIELDS)
+        by_word = self.status_as_string or "ticket_status" not in self.lists
+        properties["status"] = (
+            ({**TEXT, "enum": list(self.status_enum)} if self.status_enum else TEXT) if by_word else REF
         )
-        if self.type_enum:
-            properties["ticket_type"] = {**text, "enum": list(self.type_enum)}
+        properties["ticket_type"] = {**TEXT, "enum": list(self.type_enum)} if self.type_enum else REF
+        properties.update(self.shapes)
         for name in self.unsupported_fields:
             properties.pop(name, None)
+        return properties
+
+    def meta_update(self) -> Obj:
+        properties = self.body_schema()
         query = {name: {"type": "string"} for name in self.required_query}
         return {
             "method": "update",
@@ -440,6 +484,7 @@ def _azure() -> Profile:
         required_query=("collection_id", "etag"),
         status_as_string=True,
         status_enum=("open", "active", "resolved", "closed"),
+        takes_keys=True,
         type_enum=("default_task", "milestone", "approval"),
     )
 

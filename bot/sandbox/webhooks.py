@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
+import hmac
 import json
 import secrets
 import ssl
@@ -24,11 +26,16 @@ from typing import Any
 
 import httpx
 
-from bot.truto.webhook_events import sign
-
 ENVIRONMENT_ID = "sandbox-environment"
 RETRIES = 3
 Obj = dict[str, Any]
+
+
+def signature(body: bytes, secret: str) -> str:
+    """`X-Truto-Signature` as documented: `format=sha256,v=` and the lowercase hex HMAC-SHA256 of
+    the raw body under the webhook's secret (the sandbox's own code: the bot's verifier must
+    agree with the document, not with itself)."""
+    return "format=sha256,v=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def _now_text() -> str:
@@ -74,6 +81,49 @@ class Webhooks:
         return dict(webhook)
 
     @staticmethod
+    def update_problem(changes: Obj | None) -> str | None:
+        """What is wrong with a PATCH /webhook/:id body (None: nothing)."""
+        if not isinstance(changes, dict):
+            return "The request body must be a JSON object"
+        allowed = {"target_url", "is_active", "event_types"}
+        if set(changes) - allowed:
+            return f"Only {', '.join(sorted(allowed))} can be updated"
+        target = changes.get("target_url", "https://")
+        if not isinstance(target, str) or not target.startswith(("http://", "https://")):
+            return "target_url must be an http(s) URL"
+        if not isinstance(changes.get("is_active", True), bool):
+            return "is_active must be a boolean"
+        types = changes.get("event_types", [])
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            return "event_types must be a list of strings"
+        return None
+
+    def update(self, webhook_id: str, changes: Obj) -> None:
+        self.registered[webhook_id].update(changes, updated_at=_now_text())
+
+    async def send_test(self, webhook: Obj) -> int | None:
+        """The documented test event (`test`, payload `{"foo": "bar"}`), sent once; the target's
+        status, or None when it could not be reached."""
+        delivery = Delivery(
+            webhook["id"], "test", json.dumps(self._envelope(webhook, "test", {"foo": "bar"})).encode()
+        )
+        self.deliveries.append(delivery)
+        await self._deliver(webhook, delivery, retries=0)
+        last = delivery.statuses[-1] if delivery.statuses else None
+        return last if isinstance(last, int) else None
+
+    @staticmethod
+    def _envelope(webhook: Obj, event: str, payload: Obj) -> Obj:
+        return {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "event": event,
+            "payload": payload,
+            "environment_id": ENVIRONMENT_ID,
+            "webhook_id": webhook["id"],
+            "created_at": _now_text(),
+        }
+
+    @staticmethod
     def public(webhook: Obj) -> Obj:
         """List and get answers leave the secret out."""
         return {k: v for k, v in webhook.items() if k != "secret"}
@@ -90,36 +140,30 @@ class Webhooks:
             wanted = webhook["event_types"]
             if not webhook["is_active"] or (wanted and event not in wanted and "record:*" not in wanted):
                 continue
-            envelope = {
-                "id": f"evt_{uuid.uuid4().hex}",
-                "event": event,
-                "payload": {
-                    "integrated_account_id": integrated_account_id,
-                    "unified_model": "ticketing",
-                    "resource": "tickets",
-                    "record": ticket,
-                },
-                "environment_id": ENVIRONMENT_ID,
-                "webhook_id": webhook["id"],
-                "created_at": _now_text(),
+            payload = {
+                "integrated_account_id": integrated_account_id,
+                "unified_model": "ticketing",
+                "resource": "tickets",
+                "record": ticket,
             }
+            envelope = self._envelope(webhook, event, payload)
             delivery = Delivery(webhook["id"], event, json.dumps(envelope).encode())
             self.deliveries.append(delivery)
             task = asyncio.get_running_loop().create_task(self._deliver(webhook, delivery))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, webhook: Obj, delivery: Delivery) -> None:
+    async def _deliver(self, webhook: Obj, delivery: Delivery, retries: int = RETRIES) -> None:
         with self._lock:
             self.in_flight += 1
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "truto",
-            "X-Truto-Signature": sign(delivery.body, webhook["secret"]),
+            "X-Truto-Signature": signature(delivery.body, webhook["secret"]),
         }
         try:
             async with httpx.AsyncClient(timeout=10.0, verify=_tls()) as http:
-                for attempt in range(1 + RETRIES):
+                for attempt in range(1 + retries):
                     try:
                         response = await http.post(
                             webhook["target_url"], content=delivery.body, headers=headers
@@ -129,7 +173,7 @@ class Webhooks:
                             return
                     except httpx.HTTPError as exc:
                         delivery.statuses.append(type(exc).__name__)
-                    if attempt < RETRIES:
+                    if attempt < retries:
                         await asyncio.sleep(self.retry_delay)
         finally:
             with self._lock:

@@ -288,6 +288,7 @@ class Planner:
                 if typed is None and isinstance(value, dict):
                     typed = value.get("name")
                 body[name] = _enum_value(name, str(typed or ""), abilities.enums.get(name))
+        _seed_shapes(account, abilities, body)
         # Never the meta's default_body: it says what the API does by itself, and re-sending it
         # would overwrite fields the user did not touch. The body is the user's changes alone.
         try:
@@ -357,3 +358,19 @@ def _enum_value(name: str, typed: str, accepted: tuple[str, ...] | None) -> str:
 
 def _names(refs: Sequence[Ref]) -> str:
     return ", ".join(r.name or r.id for r in refs) or "none"
+
+
+def _seed_shapes(account: Account, abilities: Abilities, body: dict[str, Any]) -> None:
+    """Send `workspace` and `items` in the shape the account's schema gives them, else in the
+    seed page's (its PATCH example: `"workspace": "your_workspace"`, `"items": {}`)."""
+    workspace = body.get("workspace")
+    if isinstance(workspace, Ref) and "workspace" not in abilities.object_fields:
+        body["workspace"] = workspace.id
+    items = body.get("items")
+    if items is not None:
+        wanted = "array" if "items" in abilities.array_fields else "object"
+        if not isinstance(items, list if wanted == "array" else dict):
+            example = '[{"…": …}]' if wanted == "array" else '{"…": …}'
+            raise FieldError(
+                "items", f"{account.display_tool} takes items as a JSON {wanted}, like items='{example}'"
+            )

@@ -62,6 +62,8 @@ class Schema:
     fields: frozenset[str]
     required: tuple[str, ...]
     strings: frozenset[str]  # typed as a plain string
+    objects: frozenset[str]  # typed as an object
+    arrays: frozenset[str]  # typed as an array
     enums: dict[str, tuple[str, ...]]
 
     @classmethod
@@ -91,6 +93,8 @@ class Schema:
             fields=frozenset(specs),
             required=tuple(dict.fromkeys(required)),
             strings=frozenset(name for name, spec in specs.items() if spec.get("type") == "string"),
+            objects=frozenset(name for name, spec in specs.items() if spec.get("type") == "object"),
+            arrays=frozenset(name for name, spec in specs.items() if spec.get("type") == "array"),
             enums=enums,
         )
 
@@ -104,6 +108,8 @@ class Abilities:
     tool_label: str | None = None  # integration.label (else its name), for messages
     body_fields: frozenset[str] | None = None  # None: the tool did not say; nothing is refused
     string_fields: frozenset[str] = frozenset()  # fields the schema types as a plain string
+    object_fields: frozenset[str] = frozenset()  # fields the schema types as an object
+    array_fields: frozenset[str] = frozenset()  # fields the schema types as an array
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)  # a string field's accepted values
     required_body: tuple[str, ...] = ()
     required_query: tuple[str, ...] = ()
@@ -118,6 +124,8 @@ class Abilities:
             "tool_label": self.tool_label,
             "body_fields": sorted(self.body_fields) if self.body_fields is not None else None,
             "string_fields": sorted(self.string_fields),
+            "object_fields": sorted(self.object_fields),
+            "array_fields": sorted(self.array_fields),
             "enums": {k: list(v) for k, v in self.enums.items()},
             "required_body": list(self.required_body),
             "required_query": list(self.required_query),
@@ -135,6 +143,8 @@ class Abilities:
             tool_label=data.get("tool_label"),
             body_fields=frozenset(fields) if fields is not None else None,
             string_fields=frozenset(data.get("string_fields") or ()),
+            object_fields=frozenset(data.get("object_fields") or ()),
+            array_fields=frozenset(data.get("array_fields") or ()),
             enums={k: tuple(v) for k, v in (data.get("enums") or {}).items()},
             required_body=tuple(data.get("required_body") or ()),
             required_query=tuple(data.get("required_query") or ()),
@@ -173,6 +183,8 @@ def abilities_from(capabilities: Any, meta: dict[str, Any] | None, account_name:
         tool_label=label,
         body_fields=body.fields if body is not None and body.fields else None,
         string_fields=body.strings if body is not None else frozenset(),
+        object_fields=body.objects if body is not None else frozenset(),
+        array_fields=body.arrays if body is not None else frozenset(),
         enums=body.enums if body is not None else {},
         required_body=body.required if body is not None else (),
         required_query=query.required if query is not None else (),

@@ -238,8 +238,8 @@ MALFORMED = [
     (
         "update PROJ-42 items=x",
         21,
-        "items must be a JSON array of objects; this is not valid JSON (Expecting value at character 1)",
-        'quote the JSON in single quotes: items=\'[{"type": "text", "value": "…"}]\'',
+        "items must be a JSON object; this is not valid JSON (Expecting value at character 1)",
+        'quote the JSON in single quotes: items=\'{"type": "text", "value": "…"}\'',
     ),
     (
         "update PROJ-42 remote_data=x",

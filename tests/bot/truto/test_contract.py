@@ -84,7 +84,10 @@ JIRA_ROWS: list[tuple[str, dict[str, Any]]] = [
     ("PROJ-42 updated_at=2026-11-21T09:00Z", {"updated_at": "2026-11-21T09:00:00Z"}),
     ("PROJ-42 languages=en,pt", {"languages": ["en", "pt"]}),
     ("PROJ-42 cf.story_points=8", {"custom_fields": {"story_points": 8}}),
-    ("""PROJ-42 items='[{"type": "text", "value": "hi"}]'""", {"items": [{"type": "text", "value": "hi"}]}),
+    (
+        """PROJ-42 items='{"lines": [{"type": "text", "value": "hi"}]}'""",
+        {"items": {"lines": [{"type": "text", "value": "hi"}]}},
+    ),
     ("""PROJ-42 remote_data='{"customfield_10010": 5}'""", {"remote_data": {"customfield_10010": 5}}),
     # Clearing: a list is emptied, a single value becomes null, from every surface.
     ("PROJ-42 tags=", {"tags": []}),
@@ -113,7 +116,52 @@ async def test_the_workspace_field_on_a_tool_that_has_workspaces(
 ) -> None:
     await run(contract, 'AZ-4 workspace="acme labs"', "CAZURE")
     [patch] = sandbox.state.calls("PATCH")
+    assert patch.body == {"workspace": "aw2"}  # the seed's example sends the workspace's id
+    assert sandbox.state.profiles["sandbox-azure"].tickets["4204"]["workspace"]["name"] == "Acme Labs"
+
+
+async def test_the_workspace_as_an_object_where_the_schema_types_it_so(
+    contract: TicketService, sandbox: SandboxServer
+) -> None:
+    sandbox.state.profiles["sandbox-azure"].shapes["workspace"] = {"type": "object"}
+    await run(contract, 'AZ-4 workspace="acme labs"', "CAZURE")
+    [patch] = sandbox.state.calls("PATCH")
     assert patch.body == {"workspace": {"id": "aw2", "name": "Acme Labs"}}
+
+
+async def test_items_go_as_an_object_unless_the_schema_says_array(
+    contract: TicketService, sandbox: SandboxServer
+) -> None:
+    with pytest.raises(UserInputError, match=r"items: Jira takes items as a JSON object, like items='\{"):
+        await run(contract, """PROJ-42 items='[{"value": "hi"}]'""")
+    assert sandbox.state.calls("PATCH") == []
+    sandbox.state.profiles["sandbox-jira"].shapes["items"] = {"type": "array"}
+    await contract.discovery.refresh(OPEN_JIRA)
+    await run(contract, """PROJ-42 items='[{"value": "hi"}]'""")
+    [patch] = sandbox.state.calls("PATCH")
+    assert patch.body == {"items": [{"value": "hi"}]}
+
+
+async def test_a_ticket_read_with_rich_references_is_kept_and_updated(
+    contract: TicketService, sandbox: SandboxServer
+) -> None:
+    # The response model is tolerant: assignees with emails and phones, a tag with a name only,
+    # a workspace as a string id, as tools answer them.
+    ticket = sandbox.state.profiles["sandbox-jira"].tickets["PROJ-42"]
+    ticket["assignees"] = [
+        {
+            "id": "ju0003",
+            "name": "Bruno Costa",
+            "first_name": "Bruno",
+            "emails": [{"email": "bruno@acme.example", "type": "work"}],
+            "phones": [{"phone": "+351 000", "type": "mobile"}],
+        }
+    ]
+    ticket["tags"] = [{"name": "frontend"}]
+    ticket["workspace"] = "jws1"
+    await run(contract, "PROJ-42 tags+=backend")
+    [patch] = sandbox.state.calls("PATCH")
+    assert patch.body["tags"][-1] == {"id": "jl1", "name": "backend"}
 
 
 def test_every_body_field_has_a_row() -> None:
