@@ -25,7 +25,8 @@ from bot.domain.refs import TicketRef
 from bot.ops import patience
 from bot.ops.logs import bind
 from bot.service.updates import UpdateResult
-from bot.store.queue import MAX_DELIVERIES, Handler, Job, NotForThisWorker
+from bot.store.cache import LockBusy
+from bot.store.queue import MAX_DELIVERIES, Handler, Job, NotForThisWorker, RunAgainLater
 from bot.truto.client import BULK
 from bot.truto.errors import RateLimited, TrutoError, Unavailable
 from handlers import bulk, bulk_progress, live_cards, texts
@@ -147,18 +148,18 @@ async def _run_batch_item(
     summary. Recording twice is harmless: the summary is shown once."""
     bulk = BULK.set(True)
     try:
-        result = await _run_fields(deps, job, data, account)
-    except NothingToChange as exc:  # someone set the same values since the batch was planned
-        await bulk_progress.record(deps, client, data, "skipped", cause=str(exc))
-        await deps.jobs.complete(job)
-        return
-    except Exception as exc:
-        await bulk_progress.failed(deps, client, data, await _cause(job, exc))
-        await deps.jobs.complete(job)
-        return
+        try:
+            result = await _run_fields(deps, job, data, account)
+        except NothingToChange as exc:  # someone set the same values since the batch was planned
+            await bulk_progress.record(deps, client, data, "skipped", cause=str(exc))
+        except Exception as exc:
+            await bulk_progress.failed(deps, client, data, await _cause(job, exc))
+        else:
+            await bulk_progress.done(deps, client, data, result)
+    except LockBusy as exc:  # the outcome is not recorded: run again (its PATCH cannot apply twice)
+        raise RunAgainLater(str(exc)) from exc
     finally:
         BULK.reset(bulk)
-    await bulk_progress.done(deps, client, data, result)
     await deps.jobs.complete(job)
 
 

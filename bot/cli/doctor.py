@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.accounts import Account, tool_label_of
 from bot.domain.custom_fields import form_fields, ticket_fields
-from bot.ops.config import AppConfig, ConfigError, load_config
+from bot.ops.config import DEFAULT_ACCOUNT_NAME, AppConfig, ConfigError, load_config
 from bot.runtime import build_core
 from bot.store.redis_client import connect
 from bot.truto import webhook_admin
@@ -31,14 +31,14 @@ class Check:
     name: str
     ok: bool
     detail: str
+    warning: bool = False  # ok, but worth a look: shown as "!" and not counted as a failure
 
     def line(self, width: int) -> str:
         """One line; a detail of several lines continues under the first, indented."""
         first, *rest = self.detail.splitlines() or [""]
         indent = " " * (width + 4)
-        return "\n".join(
-            [f"{'✓' if self.ok else '✗'} {self.name:<{width}}  {first}", *(indent + r for r in rest)]
-        )
+        mark = "✗" if not self.ok else "!" if self.warning else "✓"
+        return "\n".join([f"{mark} {self.name:<{width}}  {first}", *(indent + r for r in rest)])
 
 
 def _required(config: AppConfig) -> list[Check]:
@@ -59,6 +59,22 @@ def _required(config: AppConfig) -> list[Check]:
     if config.accounts:
         names = ", ".join(f"{a.name} ({a.integrated_account_id})" for a in config.accounts.values())
         checks.append(Check("accounts", True, names))
+        leftover = s.truto_integrated_account_id
+        twins = [
+            a.name
+            for a in config.accounts.values()
+            if leftover and a.integrated_account_id == leftover and a.name != DEFAULT_ACCOUNT_NAME
+        ]
+        if twins:
+            checks.append(
+                Check(
+                    "TRUTO_INTEGRATED_ACCOUNT_ID",
+                    True,
+                    f"names {leftover}, which TICKETBOT_CONFIG already lists as {twins[0]}; it adds a "
+                    f"second account ({DEFAULT_ACCOUNT_NAME}) for the same tool: unset it",
+                    warning=True,
+                )
+            )
     else:
         checks.append(
             Check(
@@ -141,7 +157,7 @@ async def _live_cards(core: Any, config: AppConfig) -> Check:
     try:
         webhooks = [w for w in await core.client.list_webhooks() if webhook_admin.ours(w)]
     except TrutoError as exc:
-        return Check(name, not secret, f"can't list the webhooks: {exc.user_message}")
+        return Check(name, False, f"can't list the webhooks: {exc.user_message}")
     targets = ", ".join(str(w.get("target_url")) for w in webhooks)
     if secret and webhooks:
         return Check(name, True, f"on: the API sends ticket changes to {targets}")

@@ -55,7 +55,8 @@ def _weekday(word: str) -> int | None:
 
 
 def parse_date(text: str, today: date) -> date | datetime:
-    """Parse `text` relative to `today`; a weekday means the next one after today."""
+    """Parse `text` relative to `today`; a weekday means the next one after today, "next" and a
+    weekday that day of next week."""
     word = text.strip().lower()
     if word == "today":
         return today
@@ -75,7 +76,12 @@ def parse_date(text: str, today: date) -> date | datetime:
     if within:
         amount = int(within.group(1)) * (7 if within.group(2).startswith("week") else 1)
         return today + timedelta(days=amount)
-    word = word.removeprefix("next ")  # next friday: the next one after today, as friday
+    if word.startswith("next ") and _weekday(word[5:]) is not None:
+        # "next friday" is the Friday of next week (on a Wednesday, not the one in two days);
+        # a bare "friday" is the coming one.
+        next_monday = today + timedelta(days=7 - today.weekday())
+        return next_monday + timedelta(days=_weekday(word[5:]) or 0)
+    word = word.removeprefix("next ")
     on_day = _month_day(word, today)
     if on_day is not None:
         return on_day

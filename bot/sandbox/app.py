@@ -96,20 +96,35 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             return entry, rate_limited(wait)
         if state.latency:
             await asyncio.sleep(state.latency)
-        fault = state.take_fault(request.method, request.url.path)
-        if fault is not None:
-            if fault.delay:
-                await asyncio.sleep(fault.delay)
-            if fault.status is not None:
-                headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-                body = {
-                    "statusCode": fault.status,
-                    "error": REASONS.get(fault.status, "Error"),
-                    "message": f"sandbox fault {fault.status}",
-                    **(fault.body or {}),
-                }
-                return entry, JSONResponse(body, status_code=fault.status, headers=headers)
+        faulted = await fault_for(request)
+        if faulted is not None:
+            return entry, faulted
         return entry, account_of(account, blocked_ok=blocked_ok)
+
+    async def fault_for(request: Request) -> Response | None:
+        """The fault a test asked for on this call, if any (a delay alone answers None)."""
+        fault = state.take_fault(request.method, request.url.path)
+        if fault is None:
+            return None
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.status is None:
+            return None
+        headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+        body = {
+            "statusCode": fault.status,
+            "error": REASONS.get(fault.status, "Error"),
+            "message": f"sandbox fault {fault.status}",
+            **(fault.body or {}),
+        }
+        return JSONResponse(body, status_code=fault.status, headers=headers)
+
+    async def platform_prelude(request: Request) -> tuple[Recorded, Response | None]:
+        """The platform routes (webhooks): record, authenticate, then any fault asked for."""
+        entry = await record(request)
+        if not authorised(request):
+            return entry, envelope(401, "Invalid API token")
+        return entry, await fault_for(request)
 
     def replayed(entry: Recorded) -> tuple[str | None, Response | None]:
         """Documented: a mutating call with an Idempotency-Key already seen answers as it did. The
@@ -232,9 +247,9 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         return with_status(entry, JSONResponse(outcome.capabilities(request.query_params.get("type"))))
 
     async def integrated_accounts(request: Request) -> Response:
-        entry = await record(request)
-        if not authorised(request):
-            return with_status(entry, envelope(401, "Invalid API token"))
+        entry, refused = await platform_prelude(request)
+        if refused is not None:
+            return with_status(entry, refused)
         records = [p.account_record() for p in state.profiles.values()]
         try:
             return with_status(entry, JSONResponse(platform_page(records, request.query_params)))
@@ -242,9 +257,9 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             return with_status(entry, envelope(400, str(bad)))
 
     async def integrated_account(request: Request) -> Response:
-        entry = await record(request)
-        if not authorised(request):
-            return with_status(entry, envelope(401, "Invalid API token"))
+        entry, refused = await platform_prelude(request)
+        if refused is not None:
+            return with_status(entry, refused)
         found = state.profiles.get(request.path_params["account_id"])
         if found is None:
             return with_status(
@@ -254,9 +269,9 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
 
     async def webhooks(request: Request) -> Response:
         """POST creates (the secret is in this answer only), GET lists (the platform envelope)."""
-        entry = await record(request)
-        if not authorised(request):
-            return with_status(entry, envelope(401, "Invalid API token"))
+        entry, refused = await platform_prelude(request)
+        if refused is not None:
+            return with_status(entry, refused)
         if request.method == "GET":
             found = [Webhooks.public(w) for w in state.webhooks.registered.values()]
             try:
@@ -277,9 +292,9 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
 
     async def webhook(request: Request) -> Response:
         """GET answers the webhook (no secret), PATCH updates it, DELETE answers `{id}`."""
-        entry = await record(request)
-        if not authorised(request):
-            return with_status(entry, envelope(401, "Invalid API token"))
+        entry, refused = await platform_prelude(request)
+        if refused is not None:
+            return with_status(entry, refused)
         webhook_id = request.path_params["webhook_id"]
         found = state.webhooks.registered.get(webhook_id)
         if found is None:
@@ -299,9 +314,9 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
     async def webhook_test(request: Request) -> Response:
         """Documented: sends `test` (payload `{"foo": "bar"}`) to the webhook and answers
         `{"success": true}`, or an error envelope when the target does not answer 2xx."""
-        entry = await record(request)
-        if not authorised(request):
-            return with_status(entry, envelope(401, "Invalid API token"))
+        entry, refused = await platform_prelude(request)
+        if refused is not None:
+            return with_status(entry, refused)
         webhook_id = entry.body.get("id") if isinstance(entry.body, dict) else None
         found = state.webhooks.registered.get(str(webhook_id))
         if found is None:

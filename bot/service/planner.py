@@ -268,6 +268,11 @@ class Planner:
     ) -> PlannedUpdate:
         abilities = await self.abilities(account)
         for name, value in body.items():
+            if name == "status" and value in (None, "", []):
+                raise FieldError(
+                    FIELDS["status"].label,
+                    "a ticket always has a status, so it can't be cleared; set another one instead",
+                )
             if value in (None, "", []) and (name == "name" or name in abilities.required_body):
                 # The same words on every surface (the form says it on its Title input).
                 if name == "name":
@@ -275,6 +280,12 @@ class Planner:
                 raise FieldError(
                     FIELDS[name].label, f"{account.display_tool} requires it; it can't be emptied"
                 )
+        parent = body.get("parent_ticket")
+        parent_id = (
+            parent.id if isinstance(parent, Ref) else parent.get("id") if isinstance(parent, dict) else None
+        )
+        if parent_id is not None and parent_id in {before.id, ref.id, before.number}:
+            raise FieldError(FIELDS["parent_ticket"].label, f"{before.display_ref} can't be its own parent")
         if body.get("parent_ticket") is not None and body.get("collections"):
             raise UserInputError(
                 "set either parent or collections in one update, not both "

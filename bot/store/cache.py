@@ -208,20 +208,37 @@ Fetch = Callable[[], Awaitable[Any]]
 LOCK_SECONDS = 5.0
 
 
+class LockBusy(TimeoutError):
+    """A lock that must be held (a value no write may be lost from) was not taken in time."""
+
+
 async def locked_update(
-    backend: Backend, key: str, change: Callable[[Any], tuple[Any, float]], *, wait: float = 1.0
+    backend: Backend,
+    key: str,
+    change: Callable[[Any], tuple[Any, float]],
+    *,
+    wait: float = 1.0,
+    lock_for: float = LOCK_SECONDS,
+    required: bool = False,
 ) -> Any:
     """Read, change and write one value under a short lock (Redis or memory). `change` gets the
     value (None when absent) and returns the new value and how long to keep it (None or a
-    keep time of 0 deletes it). A lock not taken within `wait` seconds is gone without: a
-    lost write costs less than a stuck one. Returns the new value."""
+    keep time of 0 deletes it). Returns the new value.
+
+    A lock not taken within `wait` seconds: where a lost write costs less than a stuck one
+    (a card list), the write goes ahead without it; where it is `required` (a batch's state,
+    whose lost write leaves the batch unfinished forever), LockBusy is raised and nothing is
+    written. A lock whose holder died expires after `lock_for`, so a `wait` longer than that
+    always gets it."""
     lock = key + ":lock"
     token = None
     deadline = time.monotonic() + wait
     while token is None:
-        token = await backend.try_lock(lock, LOCK_SECONDS)
+        token = await backend.try_lock(lock, lock_for)
         if token is None:
             if time.monotonic() > deadline:
+                if required:
+                    raise LockBusy(f"{key} stayed locked for {wait:.1f} s")
                 break
             await asyncio.sleep(0.02)
     try:

@@ -1,7 +1,16 @@
 """Durable jobs: the stream (stream.py), the lease protocol that runs each job once (leases.py),
 and the worker with its fair shares and drain (worker.py)."""
 
-from bot.store.queue.job import MAX_DELIVERIES, Handler, Job, NotForThisWorker, QueueFull, ShareKey, Source
+from bot.store.queue.job import (
+    MAX_DELIVERIES,
+    Handler,
+    Job,
+    NotForThisWorker,
+    QueueFull,
+    RunAgainLater,
+    ShareKey,
+    Source,
+)
 from bot.store.queue.leases import DONE, Leases, Verdict, lease_key
 from bot.store.queue.stream import GROUP, JobQueue
 from bot.store.queue.worker import Worker
@@ -16,6 +25,7 @@ __all__ = [
     "Leases",
     "NotForThisWorker",
     "QueueFull",
+    "RunAgainLater",
     "ShareKey",
     "Source",
     "Verdict",

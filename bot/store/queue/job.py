@@ -15,6 +15,11 @@ class NotForThisWorker(Exception):
     acknowledged, so a worker that has the account takes it."""
 
 
+class RunAgainLater(Exception):
+    """The job could not end now (its outcome could not be recorded): neither acknowledged nor
+    finished, so it is reclaimed and run again; what it sent carries its Idempotency-Key."""
+
+
 class QueueFull(Exception):
     """Redis is away and this process already keeps as many jobs as it may."""
 

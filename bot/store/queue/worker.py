@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass, field
 
 from bot.ops.metrics import JOBS_PENDING
-from bot.store.queue.job import MAX_DELIVERIES, Handler, Job, NotForThisWorker, ShareKey
+from bot.store.queue.job import MAX_DELIVERIES, Handler, Job, NotForThisWorker, RunAgainLater, ShareKey
 from bot.store.queue.stream import JobQueue
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,10 @@ class Worker:
                     log.info("job %s left for another deployment: %s", job.id, exc)
                     acknowledge = False
                     await self.queue.release(job)
+                except RunAgainLater as exc:
+                    log.warning("job %s handed back to run again: %s", job.id, exc)
+                    acknowledge = False
+                    await self.queue.hand_back([job])
                 else:
                     await self.queue.finish(job)
         except Exception:

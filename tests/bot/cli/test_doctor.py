@@ -233,3 +233,34 @@ async def test_check_says_by_which_name_messages_call_each_tool(
     checks = {c.name: c for c in await run_checks(loader(sandbox, fake_slack, accounts=accounts))}
     assert checks["account default"].detail.endswith("messages name it Jira (the unified API's label)")
     assert checks["account named"].detail.endswith("messages name it Linear (Eng) (tool in the config)")
+
+
+async def test_webhooks_that_cannot_be_listed_are_a_failed_check(
+    sandbox: SandboxServer, fake_slack: FakeSlack
+) -> None:
+    sandbox.state.fail_next(403, times=10, method="GET", path_contains="/webhook")
+    code, text = await lines(loader(sandbox, fake_slack))
+    line = next(line for line in text if "live cards" in line)
+    assert line.startswith("✗ live cards") and "can't list the webhooks" in line
+    assert code == 1
+
+
+async def test_a_leftover_account_id_beside_the_yaml_is_a_warning(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> None:
+    accounts = {
+        "jira": Account(name="jira", integrated_account_id="sandbox-jira"),
+        "default": Account(name="default", integrated_account_id="sandbox-jira"),
+    }
+    load = loader(
+        sandbox,
+        fake_slack,
+        accounts=accounts,
+        truto_integrated_account_id="sandbox-jira",
+        redis_url=clean_redis,
+    )
+    code, text = await lines(load)
+    warning = next(line for line in text if line.startswith("! TRUTO_INTEGRATED_ACCOUNT_ID"))
+    assert "names sandbox-jira, which TICKETBOT_CONFIG already lists as jira" in warning
+    assert warning.endswith("unset it")
+    assert code == 0 and text[-1] == "all checks passed"  # a warning is not a failure

@@ -549,3 +549,20 @@ def test_multi_word_values_get_the_whole_quoted_value_as_hint(text: str, hint: s
     with pytest.raises(ParseError) as caught:
         parse(text, today=TODAY)
     assert caught.value.hint == hint
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("friday", date(2026, 12, 4)),  # the coming one
+        ("next friday", date(2026, 12, 11)),  # the Friday of next week, not the one in two days
+        ("next fri", date(2026, 12, 11)),
+        ("next monday", date(2026, 12, 7)),
+        ("wednesday", date(2026, 12, 9)),  # a weekday is never today
+        ("next wednesday", date(2026, 12, 9)),
+    ],
+)
+def test_next_weekday_on_a_wednesday_is_next_weeks(text: str, expected: date) -> None:
+    from bot.domain.dates import parse_date
+
+    assert parse_date(text, date(2026, 12, 2)) == expected

@@ -240,3 +240,33 @@ def test_an_undo_record_keyed_the_old_way_is_still_checked() -> None:
     assert changed_since(ticket, old_keys, [("name", None), ("due_date", None)]) == [
         "title (now Renamed since)"
     ]
+
+
+async def test_status_cannot_be_cleared_and_nothing_is_sent(
+    service: TicketService, sandbox: SandboxServer
+) -> None:
+    for text in ("PROJ-42 status=none", "PROJ-42 status="):
+        with pytest.raises(UserInputError) as caught:
+            await run(service, text)
+        assert "a ticket always has a status, so it can't be cleared" in str(caught.value)
+    assert sandbox.state.calls("PATCH") == []
+
+
+async def test_a_ticket_cannot_be_its_own_parent(service: TicketService, sandbox: SandboxServer) -> None:
+    with pytest.raises(UserInputError) as caught:
+        await run(service, "PROJ-3 parent=PROJ-3")
+    assert "PROJ-3 can't be its own parent" in str(caught.value)
+    assert sandbox.state.calls("PATCH") == []
+    await run(service, "PROJ-3 parent=PROJ-4")
+    assert patch_body(sandbox) == {"parent_ticket": {"id": "PROJ-4"}}
+
+
+async def test_the_confirmation_names_the_date_understood(
+    service: TicketService, sandbox: SandboxServer
+) -> None:
+    command = service.parse('PROJ-42 due="next friday"', JIRA_CHANNEL, today=date(2026, 12, 2))
+    assert isinstance(command, UpdateCommand)
+    result = await service.apply(command, ANA, JIRA_CHANNEL, idempotency_key="next-friday")
+    assert patch_body(sandbox) == {"due_date": "2026-12-11"}
+    [change] = result.changes
+    assert (change.label, change.after) == ("due date", "2026-12-11")

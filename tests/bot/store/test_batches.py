@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from bot.domain.batch import Batch, BatchItem
+from bot.store import keys
 from bot.store.batches import BatchStore
-from bot.store.cache import Cache
+from bot.store.cache import Cache, LockBusy
 
 
 class Clock:
@@ -52,3 +57,24 @@ async def test_retry_reopens_the_failed_tickets_only(cache: Cache) -> None:
 async def test_an_unknown_batch_records_nothing(cache: Cache) -> None:
     store = BatchStore(cache.backend, Clock())
     assert await store.record("nope", "jira", "P-0", "done") == (None, None)
+
+
+async def test_a_lock_left_by_a_killed_process_delays_the_records_but_loses_none(cache: Cache) -> None:
+    store = BatchStore(cache.backend, Clock(), lock_for=1.2)
+    await store.put(batch(3))
+    # The process that held the batch's lock was killed: the lock stays until it expires.
+    assert await cache.backend.try_lock(keys.key("batch", "b1") + ":lock", 1.2) is not None
+    said = await asyncio.gather(*(store.record("b1", "jira", f"P-{n}", "done") for n in range(3)))
+    final = await store.get("b1")
+    assert final is not None and final.count("done") == 3  # no write lost to the others
+    assert [what for _, what in said].count("summary") == 1
+
+
+async def test_a_batch_lock_never_taken_raises_rather_than_write_without_it(cache: Cache) -> None:
+    store = BatchStore(cache.backend, Clock(), lock_for=0.2)
+    await store.put(batch(1))
+    assert await cache.backend.try_lock(keys.key("batch", "b1") + ":lock", 5.0) is not None  # a live holder
+    with pytest.raises(LockBusy):
+        await store.record("b1", "jira", "P-0", "done")
+    final = await store.get("b1")
+    assert final is not None and final.items[0].state == "pending"

@@ -11,7 +11,17 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.store import keys
-from bot.store.queue import DONE, GROUP, Job, JobQueue, NotForThisWorker, QueueFull, Worker, lease_key
+from bot.store.queue import (
+    DONE,
+    GROUP,
+    Job,
+    JobQueue,
+    NotForThisWorker,
+    QueueFull,
+    RunAgainLater,
+    Worker,
+    lease_key,
+)
 
 
 @pytest.fixture
@@ -219,3 +229,18 @@ async def test_a_job_taken_over_and_still_running_is_kept_alive_not_taken_again(
     assert owners == {b"first"} and deliveries == {2}  # never taken over again
     pending = await client.xpending_range(keys.jobs_stream(), GROUP, min="-", max="+", count=10)
     assert [p["consumer"] for p in pending] == []  # finished and acknowledged, by the first
+
+
+async def test_a_job_that_could_not_end_is_handed_back_and_run_again(client: aioredis.Redis) -> None:
+    runs: list[int] = []
+
+    async def busy_once(job: Job) -> None:
+        runs.append(job.deliveries)
+        if len(runs) == 1:
+            raise RunAgainLater("batch b1 stayed locked")
+
+    worker = Worker(JobQueue(client, consumer="w"), busy_once, block_ms=20)
+    await worker.queue.put({"n": 1})
+    await worker.drain()
+    assert runs == [1, 2]  # taken again at once, as a second delivery, and then acknowledged
+    assert await client.xlen(keys.jobs_stream()) == 0
