@@ -33,6 +33,8 @@ class CardOptions:
     undo_value: str | None = None  # a card posted after an update offers Undo (signed by the caller)
     updated_in: str | None = None  # a live card brought up to date: where the change was made…
     updated_at: datetime | None = None  # …and when
+    said: str = ""  # a live card's record of the change it was posted for, kept as it was said
+    since: Sequence[str] = ()  # the followed fields that changed since it was posted ("priority P0")
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -184,12 +186,13 @@ def ticket_card(ticket: Ticket, options: CardOptions) -> list[Block]:
     excerpt = description_excerpt(ticket) if options.interactive else ""  # unfurls are compact
     if excerpt:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(excerpt)}})
-    if options.changes or options.actor_id:
-        line = changes_line(options.changes, options.actor_id, options.changed_at)
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": line}]})
-    elif options.updated_in:
+    record = said_line(ticket, options, compact=False)
+    context = [record] if record else []
+    if options.updated_in:
         line = updated_line(options.updated_in, options.updated_at)
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": line}]})
+        context.append(f"{line} · now {escape(', '.join(options.since))}" if options.since else line)
+    if context:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": t} for t in context]})
     if options.interactive:
         actions = _actions(ticket, options)
         if actions["elements"]:
@@ -216,24 +219,52 @@ def _undo_button(value: str) -> Block:
     }
 
 
-def compact_blocks(ticket: Ticket, options: CardOptions) -> list[Block]:
-    """One line in the channel instead of the card: "@ana set PROJ-42 priority Medium → High ·
-    Open", with the card one click away (and Undo). A live update of it reads "PROJ-42 Title ·
-    Done · updated <time> in Jira"."""
+def said_line(ticket: Ticket, options: CardOptions, *, compact: bool) -> str:
+    """The record of the change a card was posted for: "@ana set PROJ-42 priority Medium →
+    High · Open" (a compact line), "@ana changed priority Medium → High · <date>" (a card).
+    Kept as it was said when the card is brought up to date later."""
+    if options.said:
+        return options.said
+    if not (options.changes or options.actor_id):
+        return ""
+    if not compact:
+        return changes_line(options.changes, options.actor_id, options.changed_at)
+    who = f"<@{options.actor_id}>" if options.actor_id and options.actor_id.isalnum() else "Someone"
+    parts = ", ".join(escape(str(c)) for c in options.changes)
+    return f"{who} set {_named(ticket, options)} {parts or 'with no visible change'} · " + escape(
+        ticket.display("status")
+    )
+
+
+def _named(ticket: Ticket, options: CardOptions) -> str:
     link = safe_url(options.url)
     ref = escape(ticket.display_ref)
-    named = f"<{link}|{ref}>" if link else ref
-    status = escape(ticket.display("status"))
-    if options.changes or options.actor_id:
-        who = f"<@{options.actor_id}>" if options.actor_id and options.actor_id.isalnum() else "Someone"
-        parts = ", ".join(escape(str(c)) for c in options.changes)
-        text = f"{who} set {named} {parts or 'with no visible change'} · {status}"
-    else:
-        title = escape(truncate(clean_text(ticket.name or ""), 150))
-        text = f"{named} {title} · {status}"
-        if options.updated_in:
-            line = updated_line(options.updated_in, options.updated_at)
-            text += f" · u{line[1:]}"  # "updated …" mid-sentence
+    return f"<{link}|{ref}>" if link else ref
+
+
+def _title_text(ticket: Ticket, options: CardOptions) -> str:
+    title = escape(truncate(clean_text(ticket.name or ""), 150))
+    return f"{_named(ticket, options)} {title} · {escape(ticket.display('status'))}"
+
+
+def _now_line(options: CardOptions) -> str:
+    """After a live update: "now Done, priority P0 · updated <time> in Jira" (the fields that
+    changed since the card was posted, then where and when)."""
+    line = updated_line(str(options.updated_in), options.updated_at)
+    line = "u" + line[1:]  # mid-sentence
+    if options.since:
+        return f"now {escape(', '.join(options.since))} · {line}"
+    return line
+
+
+def compact_blocks(ticket: Ticket, options: CardOptions) -> list[Block]:
+    """One line in the channel instead of the card: "@ana set PROJ-42 priority Medium → High ·
+    Open", with the card one click away (and Undo while it can apply). A live update keeps that
+    record and adds the ticket's state after it: "… · now Done · updated <time> in Jira"; a
+    line that records no change reads "PROJ-42 Title · Done · updated <time> in Jira"."""
+    text = said_line(ticket, options, compact=True) or _title_text(ticket, options)
+    if options.updated_in:
+        text += f" · {_now_line(options)}"
     elements: list[Block] = [
         {
             "type": "button",

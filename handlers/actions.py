@@ -127,7 +127,8 @@ async def _show_card(
     removes the private one); "Show card" on a compact line shows it to the one who asked."""
     account, ref = _required_target(deps, body)
     ticket = await deps.service.recent_ticket(account, ref)
-    message = await card_message(deps, account, ticket, shareable=not to_channel)
+    channel = (body.get("channel") or {}).get("id")
+    message = await card_message(deps, account, ticket, shareable=not to_channel, channel=channel)
     await respond(
         response_type="in_channel" if to_channel else "ephemeral", replace_original=False, **message
     )

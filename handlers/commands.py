@@ -14,6 +14,7 @@ from bot.domain.custom_fields import ticket_fields
 from bot.domain.errors import ParseError, UserInputError
 from bot.domain.fields import FIELDS, Kind
 from bot.domain.grammar import EVERYDAY, typed_name
+from handlers import live_cards
 from handlers.deps import SlackDeps, deps_of, idempotency_key
 from handlers.edit_form import open_edit
 from handlers.job_data import JobData
@@ -95,8 +96,12 @@ async def run_ticket(
         await offer_preview(deps, respond, origin, note=why)
     elif isinstance(command, ShowCommand):
         account, ticket = await deps.service.show(command.ref, channel)
-        message = await card_message(deps, account, ticket, shareable=True)
+        message = await card_message(deps, account, ticket, shareable=True, channel=channel)
         await respond(response_type="ephemeral", replace_original=False, **message)
+        # It follows its ticket while Slack lets the command's response_url replace it (30 minutes).
+        shown = live_cards.through_response_url(body.get("response_url"), channel=channel, shareable=True)
+        if shown is not None:
+            await live_cards.remember(deps, account, ticket, shown)
     elif isinstance(command, EditCommand):
         account = deps.service.account_for(channel)
         await open_edit(deps, client, body["trigger_id"], account, command.ref, channel, body.get("user_id"))

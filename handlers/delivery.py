@@ -4,11 +4,13 @@ them alone), the Undo it offers, and private answers."""
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from blocks.card import said_line
 from blocks.text import escape
 from bot.domain.cards import Card
 from bot.domain.models import TicketUpdate
@@ -19,9 +21,10 @@ from handlers.job_data import JobData
 from handlers.surface import (
     NOT_A_MEMBER,
     answer_privately,
-    card_message,
+    card_options,
     channel_card,
     private_answer,
+    rendered,
     to_response_url,
 )
 
@@ -67,16 +70,19 @@ async def deliver(deps: SlackDeps, client: AsyncWebClient, data: JobData, result
     # The channel sees the account's style; a card clicked is replaced by a card (an Undo
     # clicked on a compact line, by a compact line).
     compact = style == "compact" and (not replacing or data.surface == "undo")
-    card = await card_message(
+    undo_value = await _offer_undo(deps, data, result)
+    options = await card_options(
         deps,
         result.account,
         result.ticket,
         changes=result.changes,
         actor_id=data.user,
         shareable=data.ephemeral or (style == "none" and not replacing),
-        undo_value=await _offer_undo(deps, data, result),
+        undo_value=undo_value,
         compact=compact,
+        channel=data.channel,
     )
+    card = rendered(result.ticket, options, compact=compact)
     await deps.own_writes.note(result.account.integrated_account_id, result.ticket)
     kept: Card | None = None
     if data.reply == "replace" and data.response_url:
@@ -100,7 +106,17 @@ async def deliver(deps: SlackDeps, client: AsyncWebClient, data: JobData, result
         # The channel the form came from; without one, a direct message to the user.
         kept = await _post_card(client, data, card, compact)
     if kept is not None:
-        await live_cards.remember(deps, result.account, result.ticket, kept)
+        record: dict[str, Any] = {
+            "channel": kept.channel or data.channel,
+            "shareable": options.shareable,
+            "said": said_line(result.ticket, options, compact=compact),
+        }
+        if undo_value is not None:
+            record |= {
+                "undo_value": undo_value,
+                "undo_until": time.time() + deps.config.settings.undo_minutes * 60,
+            }
+        await live_cards.remember(deps, result.account, result.ticket, kept.model_copy(update=record))
     if data.surface == "undo":
         await _undo_in_thread(client, data, result)
     if data.retried_from:

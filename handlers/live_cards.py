@@ -5,6 +5,10 @@ One GET per ticket however many cards show it; a burst of events for one ticket 
 coalescing window is one job (the receiver's pending marker, cleared here just before the GET:
 an event after that starts a new job, so the last change is never missed). A card that already
 shows the fresh state (the echo of the bot's own update) costs no Slack call.
+
+A card posted after a change is a record of it and stays one: its "who set what" and its Undo
+(while the Undo can apply) are kept, and it gains the state after it ("· now Done, priority P0 ·
+updated <time> in Jira"), naming the followed fields that changed since it was posted.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from blocks.messages import deleted_blocks
 from bot.domain.accounts import Account
-from bot.domain.cards import RESPONSE_URL_USES, Card, fingerprint
+from bot.domain.cards import RESPONSE_URL_USES, Card, changed_since, fingerprint, glance
 from bot.domain.models import Ticket
 from bot.domain.refs import TicketRef
 from bot.ops.metrics import LIVE_CARDS
@@ -38,7 +42,9 @@ GONE = frozenset({"message_not_found", "channel_not_found", "is_archived", "cant
 async def remember(deps: SlackDeps, account: Account, ticket: Ticket, card: Card) -> None:
     """Keep a card posted in Slack, so that later changes to its ticket reach it. Never fails
     the delivery it follows."""
-    card = card.model_copy(update={"shows": fingerprint(ticket), "ref": ticket.display_ref})
+    card = card.model_copy(
+        update={"shows": fingerprint(ticket), "ref": ticket.display_ref, "seen": card.seen or glance(ticket)}
+    )
     try:
         await deps.cards.add(account.integrated_account_id, ticket.id, card)
     except Exception:
@@ -49,10 +55,24 @@ def posted(channel: str, ts: str | None, *, compact: bool = False) -> Card | Non
     return Card(kind="message", channel=channel, ts=ts, compact=compact) if ts else None
 
 
-def through_response_url(url: str | None, *, used: int = 1, compact: bool = False) -> Card | None:
+def through_response_url(
+    url: str | None,
+    *,
+    used: int = 1,
+    compact: bool = False,
+    channel: str | None = None,
+    shareable: bool = False,
+) -> Card | None:
     if not url:
         return None
-    return Card(kind="response_url", response_url=url, uses_left=RESPONSE_URL_USES - used, compact=compact)
+    return Card(
+        kind="response_url",
+        response_url=url,
+        uses_left=RESPONSE_URL_USES - used,
+        compact=compact,
+        channel=channel,
+        shareable=shareable,
+    )
 
 
 def unfurled(channel: str, ts: str, link: str) -> Card:
@@ -110,25 +130,51 @@ async def refresh(deps: SlackDeps, client: AsyncWebClient, data: JobData, accoun
         return
     from_slack = await deps.own_writes.made(integrated, ticket)
     when = datetime.fromtimestamp(data.changed_at, UTC) if data.changed_at else None
-    messages: dict[tuple[bool, bool], dict[str, Any]] = {}
+    updated_in = "Slack" if from_slack else account.display_tool
+    messages: dict[tuple[Any, ...], dict[str, Any]] = {}
     shown: dict[str, Card] = {}
     gone: list[str] = []
+    now = time.time()
     for card in stale:
-        style = (card.interactive, card.compact)
+        # A card keeps its record of the change it was posted for, and its Undo while that can apply.
+        undo = card.undo_value if card.undo_value and now < card.undo_until else None
+        since = tuple(changed_since(card.seen, ticket))
+        if card.compact and card.said and (not since or _told_below(card, cards, ticket)):
+            # A line that records one change says what followed only when a followed field moved
+            # and no later line in its channel says so already (the echo of the bot's own
+            # changes, a title edited elsewhere: no Slack call).
+            shown[card.id] = card.model_copy(update={"shows": state})
+            continue
+        style = (card.interactive, card.compact, card.shareable, card.channel, card.said, since, undo)
         if style not in messages:
             messages[style] = await card_message(
                 deps,
                 account,
                 ticket,
                 interactive=card.interactive,
-                updated_in="Slack" if from_slack else account.display_tool,
+                updated_in=updated_in,
                 updated_at=when,
                 compact=card.compact,
+                shareable=card.shareable,
+                channel=card.channel,
+                said=card.said,
+                since=since,
+                undo_value=undo,
             )
         if await _send_counted(client, card, messages[style], gone):
             uses = card.uses_left - 1 if card.kind == "response_url" else card.uses_left
             shown[card.id] = card.model_copy(update={"shows": state, "uses_left": uses})
     await deps.cards.settle(integrated, ticket.id, shown, gone)
+
+
+def _told_below(card: Card, cards: list[Card], ticket: Ticket) -> bool:
+    """A later line in the card's channel records the ticket's followed fields as they are now."""
+    now = glance(ticket)
+    return any(
+        other.compact and other.said and other.channel == card.channel and other.added > card.added
+        for other in cards
+        if other.seen == now
+    )
 
 
 async def _send_counted(client: AsyncWebClient, card: Card, message: dict[str, Any], gone: list[str]) -> bool:

@@ -8,7 +8,7 @@ import inspect
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -233,7 +233,7 @@ def guarded(function: Lazy) -> Lazy:
     return wrapper
 
 
-async def card_message(
+async def card_options(
     deps: SlackDeps,
     account: Account,
     ticket: Ticket,
@@ -246,15 +246,18 @@ async def card_message(
     updated_in: str | None = None,
     updated_at: datetime | None = None,
     compact: bool = False,
-) -> dict[str, Any]:
-    """blocks and fallback text of a ticket card (statuses come from the cached list), or of
-    its compact line."""
+    channel: str | None = None,
+    said: str = "",
+    since: Sequence[str] = (),
+) -> CardOptions:
+    """What a ticket's card (or compact line) shows, statuses from the cached list. In a
+    read-only channel, and for a tool that cannot update tickets, only "Open in …" is offered."""
     statuses: list[dict[str, Any]] = []
-    can_update = True
-    if interactive and not compact:
+    can_update = not deps.config.read_only(channel)
+    if interactive and not compact and can_update:
         statuses = (await deps.core.lookups.get(account, "ticket_status")).items
         can_update = (await deps.service.abilities(account)).can_update
-    options = CardOptions(
+    return CardOptions(
         tool=account.display_tool,
         action_value=deps.ticket_value(account, ticket.id),
         url=ticket.web_url or account.ticket_url(ticket.display_ref),
@@ -268,9 +271,23 @@ async def card_message(
         undo_value=undo_value,
         updated_in=updated_in,
         updated_at=updated_at,
+        said=said,
+        since=since,
     )
+
+
+def rendered(ticket: Ticket, options: CardOptions, *, compact: bool = False) -> dict[str, Any]:
+    """blocks and fallback text of a ticket card, or of its compact line."""
     blocks = compact_blocks(ticket, options) if compact else ticket_card(ticket, options)
-    return {"blocks": blocks, "text": card_text(ticket, changes or [])}
+    return {"blocks": blocks, "text": card_text(ticket, options.changes)}
+
+
+async def card_message(
+    deps: SlackDeps, account: Account, ticket: Ticket, *, compact: bool = False, **shown: Any
+) -> dict[str, Any]:
+    """blocks and fallback text of a ticket card (or its compact line); `shown` as card_options."""
+    options = await card_options(deps, account, ticket, compact=compact, **shown)
+    return rendered(ticket, options, compact=compact)
 
 
 def channel_card(deps: SlackDeps, account: Account) -> str:

@@ -151,6 +151,12 @@ class AppConfig(BaseModel):
     def account(self, name: str) -> Account | None:
         return self.accounts.get(name)
 
+    def read_only(self, channel_id: str | None) -> bool:
+        """A channel read-only for any account is read-only for every account's tickets."""
+        return bool(channel_id) and any(
+            channel_id in a.permissions.read_only_channels for a in self.accounts.values()
+        )
+
     def account_for_url(self, url: str) -> Account | None:
         """The account a ticket URL belongs to: one of its link patterns matches, or the URL
         starts like its ticket_url_template."""

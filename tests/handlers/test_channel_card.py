@@ -70,8 +70,49 @@ async def test_show_card_gives_the_full_card_to_whoever_asks(default: Harness) -
     assert default.sandbox.state.calls("GET", "/tickets/") == []  # the ticket from the snapshot
 
 
-async def test_a_compact_line_stays_live_and_compact(default: Harness) -> None:
+async def test_live_lines_keep_who_set_what_and_their_undo(default: Harness) -> None:
+    """Three updates in a row: each line stays the record of its change; the echoes of the
+    bot's own changes cost no Slack call; a change in the tool adds the state after it."""
+    for change in ("priority=high", "status=done", "due=2026-12-24"):
+        await default.command(f"PROJ-42 {change}")
+    lines = default.calls("chat.postMessage")
+    assert len(lines) == 3
+    default.reset_counts()
+    await default.truto_event(record_event("updated", "PROJ-42"))  # the echo of the bot's own changes
+    assert default.calls("chat.update") == []
+    tickets = default.sandbox.state.profiles["sandbox-jira"].tickets
+    tickets["PROJ-42"]["priority"] = {"id": "jp1", "name": "Highest"}  # then a change in Jira
+    await default.truto_event(record_event("updated", "PROJ-42"))
+    updates = {u.args["ts"]: u.args for u in default.calls("chat.update")}
+    link = "<https://acme.atlassian.net/browse/PROJ-42|PROJ-42>"
+    first, second, third = (updates[line.answer["ts"]] for line in lines)
+    text = first["blocks"][0]["text"]["text"]
+    assert text.startswith(
+        f"<@U0ANA> set {link} priority Medium → High · To Do · now Done, priority Highest, "
+        "due date 2026-12-24 · updated <!date^"
+    )
+    assert text.endswith(" in Jira")
+    assert second["blocks"][0]["text"]["text"].startswith(
+        f"<@U0ANA> set {link} status To Do → Done · Done · now priority Highest, due date 2026-12-24 · updated"
+    )
+    assert third["blocks"][0]["text"]["text"].startswith(
+        f"<@U0ANA> set {link} due date — → 2026-12-24 · Done · now priority Highest · updated"
+    )
+    for update, line in zip((first, second, third), lines, strict=True):  # each keeps its own Undo
+        assert (
+            button(update["blocks"], "ticket_undo")["value"]
+            == button(line.args["blocks"], "ticket_undo")["value"]
+        )
+
+
+async def test_a_line_past_its_undo_time_loses_the_undo_when_it_is_next_brought_up_to_date(
+    default: Harness,
+) -> None:
     await default.command("PROJ-42 priority=high")
+    registry = default.bot.deps.cards
+    [card] = await registry.cards(JIRA.integrated_account_id, "PROJ-42")
+    await registry.forget(JIRA.integrated_account_id, "PROJ-42")
+    await registry.add(JIRA.integrated_account_id, "PROJ-42", card.model_copy(update={"undo_until": 1.0}))
     default.reset_counts()
     default.sandbox.state.profiles["sandbox-jira"].tickets["PROJ-42"]["status"] = {
         "id": "js4",
@@ -79,11 +120,8 @@ async def test_a_compact_line_stays_live_and_compact(default: Harness) -> None:
     }
     await default.truto_event(record_event("updated", "PROJ-42"))
     [update] = default.calls("chat.update")
-    text = update.args["blocks"][0]["text"]["text"]
-    assert text.startswith(
-        "<https://acme.atlassian.net/browse/PROJ-42|PROJ-42> Login fails with SSO · Done · updated <!date^"
-    )
-    assert text.endswith(" in Jira")
+    assert [e["action_id"] for e in update.args["blocks"][1]["elements"]] == ["ticket_show_card"]
+    assert "set <https://acme" in update.args["blocks"][0]["text"]["text"]  # still the record
 
 
 async def test_none_shows_the_card_to_the_user_alone(default: Harness) -> None:

@@ -53,6 +53,11 @@ async def test_a_change_in_the_tool_updates_the_card_in_place(harness: Harness) 
     assert update.args["channel"] == JIRA_CHANNEL and update.args["ts"] == card["ts"]
     shown = fields_text(update.args["blocks"])
     assert "*Status*\\nDone" in shown and "Updated <!date^" in shown and "in Jira" in shown
+    # Still the record of the change it was posted for, then what changed since.
+    [context] = [b for b in update.args["blocks"] if b["type"] == "context"]
+    said, now = (e["text"] for e in context["elements"])
+    assert said.startswith("<@U0ANA> changed priority Medium → High · <!date^")
+    assert now.startswith("Updated <!date^") and now.endswith(" in Jira · now Done")
     assert any(b["type"] == "actions" for b in update.args["blocks"])  # still a working card
     assert harness.api_calls() == [("GET", "/unified/ticketing/tickets/PROJ-42")]
     # The fresh GET is the snapshot: an update now compares with Done, without another GET.
@@ -263,3 +268,17 @@ async def test_record_payloads_in_other_shapes_are_read(harness: Harness, payloa
     assert (await harness.truto_event(body)).status_code == 200
     [update] = harness.calls("chat.update")
     assert update.args["ts"] == card["ts"] and "*Status*\\nDone" in fields_text(update.args["blocks"])
+
+
+async def test_a_card_shown_with_ticket_show_follows_its_ticket(harness: Harness) -> None:
+    await harness.command("show PROJ-42")
+    [shown] = harness.calls("response")
+    assert shown.args["response_type"] == "ephemeral"
+    harness.reset_counts()
+    change_in_jira(harness, status=DONE)
+    await harness.truto_event(record_event("updated", "PROJ-42"))
+    [replaced] = harness.calls("response")  # through the command's response_url, in place
+    assert replaced.args["replace_original"] is True
+    assert "*Status*\\nDone" in fields_text(replaced.args["blocks"])
+    actions = next(b for b in replaced.args["blocks"] if b["type"] == "actions")
+    assert "ticket_share" in [e["action_id"] for e in actions["elements"]]  # still shareable

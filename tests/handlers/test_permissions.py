@@ -55,7 +55,14 @@ async def test_read_only_channel_allows_show_but_not_update(guarded_harness: Har
     assert "This channel is read-only for Jira" in refusal(guarded_harness)
     assert guarded_harness.sandbox.state.calls("PATCH") == []
     await guarded_harness.command("show PROJ-42", channel=READ_ONLY)
-    assert last(guarded_harness.calls("response"))["blocks"][0]["type"] == "header"
+    card = last(guarded_harness.calls("response"))
+    assert card["blocks"][0]["type"] == "header"
+    # No Edit, status select or Assign to me where nothing may change: Open in Jira, and Share.
+    [actions] = [b for b in card["blocks"] if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions["elements"]] == ["ticket_open_url", "ticket_share"]
+    await guarded_harness.command("show PROJ-42", channel=JIRA_CHANNEL)  # elsewhere, a working card
+    [actions] = [b for b in last(guarded_harness.calls("response"))["blocks"] if b["type"] == "actions"]
+    assert "ticket_edit_open" in [e["action_id"] for e in actions["elements"]]
 
 
 async def test_locked_fields(guarded_harness: Harness) -> None:

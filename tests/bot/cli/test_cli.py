@@ -26,7 +26,8 @@ def test_demo_runs_without_credentials() -> None:
     live = out.split("[live card]", 1)[1]  # the card in Slack changes by itself
     posted, updated = live.split("chat.update of that card:")
     assert "@U0ANA set PROJ-42 status In Progress → To Do · To Do" in posted  # the compact line
-    assert "Login fails with SSO & SAML · Done · updated" in updated
+    # The line keeps who set what, and gains the state after it.
+    assert "@U0ANA set PROJ-42 status In Progress → To Do · To Do · now Done · updated" in updated
     assert " in Jira" in updated.splitlines()[1] and "(1 card update for 2 webhook events" in updated
 
 
