@@ -241,8 +241,12 @@ def edit_view(
     return _view(ids.EDIT_VIEW, "Edit ticket", shown, metadata, "Save")
 
 
-def pick_ticket_view(refs: Sequence[str], metadata: str) -> View:
-    options = [{"text": plain(ref, 75), "value": ref} for ref in refs[:100] if len(ref) <= 150]
+def pick_ticket_view(choices: Sequence[tuple[str, str]], metadata: str) -> View:
+    """Which of the message's tickets: each as (value, label), the value a key or the URL."""
+    refs = [value for value, _ in choices]
+    options = [
+        {"text": plain(label, 75), "value": value} for value, label in choices[:100] if len(value) <= 150
+    ]
     element = {
         "type": "static_select",
         "action_id": ids.PICK_ACTION,

@@ -27,7 +27,9 @@ def sentence(message: str) -> str:
     first = message.split(" ", 1)[0].rstrip(":;,")
     if first.isalpha() and first.islower() and first != "ticketbot":
         message = message[0].upper() + message[1:]
-    if message and message[-1] not in ".!?)…`>":
+    # A closing parenthesis ends a sentence only after its own stop: "(see the README.)".
+    ended = message.endswith(")") and message[-2:-1] in (".", "!", "?")
+    if message and not ended and message[-1] not in ".!?…`>":
         message += "."
     return message
 

@@ -13,6 +13,7 @@ from blocks import ids
 from blocks.modal import enter_ticket_view, pick_ticket_view
 from bot.domain.accounts import Account
 from bot.domain.actors import Actor
+from bot.domain.errors import NotPermitted
 from bot.domain.refs import BUILTIN_LINK_PATTERNS, TicketRef, find_refs
 from handlers.deps import SlackDeps
 from handlers.edit_form import open_edit
@@ -67,18 +68,16 @@ async def shortcut_used(body: dict[str, Any], client: AsyncWebClient, deps: Slac
     refs = refs_in_message(
         body.get("message") or {}, account.link_patterns, await known_prefixes(deps, account)
     )
-    found = [r.url or r.id for r in refs[:50]]
+    choices = await _updatable(deps, refs[:50], account, channel, user)
+    found = [value for value, _ in choices]
     metadata = ViewMeta(account=account.name, channel=channel, user=user, refs=found).sign(deps.signer)
-    if len(refs) == 1:
+    if len(choices) == 1:
         # A link is edited on the account it belongs to (a Linear link in a Jira channel).
-        owner = deps.service.account_for_ref(refs[0], channel)
-        if owner is not account:
-            await deps.service.check_may_update(owner, Actor(slack_user_id=user), channel, ask_the_tool=False)
-        await open_edit(deps, client, body["trigger_id"], owner, refs[0], channel, user)
-    elif refs:
-        await client.views_open(
-            trigger_id=body["trigger_id"], view=pick_ticket_view([r.id for r in refs], metadata)
-        )
+        ref = next(r for r in refs if (r.url or r.id) == found[0])
+        owner = deps.service.account_for_ref(ref, channel)
+        await open_edit(deps, client, body["trigger_id"], owner, ref, channel, user)
+    elif choices:
+        await client.views_open(trigger_id=body["trigger_id"], view=pick_ticket_view(choices, metadata))
     else:
         looked_for = ", ".join([*BUILTIN_LINK_PATTERNS, "keys like PROJ-42"])
         if account.link_patterns:
@@ -86,6 +85,31 @@ async def shortcut_used(body: dict[str, Any], client: AsyncWebClient, deps: Slac
                 f" and {len(account.link_patterns)} link patterns of the {account.display_tool} account"
             )
         await client.views_open(trigger_id=body["trigger_id"], view=enter_ticket_view(looked_for, metadata))
+
+
+async def _updatable(
+    deps: SlackDeps, refs: list[TicketRef], account: Account, channel: str | None, user: str | None
+) -> list[tuple[str, str]]:
+    """The tickets this person may update from this channel, each as (value, label): a ticket of
+    another tool (a Linear link in a Jira channel) is named with its tool. When the message
+    links only tickets they may not update, the first refusal is the answer."""
+    choices: list[tuple[str, str]] = []
+    refused: NotPermitted | None = None
+    for ref in refs:
+        owner = deps.service.account_for_ref(ref, channel)
+        if owner is not account:
+            try:
+                await deps.service.check_may_update(
+                    owner, Actor(slack_user_id=user), channel, ask_the_tool=False
+                )
+            except NotPermitted as exc:
+                refused = refused or exc
+                continue
+        label = ref.id if owner is account else f"{ref.id} ({owner.display_tool})"
+        choices.append((ref.url or ref.id, label))
+    if refs and not choices and refused is not None:
+        raise refused
+    return choices
 
 
 def register(app: AsyncApp) -> None:

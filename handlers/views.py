@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -9,10 +10,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.modal import loading_view
+from blocks.text import sentence
+from bot.domain.accounts import Account
+from bot.domain.actors import Actor
 from bot.domain.commands import UpdateCommand
-from bot.domain.errors import RefError, UserInputError
+from bot.domain.errors import RefError, ResolveError, UserInputError
 from bot.domain.models import TicketUpdate
 from bot.domain.refs import parse_ref
+from bot.truto.errors import TrutoError
 from handlers import texts
 from handlers.deps import SlackDeps, idempotency_key
 from handlers.edit_form import inputs_digest, open_edit, read_submission
@@ -22,6 +27,7 @@ from handlers.signed_values import ViewMeta
 from handlers.surface import asker_of, guarded, tell
 
 EXPIRED = texts.FORM_EXPIRED
+PARENT_CHECK_SECONDS = 1.0  # of Slack's 3 s for a view submission's answer
 
 
 async def ack_edit(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None:
@@ -36,13 +42,17 @@ async def ack_edit(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None
         await ack(response_action="errors", errors=diff.errors)
         return
     if diff.body:
+        account = deps.config.account(meta.account)
+        problem = await _parent_problem(deps, account, meta.ticket or "", diff.body.get("parent_ticket"))
+        if problem:
+            await ack(response_action="errors", errors={ids.field_block("parent_ticket"): problem})
+            return
         view = body["view"]
         user = body.get("user") or {}
         # The same view and version submitted twice is one change.
         key = idempotency_key(
             (body.get("team") or {}).get("id"), user.get("id"), view["id"], view.get("hash")
         )
-        account = deps.config.account(meta.account)
         if account is None:
             await ack(response_action="errors", errors={_first_input(body["view"]): EXPIRED})
             return
@@ -61,6 +71,27 @@ async def ack_edit(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None
             await ack(response_action="errors", errors={_first_input(body["view"]): str(busy)[:150]})
             return
     await ack()
+
+
+async def _parent_problem(deps: SlackDeps, account: Account | None, ticket: str, typed: Any) -> str:
+    """A parent typed in the form, checked while the form is still open (the mistake is shown
+    on the Parent field, with everything typed kept): not a ticket reference, the ticket itself,
+    or no such ticket. A look-up that cannot answer in time leaves the check to the job."""
+    if account is None or not isinstance(typed, str):
+        return ""
+    try:
+        ref = parse_ref(typed, account.link_patterns)
+    except RefError as exc:
+        return str(exc)[:150]
+    if ref.id.upper() == ticket.upper():
+        return f"{ticket} can't be its own parent."
+    try:
+        await asyncio.wait_for(deps.service.resolver.parent(account, ref), PARENT_CHECK_SECONDS)
+    except ResolveError as exc:
+        return sentence(str(exc))[:150]
+    except (TimeoutError, TrutoError):
+        return ""
+    return ""
 
 
 def _job_body(body: dict[str, Any]) -> dict[str, Any]:
@@ -134,8 +165,12 @@ async def ack_pick(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None
     account = deps.config.account(meta.account)
     try:
         ref = parse_ref(_picked(body, block_id), account.link_patterns if account else ())
-    except RefError as exc:
-        await ack(response_action="errors", errors={block_id: str(exc)[:150]})
+        # Refused on the form, with what was typed kept (no API call: the ack is Slack's 3 s).
+        owner = deps.service.account_for_ref(ref, meta.channel)
+        actor = Actor(slack_user_id=meta.user)
+        await deps.service.check_may_update(owner, actor, meta.channel, ask_the_tool=False)
+    except UserInputError as exc:
+        await ack(response_action="errors", errors={block_id: sentence(str(exc))[:150]})
         return
     await ack(response_action="update", view=loading_view(ref.id))
 
@@ -155,7 +190,14 @@ async def open_picked(body: dict[str, Any], client: AsyncWebClient, deps: SlackD
         ref = parse_ref(_picked(body, block_id), account.link_patterns)
     except RefError:
         return  # answered in the ack
-    await open_edit(deps, client, "", account, ref, meta.channel, meta.user, view_id=body["view"]["id"])
+    owner = deps.service.account_for_ref(ref, meta.channel)  # a Linear link picked in a Jira channel
+    try:
+        await deps.service.check_may_update(
+            owner, Actor(slack_user_id=meta.user), meta.channel, ask_the_tool=False
+        )
+    except UserInputError:
+        return  # answered in the ack, on the form
+    await open_edit(deps, client, "", owner, ref, meta.channel, meta.user, view_id=body["view"]["id"])
 
 
 def register(app: AsyncApp) -> None:

@@ -113,7 +113,7 @@ def test_other_views_are_valid() -> None:
     for view in (
         loading_view("PROJ-42", "m"),
         note_view("Edit ticket", "done"),
-        pick_ticket_view([f"PROJ-{i}" for i in range(150)], "m"),
+        pick_ticket_view([(f"PROJ-{i}", f"PROJ-{i} (Jira)") for i in range(150)], "m"),
         enter_ticket_view("Jira links", "m"),
     ):
         check_view(view)

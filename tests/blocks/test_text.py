@@ -17,7 +17,8 @@ from blocks.text import sentence
         ("PROJ-9 was not found", "PROJ-9 was not found."),
         ("ticketbot can't take this right now.", "ticketbot can't take this right now."),
         ("Already a sentence.", "Already a sentence."),
-        ("(see the logs)", "(see the logs)"),
+        ("(see the logs)", "(see the logs)."),
+        ("Done (see the logs.)", "Done (see the logs.)"),
     ],
 )
 def test_a_message_becomes_a_sentence(said: str, shown: str) -> None:

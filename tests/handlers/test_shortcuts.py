@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.accounts import Permissions, UpdateRule
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
-from tests.conftest import JIRA, JIRA_CHANNEL
+from tests.conftest import JIRA, JIRA_CHANNEL, LINEAR
 from tests.handlers.conftest import Harness, harness_config, last, running
 from tests.handlers.payloads import message_action, view_submission
 
@@ -47,7 +48,11 @@ async def test_refs_in_attachments_and_blocks_are_found(harness: Harness) -> Non
     picker = last(harness.calls("views.open"))["view"]
     assert picker["callback_id"] == "ticket_pick"
     options = picker["blocks"][1]["element"]["options"]
-    assert [o["value"] for o in options] == ["PROJ-7", "ENG-7"]
+    # Each by its URL (the account it belongs to); a ticket of another tool says which.
+    assert [(o["value"], o["text"]["text"]) for o in options] == [
+        ("https://acme.atlassian.net/browse/PROJ-7", "PROJ-7"),
+        ("https://linear.app/acme/issue/ENG-7/crash", "ENG-7 (Linear)"),
+    ]
     assert harness.sandbox.state.calls() == []
 
 
@@ -141,3 +146,32 @@ async def test_update_all_with_a_mistake_is_answered_on_its_input(harness: Harne
         "unknown field 'priorty'; did you mean 'priority'?"
     )
     assert harness.sandbox.state.calls("PATCH") == []
+
+
+async def test_tickets_of_a_tool_the_user_may_not_update_are_left_out_and_refused_on_the_form(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> None:
+    linear = LINEAR.model_copy(update={"permissions": Permissions(update=UpdateRule(users=("U0BRUNO",)))})
+    config = harness_config(sandbox, fake_slack, clean_redis, jira=JIRA, linear=linear)
+    async with running(config, sandbox, fake_slack) as h:
+        linked = "PROJ-42 is blocked by <https://linear.app/acme/issue/ENG-7/crash>"
+        await run_shortcut(h, {"text": linked})
+        form = last(h.calls("views.update"))["view"]  # one ticket left: its form opens at once
+        assert form["callback_id"] == "ticket_edit" and "PROJ-42" in form["blocks"][0]["text"]["text"]
+        h.reset_counts()
+        await run_shortcut(h, {"text": "lunch at noon?"})
+        view = last(h.calls("views.open"))["view"]
+        typed = {
+            "enter_ticket": {
+                "ticket": {"type": "plain_text_input", "value": "https://linear.app/acme/issue/ENG-7"}
+            }
+        }
+        response = await h.interact(view_submission({**view, "id": "V0ENTER"}, typed))
+        assert response.json() == {
+            "response_action": "errors",
+            "errors": {
+                "enter_ticket": "You may not change Linear tickets from Slack; an admin can allow you "
+                "(permissions.update of the linear account in the ticketbot config)."
+            },
+        }
+        assert h.calls("views.update") == [] and sandbox.state.calls() == []

@@ -179,3 +179,19 @@ async def test_a_form_saved_where_the_bot_is_not_a_member_still_shows_the_card(h
     assert (shown["channel"], shown["user"]) == (JIRA_CHANNEL, "U0ANA")
     assert "invite the bot to this channel" in str(shown["blocks"][-1])
     assert shown["blocks"][0]["type"] == "header"  # the card itself
+
+
+async def test_an_unknown_or_own_parent_is_an_error_on_the_parent_field(harness: Harness) -> None:
+    view = await open_form(harness)
+    for typed, error in (
+        ("PROJ-9999", "No ticket PROJ-9999 in Jira."),
+        ("proj-42", "PROJ-42 can't be its own parent."),
+    ):
+        values = unchanged_state(view)
+        values["field_parent_ticket"]["value"]["value"] = typed
+        values["field_priority"]["value"]["selected_option"] = option("jp1", "Highest")  # kept as typed
+        harness.reset_counts()
+        response = await harness.interact(view_submission(view, values))
+        assert response.json() == {"response_action": "errors", "errors": {"field_parent_ticket": error}}
+        assert harness.sandbox.state.calls("PATCH") == []
+        assert harness.calls("chat.postMessage") == [] and harness.calls("chat.postEphemeral") == []
