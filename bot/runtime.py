@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -17,12 +18,14 @@ from bot.service.lookups import Lookups
 from bot.service.snapshots import Snapshots
 from bot.service.tickets import TicketService
 from bot.slack.directory import SlackUserDirectory
-from bot.store import keys
+from bot.store import keys, namespaces
 from bot.store.cache import Backend, Cache, FailoverBackend, MemoryBackend, RedisBackend
 from bot.store.redis_client import connect
 from bot.truto.client import TrutoClient
 from bot.truto.discovery import Discovery
 from bot.truto.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -50,6 +53,11 @@ class Core:
         if isinstance(self.redis, RedisCluster):
             with contextlib.suppress(Exception):
                 await self.redis.ping(target_nodes=RedisCluster.ALL_NODES)
+        if self.redis is not None:
+            try:  # the history and audit trail of the namespace earlier versions derived
+                await namespaces.adopt_previous(self.redis)
+            except Exception:
+                log.warning("keys of an earlier namespace could not be moved", exc_info=True)
         for account in self.config.accounts.values():
             if account.tool is None:
                 with contextlib.suppress(Exception):
@@ -84,13 +92,12 @@ def build_core(
     if token is None:
         raise ConfigError("TRUTO_API_TOKEN: not set (the API token of the unified ticketing API)")
     secret = settings.slack_signing_secret
-    keys.use(
-        settings.redis_namespace
-        or keys.derive(
-            secret.get_secret_value() if secret else None,
-            (a.integrated_account_id for a in config.accounts.values()),
-        )
-    )
+    if settings.redis_namespace:
+        keys.use(settings.redis_namespace)
+    else:
+        plain = secret.get_secret_value() if secret else None
+        ids = [a.integrated_account_id for a in config.accounts.values()]
+        keys.use(keys.derive(plain), previous=[keys.derive_with_accounts(plain, ids)])
     backend: Backend = MemoryBackend()
     redis_client = None
     if settings.redis_url:

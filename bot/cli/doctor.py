@@ -13,6 +13,7 @@ from bot.domain.accounts import Account, tool_label_of
 from bot.domain.custom_fields import form_fields, ticket_fields
 from bot.ops.config import DEFAULT_ACCOUNT_NAME, AppConfig, ConfigError, load_config
 from bot.runtime import build_core
+from bot.store import keys, namespaces
 from bot.store.redis_client import connect
 from bot.truto import webhook_admin
 from bot.truto.discovery import account_blocked, account_status, supports_update
@@ -238,9 +239,33 @@ async def run_checks(load: Callable[[], AppConfig] = load_config) -> list[Check]
                 checks.append(await _form_fields(core, account))
         checks.append(await _live_cards(core, config))
         checks.append(await _redis(core))
+        if core.redis is not None and checks[-1].ok:
+            checks.append(await _namespace(core.redis))
     finally:
         await core.aclose()
     return checks
+
+
+async def _namespace(client: Any) -> Check:
+    """This deployment's Redis namespace, and keys left under another (an earlier configuration's
+    history and audit trail would otherwise look lost)."""
+    name = "Redis namespace"
+    here = keys.current()
+    try:
+        found = await namespaces.others(client)
+    except Exception as exc:
+        return Check(name, True, f"{here} (other namespaces could not be listed: {type(exc).__name__})", True)
+    if not found:
+        return Check(name, True, f"{here}; no keys under any other")
+    listed = ", ".join(f"{ns} ({count} keys)" for ns, count in sorted(found.items()))
+    return Check(
+        name,
+        True,
+        f"{here}; keys under another namespace: {listed}\n"
+        "another deployment's (REDIS_NAMESPACE) or an earlier configuration's: "
+        "`ticketbot namespace adopt <name>` moves one's history and audit trail here",
+        warning=True,
+    )
 
 
 def render(checks: list[Check]) -> str:

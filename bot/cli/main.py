@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import os
 import re
 import signal
 import sys
@@ -22,6 +23,7 @@ from bot.domain.fields import LOOKUP_RESOURCES
 from bot.ops.config import AppConfig, ConfigError, load_config, secret_values
 from bot.ops.logs import configure
 from bot.runtime import build_core
+from bot.store import keys, namespaces
 from bot.truto.errors import TrutoError
 
 _ASSIGNMENT = re.compile(r"^([A-Za-z_][\w.\-]*?)(\+=|-=|=)(.*)$", re.DOTALL)
@@ -104,6 +106,12 @@ def _parser() -> argparse.ArgumentParser:
     webhooks_sub.add_parser("list", help="list the environment's webhooks")
     delete = webhooks_sub.add_parser("delete", help="delete a webhook")
     delete.add_argument("webhook_id")
+
+    namespace = sub.add_parser("namespace", help="the Redis namespace: list others, adopt one's keys")
+    namespace_sub = namespace.add_subparsers(dest="action", required=True)
+    namespace_sub.add_parser("list", help="this deployment's namespace, and the others that hold keys")
+    adopt = namespace_sub.add_parser("adopt", help="move another namespace's keys (history, audit) here")
+    adopt.add_argument("name", help="the namespace, as `ticketbot check` or `namespace list` names it")
 
     sandbox = sub.add_parser("sandbox", help="serve the local sandbox ticketing API")
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -223,12 +231,37 @@ async def _audit(config: AppConfig, args: argparse.Namespace) -> int:
         if core.redis is None:
             print("Audit records are written to the log only: set REDIS_URL to keep and query them.")
             return 1
+        await namespaces.adopt_previous(core.redis)  # as serve would: an upgrade keeps the trail
         records = await core.service.audit.read(  # type: ignore[union-attr]
             ticket=args.ticket, user=args.user, since_seconds=args.since, limit=args.limit
         )
     finally:
         await core.aclose()
     print(audit_table(records))
+    return 0
+
+
+async def _namespace(config: AppConfig, args: argparse.Namespace) -> int:
+    core = build_core(config)
+    try:
+        if core.redis is None:
+            print("No namespace in use: set REDIS_URL (without Redis everything lives in the process).")
+            return 1
+        if args.action == "list":
+            found = await namespaces.others(core.redis)
+            print(f"this deployment: {keys.current()}")
+            for name, count in sorted(found.items()):
+                print(f"other:           {name} ({count} keys)")
+            return 0
+        if args.name == keys.current():
+            print(f"{args.name} is this deployment's own namespace; nothing to move.")
+            return 0
+        moved = await namespaces.adopt(core.redis, args.name)
+    finally:
+        await core.aclose()
+    print(
+        f"moved {moved} keys from {args.name} to {keys.current()}" if moved else f"no keys under {args.name}"
+    )
     return 0
 
 
@@ -329,6 +362,22 @@ async def _socket(config: AppConfig) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Expected endings print no traceback: a closed pipe, Ctrl-C."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # inside the try: the last buffered lines may meet the closed pipe
+        return code
+    except BrokenPipeError:
+        # `ticketbot lookups show users | head`: the reader left. Quietly: stdout goes to
+        # /dev/null so that Python's own flush at exit does not complain either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # as a shell reports a pipe's writer ended by SIGPIPE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
         from bot.cli.demo import run_demo
@@ -359,6 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_audit(config, args))
         if args.command == "webhooks":
             return asyncio.run(_webhooks(config, args))
+        if args.command == "namespace":
+            return asyncio.run(_namespace(config, args))
         runner = _update if args.command == "update" else _lookups
         return asyncio.run(runner(config, args))
     except ConfigError as exc:

@@ -1,10 +1,12 @@
 """Every Redis key the bot writes is built here, under one namespace per deployment.
 
-Two deployments on one Redis (staging and production, or one per tool account) never share a
-key: `REDIS_NAMESPACE`, or by default a name derived from the Slack app (its signing secret,
-hashed) and the set of connected accounts. The exceptions are meant to be shared: the API
-budgets of an account and of a token (`shared(...)`), which every deployment using that account
-or token must count together.
+Two deployments on one Redis (staging and production: two Slack apps) never share a key:
+`REDIS_NAMESPACE`, or by default a name derived from the Slack app alone (its signing secret,
+hashed), which stays the same when accounts are added or the configuration moves from the
+environment to a YAML file. (Versions before named it from the app and the set of accounts:
+that namespace is still read, and its keys moved here at start-up; see namespaces.py.) The
+exceptions are meant to be shared: the API budgets of an account and of a token (`shared(...)`),
+which every deployment using that account or token must count together.
 
 Redis Cluster: keys used together in one command or script share a hash tag (`{…}`): the job
 stream and its repeat markers. Every other key is used alone and spreads over the cluster.
@@ -21,20 +23,33 @@ PREFIX = "ticketbot"
 LEGACY_NAMESPACE = "v1"  # the keys of versions before namespaces
 LEGACY_JOBS_STREAM = f"{PREFIX}:{LEGACY_NAMESPACE}:jobs"
 _namespace = LEGACY_NAMESPACE
+_previous: tuple[str, ...] = ()
 
 
-def use(namespace: str) -> None:
-    """Set the deployment's namespace (once, at start-up)."""
-    global _namespace
+def use(namespace: str, previous: Iterable[str] = ()) -> None:
+    """Set the deployment's namespace (once, at start-up), and the earlier names its keys may
+    still be under (read, and moved here)."""
+    global _namespace, _previous
     _namespace = namespace
+    _previous = tuple(p for p in previous if p != namespace)
 
 
 def current() -> str:
     return _namespace
 
 
-def derive(signing_secret: str | None, integrated_account_ids: Iterable[str]) -> str:
-    """A stable name for a deployment: the same Slack app and accounts give the same name."""
+def previous() -> tuple[str, ...]:
+    return _previous
+
+
+def derive(signing_secret: str | None) -> str:
+    """A stable name for a deployment: the same Slack app gives the same name, whatever its
+    accounts."""
+    return "a" + hashlib.sha256((signing_secret or "").encode()).hexdigest()[:12]
+
+
+def derive_with_accounts(signing_secret: str | None, integrated_account_ids: Iterable[str]) -> str:
+    """The name versions before this one derived (the Slack app and the set of accounts)."""
     seed = "|".join([signing_secret or "", *sorted(integrated_account_ids)])
     return "d" + hashlib.sha256(seed.encode()).hexdigest()[:12]
 
@@ -43,8 +58,17 @@ def key(*parts: str) -> str:
     return ":".join((PREFIX, _namespace, *parts))
 
 
-def jobs_stream() -> str:
-    return f"{PREFIX}:{{{_namespace}:jobs}}:stream" if _namespace != LEGACY_NAMESPACE else LEGACY_JOBS_STREAM
+def jobs_stream(namespace: str | None = None) -> str:
+    namespace = namespace or _namespace
+    return f"{PREFIX}:{{{namespace}:jobs}}:stream" if namespace != LEGACY_NAMESPACE else LEGACY_JOBS_STREAM
+
+
+def earlier_jobs_streams() -> list[str]:
+    """Streams jobs may still wait in after a change of namespace: read until they are empty."""
+    streams = [jobs_stream(p) for p in _previous]
+    if _namespace != LEGACY_NAMESPACE:
+        streams.append(LEGACY_JOBS_STREAM)
+    return list(dict.fromkeys(s for s in streams if s != jobs_stream()))
 
 
 def jobs_marker(once: str) -> str:

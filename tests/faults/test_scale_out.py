@@ -102,8 +102,10 @@ def test_sigterm_drains_twenty_jobs_without_waiting_for_the_takeover_timeout(bot
 
 
 def test_two_deployments_on_one_redis_run_only_their_own_jobs(bots: Bots) -> None:
-    _, jira = bots.start(TRUTO_INTEGRATED_ACCOUNT_ID="sandbox-jira")
-    _, linear = bots.start(TRUTO_INTEGRATED_ACCOUNT_ID="sandbox-linear")
+    # One namespace each, as the README says such deployments must have (the default is the
+    # Slack app's, which they share).
+    _, jira = bots.start(TRUTO_INTEGRATED_ACCOUNT_ID="sandbox-jira", REDIS_NAMESPACE="jira-bot")
+    _, linear = bots.start(TRUTO_INTEGRATED_ACCOUNT_ID="sandbox-linear", REDIS_NAMESPACE="linear-bot")
     for n in range(6):
         bots.command(jira, f"PROJ-{n + 1} priority=high")
         bots.command(linear, f"ENG-{n + 1} tags+=design")

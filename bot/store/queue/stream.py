@@ -60,9 +60,10 @@ class JobQueue:
     ) -> None:
         self.client = client
         self.stream = keys.jobs_stream()
-        # Jobs written before namespaces (an upgrade): still read, and run when their account is here.
-        self.legacy = keys.LEGACY_JOBS_STREAM if self.stream != keys.LEGACY_JOBS_STREAM else None
-        self._legacy_ready = False
+        # Jobs written under an earlier namespace (an upgrade, a namespace change): still read,
+        # and run when their account is here.
+        self.earlier = keys.earlier_jobs_streams()
+        self._earlier_ready: set[str] = set()
         self.consumer = consumer or f"bot-{uuid.uuid4().hex[:8]}"
         self.maxlen = maxlen
         self.memory_limit = memory_limit
@@ -349,22 +350,25 @@ class JobQueue:
             JOBS_PENDING.dec()
 
     async def legacy_jobs(self, min_idle_ms: int, count: int = 50) -> list[Job]:
-        """Jobs left in the stream of versions before namespaces (after an upgrade): new ones,
-        and those a worker of the old version took and never finished."""
-        if self.client is None or self.legacy is None:
+        """Jobs left in the streams of earlier namespaces (after an upgrade): new ones, and those
+        a worker of the old version took and never finished."""
+        if self.client is None:
             return []
-        try:
-            if not self._legacy_ready:
-                if not await self.client.exists(self.legacy):
-                    return []
-                with contextlib.suppress(ResponseError):  # BUSYGROUP: the old version made it
-                    await self.client.xgroup_create(self.legacy, GROUP, id="0")
-                self._legacy_ready = True
-            fresh: Any = await self.client.xreadgroup(GROUP, self.consumer, {self.legacy: ">"}, count=count)
-            stale: Any = await self.client.xautoclaim(
-                self.legacy, GROUP, self.consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
-            )
-        except (RedisError, OSError):
-            return []
-        entries = [e for _, found in fresh or [] for e in found] + list(stale[1] if stale else [])
-        return self._jobs(entries, stream=self.legacy)
+        jobs: list[Job] = []
+        for stream in self.earlier:
+            try:
+                if stream not in self._earlier_ready:
+                    if not await self.client.exists(stream):
+                        continue
+                    with contextlib.suppress(ResponseError):  # BUSYGROUP: the old version made it
+                        await self.client.xgroup_create(stream, GROUP, id="0")
+                    self._earlier_ready.add(stream)
+                fresh: Any = await self.client.xreadgroup(GROUP, self.consumer, {stream: ">"}, count=count)
+                stale: Any = await self.client.xautoclaim(
+                    stream, GROUP, self.consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
+                )
+            except (RedisError, OSError):
+                continue
+            entries = [e for _, found in fresh or [] for e in found] + list(stale[1] if stale else [])
+            jobs += self._jobs(entries, stream=stream)
+        return jobs

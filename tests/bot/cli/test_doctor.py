@@ -264,3 +264,48 @@ async def test_a_leftover_account_id_beside_the_yaml_is_a_warning(
     assert "names sandbox-jira, which TICKETBOT_CONFIG already lists as jira" in warning
     assert warning.endswith("unset it")
     assert code == 0 and text[-1] == "all checks passed"  # a warning is not a failure
+
+
+async def test_keys_under_another_namespace_are_named(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> None:
+    import redis.asyncio as aioredis
+
+    from bot.store import keys
+
+    client = aioredis.from_url(clean_redis)
+    await client.flushdb()
+    await client.set("ticketbot:dfeedface0001:audit", "x")
+    await client.set("ticketbot:dfeedface0001:history:U0ANA", "x")
+    await client.set("ticketbot:shared:ratelimit:sandbox-jira", "1")  # shared on purpose: not listed
+    before = keys.current(), keys.previous()
+    try:
+        code, text = await lines(loader(sandbox, fake_slack, redis_url=clean_redis))
+        here = keys.current()
+    finally:
+        keys.use(*before)
+        await client.flushdb()
+        await client.aclose()
+    assert code == 0  # a warning, not a failure
+    at = next(i for i, line in enumerate(text) if line.startswith("! Redis namespace"))
+    assert text[at].endswith(f"{here}; keys under another namespace: dfeedface0001 (2 keys)")
+    assert "`ticketbot namespace adopt <name>` moves one's history and audit trail here" in text[at + 1]
+
+
+def test_a_closed_pipe_ends_the_cli_without_a_traceback() -> None:
+    """`ticketbot demo | head -1`: the reader leaves after one line."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={"PATH": ""},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().strip()
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141
+    assert errors == ""
