@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from blocks import ids
@@ -98,23 +98,44 @@ HELP_EXAMPLES = (
 )
 
 
-def tool_examples(prefix: str, statuses: Sequence[str], priorities: Sequence[str]) -> list[tuple[str, str]]:
-    """The help's examples in a channel's own terms: its key prefix, a real status and priority."""
+def tool_examples(
+    prefix: str, statuses: Sequence[str], priorities: Sequence[str], changeable: Collection[str] | None = None
+) -> list[tuple[str, str]]:
+    """The help's examples in a channel's own terms: its key prefix, a real status and priority,
+    and only fields its tool lets people change (`changeable`: body field names; None: all)."""
     status = statuses[min(1, len(statuses) - 1)] if statuses else "In Progress"
     quoted = f'"{status}"' if " " in status else status
     priority = priorities[0].lower() if priorities else "high"
     key = f"{prefix}-42"
-    return [
-        (f"update {key} status={quoted} priority={priority}", "set fields"),
-        (f"{key} assignee=@ana tags+=backend due=friday", "assign, add a tag, set a due date"),
-        (f"{key} tags-=frontend due=none", "remove a tag, clear the due date"),
-        (
-            f"update {prefix}-1 {prefix}-2 {prefix}-10..{prefix}-14 status={quoted}",
-            "many tickets at once (previewed above 3)",
-        ),
-        (f"show {key}", "show the ticket (only to you)"),
-        (key, "open the edit form"),
+
+    def can(name: str) -> bool:
+        return changeable is None or name in changeable
+
+    examples = []
+    first = [f"status={quoted}" if can("status") else "", f"priority={priority}" if can("priority") else ""]
+    if any(first):
+        examples.append((f"update {key} {' '.join(p for p in first if p)}", "set fields"))
+    everyday = [
+        ("assignee=@ana", "assign", "assignees"),
+        ("tags+=backend", "add a tag", "tags"),
+        ('due="next friday"', "set a due date", "due_date"),
     ]
+    shown = [(typed, said) for typed, said, name in everyday if can(name)]
+    if shown:
+        examples.append((f"{key} {' '.join(t for t, _ in shown)}", ", ".join(s for _, s in shown)))
+    clearing = [("tags-=frontend", "remove a tag", "tags"), ("due=none", "clear the due date", "due_date")]
+    shown = [(typed, said) for typed, said, name in clearing if can(name)]
+    if shown:
+        examples.append((f"{key} {' '.join(t for t, _ in shown)}", ", ".join(s for _, s in shown)))
+    if can("status"):
+        examples.append(
+            (
+                f"update {prefix}-1 {prefix}-2 {prefix}-10..{prefix}-14 status={quoted}",
+                "many tickets at once (previewed above 3)",
+            )
+        )
+    examples += [(f"show {key}", "show the ticket (only to you)"), (key, "open the edit form")]
+    return examples
 
 
 def help_blocks(

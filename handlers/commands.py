@@ -14,7 +14,7 @@ from bot.domain.custom_fields import ticket_fields
 from bot.domain.errors import ParseError, UserInputError
 from bot.domain.fields import FIELDS, Kind
 from bot.domain.grammar import EVERYDAY, typed_name
-from handlers import live_cards
+from handlers import live_cards, texts
 from handlers.deps import SlackDeps, deps_of, idempotency_key
 from handlers.edit_form import open_edit
 from handlers.job_data import JobData
@@ -51,7 +51,7 @@ async def ack_ticket(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltCont
     deps = deps_of(context)
     command = _parsed(body, context)
     if isinstance(command, ParseError):
-        await ack(**private_answer(str(command)))
+        await ack(**private_answer(texts.refusal(str(command))))
         return
     if isinstance(command, UpdateCommand) and (command.bulk or not wants_preview(deps, command)):
         key = idempotency_key(body.get("team_id"), body.get("user_id"), body.get("trigger_id"))
@@ -65,7 +65,7 @@ async def ack_ticket(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltCont
             else:
                 await enqueue(deps, job, dedupe=key)
         except UserInputError as refused:  # no account for the channel, or Busy
-            await ack(**private_answer(str(refused)))
+            await ack(**private_answer(texts.refusal(str(refused))))
             return
     await ack()
 
@@ -130,7 +130,7 @@ async def _help(deps: SlackDeps, respond: AsyncRespond, channel: str | None) -> 
         definitions = await lookups.get(account, "fields")
         custom = [str(f.get("name")) for f in ticket_fields(definitions.items)]
         prefixes = sorted(await known_prefixes(deps, account) or ())
-        examples = tool_examples(prefixes[0] if prefixes else "PROJ", statuses, priorities)
+        examples = tool_examples(prefixes[0] if prefixes else "PROJ", statuses, priorities, changeable)
     tool = account.display_tool if account else None
     text = "How to use /ticket"
     blocks = help_blocks(tool, statuses, priorities, fields, custom, examples, more)

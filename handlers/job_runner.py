@@ -28,7 +28,7 @@ from bot.service.updates import UpdateResult
 from bot.store.cache import LockBusy
 from bot.store.queue import MAX_DELIVERIES, Handler, Job, NotForThisWorker, RunAgainLater
 from bot.truto.client import BULK
-from bot.truto.errors import RateLimited, TrutoError, Unavailable
+from bot.truto.errors import NotFound, RateLimited, TrutoError, Unavailable
 from handlers import bulk, bulk_progress, live_cards, texts
 from handlers.delivery import deliver, tell
 from handlers.deps import SlackDeps
@@ -106,7 +106,7 @@ async def _tell_failure(
         await tell(client, data, str(exc), notice=True)
         return
     if isinstance(exc, UserInputError):
-        await tell(client, data, str(exc))
+        await tell(client, data, texts.refusal(str(exc)))
         return
     if isinstance(exc, TrutoError):
         retryable = isinstance(exc, Unavailable | RateLimited)
@@ -118,6 +118,8 @@ async def _tell_failure(
                 f"{what}: the update could not be confirmed. {exc.user_message} "
                 "Retry is safe: it cannot apply twice."
             )
+        elif isinstance(exc, NotFound):  # "No PROJ-9999 in Jira.": the ticket named once
+            text = exc.user_message
         else:
             text = f"{what} was not updated: {exc.user_message}"
         await tell(client, data, text, retry=retry)

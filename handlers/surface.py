@@ -200,6 +200,8 @@ async def report_error(
         message = texts.SOMETHING_WENT_WRONG
     else:
         log.info("refused: %s", message)
+        if isinstance(exc, UserInputError) and not isinstance(exc, Notice):
+            message = texts.refusal(message)
     try:
         await tell(
             body,

@@ -3,6 +3,8 @@ are built in blocks/; the grammar's and the service's answers live beside their 
 
 from __future__ import annotations
 
+from blocks.text import sentence
+
 SOMETHING_WENT_WRONG = "Something went wrong on our side; nothing more was changed."
 FORGED_BUTTON = "This button is not valid any more (it may be from an old or altered message)."
 RETRY_GONE = "This update was already retried, or it expired; please make the change again."
@@ -33,3 +35,13 @@ def too_many_requests(per_minute: int) -> str:
         f"You have sent {per_minute} requests in the last minute, the most one person may send; "
         "nothing was done with this one. Please wait a minute and try again."
     )
+
+
+def refusal(message: str) -> str:
+    """A refusal of the bot's own (before any call) as a person reads it: a sentence, then
+    "Nothing was sent." (unless it says so already, or that nothing was done or changed)."""
+    said = sentence(message)
+    lowered = said.lower()
+    if any(words in lowered for words in ("nothing was sent", "nothing was done", "nothing was changed")):
+        return said
+    return f"{said} Nothing was sent."

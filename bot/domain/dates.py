@@ -12,7 +12,8 @@ from bot.domain.errors import DateError
 
 DATE_FORMS = (
     "YYYY-MM-DD (2026-12-04), an ISO datetime (2026-12-04T17:00 or 2026-12-04T17:00Z), "
-    "today, tomorrow, +3d, +2w, a weekday (friday, next fri), in 3 days, dec 4, end of month"
+    'today, tomorrow, +3d, +2w, a weekday (friday, "next friday"), "in 3 days", "dec 4", "end of month" '
+    "(quoted when it has spaces)"
 )
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -91,3 +91,7 @@ class FieldError(UserInputError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class UnknownSlackUser(ResolveError):
+    """Slack does not know the user a value names (users.info: user_not_found)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -100,3 +101,10 @@ def canonical(name: str) -> str | None:
     if lowered in FIELDS:
         return lowered
     return ALIASES.get(lowered)
+
+
+def field_list(names: Sequence[str]) -> str:
+    """Body fields as people name them, the first capitalised: "Due date and type"."""
+    labels = [FIELDS[n].label if n in FIELDS else n for n in dict.fromkeys(names)]
+    text = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+    return text[:1].upper() + text[1:]

@@ -476,8 +476,9 @@ def _check_repeats(assignments: list[Assignment]) -> None:
         if key in seen:
             first = seen[key]
             name = f"cf.{item.custom_key}" if item.custom_key else item.field
+            typed = f" ('{first.key_text}' and '{item.key_text}')" if first.key_text != item.key_text else ""
             raise ParseError(
-                f"{name} is given twice ('{first.key_text}' and '{item.key_text}')",
+                f"{name} is given twice{typed}",
                 item.position,
                 item.key_text,
                 "give each field once; for lists, put several values in one: tags+=a,b",

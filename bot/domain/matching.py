@@ -100,18 +100,20 @@ def _no_match(text: str, items: Sequence[Item], what: Label, is_user: bool) -> R
     return ResolveError(message, suggestions)
 
 
-def resolve_email(email: str, users: Sequence[Item], *, who: str | None = None) -> Item:
+def resolve_email(
+    email: str, users: Sequence[Item], *, who: str | None = None, tool: str = "the ticketing tool"
+) -> Item:
     """The ticketing user with this email (case-insensitive), or a ResolveError naming `who`."""
-    return NameIndex(users, is_user=True).by_email(email, who=who)
+    return NameIndex(users, is_user=True).by_email(email, who=who, tool=tool)
 
 
-def _one_by_email(email: str, matches: list[Item], who: str | None) -> Item:
+def _one_by_email(email: str, matches: list[Item], who: str | None, tool: str) -> Item:
     if len(matches) == 1:
         return matches[0]
-    person = who or email
     if matches:
         raise _ambiguous(email, ("user", "users"), matches, True)
-    raise ResolveError(f"no user in the ticketing tool has the email {email} ({person})")
+    person = f" ({who})" if who and who != email else ""
+    raise ResolveError(f"no user in {tool} has the email {email}{person}")
 
 
 def rank(query: str, items: Sequence[Item], *, limit: int = 100, is_user: bool = False) -> list[Item]:
@@ -209,7 +211,7 @@ class NameIndex:
         found = [candidates[position] for _, _, position in similar]
         return [index for index in found if index not in taken][:limit]
 
-    def by_email(self, email: str, *, who: str | None = None) -> Item:
+    def by_email(self, email: str, *, who: str | None = None, tool: str = "the ticketing tool") -> Item:
         """The user with this email, exactly (case-insensitive)."""
         if self._emails is None:
             self._emails = {}
@@ -217,7 +219,7 @@ class NameIndex:
                 for address in user_emails(item):
                     self._emails.setdefault(address.casefold(), []).append(index)
         indexes = dict.fromkeys(self._emails.get(email.strip().casefold(), []))
-        return _one_by_email(email, [self.items[i] for i in indexes], who)
+        return _one_by_email(email, [self.items[i] for i in indexes], who, tool)
 
     def resolve(self, text: str, what: Label) -> Item:
         query = text.strip().casefold()

@@ -159,6 +159,8 @@ def display_value(value: Any, limit: int = 80) -> str:
     """A field value as one short line of text."""
     if value is None or value == [] or value == "":
         return EMPTY
+    if isinstance(value, bool):  # a yes/no custom field
+        return "Yes" if value else "No"
     if isinstance(value, TicketRefObject):
         return value.label
     if isinstance(value, list):
@@ -178,6 +180,10 @@ class Change:
     label: str
     before: str
     after: str
+    # A list that had items and still has some: what came and went, so that the line reads
+    # "tags +backend" and a list's commas never look like separators between changes.
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
 
     @property
     def heading(self) -> str:
@@ -185,6 +191,9 @@ class Change:
         return self.label[:1].upper() + self.label[1:]
 
     def __str__(self) -> str:
+        if self.added or self.removed:
+            moves = [f"+{a}" for a in self.added] + [f"−{r}" for r in self.removed]
+            return f"{self.label} {' '.join(moves)}"
         return f"{self.label} {self.before} → {self.after}"
 
 

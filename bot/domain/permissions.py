@@ -7,6 +7,7 @@ from typing import Protocol
 
 from bot.domain.accounts import Account
 from bot.domain.errors import NotPermitted
+from bot.domain.fields import field_list
 
 
 class GroupDirectory(Protocol):
@@ -48,9 +49,8 @@ async def check_update(
         name for name in fields if name in rules.locked_fields or paired.get(name, "") in rules.locked_fields
     ]
     if locked:
-        raise NotPermitted(
-            f"{', '.join(locked)} can't be changed from Slack (locked in the ticketbot config)"
-        )
+        verb = "are" if len(locked) > 1 else "is"
+        raise NotPermitted(f"{field_list(locked)} {verb} locked in the ticketbot configuration")
 
 
 async def _allowed(

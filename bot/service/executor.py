@@ -35,7 +35,7 @@ class Executor:
             raise
         UPDATES.labels("applied").inc()
         await self.snapshots.put(plan.account, ticket, plan.typed_ref)
-        changes = changes_between(plan.targets, plan.before, ticket, plan.labels)
+        changes = changes_between(plan.targets, plan.before, ticket, plan.labels, plan.options)
         result = UpdateResult(plan.account, ticket, changes, key, plan.before, plan.targets)
         if self.audit is not None:
             await self.audit.record(

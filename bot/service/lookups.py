@@ -165,4 +165,4 @@ class Lookups:
 
     async def user_by_email(self, account: Account, email: str, *, who: str | None = None) -> Item:
         users = await self.get(account, "users")
-        return users.index.by_email(email, who=who)
+        return users.index.by_email(email, who=who, tool=account.display_tool)

@@ -16,7 +16,7 @@ from bot.domain.actors import Actor, SlackDirectory
 from bot.domain.commands import Assignment, Command, UpdateCommand
 from bot.domain.custom_fields import merge
 from bot.domain.errors import FieldError, NoAccount, RefError, Refused, ResolveError, UserInputError
-from bot.domain.fields import FIELDS, Kind
+from bot.domain.fields import FIELDS, Kind, field_list
 from bot.domain.grammar import parse
 from bot.domain.matching import compact, resolve
 from bot.domain.models import Change, Ref, Ticket, TicketUpdate
@@ -161,7 +161,7 @@ class Planner:
         if abilities.body_fields is not None:
             refused = [name for name in dict.fromkeys(fields) if name not in abilities.body_fields]
             if refused:
-                raise Refused(f"{', '.join(refused)} can't be changed on this {tool} account")
+                raise Refused(f"{field_list(refused)} can't be changed in {tool}")
 
     async def abilities(self, account: Account) -> Abilities:
         return await self.discovery.abilities(account) if self.discovery is not None else Abilities()
@@ -312,14 +312,17 @@ class Planner:
             before = await self.fetch_ticket(account, ref)  # a per-version value must be current
         query = update_query(account, abilities, before)
         labels = await self.resolver.custom_labels(account, targets)
-        return PlannedUpdate(account, before.id or ref.id, update, query, before, targets, ref.id, labels)
+        options = await self.resolver.custom_options(account, targets)
+        return PlannedUpdate(
+            account, before.id or ref.id, update, query, before, targets, ref.id, labels, options
+        )
 
     def preview(self, plan: PlannedUpdate) -> list[Change]:
         """Before → after of a planned update, as it would read once applied."""
         planned = plan.update.to_body()
         custom = {**(plan.before.custom_fields or {}), **(planned.pop("custom_fields", None) or {})}
         after = Ticket.model_validate({**plan.before.to_json(), **planned, "custom_fields": custom})
-        return changes_between(plan.targets, plan.before, after, plan.labels)
+        return changes_between(plan.targets, plan.before, after, plan.labels, plan.options)
 
     def _merge(self, ticket: Ticket, ref: TicketRef, assignment: Assignment, value: Any) -> list[Any]:
         """The whole new list for += / -=, from the ticket's current one."""

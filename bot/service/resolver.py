@@ -13,7 +13,7 @@ from typing import Any
 from bot.domain.accounts import Account
 from bot.domain.actors import Actor, SlackDirectory
 from bot.domain.commands import Assignment, UserValue
-from bot.domain.custom_fields import convert, find_field, label_of, ticket_fields
+from bot.domain.custom_fields import convert, field_options, find_field, label_of, ticket_fields
 from bot.domain.errors import FieldError, ResolveError, UserInputError
 from bot.domain.fields import FIELDS, Kind
 from bot.domain.matching import Item, item_name
@@ -167,6 +167,19 @@ class Resolver:
         defined = ticket_fields(fields.items) if fields.present else []
         named = {str(f.get("name")): label_of(f) for f in defined}
         return {f"cf.{key}": named[key] for key in keys if key in named}
+
+    async def custom_options(self, account: Account, targets: Sequence[Target]) -> dict[str, dict[str, str]]:
+        """The option labels of the custom fields an update sets, by value: a change reads
+        "Severity — → Major", not the option's id."""
+        keys = [key for _, key in targets if key is not None]
+        if not keys:
+            return {}
+        fields = await self.lookups.get(account, "fields")
+        defined = {str(f.get("name")): f for f in (ticket_fields(fields.items) if fields.present else [])}
+        found = {
+            key: {o["id"]: o["name"] for o in field_options(defined[key])} for key in keys if key in defined
+        }
+        return {f"cf.{key}": options for key, options in found.items() if options}
 
 
 def _ref(item: Item) -> Ref:

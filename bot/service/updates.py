@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.domain.accounts import Account
 from bot.domain.fields import FIELDS
-from bot.domain.models import Change, Ticket, TicketRefObject, TicketUpdate, UpdateQuery
+from bot.domain.models import Change, Ticket, TicketRefObject, TicketUpdate, UpdateQuery, display_value
 from bot.service.resolver import Target
 
 
@@ -23,6 +23,7 @@ class PlannedUpdate:
     targets: tuple[Target, ...]  # what the user meant to change, for the list of changes
     typed_ref: str = ""  # the ref as the user gave it (a key, a URL's id), kept with the snapshot
     labels: dict[str, str] = field(default_factory=dict)  # custom fields' labels, by target key
+    options: dict[str, dict[str, str]] = field(default_factory=dict)  # their option labels, by value
 
     def describe(self, base_url: str) -> dict[str, Any]:
         """The exact request, for `--dry-run` and logs."""
@@ -62,8 +63,14 @@ class UpdateResult:
         return body
 
     def undo_expect(self) -> dict[str, str]:
-        """What each changed field reads now; an undo checks the ticket still reads so."""
-        return {c.key: c.after for c in self.changes}
+        """What each changed field reads now, as changed_since reads it (raw values, not option
+        labels); an undo checks the ticket still reads so."""
+        changed = {c.key for c in self.changes}
+        return {
+            target_key(t): self.ticket.display(*t)
+            for t in dict.fromkeys(self.targets)
+            if target_key(t) in changed
+        }
 
 
 def target_key(target: Target) -> str:
@@ -89,15 +96,47 @@ def _as_body(value: Any) -> Any:
 
 
 def changes_between(
-    targets: Sequence[Target], before: Ticket, after: Ticket, labels: dict[str, str]
+    targets: Sequence[Target],
+    before: Ticket,
+    after: Ticket,
+    labels: dict[str, str],
+    options: dict[str, dict[str, str]] | None = None,
 ) -> list[Change]:
     changes = []
     for target in dict.fromkeys(targets):
-        old = before.display(*target)
-        new = after.display(*target)
-        if old != new:
-            changes.append(Change(target_key(target), target_label(target, labels), old, new))
+        named = (options or {}).get(target_key(target), {})
+        old, new = _shown(before, target, named), _shown(after, target, named)
+        if old == new:
+            continue
+        was, now = _items(before, target, named), _items(after, target, named)
+        moved: dict[str, tuple[str, ...]] = {}
+        if was and now and set(was) & set(now):  # some items stay: say what came and went
+            moved = {
+                "added": tuple(x for x in now if x not in was),
+                "removed": tuple(x for x in was if x not in now),
+            }
+        changes.append(Change(target_key(target), target_label(target, labels), old, new, **moved))
     return changes
+
+
+def _shown(ticket: Ticket, target: Target, options: dict[str, str]) -> str:
+    """A field as a change shows it: a custom option by its label."""
+    if not options:
+        return ticket.display(*target)
+    items = _items(ticket, target, options)
+    if items is not None:
+        return ", ".join(items) or display_value(None)
+    value = (ticket.custom_fields or {}).get(str(target[1]))
+    return options.get(str(value), display_value(value)) if value is not None else display_value(None)
+
+
+def _items(ticket: Ticket, target: Target, options: dict[str, str] | None = None) -> list[str] | None:
+    """A list field's items as shown; None for a field that is not a list."""
+    name, custom_key = target
+    value = (ticket.custom_fields or {}).get(custom_key) if custom_key is not None else ticket.value(name)
+    if not isinstance(value, list):
+        return None
+    return [(options or {}).get(str(v), display_value(v)) for v in value]
 
 
 def already(plan: PlannedUpdate) -> str:

@@ -9,10 +9,13 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.errors import UnknownSlackUser
 from bot.store import keys
 from bot.store.cache import Cache
 
 log = logging.getLogger(__name__)
+
+UNKNOWN_USER = frozenset({"user_not_found", "user_not_visible"})
 
 
 USERGROUP_SECONDS = 60.0
@@ -29,8 +32,9 @@ class SlackUserDirectory:
             try:
                 response = await self.client.users_info(user=slack_user_id)
             except SlackApiError as exc:
-                log.warning("users.info failed for %s: %s", slack_user_id, exc.response.get("error"))
-                return {"email": None, "admin": False}
+                error = exc.response.get("error")
+                log.warning("users.info failed for %s: %s", slack_user_id, error)
+                return {"email": None, "admin": False, "unknown": error in UNKNOWN_USER}
             user = response.get("user") or {}
             profile = user.get("profile") or {}
             return {
@@ -43,7 +47,13 @@ class SlackUserDirectory:
         return data
 
     async def email_of(self, slack_user_id: str) -> str | None:
-        email = (await self._profile(slack_user_id)).get("email")
+        """The profile's email; UnknownSlackUser when Slack does not know the user at all."""
+        profile = await self._profile(slack_user_id)
+        if profile.get("unknown"):
+            raise UnknownSlackUser(
+                f"Slack does not know the user <@{slack_user_id}> (no such user in this workspace)"
+            )
+        email = profile.get("email")
         return str(email) if email else None
 
     async def is_admin(self, slack_user_id: str) -> bool:

@@ -214,7 +214,7 @@ async def test_a_mention_in_a_text_custom_field_is_the_name_as_written(harness: 
 async def test_an_unknown_ticket_is_named_with_its_tool_and_offers_no_retry(harness: Harness) -> None:
     await harness.command("PROJ-9999 status=done")
     answer = last(harness.calls("response"))
-    assert answer["text"] == "PROJ-9999 was not updated: No PROJ-9999 in Jira."
+    assert answer["text"] == "No PROJ-9999 in Jira."  # the ticket named once
     assert [b["type"] for b in answer["blocks"]] == ["section"]  # no Retry: a retry cannot help
     await harness.command("show proj-42")  # a key typed in lower case is found
     assert last(harness.calls("response"))["blocks"][0]["type"] == "header"
@@ -246,7 +246,7 @@ async def test_an_at_name_typed_by_hand_is_told_to_use_the_autocomplete(harness:
     text = last(harness.calls("response"))["text"]
     assert text.startswith("Assignee: 'ana' matches several users: Ana Lima (ana@acme.example), ")
     assert text.endswith(
-        " and 8 more; pick @ana from Slack's autocomplete so it becomes a mention, or use an email."
+        " and 8 more; pick @ana from Slack's autocomplete so it becomes a mention, or use an email. Nothing was sent."
     )
     assert harness.sandbox.state.calls("PATCH") == []
 
@@ -255,7 +255,8 @@ async def test_an_unknown_mention_is_named_by_a_mention_not_a_raw_id(harness: Ha
     await harness.command("PROJ-42 assignee=<@U0NOBODY>")
     answer = last(harness.calls("response"))
     assert answer["text"] == (
-        "Assignee: <@U0NOBODY> (nobody@else.example) has no user in the Jira account with that email."
+        "Assignee: <@U0NOBODY> (nobody@else.example) has no user in the Jira account with that email. "
+        "Nothing was sent."
     )
     # Slack draws <@U0NOBODY> as the person's name; anything else stays escaped.
     assert answer["blocks"][0]["text"]["text"] == f":warning: {answer['text']}"

@@ -67,7 +67,9 @@ async def test_read_only_channel_allows_show_but_not_update(guarded_harness: Har
 
 async def test_locked_fields(guarded_harness: Harness) -> None:
     await guarded_harness.command("PROJ-42 created_at=2026-01-01")
-    assert "created_at can't be changed from Slack" in refusal(guarded_harness)
+    assert (
+        refusal(guarded_harness) == "Created at is locked in the ticketbot configuration. Nothing was sent."
+    )
     assert guarded_harness.sandbox.state.calls() == []
 
 

@@ -46,7 +46,7 @@ async def test_undo_sends_back_exactly_what_changed(harness: Harness) -> None:
     }
     replaced = last(harness.calls("response"))
     assert replaced["replace_original"] is True
-    assert "status Done → To Do, tags frontend, backend → frontend" in str(replaced["blocks"])
+    assert "status Done → To Do, tags −backend" in str(replaced["blocks"])
     records = await harness.core.service.audit.read(ticket="PROJ-42")  # type: ignore[union-attr]
     assert len(records) == 2 and records[0].idempotency_key != records[1].idempotency_key
 

@@ -105,6 +105,9 @@ def test_resolve_email_is_exact_and_case_insensitive() -> None:
         ResolveError, match=r"no user in the ticketing tool has the email zed@x.example \(@zed\)"
     ):
         resolve_email("zed@x.example", USERS, who="@zed")
+    with pytest.raises(ResolveError) as caught:  # the email typed: said once, the tool named
+        resolve_email("nobody@nowhere.example", USERS, who="nobody@nowhere.example", tool="Jira")
+    assert caught.value.message == "no user in Jira has the email nobody@nowhere.example"
 
 
 def test_empty_list_says_so() -> None:

@@ -113,7 +113,7 @@ async def test_result_has_the_patched_ticket_and_changes(
     assert result.changes == [
         Change("status", "status", "To Do", "In Progress"),
         Change("priority", "priority", "Medium", "High"),
-        Change("tags", "tags", "frontend", "frontend, backend"),
+        Change("tags", "tags", "frontend", "frontend, backend", added=("backend",)),
         Change("due_date", "due date", "—", "2026-12-04"),
     ]
     assert result.idempotency_key == "test-key"
@@ -167,7 +167,7 @@ async def test_merges_always_start_from_a_fresh_get(service: TicketService, sand
         ("PROJ-42 tags+=nonexistent-tag", "tags: no tag matches 'nonexistent-tag'"),
         ("PROJ-42 tags-=backend", "tags: 'backend' is not on PROJ-42 (now: frontend)"),
         ("PROJ-42 assignees-=ana@acme.example", "assignees: Ana Lima is not on PROJ-42 (now: Bruno Costa)"),
-        ("PROJ-42 workspace=main", "workspace can't be changed on this Jira account"),
+        ("PROJ-42 workspace=main", "Workspace can't be changed in Jira"),
     ],
 )
 async def test_resolution_errors_send_nothing(
@@ -270,3 +270,20 @@ async def test_the_confirmation_names_the_date_understood(
     assert patch_body(sandbox) == {"due_date": "2026-12-11"}
     [change] = result.changes
     assert (change.label, change.after) == ("due date", "2026-12-11")
+
+
+async def test_change_lines_read_as_people_name_things(
+    service: TicketService, sandbox: SandboxServer
+) -> None:
+    """Options by their label, yes/no as Yes/No, list changes as what came and went."""
+    result = await run(service, "PROJ-42 cf.severity=major cf.reviewed=yes tags+=backend")
+    assert [str(c) for c in result.changes] == ["Severity — → Major", "Reviewed — → Yes", "tags +backend"]
+    result = await run(service, "PROJ-42 tags-=frontend", key="second")
+    assert [str(c) for c in result.changes] == ["tags −frontend"]
+
+
+async def test_refusals_name_fields_as_people_do(service: TicketService, sandbox: SandboxServer) -> None:
+    with pytest.raises(UserInputError) as caught:
+        await run(service, "ENG-7 due=2026-12-24", channel=LINEAR_CHANNEL)
+    assert str(caught.value) == "Due date can't be changed in Linear"
+    assert sandbox.state.calls("PATCH") == []

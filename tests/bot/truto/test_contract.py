@@ -235,7 +235,7 @@ async def test_collection_types_are_kept(contract: TicketService, sandbox: Sandb
 async def test_remote_data_is_locked_unless_an_admin_unlocks_it(
     sandbox: SandboxServer, service: TicketService
 ) -> None:
-    with pytest.raises(UserInputError, match="remote_data"):
+    with pytest.raises(UserInputError, match="Remote data is locked in the ticketbot configuration"):
         await run(service, """PROJ-42 remote_data='{"x": 1}'""")
     assert sandbox.state.calls("PATCH") == []
 

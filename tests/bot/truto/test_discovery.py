@@ -32,7 +32,7 @@ async def test_a_field_one_tool_takes_and_the_other_refuses(
 ) -> None:
     await update(service, "PROJ-42 due=friday", JIRA_CHANNEL)
     assert sandbox.state.calls("PATCH")[-1].body == {"due_date": "2026-12-04"}
-    with pytest.raises(UserInputError, match="due_date can't be changed on this Linear account"):
+    with pytest.raises(UserInputError, match="Due date can't be changed in Linear"):
         await update(service, "ENG-7 due=friday", LINEAR_CHANNEL)
     assert len(sandbox.state.calls("PATCH")) == 1
 
