@@ -164,7 +164,9 @@ class TrutoClient:
             for name, value in self._base_query(account, "get")
             if name != "truto_response_format"
         ]
-        data = await self._request("GET", f"{TICKETS_PATH}/{ticket_id}", [*params, *LEAN], "get_ticket")
+        data = await self._request(
+            "GET", f"{TICKETS_PATH}/{ticket_id}", [*params, *LEAN], "get_ticket", tool=account.display_tool
+        )
         return _ticket(data)
 
     async def update_ticket(
@@ -187,6 +189,7 @@ class TrutoClient:
             "update_ticket",
             json=update.to_body(),
             headers={"Idempotency-Key": key},
+            tool=account.display_tool if account is not None else None,
         )
         try:
             return _ticket(data)
@@ -217,6 +220,7 @@ class TrutoClient:
                 f"/unified/ticketing/{resource}",
                 self._base_query(account, "list") + encode_query(query) + LEAN,
                 f"list {resource}",
+                tool=account.display_tool,
             )
             if page.get("is_partial_response") is True and info is not None:
                 info.partial = True
@@ -233,6 +237,7 @@ class TrutoClient:
             f"/unified/ticketing/{resource}/meta/{method}",
             self._base_query(account),
             f"meta {resource}",
+            tool=account.display_tool,
         )
 
     async def capabilities(self, account: Account) -> JsonDict:
@@ -241,6 +246,7 @@ class TrutoClient:
             f"/integrated-account/{account.integrated_account_id}/capabilities",
             [*self._base_query(account), ("type", "unified")],
             "capabilities",
+            tool=account.display_tool,
         )
 
     # -- webhooks (environment-wide: no integrated account) ------------------------
@@ -290,6 +296,23 @@ class TrutoClient:
             await self.token_limiter.acquire(self._token_key)
 
     async def _request(
+        self,
+        method: str,
+        path: str,
+        params: list[tuple[str, str]],
+        operation: str,
+        *,
+        json: JsonDict | None = None,
+        headers: dict[str, str] | None = None,
+        tool: str | None = None,
+    ) -> JsonDict:
+        """One call with its retries; an error's message names `tool` (the account's) when given."""
+        try:
+            return await self._request_once(method, path, params, operation, json=json, headers=headers)
+        except TrutoError as exc:
+            raise exc.naming(tool) from None
+
+    async def _request_once(
         self,
         method: str,
         path: str,

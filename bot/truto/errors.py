@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.domain.accounts import UNKNOWN_TOOL
 from bot.domain.redact import redact
 from bot.domain.sanitize import clean_text, html_to_text
 
@@ -36,6 +37,25 @@ class TrutoError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status}, detail={self.detail!r})"
+
+    def naming(self, tool: str | None) -> TrutoError:
+        """The same error, its message naming the account's tool ("Jira is unavailable right
+        now", "Jira refused the change: …") instead of "the ticketing tool"."""
+        if tool and tool != UNKNOWN_TOOL:
+            for generic, named in _GENERIC_NAMES:
+                self.user_message = self.user_message.replace(generic, named.format(tool=tool))
+        return self
+
+
+# The generic names in the messages above, longest first, and how they read once the tool is known.
+_GENERIC_NAMES = (
+    ("The connected ticketing account", "The {tool} account"),
+    ("The connected ticketing tool", "{tool}"),
+    ("The ticketing service", "{tool}"),
+    ("The ticketing tool", "{tool}"),
+    ("the ticketing tool", "{tool}"),
+    ("the connected tool", "{tool}"),
+)
 
 
 class NotFound(TrutoError):

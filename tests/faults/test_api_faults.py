@@ -82,10 +82,7 @@ async def test_a_refusal_offers_no_retry(harness: Harness) -> None:
     harness.sandbox.state.fail_next(422, method="PATCH", body={"message": "Transition not allowed"})
     await harness.command("PROJ-42 status=done")
     message = answer(harness)
-    assert (
-        message["text"]
-        == "PROJ-42 was not updated: The ticketing tool refused the change: Transition not allowed."
-    )
+    assert message["text"] == "PROJ-42 was not updated: Jira refused the change: Transition not allowed."
     assert "actions" not in [b["type"] for b in message["blocks"]]
 
 
@@ -93,10 +90,7 @@ async def _past_patience(harness: Harness) -> None:
     harness.sandbox.state.fail_next(429, retry_after=30, method="PATCH")
     await harness.command("PROJ-42 status=done")
     message = answer(harness)
-    assert (
-        message["text"]
-        == "PROJ-42 was not updated: The ticketing tool is busy (rate limit); try again in about 30 s."
-    )
+    assert message["text"] == "PROJ-42 was not updated: Jira is busy (rate limit); try again in about 30 s."
     await retry(harness, message)
     assert harness.sandbox.state.patches_applied == 1
     assert card_posted_then_notice_removed(harness)
@@ -143,7 +137,7 @@ async def test_validation_insight_names_the_fields(harness: Harness) -> None:
     await harness.command("PROJ-42 status=done")
     assert (
         answer(harness)["text"]
-        == "PROJ-42 was not updated: The ticketing tool needs resolution, fix_version for this change."
+        == "PROJ-42 was not updated: Jira needs resolution, fix_version for this change."
     )
 
 

@@ -134,7 +134,7 @@ async def test_api_failure_after_close_offers_retry_that_resends_the_same_update
     assert [c.status for c in failed] == [500, 500, 500]
     notice = last(harness.calls("chat.postEphemeral"))
     assert notice["text"] == (
-        "PROJ-42: the update could not be confirmed. The ticketing service is unavailable right now; "
+        "PROJ-42: the update could not be confirmed. Jira is unavailable right now; "
         "try again in a minute. Retry is safe: it cannot apply twice."
     )
     retry = notice["blocks"][1]["elements"][0]
