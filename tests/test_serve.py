@@ -106,3 +106,28 @@ def test_socket_mode_needs_the_app_token(sandbox: SandboxServer, slack: FakeSlac
     )
     assert result.returncode == 2
     assert "SLACK_APP_TOKEN: not set" in result.stderr
+
+
+def test_serve_logs_one_json_object_per_line_access_lines_included(
+    sandbox: SandboxServer, slack: FakeSlack
+) -> None:
+    import json
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+        env=bot_env(sandbox, slack, PORT=str(port), LOG_LEVEL="INFO"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200)
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=10)
+    lines = [line for line in out.decode().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    access = [r for r in records if r["logger"] == "uvicorn.access"]
+    assert any("GET /healthz" in r["msg"] for r in access)  # uvicorn's access lines, as JSON
+    assert any(r["logger"] == "uvicorn.error" and "Uvicorn running" in r["msg"] for r in records)
+    assert err.decode().strip() == ""

@@ -311,6 +311,7 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
         host=args.host,
         port=port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's own lines (access lines too) go through our JSON handler
         **serve_options(settings),
         timeout_graceful_shutdown=max(1, int(settings.drain_seconds)),
     )
