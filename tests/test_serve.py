@@ -131,3 +131,68 @@ def test_serve_logs_one_json_object_per_line_access_lines_included(
     assert any("GET /healthz" in r["msg"] for r in access)  # uvicorn's access lines, as JSON
     assert any(r["logger"] == "uvicorn.error" and "Uvicorn running" in r["msg"] for r in records)
     assert err.decode().strip() == ""
+
+
+def test_socket_mode_runs_offline_against_the_fake_slack(sandbox: SandboxServer, slack: FakeSlack) -> None:
+    """`ticketbot socket` connects to the fake's websocket; a slash command sent over it is
+    acknowledged and applied, and its card posted, with no network beyond loopback."""
+    from bot.cli.try_it import try_command
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "socket"],
+        env=bot_env(sandbox, slack, SLACK_APP_TOKEN="xapp-1-offline"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert slack.state.socket is not None
+        wait_until(lambda: slack.state.socket is not None and slack.state.socket.connected.is_set())
+        said: list[str] = []
+        code = try_command(
+            "/ticket PROJ-42 status=done",
+            bot_url="",
+            fake_url=slack.base_url,
+            secret=None,
+            channel="C0ANY",
+            socket=True,
+            wait=0.5,
+            out=said.append,
+        )
+        assert code == 0 and said[0].startswith("acknowledged over Socket Mode (200)")
+        wait_until(lambda: slack.state.named("chat.postMessage"))
+        assert sandbox.state.calls("PATCH")[0].body == {"status": {"id": "js4", "name": "Done"}}
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_ticketbot_try_sends_a_signed_command_and_shows_what_the_bot_did(
+    sandbox: SandboxServer, slack: FakeSlack
+) -> None:
+    from bot.cli.try_it import try_command
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+        env=bot_env(sandbox, slack, PORT=str(port)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: httpx.get(f"{base}/healthz").status_code == 200)
+        said: list[str] = []
+        code = try_command(
+            "/ticket update PROJ-42 priority=high",
+            bot_url=base,
+            fake_url=slack.base_url,
+            secret=SIGNING_SECRET,
+            wait=3.0,
+            out=said.append,
+        )
+        assert code == 0 and said[0] == "ack 200: (empty: the answer follows)"
+        posted = [line for line in said if line.startswith("chat.postMessage (C0TRY)")]
+        assert posted and any("priority Medium → High" in line for line in said)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -113,6 +113,18 @@ def _parser() -> argparse.ArgumentParser:
     adopt = namespace_sub.add_parser("adopt", help="move another namespace's keys (history, audit) here")
     adopt.add_argument("name", help="the namespace, as `ticketbot check` or `namespace list` names it")
 
+    fake = sub.add_parser("fake-slack", help="serve a fake Slack Web API (and Socket Mode) on loopback")
+    fake.add_argument("--port", type=int, default=8020, help="default: 8020")
+
+    tried = sub.add_parser("try", help='send the bot a signed command and show what it did: try "/ticket …"')
+    tried.add_argument("text", help='the command as typed in Slack: "/ticket update PROJ-42 status=done"')
+    tried.add_argument("--url", help="the bot (ticketbot serve); default http://127.0.0.1:$PORT (3000)")
+    tried.add_argument("--fake-slack", help="the fake Slack; default from SLACK_API_URL, else :8020")
+    tried.add_argument("--channel", default="C0TRY")
+    tried.add_argument("--user", default="U0ANA", help="the Slack user id who types it")
+    tried.add_argument("--socket", action="store_true", help="over Socket Mode (ticketbot socket) instead")
+    tried.add_argument("--wait", type=float, default=5.0, help="seconds to watch the fake Slack (5)")
+
     sandbox = sub.add_parser("sandbox", help="serve the local sandbox ticketing API")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8010, help="default: 8010")
@@ -265,6 +277,25 @@ async def _namespace(config: AppConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def _try(args: argparse.Namespace) -> int:
+    """Read from the environment alone: trying needs no API token, only the signing secret."""
+    from bot.cli.try_it import try_command
+
+    api = os.environ.get("SLACK_API_URL", "")
+    fake = args.fake_slack or (api.removesuffix("/").removesuffix("/api") if api else "http://127.0.0.1:8020")
+    url = args.url or f"http://127.0.0.1:{os.environ.get('PORT') or 3000}"
+    return try_command(
+        args.text,
+        bot_url=url,
+        fake_url=fake,
+        secret=os.environ.get("SLACK_SIGNING_SECRET"),
+        channel=args.channel,
+        user=args.user,
+        socket=args.socket,
+        wait=args.wait,
+    )
+
+
 def settings_token(secret: SecretStr | None) -> str | None:
     return secret.get_secret_value() if secret is not None else None
 
@@ -386,6 +417,13 @@ def _main(argv: Sequence[str] | None) -> int:
         return run_demo()
     if args.command == "sandbox":
         return _serve_sandbox(args)
+    if args.command == "fake-slack":
+        from bot.sandbox.fake_slack import serve_forever
+
+        serve_forever(args.port)
+        return 0
+    if args.command == "try":
+        return _try(args)
     if args.command == "check":
         from bot.cli.doctor import doctor
 

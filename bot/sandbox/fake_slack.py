@@ -1,7 +1,15 @@
-"""A fake Slack Web API on loopback (tests, benchmarks): records every call and answers like Slack.
+"""A fake Slack Web API on loopback (tests, benchmarks, trying the bot offline): records every
+call and answers like Slack.
 
-Also serves response_url posts at /response/<id>. Faults: `fail_next(method, status=429,
+Also serves response_url posts at /response/<id>, and Socket Mode (`apps.connections.open`
+answers the URL of its websocket, fake_socket.py). Faults: `fail_next(method, status=429,
 retry_after=1)` or `fail_next(method, error="expired_trigger_id")` (HTTP 200, ok: false).
+
+Run on its own: `python -m bot.sandbox.fake_slack --port 8020` (or `ticketbot fake-slack`).
+Over HTTP: `GET /_fake/calls` (every call so far, with its blocks and views), `POST
+/_fake/reset`, `POST /_fake/users` (`{"emails": {"U0ANA": "ana@acme.example"}, "admins":
+["U0ANA"]}`), and `POST /_fake/socket/<type>` (an envelope's payload, delivered to the app
+connected over Socket Mode; answers its acknowledgement).
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from bot.sandbox.fake_socket import SocketModeServer
 
 
 @dataclass
@@ -49,6 +59,7 @@ class FakeSlackState:
     admins: set[str] = field(default_factory=set)
     calls: list[Call] = field(default_factory=list)
     faults: list[SlackFault] = field(default_factory=list)
+    socket: SocketModeServer | None = None  # Socket Mode, once the server runs
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -100,6 +111,10 @@ async def _args(request: Request) -> dict[str, Any]:
 def create_fake_slack(state: FakeSlackState) -> Starlette:
     def answer(method: str, args: dict[str, Any]) -> dict[str, Any]:
         n = state.next_id()
+        if method == "apps.connections.open":
+            if state.socket is None or not state.socket.url:
+                return {"ok": False, "error": "socket_mode_unavailable"}
+            return {"ok": True, "url": state.socket.url}
         if method == "auth.test":
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0TEAM", "user": "ticketbot"}
         if method == "users.info":
@@ -147,11 +162,34 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
         return Response("ok")
 
     async def recorded(request: Request) -> Response:
-        """The calls so far (for a benchmark in another process); `at` is time.monotonic()."""
+        """The calls so far, with what each sent (blocks, views) and was answered; `at` is
+        time.monotonic() (for a benchmark in another process)."""
         calls = [
-            {"method": c.method, "path": c.path, "at": c.at, "text": c.args.get("text")} for c in state.calls
+            {
+                "method": c.method,
+                "path": c.path,
+                "at": c.at,
+                "text": c.args.get("text"),
+                "args": c.args,
+                "answer": c.answer,
+            }
+            for c in list(state.calls)
         ]
         return JSONResponse(calls)
+
+    async def users(request: Request) -> Response:
+        """Who Slack knows: emails by user id, and the workspace's admins."""
+        data = json.loads(await request.body() or b"{}")
+        state.emails.update({str(k): str(v) for k, v in (data.get("emails") or {}).items()})
+        state.admins.update(str(u) for u in data.get("admins") or [])
+        return JSONResponse({"ok": True, "emails": state.emails, "admins": sorted(state.admins)})
+
+    async def socket_send(request: Request) -> Response:
+        payload = json.loads(await request.body() or b"{}")
+        if state.socket is None:
+            return JSONResponse({"error": "Socket Mode is not running"}, status_code=503)
+        answer = await state.socket.send(request.path_params["kind"], payload)
+        return JSONResponse(answer, status_code=504 if "error" in answer else 200)
 
     async def reset(request: Request) -> Response:
         state.reset()
@@ -164,6 +202,8 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
             Route("/commands/{team}/{n}/{token}", response_url, methods=["POST"]),
             Route("/_fake/calls", recorded, methods=["GET"]),
             Route("/_fake/reset", reset, methods=["POST"]),
+            Route("/_fake/users", users, methods=["POST"]),
+            Route("/_fake/socket/{kind}", socket_send, methods=["POST"]),
         ]
     )
 
@@ -175,8 +215,18 @@ class FakeSlack:
             create_fake_slack(self.state), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._server.serve()), daemon=True)
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
         self.base_url = ""
+
+    async def _serve(self) -> None:
+        """The Web API and, in the same loop, the Socket Mode websocket."""
+        socket = SocketModeServer()
+        await socket.start()
+        self.state.socket = socket
+        try:
+            await self._server.serve()
+        finally:
+            await socket.stop()
 
     def start(self) -> None:
         self._thread.start()
@@ -199,3 +249,25 @@ class FakeSlack:
     def response_url(self) -> str:
         """Shaped like Slack's (…/commands/<team>/<id>/<token>)."""
         return f"{self.base_url}/commands/T0TEAM/{self.state.next_id()}/{uuid.uuid4().hex[:24]}"
+
+
+def serve_forever(port: int = 8020, out: Any = print) -> None:
+    """Run on its own until Ctrl-C: for trying the bot offline (`ticketbot fake-slack`)."""
+    fake = FakeSlack(port)
+    fake.start()
+    out(f"fake Slack Web API:  SLACK_API_URL={fake.api_url}")
+    out(f"recorded calls:      curl {fake.base_url}/_fake/calls")
+    out("Socket Mode:         any SLACK_APP_TOKEN (xapp-…) connects `ticketbot socket` here")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="a fake Slack Web API (and Socket Mode) on loopback")
+    parser.add_argument("--port", type=int, default=8020, help="default: 8020")
+    serve_forever(parser.parse_args().port)

@@ -5,12 +5,13 @@ PRINT_PICTURES=1 to print them again)."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from blocks.card import CardOptions, compact_blocks, ticket_card
+from blocks.card import CardOptions, compact_blocks, said_line, ticket_card
 from blocks.home import RecentUpdate, Routing, home_view
 from blocks.messages import notice_blocks
 from bot.domain.models import Change, Ticket
@@ -56,8 +57,23 @@ def pictures() -> dict[str, str]:
         ],
         [RecentUpdate("2026-11-29T10:30:00Z", "PROJ-42", "priority Medium → High, due date — → 2026-12-04")],
     )
+    shown_alone = CardOptions(
+        tool="Jira", action_value="signed", url=OPTIONS.url, statuses=OPTIONS.statuses, shareable=True
+    )
+    done = TICKET.model_copy(
+        update={"status": Ticket.model_validate({"id": "x", "status": {"id": "js4", "name": "Done"}}).status}
+    )
+    later = replace(
+        OPTIONS,
+        said=said_line(TICKET, OPTIONS, compact=True),
+        since=["Done"],
+        updated_in="Jira",
+        updated_at=datetime(2026, 11, 29, 11, 5, tzinfo=UTC),
+    )
     shown = {
         "compact line": compact_blocks(TICKET, OPTIONS),
+        "live line": compact_blocks(done, later),
+        "show card": ticket_card(TICKET, shown_alone),
         "card": ticket_card(TICKET, OPTIONS),
         "no-op": notice_blocks("PROJ-42 already has priority High; nothing was sent."),
         "home": home["blocks"],
@@ -67,7 +83,7 @@ def pictures() -> dict[str, str]:
     return {name: as_text(blocks, NAMES) for name, blocks in shown.items()}
 
 
-@pytest.mark.parametrize("name", ["compact line", "card", "no-op", "home"])
+@pytest.mark.parametrize("name", ["compact line", "live line", "show card", "card", "no-op", "home"])
 def test_the_readme_shows_what_the_builders_draw(name: str) -> None:
     picture = pictures()[name]
     if os.environ.get("PRINT_PICTURES"):
