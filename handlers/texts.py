@@ -44,4 +44,5 @@ def refusal(message: str) -> str:
     lowered = said.lower()
     if any(words in lowered for words in ("nothing was sent", "nothing was done", "nothing was changed")):
         return said
-    return f"{said} Nothing was sent."
+    stop = "" if said.endswith((".", "!", "?")) else "."
+    return f"{said}{stop} Nothing was sent."

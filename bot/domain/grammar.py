@@ -357,7 +357,10 @@ def _resolve_key(key: str, position: int, locked: Collection[str] = ()) -> tuple
         )
     if name is None:
         # Aliases first: on a tie, the word people type (assign → assignee, not assignees).
-        choices = [*ALIASES, *(n for n in _field_names() if n not in locked)]
+        choices = [
+            *(alias for alias, name in ALIASES.items() if name not in locked),
+            *(n for n in _field_names() if n not in locked),
+        ]
         best = process.extractOne(key.lower(), choices, scorer=fuzz.ratio, score_cutoff=60)
         guess = best[0] if best else None
         message = f"unknown field '{key}'"

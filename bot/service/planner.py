@@ -90,8 +90,18 @@ class Planner:
             today=today,
             link_patterns=tuple(dict.fromkeys(patterns)),
             max_tickets=self.config.settings.bulk_max_tickets,
-            locked=account.permissions.locked_fields if account is not None else (),
+            locked=self._not_settable(account),
         )
+
+    def _not_settable(self, account: Account | None) -> tuple[str, ...]:
+        """Fields not to suggest: locked in the config, or (by the last answer) refused by the tool."""
+        if account is None:
+            return ()
+        locked = set(account.permissions.locked_fields)
+        known = self.discovery.last.get(account.integrated_account_id) if self.discovery is not None else None
+        if known is not None and known.body_fields is not None:
+            locked |= {name for name in FIELDS if name not in known.body_fields}
+        return tuple(sorted(locked))
 
     # -- tickets ---------------------------------------------------------------------
 
@@ -232,9 +242,10 @@ class Planner:
             messages = list(dict.fromkeys(message for _, message in problems))
             if len(messages) == 1 and len(problems) > 1:
                 raise UserInputError(f"Nothing was sent: {messages[0]}")
-            lines = [f"{ref}: {message}" for ref, message in problems[:5]]
-            more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
-            raise UserInputError("Nothing was sent. " + "; ".join(lines) + more)
+            lines = [f"• {ref}: {message.rstrip('.')}." for ref, message in problems[:5]]
+            if len(problems) > 5:
+                lines.append(f"…and {len(problems) - 5} more.")
+            raise UserInputError("Nothing was sent:\n" + "\n".join(lines))  # one line per ticket
         return [r for r in results if isinstance(r, PlannedUpdate)]
 
     async def plan_fields(
@@ -312,7 +323,8 @@ class Planner:
             before = await self.fetch_ticket(account, ref)  # a per-version value must be current
         query = update_query(account, abilities, before)
         labels = await self.resolver.custom_labels(account, targets)
-        options = await self.resolver.custom_options(account, targets)
+        shown = [*((before.custom_fields or {}).values()), *((body.get("custom_fields") or {}).values())]
+        options = await self.resolver.custom_options(account, targets, shown)
         return PlannedUpdate(
             account, before.id or ref.id, update, query, before, targets, ref.id, labels, options
         )

@@ -168,18 +168,34 @@ class Resolver:
         named = {str(f.get("name")): label_of(f) for f in defined}
         return {f"cf.{key}": named[key] for key in keys if key in named}
 
-    async def custom_options(self, account: Account, targets: Sequence[Target]) -> dict[str, dict[str, str]]:
-        """The option labels of the custom fields an update sets, by value: a change reads
-        "Severity — → Major", not the option's id."""
+    async def custom_options(
+        self, account: Account, targets: Sequence[Target], values: Sequence[Any] = ()
+    ) -> dict[str, dict[str, str]]:
+        """How the custom fields an update sets show their values: an option by its label
+        ("Severity — → Major"), a user by their name ("Reviewer — → Ana Lima"), never an id.
+        `values`: the values the change shows (user fields are looked up for those alone)."""
         keys = [key for _, key in targets if key is not None]
         if not keys:
             return {}
         fields = await self.lookups.get(account, "fields")
         defined = {str(f.get("name")): f for f in (ticket_fields(fields.items) if fields.present else [])}
-        found = {
-            key: {o["id"]: o["name"] for o in field_options(defined[key])} for key in keys if key in defined
-        }
-        return {f"cf.{key}": options for key, options in found.items() if options}
+        shown: dict[str, dict[str, str]] = {}
+        for key in keys:
+            field = defined.get(key)
+            if field is None:
+                continue
+            if field.get("type") == "user":
+                shown[f"cf.{key}"] = await self._user_names(account, values)
+            elif options := field_options(field):
+                shown[f"cf.{key}"] = {o["id"]: o["name"] for o in options}
+        return {key: names for key, names in shown.items() if names}
+
+    async def _user_names(self, account: Account, values: Sequence[Any]) -> dict[str, str]:
+        wanted = {str(v) for v in values if isinstance(v, str | int)}
+        if not wanted:
+            return {}
+        users = await self.lookups.get(account, "users")
+        return {str(u["id"]): item_name(u) for u in users.items if str(u.get("id")) in wanted}
 
 
 def _ref(item: Item) -> Ref:

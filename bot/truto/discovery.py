@@ -198,6 +198,9 @@ class Discovery:
         self.client = client
         self.cache = cache
         self.ttl = ttl
+        # The last answer per account, for the parser (which cannot wait): fields a tool refuses
+        # are left out of the field names it suggests.
+        self.last: dict[str, Abilities] = {}
 
     async def _capabilities(self, account: Account) -> dict[str, Any]:
         try:
@@ -233,6 +236,7 @@ class Discovery:
         )
         abilities = abilities_from(state.get("capabilities"), meta.get("meta"), account.name)
         learn_tool_label(account.integrated_account_id, abilities.tool_label)
+        self.last[account.integrated_account_id] = abilities
         return abilities
 
     async def abilities(self, account: Account) -> Abilities:

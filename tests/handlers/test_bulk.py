@@ -79,7 +79,7 @@ async def test_a_bad_value_refuses_every_ticket_and_sends_nothing(harness: Harne
 
 async def test_an_unknown_ticket_refuses_the_command(harness: Harness) -> None:
     await harness.command("update PROJ-1 PROJ-999 priority=high")
-    assert last(harness.calls("response"))["text"] == "Nothing was sent. PROJ-999: No PROJ-999 in Jira."
+    assert last(harness.calls("response"))["text"] == "Nothing was sent:\n• PROJ-999: No PROJ-999 in Jira."
     assert harness.sandbox.state.calls("PATCH") == []
 
 
@@ -231,3 +231,11 @@ async def test_a_single_update_is_not_held_back_by_a_batch(
         finally:
             await harness.bot.worker.shutdown(0.1)
             worker.cancel()
+
+
+async def test_a_bulk_refusal_lists_one_line_per_ticket(harness: Harness) -> None:
+    await harness.command("update PROJ-1 PROJ-998 PROJ-999 priority=high")
+    assert last(harness.calls("response"))["text"] == (
+        "Nothing was sent:\n• PROJ-998: No PROJ-998 in Jira.\n• PROJ-999: No PROJ-999 in Jira."
+    )
+    assert harness.sandbox.state.calls("PATCH") == []

@@ -39,3 +39,17 @@ async def test_a_user_slack_does_not_know_is_not_a_missing_email(harness: Harnes
     assert "Slack does not know the user <@U0GONE>" in text
     assert "no email on the Slack profile" not in text
     assert harness.sandbox.state.calls("PATCH") == []
+
+
+async def test_an_unknown_field_suggests_only_fields_the_tool_takes(harness: Harness) -> None:
+    from tests.conftest import LINEAR_CHANNEL
+
+    await harness.command("ENG-7 priority=high", channel=LINEAR_CHANNEL)  # what Linear takes, learned
+    response = await harness.command("ENG-7 deu=tomorrow", channel=LINEAR_CHANNEL)
+    text = response.json()["text"]
+    assert text.startswith("Unknown field 'deu'") and "did you mean 'due'" not in text
+    hint = text.split("Fields: ", 1)[1]
+    assert (
+        hint == "title, status, priority, assignee, tags, team, collections, description, parent, "
+        "cf.&lt;custom field&gt;. Nothing was sent."
+    )  # no due: Linear refuses it

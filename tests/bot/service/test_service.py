@@ -287,3 +287,10 @@ async def test_refusals_name_fields_as_people_do(service: TicketService, sandbox
         await run(service, "ENG-7 due=2026-12-24", channel=LINEAR_CHANNEL)
     assert str(caught.value) == "Due date can't be changed in Linear"
     assert sandbox.state.calls("PATCH") == []
+
+
+async def test_a_user_custom_field_reads_as_the_persons_name(
+    service: TicketService, sandbox: SandboxServer
+) -> None:
+    result = await run(service, "PROJ-42 cf.reviewer=ana@acme.example")
+    assert [str(c) for c in result.changes] == ["Reviewer — → Ana Lima"]
