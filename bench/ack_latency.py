@@ -1,10 +1,12 @@
 """Ack latency: signed `/ticket update` requests over loopback HTTP, at concurrency 1, 10 and 50,
-the sandbox answering in 150 ms; ticketbot and the naive baseline in the same run.
+the sandbox answering in 150 ms; the floor (a bare signature check), ticketbot and the naive
+baseline in the same run.
 
     python bench/ack_latency.py [--httpx]
 
 Targets: concurrency 1 p50 ≤ 3 ms and p99 ≤ 10 ms; concurrency 10 p99 ≤ 50 ms; concurrency 50
-no ack over 1 s; p50 at least 4× lower than the baseline's. Requests go out through the lean
+no ack over 1 s; p50 at least 4× lower than the baseline's; concurrency 1 p50 and concurrency 10
+p99 each within 1.5× the floor's. Requests go out through the lean
 keep-alive generator (bench/loadgen.py); `--httpx` sends them with httpx instead, to show what
 a heavier client on the same two cores adds.
 """
@@ -83,7 +85,7 @@ def main() -> None:
     stack = Stack(latency=0.15)
     try:
         figures = {}
-        for name in ("ticketbot", "baseline"):
+        for name in ("floor", "ticketbot", "baseline"):
             server = stack.start(name)
             figures[name] = asyncio.run(measure(stack, server, args.httpx))
             server.stop()
@@ -96,9 +98,13 @@ def main() -> None:
         for concurrency, s in by_concurrency.items():
             rows.append([name, client, concurrency, s["n"], s["p50"], s["p99"], s["max"]])
     print(table(rows))
-    ours, base = figures["ticketbot"], figures["baseline"]
+    ours, base, floor = figures["ticketbot"], figures["baseline"], figures["floor"]
     ratio = round(base[1]["p50"] / max(ours[1]["p50"], 1e-9), 1)
+    over_floor_c1 = round(ours[1]["p50"] / max(floor[1]["p50"], 1e-9), 2)
+    over_floor_c10 = round(ours[10]["p99"] / max(floor[10]["p99"], 1e-9), 2)
     print()
+    print(verdict(over_floor_c1 <= 1.5, f"concurrency 1: p50 {over_floor_c1}× the floor's (≤ 1.5×)"))
+    print(verdict(over_floor_c10 <= 1.5, f"concurrency 10: p99 {over_floor_c10}× the floor's (≤ 1.5×)"))
     print(verdict(ours[1]["p50"] <= 3, f"concurrency 1: p50 {ours[1]['p50']} ms ≤ 3 ms"))
     print(verdict(ours[1]["p99"] <= 10, f"concurrency 1: p99 {ours[1]['p99']} ms ≤ 10 ms"))
     print(verdict(ours[10]["p99"] <= 50, f"concurrency 10: p99 {ours[10]['p99']} ms ≤ 50 ms"))
@@ -107,7 +113,12 @@ def main() -> None:
     figures_json = {k: {str(c): s for c, s in v.items()} for k, v in figures.items()}
     save(
         "ack_latency_httpx" if args.httpx else "ack_latency",
-        {"client": client, "figures": figures_json, "ratio_p50": ratio},
+        {
+            "client": client,
+            "figures": figures_json,
+            "ratio_p50": ratio,
+            "over_floor": {"c1_p50": over_floor_c1, "c10_p99": over_floor_c10},
+        },
     )
 
 

@@ -164,12 +164,14 @@ class Stack:
         return env
 
     def start(self, name: str, port: int | None = None, **extra: str) -> Server:
-        """`ticketbot` (ticketbot serve) or `baseline` (bench/baseline_app.py)."""
+        """`ticketbot` (ticketbot serve), `baseline` (bench/baseline_app.py) or `floor`
+        (bench/floor_app.py: a signature check and nothing else)."""
         port = port or free_port()
         if name == "ticketbot":
             command = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
         else:
-            command = [sys.executable, str(ROOT / "bench" / "baseline_app.py"), "--port", str(port)]
+            app = {"baseline": "baseline_app.py", "floor": "floor_app.py"}[name]
+            command = [sys.executable, str(ROOT / "bench" / app), "--port", str(port)]
         process = subprocess.Popen(
             command, env=self.env(**extra), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

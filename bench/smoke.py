@@ -16,7 +16,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 # Helpers the benches use, not benches.
 TIMEOUT = 300  # seconds for one bench at smoke size
-HELPERS = {"__init__", "common", "loadgen", "signing", "stubs", "baseline_app", "smoke"}
+HELPERS = {"__init__", "common", "loadgen", "signing", "stubs", "baseline_app", "floor_app", "smoke"}
 
 
 def benches() -> list[str]:
