@@ -266,6 +266,8 @@ async def soak(updates: int, concurrency: int, seed: int, rolling: bool = False)
         "told_failed_with_retry": len(told_failure & acked),
         "duplicated": sum(1 for i in acked if applied[i] > 1),
         "lost": len([i for i in acked if applied[i] == 0 and i not in answers]),
+        # Applied, yet its user was never told (no card, no answer): a lost answer.
+        "untold": sorted(i for i in acked if applied[i] >= 1 and i not in answers),
         "messages_repeated": sum(1 for calls in answers.values() if len(calls) > 1),
         "max_seconds_to_result": round(
             max((min(c.at for c in answers[i]) - sent_at[i] for i in answers), default=0.0), 2

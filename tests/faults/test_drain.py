@@ -94,6 +94,8 @@ async def test_a_paused_worker_whose_job_was_taken_over_does_not_tell_the_user_t
     assert await taker.begin(job, lease=5.0) == "run"  # taken over
     assert await paused.complete(job) is False  # the paused run finishes: it says nothing
     assert await taker.complete(job) is True  # the run that holds the job tells the user
+    assert await paused.begin(job, lease=5.0) == "busy"  # while it tells
+    await taker.finish(job)
     assert await paused.begin(job, lease=5.0) == "done"
     await client.aclose()
 

@@ -15,8 +15,9 @@ from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from bot.store import keys
 from bot.store.cache import RedisBackend
-from bot.store.queue import DONE, JobQueue, lease_key
+from bot.store.queue import JobQueue, lease_key
 from bot.store.queue.leases import _COMPLETE as COMPLETE
+from bot.store.queue.leases import TELLING
 from tests.conftest import JIRA_CHANNEL
 from tests.faults.redis_proxy import LosingProxy
 from tests.handlers.conftest import harness_config, last, running
@@ -69,7 +70,7 @@ async def test_a_completion_whose_answer_was_lost_still_lets_this_run_tell(clean
         assert await queue.complete(job) is True  # else nobody would tell the user
         assert len(proxy.lost) == 1
         held = await direct.get(lease_key(str(job.jid)))
-        assert held is not None and held.startswith(DONE)
+        assert held is not None and held.startswith(TELLING + b"a:")  # this run's claim to tell
         assert await JobQueue(direct, consumer="b").complete(job) is False  # another run stays quiet
         await client.aclose()
     await direct.aclose()

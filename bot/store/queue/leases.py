@@ -20,25 +20,33 @@ from redis.exceptions import RedisError
 from bot.store import keys
 from bot.store.queue.job import Job
 
-# KEYS: lease; ARGV: consumer, lease ms. Renews a lease this consumer holds.
+# KEYS: lease; ARGV: consumer, lease ms. Renews a lease this consumer holds, or its telling mark.
 _RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] or (holder and string.sub(holder, 1, 9 + #ARGV[1]) == 'telling:' .. ARGV[1] .. ':') then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
 """
-# KEYS: lease; ARGV: consumer, done ttl s, this call's nonce. Marks the job done if no other
-# worker holds it: 1 when this run is the one that finishes it (and may tell the user), else 0.
-# The done mark names the call, so a retry of this very call (its answer lost) still gets 1.
+# KEYS: lease; ARGV: consumer, lease ms when none is left, this call's nonce. Turns this run's
+# lease into a telling mark if no other worker holds the job: 1 when this run is the one that
+# tells the user, else 0. The mark names the call, so a retry of this very call (its answer
+# lost) still gets 1. It is a lease, not "done": it lapses if this process dies before telling
+# (then the job runs again: its PATCH replays under its key, and the user is told), and the
+# worker marks the job done once the telling is over (finish).
 _COMPLETE = """
 local holder = redis.call('GET', KEYS[1])
-local mine = 'done:' .. ARGV[3]
+local mine = 'telling:' .. ARGV[1] .. ':' .. ARGV[3]
 if holder == mine then return 1 end
 if holder and holder ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], mine, 'EX', ARGV[2])
+local left = redis.call('PTTL', KEYS[1])
+if left < 0 then left = tonumber(ARGV[2]) end
+redis.call('SET', KEYS[1], mine, 'PX', left)
 return 1
 """
-DONE = b"done"  # a finished job's lease starts so ("done", or "done:<nonce>" from complete)
+DONE = b"done"  # a finished job's lease reads so
+TELLING = b"telling:"  # a run that tells the user holds the job so until it is done
+TELLING_MS = 30_000  # a telling mark's life when the lease had none left (renewed while alive)
 DONE_TTL = 24 * 3600  # seconds a finished job's id is remembered
 MEMORY_LEASE_TIMEOUT = 0.5  # seconds: a job kept in memory was kept because Redis was away
 Verdict = Literal["run", "done", "busy"]
@@ -87,19 +95,21 @@ class Leases:
             return "done"
         if holder is None or holder == self.consumer.encode():
             return "run"
-        return "busy"
+        return "busy"  # another live worker runs it, or tells its outcome
 
     async def complete(self, job: Job) -> bool:
-        """Before a job's outcome is told: mark it done, unless another worker holds it (this
-        process was paused past its lease and the job was taken over) or finished it. Only the
-        run that gets True tells the user, so nobody sees the same card twice."""
+        """Before a job's outcome is told: claim the telling, unless another worker holds the job
+        (this process was paused past its lease and the job was taken over) or finished it. Only
+        the run that gets True tells the user, so nobody sees the same card twice; and since the
+        claim lapses with this process, a death before the telling leaves the job to run again
+        rather than marked done with its user never told."""
         jid = job.jid
         if self._complete is None or jid is None:
             return True
         try:
             async with asyncio.timeout(_timeout(job)):
                 nonce = uuid.uuid4().hex
-                marked = await self._complete(keys=[lease_key(jid)], args=[self.consumer, DONE_TTL, nonce])
+                marked = await self._complete(keys=[lease_key(jid)], args=[self.consumer, TELLING_MS, nonce])
                 return bool(marked)
         except (RedisError, OSError, TimeoutError):
             self.ran_offline.append(jid)

@@ -90,9 +90,25 @@ async def test_lease_verdicts_run_busy_done(client: aioredis.Redis) -> None:
     assert await b.begin(job, lease=5.0) == "busy"
     assert await b.complete(job) is False  # b does not hold it: b must not tell the user
     assert await a.complete(job) is True
+    assert await b.begin(job, lease=5.0) == "busy"  # a is telling the user
+    await a.finish(job)
     held = await client.get(lease_key(str(job.jid)))
     assert held is not None and held.startswith(DONE)
     assert await b.begin(job, lease=5.0) == "done"
+
+
+async def test_a_run_that_dies_before_telling_leaves_the_job_to_run_again(client: aioredis.Redis) -> None:
+    """Its claim to tell lapses with its lease: the job is taken over and its user told, never
+    marked done with nobody told (a SIGKILL between the claim and the card)."""
+    dead, taker = JobQueue(client, consumer="dead"), JobQueue(client, consumer="taker")
+    job = await dead.put({"n": 1})
+    assert job is not None
+    assert await dead.begin(job, lease=0.3) == "run"
+    assert await dead.complete(job) is True  # about to tell: then killed
+    assert await taker.begin(job, lease=5.0) == "busy"  # a live teller is left to it
+    await asyncio.sleep(0.4)
+    assert await taker.begin(job, lease=5.0) == "run"
+    assert await taker.complete(job) is True  # this run tells the user
 
 
 async def test_an_expired_lease_can_be_taken_and_the_late_first_run_says_nothing(
