@@ -10,11 +10,23 @@ from bot.domain.models import Ticket
 from bot.store.cache import Cache
 from bot.store.keys import cache_key
 
+BEFORE_KEPT_FOR = 3600.0  # an update's "before" outlives its redeliveries and takeovers
+
 
 class Snapshots:
     def __init__(self, cache: Cache, *, ttl: float = 300.0) -> None:
         self.cache = cache
         self.ttl = ttl
+
+    async def keep_before(self, account: Account, idempotency_key: str, ticket: Ticket) -> None:
+        """The ticket as an update's first try found it: a later try of the same update (a
+        takeover, a redelivery, Retry), whose PATCH the API replays, still says what changed."""
+        key = cache_key(account, "before", idempotency_key)
+        await self.cache.store(key, ticket.to_json(), ttl=BEFORE_KEPT_FOR, stale_for=0.0)
+
+    async def before_of(self, account: Account, idempotency_key: str) -> Ticket | None:
+        entry = await self.cache.backend.get(cache_key(account, "before", idempotency_key))
+        return Ticket.model_validate(entry.value) if entry is not None else None
 
     async def get(self, account: Account, ticket_id: str) -> Ticket | None:
         entry = await self.cache.backend.get(cache_key(account, "ticket", ticket_id))

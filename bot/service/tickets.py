@@ -8,6 +8,7 @@ ticket from the PATCH answer, with the changes.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from bot.domain.accounts import Account
@@ -66,17 +67,39 @@ class TicketService(Planner):
         account: Account | None = None,
         first_try: bool = True,
     ) -> UpdateResult:
-        """Plan and apply. An update the ticket already reads raises NothingToChange, on a first
-        try only: a try after one that may have landed sends its PATCH again (same key, so the
-        API replays its answer) rather than call its own change a no-op."""
+        """Plan and apply. An update the ticket already reads raises NothingToChange, unless an
+        earlier try of it may have sent its PATCH: then it is sent again (same key, so the API
+        replays its answer) rather than call its own change a no-op."""
         plan = await self.plan(command, actor, channel, account=account)
-        if first_try and not self.preview(plan):
+        if not self.preview(plan) and await self._never_sent(plan, idempotency_key, first_try):
             # Confirm with a fresh read (the snapshot may be minutes old) before saying so.
             await self.fetch_ticket(plan.account, command.ref)
             plan = await self.plan(command, actor, channel, account=account)
             if not self.preview(plan):
                 raise NothingToChange(already(plan))
-        return await self.execute(plan, actor, channel, idempotency_key=idempotency_key)
+        return await self._tried(plan, actor, channel, idempotency_key, first_try)
+
+    async def _never_sent(self, plan: PlannedUpdate, key: str | None, first_try: bool) -> bool:
+        """No earlier try of this update got as far as its PATCH: a first try, or a later one
+        whose first kept no "before" (it stopped earlier, e.g. at NothingToChange itself)."""
+        if first_try:
+            return True
+        return key is not None and await self.snapshots.before_of(plan.account, key) is None
+
+    async def _tried(
+        self, plan: PlannedUpdate, actor: Actor, channel: str | None, key: str | None, first_try: bool
+    ) -> UpdateResult:
+        """Execute; a first try keeps the ticket it found, so that a later try (whose PATCH is
+        replayed, and whose snapshot already shows the change) reports the same change and
+        offers an Undo to the same values."""
+        if key is not None:
+            if first_try:
+                await self.snapshots.keep_before(plan.account, key, plan.before)
+            else:
+                kept = await self.snapshots.before_of(plan.account, key)
+                if kept is not None:
+                    plan = dataclasses.replace(plan, before=kept)
+        return await self.execute(plan, actor, channel, idempotency_key=key)
 
     async def apply_fields(
         self,
@@ -90,9 +113,9 @@ class TicketService(Planner):
         first_try: bool = True,
     ) -> UpdateResult:
         plan = await self.plan_fields(account, ref, body, actor, channel)
-        if first_try and not self.preview(plan):
+        if not self.preview(plan) and await self._never_sent(plan, idempotency_key, first_try):
             await self.fetch_ticket(account, ref)
             plan = await self.plan_fields(account, ref, body, actor, channel)
             if not self.preview(plan):
                 raise NothingToChange(already(plan))
-        return await self.execute(plan, actor, channel, idempotency_key=idempotency_key)
+        return await self._tried(plan, actor, channel, idempotency_key, first_try)

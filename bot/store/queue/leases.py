@@ -46,7 +46,7 @@ return 1
 """
 DONE = b"done"  # a finished job's lease reads so
 TELLING = b"telling:"  # a run that tells the user holds the job so until it is done
-TELLING_MS = 30_000  # a telling mark's life when the lease had none left (renewed while alive)
+TELLING_MS = 5_000  # a telling mark's life when the lease had none left (renewed while alive)
 DONE_TTL = 24 * 3600  # seconds a finished job's id is remembered
 MEMORY_LEASE_TIMEOUT = 0.5  # seconds: a job kept in memory was kept because Redis was away
 Verdict = Literal["run", "done", "busy"]

@@ -9,7 +9,7 @@ import pytest
 
 from bot.domain.actors import Actor
 from bot.domain.commands import UpdateCommand
-from bot.domain.errors import ParseError, UserInputError
+from bot.domain.errors import NothingToChange, ParseError, UserInputError
 from bot.domain.models import Change, Ticket
 from bot.sandbox import SandboxServer
 from bot.service.tickets import TicketService
@@ -294,3 +294,30 @@ async def test_a_user_custom_field_reads_as_the_persons_name(
 ) -> None:
     result = await run(service, "PROJ-42 cf.reviewer=ana@acme.example")
     assert [str(c) for c in result.changes] == ["Reviewer — → Ana Lima"]
+
+
+async def test_a_later_try_of_an_update_reports_the_change_its_first_try_made(
+    service: TicketService, sandbox: SandboxServer
+) -> None:
+    """A takeover or a Retry sends the PATCH again (replayed under its key) while the snapshot
+    already shows the new value: it still says what changed, and its Undo puts back the old one."""
+    command = service.parse("PROJ-42 priority=highest", JIRA_CHANNEL, today=TODAY)
+    assert isinstance(command, UpdateCommand)
+    first = await service.apply(command, ANA, JIRA_CHANNEL, idempotency_key="one-update")
+    again = await service.apply(command, ANA, JIRA_CHANNEL, idempotency_key="one-update", first_try=False)
+    assert [str(c) for c in again.changes] == [str(c) for c in first.changes] == ["priority Medium → Highest"]
+    assert again.undo_body() == first.undo_body()
+    assert sandbox.state.patches_applied == 1  # the second PATCH was the API's replay
+
+
+async def test_a_later_try_of_an_update_that_never_sent_its_patch_is_still_a_no_op(
+    service: TicketService, sandbox: SandboxServer
+) -> None:
+    """Its first try found nothing to change (so kept no "before"): a takeover says the same,
+    rather than send a PATCH that changes nothing and a card with no visible change."""
+    command = service.parse("PROJ-42 priority=medium", JIRA_CHANNEL, today=TODAY)  # it reads Medium
+    assert isinstance(command, UpdateCommand)
+    for first_try in (True, False):
+        with pytest.raises(NothingToChange):
+            await service.apply(command, ANA, JIRA_CHANNEL, idempotency_key="no-op", first_try=first_try)
+    assert sandbox.state.calls("PATCH") == []
