@@ -18,6 +18,7 @@ async def test_two_hundred_updates_under_faults_lose_nothing_and_apply_nothing_t
     results = await soak(200, concurrency=10, seed=11, rolling=rolling)
     assert results["acked"] == 200, results["events"]
     assert results["lost"] == 0, results.get("lost_ids")
+    assert results["untold"] == []  # applied, yet no card or answer names the change
     assert results["duplicated"] == 0
     # Each acknowledged update was applied, or its user was told (with Retry) that it may not be.
     assert results["acked"] - results["applied"] - results["told_failed_with_retry"] <= 0
