@@ -83,10 +83,16 @@ async def _move(client: aioredis.Redis, source: str, target: str) -> int:
 
 
 async def adopt_previous(client: aioredis.Redis) -> int:
-    """At start-up: the keys of the namespaces this deployment had before are moved here."""
+    """At start-up: the keys of the namespaces this deployment had before are moved here, once
+    (a marker spares later start-ups the scan; keys an old process writes after it are listed
+    by `ticketbot check` and moved by `ticketbot namespace adopt`)."""
     moved = 0
     for old in keys.previous():
+        marker = keys.key("adopted", old)
+        if await client.exists(marker):
+            continue
         count = await adopt(client, old)
+        await client.set(marker, str(count))
         if count:
             log.warning(
                 "moved %d keys from namespace %s to %s (the namespace changed)", count, old, keys.current()

@@ -84,6 +84,7 @@ async def test_the_earlier_namespace_is_moved_at_start_up_so_the_audit_trail_sta
     assert record.user_id == "U0ANA"
     assert 0 < await client.pttl(keys.key("undo", "u1")) <= 60_000  # with its time to live
     assert await namespaces.others(client) == {}
+    assert await client.exists(keys.key("adopted", old))  # later start-ups skip the scan
     await core.aclose()
 
 
