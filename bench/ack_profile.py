@@ -56,12 +56,11 @@ def area(filename: str) -> str:
 async def drive(requests: int, stack: Stack) -> tuple[cProfile.Profile, float]:
     os.environ.update(stack.env())
     from bot.ops.config import load_config
-    from bot.slack.http_server import create_http_app
     from handlers.app import build_bot
 
     bot = build_bot(load_config())
     bot.authorize.warm_up()
-    app = create_http_app(bot.app, bot.edge, redis_ok=bot.core.redis_ok)
+    app = bot.http_app(redis_ok=bot.core.redis_ok)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ticketbot") as http:
 

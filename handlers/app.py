@@ -24,6 +24,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from starlette.applications import Starlette
 
 from bot.domain.actors import SlackDirectory
 from bot.ops.config import AppConfig, ConfigError
@@ -34,12 +35,13 @@ from bot.runtime import Core, build_core
 from bot.slack.authorization import SingleWorkspaceAuthorize
 from bot.slack.bodies import BodyReader, UnverifiedBudget
 from bot.slack.edge import ReplayGuard, SignatureCheck, SlackEdge
-from bot.slack.http_server import VERIFIED
+from bot.slack.http_server import VERIFIED, create_http_app
 from bot.slack.signing import Signer
 from bot.store.queue import JobQueue, Worker
 from bot.store.quota import UserQuota
 from handlers import actions, bulk, commands, events, home, options, preview, shortcuts, undo, views
 from handlers.deps import SlackDeps
+from handlers.fast_ack import FastAck
 from handlers.job_queue import account_share
 from handlers.job_runner import dropped_job_handler, job_handler
 from handlers.surface import report_error, too_many_requests
@@ -109,8 +111,16 @@ class SlackBot:
     edge: SlackEdge
     webhooks: TrutoWebhooks
     authorize: SingleWorkspaceAuthorize
+    fast_ack: FastAck
     processes: WorkerProcesses | None = None
     local: Worker | None = None  # beside worker processes: runs the jobs this process kept
+
+    def http_app(self, **options: Any) -> Starlette:
+        """The HTTP app of this bot: Slack's route through the edge, the fast ack and Bolt; the
+        unified API's webhooks; probes. `options`: create_http_app's (redis_ok, background…)."""
+        return create_http_app(
+            self.app, self.edge, truto_webhooks=self.webhooks.receive, fast_path=self.fast_ack, **options
+        )
 
     @property
     def core(self) -> Core:
@@ -223,5 +233,6 @@ def build_bot(
         settings.http_body_timeout_seconds,
         UnverifiedBudget(settings.http_unverified_bytes),
     )
-    edge = SlackEdge(SignatureCheck(secret.get_secret_value()), bodies, ReplayGuard(core.cache.backend))
-    return SlackBot(app, worker, deps, edge, TrutoWebhooks(deps, bodies), authorize)
+    replay = ReplayGuard(core.cache.backend)
+    edge = SlackEdge(SignatureCheck(secret.get_secret_value()), bodies, replay)
+    return SlackBot(app, worker, deps, edge, TrutoWebhooks(deps, bodies), authorize, FastAck(deps, replay))

@@ -45,6 +45,16 @@ async def answered_in_ack(body: dict[str, Any], context: AsyncBoltContext) -> bo
     return isinstance(command, ParseError)
 
 
+def update_job(deps: SlackDeps, command: UpdateCommand, body: dict[str, Any]) -> tuple[JobData, str]:
+    """The durable job of a `/ticket update` and its Idempotency-Key (from the request: a retry or
+    a double click makes one change). UserInputError when the channel has no account."""
+    key = idempotency_key(body.get("team_id"), body.get("user_id"), body.get("trigger_id"))
+    account = deps.service.account_for_ref(command.ref, body.get("channel_id"))
+    surface = "bulk" if command.bulk else "command"
+    text = body.get("text") or ""
+    return JobData.to_run(account, surface, text, command.ref.id, key=key, **asker_of(body)), key
+
+
 async def ack_ticket(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     """Answer within Slack's 3 s: a parse error at once; an update is written as a durable job
     before the ack; show, edit and help run after it."""
@@ -54,12 +64,8 @@ async def ack_ticket(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltCont
         await ack(**private_answer(texts.refusal(str(command))))
         return
     if isinstance(command, UpdateCommand) and (command.bulk or not wants_preview(deps, command)):
-        key = idempotency_key(body.get("team_id"), body.get("user_id"), body.get("trigger_id"))
         try:
-            account = deps.service.account_for_ref(command.ref, body.get("channel_id"))
-            surface = "bulk" if command.bulk else "command"
-            text = body.get("text") or ""
-            job = JobData.to_run(account, surface, text, command.ref.id, key=key, **asker_of(body))
+            job, key = update_job(deps, command, body)
             if command.bulk:
                 await enqueue_bulk_plan(deps, job, dedupe=key, tickets=len(command.refs))
             else:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.domain.errors import UserInputError
-from bot.store.queue import Job, QueueFull
+from bot.store.queue import Gate, Job, QueueFull
 from handlers import texts
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
@@ -26,19 +26,27 @@ class Busy(UserInputError):
 
 
 async def put_job(
-    deps: SlackDeps, data: JobData, *, once: str | None = None, once_ttl: float = 3600.0
+    deps: SlackDeps,
+    data: JobData,
+    *,
+    once: str | None = None,
+    once_ttl: float = 3600.0,
+    gate: Gate | None = None,
 ) -> Job | None:
     try:
-        return await deps.jobs.put(data.to_json(), once=once, once_ttl=once_ttl)
+        return await deps.jobs.put(data.to_json(), once=once, once_ttl=once_ttl, gate=gate)
     except QueueFull:
         log.warning("job refused: the in-process queue is full while Redis is away")
         raise Busy() from None
 
 
-async def enqueue(deps: SlackDeps, data: JobData, *, dedupe: str, dedupe_ttl: float = 3600.0) -> bool:
+async def enqueue(
+    deps: SlackDeps, data: JobData, *, dedupe: str, dedupe_ttl: float = 3600.0, gate: Gate | None = None
+) -> bool:
     """Write the job before the ack; a repeat of the same request (Slack retry, double click) is
-    dropped. Returns False for a repeat; Busy when it cannot be kept."""
-    if await put_job(deps, data, once=dedupe, once_ttl=dedupe_ttl) is None:
+    dropped. Returns False for a repeat (or, through a `gate`, a replay); Busy when it cannot be
+    kept; OverQuota past the gate's quota."""
+    if await put_job(deps, data, once=dedupe, once_ttl=dedupe_ttl, gate=gate) is None:
         log.info("duplicate delivery %s dropped", dedupe[:12])
         return False
     return True

@@ -154,18 +154,21 @@ async def tell(
 _background: set[asyncio.Task[None]] = set()
 
 
+def json_response(answer: dict[str, Any]) -> BoltResponse:
+    """An answer in the ack's own body."""
+    return BoltResponse(status=200, body=json.dumps(answer), headers={"content-type": "application/json"})
+
+
 async def too_many_requests(body: dict[str, Any], per_minute: int) -> BoltResponse:
     """The answer to a request past the per-user quota: said at once, nothing queued."""
     message = texts.too_many_requests(per_minute)
     if "command" in body:
-        answer = private_answer(message)
-        return BoltResponse(status=200, body=json.dumps(answer), headers={"content-type": "application/json"})
+        return json_response(private_answer(message))
     if body.get("type") == "view_submission":
         inputs = [b for b in (body.get("view") or {}).get("blocks") or [] if b.get("type") == "input"]
         if inputs and inputs[0].get("block_id"):
-            errors = {"response_action": "errors", "errors": {inputs[0]["block_id"]: message[:150]}}
-            return BoltResponse(
-                status=200, body=json.dumps(errors), headers={"content-type": "application/json"}
+            return json_response(
+                {"response_action": "errors", "errors": {inputs[0]["block_id"]: message[:150]}}
             )
     url = body.get("response_url")
     if isinstance(url, str) and url:

@@ -25,7 +25,6 @@ from pydantic import SecretStr
 from bot.ops.config import AppConfig
 from bot.sandbox import SANDBOX_TOKEN, SandboxState
 from bot.sandbox.fake_slack import FakeSlack
-from bot.slack.http_server import create_http_app
 from bot.truto import webhook_admin
 from bot.truto.client import TrutoClient
 from handlers.app import SlackBot, build_bot
@@ -68,7 +67,7 @@ async def _bot_on_loopback(config: AppConfig, directory: Any, port: int) -> Asyn
     bot = build_bot(config, directory=directory)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_http_app(bot.app, bot.edge, truto_webhooks=bot.webhooks.receive),
+            bot.http_app(),
             host="127.0.0.1",
             port=port,
             lifespan="off",

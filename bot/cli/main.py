@@ -303,7 +303,7 @@ def settings_token(secret: SecretStr | None) -> str | None:
 def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from bot.slack.http_server import create_http_app, serve_options
+    from bot.slack.http_server import serve_options
     from handlers.app import build_bot
 
     bot = build_bot(config)
@@ -318,14 +318,11 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     async def drain() -> None:
         await bot.drain(config.settings.drain_seconds)
 
-    http_app = create_http_app(
-        bot.app,
-        bot.edge,
+    http_app = bot.http_app(
         redis_ok=core.redis_ok,
         background=background,
         drain=drain,
         on_shutdown=core.aclose,
-        truto_webhooks=bot.webhooks.receive,
         metrics_token=settings_token(config.settings.metrics_token),
     )
     port = args.port or config.settings.port or 3000

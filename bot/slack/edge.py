@@ -8,6 +8,9 @@ signature over the raw bytes is verified.
   not JSON gets the same 401 as a junk signature, with no traceback and no trace of its content.
 - A signed request seen before (the same timestamp and signature: a replay of captured bytes)
   is answered 200 and does nothing, for as long as its signature could verify.
+- A verified `/ticket update` may be taken by the fast ack (handlers/fast_ack.py) before the
+  last two checks: it parses no JSON and keeps the replay marker in its own write. The rest
+  passes `for_bolt` first.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from starlette.requests import Request
 from bot.slack.bodies import BodyReader, BodyRefused, json_depth_ok
 from bot.store import ack_budget
 from bot.store.cache import Backend
-from bot.store.keys import key
+from bot.store.keys import jobs_key
 
 SIGNATURE_WINDOW = 300.0  # seconds a Slack signature stays valid
 CLOCK_SKEW = 30.0  # our clock may be this far from Slack's
@@ -60,14 +63,19 @@ class ReplayGuard:
     markers: Backend
     window: float = REPLAY_WINDOW
 
-    async def first_time(self, headers: Mapping[str, str]) -> bool:
-        """True the first time a (timestamp, signature) pair is seen. A marker store that does not
-        answer within the ack budget lets the request through (its per-surface markers remain)."""
+    @staticmethod
+    def marker(headers: Mapping[str, str]) -> str:
+        """The request's marker: the fast ack sets it in the job's own write (keys.jobs_key)."""
         digest = hashlib.sha256(
             f"{headers.get('x-slack-request-timestamp')}:{headers.get('x-slack-signature')}".encode()
         ).hexdigest()[:32]
+        return jobs_key("replay", digest)
+
+    async def first_time(self, headers: Mapping[str, str]) -> bool:
+        """True the first time a (timestamp, signature) pair is seen. A marker store that does not
+        answer within the ack budget lets the request through (its per-surface markers remain)."""
         try:
-            token = await ack_budget.within(self.markers.try_lock(key("replay", digest), self.window))
+            token = await ack_budget.within(self.markers.try_lock(self.marker(headers), self.window))
         except (TimeoutError, OSError):
             return True
         return token is not None
@@ -99,16 +107,29 @@ class SlackEdge:
     replay: ReplayGuard | None = None
 
     async def admit(self, request: Request) -> bytes | Refusal:
-        """The verified raw body, or why it is refused. Starts the ack budget for what follows."""
+        """The verified raw body of a request Bolt may parse, or why it is refused."""
+        verified = await self.verified(request)
+        if isinstance(verified, Refusal):
+            return verified
+        return await self.for_bolt(request.headers, verified)
+
+    async def verified(self, request: Request) -> bytes | Refusal:
+        """The raw body with its signature verified, or why it is refused; nothing is parsed or
+        stored (the fast ack reads a form's fields and no JSON). Starts the ack budget."""
         try:
             body = await self.bodies.read(request)
         except BodyRefused as refused:
             return Refusal(refused.status, refused.reason)
         if not self.signature.verify(body, request.headers):
             return Refusal(401, "invalid signature")
-        if not _nesting_ok(body, request.headers.get("content-type", "")):
-            return Refusal(400, "too deeply nested")
         ack_budget.begin()
-        if self.replay is not None and not await self.replay.first_time(request.headers):
+        return body
+
+    async def for_bolt(self, headers: Mapping[str, str], body: bytes) -> bytes | Refusal:
+        """A verified body again, unless its JSON nests too deeply for Bolt's parser or its
+        request was seen before (a replay)."""
+        if not _nesting_ok(body, headers.get("content-type", "")):
+            return Refusal(400, "too deeply nested")
+        if self.replay is not None and not await self.replay.first_time(headers):
             return Refusal(200, "replay")
         return body

@@ -11,10 +11,11 @@ import asyncio
 import contextlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+from slack_bolt import BoltResponse
 from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
@@ -39,6 +40,8 @@ WEBHOOKS_PATH = "/truto/webhooks"
 
 RedisCheck = Callable[[], Awaitable[bool | None]]
 Endpoint = Callable[[Request], Awaitable[Response]]
+# A verified request answered without Bolt (handlers/fast_ack.py), or None: Bolt's to answer.
+FastPath = Callable[[bytes, Mapping[str, str]], Awaitable[BoltResponse | None]]
 
 
 def serve_options(settings: Settings) -> dict[str, Any]:
@@ -73,13 +76,20 @@ def create_http_app(
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
     truto_webhooks: Endpoint | None = None,
     metrics_token: str | None = None,
+    fast_path: FastPath | None = None,
 ) -> Starlette:
     """`truto_webhooks`: the receiver of the unified API's webhooks (it verifies their own
-    signature: Slack's edge does not apply to them)."""
+    signature: Slack's edge does not apply to them). `fast_path`: tried on each verified request
+    before the replay guard (it keeps the guard's marker in its own write) and Bolt."""
     state = {"draining": False}
 
     async def slack_events(request: Request) -> Response:
-        admitted = await edge.admit(request)
+        verified = await edge.verified(request)
+        if isinstance(verified, Refusal):
+            return _refused(verified)
+        if fast_path is not None and (answered := await fast_path(verified, request.headers)) is not None:
+            return to_starlette_response(answered)
+        admitted = await edge.for_bolt(request.headers, verified)
         if isinstance(admitted, Refusal):
             return _refused(admitted)
         try:

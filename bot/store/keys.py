@@ -9,7 +9,8 @@ exceptions are meant to be shared: the API budgets of an account and of a token 
 which every deployment using that account or token must count together.
 
 Redis Cluster: keys used together in one command or script share a hash tag (`{…}`): the job
-stream and its repeat markers. Every other key is used alone and spreads over the cluster.
+stream, its repeat markers, the replay markers and the quota counters (`jobs_key`). Every other
+key is used alone and spreads over the cluster.
 """
 
 from __future__ import annotations
@@ -71,11 +72,18 @@ def earlier_jobs_streams() -> list[str]:
     return list(dict.fromkeys(s for s in streams if s != jobs_stream()))
 
 
-def jobs_marker(once: str) -> str:
-    """A repeat marker, written in one script with the job: same hash slot as the stream."""
+def jobs_key(*parts: str) -> str:
+    """A key used in one script with the job stream, so in its hash slot: the repeat markers, the
+    replay guard's markers and the per-user quota counters (the fast ack checks all three in the
+    job's own write)."""
     if _namespace == LEGACY_NAMESPACE:
-        return f"{PREFIX}:{LEGACY_NAMESPACE}:dedupe:{once}"
-    return f"{PREFIX}:{{{_namespace}:jobs}}:dedupe:{once}"
+        return ":".join((PREFIX, LEGACY_NAMESPACE, *parts))
+    return ":".join((PREFIX, f"{{{_namespace}:jobs}}", *parts))
+
+
+def jobs_marker(once: str) -> str:
+    """A repeat marker, written in one script with the job."""
+    return jobs_key("dedupe", once)
 
 
 def shared(*parts: str) -> str:

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bot.store import ack_budget
-from bot.store.keys import key
+from bot.store.keys import jobs_key
 
 WINDOW = 60  # seconds
 # One key, one round trip, atomic (and fine on a Redis Cluster): count, and expire the window.
@@ -46,13 +46,27 @@ class UserQuota:
         self._local[name] = self._local.get(name, 0) + cost
         return self._local[name]
 
+    def _name(self, team: str | None, user: str, window: int) -> str:
+        # In the job stream's hash slot: the fast ack counts it in the job's own write.
+        return jobs_key("quota", team or "-", user, str(window))
+
+    def counter(self, team: str | None, user: str | None) -> tuple[str, int, Callable[[], bool]] | None:
+        """For a count made in another script (the fast ack's job write, one request): this
+        minute's counter of the user, its expiry in seconds, and the count to make in this process
+        instead while Redis does not answer. None when no quota applies."""
+        if self.per_minute <= 0 or not user:
+            return None
+        window = int(self._clock() // WINDOW)
+        name = self._name(team, user, window)
+        return name, WINDOW * 2, lambda: self._count_local(name, window, 1) <= self.per_minute
+
     async def allow(self, team: str | None, user: str | None, cost: int = 1) -> bool:
         """Count `cost` requests of this user (a bulk update costs one per ticket it reads);
         False once they are past the quota this minute."""
         if self.per_minute <= 0 or not user:
             return True
         window = int(self._clock() // WINDOW)
-        name = key("quota", team or "-", user, str(window))
+        name = self._name(team, user, window)
         count = None
         if self.client is not None:
             try:

@@ -21,7 +21,8 @@ async def test_an_update_sent_while_auth_test_fails_is_applied_and_carded(harnes
 
 
 async def test_auth_test_is_asked_once_for_many_first_requests(harness: Harness) -> None:
+    # Requests through Bolt (an update's fast ack needs no authorization: handlers/fast_ack.py).
     for ticket in ("PROJ-41", "PROJ-42", "PROJ-43"):
-        assert (await harness.command(f"update {ticket} priority=low")).status_code == 200
+        assert (await harness.command(f"show {ticket}")).status_code == 200
     assert len(harness.calls("auth.test")) == 1
-    assert len(harness.sandbox.state.calls("PATCH")) == 3
+    assert len(harness.sandbox.state.calls("GET")) >= 3

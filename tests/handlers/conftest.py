@@ -18,7 +18,6 @@ from bot.ops.config import AppConfig, Settings
 from bot.runtime import Core
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.sandbox.fake_slack import Call, FakeSlack
-from bot.slack.http_server import create_http_app
 from handlers.app import SlackBot, build_bot
 from tests.blocks.limits import check_blocks, check_view
 from tests.conftest import JIRA, JIRA_CHANNEL, LINEAR, LINEAR_CHANNEL
@@ -145,7 +144,7 @@ def harness_config(
 async def running(config: AppConfig, sandbox: SandboxServer, slack: FakeSlack) -> AsyncIterator[Harness]:
     bot = build_bot(config)
     core = bot.core
-    http_app = create_http_app(bot.app, bot.edge, redis_ok=core.redis_ok, truto_webhooks=bot.webhooks.receive)
+    http_app = bot.http_app(redis_ok=core.redis_ok)
     transport = httpx.ASGITransport(app=http_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ticketbot.test") as http:
         yield Harness(http, slack, sandbox, core, bot)

@@ -19,7 +19,7 @@ import uvicorn
 from bot.ops.config import AppConfig
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
-from bot.slack.http_server import create_http_app, serve_options
+from bot.slack.http_server import serve_options
 from handlers.app import build_bot
 from tests.handlers.conftest import Harness, harness_config
 from tests.redis_server import free_port
@@ -67,7 +67,7 @@ async def served(config: AppConfig, sandbox: SandboxServer, slack: FakeSlack) ->
     settings = config.settings
     server = uvicorn.Server(
         uvicorn.Config(
-            create_http_app(bot.app, bot.edge, redis_ok=core.redis_ok, truto_webhooks=bot.webhooks.receive),
+            bot.http_app(redis_ok=core.redis_ok),
             host="127.0.0.1",
             port=free_port(),
             **serve_options(settings),

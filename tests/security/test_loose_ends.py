@@ -15,7 +15,6 @@ import redis
 from bot.domain.accounts import Permissions, UpdateRule
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
-from bot.slack.http_server import create_http_app
 from tests.conftest import JIRA, JIRA_CHANNEL
 from tests.handlers.conftest import Harness, harness_config, last
 from tests.handlers.payloads import BRUNO, block_actions, record_event, sign_truto
@@ -68,7 +67,7 @@ async def test_a_webhook_event_marker_lives_minutes_not_a_day(edge: Harness, cle
 
 
 async def test_metrics_want_the_token_when_one_is_set(edge: Harness) -> None:
-    app = create_http_app(edge.bot.app, edge.bot.edge, metrics_token="m3tr1cs-t0ken")
+    app = edge.bot.http_app(metrics_token="m3tr1cs-t0ken")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         assert (await http.get("/metrics")).status_code == 401
         assert (await http.get("/metrics", headers={"Authorization": "Bearer nope"})).status_code == 401

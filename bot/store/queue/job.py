@@ -24,6 +24,27 @@ class QueueFull(Exception):
     """Redis is away and this process already keeps as many jobs as it may."""
 
 
+class OverQuota(Exception):
+    """The user is past their quota this minute (counted in the job's own write): nothing queued."""
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Checks made in the same round trip as the job's write (the fast ack of a command), each on
+    a key in the job stream's hash slot (keys.jobs_key).
+
+    `replay`: the signed request's marker; a request seen before writes nothing (None is
+    returned, as for a repeat). `quota`: the user's counter this minute; past `quota_limit`,
+    OverQuota and nothing written. `local_quota`: the count while Redis does not answer."""
+
+    replay: str
+    replay_ttl: float
+    quota: str | None = None
+    quota_limit: int = 0
+    quota_window: int = 120
+    local_quota: Callable[[], bool] | None = None
+
+
 @dataclass(frozen=True)
 class Job:
     id: str

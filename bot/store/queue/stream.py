@@ -23,7 +23,7 @@ from redis.exceptions import RedisError, ResponseError
 from bot.ops.metrics import JOBS_PENDING
 from bot.store import ack_budget, keys
 from bot.store.cache import MemoryBackend
-from bot.store.queue.job import Job, QueueFull
+from bot.store.queue.job import Gate, Job, OverQuota, QueueFull
 from bot.store.queue.leases import Leases, Verdict
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,28 @@ if held then
   local mine = ARGV[4] .. ' '
   if string.sub(held, 1, #mine) == mine then return string.sub(held, #mine + 1) end
   return false
+end
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'j', ARGV[3])
+redis.call('SET', KEYS[1], ARGV[4] .. ' ' .. id, 'PX', ARGV[1])
+return id
+"""
+# The same, behind the fast ack's gate (job.Gate). KEYS: marker, stream, replay marker, quota
+# counter; ARGV: as above, then replay ttl ms, quota window s, quota limit (0: none). The entry id;
+# nil for a repeat or a replay; 0 past the quota (nothing written but the replay marker, so a
+# replay of the refused request is answered nothing).
+_PUT_GATED = """
+local held = redis.call('GET', KEYS[1])
+if held then
+  local mine = ARGV[4] .. ' '
+  if string.sub(held, 1, #mine) == mine then return string.sub(held, #mine + 1) end
+  return false
+end
+if not redis.call('SET', KEYS[3], ARGV[4], 'NX', 'PX', ARGV[5]) then return false end
+local limit = tonumber(ARGV[7])
+if limit > 0 then
+  local count = redis.call('INCR', KEYS[4])
+  if count == 1 then redis.call('EXPIRE', KEYS[4], ARGV[6]) end
+  if count > limit then return 0 end
 end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'j', ARGV[3])
 redis.call('SET', KEYS[1], ARGV[4] .. ' ' .. id, 'PX', ARGV[1])
@@ -74,6 +96,7 @@ class JobQueue:
         self._redis_down = False
         self._seen = MemoryBackend()  # repeat markers while Redis is away
         self._put_once = client.register_script(_PUT_ONCE) if client is not None else None
+        self._put_gated = client.register_script(_PUT_GATED) if client is not None else None
         self.leases = Leases(client, self.consumer)
 
     @property
@@ -137,13 +160,19 @@ class JobQueue:
         self._group_ready = True
 
     async def put(
-        self, data: dict[str, Any], *, once: str | None = None, once_ttl: float = 3600.0
+        self,
+        data: dict[str, Any],
+        *,
+        once: str | None = None,
+        once_ttl: float = 3600.0,
+        gate: Gate | None = None,
     ) -> Job | None:
         """Write the job (before the ack). Never fails: falls back to memory.
 
         With `once`, a job with the same key within `once_ttl` seconds is dropped (a Slack
-        retry, a double click): None is returned. Marker and job are written in one round trip.
-        QueueFull when Redis is away and the memory queue is at its limit.
+        retry, a double click): None is returned. Marker and job are written in one round trip,
+        with the `gate`'s checks when one is given (it needs `once`). QueueFull when Redis is
+        away and the memory queue is at its limit; OverQuota past the gate's quota.
         """
         data = {**data, "jid": uuid.uuid4().hex}
         payload = json.dumps(data, separators=(",", ":"))
@@ -157,14 +186,17 @@ class JobQueue:
                 else:
                     marker = keys.jobs_marker(once)
                     script = self._put_once
-                    job_id = await self._write(
-                        lambda: script(
-                            keys=[marker, self.stream],
-                            args=[int(once_ttl * 1000), self.maxlen, payload, data["jid"]],
-                        )
-                    )
+                    names = [marker, self.stream]
+                    args: list[Any] = [int(once_ttl * 1000), self.maxlen, payload, data["jid"]]
+                    if gate is not None and self._put_gated is not None:
+                        script = self._put_gated
+                        names += [gate.replay, gate.quota or gate.replay]
+                        args += [int(gate.replay_ttl * 1000), gate.quota_window, gate.quota_limit]
+                    job_id = await self._write(lambda: script(keys=names, args=args))
                     if job_id is None:
                         return None
+                    if job_id == 0:
+                        raise OverQuota()
             except (RedisError, OSError, TimeoutError) as exc:
                 # A timeout leaves it unknown whether the write landed: the memory copy has the
                 # same jid, so whichever copy runs second finds the first one's mark.
@@ -177,6 +209,11 @@ class JobQueue:
                 )
         if self._memory.qsize() >= self.memory_limit:
             raise QueueFull(f"{self._memory.qsize()} jobs wait in this process")
+        if gate is not None:
+            if await self._seen.try_lock(gate.replay, gate.replay_ttl) is None:
+                return None
+            if gate.local_quota is not None and not gate.local_quota():
+                raise OverQuota()
         if once is not None and await self._seen.try_lock(f"dedupe:{once}", once_ttl) is None:
             return None
         job = Job(f"mem-{uuid.uuid4().hex}", data, source="memory")

@@ -63,11 +63,17 @@ class Worker:
     def _waiting_count(self) -> int:
         return sum(len(q) for q in self._waiting.values())
 
+    def _runs_here(self, job: Job) -> bool:
+        """Another copy of the job (the memory one of a write that timed out yet landed) runs in
+        this process: its lease names this consumer too, so the lease alone cannot tell."""
+        return job.jid is not None and any(other.jid == job.jid for other in self._running.values())
+
     async def _process(self, job: Job, share: str) -> None:
+        busy_here = self._runs_here(job)
         self._running[job.id] = job
         acknowledge = True
         try:
-            verdict = await self.queue.begin(job, self._lease)
+            verdict = "busy" if busy_here else await self.queue.begin(job, self._lease)
             if verdict == "done":
                 log.info("job %s ran already; acknowledged", job.id)
             elif verdict == "busy":
