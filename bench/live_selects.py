@@ -99,8 +99,10 @@ def main() -> None:
         rss_after = server.rss_kib()
         figures = asyncio.run(measure(server.events_url, metadata))
         client = redis.Redis(port=stack.redis_port)
-        users_bytes = client.memory_usage("ticketbot:v1:sandbox-jira:lookup:users") or 0
-        tags_bytes = client.memory_usage("ticketbot:v1:sandbox-jira:lookup:tags") or 0
+        [users_key] = client.keys("ticketbot:*:sandbox-jira:lookup:users")
+        [tags_key] = client.keys("ticketbot:*:sandbox-jira:lookup:tags")
+        users_bytes = client.memory_usage(users_key) or 0
+        tags_bytes = client.memory_usage(tags_key) or 0
     finally:
         stack.close()
     rows: list[list[object]] = [["list", "requests", "p50 ms", "p99 ms", "max ms"]]

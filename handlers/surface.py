@@ -260,7 +260,7 @@ async def card_options(
     statuses: list[dict[str, Any]] = []
     can_update = not deps.config.read_only(channel)
     if interactive and not compact and can_update:
-        statuses = (await deps.core.lookups.get(account, "ticket_status")).items
+        statuses = list((await deps.core.lookups.get(account, "ticket_status")).items)
         can_update = (await deps.service.abilities(account)).can_update
     return CardOptions(
         tool=account.display_tool,

@@ -5,6 +5,7 @@ multi-select (array; `+=`/`-=` work). Pure: the service supplies the list and th
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ _TRUE = {"yes", "true", "on", "1", "y"}
 _FALSE = {"no", "false", "off", "0", "n"}
 
 
-def ticket_fields(items: list[Item]) -> list[Item]:
+def ticket_fields(items: Sequence[Item]) -> list[Item]:
     return [f for f in items if f.get("entity_type") in (None, "ticket")]
 
 
@@ -112,7 +113,7 @@ def merge(current: Any, values: list[Any], op: str, name: str) -> list[Any]:
     return [v for v in now if v not in values]
 
 
-def form_fields(fields: list[Item], configured: tuple[str, ...]) -> tuple[list[Item], list[str]]:
+def form_fields(fields: Sequence[Item], configured: tuple[str, ...]) -> tuple[list[Item], list[str]]:
     """The custom fields an edit form shows: those the tool marks required, then those the
     account config names (by name or label), each once; and the configured names that match
     no field."""

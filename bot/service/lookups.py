@@ -9,15 +9,20 @@ not asked for again on every command.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from bot.domain.accounts import Account
 from bot.domain.fields import LOOKUP_RESOURCES
 from bot.domain.matching import Item, NameIndex
+from bot.domain.packed import PackedItems
+from bot.ops.memory import release_freed
 from bot.ops.metrics import CACHE_EVENTS
 from bot.store.cache import Cache
 from bot.store.keys import cache_key
@@ -44,7 +49,7 @@ RESOURCE_LABELS = {
 @dataclass(frozen=True)
 class LookupList:
     resource: str
-    items: list[Item] = field(default_factory=list)
+    items: Sequence[Item] = field(default_factory=list)  # a long list is packed (bot/domain/packed.py)
     present: bool = True  # False: the integration has no such list
 
     @property
@@ -55,6 +60,51 @@ class LookupList:
     def index(self) -> NameIndex:
         """Built once per copy of the list, for resolution and live selects."""
         return NameIndex(self.items, is_user=self.resource == "users")
+
+
+SHARED_UP_TO = 32  # characters: shorter string values are kept once per list, however often they occur
+
+
+def _share_strings(items: list[Item]) -> list[Item]:
+    """One object for each short string value that many items repeat (first and last names,
+    email types, roles), in place: JSON parsing makes a new string for every occurrence, and
+    50 000 users repeat a few hundred of them."""
+    seen: dict[str, str] = {}
+
+    def shared(value: Any) -> Any:
+        if isinstance(value, str) and len(value) <= SHARED_UP_TO:
+            return seen.setdefault(value, value)
+        if isinstance(value, dict):
+            for name, inner in value.items():
+                value[name] = shared(inner)
+        elif isinstance(value, list):
+            value[:] = [shared(inner) for inner in value]
+        return value
+
+    for item in items:
+        shared(item)
+    return items
+
+
+def _packed(resource: str, items: list[Item], present: bool) -> LookupList:
+    """A long list, packed, with its index built. The dicts are let go (the list emptied) before
+    the index is built, so the index's strings fill the memory they held instead of new pages."""
+    found = LookupList(resource, PackedItems(items), present)
+    items.clear()
+    found.index  # noqa: B018  (built now, in this thread)
+    return found
+
+
+def _out_of_the_collector() -> None:
+    """Keep a large list (100 000 containers for 50 000 users) out of the cyclic collector's
+    full passes, each of which held every request for about 40 ms: young garbage is collected,
+    and what lives now is frozen, as `serve` freezes what start-up built. The list is acyclic, so
+    reference counting still frees it when a newer copy replaces it; only cyclic garbage already
+    old at this moment is kept, once per change of a large list. The memory it was read through
+    goes back to the system."""
+    gc.collect(1)
+    gc.freeze()
+    release_freed()  # the pages and JSON text it was read from
 
 
 def _slim(item: dict[str, Any]) -> Item:
@@ -81,7 +131,8 @@ class Lookups:
         # Parsed lists (and their indexes) kept in the process for a while, so a live select
         # over 50 000 users neither reads nor parses them from Redis on every keystroke.
         self.local_ttl = min(ttl, local_ttl)
-        self._local: dict[str, tuple[float, LookupList]] = {}
+        # key → (until, list, the stored entry's stamp when it was read)
+        self._local: dict[str, tuple[float, LookupList, float | None]] = {}
         self._reloading: dict[str, asyncio.Task[LookupList]] = {}
 
     async def _fetch(self, account: Account, resource: str) -> dict[str, Any]:
@@ -104,7 +155,7 @@ class Lookups:
             CACHE_EVENTS.labels(resource, "hit").inc()
             if local[0] <= time.monotonic() and key not in self._reloading:
                 # Serve this copy; a fresh one (from Redis, or the API) replaces it in the background.
-                task = asyncio.get_running_loop().create_task(self._load(account, resource, key))
+                task = asyncio.get_running_loop().create_task(self._recheck(account, resource, key))
                 self._reloading[key] = task
                 task.add_done_callback(lambda _: self._reloading.pop(key, None))
             return local[1]
@@ -122,17 +173,42 @@ class Lookups:
             return None
         return LookupList(resource, entry.value["items"], entry.value["present"])
 
+    async def _stamp(self, key: str) -> float | None:
+        try:
+            return await self.cache.backend.stamp(key)
+        except (RedisError, OSError):
+            return None
+
+    async def _recheck(self, account: Account, resource: str, key: str) -> LookupList:
+        """The copy here is kept while the stored list is the one it was parsed from (its stamp
+        unchanged): parsing 50 000 users again and rebuilding their index every minute held the
+        event loop (json's parser keeps the GIL) for nothing."""
+        _, kept, stamp = self._local[key]
+        if stamp is not None and await self._stamp(key) == stamp:
+            self._local[key] = (time.monotonic() + self.local_ttl, kept, stamp)
+            return kept
+        return await self._load(account, resource, key)
+
     async def _load(self, account: Account, resource: str, key: str) -> LookupList:
+        stamp = await self._stamp(key)  # before the read: a store in between makes it differ later
         data = await self.cache.get_or_fetch(
             key, lambda: self._fetch(account, resource), ttl=self.ttl, stale_for=self.stale_for
         )
         if data.get("partial"):
             # The tool answered part of the list: use it, but ask again soon rather than keep it.
             await self.cache.store(key, data, ttl=PARTIAL_TTL, stale_for=0.0)
-        found = LookupList(resource, data["items"], data["present"])
-        if len(found.items) > LARGE_LIST:
-            await asyncio.to_thread(lambda: found.index)  # built off the event loop
-        self._local[key] = (time.monotonic() + self.local_ttl, found)
+        if stamp is None:  # nothing was stored: this load stored it (at worst a replica's twin)
+            stamp = await self._stamp(key)
+        if len(data["items"]) > LARGE_LIST:
+            # A copy of the list (another request awaiting the same load shares `data`): once
+            # `data` is let go, emptying the copy frees the dicts.
+            items, present = list(data["items"]), data["present"]
+            del data
+            found = await asyncio.to_thread(_packed, resource, items, present)  # off the event loop
+            _out_of_the_collector()
+        else:
+            found = LookupList(resource, _share_strings(data["items"]), data["present"])
+        self._local[key] = (time.monotonic() + self.local_ttl, found, stamp)
         return found
 
     async def drain(self) -> None:
@@ -156,6 +232,7 @@ class Lookups:
             self._local[cache_key(account, "lookup", resource)] = (
                 time.monotonic() + self.local_ttl,
                 refreshed[resource],
+                None,  # read again at the next expiry
             )
         return refreshed
 

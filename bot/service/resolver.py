@@ -195,7 +195,7 @@ class Resolver:
         if not wanted:
             return {}
         users = await self.lookups.get(account, "users")
-        return {str(u["id"]): item_name(u) for u in users.items if str(u.get("id")) in wanted}
+        return {user_id: item_name(user) for user_id, user in users.index.by_ids(wanted).items()}
 
 
 def _ref(item: Item) -> Ref:

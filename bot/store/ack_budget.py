@@ -46,4 +46,7 @@ async def within(awaitable: Awaitable[T]) -> T:
         if asyncio.iscoroutine(awaitable):
             awaitable.close()
         raise TimeoutError("ack budget spent")
-    return await asyncio.wait_for(awaitable, left)
+    # asyncio.timeout, not wait_for: wait_for runs the awaitable as a task of its own, a task
+    # and a turn of the event loop more for every Redis call on the ack path.
+    async with asyncio.timeout(left):
+        return await awaitable

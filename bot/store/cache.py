@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -48,6 +49,12 @@ class Backend(Protocol):
     async def delete(self, *keys: str) -> None: ...
     async def try_lock(self, key: str, ttl: float) -> str | None: ...
     async def unlock(self, key: str, token: str) -> None: ...
+    async def stamp(self, key: str) -> float | None: ...
+
+
+# The end of a stored entry (Entry.dumps puts "f" last): its stamp, read without the value.
+_STAMP = re.compile(rb'"f":(-?[0-9.]+(?:[eE][-+]?[0-9]+)?)}$')
+STAMP_TAIL = 64  # bytes read from the end of an entry
 
 
 class MemoryBackend:
@@ -84,6 +91,10 @@ class MemoryBackend:
     async def get(self, key: str) -> Entry | None:
         value = self._live(key)
         return value if isinstance(value, Entry) else None
+
+    async def stamp(self, key: str) -> float | None:
+        entry = await self.get(key)
+        return entry.fresh_until if entry is not None else None
 
     async def set(self, key: str, entry: Entry, keep_for: float) -> None:
         self._sweep()
@@ -130,6 +141,16 @@ class RedisBackend:
 
     async def set(self, key: str, entry: Entry, keep_for: float) -> None:
         await self.client.set(key, entry.dumps(), px=max(1, int(keep_for * 1000)))
+
+    async def stamp(self, key: str) -> float | None:
+        """The stored entry's `fresh_until`, which each store sets anew: a copy already parsed
+        is still the stored one while the stamp is the same (read from the entry's last bytes,
+        not its megabytes)."""
+        tail = await self.client.getrange(key, -STAMP_TAIL, -1)
+        if isinstance(tail, str):
+            tail = tail.encode()
+        found = _STAMP.search(tail) if tail else None
+        return float(found.group(1)) if found else None
 
     async def delete(self, *keys: str) -> None:
         if keys:
@@ -200,6 +221,10 @@ class FailoverBackend:
 
     async def unlock(self, key: str, token: str) -> None:
         await self._call("unlock", key, token)
+
+    async def stamp(self, key: str) -> float | None:
+        result: float | None = await self._call("stamp", key)
+        return result
 
 
 Fetch = Callable[[], Awaitable[Any]]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from bot.sandbox import SandboxServer
-from bot.service.lookups import Lookups
+from bot.domain.packed import PackedItems
+from bot.service.lookups import LARGE_LIST, Lookups
 from bot.store import keys
-from bot.store.cache import Cache, FailoverBackend, RedisBackend
+from bot.store.cache import Cache, Entry, FailoverBackend, MemoryBackend, RedisBackend
 from bot.store.keys import cache_key
 from bot.truto.client import TrutoClient
 from tests.conftest import JIRA, LINEAR
@@ -84,3 +85,34 @@ async def test_resolution_survives_redis_stopping(
     own_redis.stop()
     assert (await lookups.resolve(JIRA, "ticket_status", "in review"))["id"] == "js3"
     assert (await lookups.user_by_email(JIRA, "ana@acme.example"))["id"] == "ju0001"
+
+
+async def test_a_long_list_is_packed_and_kept_while_the_stored_one_is_unchanged(
+    client: TrutoClient, sandbox: SandboxServer, clean_redis: str
+) -> None:
+    """Past its local minute a long list is parsed again only if the stored one changed (its
+    stamp): parsing 50 000 users every minute held the event loop for nothing."""
+    people = [{"id": f"u{i}", "name": f"Person {i}"} for i in range(LARGE_LIST + 500)]
+    sandbox.state.profile("sandbox-jira").lists["users"] = people
+    cache = Cache(FailoverBackend(RedisBackend.from_url(clean_redis)))
+    lookups = Lookups(client, cache, local_ttl=0.0)
+    first = await lookups.get(JIRA, "users")
+    assert isinstance(first.items, PackedItems) and first.items[7] == {"id": "u7", "name": "Person 7"}
+    assert first.index.resolve("person 2400", ("user", "users"))["id"] == "u2400"
+    again = await lookups.get(JIRA, "users")  # past the local minute: re-checked in the background
+    await lookups.drain()
+    assert again is first and (await lookups.get(JIRA, "users")) is first  # same stamp: kept
+    await lookups.refresh(JIRA, ["users"])  # a new copy stored (another replica's, say)
+    refreshed = await lookups.get(JIRA, "users")
+    assert refreshed is not first
+
+
+async def test_the_stamp_is_read_from_the_stored_entry(clean_redis: str) -> None:
+    backend = RedisBackend.from_url(clean_redis)
+    name = keys.key("stamp-test")
+    assert await backend.stamp(name) is None
+    await backend.set(name, Entry({"items": ["x" * 500]}, 1733245678.25), 60)
+    assert await backend.stamp(name) == 1733245678.25
+    memory = MemoryBackend()
+    await memory.set(name, Entry([1], 42.5), 60)
+    assert await memory.stamp(name) == 42.5
