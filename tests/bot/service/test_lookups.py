@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.sandbox import SandboxServer
 from bot.domain.packed import PackedItems
+from bot.sandbox import SandboxServer
 from bot.service.lookups import LARGE_LIST, Lookups
 from bot.store import keys
 from bot.store.cache import Cache, Entry, FailoverBackend, MemoryBackend, RedisBackend
