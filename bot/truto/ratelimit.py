@@ -4,10 +4,12 @@ connected account). A sliding window in Redis, shared by every replica; in memor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
 from collections import deque
+from collections.abc import AsyncIterator
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -55,6 +57,35 @@ def _over(waited_until: float, wait: float, max_wait: float) -> None:
         )
 
 
+class Turnstile:
+    """Waiters for one budget in this process pass one at a time, in order: the one in front
+    checks the window and sleeps until its room; the rest wait behind it without checking.
+    Without it every waiter slept until the same moment, all woke together and one got the
+    room: with 64 jobs waiting on an account, 64 checks (Redis scripts) for every request the
+    API was sent, about 60 ms of the worker's CPU per update. Waiting in line counts towards
+    the deadline."""
+
+    def __init__(self) -> None:
+        self._lines: dict[str, asyncio.Lock] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, key: str, max_wait: float) -> AsyncIterator[float]:
+        """The caller's turn, with its deadline (monotonic) for the wait that follows."""
+        until = time.monotonic() + max_wait
+        line = self._lines.setdefault(key, asyncio.Lock())
+        try:
+            async with asyncio.timeout(max_wait):
+                await line.acquire()
+        except TimeoutError:
+            raise RateLimited(
+                f"the account's request budget has no room within {max_wait:g}s", retry_after=1.0, status=429
+            ) from None
+        try:
+            yield until
+        finally:
+            line.release()
+
+
 class MemoryRateLimiter:
     """The same sliding window, for this process alone."""
 
@@ -64,6 +95,7 @@ class MemoryRateLimiter:
         self.max_wait = max_wait
         self._times: dict[str, deque[float]] = {}
         self._lock = asyncio.Lock()
+        self._turnstile = Turnstile()
 
     async def _take(self, key: str) -> float:
         async with self._lock:
@@ -77,13 +109,13 @@ class MemoryRateLimiter:
             return times[0] + self.window - now
 
     async def acquire(self, key: str) -> None:
-        until = time.monotonic() + self.max_wait
-        while True:
-            wait = await self._take(key)
-            if wait <= 0:
-                return
-            _over(until, wait, self.max_wait)
-            await asyncio.sleep(wait)
+        async with self._turnstile.turn(key, self.max_wait) as until:
+            while True:
+                wait = await self._take(key)
+                if wait <= 0:
+                    return
+                _over(until, wait, self.max_wait)
+                await asyncio.sleep(wait)
 
 
 class RedisRateLimiter:
@@ -98,9 +130,13 @@ class RedisRateLimiter:
         self.max_wait = max_wait
         self._fallback = MemoryRateLimiter(requests, per_seconds, max_wait)
         self._warned = False
+        self._turnstile = Turnstile()
 
     async def acquire(self, key: str) -> None:
-        until = time.monotonic() + self.max_wait
+        async with self._turnstile.turn(key, self.max_wait) as until:
+            await self._acquire(key, until)
+
+    async def _acquire(self, key: str, until: float) -> None:
         while True:
             try:
                 wait_ms = int(

@@ -58,3 +58,25 @@ async def test_redis_failure_falls_back_to_the_process(own_redis: RedisProcess) 
     started = time.monotonic()
     await asyncio.gather(*(limiter.acquire("acct") for _ in range(4)))
     assert time.monotonic() - started >= 0.9
+
+
+async def test_waiters_wait_in_line_instead_of_all_checking_the_window(clean_redis: str) -> None:
+    """Ten jobs waiting on one account: the one in front checks the shared window and sleeps
+    until its room, the rest wait behind it. Without the line every waiter checked on every
+    wake-up (about 40 scripts here; 64 per request sent with a worker's 64 jobs waiting)."""
+    client = aioredis.from_url(clean_redis)
+    limiter = RedisRateLimiter(client, requests=2, per_seconds=0.1)
+    script = limiter._script
+    checks = 0
+
+    async def counting(*args: object, **kwargs: object) -> object:
+        nonlocal checks
+        checks += 1
+        return await script(*args, **kwargs)  # type: ignore[arg-type]
+
+    limiter._script = counting  # type: ignore[assignment]
+    started = time.monotonic()
+    await asyncio.gather(*(limiter.acquire("acct-line") for _ in range(10)))
+    assert time.monotonic() - started >= 4 * 0.3  # still 2 per window (0.1 s and the slack)
+    assert checks <= 16  # each admitted once, and about one more check per window waited for
+    await client.aclose()

@@ -15,6 +15,7 @@ import uuid
 from typing import Literal
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from bot.store import keys
@@ -135,9 +136,17 @@ class Leases:
             self.ran_offline.append(jid)
 
     async def renew(self, jobs: list[Job], lease: float) -> None:
-        """Renew the leases this consumer holds (raises RedisError or OSError when Redis is away)."""
-        if self._renew is None:
+        """Renew the leases this consumer holds, in one round trip (a cluster's client renews
+        them one by one). Raises RedisError or OSError when Redis is away."""
+        if self._renew is None or self.client is None:
             return
-        for job in jobs:
-            if job.jid is not None:
-                await self._renew(keys=[lease_key(job.jid)], args=[self.consumer, max(1, int(lease * 1000))])
+        args: list[str | int] = [self.consumer, max(1, int(lease * 1000))]
+        names = [lease_key(job.jid) for job in jobs if job.jid is not None]
+        if isinstance(self.client, RedisCluster) or len(names) < 2:
+            for name in names:
+                await self._renew(keys=[name], args=args)
+            return
+        async with self.client.pipeline(transaction=False) as pipe:
+            for name in names:
+                await self._renew(keys=[name], args=args, client=pipe)
+            await pipe.execute()

@@ -284,9 +284,9 @@ class JobQueue:
     async def finish(self, job: Job) -> None:
         await self.leases.finish(job)
 
-    async def keep_alive(self, jobs: list[Job], lease: float) -> None:
-        """Jobs this consumer still runs: reset their idle time (XCLAIM to itself) and renew
-        their leases."""
+    async def keep_alive(self, jobs: list[Job], lease: float, *, leased: list[Job] | None = None) -> None:
+        """Jobs this consumer still holds: reset their idle time (XCLAIM to itself), and renew
+        the leases of those it runs (`leased`, by default all: a job waiting here has none)."""
         if self.client is None or not jobs:
             return
         with contextlib.suppress(RedisError, OSError):
@@ -295,7 +295,7 @@ class JobQueue:
                 await self.client.xclaim(
                     self.stream, GROUP, self.consumer, min_idle_time=0, message_ids=ids, justid=True
                 )
-            await self.leases.renew(jobs, lease)
+            await self.leases.renew(jobs if leased is None else leased, lease)
 
     async def reclaim(self, min_idle_ms: int, count: int = 50) -> list[Job]:
         """Jobs another consumer took and did not finish within min_idle_ms (it likely died)."""

@@ -167,8 +167,9 @@ class Worker:
                 continue
             if loop.time() >= next_reclaim:
                 # Jobs held here are claimed afresh, so nobody takes them for abandoned.
-                held = [*self._running.values(), *(j for q in self._waiting.values() for j in q)]
-                await self.queue.keep_alive(held, self._lease)
+                running = list(self._running.values())
+                held = [*running, *(j for q in self._waiting.values() for j in q)]
+                await self.queue.keep_alive(held, self._lease, leased=running)
                 found = await self.queue.reclaim(int(self.reclaim_idle * 1000))
                 found += await self.queue.legacy_jobs(int(self.reclaim_idle * 1000))
                 if self._stopping:  # a drain began meanwhile: these go straight back

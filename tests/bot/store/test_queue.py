@@ -260,3 +260,18 @@ async def test_a_job_that_could_not_end_is_handed_back_and_run_again(client: aio
     await worker.drain()
     assert runs == [1, 2]  # taken again at once, as a second delivery, and then acknowledged
     assert await client.xlen(keys.jobs_stream()) == 0
+
+
+async def test_leases_are_renewed_together_and_only_those_held(client: aioredis.Redis) -> None:
+    mine, other = JobQueue(client, consumer="mine"), JobQueue(client, consumer="other")
+    jobs = [job for job in [await mine.put({"n": n}) for n in range(3)] if job is not None]
+    theirs = await other.put({"n": 9})
+    assert len(jobs) == 3 and theirs is not None
+    await mine.take(10, None)  # delivered here (the consumer group exists)
+    for job in jobs:
+        assert await mine.begin(job, lease=0.5) == "run"
+    assert await other.begin(theirs, lease=0.5) == "run"
+    await mine.keep_alive([*jobs, theirs], lease=30.0, leased=[*jobs, theirs])
+    for job in jobs:
+        assert await client.pttl(lease_key(str(job.jid))) > 20_000  # renewed, in one pipeline
+    assert await client.pttl(lease_key(str(theirs.jid))) <= 500  # another consumer's: left alone
