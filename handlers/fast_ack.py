@@ -1,5 +1,5 @@
 """The fast ack: a signed `/ticket update` goes from the edge straight to its durable job and
-its empty 200, without Bolt.
+its empty 200, and a live select's keystroke to its options, without Bolt.
 
 The command people type most is also the one whose ack does the least: write the job, answer
 nothing. Through Bolt that costs its middleware chain, a second signature check and the
@@ -15,6 +15,7 @@ is written, so each request passes exactly one of the two guards, on the same ma
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -23,15 +24,17 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from slack_bolt import BoltResponse
+from slack_bolt.context.ack.async_ack import AsyncAck
 
 from blocks import ids
 from bot.domain.commands import UpdateCommand
 from bot.domain.errors import ParseError, UserInputError
 from bot.ops.logs import bind
 from bot.ops.metrics import ACK_SECONDS, QUOTA_REFUSALS
+from bot.slack.bodies import json_depth_ok
 from bot.slack.edge import ReplayGuard
 from bot.store.queue import Gate, OverQuota
-from handlers import texts
+from handlers import options, texts
 from handlers.commands import update_job
 from handlers.deps import SlackDeps
 from handlers.job_queue import enqueue
@@ -104,6 +107,8 @@ class FastAck:
 
     async def __call__(self, body: bytes, headers: Mapping[str, str]) -> BoltResponse | None:
         """The answer to a verified request, or None: Bolt's to answer."""
+        if body.startswith(b"payload="):
+            return await self._suggestion(body, headers)
         form = _form(body, headers)
         command = self._update(form) if form is not None else None
         if form is None or command is None:
@@ -127,3 +132,37 @@ class FastAck:
             return json_response(private_answer(texts.refusal(str(refused))))
         ACK_SECONDS.labels("command").observe(time.perf_counter() - started)
         return BoltResponse(status=200, body="")
+
+    async def _suggestion(self, body: bytes, headers: Mapping[str, str]) -> BoltResponse | None:
+        """A live select's keystroke (block_suggestion), answered by the same listener Bolt
+        would call (handlers/options.py), after the same checks: the nesting bound and the
+        replay guard. Bolt looks for its listener through every registered one's matchers
+        first, more than half of such a request's time."""
+        if not headers.get("content-type", "").startswith(FORM) or b"&" in body:
+            return None
+        try:
+            text = unquote_plus(body[len(b"payload=") :].decode("ascii"), errors="strict")
+        except UnicodeError:
+            return None
+        if '"block_suggestion"' not in text or not json_depth_ok(text):
+            return None  # Bolt's: it refuses what nests too deeply, as for any payload
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(payload, dict) or payload.get("type") != "block_suggestion":
+            return None
+        if payload.get("action_id") != ids.FIELD_ACTION:
+            return None
+        if not await self.replay.first_time(headers):
+            return BoltResponse(status=200, body="")
+        bind(
+            request_id=uuid.uuid4().hex[:12],
+            team=(payload.get("team") or {}).get("id"),
+            user=(payload.get("user") or {}).get("id"),
+        )
+        started = time.perf_counter()
+        ack = AsyncAck()  # type: ignore[no-untyped-call]
+        await options.suggest(ack, payload, self.deps)
+        ACK_SECONDS.labels("options").observe(time.perf_counter() - started)
+        return ack.response or BoltResponse(status=200, body="")

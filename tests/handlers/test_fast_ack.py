@@ -16,7 +16,9 @@ from handlers import texts
 from tests.conftest import JIRA_CHANNEL
 from tests.handlers import payloads
 from tests.handlers.conftest import Harness, harness_config, last, running
+from tests.handlers.payloads import block_suggestion
 from tests.handlers.test_commands import texts as block_texts
+from tests.handlers.test_views import open_form
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -110,3 +112,15 @@ async def test_without_redis_the_replay_is_still_caught_in_this_process(
         await harness.post(body, FORM, headers)
         await harness.post(body, FORM, headers)
         assert len(harness.sandbox.state.calls("PATCH")) == 1
+
+
+async def test_a_live_select_keystroke_is_answered_without_bolt(harness: Harness) -> None:
+    view = await open_form(harness)
+    with bolt_dispatches(harness) as dispatched:
+        body = payloads.form(block_suggestion(view, "field_tags", "end"))
+        headers = payloads.sign(body)
+        answered = await harness.post(body, FORM, headers)
+        replayed = await harness.post(body, FORM, headers)
+    assert dispatched == []
+    assert [o["value"] for o in answered.json()["options"]] == ["jl1", "jl2"]
+    assert (replayed.status_code, replayed.content) == (200, b"")  # a replay is answered nothing
