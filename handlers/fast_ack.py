@@ -110,7 +110,11 @@ class FastAck:
         if body.startswith(b"payload="):
             return await self._suggestion(body, headers)
         form = _form(body, headers)
-        command = self._update(form) if form is not None else None
+        try:
+            command = self._update(form) if form is not None else None
+        except Exception:  # nothing is written yet: Bolt's error policy answers it
+            log.exception("fast ack: the command could not be read; left to Bolt")
+            return None
         if form is None or command is None:
             return None
         started = time.perf_counter()
@@ -163,6 +167,10 @@ class FastAck:
         )
         started = time.perf_counter()
         ack = AsyncAck()  # type: ignore[no-untyped-call]
-        await options.suggest(ack, payload, self.deps)
+        try:
+            await options.suggest(ack, payload, self.deps)
+        except Exception:  # a select that cannot be answered shows no options, as through Bolt
+            log.exception("live select could not be answered")
+            return json_response({"options": []})
         ACK_SECONDS.labels("options").observe(time.perf_counter() - started)
         return ack.response or BoltResponse(status=200, body="")

@@ -10,6 +10,7 @@ searching needs.
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, overload
 
@@ -21,13 +22,22 @@ def _pack(item: Item) -> bytes:
 
 
 class PackedItems(Sequence[Item]):
+    """The texts end to end in one bytes object, with where each starts: one allocation of its
+    own (outside the small-object heap), so it leaves no holes among the index's strings."""
+
     def __init__(self, items: Iterable[Item]) -> None:
-        self._packed = [
-            json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode() for item in items
-        ]
+        parts = [_pack(item) for item in items]
+        self._starts = array("I", [0])
+        for part in parts:
+            self._starts.append(self._starts[-1] + len(part))
+        self._blob = b"".join(parts)
 
     def __len__(self) -> int:
-        return len(self._packed)
+        return len(self._starts) - 1
+
+    def _at(self, index: int) -> Item:
+        loaded: Item = json.loads(self._blob[self._starts[index] : self._starts[index + 1]])
+        return loaded
 
     @overload
     def __getitem__(self, index: int) -> Item: ...
@@ -36,9 +46,12 @@ class PackedItems(Sequence[Item]):
     def __getitem__(self, index: int | slice) -> Item | list[Item]:
         """A fresh dict each time: a caller's change never reaches the list."""
         if isinstance(index, slice):
-            return [json.loads(raw) for raw in self._packed[index]]
-        loaded: Item = json.loads(self._packed[index])
-        return loaded
+            return [self._at(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("packed item index out of range")
+        return self._at(index)
 
     def __iter__(self) -> Iterator[Item]:
-        return (json.loads(raw) for raw in self._packed)
+        return (self._at(i) for i in range(len(self)))

@@ -124,3 +124,17 @@ async def test_a_live_select_keystroke_is_answered_without_bolt(harness: Harness
     assert dispatched == []
     assert [o["value"] for o in answered.json()["options"]] == ["jl1", "jl2"]
     assert (replayed.status_code, replayed.content) == (200, b"")  # a replay is answered nothing
+
+
+async def test_an_unexpected_error_before_the_write_is_left_to_bolts_error_policy(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(harness.bot.deps.service, "parse", broken)
+    with bolt_dispatches(harness) as dispatched:
+        response = await harness.command("update PROJ-42 priority=high")
+    assert len(dispatched) == 1  # Bolt's error handler: the user is told, with an error id
+    assert last(harness.calls("response"))["text"].startswith(texts.SOMETHING_WENT_WRONG[:20])
+    assert response.status_code == 500 and harness.sandbox.state.calls("PATCH") == []
