@@ -32,6 +32,21 @@ class PackedItems(Sequence[Item]):
             self._starts.append(self._starts[-1] + len(part))
         self._blob = b"".join(parts)
 
+    @classmethod
+    def joined(cls, lists: Sequence[PackedItems]) -> PackedItems:
+        """One list of the items of `lists`, in order (a list packed a page at a time)."""
+        whole = cls([])
+        for part in lists:
+            base = whole._starts[-1]
+            whole._starts.extend(base + start for start in part._starts[1:])
+        whole._blob = b"".join(part._blob for part in lists)
+        return whole
+
+    def json_array(self) -> bytes:
+        """The items as one JSON array, without unpacking them."""
+        texts = (self._blob[self._starts[i] : self._starts[i + 1]] for i in range(len(self)))
+        return b"[" + b",".join(texts) + b"]"
+
     def __len__(self) -> int:
         return len(self._starts) - 1
 

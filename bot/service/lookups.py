@@ -86,6 +86,11 @@ def _share_strings(items: list[Item]) -> list[Item]:
     return items
 
 
+def _indexed(found: LookupList) -> LookupList:
+    found.index  # noqa: B018  (built now, in this thread)
+    return found
+
+
 def _packed(resource: str, items: list[Item], present: bool) -> LookupList:
     """A long list, packed, with its index built. The dicts are let go (the list emptied) before
     the index is built, so the index's strings fill the memory they held instead of new pages."""
@@ -136,15 +141,21 @@ class Lookups:
         self._reloading: dict[str, asyncio.Task[LookupList]] = {}
 
     async def _fetch(self, account: Account, resource: str) -> dict[str, Any]:
+        """Every page of the list. A long one is packed a page at a time (bot/domain/packed.py),
+        so 50 000 users never live as dicts all at once, here or in the JSON stored."""
         info = ListInfo()
+        items: list[Item] = []
+        packed: list[PackedItems] = []
         try:
-            items = [
-                _slim(i)
-                async for i in self.client.list_all(account, resource, limit=self.page_limit, info=info)
-            ]
+            async for item in self.client.list_all(account, resource, limit=self.page_limit, info=info):
+                items.append(_slim(item))
+                if len(items) >= LARGE_LIST:
+                    packed.append(PackedItems(items))
+                    items = []
         except (NotFound, NotAllowed):
             return {"present": False, "items": []}
-        return {"present": True, "items": items, "partial": info.partial}
+        listed: Sequence[Item] = PackedItems.joined([*packed, PackedItems(items)]) if packed else items
+        return {"present": True, "items": listed, "partial": info.partial}
 
     async def get(self, account: Account, resource: str) -> LookupList:
         if resource not in LOOKUP_RESOURCES:
@@ -199,7 +210,10 @@ class Lookups:
             await self.cache.store(key, data, ttl=PARTIAL_TTL, stale_for=0.0)
         if stamp is None:  # nothing was stored: this load stored it (at worst a replica's twin)
             stamp = await self._stamp(key)
-        if len(data["items"]) > LARGE_LIST:
+        if isinstance(data["items"], PackedItems):  # fetched here just now
+            found = await asyncio.to_thread(_indexed, LookupList(resource, data["items"], data["present"]))
+            _out_of_the_collector()
+        elif len(data["items"]) > LARGE_LIST:
             # A copy of the list (another request awaiting the same load shares `data`): once
             # `data` is let go, emptying the copy frees the dicts.
             items, present = list(data["items"]), data["present"]
@@ -229,6 +243,8 @@ class Lookups:
                 stale_for=self.stale_for,
             )
             refreshed[resource] = LookupList(resource, data["items"], data["present"])
+            if isinstance(data["items"], PackedItems):  # a long list: its index built off the loop
+                await asyncio.to_thread(_indexed, refreshed[resource])
             self._local[cache_key(account, "lookup", resource)] = (
                 time.monotonic() + self.local_ttl,
                 refreshed[resource],

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from bot.domain.packed import PackedItems
 from bot.ops.metrics import CACHE_EVENTS, cache_resource
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,22 @@ class Entry:
     fresh_until: float
 
     def dumps(self) -> str:
-        return json.dumps({"v": self.value, "f": self.fresh_until}, separators=(",", ":"))
+        """The entry as JSON; a value holding packed items (a long lookup list) has their JSON
+        spliced in as it is, never unpacked into dicts to be written."""
+        marker = f"\x00packed:{uuid.uuid4().hex}\x00"
+        spliced: list[bytes] = []
+
+        def packed(obj: Any) -> Any:
+            if isinstance(obj, PackedItems):
+                spliced.append(obj.json_array())
+                return marker
+            raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+        text = json.dumps({"v": self.value, "f": self.fresh_until}, separators=(",", ":"), default=packed)
+        quoted = json.dumps(marker)
+        for raw in spliced:
+            text = text.replace(quoted, raw.decode(), 1)
+        return text
 
     @classmethod
     def loads(cls, raw: str | bytes) -> Entry:

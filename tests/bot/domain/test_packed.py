@@ -3,6 +3,8 @@ index over them answers as over a plain list."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot.domain.errors import ResolveError
@@ -52,3 +54,10 @@ def test_a_long_list_suggests_names_without_reading_every_item() -> None:
         "no user matches 'brunoo costa 15'; did you mean Bruno Costa 151, Bruno Costa 156, "
         "Bruno Costa 1, Bruno Costa 1051, Bruno Costa 1056? Use an email, a username or an @mention"
     )
+
+
+def test_lists_packed_in_parts_join_into_one() -> None:
+    whole = PackedItems.joined([PackedItems(USERS[:1000]), PackedItems(USERS[1000:2500]), PackedItems([])])
+    assert len(whole) == 2500 and whole[999] == USERS[999] and whole[1000] == USERS[1000]
+    assert whole[2499] == USERS[2499]
+    assert json.loads(whole.json_array()) == USERS[:2500]

@@ -98,6 +98,9 @@ async def test_a_long_list_is_packed_and_kept_while_the_stored_one_is_unchanged(
     lookups = Lookups(client, cache, local_ttl=0.0)
     first = await lookups.get(JIRA, "users")
     assert isinstance(first.items, PackedItems) and first.items[7] == {"id": "u7", "name": "Person 7"}
+    # Packed a page at a time, and stored as the same JSON a list of dicts would be.
+    stored = await cache.backend.get(cache_key(JIRA, "lookup", "users"))
+    assert stored is not None and stored.value["items"] == people
     assert first.index.resolve("person 2400", ("user", "users"))["id"] == "u2400"
     again = await lookups.get(JIRA, "users")  # past the local minute: re-checked in the background
     await lookups.drain()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 import pytest
 import redis
 
+from bot.domain.packed import PackedItems
 from bot.store.cache import Cache, Entry, FailoverBackend, MemoryBackend, RedisBackend
 from tests.redis_server import RedisProcess
 
@@ -173,3 +175,13 @@ async def test_redis_lock_is_released_only_by_its_owner(clean_redis: str) -> Non
     assert await backend.try_lock("ticketbot:v1:t:lock", 10) is None
     await backend.unlock("ticketbot:v1:t:lock", token)
     assert await backend.try_lock("ticketbot:v1:t:lock", 10) is not None
+
+
+def test_an_entry_holding_packed_items_is_written_as_the_same_json() -> None:
+    items = [
+        {"id": f"u{i}", "name": f"Person {i}", "emails": [{"email": f"p{i}@x.example"}]} for i in range(50)
+    ]
+    value = {"present": True, "items": PackedItems(items), "partial": False}
+    written = Entry(value, 123.5).dumps()
+    assert json.loads(written) == {"v": {"present": True, "items": items, "partial": False}, "f": 123.5}
+    assert Entry.loads(written).value["items"] == items
