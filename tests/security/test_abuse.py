@@ -16,7 +16,15 @@ from bot.sandbox.fake_slack import FakeSlack
 from handlers import actions
 from tests.conftest import JIRA, JIRA_CHANNEL
 from tests.handlers.conftest import Harness, harness_config, last
-from tests.handlers.payloads import BRUNO, block_actions, block_suggestion, form, sign, view_submission
+from tests.handlers.payloads import (
+    BRUNO,
+    block_actions,
+    block_suggestion,
+    form,
+    sign,
+    slash_command,
+    view_submission,
+)
 from tests.handlers.test_bulk import HIGH, patches, press
 from tests.handlers.test_undo import undo, updated_card
 from tests.handlers.test_views import open_form, unchanged_state
@@ -61,6 +69,20 @@ async def test_a_replayed_card_click_sends_nothing_again(
     assert await send_signed(edge, body, headers) == 200
     assert len(edge.sandbox.state.calls("PATCH")) == 1
     assert len(edge.calls("response")) == 1
+    records = await edge.core.service.audit.read(ticket="PROJ-42")  # type: ignore[union-attr]
+    assert len(records) == 1
+
+
+async def test_a_replayed_update_command_is_applied_once_and_told_once(edge: Harness) -> None:
+    """The fast ack (handlers/fast_ack.py) keeps the replay marker in the job's own write: the
+    same signed `/ticket update` bytes sent again, past the double-click window, queue nothing."""
+    body = slash_command("PROJ-42 priority=high", JIRA_CHANNEL, edge.slack.response_url())
+    headers = sign(body)
+    assert await send_signed(edge, body, headers) == 200
+    await asyncio.sleep(0.3)
+    assert await send_signed(edge, body, headers) == 200
+    assert len(edge.sandbox.state.calls("PATCH")) == 1
+    assert len(edge.calls("chat.postMessage")) == 1
     records = await edge.core.service.audit.read(ticket="PROJ-42")  # type: ignore[union-attr]
     assert len(records) == 1
 
