@@ -138,3 +138,55 @@ async def test_an_unexpected_error_before_the_write_is_left_to_bolts_error_polic
     assert len(dispatched) == 1  # Bolt's error handler: the user is told, with an error id
     assert last(harness.calls("response"))["text"].startswith(texts.SOMETHING_WENT_WRONG[:20])
     assert response.status_code == 500 and harness.sandbox.state.calls("PATCH") == []
+
+
+# Whatever path a command takes, its user sees the same: the fast ack's answers, bodies sent
+# and messages posted, against Bolt's for the same text from the same starting state.
+SAME_AS_BOLT = [
+    "update PROJ-42 priority=high",
+    'PROJ-42 status="In Progress" tags+=backend',
+    "update PROJ-42 assignee=me",
+    "update PROJ-9999 priority=high",
+    "update PROJ-42 frobnicate=1",
+    "update PROJ-42 priority=high --preview",
+    "update PROJ-41,PROJ-43 priority=low",
+    "show PROJ-42",
+]
+
+
+async def _outcome(harness: Harness, text: str) -> dict[str, object]:
+    response = await harness.command(text)
+    return {
+        "status": response.status_code,
+        "ack": response.text,
+        # a bulk update's tickets go out concurrently: compared in any order
+        "patches": sorted(str((c.path, c.body)) for c in harness.sandbox.state.calls("PATCH")),
+        "said": [
+            (c.method, c.args.get("text")) for c in harness.slack.state.calls if c.method != "auth.test"
+        ],
+    }
+
+
+@pytest.mark.parametrize("text", SAME_AS_BOLT)
+async def test_a_command_is_answered_the_same_with_or_without_the_fast_ack(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str, text: str
+) -> None:
+    import httpx
+
+    from bot.slack.http_server import create_http_app
+    from tests.conftest import _clear_bot_keys
+
+    async with running(harness_config(sandbox, fake_slack, clean_redis), sandbox, fake_slack) as harness:
+        fast = await _outcome(harness, text)
+        sandbox.state.reset()
+        fake_slack.state.reset()
+        _clear_bot_keys(clean_redis)
+        bot = harness.bot
+        bot.deps.jobs._group_ready = False  # the stream and its group went with the keys
+        bolt_only = create_http_app(bot.app, bot.edge, truto_webhooks=bot.webhooks.receive)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=bolt_only), base_url="http://ticketbot.test"
+        ) as http:
+            harness.http = http
+            through_bolt = await _outcome(harness, text)
+    assert fast == through_bolt
