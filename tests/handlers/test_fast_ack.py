@@ -161,9 +161,9 @@ async def _outcome(harness: Harness, text: str) -> dict[str, object]:
         "ack": response.text,
         # a bulk update's tickets go out concurrently: compared in any order
         "patches": sorted(str((c.path, c.body)) for c in harness.sandbox.state.calls("PATCH")),
-        "said": [
-            (c.method, c.args.get("text")) for c in harness.slack.state.calls if c.method != "auth.test"
-        ],
+        "said": sorted(
+            str((c.method, c.args.get("text"))) for c in harness.slack.state.calls if c.method != "auth.test"
+        ),
     }
 
 
