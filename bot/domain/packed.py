@@ -20,9 +20,35 @@ def _pack(item: Item) -> bytes:
     return json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _skip_space(text: str, at: int) -> int:
+    while text[at] in " \t\n\r":
+        at += 1
+    return at
+
+
 class PackedItems(Sequence[Item]):
     def __init__(self, items: Iterable[Item]) -> None:
         self._packed = [_pack(item) for item in items]
+
+    @classmethod
+    def from_json_array(cls, text: str, start: int) -> tuple[PackedItems, int]:
+        """The items of the JSON array at `text[start]` (its "["), each parsed once to find where
+        it ends and kept as its own text; and the position after the array. One item is a
+        dict at a time: reading 50 000 users this way never holds them all as dicts."""
+        decoder = json.JSONDecoder()
+        found = cls([])
+        at = _skip_space(text, start + 1)
+        if text[at] == "]":
+            return found, at + 1
+        while True:
+            _, end = decoder.raw_decode(text, at)
+            found._packed.append(text[at:end].encode())
+            at = _skip_space(text, end)
+            if text[at] == "]":
+                return found, at + 1
+            if text[at] != ",":
+                raise ValueError(f"expected ',' or ']' at {at}")
+            at = _skip_space(text, at + 1)
 
     @classmethod
     def joined(cls, lists: Sequence[PackedItems]) -> PackedItems:

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 LARGE_VALUE = 256 * 1024  # bytes
+# A stored lookup list (bot/service/lookups.py) begins so; its items are read packed.
+_LOOKUP = '{"v":{"present":'
+_ITEMS = '"items":['
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,16 @@ class Entry:
 
     @classmethod
     def loads(cls, raw: str | bytes) -> Entry:
+        """The entry; a long lookup list's items come back packed, read one at a time."""
+        if len(raw) > LARGE_VALUE:
+            text = raw.decode() if isinstance(raw, bytes) else raw
+            at = text.find(_ITEMS) if text.startswith(_LOOKUP) else -1
+            if at > 0:  # the value's own "items" key: only a boolean comes before it
+                start = at + len(_ITEMS) - 1
+                items, end = PackedItems.from_json_array(text, start)
+                data = json.loads(text[:start] + "[]" + text[end:])
+                data["v"]["items"] = items
+                return cls(value=data["v"], fresh_until=float(data["f"]))
         data = json.loads(raw)
         return cls(value=data["v"], fresh_until=float(data["f"]))
 

@@ -185,3 +185,16 @@ def test_an_entry_holding_packed_items_is_written_as_the_same_json() -> None:
     written = Entry(value, 123.5).dumps()
     assert json.loads(written) == {"v": {"present": True, "items": items, "partial": False}, "f": 123.5}
     assert Entry.loads(written).value["items"] == items
+
+
+def test_a_long_stored_lookup_list_is_read_back_packed_one_item_at_a_time() -> None:
+    items = [
+        {"id": f"u{i}", "name": f"Pé {i}", "emails": [{"email": f"p{i}@x.example"}]} for i in range(9000)
+    ]
+    raw = Entry({"present": True, "items": items, "partial": False}, 99.5).dumps().encode()
+    read = Entry.loads(raw)
+    assert isinstance(read.value["items"], PackedItems)
+    assert list(read.value["items"]) == items and read.value["items"][8999] == items[8999]
+    assert (read.value["present"], read.value["partial"], read.fresh_until) == (True, False, 99.5)
+    other = Entry({"a": [{"items": [1]}] * 9000}, 1.0).dumps()  # any other long value: as it was
+    assert Entry.loads(other).value == {"a": [{"items": [1]}] * 9000}
