@@ -7,10 +7,12 @@ keyword injection of each listener, about two thirds of an ack (bench/README.md,
 floor"), and the edge's replay guard costs a Redis round trip of its own. Here the replay
 marker, the per-user quota and the job are one script, one round trip (job.Gate).
 
-Only what this path answers exactly as Bolt's would is taken: an update that needs no preview
-and no bulk plan. Everything else (help, show, edit, a preview, a bulk update, a mistake) goes
-on to Bolt, which checks the replay guard first as before; the decision is made before anything
-is written, so each request passes exactly one of the two guards, on the same marker.
+Only what this path answers exactly as Bolt's would is taken (tests/handlers/test_fast_ack.py
+compares the two): an update that needs no preview and no bulk plan, and a keystroke in the
+edit form's live selects. Everything else (help, show, edit, a preview, a bulk update, a
+mistake, every other interaction) goes on to Bolt, which checks the replay guard first as
+before; the decision is made before anything is written, so each request passes exactly one of
+the two guards, on the same marker.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ _READ = frozenset(
 
 
 def _form(body: bytes, headers: Mapping[str, str]) -> dict[str, str] | None:
-    """The fields this path reads, decoding only those (parse_qsl decodes all a dozen); None
+    """The fields this path reads, decoding only those (parse_qsl decodes every field); None
     for anything but a plain form, whose reading is left to Bolt."""
     if not headers.get("content-type", "").startswith(FORM):
         return None
@@ -77,6 +79,12 @@ def _form(body: bytes, headers: Mapping[str, str]) -> dict[str, str] | None:
     except UnicodeError:
         return None
     return form
+
+
+def _id_of(payload: dict[str, Any], name: str) -> str | None:
+    part = payload.get(name)
+    found = part.get("id") if isinstance(part, dict) else None
+    return found if isinstance(found, str) else None
 
 
 class FastAck:
@@ -160,11 +168,7 @@ class FastAck:
             return None
         if not await self.replay.first_time(headers):
             return BoltResponse(status=200, body="")
-        bind(
-            request_id=uuid.uuid4().hex[:12],
-            team=(payload.get("team") or {}).get("id"),
-            user=(payload.get("user") or {}).get("id"),
-        )
+        bind(request_id=uuid.uuid4().hex[:12], team=_id_of(payload, "team"), user=_id_of(payload, "user"))
         started = time.perf_counter()
         ack = AsyncAck()  # type: ignore[no-untyped-call]
         try:

@@ -62,30 +62,6 @@ class LookupList:
         return NameIndex(self.items, is_user=self.resource == "users")
 
 
-SHARED_UP_TO = 32  # characters: shorter string values are kept once per list, however often they occur
-
-
-def _share_strings(items: list[Item]) -> list[Item]:
-    """One object for each short string value that many items repeat (first and last names,
-    email types, roles), in place: JSON parsing makes a new string for every occurrence, and
-    50 000 users repeat a few hundred of them."""
-    seen: dict[str, str] = {}
-
-    def shared(value: Any) -> Any:
-        if isinstance(value, str) and len(value) <= SHARED_UP_TO:
-            return seen.setdefault(value, value)
-        if isinstance(value, dict):
-            for name, inner in value.items():
-                value[name] = shared(inner)
-        elif isinstance(value, list):
-            value[:] = [shared(inner) for inner in value]
-        return value
-
-    for item in items:
-        shared(item)
-    return items
-
-
 def _indexed(found: LookupList) -> LookupList:
     found.index  # noqa: B018  (built now, in this thread)
     return found
@@ -96,8 +72,7 @@ def _packed(resource: str, items: list[Item], present: bool) -> LookupList:
     the index is built, so the index's strings fill the memory they held instead of new pages."""
     found = LookupList(resource, PackedItems(items), present)
     items.clear()
-    found.index  # noqa: B018  (built now, in this thread)
-    return found
+    return _indexed(found)
 
 
 def _out_of_the_collector() -> None:
@@ -210,10 +185,10 @@ class Lookups:
             await self.cache.store(key, data, ttl=PARTIAL_TTL, stale_for=0.0)
         if stamp is None:  # nothing was stored: this load stored it (at worst a replica's twin)
             stamp = await self._stamp(key)
-        if isinstance(data["items"], PackedItems):  # fetched here just now
+        if isinstance(data["items"], PackedItems):  # a long list, fetched or read packed
             found = await asyncio.to_thread(_indexed, LookupList(resource, data["items"], data["present"]))
             _out_of_the_collector()
-        elif len(data["items"]) > LARGE_LIST:
+        elif len(data["items"]) > LARGE_LIST:  # long, yet small enough to be read as dicts
             # A copy of the list (another request awaiting the same load shares `data`): once
             # `data` is let go, emptying the copy frees the dicts.
             items, present = list(data["items"]), data["present"]
@@ -221,7 +196,7 @@ class Lookups:
             found = await asyncio.to_thread(_packed, resource, items, present)  # off the event loop
             _out_of_the_collector()
         else:
-            found = LookupList(resource, _share_strings(data["items"]), data["present"])
+            found = LookupList(resource, data["items"], data["present"])
         self._local[key] = (time.monotonic() + self.local_ttl, found, stamp)
         return found
 
