@@ -10,7 +10,6 @@ import asyncio
 import dataclasses
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,7 @@ from starlette.applications import Starlette
 
 from bot.domain.actors import SlackDirectory
 from bot.ops.config import AppConfig, ConfigError
-from bot.ops.logs import bind
+from bot.ops.logs import bind_request
 from bot.ops.metrics import ACK_SECONDS, QUOTA_REFUSALS
 from bot.ops.worker_process import WorkerProcesses
 from bot.runtime import Core, build_core
@@ -194,11 +193,8 @@ def build_bot(
         context[VERIFIED] = True
         context["deps"] = deps
         started = time.perf_counter()
-        bind(
-            request_id=uuid.uuid4().hex[:12],
-            team=context.get("team_id"),
-            user=context.get("user_id"),
-            channel=context.get("channel_id"),
+        bind_request(
+            team=context.get("team_id"), user=context.get("user_id"), channel=context.get("channel_id")
         )
         surface = surface_of(body)
         if surface in QUOTA_SURFACES and not await quota.allow(

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus
@@ -31,7 +30,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from blocks import ids
 from bot.domain.commands import UpdateCommand
 from bot.domain.errors import ParseError, UserInputError
-from bot.ops.logs import bind
+from bot.ops.logs import bind_request
 from bot.ops.metrics import ACK_SECONDS, QUOTA_REFUSALS
 from bot.slack.bodies import json_depth_ok
 from bot.slack.edge import ReplayGuard
@@ -126,12 +125,7 @@ class FastAck:
         if form is None or command is None:
             return None
         started = time.perf_counter()
-        bind(
-            request_id=uuid.uuid4().hex[:12],
-            team=form.get("team_id"),
-            user=form.get("user_id"),
-            channel=form.get("channel_id"),
-        )
+        bind_request(team=form.get("team_id"), user=form.get("user_id"), channel=form.get("channel_id"))
         fields: dict[str, Any] = dict(form)
         try:
             job, key = update_job(self.deps, command, fields)
@@ -168,7 +162,7 @@ class FastAck:
             return None
         if not await self.replay.first_time(headers):
             return BoltResponse(status=200, body="")
-        bind(request_id=uuid.uuid4().hex[:12], team=_id_of(payload, "team"), user=_id_of(payload, "user"))
+        bind_request(team=_id_of(payload, "team"), user=_id_of(payload, "user"))
         started = time.perf_counter()
         ack = AsyncAck()  # type: ignore[no-untyped-call]
         try:

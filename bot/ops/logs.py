@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import uuid
 from collections.abc import Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -24,6 +25,11 @@ REDACTED = "[redacted]"
 def bind(**fields: str | None) -> None:
     """Add fields to every log line of the current request (and the work it starts)."""
     _FIELDS.set({**_FIELDS.get(), **{k: v for k, v in fields.items() if v}})
+
+
+def bind_request(**fields: str | None) -> None:
+    """A new request: a short id of its own, and its fields (team, user, channel), on every line."""
+    bind(request_id=uuid.uuid4().hex[:12], **fields)
 
 
 def current_fields() -> dict[str, str]:

@@ -28,31 +28,32 @@ from bot.store.queue.leases import Leases, Verdict
 
 log = logging.getLogger(__name__)
 
-# KEYS: marker, stream; ARGV: marker ttl ms, stream maxlen, payload, jid. The entry id, also for a
-# retry of this same write (redis-py retries a command whose answer was lost: the marker names
-# the jid that set it); nil for a repeat of the request (another job holds the marker).
-_PUT_ONCE = """
+# A repeat marker already set: the entry id when this same write set it (redis-py retries a
+# command whose answer was lost: the marker names the jid that set it), nil for a repeat of the
+# request (another job holds the marker).
+_HELD = """
 local held = redis.call('GET', KEYS[1])
 if held then
   local mine = ARGV[4] .. ' '
   if string.sub(held, 1, #mine) == mine then return string.sub(held, #mine + 1) end
   return false
 end
+"""
+_WRITE = """
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'j', ARGV[3])
 redis.call('SET', KEYS[1], ARGV[4] .. ' ' .. id, 'PX', ARGV[1])
 return id
 """
-# The same, behind the fast ack's gate (job.Gate). KEYS: marker, stream, replay marker, quota
+# KEYS: marker, stream; ARGV: marker ttl ms, stream maxlen, payload, jid. The entry id, or nil
+# for a repeat.
+_PUT_ONCE = _HELD + _WRITE
+# The same behind the fast ack's gate (job.Gate). KEYS: marker, stream, replay marker, quota
 # counter; ARGV: as above, then replay ttl ms, quota window s, quota limit (0: none). The entry id;
 # nil for a repeat or a replay; 0 past the quota (nothing written but the replay marker, so a
 # replay of the refused request is answered nothing).
-_PUT_GATED = """
-local held = redis.call('GET', KEYS[1])
-if held then
-  local mine = ARGV[4] .. ' '
-  if string.sub(held, 1, #mine) == mine then return string.sub(held, #mine + 1) end
-  return false
-end
+_PUT_GATED = (
+    _HELD
+    + """
 if not redis.call('SET', KEYS[3], ARGV[4], 'NX', 'PX', ARGV[5]) then return false end
 local limit = tonumber(ARGV[7])
 if limit > 0 then
@@ -60,10 +61,9 @@ if limit > 0 then
   if count == 1 then redis.call('EXPIRE', KEYS[4], ARGV[6]) end
   if count > limit then return 0 end
 end
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'j', ARGV[3])
-redis.call('SET', KEYS[1], ARGV[4] .. ' ' .. id, 'PX', ARGV[1])
-return id
 """
+    + _WRITE
+)
 GROUP = "workers"
 STALE_CONNECTION_TRIES = 4
 HANDED_BACK_IDLE_MS = 24 * 3600 * 1000  # a handed-back job looks abandoned to everyone at once
