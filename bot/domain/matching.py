@@ -152,7 +152,6 @@ class NameIndex:
         seen: dict[str, str] = {}
         forms = [_aliases(item, is_user, seen) for item in self.items]
         self.names = [named[0] for named, _ in forms]  # the folded name, the first alias
-        self._emails: dict[str, list[int]] | None = None  # built on the first look-up by email
         # Every item's names in one string, so a substring search is one pass in C.
         self._offsets = array("I")
         parts: list[str] = []
@@ -239,14 +238,20 @@ class NameIndex:
         return [index for index in found if index not in taken][:limit]
 
     def by_email(self, email: str, *, who: str | None = None, tool: str = "the ticketing tool") -> Item:
-        """The user with this email, exactly (case-insensitive)."""
-        if self._emails is None:
-            self._emails = {}
-            for index, item in enumerate(self.items):
-                for address in user_emails(item):
-                    self._emails.setdefault(address.casefold(), []).append(index)
-        indexes = dict.fromkeys(self._emails.get(email.strip().casefold(), []))
-        return _one_by_email(email, [self.items[i] for i in indexes], who, tool)
+        """The user with this email, exactly (case-insensitive). A user list's emails are among
+        its exact aliases, so only the items holding that alias are read (a packed list of
+        50 000 is not unpacked for one look-up)."""
+        wanted = email.strip().casefold()
+        if self.is_user:
+            candidates: Iterable[int] = self._exactly(wanted)
+        else:
+            candidates = range(len(self.items))
+        matches = []
+        for index in candidates:
+            item = self.items[index]
+            if any(address.casefold() == wanted for address in user_emails(item)):
+                matches.append(item)
+        return _one_by_email(email, matches, who, tool)
 
     def by_ids(self, ids: Iterable[str]) -> dict[str, Item]:
         """The items with these ids (found through the index: a packed list is not unpacked)."""
