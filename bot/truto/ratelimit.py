@@ -49,21 +49,24 @@ class RateLimiter(Protocol):
     async def acquire(self, key: str) -> None: ...
 
 
+def _no_room(max_wait: float, retry_after: float) -> RateLimited:
+    return RateLimited(
+        f"the account's request budget has no room within {max_wait:g}s", retry_after=retry_after, status=429
+    )
+
+
 def _over(waited_until: float, wait: float, max_wait: float) -> None:
     """A wait for the budget has a deadline: past it, the caller is told the tool is busy."""
     if time.monotonic() + wait > waited_until:
-        raise RateLimited(
-            f"the account's request budget has no room within {max_wait:g}s", retry_after=wait, status=429
-        )
+        raise _no_room(max_wait, wait)
 
 
 class Turnstile:
     """Waiters for one budget in this process pass one at a time, in order: the one in front
     checks the window and sleeps until its room; the rest wait behind it without checking.
     Without it every waiter slept until the same moment, all woke together and one got the
-    room: with 64 jobs waiting on an account, 64 checks (Redis scripts) for every request the
-    API was sent, about 60 ms of the worker's CPU per update. Waiting in line counts towards
-    the deadline."""
+    room: with 64 jobs waiting on an account, up to 64 checks (Redis scripts) for each request
+    the API was sent. Waiting in line counts towards the deadline."""
 
     def __init__(self) -> None:
         self._lines: dict[str, asyncio.Lock] = {}
@@ -77,9 +80,7 @@ class Turnstile:
             async with asyncio.timeout(max_wait):
                 await line.acquire()
         except TimeoutError:
-            raise RateLimited(
-                f"the account's request budget has no room within {max_wait:g}s", retry_after=1.0, status=429
-            ) from None
+            raise _no_room(max_wait, 1.0) from None
         try:
             yield until
         finally:
