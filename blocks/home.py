@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from blocks import ids
 from blocks.text import escape, truncate
 
 Block = dict[str, Any]
@@ -26,14 +27,49 @@ class RecentUpdate:
     changes: str
 
 
+@dataclass(frozen=True)
+class ConnectPanel:
+    """Distributed mode: the workspace's connected tools, and a way to connect one."""
+
+    tools: Sequence[tuple[str, str]]  # (tool, "connected" or what is wrong)
+    connect_url: str | None  # for an admin: a connect page of the unified API
+    who_can: str | None = None  # for everyone else: who may connect a tool
+
+
+def _connect_blocks(panel: ConnectPanel) -> list[Block]:
+    if panel.tools:
+        lines = "\n".join(f"*{escape(tool)}*: {escape(state)}" for tool, state in panel.tools)
+        blocks = [_section("*Connected tools*\n" + lines)]
+    else:
+        blocks = [_section("*Connect your tracker*\nNo tool is connected to this workspace yet.")]
+    if panel.connect_url:
+        label = "Connect another tool" if panel.tools else "Connect your tracker"
+        button = {
+            "type": "button",
+            "action_id": ids.CONNECT_TRACKER,
+            "text": {"type": "plain_text", "text": label},
+            "url": panel.connect_url,
+        }
+        if not panel.tools:
+            button["style"] = "primary"
+        blocks.append({"type": "actions", "elements": [button]})
+    elif not panel.tools:
+        blocks.append(_section(panel.who_can or "A workspace admin can connect one from this tab."))
+    blocks.append({"type": "divider"})
+    return blocks
+
+
 def _section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}
 
 
 def home_view(
-    routings: Sequence[Routing], examples: Sequence[str], recent: Sequence[RecentUpdate] | None
+    routings: Sequence[Routing],
+    examples: Sequence[str],
+    recent: Sequence[RecentUpdate] | None,
+    connect: ConnectPanel | None = None,
 ) -> dict[str, Any]:
-    """`recent` is None when no audit trail is kept (no Redis)."""
+    """`recent` is None when no audit trail is kept (no Redis); `connect` in distributed mode."""
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Update tickets without leaving Slack"}},
         _section(
@@ -43,6 +79,8 @@ def home_view(
         ),
         {"type": "divider"},
     ]
+    if connect is not None:
+        blocks += _connect_blocks(connect)
     lines = []
     for routing in routings:
         where = ", ".join(f"<#{c}>" for c in routing.channels if c.isalnum())

@@ -88,3 +88,5 @@ ENTER_BLOCK = "enter_ticket"
 ALL_BLOCK = "update_all"  # the picker's "update all N" changes
 ALL_ACTION = "update_all_changes"
 PICK_ACTION = "ticket"
+CONNECT_TRACKER = "connect_tracker"  # a URL button: Slack opens the page and tells the app too
+RECONNECT_TRACKER = "reconnect_tracker"

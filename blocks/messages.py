@@ -187,3 +187,37 @@ def help_blocks(
 def options_payload(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The answer to a block_suggestion: at most 100 options."""
     return {"options": [o for o in (option(i) for i in items) if o][:100]}
+
+
+def connection_message(tool: str, problem: str | None, reconnect_url: str | None) -> tuple[list[Block], str]:
+    """The DM to the admin who connected a tool: connected, or what went wrong with Reconnect."""
+    if problem is None:
+        text = (
+            f"{tool} is connected. Try it in any channel: "
+            '/ticket update PROJ-42 status="In Progress" (your project\'s key for PROJ).'
+        )
+        shown = (
+            f"*{escape(tool)} is connected.* Try it in any channel: "
+            '`/ticket update PROJ-42 status="In Progress"` (your project\'s key for PROJ).'
+        )
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": shown}}], text
+    text = f"{tool} {problem}. Reconnect it to keep updating tickets from Slack."
+    blocks: list[Block] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(f":warning: {escape(text)}", 3000)}}
+    ]
+    if reconnect_url:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": ids.RECONNECT_TRACKER,
+                        "text": {"type": "plain_text", "text": "Reconnect"},
+                        "url": reconnect_url,
+                        "style": "primary",
+                    }
+                ],
+            }
+        )
+    return blocks, text

@@ -16,6 +16,7 @@ from typing import Any
 
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncBoltRequest, AsyncRespond
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -26,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
 from bot.domain.actors import SlackDirectory
+from bot.domain.tenants import tenant_of
 from bot.ops.config import AppConfig, ConfigError
 from bot.ops.logs import bind_request
 from bot.ops.metrics import ACK_SECONDS, QUOTA_REFUSALS
@@ -38,8 +40,9 @@ from bot.slack.http_server import VERIFIED, create_http_app
 from bot.slack.signing import Signer
 from bot.store.queue import JobQueue, Worker
 from bot.store.quota import UserQuota
-from handlers import actions, bulk, commands, events, home, options, preview, shortcuts, undo, views
+from handlers import actions, bulk, commands, events, home, installs, options, preview, shortcuts, undo, views
 from handlers.deps import SlackDeps
+from handlers.distributed import Distributed, build_distributed
 from handlers.fast_ack import FastAck
 from handlers.job_queue import account_share
 from handlers.job_runner import dropped_job_handler, job_handler
@@ -62,16 +65,22 @@ def surface_of(body: dict[str, Any]) -> str:
 # Requests that start work count towards the per-user quota; live selects and events do not.
 QUOTA_SURFACES = frozenset({"command", "block_actions", "view_submission", "shortcut"})
 
+NOT_INSTALLED = "ticketbot is not installed in this workspace (any more); a workspace admin can add it again."
+
 SURFACES = (commands, views, actions, preview, undo, bulk, shortcuts, events, home, options)
 
 
 def slack_client(config: AppConfig) -> AsyncWebClient:
-    """The Web API client: SLACK_API_URL as base, retrying 429 (Retry-After), 5xx and resets."""
+    """The Web API client: SLACK_API_URL as base, retrying 429 (Retry-After), 5xx and resets.
+    Distributed mode's has no token: each workspace's calls carry the workspace's own."""
     token = config.settings.slack_bot_token
-    if token is None:
-        raise ConfigError("SLACK_BOT_TOKEN: not set (the bot token, xoxb-…)")
+    if token is None and not config.settings.distributed:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN: not set (the bot token, xoxb-…; or SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET to install into many workspaces)"
+        )
     return AsyncWebClient(
-        token=token.get_secret_value(),
+        token=token.get_secret_value() if token is not None else None,
         base_url=config.settings.slack_api_url,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
@@ -109,8 +118,9 @@ class SlackBot:
     deps: SlackDeps
     edge: SlackEdge
     webhooks: TrutoWebhooks
-    authorize: SingleWorkspaceAuthorize
-    fast_ack: FastAck
+    authorize: SingleWorkspaceAuthorize | None  # single-workspace mode
+    fast_ack: FastAck | None  # single-workspace mode (distributed: every request through Bolt)
+    distributed: Distributed | None = None
     processes: WorkerProcesses | None = None
     local: Worker | None = None  # beside worker processes: runs the jobs this process kept
 
@@ -118,8 +128,24 @@ class SlackBot:
         """The HTTP app of this bot: Slack's route through the edge, the fast ack and Bolt; the
         unified API's webhooks; probes. `options`: create_http_app's (redis_ok, background…)."""
         return create_http_app(
-            self.app, self.edge, truto_webhooks=self.webhooks.receive, fast_path=self.fast_ack, **options
+            self.app,
+            self.edge,
+            truto_webhooks=self.webhooks.receive,
+            fast_path=self.fast_ack,
+            routes=self.distributed.routes() if self.distributed is not None else [],
+            **options,
         )
+
+    async def prepare(self) -> None:
+        """Before serving: the database schema up to date (distributed mode). Run on its own
+        event loop; the server's opens its own connections."""
+        if self.distributed is not None:
+            await self.distributed.prepare()
+
+    def warm_up(self) -> None:
+        """Single-workspace mode: auth.test before the first request needs it."""
+        if self.authorize is not None:
+            self.authorize.warm_up()
 
     @property
     def core(self) -> Core:
@@ -157,30 +183,38 @@ def build_bot(
     secret = config.settings.slack_signing_secret
     if secret is None:
         raise ConfigError("SLACK_SIGNING_SECRET: not set (Basic Information → Signing Secret)")
+    settings = config.settings
     client = web_client or slack_client(config)
-    core = build_core(config, slack=client, directory=directory)
-    jobs = JobQueue(core.redis, memory_limit=config.settings.memory_job_limit)
-    quota = UserQuota(core.redis, config.settings.user_quota_per_minute)
+    core = build_core(config, slack=None if settings.distributed else client, directory=directory)
+    jobs = JobQueue(core.redis, memory_limit=settings.memory_job_limit)
+    quota = UserQuota(core.redis, settings.user_quota_per_minute)
     deps = SlackDeps(
         config=config, core=core, signer=Signer(secret.get_secret_value()), jobs=jobs, quota=quota
     )
-    settings = config.settings
+    distributed = build_distributed(config, deps, client) if settings.distributed else None
+    if distributed is not None:
+        handler, dropped = (distributed.tenancy.handler(h) for h in (job_handler, dropped_job_handler))
+    else:
+        handler, dropped = job_handler(deps, client), dropped_job_handler(deps, client)
     worker = Worker(
         jobs,
-        job_handler(deps, client),
+        handler,
         concurrency=settings.worker_concurrency,
         reclaim_idle=settings.job_reclaim_seconds,
-        dropped=dropped_job_handler(deps, client),
+        dropped=dropped,
         share_key=account_share(deps),
     )
-    authorize = SingleWorkspaceAuthorize(client)
+    single = SingleWorkspaceAuthorize(client) if distributed is None else None
+    authorize: AsyncAuthorize | None = single or (distributed.authorize if distributed else None)
     app = AsyncApp(
         name="ticketbot",  # without a name Bolt reads the whole call stack (0.1 s) to make one up
         signing_secret=secret.get_secret_value(),
         client=client,
-        authorize=authorize,
+        authorize=authorize,  # type: ignore[arg-type]  # Bolt takes an AsyncAuthorize too
+        oauth_flow=distributed.flow if distributed is not None else None,
         process_before_response=True,
         logger=_bolt_logger(),
+        user_facing_authorize_error_message=NOT_INSTALLED,
     )
 
     @app.middleware
@@ -192,6 +226,13 @@ def build_bot(
         app token's own."""
         context[VERIFIED] = True
         context["deps"] = deps
+        if distributed is not None:
+            # Authorized from the workspace's installation: its accounts, its token's client.
+            tenant = tenant_of(context.team_id, context.enterprise_id, bool(context.is_enterprise_install))
+            team_deps = await distributed.tenancy.deps_for(tenant, context.client)
+            if team_deps is None:
+                return BoltResponse(status=200, body="")
+            context["deps"] = team_deps
         started = time.perf_counter()
         bind_request(
             team=context.get("team_id"), user=context.get("user_id"), channel=context.get("channel_id")
@@ -223,6 +264,8 @@ def build_bot(
 
     for surface in SURFACES:
         surface.register(app)
+    if distributed is not None:
+        installs.register(app, distributed.tenancy)
     # One budget for every body read before its signature is checked, on either route.
     bodies = BodyReader(
         settings.http_max_body_bytes,
@@ -231,4 +274,6 @@ def build_bot(
     )
     replay = ReplayGuard(core.cache.backend)
     edge = SlackEdge(SignatureCheck(secret.get_secret_value()), bodies, replay)
-    return SlackBot(app, worker, deps, edge, TrutoWebhooks(deps, bodies), authorize, FastAck(deps, replay))
+    webhooks = TrutoWebhooks(deps, bodies, distributed.connections if distributed is not None else None)
+    fast_ack = FastAck(deps, replay) if distributed is None else None
+    return SlackBot(app, worker, deps, edge, webhooks, single, fast_ack, distributed)

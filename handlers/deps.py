@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncBoltContext
 
 from bot.domain.accounts import Account
 from bot.domain.refs import TicketRef
+from bot.domain.tenants import Connection
 from bot.ops.config import AppConfig
 from bot.runtime import Core
 from bot.service.tickets import TicketService
@@ -23,6 +24,14 @@ from handlers.signed_values import PreviewToken, RetryToken, TicketButton, UndoT
 from handlers.tokens import OneTimeStore
 
 
+class Onboarding(Protocol):
+    """Distributed mode: connecting a workspace's tools (handlers/connections.py)."""
+
+    async def connect_link(self, tenant: str, user: str) -> str: ...
+
+    async def connections(self, tenant: str) -> list[Connection]: ...
+
+
 @dataclass
 class SlackDeps:
     config: AppConfig
@@ -31,6 +40,8 @@ class SlackDeps:
     jobs: JobQueue
     quota: UserQuota | None = None
     unfurl_ttl: float = 60.0
+    tenant: str | None = None  # distributed mode: the workspace (or Grid org) these deps serve
+    onboarding: Onboarding | None = None  # distributed mode only
     retry_ttl: float = 24 * 3600.0
 
     def __deepcopy__(self, memo: dict[int, Any]) -> SlackDeps:

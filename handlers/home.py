@@ -8,7 +8,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.home import RecentUpdate, Routing, home_view
+from blocks import ids
+from blocks.home import ConnectPanel, RecentUpdate, Routing, home_view
 from blocks.messages import tool_examples
 from bot.domain.accounts import Account
 from handlers.deps import SlackDeps
@@ -71,6 +72,19 @@ async def recent(deps: SlackDeps, user: str) -> list[RecentUpdate] | None:
     ]
 
 
+async def connect_panel(deps: SlackDeps, user: str) -> ConnectPanel | None:
+    """Distributed mode: the workspace's tools; an admin also gets a connect page."""
+    if deps.onboarding is None or deps.tenant is None:
+        return None
+    connections = await deps.onboarding.connections(deps.tenant)
+    tools = [(c.tool, c.state) for c in connections]
+    directory = deps.core.slack_directory
+    admin = directory is not None and await directory.is_admin(user)
+    if not admin:
+        return ConnectPanel(tools, None, "Ask a workspace admin or owner to connect it from this tab.")
+    return ConnectPanel(tools, await deps.onboarding.connect_link(deps.tenant, user))
+
+
 @guarded
 async def publish_home(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
     """Once per event (Slack retries deliveries), within the user's quota (opening the tab again
@@ -88,10 +102,16 @@ async def publish_home(body: dict[str, Any], client: AsyncWebClient, deps: Slack
         iter(deps.config.accounts.values()), None
     )
     view = home_view(
-        await routings(deps, str(user)), await examples(deps, main), await recent(deps, str(user))
+        await routings(deps, str(user)),
+        await examples(deps, main),
+        await recent(deps, str(user)),
+        await connect_panel(deps, str(user)),
     )
     await client.views_publish(user_id=user, view=view)
 
 
 def register(app: AsyncApp) -> None:
     app.event("app_home_opened")(ack=ack_only, lazy=[publish_home])
+    # URL buttons: Slack opens the page and tells the app too; nothing more to do.
+    app.action(ids.CONNECT_TRACKER)(ack_only)
+    app.action(ids.RECONNECT_TRACKER)(ack_only)

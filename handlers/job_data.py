@@ -12,7 +12,8 @@ Keys:
 - `surface`: where it came from (command, form, card, preview, undo, retry).
 - `account`, `integrated_account_id`: the account it runs on; `ticket`: the ticket as typed or id.
 - `text` (command) or `body` (fields, a PATCH body) and `assign_me` (the "Assign to me" button).
-- `user`, `user_name`, `team`, `channel`: who and where.
+- `user`, `user_name`, `team`, `channel`: who and where; `tenant` (distributed mode): the
+  workspace (or Grid org) whose bot token and accounts the job runs with.
 - `response_url`, `reply` (`in_channel`, `replace` or `post`), `ephemeral`: where the card goes.
 - `key`: the Idempotency-Key; `jid`: the job's own id (set by the queue); `request_id`.
 - `retried_from`: the response_url of the message whose Retry put the job back.
@@ -57,6 +58,7 @@ class JobData(BaseModel):
     user: str | None = None
     user_name: str | None = None
     team: str | None = None
+    tenant: str | None = None  # distributed mode: whose installation and accounts it runs with
     channel: str | None = None
     response_url: str | None = None
     reply: Reply = "in_channel"

@@ -33,6 +33,8 @@ async def put_job(
     once_ttl: float = 3600.0,
     gate: Gate | None = None,
 ) -> Job | None:
+    if deps.tenant is not None:  # distributed mode: the job runs for this workspace only
+        data = data.model_copy(update={"tenant": deps.tenant})
     try:
         return await deps.jobs.put(data.to_json(), once=once, once_ttl=once_ttl, gate=gate)
     except QueueFull:

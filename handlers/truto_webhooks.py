@@ -18,9 +18,11 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from bot.domain.accounts import Account
 from bot.ops.metrics import WEBHOOK_EVENTS
 from bot.slack.bodies import BodyReader, BodyRefused, json_depth_ok
-from bot.truto.webhook_events import SIGNATURE_HEADER, Delivery, signature_valid, ticket_events
+from bot.truto.webhook_events import SIGNATURE_HEADER, Delivery, TicketEvent, signature_valid, ticket_events
+from handlers.connections import ACCOUNT_EVENT, Connections
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
 from handlers.job_queue import Busy, put_job
@@ -28,7 +30,7 @@ from handlers.job_queue import Busy, put_job
 log = logging.getLogger(__name__)
 
 PATH = "/truto/webhooks"
-KNOWN_EVENTS = frozenset({"record:created", "record:updated", "record:deleted", "test"})
+KNOWN_EVENTS = frozenset({"record:created", "record:updated", "record:deleted", "test", "account"})
 
 
 def _answer(status: int, verdict: str, event: str = "unverified") -> Response:
@@ -40,9 +42,27 @@ def _answer(status: int, verdict: str, event: str = "unverified") -> Response:
 class TrutoWebhooks:
     """The route's endpoint."""
 
-    def __init__(self, deps: SlackDeps, bodies: BodyReader) -> None:
+    def __init__(self, deps: SlackDeps, bodies: BodyReader, connections: Connections | None = None) -> None:
         self.deps = deps
         self.bodies = bodies
+        self.connections = connections  # distributed mode: `integrated_account:*` events
+
+    async def _accounts(self, events: list[TicketEvent]) -> dict[str, tuple[Account, str | None]]:
+        """The events' accounts known here, each with its tenant (distributed mode: the
+        workspace that connected it; no other workspace's cards are touched)."""
+        if self.connections is None:
+            return {a.integrated_account_id: (a, None) for a in self.deps.config.accounts.values()}
+        found: dict[str, tuple[Account, str | None]] = {}
+        workspaces = self.connections.workspaces
+        for event in events:
+            owner = await workspaces.accounts.by_account(event.integrated_account_id)
+            if owner is None or await workspaces.bot(owner.tenant_id) is None:
+                continue
+            config = await workspaces.config_for(owner.tenant_id)
+            for account in config.accounts.values():
+                if account.integrated_account_id == event.integrated_account_id:
+                    found[event.integrated_account_id] = (account, owner.tenant_id)
+        return found
 
     async def receive(self, request: Request) -> Response:
         settings = self.deps.config.settings
@@ -68,16 +88,24 @@ class TrutoWebhooks:
             return _answer(200, "ignored: not a webhook delivery", "other")
         if delivery.event == "test":
             return _answer(200, "test received", "test")
+        if delivery.event.startswith(ACCOUNT_EVENT):
+            if self.connections is None or not self._fresh(delivery):
+                return _answer(200, "ignored", "account")
+            return _answer(200, await self.connections.handle(delivery), "account")
         return await self._handle(delivery)
+
+    def _fresh(self, delivery: Delivery) -> bool:
+        age = delivery.age(datetime.now(UTC))
+        return age is not None and abs(age) <= self.deps.config.settings.webhook_max_age_seconds
 
     async def _handle(self, delivery: Delivery) -> Response:
         settings = self.deps.config.settings
-        age = delivery.age(datetime.now(UTC))
-        if age is None or abs(age) > settings.webhook_max_age_seconds:
-            log.info("webhook event %s ignored: created_at missing or %s s away", delivery.id, age)
+        if not self._fresh(delivery):
+            log.info("webhook event %s ignored: created_at missing or too far away", delivery.id)
             return _answer(200, "ignored: stale or undated event", delivery.event)
-        accounts = {a.integrated_account_id: a for a in self.deps.config.accounts.values()}
-        ours = [e for e in ticket_events(delivery) if e.integrated_account_id in accounts]
+        events = ticket_events(delivery)
+        accounts = await self._accounts(events)
+        ours = [e for e in events if e.integrated_account_id in accounts]
         if not ours:
             log.debug(
                 "webhook event %s (%s) is not about a ticket of ours; ignored", delivery.id, delivery.event
@@ -94,8 +122,10 @@ class TrutoWebhooks:
         for event in shown:
             if not await marks.start_refresh(event.integrated_account_id, event.ticket_id, event.action):
                 continue  # a job for this ticket has not read it yet: it will see this change too
+            account, tenant = accounts[event.integrated_account_id]
             job = JobData.for_account(
-                accounts[event.integrated_account_id],
+                account,
+                tenant=tenant,
                 kind="refresh",
                 surface="webhook",
                 ticket=event.ticket_id,

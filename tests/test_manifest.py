@@ -53,7 +53,13 @@ def test_every_request_goes_to_the_one_route(manifest: dict[str, Any]) -> None:
 
 
 def test_unfurls_and_scopes(manifest: dict[str, Any]) -> None:
-    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened", "link_shared"]
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == [
+        "app_home_opened",
+        "link_shared",
+        "app_uninstalled",
+        "tokens_revoked",
+    ]
+    assert manifest["oauth_config"]["redirect_urls"] == ["https://ticketbot.example.com/slack/oauth_redirect"]
     domains = manifest["features"]["unfurl_domains"]
     assert 1 <= len(domains) <= 5
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
@@ -85,3 +91,10 @@ def test_the_readme_lists_the_scopes_the_manifest_requests(manifest: dict[str, A
 def test_the_home_tab_is_enabled_and_its_event_subscribed(manifest: dict[str, Any]) -> None:
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
+
+
+def test_distributed_mode_asks_for_the_manifests_bot_scopes() -> None:
+    from handlers.distributed import BOT_SCOPES
+
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    assert BOT_SCOPES.split(",") == manifest["oauth_config"]["scopes"]["bot"]

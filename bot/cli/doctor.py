@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.cli import db
 from bot.domain.accounts import Account, tool_label_of
 from bot.domain.custom_fields import form_fields, ticket_fields
 from bot.ops.config import DEFAULT_ACCOUNT_NAME, AppConfig, ConfigError, load_config
@@ -42,7 +43,29 @@ class Check:
         return "\n".join([f"{mark} {self.name:<{width}}  {first}", *(indent + r for r in rest)])
 
 
+def _distributed(config: AppConfig) -> list[Check]:
+    s = config.settings
+    wanted = [
+        ("SLACK_CLIENT_ID", s.slack_client_id, "Basic Information → App Credentials → Client ID"),
+        ("SLACK_CLIENT_SECRET", s.slack_client_secret, "Basic Information → App Credentials"),
+        ("SLACK_SIGNING_SECRET", s.slack_signing_secret, "Basic Information → Signing Secret"),
+        ("TICKETBOT_ENCRYPTION_KEY", s.ticketbot_encryption_key, "`ticketbot db new-key`"),
+        ("TRUTO_API_TOKEN", s.truto_api_token, "an API token of the unified ticketing API"),
+    ]
+    checks = [
+        Check("mode", True, "distributed: installed with Add to Slack (/slack/install) into any workspace")
+    ]
+    checks += [
+        Check(name, value is not None, "set" if value is not None else f"missing: {hint}")
+        for name, value, hint in wanted
+    ]
+    checks.append(Check("accounts", True, "per workspace, connected by its admins from the Home tab"))
+    return checks
+
+
 def _required(config: AppConfig) -> list[Check]:
+    if config.settings.distributed:
+        return _distributed(config)
     s = config.settings
     wanted = [
         ("SLACK_BOT_TOKEN", s.slack_bot_token, "the Bot User OAuth Token (xoxb-…), after installing the app"),
@@ -53,7 +76,8 @@ def _required(config: AppConfig) -> list[Check]:
         ),
         ("TRUTO_API_TOKEN", s.truto_api_token, "an API token of the unified ticketing API"),
     ]
-    checks = [
+    checks = [Check("mode", True, "single workspace (SLACK_BOT_TOKEN)")]
+    checks += [
         Check(name, value is not None, "set" if value is not None else f"missing: {hint}")
         for name, value, hint in wanted
     ]
@@ -227,7 +251,11 @@ async def run_checks(load: Callable[[], AppConfig] = load_config) -> list[Check]
         many = f"{len(problems)} problems:\n" + "\n".join(f"- {p}" for p in problems)
         return [Check("configuration", False, problems[0] if len(problems) == 1 else many)]
     checks = [Check("configuration", True, "loaded"), *_required(config)]
-    checks.append(await _slack(config))
+    if config.settings.distributed:
+        ok, detail = await db.check(config)
+        checks.append(Check("database", ok, detail))
+    else:
+        checks.append(await _slack(config))
     if config.settings.truto_api_token is None:
         checks.append(await _redis_alone(config))  # the Redis line always appears
         return checks

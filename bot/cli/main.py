@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from pydantic import SecretStr
 
+from bot.cli import db
 from bot.cli.render_text import audit_table, changes_text, request_text, ticket_text
 from bot.domain.actors import Actor
 from bot.domain.commands import UpdateCommand
@@ -24,6 +25,7 @@ from bot.ops.config import AppConfig, ConfigError, load_config, secret_values
 from bot.ops.logs import configure
 from bot.runtime import build_core
 from bot.store import keys, namespaces
+from bot.store.sql.cipher import new_key
 from bot.truto.errors import TrutoError
 
 _ASSIGNMENT = re.compile(r"^([A-Za-z_][\w.\-]*?)(\+=|-=|=)(.*)$", re.DOTALL)
@@ -125,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     tried.add_argument("--socket", action="store_true", help="over Socket Mode (ticketbot socket) instead")
     tried.add_argument("--wait", type=float, default=5.0, help="seconds to watch the fake Slack (5)")
 
+    db.add_parser(sub)
     sandbox = sub.add_parser("sandbox", help="serve the local sandbox ticketing API")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8010, help="default: 8010")
@@ -309,9 +312,10 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     bot = build_bot(config)
     core = bot.core
     processes = config.settings.worker_processes if config.settings.redis_url else 0
+    asyncio.run(bot.prepare())  # the database's schema, before the first request
 
     async def background() -> None:
-        bot.authorize.warm_up()  # auth.test before the first request needs it
+        bot.warm_up()  # auth.test before the first request needs it
         await core.warm_up()
         await (bot.run_beside(processes) if processes else bot.run_worker())
 
@@ -352,6 +356,7 @@ async def _worker(config: AppConfig) -> int:
 
     bot = build_bot(config)
     core = bot.core
+    await bot.prepare()
     await core.warm_up()
     loop = asyncio.get_running_loop()
     task = asyncio.create_task(bot.run_worker())
@@ -379,7 +384,8 @@ async def _socket(config: AppConfig) -> int:
         raise ConfigError("SLACK_APP_TOKEN: not set (an app-level token, xapp-…, with connections:write)")
     bot = build_bot(config)
     core = bot.core
-    bot.authorize.warm_up()
+    await bot.prepare()
+    bot.warm_up()
     handler = AsyncSocketModeHandler(bot.app, token.get_secret_value())
     worker = asyncio.create_task(bot.run_worker())
     try:
@@ -421,6 +427,9 @@ def _main(argv: Sequence[str] | None) -> int:
         return 0
     if args.command == "try":
         return _try(args)
+    if args.command == "db" and args.db_command == "new-key":
+        print(new_key())  # needs no configuration
+        return 0
     if args.command == "check":
         from bot.cli.doctor import doctor
 
@@ -446,6 +455,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return asyncio.run(_webhooks(config, args))
         if args.command == "namespace":
             return asyncio.run(_namespace(config, args))
+        if args.command == "db":
+            return asyncio.run(db.run(config, args))
         runner = _update if args.command == "update" else _lookups
         return asyncio.run(runner(config, args))
     except ConfigError as exc:

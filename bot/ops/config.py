@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
+    # Distributed mode ("Add to Slack" for any number of workspaces): Bolt's own names.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_scopes: str | None = None  # comma separated; default: the manifest's bot scopes
+    slack_token_rotation_minutes: int = Field(default=120, ge=1)  # rotate a token this long before expiry
+    database_url: str | None = None  # unset: SQLite in TICKETBOT_DATA_DIR (or the working directory)
+    ticketbot_data_dir: Path | None = None
+    ticketbot_encryption_key: SecretStr | None = None  # Fernet keys, comma separated (first encrypts)
+    # Where a link token opens Truto's hosted connect page (the sandbox serves one of its own).
+    truto_connect_url: str = "https://app.truto.one/connect-account"
     slack_api_url: str = "https://slack.com/api/"
     truto_api_token: SecretStr | None = None
     truto_base_url: str = "https://api.truto.one"
@@ -97,7 +107,17 @@ class Settings(BaseSettings):
         raw = self.truto_webhook_secret.get_secret_value() if self.truto_webhook_secret else ""
         return [part.strip() for part in raw.split(",") if part.strip()]
 
-    @field_validator("slack_api_url", "truto_base_url")
+    @property
+    def distributed(self) -> bool:
+        """Installed by OAuth into any number of workspaces (else one workspace, one bot token)."""
+        return bool(self.slack_client_id)
+
+    @field_validator("slack_client_id", mode="before")
+    @classmethod
+    def _blank_client_id(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("slack_api_url", "truto_base_url", "truto_connect_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
         return http_url(value)
@@ -144,6 +164,13 @@ class AppConfig(BaseModel):
     channels: dict[str, str]
     default_account: str | None
 
+    def for_workspace(self, accounts: dict[str, Account]) -> AppConfig:
+        """One workspace's view in distributed mode: its own accounts, the first connected the
+        default (the deployment's settings unchanged)."""
+        return self.model_copy(
+            update={"accounts": accounts, "channels": {}, "default_account": next(iter(accounts), None)}
+        )
+
     def account_for_channel(self, channel_id: str | None) -> Account | None:
         name = self.channels.get(channel_id or "", self.default_account)
         return self.accounts.get(name) if name else None
@@ -183,6 +210,8 @@ def secret_values(settings: Settings) -> list[str]:
         settings.truto_api_token,
         settings.truto_webhook_secret,
         settings.metrics_token,
+        settings.slack_client_secret,
+        settings.ticketbot_encryption_key,
     ]
     values = [
         v.strip() for s in secrets if s is not None for v in s.get_secret_value().split(",") if v.strip()
@@ -253,7 +282,35 @@ def load_config(**overrides: Any) -> AppConfig:
     return build_config(settings)
 
 
+def check_mode(settings: Settings) -> list[str]:
+    """One mode at a time, with what it needs."""
+    if not settings.distributed:
+        return []
+    problems = []
+    if settings.slack_bot_token is not None:
+        problems.append(
+            "SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set: set SLACK_BOT_TOKEN for one workspace, "
+            "or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install into many, not both"
+        )
+    if settings.slack_client_secret is None:
+        problems.append("SLACK_CLIENT_SECRET: not set (Basic Information → App Credentials → Client Secret)")
+    if settings.ticketbot_encryption_key is None:
+        problems.append(
+            "TICKETBOT_ENCRYPTION_KEY: not set (bot tokens are stored encrypted; make a key with "
+            "`ticketbot db new-key`)"
+        )
+    if settings.truto_integrated_account_id:
+        problems.append(
+            "TRUTO_INTEGRATED_ACCOUNT_ID: not used when installing into many workspaces (each workspace "
+            "connects its own accounts from the Home tab); unset it"
+        )
+    return problems
+
+
 def build_config(settings: Settings) -> AppConfig:
+    mode_problems = check_mode(settings)
+    if mode_problems:
+        raise ConfigError("\n".join(mode_problems))
     file_config = FileConfig()
     path = settings.ticketbot_config
     raw = _read_yaml(path) if path is not None else {}

@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from bot.sandbox.answers import BadPage, platform_page, shaped_ticket, unified_page
 from bot.sandbox.changes import apply_change
+from bot.sandbox.connect import connect_routes
 from bot.sandbox.envelopes import REASONS, Refused, envelope, insight, remote_refusal
 from bot.sandbox.profiles import Obj, Profile
 from bot.sandbox.state import Fault, Recorded, SandboxState
@@ -405,6 +406,7 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             Route("/webhook/test", webhook_test, methods=["POST"]),
             Route("/webhook/{webhook_id}", webhook, methods=["GET", "PATCH", "DELETE"]),
             Route("/_sandbox/tickets/{account}/{ticket_id}", change_in_tool, methods=["PATCH", "DELETE"]),
+            *connect_routes(state, authorised),
             Route("/_sandbox/faults", admin_faults, methods=["POST"]),
             Route("/_sandbox/latency", admin_latency, methods=["POST"]),
             Route("/_sandbox/reset", admin_reset, methods=["POST"]),

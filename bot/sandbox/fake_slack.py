@@ -108,6 +108,45 @@ async def _args(request: Request) -> dict[str, Any]:
     return {k: _decode(v) for k, v in parse_qsl(raw.decode())}
 
 
+def _oauth_answer(args: dict[str, Any]) -> dict[str, Any]:
+    """oauth.v2.access as Slack answers it. The code names the workspace: `T0ACME` or
+    `T0ACME.anything` installs team T0ACME; `E0GRID.org` is an org-wide install of Grid org E0GRID;
+    a code ending in `.rotating` gets a token that expires (token rotation). A refresh
+    (`grant_type=refresh_token`) answers a new token for the same workspace."""
+    if args.get("grant_type") == "refresh_token":
+        parts = str(args.get("refresh_token") or "").split("-")  # xoxe-1-<team>-<random>
+        team = parts[2] if len(parts) > 3 else ""
+        return {
+            "ok": True,
+            "access_token": f"xoxe.xoxb-{team}-{uuid.uuid4().hex[:12]}",
+            "refresh_token": f"xoxe-1-{team}-{uuid.uuid4().hex}",
+            "expires_in": 43200,
+            "token_type": "bot",
+        }
+    code = str(args.get("code") or "")
+    if not code or code.startswith("bad"):
+        return {"ok": False, "error": "invalid_code"}
+    owner, _, flavour = code.partition(".")
+    org = owner.startswith("E")
+    answer: dict[str, Any] = {
+        "ok": True,
+        "app_id": "A0TICKETBOT",
+        "authed_user": {"id": "U0ADMIN"},
+        "scope": str(args.get("scope") or "commands,chat:write"),
+        "token_type": "bot",
+        "access_token": f"xoxb-{owner}-{uuid.uuid4().hex[:12]}",
+        "bot_user_id": f"U0BOT{owner[-4:]}",
+        "team": None if org else {"id": owner, "name": f"Team {owner}"},
+        "enterprise": {"id": owner, "name": f"Org {owner}"} if org else None,
+        "is_enterprise_install": org,
+    }
+    if flavour == "rotating":
+        answer["access_token"] = f"xoxe.xoxb-{owner}-{uuid.uuid4().hex[:12]}"
+        answer["refresh_token"] = f"xoxe-1-{owner}-{uuid.uuid4().hex}"
+        answer["expires_in"] = 43200
+    return answer
+
+
 def create_fake_slack(state: FakeSlackState) -> Starlette:
     def answer(method: str, args: dict[str, Any]) -> dict[str, Any]:
         n = state.next_id()
@@ -115,6 +154,8 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
             if state.socket is None or not state.socket.url:
                 return {"ok": False, "error": "socket_mode_unavailable"}
             return {"ok": True, "url": state.socket.url}
+        if method == "oauth.v2.access":
+            return _oauth_answer(args)
         if method == "auth.test":
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0TEAM", "user": "ticketbot"}
         if method == "users.info":

@@ -117,6 +117,7 @@ class Profile:
     shapes: dict[str, Obj] = field(default_factory=dict)  # a field this tool takes in another shape
     takes_keys: bool = False  # a ticket's key (its `number`) finds it where its id would
     extra: dict[str, Any] = field(default_factory=dict)
+    tenant_id: str | None = None  # the tenant a link token connected it for
 
     def capabilities(self, surface: str | None) -> Obj:
         """The documented shape of GET /integrated-account/{id}/capabilities."""
@@ -167,7 +168,7 @@ class Profile:
         """`GET /integrated-account/{id}`: the account as the connection flow's payload shows it."""
         return {
             "id": self.integrated_account_id,
-            "tenant_id": f"sandbox-{self.name}",
+            "tenant_id": self.tenant_id or f"sandbox-{self.name}",
             "environment_id": "sandbox-env",
             "status": self.status,
             "is_blocked": self.is_blocked,

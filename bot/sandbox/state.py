@@ -56,6 +56,7 @@ class SandboxState:
     rate_limit: tuple[int, float] | None = None  # (requests, seconds) per account, like the real API
     rate_limited: int = 0  # 429s given for the rate limit
     webhooks: Webhooks = field(default_factory=Webhooks)
+    link_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)  # unused link tokens
     _hits: dict[str, deque[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -92,6 +93,7 @@ class SandboxState:
             self.patches_applied = 0
             self.applied.clear()
             self.webhooks.reset()
+            self.link_tokens.clear()
             self.rate_limit = None
             self.rate_limited = 0
             self._hits.clear()

@@ -153,6 +153,22 @@ class Webhooks:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+    def emit_account(self, event: str, payload: Obj) -> None:
+        """Send an `integrated_account:*` event (the connection flow's) to every webhook that
+        wants it."""
+        for webhook in list(self.registered.values()):
+            wanted = webhook["event_types"]
+            if not webhook["is_active"] or (
+                wanted and event not in wanted and "integrated_account:*" not in wanted
+            ):
+                continue
+            envelope = self._envelope(webhook, event, payload)
+            delivery = Delivery(webhook["id"], event, json.dumps(envelope).encode())
+            self.deliveries.append(delivery)
+            task = asyncio.get_running_loop().create_task(self._deliver(webhook, delivery))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
     async def _deliver(self, webhook: Obj, delivery: Delivery, retries: int = RETRIES) -> None:
         with self._lock:
             self.in_flight += 1

@@ -77,10 +77,12 @@ def create_http_app(
     truto_webhooks: Endpoint | None = None,
     metrics_token: str | None = None,
     fast_path: FastPath | None = None,
+    routes: list[Route] | None = None,
 ) -> Starlette:
     """`truto_webhooks`: the receiver of the unified API's webhooks (it verifies their own
     signature: Slack's edge does not apply to them). `fast_path`: tried on each verified request
-    before the replay guard (it keeps the guard's marker in its own write) and Bolt."""
+    before the replay guard (it keeps the guard's marker in its own write) and Bolt. `routes`:
+    more of them (distributed mode's OAuth pages)."""
     state = {"draining": False}
 
     async def slack_events(request: Request) -> Response:
@@ -138,6 +140,7 @@ def create_http_app(
         routes=[
             Route(SLACK_PATH, slack_events, methods=["POST"]),
             *webhook_routes,
+            *(routes or []),
             Route(HEALTH_PATH, healthz, methods=["GET"]),
             Route(READY_PATH, readyz, methods=["GET"]),
             Route(METRICS_PATH, metrics, methods=["GET"]),

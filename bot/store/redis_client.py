@@ -37,7 +37,7 @@ def connect(
     if sentinel:
         nodes = [(host, int(port)) for host, _, port in (node.partition(":") for node in sentinel.split(","))]
         parsed = urlparse(url)
-        watcher = Sentinel(  # type: ignore[no-untyped-call]
+        watcher = Sentinel(  # type: ignore[no-untyped-call,unused-ignore]
             nodes,
             socket_timeout=TIMEOUT,
             sentinel_kwargs={"socket_timeout": TIMEOUT, "socket_connect_timeout": CONNECT_TIMEOUT},

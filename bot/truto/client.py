@@ -275,6 +275,24 @@ class TrutoClient:
         path = f"{WEBHOOK_PATH}/{quote(webhook_id, safe='')}"
         await self._request("DELETE", path, [], "delete_webhook")
 
+    # -- connecting accounts (connection-flow.md) ---------------------------------------
+
+    async def create_link_token(
+        self, *, tenant_id: str | None = None, integrated_account_id: str | None = None
+    ) -> str:
+        """A single-use link token for the hosted connect page: a new account for `tenant_id`,
+        or a reconnect of `integrated_account_id` (its context kept). One flow per token."""
+        body: JsonDict = (
+            {"integrated_account_id": integrated_account_id, "persist_previous_context": True}
+            if integrated_account_id
+            else {"tenant_id": tenant_id}
+        )
+        answer = await self._request("POST", "/link-token", [], "link_token", json=body)
+        token = answer.get("link_token")
+        if not isinstance(token, str) or not token:
+            raise Unavailable("the unified API answered a link token request without a token")
+        return token
+
     # -- plumbing --------------------------------------------------------------------
 
     @staticmethod

@@ -1,0 +1,104 @@
+"""The database: its URL, its engine, and its schema brought up to date by the migrations.
+
+`DATABASE_URL` unset means SQLite in a file (`ticketbot.db` in `TICKETBOT_DATA_DIR`, else the
+working directory); `postgresql+asyncpg://…` in production. Plain `postgresql://` and `sqlite://`
+URLs are given their async drivers, so a URL copied from a managed database's console works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.domain.redact import mask_url_credentials
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+DEFAULT_FILE = "ticketbot.db"
+_DRIVERS = {
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+
+
+class DatabaseError(Exception):
+    """The database cannot be used; the message says which and why (no password)."""
+
+
+def database_url(url: str | None, data_dir: Path | None = None) -> str:
+    """The async SQLAlchemy URL to use."""
+    if not url:
+        folder = data_dir or Path.cwd()
+        return f"sqlite+aiosqlite:///{(folder / DEFAULT_FILE).resolve()}"
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise DatabaseError(f"DATABASE_URL: {mask_url_credentials(url)!r} is not a URL")
+    scheme = _DRIVERS.get(scheme, scheme)
+    if scheme not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+        raise DatabaseError(
+            f"DATABASE_URL: {scheme}:// is not supported; use postgresql+asyncpg://… or sqlite+aiosqlite:///…"
+        )
+    return f"{scheme}://{rest}"
+
+
+def describe(url: str) -> str:
+    """The URL as shown to people: the password masked."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+class Database:
+    """One engine per process; `upgrade()` runs the migrations."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if url.startswith("sqlite"):
+            Path(make_url(url).database or DEFAULT_FILE).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            options |= {"pool_size": 5, "max_overflow": 5}
+        self.engine: AsyncEngine = create_async_engine(url, **options)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    def _config(self, connection: Connection) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        return config
+
+    async def upgrade(self, revision: str = "head") -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(lambda sync: command.upgrade(self._config(sync), revision))
+
+    async def downgrade(self, revision: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(lambda sync: command.downgrade(self._config(sync), revision))
+
+    async def revision(self) -> tuple[str | None, str]:
+        """(the revision the database is at, the newest this version knows)."""
+
+        def read(sync: Connection) -> tuple[str | None, str]:
+            current = MigrationContext.configure(sync).get_current_revision()
+            head = ScriptDirectory.from_config(self._config(sync)).get_current_head()
+            return current, head or ""
+
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(read)
+
+    async def ping(self, within: float = 3.0) -> None:
+        async with asyncio.timeout(within), self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,141 @@
+"""Slack installations in SQL, their tokens encrypted: slack_sdk's own SQLAlchemy stores, with a
+layer that seals every token before it is written and opens it after it is read.
+
+Bolt's OAuth flow saves through this store, its authorize and token rotation read and re-save
+through it, and its uninstall handling deletes through it: no token is in the database in clear.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.installation_store.models.bot import Bot
+from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import (
+    AsyncSQLAlchemyInstallationStore,
+    SQLAlchemyInstallationStore,
+)
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from sqlalchemy import and_, desc, or_, select, update
+
+from bot.store.sql.cipher import TokenCipher
+from bot.store.sql.database import Database
+from bot.store.sql.tables import BOTS, INSTALLATIONS, OAUTH_STATES
+
+log = logging.getLogger(__name__)
+STATE_SECONDS = 600  # an "Add to Slack" link works this long
+
+_TOKENS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
+Record = TypeVar("Record", Installation, Bot)
+
+
+def _with(record: Record, change: Callable[[str | None], str | None]) -> Record:
+    out = copy.copy(record)
+    for name in _TOKENS:
+        if hasattr(out, name):
+            setattr(out, name, change(getattr(out, name)))
+    return out
+
+
+class SealedInstallationStore(AsyncInstallationStore):
+    def __init__(self, database: Database, client_id: str, cipher: TokenCipher) -> None:
+        self.inner = AsyncSQLAlchemyInstallationStore(
+            client_id=client_id,
+            engine=database.engine,
+            bots_table_name=BOTS,
+            installations_table_name=INSTALLATIONS,
+            logger=log,
+        )
+        self.cipher = cipher
+        self.database = database
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    async def async_save(self, installation: Installation) -> None:
+        await self.inner.async_save(_with(installation, self.cipher.seal))
+
+    async def async_save_bot(self, bot: Bot) -> None:
+        await self.inner.async_save_bot(_with(bot, self.cipher.seal))
+
+    async def async_find_bot(
+        self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
+    ) -> Bot | None:
+        bot = await self.inner.async_find_bot(
+            enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_enterprise_install
+        )
+        return _with(bot, self.cipher.open) if bot is not None else None
+
+    async def async_find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
+        found = await self.inner.async_find_installation(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
+            is_enterprise_install=is_enterprise_install,
+        )
+        return _with(found, self.cipher.open) if found is not None else None
+
+    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        await self.inner.async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+
+    async def async_delete_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
+        await self.inner.async_delete_installation(
+            enterprise_id=enterprise_id, team_id=team_id, user_id=user_id
+        )
+
+    async def bot_of_tenant(self, tenant_id: str) -> Bot | None:
+        """The newest bot installation serving a tenant: a workspace by its team id, or a Grid
+        org installed org-wide by its enterprise id (see bot/domain/tenants.py)."""
+        table = self.inner.bots
+        c = table.c
+        query = (
+            select(table)
+            .where(c.client_id == self.inner.client_id)
+            .where(
+                or_(
+                    and_(c.team_id == tenant_id, c.is_enterprise_install.is_(False)),
+                    and_(c.enterprise_id == tenant_id, c.is_enterprise_install.is_(True)),
+                )
+            )
+            .order_by(desc(c.installed_at))
+            .limit(1)
+        )
+        async with self.database.engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        if row is None:
+            return None
+        bot: Bot = SQLAlchemyInstallationStore.build_bot_entity(row)
+        return _with(bot, self.cipher.open)
+
+    async def reseal_all(self) -> int:
+        """Every stored token encrypted again under the first key (key rotation); how many rows."""
+        changed = 0
+        async with self.database.engine.begin() as conn:
+            for table in (self.inner.installations, self.inner.bots):
+                columns = [table.c[name] for name in _TOKENS if name in table.c]
+                rows = (await conn.execute(select(table.c.id, *columns))).mappings().all()
+                for row in rows:
+                    values = {c.name: self.cipher.reseal(row[c.name]) for c in columns}
+                    await conn.execute(update(table).where(table.c.id == row["id"]).values(**values))
+                    changed += 1
+        return changed
+
+
+def oauth_state_store(database: Database) -> AsyncSQLAlchemyOAuthStateStore:
+    return AsyncSQLAlchemyOAuthStateStore(
+        expiration_seconds=STATE_SECONDS, engine=database.engine, logger=log, table_name=OAUTH_STATES
+    )

@@ -1,0 +1,100 @@
+"""Distributed mode's parts, built from the configuration: the database and its stores, the
+workspaces, Bolt's OAuth flow ("Add to Slack" at /slack/install, Slack's answer at
+/slack/oauth_redirect, both through the same Slack API URL as every other call), the tenancy
+and the connection flow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.ops.config import AppConfig
+from bot.service.workspaces import Workspaces
+from bot.store.sql.cipher import TokenCipher
+from bot.store.sql.database import Database, database_url
+from bot.store.sql.installations import SealedInstallationStore, oauth_state_store
+from bot.store.sql.team_accounts import TeamAccounts
+from handlers.connections import Connections
+from handlers.deps import SlackDeps
+from handlers.tenancy import Tenancy, TenantAuthorize
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+# The manifest's bot scopes (manifest.yml), asked for when SLACK_SCOPES is not set.
+BOT_SCOPES = (
+    "commands,chat:write,users:read,users:read.email,links:read,links:write,usergroups:read,"
+    "channels:read,groups:read"
+)
+
+
+@dataclass
+class Distributed:
+    database: Database
+    workspaces: Workspaces
+    tenancy: Tenancy
+    connections: Connections
+    flow: AsyncOAuthFlow
+    authorize: TenantAuthorize
+
+    def routes(self) -> list[Route]:
+        async def install(request: Request) -> Response:
+            bolt_request = to_async_bolt_request(request, b"", {})
+            return to_starlette_response(await self.flow.handle_installation(bolt_request))
+
+        async def redirect(request: Request) -> Response:
+            bolt_request = to_async_bolt_request(request, b"", {})
+            return to_starlette_response(await self.flow.handle_callback(bolt_request))
+
+        return [
+            Route(INSTALL_PATH, install, methods=["GET"]),
+            Route(REDIRECT_PATH, redirect, methods=["GET"]),
+        ]
+
+    async def prepare(self) -> None:
+        """The schema brought up to date (start-up), connections handed back (the server's
+        event loop opens its own)."""
+        await self.database.upgrade()
+        await self.database.aclose()
+
+
+def build_distributed(config: AppConfig, deps: SlackDeps, client: AsyncWebClient) -> Distributed:
+    settings = config.settings
+    assert settings.slack_client_id and settings.slack_client_secret and settings.ticketbot_encryption_key
+    client_id, client_secret = settings.slack_client_id, settings.slack_client_secret.get_secret_value()
+    database = Database(database_url(settings.database_url, settings.ticketbot_data_dir))
+    store = SealedInstallationStore(
+        database, client_id, TokenCipher(settings.ticketbot_encryption_key.get_secret_value())
+    )
+    workspaces = Workspaces(
+        config,
+        store,
+        TeamAccounts(database),
+        AsyncTokenRotator(client_id=client_id, client_secret=client_secret, client=client),
+        rotate_minutes=settings.slack_token_rotation_minutes,
+    )
+    scopes = [s.strip() for s in (settings.slack_scopes or BOT_SCOPES).split(",") if s.strip()]
+    flow = AsyncOAuthFlow(
+        client=client,
+        settings=AsyncOAuthSettings(
+            client_id=client_id,
+            client_secret=client_secret,
+            scopes=scopes,
+            installation_store=store,
+            state_store=oauth_state_store(database),
+            install_path=INSTALL_PATH,
+            redirect_uri_path=REDIRECT_PATH,
+            token_rotation_expiration_minutes=settings.slack_token_rotation_minutes,
+        ),
+    )
+    tenancy = Tenancy(deps, workspaces, client)
+    connections = Connections(tenancy)
+    deps.onboarding = connections
+    return Distributed(database, workspaces, tenancy, connections, flow, TenantAuthorize(workspaces))

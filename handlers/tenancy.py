@@ -1,0 +1,121 @@
+"""Distributed mode: every request and every job runs as its own workspace.
+
+- `TenantAuthorize`: Bolt's authorize, from the workspace's stored installation (no auth.test
+  per request); a workspace that is not installed (or was uninstalled) is refused.
+- `Tenancy.deps_for`: the listeners' dependencies for one workspace: its accounts, its bot
+  token's Slack client, its tenant stamped on every job it queues.
+- `Tenancy.handler`: the worker's handler: a job runs with its tenant's deps and client, or,
+  when that workspace is gone, answers nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.tenants import tenant_of
+from bot.runtime import Core
+from bot.service.tickets import TicketService
+from bot.service.workspaces import Workspaces
+from bot.slack.directory import SlackUserDirectory
+from bot.store.queue import Handler, Job
+from handlers.deps import SlackDeps
+
+log = logging.getLogger(__name__)
+
+
+def web_client(base: AsyncWebClient, token: str | None) -> AsyncWebClient:
+    """A client like `base` (its API URL, retries) with a workspace's token."""
+    return AsyncWebClient(
+        token=token,
+        base_url=base.base_url,
+        timeout=base.timeout,
+        retry_handlers=list(base.retry_handlers or []),
+        logger=base.logger,
+    )
+
+
+class Tenancy:
+    def __init__(self, deps: SlackDeps, workspaces: Workspaces, client: AsyncWebClient) -> None:
+        self.deps = deps
+        self.workspaces = workspaces
+        self.client = client  # no token: OAuth's calls, and the base of each workspace's client
+
+    async def client_for(self, tenant: str) -> AsyncWebClient | None:
+        bot = await self.workspaces.bot(tenant)
+        return web_client(self.client, bot.bot_token) if bot is not None else None
+
+    async def deps_for(self, tenant: str, client: AsyncWebClient | None = None) -> SlackDeps | None:
+        """The workspace's dependencies, or None when it is not installed."""
+        client = client or await self.client_for(tenant)
+        if client is None:
+            return None
+        config = await self.workspaces.config_for(tenant)
+        core: Core = self.deps.core
+        slack_directory = SlackUserDirectory(client, core.cache)
+        service = TicketService(
+            config,
+            core.client,
+            core.lookups,
+            core.snapshots,
+            slack_directory,
+            core.service.executor.audit,
+            core.service.discovery,
+        )
+        team_core = dataclasses.replace(core, config=config, service=service, slack_directory=slack_directory)
+        return dataclasses.replace(self.deps, config=config, core=team_core, tenant=tenant)
+
+    def handler(self, run: Any) -> Handler:
+        """`run(deps, client)` is the single-workspace handler factory (job_handler or
+        dropped_job_handler); each job gets its tenant's."""
+
+        async def handle(job: Job) -> None:
+            tenant = job.data.get("tenant")
+            client = await self.client_for(tenant) if isinstance(tenant, str) else None
+            deps = await self.deps_for(tenant, client) if client is not None and tenant else None
+            if deps is None or client is None:
+                log.info("job %s: its workspace is not installed (any more); dropped unanswered", job.id)
+                await self.deps.jobs.complete(job)
+                return
+            await run(deps, client)(job)
+
+        return handle
+
+
+class TenantAuthorize(AsyncAuthorize):
+    def __init__(self, workspaces: Workspaces) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.workspaces = workspaces
+
+    async def __call__(
+        self,
+        *,
+        context: Any,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        **_: Any,
+    ) -> AuthorizeResult | None:
+        org = bool(context.get("is_enterprise_install"))
+        try:
+            tenant = tenant_of(team_id, enterprise_id, org)
+        except ValueError:
+            return None
+        bot = await self.workspaces.bot(tenant)
+        if bot is None:
+            log.info("request from %s, which has not installed the app; refused", tenant)
+            return None
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_token=bot.bot_token,
+            bot_id=bot.bot_id,
+            bot_user_id=bot.bot_user_id,
+            bot_scopes=bot.bot_scopes,
+            user_id=user_id,
+        )

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from bot.store.sql.database import Database, DatabaseError, database_url, describe
+
+
+def test_urls_get_their_async_drivers(tmp_path: Path) -> None:
+    assert database_url(None, tmp_path) == f"sqlite+aiosqlite:///{tmp_path.resolve()}/ticketbot.db"
+    assert database_url("postgres://u:p@db:5432/tb") == "postgresql+asyncpg://u:p@db:5432/tb"
+    assert database_url("postgresql://db/tb") == "postgresql+asyncpg://db/tb"
+    assert database_url("sqlite:////var/lib/tb.db") == "sqlite+aiosqlite:////var/lib/tb.db"
+
+
+def test_an_unsupported_url_is_named_without_its_password() -> None:
+    with pytest.raises(DatabaseError) as caught:
+        database_url("mysql://root:hunter2@db/tb")
+    assert "mysql://" in str(caught.value) and "hunter2" not in str(caught.value)
+    with pytest.raises(DatabaseError, match="is not a URL"):
+        database_url("db.example:5432")
+    assert describe("postgresql+asyncpg://u:hunter2@db/tb") == "postgresql+asyncpg://u:***@db/tb"
+
+
+async def _tables(database: Database) -> set[str]:
+    async with database.engine.connect() as conn:
+        return set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+
+
+async def test_migrations_go_up_and_down(database: Database) -> None:
+    assert {"slack_installations", "slack_bots", "slack_oauth_states", "team_accounts"} <= await _tables(
+        database
+    )
+    assert await database.revision() == ("0001", "0001")
+    await database.downgrade("base")
+    assert await _tables(database) == {"alembic_version"}
+    assert (await database.revision())[0] is None
+    await database.upgrade()
+    await database.upgrade()  # again: nothing to do
+    assert await database.revision() == ("0001", "0001")
