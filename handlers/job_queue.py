@@ -82,14 +82,17 @@ async def take_stored(deps: SlackDeps, value: str | None) -> dict[str, Any] | No
 
 
 def account_share(deps: SlackDeps) -> Callable[[Job], str]:
-    """The account a job works on, for the worker's fair share between accounts."""
+    """The account a job works on, for the worker's fair share between accounts; in distributed
+    mode the workspace (a workspace's flood leaves room for the others, whatever its accounts)."""
 
     def share(job: Job) -> str:
+        # A bulk update, its planning (50 reads) as much as its tickets, shares apart: it never
+        # holds the account's (or the workspace's) single updates back.
+        bulk = "/bulk" if job.data.get("batch") or job.data.get("surface") == "bulk" else ""
+        if job.data.get("tenant"):
+            return f"tenant:{job.data['tenant']}{bulk}"
         if job.data.get("account"):
-            # A bulk update, its planning (50 reads) as much as its tickets, shares apart: it never
-            # holds the account's single updates back.
-            bulk = job.data.get("batch") or job.data.get("surface") == "bulk"
-            return str(job.data["account"]) + ("/bulk" if bulk else "")
+            return str(job.data["account"]) + bulk
         account = deps.config.account_for_channel(job.data.get("channel"))
         return account.name if account is not None else ""
 

@@ -23,6 +23,7 @@ from bot.runtime import Core
 from bot.service.tickets import TicketService
 from bot.service.workspaces import Workspaces
 from bot.slack.directory import SlackUserDirectory
+from bot.slack.signing import Signer
 from bot.store.queue import Handler, Job
 from handlers.deps import SlackDeps
 
@@ -45,6 +46,7 @@ class Tenancy:
         self.deps = deps
         self.workspaces = workspaces
         self.client = client  # no token: OAuth's calls, and the base of each workspace's client
+        self._signers: dict[str, Signer] = {}
 
     async def client_for(self, tenant: str) -> AsyncWebClient | None:
         bot = await self.workspaces.bot(tenant)
@@ -68,7 +70,15 @@ class Tenancy:
             core.service.discovery,
         )
         team_core = dataclasses.replace(core, config=config, service=service, slack_directory=slack_directory)
-        return dataclasses.replace(self.deps, config=config, core=team_core, tenant=tenant)
+        return dataclasses.replace(
+            self.deps, config=config, core=team_core, tenant=tenant, signer=self._signer(tenant)
+        )
+
+    def _signer(self, tenant: str) -> Signer:
+        signer = self._signers.get(tenant)
+        if signer is None:
+            signer = self._signers[tenant] = self.deps.signer.for_tenant(tenant)
+        return signer
 
     def handler(self, run: Any) -> Handler:
         """`run(deps, client)` is the single-workspace handler factory (job_handler or

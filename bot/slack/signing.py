@@ -25,6 +25,13 @@ class Signer:
     def __init__(self, secret: str) -> None:
         self._key = hashlib.sha256(b"ticketbot-values:" + secret.encode()).digest()
 
+    def for_tenant(self, tenant: str) -> Signer:
+        """A signer of one workspace's own (distributed mode): a value signed for one workspace
+        does not verify in another, so a button or a modal replayed across workspaces is refused."""
+        other = Signer.__new__(Signer)
+        other._key = hashlib.sha256(self._key + b"|tenant:" + tenant.encode()).digest()
+        return other
+
     def _mac(self, payload: str) -> str:
         return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest()[:16])
 

@@ -5,157 +5,35 @@ updating its own tickets; one uninstalls (its data gone), the other is unaffecte
 
 from __future__ import annotations
 
-import asyncio
 import json
-import re
 import time
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
 from sqlalchemy import text
 
 from bot.ops.config import ConfigError, Settings, build_config
-from bot.sandbox import SANDBOX_TOKEN, SandboxServer
+from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from bot.store.sql.cipher import new_key
-from handlers.app import NOT_INSTALLED, build_bot
-from tests.handlers import payloads
+from handlers.app import NOT_INSTALLED
+from tests.fleet import (
+    ACME,
+    ADMIN,
+    GLOBEX,
+    connect,
+    distributed_settings,
+    event,
+    fleet,
+    forward_account_events,
+    install,
+    running_fleet,
+    slash,
+)
 from tests.handlers.conftest import Harness
 
-ACME, GLOBEX = "T0ACME", "T0GLOBEX"
-ADMIN = "U0ADMIN"
-
-
-def distributed_settings(sandbox: SandboxServer, slack: FakeSlack, redis_url: str, data: Path) -> Settings:
-    return Settings(
-        slack_client_id="1234.5678",
-        slack_client_secret="client-secret-for-tests",
-        ticketbot_encryption_key=new_key(),
-        ticketbot_data_dir=data,
-        slack_signing_secret=payloads.SIGNING_SECRET,
-        slack_api_url=slack.api_url,
-        truto_base_url=sandbox.base_url,
-        truto_api_token=SANDBOX_TOKEN,
-        truto_connect_url=f"{sandbox.base_url}/connect-account",
-        redis_url=redis_url,
-        truto_webhook_secret=payloads.WEBHOOK_SECRET,
-        webhook_coalesce_seconds=0.05,
-        channel_card="full",
-    )
-
-
-@pytest.fixture
-async def fleet(
-    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str, tmp_path: Path
-) -> AsyncIterator[Harness]:
-    config = build_config(distributed_settings(sandbox, fake_slack, clean_redis, tmp_path))
-    bot = build_bot(config)
-    await bot.prepare()
-    transport = httpx.ASGITransport(app=bot.http_app(redis_ok=bot.core.redis_ok))
-    # The sandbox's account events are read from its deliveries (signed with this secret).
-    sandbox.state.webhooks.registered["wh"] = {
-        "id": "wh",
-        "target_url": "http://127.0.0.1:9/unreachable",
-        "is_active": True,
-        "event_types": [],
-        "secret": payloads.WEBHOOK_SECRET,
-    }
-    fake_slack.state.admins.add(ADMIN)
-    fake_slack.state.emails[ADMIN] = "admin@acme.example"
-    async with httpx.AsyncClient(transport=transport, base_url="http://ticketbot.test") as http:
-        yield Harness(http, fake_slack, sandbox, bot.core, bot)
-    assert bot.distributed is not None
-    await bot.distributed.database.aclose()
-    await bot.core.aclose()
-
-
-async def install(fleet: Harness, code: str) -> httpx.Response:
-    page = await fleet.http.get("/slack/install")
-    assert page.status_code == 200
-    authorize = re.search(r'href="(https://slack.com/oauth/v2/authorize\?[^"]+)"', page.text)
-    assert authorize is not None, page.text
-    query = parse_qs(urlsplit(authorize.group(1).replace("&amp;", "&")).query)
-    assert query["client_id"] == ["1234.5678"] and "commands" in query["scope"][0]
-    return await fleet.http.get(
-        f"/slack/oauth_redirect?code={code}&state={query['state'][0]}",
-        headers={"Cookie": "; ".join(f"{k}={v}" for k, v in page.cookies.items())},
-    )
-
-
-def slash(team: str, text_: str, response_url: str, channel: str = "C0GENERAL") -> str:
-    return urlencode(
-        {
-            "token": "x",
-            "team_id": team,
-            "team_domain": team.lower(),
-            "channel_id": channel,
-            "channel_name": "general",
-            "user_id": ADMIN,
-            "user_name": "admin",
-            "command": "/ticket",
-            "text": text_,
-            "api_app_id": "A0TICKETBOT",
-            "is_enterprise_install": "false",
-            "response_url": response_url,
-            "trigger_id": payloads.trigger_id(),
-        }
-    )
-
-
-def event(team: str, inner: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "token": "x",
-        "team_id": team,
-        "api_app_id": "A0TICKETBOT",
-        "event": {**inner, "event_ts": f"{time.time():.6f}"},
-        "type": "event_callback",
-        "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
-        "event_time": int(time.time()),
-        "authorizations": [{"team_id": team, "user_id": "U0BOT", "is_bot": True}],
-    }
-
-
-async def forward_account_events(fleet: Harness) -> list[str]:
-    """What the sandbox sent since last time, delivered to the bot's webhook route."""
-    for _ in range(100):
-        if not fleet.sandbox.state.webhooks.in_flight:
-            break
-        await asyncio.sleep(0.02)
-    verdicts = []
-    deliveries = list(fleet.sandbox.state.webhooks.deliveries)
-    fleet.sandbox.state.webhooks.deliveries.clear()
-    for delivery in deliveries:
-        response = await fleet.truto_event(delivery.body)
-        verdicts.append(f"{delivery.event}={response.text}")
-    return verdicts
-
-
-async def connect(fleet: Harness, team: str, profile: str) -> str:
-    """The admin opens Home, follows Connect, picks `profile`: the new account's id."""
-    fleet.slack.state.calls.clear()
-    await fleet.event(event(team, {"type": "app_home_opened", "user": ADMIN, "tab": "home"}))
-    [published] = fleet.calls("views.publish")
-    buttons = [e for b in published.args["view"]["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    [button] = [b for b in buttons if b["action_id"] == "connect_tracker"]
-    assert button["text"]["text"] == "Connect your tracker"
-    assert published.authorization.startswith(f"Bearer xoxb-{team}-")  # the workspace's own token
-    link_token = parse_qs(urlsplit(button["url"]).query)["link_token"][0]
-    assert fleet.sandbox.state.link_tokens[link_token] == {"tenant_id": team, "integrated_account_id": None}
-    before = set(fleet.sandbox.state.profiles)
-    async with httpx.AsyncClient(base_url=fleet.sandbox.base_url) as browser:
-        page = await browser.post("/connect-account", data={"link_token": link_token, "profile": profile})
-    assert page.status_code == 200, page.text
-    [account] = set(fleet.sandbox.state.profiles) - before
-    assert await forward_account_events(fleet) == [
-        "integrated_account:created=ignored",
-        "integrated_account:active=connected",
-    ]
-    return account
+__all__ = ["fleet"]  # the fixture
 
 
 async def test_two_workspaces_install_connect_update_and_one_uninstalls(fleet: Harness) -> None:
@@ -248,3 +126,104 @@ def test_a_bot_token_and_a_client_id_together_are_refused(tmp_path: Path) -> Non
     assert "SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set" in str(caught.value)
     with pytest.raises(ConfigError, match="TICKETBOT_ENCRYPTION_KEY: not set"):
         build_config(Settings(slack_client_id="1234.5678", slack_client_secret="s"))
+
+
+async def test_a_rotating_token_is_refreshed_before_it_expires_and_used(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str, tmp_path: Path
+) -> None:
+    # Tokens live 12 h (the fake's expires_in); refreshing 13 h ahead means: at once.
+    settings = distributed_settings(
+        sandbox, fake_slack, clean_redis, tmp_path, slack_token_rotation_minutes=780
+    )
+    async with running_fleet(settings, sandbox, fake_slack) as rotating:
+        await install(rotating, f"{ACME}.rotating")
+        [first] = rotating.calls("oauth.v2.access")
+        rotating.slack.state.calls.clear()
+        await rotating.event(event(ACME, {"type": "app_home_opened", "user": ADMIN, "tab": "home"}))
+        [refresh] = rotating.calls("oauth.v2.access")
+        assert refresh.args["grant_type"] == "refresh_token"
+        assert refresh.args["refresh_token"] == first.answer["refresh_token"]
+        [published] = rotating.calls("views.publish")
+        assert published.authorization == f"Bearer {refresh.answer['access_token']}"  # the new one
+        assert rotating.bot.distributed is not None
+        database = rotating.bot.distributed.database
+        async with database.engine.connect() as conn:
+            stored = (
+                (await conn.execute(text("SELECT bot_token FROM slack_bots ORDER BY id DESC")))
+                .scalars()
+                .first()
+            )
+        assert stored.startswith("fernet:") and refresh.answer["access_token"] not in stored
+
+
+async def test_an_org_wide_install_serves_every_workspace_of_the_org(fleet: Harness) -> None:
+    await install(fleet, "E0GRID.org")
+    team = "T0GRIDWS"
+    body = event(team, {"type": "app_home_opened", "user": ADMIN, "tab": "home"})
+    body |= {"enterprise_id": "E0GRID", "is_enterprise_install": True}
+    body["authorizations"] = [
+        {
+            "enterprise_id": "E0GRID",
+            "team_id": None,
+            "user_id": "U0BOT",
+            "is_bot": True,
+            "is_enterprise_install": True,
+        }
+    ]
+    fleet.slack.state.calls.clear()
+    await fleet.event(body)
+    [published] = fleet.calls("views.publish")
+    assert published.authorization.startswith("Bearer xoxb-E0GRID-")
+    [button] = [e for b in published.args["view"]["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    link_token = button["url"].rsplit("=", 1)[1]
+    assert fleet.sandbox.state.link_tokens[link_token]["tenant_id"] == "E0GRID"  # the org connects once
+
+
+async def test_a_broken_connection_is_told_with_reconnect_and_a_deleted_one_forgotten(fleet: Harness) -> None:
+    await install(fleet, ACME)
+    account = await connect(fleet, ACME, "jira")
+    fleet.slack.state.calls.clear()
+    async with httpx.AsyncClient(base_url=fleet.sandbox.base_url) as tool:
+        answered = await tool.post(
+            "/_sandbox/account-events",
+            json={"account": account, "event": "authentication_error", "last_error": "token revoked"},
+        )
+    assert answered.status_code == 200
+    assert await forward_account_events(fleet) == ["integrated_account:authentication_error=told"]
+    [dm] = fleet.calls("chat.postMessage")
+    assert dm.args["channel"] == ADMIN
+    assert dm.args["text"] == (
+        "Jira can no longer sign in (its credentials expired or were revoked): token revoked. "
+        "Reconnect it to keep updating tickets from Slack."
+    )
+    [button] = dm.args["blocks"][1]["elements"]
+    token = button["url"].rsplit("=", 1)[1]
+    assert fleet.sandbox.state.link_tokens[token] == {"tenant_id": None, "integrated_account_id": account}
+    # Until reconnected, the workspace's Home says so and updates name no account.
+    assert fleet.bot.distributed is not None
+    [stored] = await fleet.bot.distributed.workspaces.accounts.of_tenant(ACME)
+    assert stored.state == "authentication error"
+
+    async with httpx.AsyncClient(base_url=fleet.sandbox.base_url) as browser:
+        await browser.post("/connect-account", data={"link_token": token})
+    assert await forward_account_events(fleet) == [
+        "integrated_account:updated=ignored",
+        "integrated_account:active=connected",
+    ]
+    [stored] = await fleet.bot.distributed.workspaces.accounts.of_tenant(ACME)
+    assert stored.active
+
+    async with httpx.AsyncClient(base_url=fleet.sandbox.base_url) as tool:
+        await tool.post("/_sandbox/account-events", json={"account": account, "event": "deleted"})
+    assert await forward_account_events(fleet) == ["integrated_account:deleted=removed"]
+    assert await fleet.bot.distributed.workspaces.accounts.of_tenant(ACME) == []
+
+
+async def test_someone_who_is_not_an_admin_is_told_who_can_connect(fleet: Harness) -> None:
+    await install(fleet, ACME)
+    await fleet.event(event(ACME, {"type": "app_home_opened", "user": "U0ANA", "tab": "home"}))
+    [published] = fleet.calls("views.publish")
+    blocks = published.args["view"]["blocks"]
+    assert not [b for b in blocks if b["type"] == "actions"]
+    assert any("Ask a workspace admin or owner to connect it" in str(b) for b in blocks)
+    assert fleet.sandbox.state.link_tokens == {}  # no link minted for someone who cannot use it

@@ -1,0 +1,88 @@
+"""Distributed mode: one workspace cannot reach another's tickets, cards or turn.
+
+Each attack is a real signed request over the app's routes: a card's button value minted in one
+workspace and replayed from another, a unified API webhook for one workspace's account, and a
+flood from one workspace while another's job waits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.store.queue import Job
+from handlers.job_queue import account_share
+from tests.fleet import ACME, ADMIN, GLOBEX, connect, fleet, install, slash
+from tests.handlers.conftest import Harness, last
+from tests.handlers.payloads import block_actions, record_event
+
+__all__ = ["fleet"]  # the fixture
+
+FORM = "application/x-www-form-urlencoded"
+
+
+async def two_jira_workspaces(fleet: Harness) -> tuple[str, str]:
+    """ACME and GLOBEX, each with a Jira of its own (so both name their account `jira`)."""
+    for team in (ACME, GLOBEX):
+        await install(fleet, team)
+    return await connect(fleet, ACME, "jira"), await connect(fleet, GLOBEX, "jira")
+
+
+def status_click(card: list[dict[str, Any]], team: str, response_url: str) -> dict[str, Any]:
+    actions = next(b for b in card if b["type"] == "actions")
+    select = next(e for e in actions["elements"] if e["action_id"] == "ticket_status_select")
+    payload = block_actions(
+        {
+            "action_id": "ticket_status_select",
+            "block_id": actions.get("block_id", ""),
+            "type": "static_select",
+            "selected_option": {"text": {"type": "plain_text", "text": "In Review"}, "value": "js3"},
+            **({"value": select["value"]} if "value" in select else {}),
+        },
+        channel="C0GENERAL",
+        response_url=response_url,
+        user={"id": ADMIN, "username": "admin", "name": "admin", "team_id": team},
+    )
+    payload["team"] = {"id": team, "domain": team.lower()}
+    return payload
+
+
+async def test_a_card_minted_in_one_workspace_is_refused_in_another(fleet: Harness) -> None:
+    acme_jira, _ = await two_jira_workspaces(fleet)
+    await fleet.post(slash(ACME, "show PROJ-42", fleet.slack.response_url()), FORM)
+    card = last(fleet.calls("response"))["blocks"]
+
+    fleet.reset_counts()
+    await fleet.interact(status_click(card, GLOBEX, fleet.slack.response_url()))
+    assert fleet.sandbox.state.calls("PATCH") == []  # GLOBEX's jira untouched, ACME's too
+    assert "not valid any more" in last(fleet.calls("response"))["text"]
+
+    fleet.reset_counts()  # the same click in its own workspace works
+    await fleet.interact(status_click(card, ACME, fleet.slack.response_url()))
+    [patch] = fleet.sandbox.state.calls("PATCH")
+    assert dict(patch.query)["integrated_account_id"] == acme_jira
+
+
+async def test_a_webhook_for_one_workspaces_account_touches_only_its_cards(fleet: Harness) -> None:
+    acme_jira, globex_jira = await two_jira_workspaces(fleet)
+    await fleet.post(slash(ACME, "update PROJ-42 priority=high", fleet.slack.response_url()), FORM)
+    assert fleet.calls("chat.postMessage")[-1].authorization.startswith(f"Bearer xoxb-{ACME}-")
+
+    fleet.reset_counts()  # the same ticket key in GLOBEX's Jira: no card of GLOBEX shows it
+    response = await fleet.truto_event(record_event("updated", "PROJ-42", account=globex_jira))
+    assert response.text == "no cards" and fleet.slack.state.calls == []
+
+    fleet.sandbox.state.profiles[acme_jira].tickets["PROJ-42"]["status"] = {"id": "js4", "name": "Done"}
+    response = await fleet.truto_event(record_event("updated", "PROJ-42", account=acme_jira))
+    assert response.text == "queued"
+    [update] = fleet.calls("chat.update")
+    assert update.authorization.startswith(f"Bearer xoxb-{ACME}-")  # as ACME's bot, in ACME
+
+
+def test_each_workspace_has_a_share_of_its_own() -> None:
+    share = account_share(None)  # type: ignore[arg-type]  # jobs with a tenant need no routing
+
+    def job(tenant: str, **more: Any) -> Job:
+        return Job(id="1-0", data={"tenant": tenant, "account": "jira", **more})
+
+    assert share(job(ACME)) == f"tenant:{ACME}"
+    assert share(job(GLOBEX)) == f"tenant:{GLOBEX}"  # both name their account `jira`
+    assert share(job(ACME, surface="bulk")) == f"tenant:{ACME}/bulk"
