@@ -34,6 +34,7 @@ class ConnectPanel:
     tools: Sequence[tuple[str, str]]  # (tool, "connected" or what is wrong)
     connect_url: str | None  # for an admin: a connect page of the unified API
     who_can: str | None = None  # for everyone else: who may connect a tool
+    settings: bool = False  # for an admin of a workspace with a tool: the Settings button
 
 
 def _connect_blocks(panel: ConnectPanel) -> list[Block]:
@@ -52,7 +53,17 @@ def _connect_blocks(panel: ConnectPanel) -> list[Block]:
         }
         if not panel.tools:
             button["style"] = "primary"
-        blocks.append({"type": "actions", "elements": [button]})
+        elements = [button]
+        if panel.settings:
+            elements.append(
+                {
+                    "type": "button",
+                    "action_id": ids.OPEN_SETTINGS,
+                    "text": {"type": "plain_text", "text": "Settings"},
+                    "value": "settings",
+                }
+            )
+        blocks.append({"type": "actions", "elements": elements})
     elif not panel.tools:
         blocks.append(_section(panel.who_can or "A workspace admin can connect one from this tab."))
     blocks.append({"type": "divider"})

@@ -40,7 +40,20 @@ from bot.slack.http_server import VERIFIED, create_http_app
 from bot.slack.signing import Signer
 from bot.store.queue import JobQueue, Worker
 from bot.store.quota import UserQuota
-from handlers import actions, bulk, commands, events, home, installs, options, preview, shortcuts, undo, views
+from handlers import (
+    actions,
+    bulk,
+    commands,
+    events,
+    home,
+    installs,
+    options,
+    preview,
+    shortcuts,
+    undo,
+    views,
+    workspace_settings,
+)
 from handlers.deps import SlackDeps
 from handlers.distributed import Distributed, build_distributed
 from handlers.fast_ack import FastAck
@@ -266,6 +279,7 @@ def build_bot(
         surface.register(app)
     if distributed is not None:
         installs.register(app, distributed.tenancy)
+        workspace_settings.register(app)
     # One budget for every body read before its signature is checked, on either route.
     bodies = BodyReader(
         settings.http_max_body_bytes,

@@ -18,13 +18,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.messages import connection_message
 from bot.domain.tenants import Connection
+from bot.domain.workspace_settings import WorkspaceSettings
 from bot.store import keys
 from bot.store.cache import Entry
 from bot.truto.errors import TrutoError
 from bot.truto.webhook_events import Delivery
+from handlers import home
+from handlers.deps import SlackDeps
 from handlers.tenancy import Tenancy
 
 log = logging.getLogger(__name__)
@@ -67,6 +71,15 @@ class Connections:
 
     async def connections(self, tenant: str) -> list[Connection]:
         return await self.workspaces.connections(tenant)
+
+    async def settings(self, tenant: str) -> WorkspaceSettings:
+        return await self.workspaces.settings(tenant)
+
+    async def save_settings(self, tenant: str, settings: WorkspaceSettings, by: str | None) -> None:
+        await self.workspaces.save_settings(tenant, settings, by)
+
+    async def deps_for(self, tenant: str) -> SlackDeps | None:
+        return await self.tenancy.deps_for(tenant)
 
     async def reconnect_link(self, integrated_account_id: str) -> str:
         token = await self.deps.core.client.create_link_token(integrated_account_id=integrated_account_id)
@@ -114,6 +127,7 @@ class Connections:
             await self.workspaces.accounts.save(connection)
             self.workspaces.forget(tenant)
             await self._tell(client, connection, None)
+            await self._republish(tenant, client, connection.connected_by)
             return "connected"
         if kind in FAILURES:
             error = _text(payload.get("last_error"), 300) or None
@@ -123,6 +137,16 @@ class Connections:
             await self._tell(client, connection, FAILURES[kind] + (f": {error}" if error else ""))
             return "told"
         return "ignored"
+
+    async def _republish(self, tenant: str, client: AsyncWebClient, user: str | None) -> None:
+        """The connector's Home tab, now listing the tool."""
+        deps = await self.tenancy.deps_for(tenant, client)
+        if deps is None or not user:
+            return
+        try:
+            await home.publish_for(deps, client, user)
+        except (SlackApiError, TrutoError) as exc:
+            log.warning("Home tab of %s not republished: %s", user, type(exc).__name__)
 
     async def _tell(self, client: Any, connection: Connection, problem: str | None) -> None:
         user = connection.connected_by

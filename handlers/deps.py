@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncBoltContext
 from bot.domain.accounts import Account
 from bot.domain.refs import TicketRef
 from bot.domain.tenants import Connection
+from bot.domain.workspace_settings import WorkspaceSettings
 from bot.ops.config import AppConfig
 from bot.runtime import Core
 from bot.service.tickets import TicketService
@@ -30,6 +31,13 @@ class Onboarding(Protocol):
     async def connect_link(self, tenant: str, user: str) -> str: ...
 
     async def connections(self, tenant: str) -> list[Connection]: ...
+
+    async def settings(self, tenant: str) -> WorkspaceSettings: ...
+
+    async def save_settings(self, tenant: str, settings: WorkspaceSettings, by: str | None) -> None: ...
+
+    async def deps_for(self, tenant: str) -> SlackDeps | None:
+        """The workspace's dependencies as they are now (after a change of its settings)."""
 
 
 @dataclass

@@ -21,6 +21,7 @@ from bot.service.workspaces import Workspaces
 from bot.store.sql.cipher import TokenCipher
 from bot.store.sql.database import Database, database_url
 from bot.store.sql.installations import SealedInstallationStore, oauth_state_store
+from bot.store.sql.settings_store import SettingsStore
 from bot.store.sql.team_accounts import TeamAccounts
 from handlers.connections import Connections
 from handlers.deps import SlackDeps
@@ -77,6 +78,7 @@ def build_distributed(config: AppConfig, deps: SlackDeps, client: AsyncWebClient
         config,
         store,
         TeamAccounts(database),
+        SettingsStore(database),
         AsyncTokenRotator(client_id=client_id, client_secret=client_secret, client=client),
         rotate_minutes=settings.slack_token_rotation_minutes,
     )

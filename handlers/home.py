@@ -82,7 +82,11 @@ async def connect_panel(deps: SlackDeps, user: str) -> ConnectPanel | None:
     admin = directory is not None and await directory.is_admin(user)
     if not admin:
         return ConnectPanel(tools, None, "Ask a workspace admin or owner to connect it from this tab.")
-    return ConnectPanel(tools, await deps.onboarding.connect_link(deps.tenant, user))
+    return ConnectPanel(
+        tools,
+        await deps.onboarding.connect_link(deps.tenant, user),
+        settings=any(c.active for c in connections),
+    )
 
 
 @guarded
@@ -98,14 +102,19 @@ async def publish_home(body: dict[str, Any], client: AsyncWebClient, deps: Slack
     team = body.get("team_id")
     if deps.quota is not None and not await deps.quota.allow(team, str(user)):
         return  # nothing to answer: the tab keeps what it showed last
+    await publish_for(deps, client, str(user))
+
+
+async def publish_for(deps: SlackDeps, client: AsyncWebClient, user: str) -> None:
+    """The user's Home tab, as it is now (also after a connection or a settings change)."""
     main = deps.config.account(deps.config.default_account or "") or next(
         iter(deps.config.accounts.values()), None
     )
     view = home_view(
-        await routings(deps, str(user)),
+        await routings(deps, user),
         await examples(deps, main),
-        await recent(deps, str(user)),
-        await connect_panel(deps, str(user)),
+        await recent(deps, user),
+        await connect_panel(deps, user),
     )
     await client.views_publish(user_id=user, view=view)
 

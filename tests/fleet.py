@@ -151,7 +151,7 @@ async def connect(fleet: Harness, team: str, profile: str) -> str:
     [published] = fleet.calls("views.publish")
     buttons = [e for b in published.args["view"]["blocks"] if b["type"] == "actions" for e in b["elements"]]
     [button] = [b for b in buttons if b["action_id"] == "connect_tracker"]
-    assert button["text"]["text"] == "Connect your tracker"
+    assert button["text"]["text"] in ("Connect your tracker", "Connect another tool")
     assert published.authorization.startswith(f"Bearer xoxb-{team}-")  # the workspace's own token
     link_token = parse_qs(urlsplit(button["url"]).query)["link_token"][0]
     assert fleet.sandbox.state.link_tokens[link_token] == {"tenant_id": team, "integrated_account_id": None}

@@ -164,11 +164,13 @@ class AppConfig(BaseModel):
     channels: dict[str, str]
     default_account: str | None
 
-    def for_workspace(self, accounts: dict[str, Account]) -> AppConfig:
-        """One workspace's view in distributed mode: its own accounts, the first connected the
-        default (the deployment's settings unchanged)."""
+    def for_workspace(
+        self, accounts: dict[str, Account], channels: dict[str, str], default: str | None
+    ) -> AppConfig:
+        """One workspace's view in distributed mode: its own accounts and routing (its settings),
+        the deployment's settings unchanged."""
         return self.model_copy(
-            update={"accounts": accounts, "channels": {}, "default_account": next(iter(accounts), None)}
+            update={"accounts": accounts, "channels": channels, "default_account": default}
         )
 
     def account_for_channel(self, channel_id: str | None) -> Account | None:

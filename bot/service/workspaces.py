@@ -18,8 +18,10 @@ from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 
 from bot.domain.accounts import Account
 from bot.domain.tenants import Connection
+from bot.domain.workspace_settings import WorkspaceSettings
 from bot.ops.config import AppConfig
 from bot.store.sql.installations import SealedInstallationStore
+from bot.store.sql.settings_store import SettingsStore
 from bot.store.sql.team_accounts import TeamAccounts
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ CACHE_SECONDS = 10.0
 class _Kept:
     bot: Bot | None
     connections: list[Connection]
+    settings: WorkspaceSettings
     until: float
 
 
@@ -55,6 +58,7 @@ class Workspaces:
     config: AppConfig
     installations: SealedInstallationStore
     accounts: TeamAccounts
+    settings_store: SettingsStore
     rotator: AsyncTokenRotator | None = None
     rotate_minutes: int = 120
     cache_seconds: float = CACHE_SECONDS
@@ -74,7 +78,8 @@ class Workspaces:
                 log.info("bot token of %s rotated", tenant)
                 bot = rotated
         connections = await self.accounts.of_tenant(tenant) if bot is not None else []
-        kept = _Kept(bot, connections, time.monotonic() + self.cache_seconds)
+        settings = await self.settings_store.get(tenant) if bot is not None else WorkspaceSettings()
+        kept = _Kept(bot, connections, settings, time.monotonic() + self.cache_seconds)
         self._kept[tenant] = kept
         return kept
 
@@ -85,8 +90,18 @@ class Workspaces:
     async def connections(self, tenant: str) -> list[Connection]:
         return (await self._load(tenant)).connections
 
+    async def settings(self, tenant: str) -> WorkspaceSettings:
+        return (await self._load(tenant)).settings
+
     async def config_for(self, tenant: str) -> AppConfig:
-        return self.config.for_workspace(account_names(await self.connections(tenant)))
+        kept = await self._load(tenant)
+        accounts, channels, default = kept.settings.apply(account_names(kept.connections))
+        return self.config.for_workspace(accounts, channels, default)
+
+    async def save_settings(self, tenant: str, settings: WorkspaceSettings, by: str | None) -> None:
+        """Stored, and effective here at once (on other replicas within `cache_seconds`)."""
+        await self.settings_store.save(tenant, settings, by)
+        self.forget(tenant)
 
     def forget(self, tenant: str) -> None:
         """Read again on next use (a connection changed, a token rotated, an uninstall)."""
@@ -97,5 +112,6 @@ class Workspaces:
         account ids it had (their cached data is purged by the caller)."""
         await self.installations.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
         gone = await self.accounts.remove_tenant(tenant)
-        self._kept[tenant] = _Kept(None, [], time.monotonic() + self.cache_seconds)
+        await self.settings_store.remove(tenant)
+        self._kept[tenant] = _Kept(None, [], WorkspaceSettings(), time.monotonic() + self.cache_seconds)
         return gone

@@ -30,3 +30,12 @@ team_accounts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+workspace_settings = Table(
+    "workspace_settings",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("data", Text, nullable=False),  # WorkspaceSettings as JSON
+    Column("updated_by", String(32)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
+from bot.domain.tenants import Connection
 from bot.store.sql.database import Database, DatabaseError, database_url, describe
+from bot.store.sql.team_accounts import TeamAccounts
 
 
 def test_urls_get_their_async_drivers(tmp_path: Path) -> None:
@@ -30,13 +32,26 @@ async def _tables(database: Database) -> set[str]:
 
 
 async def test_migrations_go_up_and_down(database: Database) -> None:
-    assert {"slack_installations", "slack_bots", "slack_oauth_states", "team_accounts"} <= await _tables(
-        database
-    )
-    assert await database.revision() == ("0001", "0001")
+    assert {
+        "slack_installations",
+        "slack_bots",
+        "slack_oauth_states",
+        "team_accounts",
+        "workspace_settings",
+    } <= await _tables(database)
+    assert await database.revision() == ("0002", "0002")
     await database.downgrade("base")
     assert await _tables(database) == {"alembic_version"}
     assert (await database.revision())[0] is None
     await database.upgrade()
     await database.upgrade()  # again: nothing to do
-    assert await database.revision() == ("0001", "0001")
+    assert await database.revision() == ("0002", "0002")
+
+
+async def test_an_upgrade_keeps_what_the_earlier_revision_stored(database: Database) -> None:
+    await database.downgrade("0001")
+    assert "workspace_settings" not in await _tables(database)
+    await TeamAccounts(database).save(Connection("T0ACME", "ia-jira", "jira", "Jira"))
+    await database.upgrade()
+    assert [c.integrated_account_id for c in await TeamAccounts(database).of_tenant("T0ACME")] == ["ia-jira"]
+    assert "workspace_settings" in await _tables(database)

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from bot.domain.tenants import Connection
+from bot.domain.workspace_settings import WorkspaceSettings
 from bot.store.sql.database import Database
+from bot.store.sql.settings_store import SettingsStore
 from bot.store.sql.team_accounts import TeamAccounts
 
 
@@ -43,3 +45,15 @@ async def test_status_removal_and_a_tenant_forgotten(database: Database) -> None
     assert await accounts.remove_tenant("T0ACME") == ["ia-jira"]
     assert await accounts.of_tenant("T0ACME") == []
     assert [c.integrated_account_id for c in await accounts.of_tenant("T0GLOBEX")] == ["ia-globex"]
+
+
+async def test_settings_are_stored_per_tenant(database: Database) -> None:
+    store = SettingsStore(database)
+    assert await store.get("T0ACME") == WorkspaceSettings()
+    chosen = WorkspaceSettings(channels={"C0OPS": "ia-jira"}, users=("U0ANA",), channel_card="full")
+    await store.save("T0ACME", chosen, "U0ADMIN")
+    await store.save("T0ACME", chosen.model_copy(update={"channel_card": "none"}), "U0ADMIN")
+    assert await store.get("T0ACME") == chosen.model_copy(update={"channel_card": "none"})
+    assert await store.get("T0GLOBEX") == WorkspaceSettings()
+    await store.remove("T0ACME")
+    assert await store.get("T0ACME") == WorkspaceSettings()

@@ -1,0 +1,120 @@
+"""The workspace settings modal (distributed mode), opened by an admin from the Home tab."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from blocks import ids
+from blocks.modal import plain
+from bot.domain.fields import FIELDS
+from bot.domain.workspace_settings import LOCKABLE, WorkspaceSettings
+
+CARD_CHOICES = (
+    ("default", "As the deployment says"),
+    ("full", "The full card"),
+    ("compact", "One line (the card one click away)"),
+    ("none", "Nothing (the card to its author alone)"),
+)
+
+
+def _option(value: str, text: str) -> dict[str, Any]:
+    return {"text": plain(text, 75), "value": value}
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], hint: str | None = None) -> dict[str, Any]:
+    block = {
+        "type": "input",
+        "block_id": block_id,
+        "optional": True,
+        "label": plain(label, 2000),
+        "element": {"action_id": ids.SETTINGS_VALUE, **element},
+    }
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
+def _conversations(chosen: Sequence[str]) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "multi_conversations_select",
+        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+    }
+    if chosen:
+        element["initial_conversations"] = list(chosen)[:100]
+    return element
+
+
+def settings_view(
+    tools: Sequence[tuple[str, str]], settings: WorkspaceSettings, metadata: str
+) -> dict[str, Any]:
+    """`tools`: (integrated account id, tool name) of each connected account, oldest first."""
+    blocks: list[dict[str, Any]] = []
+    for n, (account, tool) in enumerate(tools):
+        chosen = [c for c, a in settings.channels.items() if a == account]
+        blocks.append(
+            _input(f"{ids.SETTINGS_CHANNELS}{n}", f"Channels that use {tool}", _conversations(chosen))
+        )
+    if len(tools) > 1:
+        options = [_option(account, tool) for account, tool in tools]
+        default = next((o for o in options if o["value"] == settings.default_account), options[0])
+        blocks.append(
+            _input(
+                ids.SETTINGS_DEFAULT,
+                "Every other channel uses",
+                {"type": "static_select", "options": options, "initial_option": default},
+            )
+        )
+    users: dict[str, Any] = {"type": "multi_users_select"}
+    if settings.users:
+        users["initial_users"] = list(settings.users)
+    blocks.append(
+        _input(
+            ids.SETTINGS_USERS,
+            "Who may update tickets",
+            users,
+            "Nobody here and no user group below: everyone in the workspace may.",
+        )
+    )
+    blocks.append(
+        _input(
+            ids.SETTINGS_USERGROUPS,
+            "User groups who may update",
+            {"type": "plain_text_input", "initial_value": " ".join(settings.usergroups)},
+            "User group ids (S0123ABCD, from the group's profile → Copy ID), separated by spaces.",
+        )
+    )
+    blocks.append(
+        _input(
+            ids.SETTINGS_READ_ONLY,
+            "Read-only channels",
+            _conversations(settings.read_only_channels),
+            "Tickets can be shown there, not changed.",
+        )
+    )
+    locked: dict[str, Any] = {
+        "type": "multi_static_select",
+        "options": [_option(name, FIELDS[name].label if name in FIELDS else name) for name in LOCKABLE],
+    }
+    initial = [o for o in locked["options"] if o["value"] in settings.locked_fields]
+    if initial:
+        locked["initial_options"] = initial
+    blocks.append(_input(ids.SETTINGS_LOCKED, "Fields nobody may change from Slack", locked))
+    cards = [_option(value, text) for value, text in CARD_CHOICES]
+    current = next(o for o in cards if o["value"] == (settings.channel_card or "default"))
+    blocks.append(
+        _input(
+            ids.SETTINGS_CHANNEL_CARD,
+            "After an update, the channel sees",
+            {"type": "static_select", "options": cards, "initial_option": current},
+        )
+    )
+    return {
+        "type": "modal",
+        "callback_id": ids.SETTINGS_VIEW,
+        "title": plain("Workspace settings", 24),
+        "submit": plain("Save", 24),
+        "close": plain("Cancel", 24),
+        "blocks": blocks,
+        "private_metadata": metadata,
+    }

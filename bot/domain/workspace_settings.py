@@ -1,0 +1,84 @@
+"""A workspace's settings, edited by its admins from the Home tab (distributed mode): which tool
+each channel uses and the default, who may update, read-only channels, locked fields, what a
+channel sees after an update. Stored by integrated account id (names are derived and may shift);
+applied to the workspace's accounts as the YAML file's keys are in single-workspace mode."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.domain.accounts import DEFAULT_LOCKED_FIELDS, Account, Permissions, UpdateRule
+from bot.domain.models import TicketUpdate
+
+CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+USERGROUP = re.compile(r"^S[A-Z0-9]{2,}$")
+LOCKABLE = tuple(sorted(TicketUpdate.model_fields))
+
+
+def _ids(values: tuple[str, ...], pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+    bad = [v for v in values if not pattern.match(v)]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not a {what} id")
+    return tuple(dict.fromkeys(values))
+
+
+class WorkspaceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channels: dict[str, str] = Field(default_factory=dict)  # channel id → integrated account id
+    default_account: str | None = None  # integrated account id; None: the first connected
+    users: tuple[str, ...] = ()  # who may update; with usergroups all empty: anyone
+    usergroups: tuple[str, ...] = ()
+    read_only_channels: tuple[str, ...] = ()
+    locked_fields: tuple[str, ...] = DEFAULT_LOCKED_FIELDS
+    channel_card: Literal["full", "compact", "none"] | None = None  # None: the deployment's
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: dict[str, str]) -> dict[str, str]:
+        _ids(tuple(value), CHANNEL, "channel")
+        return value
+
+    @field_validator("users")
+    @classmethod
+    def _users(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _ids(value, USER, "user")
+
+    @field_validator("usergroups")
+    @classmethod
+    def _usergroups(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _ids(value, USERGROUP, "user group")
+
+    @field_validator("read_only_channels")
+    @classmethod
+    def _read_only(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _ids(value, CHANNEL, "channel")
+
+    @field_validator("locked_fields")
+    @classmethod
+    def _locked(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - set(LOCKABLE))
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(unknown)}")
+        return tuple(dict.fromkeys(value))
+
+    def apply(self, accounts: dict[str, Account]) -> tuple[dict[str, Account], dict[str, str], str | None]:
+        """The accounts with these permissions, the channel routing by account name, and the
+        default account's name. Settings naming an account no longer connected are skipped."""
+        permissions = Permissions(
+            update=UpdateRule(users=self.users, usergroups=self.usergroups),
+            read_only_channels=self.read_only_channels,
+            locked_fields=self.locked_fields,
+        )
+        shaped = {
+            name: account.model_copy(update={"permissions": permissions, "channel_card": self.channel_card})
+            for name, account in accounts.items()
+        }
+        by_id = {a.integrated_account_id: name for name, a in shaped.items()}
+        channels = {c: by_id[a] for c, a in self.channels.items() if a in by_id}
+        default = by_id.get(self.default_account or "") or next(iter(shaped), None)
+        return shaped, channels, default

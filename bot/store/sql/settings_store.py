@@ -1,0 +1,43 @@
+"""Each workspace's settings (the `workspace_settings` table), one JSON row per tenant."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+from sqlalchemy import delete, insert, select, update
+
+from bot.domain.workspace_settings import WorkspaceSettings
+from bot.store.sql.database import Database
+from bot.store.sql.tables import workspace_settings as table
+
+log = logging.getLogger(__name__)
+
+
+class SettingsStore:
+    def __init__(self, database: Database) -> None:
+        self.engine = database.engine
+
+    async def get(self, tenant_id: str) -> WorkspaceSettings:
+        """The stored settings, or the defaults (also for a row this version cannot read)."""
+        async with self.engine.connect() as conn:
+            raw = (await conn.execute(select(table.c.data).where(table.c.tenant_id == tenant_id))).scalar()
+        if raw is None:
+            return WorkspaceSettings()
+        try:
+            return WorkspaceSettings.model_validate_json(raw)
+        except ValidationError:
+            log.error("settings of %s cannot be read by this version; defaults used", tenant_id)
+            return WorkspaceSettings()
+
+    async def save(self, tenant_id: str, settings: WorkspaceSettings, by: str | None) -> None:
+        values = {"data": settings.model_dump_json(), "updated_by": by, "updated_at": datetime.now(UTC)}
+        async with self.engine.begin() as conn:
+            changed = await conn.execute(update(table).where(table.c.tenant_id == tenant_id).values(**values))
+            if not changed.rowcount:
+                await conn.execute(insert(table).values(tenant_id=tenant_id, **values))
+
+    async def remove(self, tenant_id: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(table).where(table.c.tenant_id == tenant_id))
