@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -196,3 +197,104 @@ def test_ticketbot_try_sends_a_signed_command_and_shows_what_the_bot_did(
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_distributed_mode_as_the_readme_walks_it_on_real_processes(
+    sandbox: SandboxServer, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """README, "Distribute to many workspaces": two workspaces install through /slack/install,
+    each connects its own sandbox tool through the link flow (the sandbox's signed events reach
+    `serve` over HTTP), each updates a ticket; one uninstalls, the other goes on."""
+    from bot.cli.try_it import try_command, try_connect, try_event, try_install
+    from bot.store.sql.cipher import new_key
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    webhook = sandbox.state.webhooks.create({"target_url": f"{base}/truto/webhooks", "event_types": []})
+    env = bot_env(
+        sandbox,
+        slack,
+        PORT=str(port),
+        SLACK_CLIENT_ID="1234.5678",
+        SLACK_CLIENT_SECRET="walkthrough-secret",
+        TICKETBOT_ENCRYPTION_KEY=new_key(),
+        TICKETBOT_DATA_DIR=str(tmp_path),
+        TRUTO_CONNECT_URL=f"{sandbox.base_url}/connect-account",
+        TRUTO_WEBHOOK_SECRET=webhook["secret"],
+    )
+    del env["SLACK_BOT_TOKEN"], env["TRUTO_INTEGRATED_ACCOUNT_ID"]
+    slack.state.admins.add("U0ADMIN")
+    slack.state.emails["U0ADMIN"] = "admin@acme.example"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    said: list[str] = []
+    event = {"user": "U0ADMIN", "bot_url": base, "fake_url": slack.base_url, "secret": SIGNING_SECRET}
+    try:
+        wait_until(lambda: httpx.get(f"{base}/healthz").status_code == 200)
+        for team, tool in (("T0ACME", "jira"), ("T0GLOBEX", "linear")):
+            assert try_install(team, bot_url=base, out=said.append) == 0
+            assert try_connect(tool, team=team, wait=1.0, out=said.append, **event) == 0
+        assert (
+            sum(
+                line.endswith(
+                    "is connected. Try it in any channel: /ticket update PROJ-42 "
+                    'status="In Progress" (your project\'s key for PROJ).'
+                )
+                for line in said
+            )
+            == 2
+        )
+        for team, text in (
+            ("T0ACME", "update PROJ-42 priority=high"),
+            ("T0GLOBEX", "update ENG-7 priority=urgent"),
+        ):
+            assert (
+                try_command(
+                    text,
+                    bot_url=base,
+                    fake_url=slack.base_url,
+                    secret=SIGNING_SECRET,
+                    user="U0ADMIN",
+                    team=team,
+                    wait=1.0,
+                    out=said.append,
+                )
+                == 0
+            )
+        patched = [
+            (p.path, dict(p.query)["integrated_account_id"].rsplit("-", 1)[0])
+            for p in sandbox.state.calls("PATCH")
+        ]
+        assert patched == [
+            ("/unified/ticketing/tickets/PROJ-42", "sandbox-jira"),
+            ("/unified/ticketing/tickets/ENG-7", "sandbox-linear"),
+        ]
+        assert try_event("app_uninstalled", team="T0ACME", wait=0.5, out=said.append, **event) is not None
+        sandbox.state.requests.clear()
+        for team, text in (
+            ("T0ACME", "update PROJ-42 priority=low"),
+            ("T0GLOBEX", "update ENG-7 priority=low"),
+        ):
+            try_command(
+                text,
+                bot_url=base,
+                fake_url=slack.base_url,
+                secret=SIGNING_SECRET,
+                user="U0ADMIN",
+                team=team,
+                wait=1.0,
+                out=said.append,
+            )
+        assert [p.path for p in sandbox.state.calls("PATCH")] == ["/unified/ticketing/tickets/ENG-7"]
+        assert (
+            "response (response_url): ticketbot is not installed in this workspace (any more); a "
+            "workspace admin can add it again." in said
+        )
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=10)
+    assert "walkthrough-secret" not in err.decode() and "xoxb-T0ACME" not in err.decode()

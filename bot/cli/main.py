@@ -119,13 +119,22 @@ def _parser() -> argparse.ArgumentParser:
     fake.add_argument("--port", type=int, default=8020, help="default: 8020")
 
     tried = sub.add_parser("try", help='send the bot a signed command and show what it did: try "/ticket …"')
-    tried.add_argument("text", help='the command as typed in Slack: "/ticket update PROJ-42 status=done"')
+    tried.add_argument(
+        "text", nargs="?", help='the command as typed in Slack: "/ticket update PROJ-42 status=done"'
+    )
     tried.add_argument("--url", help="the bot (ticketbot serve); default http://127.0.0.1:$PORT (3000)")
     tried.add_argument("--fake-slack", help="the fake Slack; default from SLACK_API_URL, else :8020")
     tried.add_argument("--channel", default="C0TRY")
     tried.add_argument("--user", default="U0ANA", help="the Slack user id who types it")
     tried.add_argument("--socket", action="store_true", help="over Socket Mode (ticketbot socket) instead")
     tried.add_argument("--wait", type=float, default=5.0, help="seconds to watch the fake Slack (5)")
+    tried.add_argument("--team", default="T0TRY", help="the workspace (team id) it comes from")
+    tried.add_argument("--install", action="store_true", help="distributed mode: Add to Slack for --team")
+    tried.add_argument("--home", action="store_true", help="open the Home tab (as --user in --team)")
+    tried.add_argument(
+        "--connect", metavar="TOOL", help="follow Home's Connect button; pick jira, linear, azure"
+    )
+    tried.add_argument("--uninstall", action="store_true", help="send app_uninstalled for --team")
 
     db.add_parser(sub)
     sandbox = sub.add_parser("sandbox", help="serve the local sandbox ticketing API")
@@ -204,7 +213,9 @@ async def _webhooks(config: AppConfig, args: argparse.Namespace) -> int:
     try:
         if args.action == "register":
             try:
-                done = await webhook_admin.register(core.client, args.url, print, replace=args.replace)
+                done = await webhook_admin.register(
+                    core.client, args.url, print, replace=args.replace, accounts=config.settings.distributed
+                )
             except ValueError as exc:
                 raise UserInputError(str(exc)) from None
         elif args.action == "list":
@@ -282,11 +293,26 @@ async def _namespace(config: AppConfig, args: argparse.Namespace) -> int:
 
 def _try(args: argparse.Namespace) -> int:
     """Read from the environment alone: trying needs no API token, only the signing secret."""
-    from bot.cli.try_it import try_command
+    from bot.cli.try_it import try_command, try_connect, try_event, try_install
 
     api = os.environ.get("SLACK_API_URL", "")
     fake = args.fake_slack or (api.removesuffix("/").removesuffix("/api") if api else "http://127.0.0.1:8020")
     url = args.url or f"http://127.0.0.1:{os.environ.get('PORT') or 3000}"
+    secret = os.environ.get("SLACK_SIGNING_SECRET")
+    event = {"team": args.team, "user": args.user, "bot_url": url, "fake_url": fake, "secret": secret}
+    if args.install:
+        return try_install(args.team, bot_url=url)
+    if args.connect:
+        return try_connect(args.connect, wait=args.wait, **event)
+    if args.home or args.uninstall:
+        kind = "app_home_opened" if args.home else "app_uninstalled"
+        return 0 if try_event(kind, wait=args.wait, **event) is not None else 1
+    if not args.text:
+        print(
+            'try: give the command ("/ticket …"), or --install, --home, --connect or --uninstall',
+            file=sys.stderr,
+        )
+        return 2
     return try_command(
         args.text,
         bot_url=url,
@@ -294,6 +320,7 @@ def _try(args: argparse.Namespace) -> int:
         secret=os.environ.get("SLACK_SIGNING_SECRET"),
         channel=args.channel,
         user=args.user,
+        team=args.team,
         socket=args.socket,
         wait=args.wait,
     )

@@ -1,16 +1,22 @@
 """`ticketbot try "/ticket update PROJ-42 status=done"`: send the bot what Slack would (a slash
 command signed with SLACK_SIGNING_SECRET, or the same payload over Socket Mode through the fake
 Slack), then print what the bot answered and what it did in Slack: the ack, and each Web API
-call and response_url post the fake Slack recorded meanwhile, with its text and blocks."""
+call and response_url post the fake Slack recorded meanwhile, with its text and blocks.
+
+Distributed mode, as a workspace `--team`: `--install` goes through "Add to Slack" as a browser
+would (/slack/install, then /slack/oauth_redirect with the fake Slack's code for that team),
+`--home` opens the Home tab, `--connect jira` follows its Connect button and picks a sandbox tool
+on the connect page, `--uninstall` sends `app_uninstalled`."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 from slack_sdk.signature import SignatureVerifier
@@ -18,12 +24,14 @@ from slack_sdk.signature import SignatureVerifier
 Out = Callable[[str], None]
 
 
-def slash_payload(text: str, channel: str, user: str, response_url: str) -> dict[str, str]:
+def slash_payload(
+    text: str, channel: str, user: str, response_url: str, team: str = "T0TRY"
+) -> dict[str, str]:
     """A slash command's fields, as Slack sends them."""
     return {
         "token": "ticketbot-try",
-        "team_id": "T0TRY",
-        "team_domain": "try",
+        "team_id": team,
+        "team_domain": team.lower(),
         "channel_id": channel,
         "channel_name": "try",
         "user_id": user,
@@ -56,7 +64,8 @@ def _texts(blocks: Any) -> list[str]:
             if isinstance(item, dict) and item.get("type") in ("mrkdwn", "plain_text"):
                 lines.append(str(item.get("text")).replace("\n", " "))
             elif isinstance(item, dict) and item.get("type") == "button":
-                lines.append(f"[{(item.get('text') or {}).get('text')}]")
+                url = f" → {item['url']}" if item.get("url") else ""
+                lines.append(f"[{(item.get('text') or {}).get('text')}]{url}")
     return lines
 
 
@@ -73,6 +82,128 @@ def describe(call: dict[str, Any]) -> list[str]:
     return [head, *(f"    {line}" for line in _texts(body))]
 
 
+def _watch(http: httpx.Client, fake: str, seen: int, wait: float, out: Out) -> list[dict[str, Any]]:
+    """Print what the bot did in Slack for `wait` seconds; every call seen."""
+    new: list[dict[str, Any]] = []
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        calls = http.get(f"{fake}/_fake/calls").json()
+        for call in calls[seen:]:
+            new.append(call)
+            for line in describe(call):
+                out(line)
+        seen = len(calls)
+    return new
+
+
+def event_payload(team: str, user: str, kind: str) -> dict[str, Any]:
+    inner: dict[str, Any] = {"type": kind, "event_ts": f"{time.time():.6f}"}
+    if kind == "app_home_opened":
+        inner |= {"user": user, "tab": "home", "channel": "D0TRY"}
+    return {
+        "token": "ticketbot-try",
+        "team_id": team,
+        "api_app_id": "A0TRY",
+        "event": inner,
+        "type": "event_callback",
+        "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": team, "user_id": "U0BOT", "is_bot": True}],
+    }
+
+
+def _post_signed(http: httpx.Client, bot_url: str, body: str, secret: str, kind: str, out: Out) -> bool:
+    headers = {**signed(body, secret), "Content-Type": kind}
+    try:
+        answer = http.post(f"{bot_url.rstrip('/')}/slack/events", content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        out(f"✗ the bot at {bot_url} did not answer ({type(exc).__name__}): is it serving?")
+        return False
+    out(f"ack {answer.status_code}: {answer.text or '(empty: the answer follows)'}")
+    return True
+
+
+def try_install(team: str, *, bot_url: str, out: Out = print) -> int:
+    """ "Add to Slack" for `team`, as a browser: the install page sets the state cookie, Slack's
+    redirect (the fake Slack's code names the team) brings it back with a code."""
+    base = bot_url.rstrip("/")
+    with httpx.Client(timeout=10) as http:
+        try:
+            page = http.get(f"{base}/slack/install")
+        except httpx.HTTPError as exc:
+            out(f"✗ the bot at {bot_url} did not answer ({type(exc).__name__}): is it serving?")
+            return 1
+        found = re.search(r"[?&;]state=([^&\"]+)", page.text)
+        if page.status_code != 200 or found is None:
+            out(f"✗ {base}/slack/install answered {page.status_code}: is SLACK_CLIENT_ID set?")
+            return 1
+        # Bolt's state cookie is marked Secure: a browser sends it back over https only, so on
+        # loopback http it is handed back by hand.
+        cookie = "; ".join(f"{name}={value}" for name, value in page.cookies.items())
+        done = http.get(
+            f"{base}/slack/oauth_redirect",
+            params={"code": team, "state": found.group(1)},
+            headers={"Cookie": cookie},
+        )
+        ok = done.status_code in (200, 302)
+        out(f"{'✓' if ok else '✗'} {team}: {done.status_code} from /slack/oauth_redirect")
+        return 0 if ok else 1
+
+
+def try_event(
+    kind: str,
+    *,
+    team: str,
+    user: str,
+    bot_url: str,
+    fake_url: str,
+    secret: str | None,
+    wait: float = 3.0,
+    out: Out = print,
+) -> list[dict[str, Any]] | None:
+    """A signed event (app_home_opened, app_uninstalled) from `team`; what the bot did."""
+    fake = fake_url.rstrip("/")
+    if not secret:
+        out("✗ SLACK_SIGNING_SECRET is not set: the bot refuses what is not signed with it")
+        return None
+    with httpx.Client(timeout=10) as http:
+        seen = len(http.get(f"{fake}/_fake/calls").json())
+        body = json.dumps(event_payload(team, user, kind))
+        if not _post_signed(http, bot_url, body, secret, "application/json", out):
+            return None
+        return _watch(http, fake, seen, wait, out)
+
+
+def try_connect(profile: str, **event: Any) -> int:
+    """Open the Home tab, follow its Connect button, pick `profile` on the sandbox's page."""
+    out: Out = event.get("out", print)
+    calls = try_event("app_home_opened", **event)
+    if calls is None:
+        return 1
+    urls = [
+        element["url"]
+        for call in calls
+        if call.get("method") == "views.publish"
+        for block in ((call.get("args") or {}).get("view") or {}).get("blocks") or []
+        for element in block.get("elements") or []
+        if isinstance(element, dict) and element.get("action_id") == "connect_tracker"
+    ]
+    if not urls:
+        out("✗ no Connect button: is the workspace installed, and --user one of its admins?")
+        return 1
+    link_token = parse_qs(urlsplit(urls[-1]).query).get("link_token", [""])[0]
+    page_url = urls[-1].split("?", 1)[0]
+    fake = str(event["fake_url"]).rstrip("/")
+    with httpx.Client(timeout=10) as http:
+        seen = len(http.get(f"{fake}/_fake/calls").json())
+        page = http.post(page_url, data={"link_token": link_token, "profile": profile})
+        out(f"{'✓' if page.status_code == 200 else '✗'} connect page: {page.status_code}")
+        if page.status_code == 200:  # the tool's events reach the bot: its DM, the Home tab again
+            _watch(http, fake, seen, float(event.get("wait", 3.0)), out)
+    return 0 if page.status_code == 200 else 1
+
+
 def try_command(
     text: str,
     *,
@@ -81,6 +212,7 @@ def try_command(
     secret: str | None,
     channel: str = "C0TRY",
     user: str = "U0ANA",
+    team: str = "T0TRY",
     socket: bool = False,
     wait: float = 5.0,
     out: Out = print,
@@ -92,8 +224,8 @@ def try_command(
         except httpx.HTTPError:
             out(f"✗ no fake Slack at {fake}: start one with `ticketbot fake-slack`")
             return 1
-        response_url = f"{fake}/commands/T0TRY/{uuid.uuid4().int % 10**6}/{uuid.uuid4().hex[:24]}"
-        payload = slash_payload(text, channel, user, response_url)
+        response_url = f"{fake}/commands/{team}/{uuid.uuid4().int % 10**6}/{uuid.uuid4().hex[:24]}"
+        payload = slash_payload(text, channel, user, response_url, team)
         if socket:
             answer = http.post(f"{fake}/_fake/socket/slash_commands", json=payload)
             out(f"acknowledged over Socket Mode ({answer.status_code}): {answer.text}")
@@ -101,20 +233,8 @@ def try_command(
             if not secret:
                 out("✗ SLACK_SIGNING_SECRET is not set: the bot refuses what is not signed with it")
                 return 1
-            body = urlencode(payload)
-            headers = {**signed(body, secret), "Content-Type": "application/x-www-form-urlencoded"}
-            try:
-                answer = http.post(f"{bot_url.rstrip('/')}/slack/events", content=body, headers=headers)
-            except httpx.HTTPError as exc:
-                out(f"✗ the bot at {bot_url} did not answer ({type(exc).__name__}): is it serving?")
+            form = "application/x-www-form-urlencoded"
+            if not _post_signed(http, bot_url, urlencode(payload), secret, form, out):
                 return 1
-            out(f"ack {answer.status_code}: {answer.text or '(empty: the answer follows)'}")
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            time.sleep(0.25)
-            calls = http.get(f"{fake}/_fake/calls").json()
-            for call in calls[seen:]:
-                for line in describe(call):
-                    out(line)
-            seen = len(calls)
+        _watch(http, fake, seen, wait, out)
     return 0

@@ -9,6 +9,15 @@ from bot.truto.client import TrutoClient
 from bot.truto.errors import NotFound
 
 EVENT_TYPES = ["record:created", "record:updated", "record:deleted"]
+# Distributed mode: the connection flow's events (connection-flow.md), for each workspace's tools.
+ACCOUNT_EVENT_TYPES = [
+    "integrated_account:active",
+    "integrated_account:reactivated",
+    "integrated_account:authentication_error",
+    "integrated_account:validation_error",
+    "integrated_account:post_install_error",
+    "integrated_account:deleted",
+]
 RECEIVER_PATH = "/truto/webhooks"
 
 Out = Callable[[str], None]
@@ -43,9 +52,12 @@ def ours(webhook: dict[str, object]) -> bool:
     )
 
 
-async def register(client: TrutoClient, url: str, out: Out, *, replace: bool = False) -> bool:
+async def register(
+    client: TrutoClient, url: str, out: Out, *, replace: bool = False, accounts: bool = False
+) -> bool:
     """Create the webhook for `url`; one that already points there is left alone (its secret is
-    in use) unless `replace`, which deletes it first. False when nothing was done."""
+    in use) unless `replace`, which deletes it first. False when nothing was done. `accounts`
+    (distributed mode): the connection flow's events too."""
     target = check_target(url)
     existing = [w for w in await client.list_webhooks() if str(w.get("target_url") or "") == target]
     if existing and not replace:
@@ -59,8 +71,9 @@ async def register(client: TrutoClient, url: str, out: Out, *, replace: bool = F
     for webhook in existing:
         await client.delete_webhook(str(webhook.get("id")))
         out(f"Webhook {webhook.get('id')} deleted (replaced).")
-    created = await client.create_webhook(target, EVENT_TYPES)
-    out(f"Webhook {created.get('id')} created: {', '.join(EVENT_TYPES)} → {url}")
+    events = EVENT_TYPES + (ACCOUNT_EVENT_TYPES if accounts else [])
+    created = await client.create_webhook(target, events)
+    out(f"Webhook {created.get('id')} created: {', '.join(events)} → {url}")
     secret = created.get("secret")
     if not secret:
         out("The API did not return a secret: delete this webhook and register it again.")

@@ -23,6 +23,7 @@ from bot.domain.redact import mask_url_credentials
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_FILE = "ticketbot.db"
+MIGRATION_LOCK = 0x7469636B  # PostgreSQL advisory lock key ("tick"): one migrating replica at a time
 _DRIVERS = {
     "postgresql": "postgresql+asyncpg",
     "postgres": "postgresql+asyncpg",
@@ -78,7 +79,11 @@ class Database:
         return config
 
     async def upgrade(self, revision: str = "head") -> None:
+        """Safe to run from every replica at once: on PostgreSQL one runs the migrations while
+        the others wait for its lock, then find nothing left to do."""
         async with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             await conn.run_sync(lambda sync: command.upgrade(self._config(sync), revision))
 
     async def downgrade(self, revision: str) -> None:

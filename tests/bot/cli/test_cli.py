@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from bot.cli.main import command_text, main
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
+from bot.store.sql.cipher import new_key
 
 
 @pytest.mark.slow
@@ -128,6 +130,29 @@ def test_sandbox_help_shows_its_default_port(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         _parser().parse_args(["sandbox", "--help"])
     assert "default: 8010" in capsys.readouterr().out
+
+
+def test_in_distributed_mode_the_webhook_also_gets_the_connection_events(
+    env: SandboxServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("TRUTO_INTEGRATED_ACCOUNT_ID")
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1234.5678")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "s")
+    monkeypatch.setenv("TICKETBOT_ENCRYPTION_KEY", new_key())
+    monkeypatch.setenv("TICKETBOT_DATA_DIR", str(tmp_path))
+    assert main(["webhooks", "register", "--url", "https://bot.example.com/truto/webhooks"]) == 0
+    [webhook] = env.state.webhooks.registered.values()
+    assert webhook["event_types"] == [
+        "record:created",
+        "record:updated",
+        "record:deleted",
+        "integrated_account:active",
+        "integrated_account:reactivated",
+        "integrated_account:authentication_error",
+        "integrated_account:validation_error",
+        "integrated_account:post_install_error",
+        "integrated_account:deleted",
+    ]
 
 
 def test_webhooks_register_prints_the_secret_once_then_list_and_delete(
