@@ -77,7 +77,7 @@ async def measure(
         # The acks alone: ticketbot's worker processes wait (their jobs stay in the stream) while
         # the acks are measured, as the floor has none; bench/ack_under_load.py measures the acks
         # with them draining.
-        pausing = server.name == "ticketbot" and not keep_workers
+        pausing = server.name.startswith("ticketbot") and not keep_workers
         if pausing:
             server.signal_workers(signal.SIGSTOP)
         try:
@@ -102,7 +102,7 @@ def main() -> None:
     stack = Stack(latency=0.15)
     try:
         figures = {}
-        for name in ("floor", "ticketbot", "baseline"):
+        for name in ("floor", "ticketbot", "ticketbot-distributed", "baseline"):
             server = stack.start(name)
             figures[name] = asyncio.run(measure(stack, server, args.httpx, args.with_workers))
             server.stop()
@@ -127,6 +127,19 @@ def main() -> None:
     print(verdict(ours[10]["p99"] <= 50, f"concurrency 10: p99 {ours[10]['p99']} ms ≤ 50 ms"))
     print(verdict(ours[50]["max"] <= 1000, f"concurrency 50: max {ours[50]['max']} ms ≤ 1000 ms"))
     print(verdict(ratio >= 4, f"p50 {ratio}× lower than the baseline's (≥ 4×)"))
+    many = figures["ticketbot-distributed"]
+    many_c1 = round(many[1]["p50"] / max(ours[1]["p50"], 1e-9), 2)
+    many_c10 = round(many[10]["p99"] / max(ours[10]["p99"], 1e-9), 2)
+    print(
+        verdict(
+            many_c1 <= 1.5, f"distributed mode, concurrency 1: p50 {many_c1}× single-workspace's (≤ 1.5×)"
+        )
+    )
+    print(
+        verdict(
+            many_c10 <= 1.5, f"distributed mode, concurrency 10: p99 {many_c10}× single-workspace's (≤ 1.5×)"
+        )
+    )
     figures_json = {k: {str(c): s for c, s in v.items()} for k, v in figures.items()}
     save(
         "ack_latency_httpx" if args.httpx else "ack_latency",
@@ -135,6 +148,7 @@ def main() -> None:
             "figures": figures_json,
             "ratio_p50": ratio,
             "over_floor": {"c1_p50": over_floor_c1, "c10_p99": over_floor_c10},
+            "distributed_over_single": {"c1_p50": many_c1, "c10_p99": many_c10},
         },
     )
 

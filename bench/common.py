@@ -176,16 +176,23 @@ class Stack:
         return env
 
     def start(self, name: str, port: int | None = None, **extra: str) -> Server:
-        """`ticketbot` (ticketbot serve), `baseline` (bench/baseline_app.py) or `floor`
+        """`ticketbot` (ticketbot serve), `ticketbot-distributed` (the same installed by OAuth,
+        one workspace in its database), `baseline` (bench/baseline_app.py) or `floor`
         (bench/floor_app.py: a signature check and nothing else)."""
         port = port or free_port()
-        if name == "ticketbot":
+        env = self.env(**extra)
+        if name == "ticketbot-distributed":
+            from bench.workspaces import distributed_env
+
+            del env["SLACK_BOT_TOKEN"], env["TRUTO_INTEGRATED_ACCOUNT_ID"]
+            env.update(distributed_env())
+        if name.startswith("ticketbot"):
             command = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
         else:
             app = {"baseline": "baseline_app.py", "floor": "floor_app.py"}[name]
             command = [sys.executable, str(ROOT / "bench" / app), "--port", str(port)]
         process = subprocess.Popen(
-            command, env=self.env(**extra), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         server = Server(process, f"http://127.0.0.1:{port}", name)
         wait_http(f"{server.base}/healthz")

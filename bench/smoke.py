@@ -16,7 +16,17 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 # Helpers the benches use, not benches.
 TIMEOUT = 300  # seconds for one bench at smoke size
-HELPERS = {"__init__", "common", "loadgen", "signing", "stubs", "baseline_app", "floor_app", "smoke"}
+HELPERS = {
+    "__init__",
+    "common",
+    "loadgen",
+    "signing",
+    "stubs",
+    "baseline_app",
+    "floor_app",
+    "smoke",
+    "workspaces",
+}
 
 
 def benches() -> list[str]:

@@ -242,7 +242,7 @@ def build_bot(
         if distributed is not None:
             # Authorized from the workspace's installation: its accounts, its token's client.
             tenant = tenant_of(context.team_id, context.enterprise_id, bool(context.is_enterprise_install))
-            team_deps = await distributed.tenancy.deps_for(tenant, context.client)
+            team_deps = await distributed.tenancy.deps_for(tenant)
             if team_deps is None:
                 return BoltResponse(status=200, body="")
             context["deps"] = team_deps
@@ -289,5 +289,5 @@ def build_bot(
     replay = ReplayGuard(core.cache.backend)
     edge = SlackEdge(SignatureCheck(secret.get_secret_value()), bodies, replay)
     webhooks = TrutoWebhooks(deps, bodies, distributed.connections if distributed is not None else None)
-    fast_ack = FastAck(deps, replay) if distributed is None else None
+    fast_ack = FastAck(deps, replay, distributed.tenancy.deps_for if distributed is not None else None)
     return SlackBot(app, worker, deps, edge, webhooks, single, fast_ack, distributed)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -30,6 +30,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from blocks import ids
 from bot.domain.commands import UpdateCommand
 from bot.domain.errors import ParseError, UserInputError
+from bot.domain.tenants import tenant_of
 from bot.ops.logs import bind_request
 from bot.ops.metrics import ACK_SECONDS, QUOTA_REFUSALS
 from bot.slack.bodies import json_depth_ok
@@ -58,8 +59,12 @@ _READ = frozenset(
         b"trigger_id",
         b"response_url",
         b"ssl_check",
+        b"enterprise_id",
+        b"is_enterprise_install",
     }
 )
+# Distributed mode: a workspace's dependencies, or None when it is not installed (Bolt answers).
+Tenants = Callable[[str], Awaitable[SlackDeps | None]]
 
 
 def _form(body: bytes, headers: Mapping[str, str]) -> dict[str, str] | None:
@@ -87,25 +92,36 @@ def _id_of(payload: dict[str, Any], name: str) -> str | None:
 
 
 class FastAck:
-    def __init__(self, deps: SlackDeps, replay: ReplayGuard) -> None:
+    def __init__(self, deps: SlackDeps, replay: ReplayGuard, tenants: Tenants | None = None) -> None:
         self.deps = deps
         self.replay = replay
+        self.tenants = tenants
 
-    def _update(self, form: dict[str, str]) -> UpdateCommand | None:
+    async def _deps(self, team: str | None, enterprise: str | None, org: bool) -> SlackDeps | None:
+        """The request's dependencies: the deployment's, or (distributed mode) its workspace's."""
+        if self.tenants is None:
+            return self.deps
+        try:
+            return await self.tenants(tenant_of(team, enterprise, org))
+        except ValueError:
+            return None
+
+    @staticmethod
+    def _update(deps: SlackDeps, form: dict[str, str]) -> UpdateCommand | None:
         """The form's update, when it is one this path answers."""
         if form.get("command") != ids.COMMAND or form.get("ssl_check"):
             return None
         try:
-            command = self.deps.service.parse(form.get("text") or "", form.get("channel_id"))
+            command = deps.service.parse(form.get("text") or "", form.get("channel_id"))
         except ParseError:
             return None  # answered by Bolt's listener, in the ack
-        if not isinstance(command, UpdateCommand) or command.bulk or wants_preview(self.deps, command):
+        if not isinstance(command, UpdateCommand) or command.bulk or wants_preview(deps, command):
             return None
         return command
 
-    def _gate(self, headers: Mapping[str, str], form: dict[str, str]) -> Gate:
+    def _gate(self, deps: SlackDeps, headers: Mapping[str, str], form: dict[str, str]) -> Gate:
         replay, ttl = self.replay.marker(headers), self.replay.window
-        quota = self.deps.quota
+        quota = deps.quota
         counter = quota.counter(form.get("team_id"), form.get("user_id")) if quota is not None else None
         if quota is None or counter is None:
             return Gate(replay, ttl)
@@ -117,23 +133,27 @@ class FastAck:
         if body.startswith(b"payload="):
             return await self._suggestion(body, headers)
         form = _form(body, headers)
+        if form is None:
+            return None
         try:
-            command = self._update(form) if form is not None else None
+            org = form.get("is_enterprise_install") == "true"
+            deps = await self._deps(form.get("team_id"), form.get("enterprise_id"), org)
+            command = self._update(deps, form) if deps is not None else None
         except Exception:  # nothing is written yet: Bolt's error policy answers it
             log.exception("fast ack: the command could not be read; left to Bolt")
             return None
-        if form is None or command is None:
+        if deps is None or command is None:
             return None
         started = time.perf_counter()
         bind_request(team=form.get("team_id"), user=form.get("user_id"), channel=form.get("channel_id"))
         fields: dict[str, Any] = dict(form)
         try:
-            job, key = update_job(self.deps, command, fields)
-            await enqueue(self.deps, job, dedupe=key, gate=self._gate(headers, form))
+            job, key = update_job(deps, command, fields)
+            await enqueue(deps, job, dedupe=key, gate=self._gate(deps, headers, form))
         except OverQuota:
             QUOTA_REFUSALS.inc()
             log.info("per-user quota reached; request answered, nothing queued")
-            return await too_many_requests(fields, self.deps.config.settings.user_quota_per_minute)
+            return await too_many_requests(fields, deps.config.settings.user_quota_per_minute)
         except UserInputError as refused:  # no account for the channel, or Busy
             return json_response(private_answer(texts.refusal(str(refused))))
         ACK_SECONDS.labels("command").observe(time.perf_counter() - started)
@@ -160,13 +180,22 @@ class FastAck:
             return None
         if payload.get("action_id") != ids.FIELD_ACTION:
             return None
+        enterprise = payload.get("enterprise")
+        deps = await self._deps(
+            _id_of(payload, "team")
+            or (_id_of(payload, "user") and (payload.get("user") or {}).get("team_id")),
+            enterprise.get("id") if isinstance(enterprise, dict) else None,
+            payload.get("is_enterprise_install") is True,
+        )
+        if deps is None:
+            return None
         if not await self.replay.first_time(headers):
             return BoltResponse(status=200, body="")
         bind_request(team=_id_of(payload, "team"), user=_id_of(payload, "user"))
         started = time.perf_counter()
         ack = AsyncAck()  # type: ignore[no-untyped-call]
         try:
-            await options.suggest(ack, payload, self.deps)
+            await options.suggest(ack, payload, deps)
         except Exception:  # a select that cannot be answered shows no options, as through Bolt
             log.exception("live select could not be answered")
             return json_response({"options": []})

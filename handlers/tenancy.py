@@ -47,16 +47,34 @@ class Tenancy:
         self.workspaces = workspaces
         self.client = client  # no token: OAuth's calls, and the base of each workspace's client
         self._signers: dict[str, Signer] = {}
+        self._made: dict[str, tuple[object, tuple[SlackDeps, AsyncWebClient] | None]] = {}
 
     async def client_for(self, tenant: str) -> AsyncWebClient | None:
         bot = await self.workspaces.bot(tenant)
         return web_client(self.client, bot.bot_token) if bot is not None else None
 
     async def deps_for(self, tenant: str, client: AsyncWebClient | None = None) -> SlackDeps | None:
-        """The workspace's dependencies, or None when it is not installed."""
-        client = client or await self.client_for(tenant)
-        if client is None:
-            return None
+        """The workspace's dependencies, or None when it is not installed. Built once for what
+        is known of the workspace (its installation, accounts and settings), so an ack pays a
+        dictionary look-up; `client`: a client with the workspace's token to use instead."""
+        if client is not None:
+            return await self._build(tenant, client)
+        made = await self.made_for(tenant)
+        return made[0] if made is not None else None
+
+    async def made_for(self, tenant: str) -> tuple[SlackDeps, AsyncWebClient] | None:
+        """The workspace's dependencies and Slack client, kept while what is known of it stays."""
+        snapshot = await self.workspaces.snapshot(tenant)
+        made = self._made.get(tenant)
+        if made is not None and made[0] is snapshot:
+            return made[1]
+        client = await self.client_for(tenant)
+        deps = await self._build(tenant, client) if client is not None else None
+        pair = (deps, client) if deps is not None and client is not None else None
+        self._made[tenant] = (snapshot, pair)
+        return pair
+
+    async def _build(self, tenant: str, client: AsyncWebClient) -> SlackDeps:
         config = await self.workspaces.config_for(tenant)
         core: Core = self.deps.core
         slack_directory = SlackUserDirectory(client, core.cache)
@@ -86,13 +104,12 @@ class Tenancy:
 
         async def handle(job: Job) -> None:
             tenant = job.data.get("tenant")
-            client = await self.client_for(tenant) if isinstance(tenant, str) else None
-            deps = await self.deps_for(tenant, client) if client is not None and tenant else None
-            if deps is None or client is None:
+            made = await self.made_for(tenant) if isinstance(tenant, str) and tenant else None
+            if made is None:
                 log.info("job %s: its workspace is not installed (any more); dropped unanswered", job.id)
                 await self.deps.jobs.complete(job)
                 return
-            await run(deps, client)(job)
+            await run(*made)(job)
 
         return handle
 

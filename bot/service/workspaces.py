@@ -83,6 +83,11 @@ class Workspaces:
         self._kept[tenant] = kept
         return kept
 
+    async def snapshot(self, tenant: str) -> object:
+        """What is known of the tenant now: the same object until it is read again (anything
+        built from it may be kept as long as this stays the same)."""
+        return await self._load(tenant)
+
     async def bot(self, tenant: str) -> Bot | None:
         """The tenant's bot installation, or None: not installed (or uninstalled)."""
         return (await self._load(tenant)).bot

@@ -35,6 +35,8 @@ from tests.handlers.conftest import Harness
 
 __all__ = ["fleet"]  # the fixture
 
+FORM = "application/x-www-form-urlencoded"
+
 
 async def test_two_workspaces_install_connect_update_and_one_uninstalls(fleet: Harness) -> None:
     for team in (ACME, GLOBEX):
@@ -227,3 +229,23 @@ async def test_someone_who_is_not_an_admin_is_told_who_can_connect(fleet: Harnes
     assert not [b for b in blocks if b["type"] == "actions"]
     assert any("Ask a workspace admin or owner to connect it" in str(b) for b in blocks)
     assert fleet.sandbox.state.link_tokens == {}  # no link minted for someone who cannot use it
+
+
+async def test_an_update_is_acked_without_bolt_for_an_installed_workspace_only(fleet: Harness) -> None:
+    from tests.handlers.test_fast_ack import bolt_dispatches
+
+    await install(fleet, ACME)
+    jira = await connect(fleet, ACME, "jira")
+    fleet.sandbox.state.requests.clear()
+    with bolt_dispatches(fleet) as dispatched:
+        response = await fleet.post(
+            slash(ACME, "update PROJ-42 priority=high", fleet.slack.response_url()), FORM
+        )
+        assert response.status_code == 200 and response.content == b""
+        assert dispatched == []  # the workspace's own deps, straight to its job
+        [patch] = fleet.sandbox.state.calls("PATCH")
+        assert dict(patch.query)["integrated_account_id"] == jira
+        assert fleet.calls("chat.postMessage")[-1].authorization.startswith(f"Bearer xoxb-{ACME}-")
+        await fleet.post(slash("T0NOTHERE", "update PROJ-42 priority=low", fleet.slack.response_url()), FORM)
+        assert len(dispatched) == 1  # not installed: Bolt's to refuse
+    assert len(fleet.sandbox.state.calls("PATCH")) == 1
