@@ -169,14 +169,20 @@ class SlackBot:
             log.warning(
                 "REDIS_URL is not set: acknowledged updates wait in this process only; a crash loses them"
             )
-        await self.worker.run()
+        await asyncio.gather(self.worker.run(), self.listen())
+
+    async def listen(self) -> None:
+        """Distributed mode: hear other processes' workspace changes (uninstalls, connections,
+        settings) and read those workspaces again at once."""
+        if self.distributed is not None:
+            await self.distributed.workspaces.listen()
 
     async def run_beside(self, processes: int) -> None:
         """Worker processes take the jobs from Redis; this process runs only the jobs it had to
         keep itself while Redis was away."""
         self.local = dataclasses.replace(self.worker, memory_only=True)
         self.processes = WorkerProcesses(processes)
-        await asyncio.gather(self.processes.run(), self.local.run())
+        await asyncio.gather(self.processes.run(), self.local.run(), self.listen())
 
     async def drain(self, grace: float) -> None:
         """SIGTERM: workers take nothing new, hand back what they have not started, and finish

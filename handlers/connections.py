@@ -72,6 +72,9 @@ class Connections:
     async def connections(self, tenant: str) -> list[Connection]:
         return await self.workspaces.connections(tenant)
 
+    async def installer(self, tenant: str) -> str | None:
+        return await self.workspaces.installations.installer_of_tenant(tenant)
+
     async def settings(self, tenant: str) -> WorkspaceSettings:
         return await self.workspaces.settings(tenant)
 
@@ -106,7 +109,7 @@ class Connections:
             if stored is None:
                 return "ignored"
             await self.workspaces.accounts.remove(account_id)
-            self.workspaces.forget(stored.tenant_id)
+            await self.workspaces.changed(stored.tenant_id)
             return "removed"
         tenant = _text(payload.get("tenant_id"), 64)
         if not tenant or (stored is not None and stored.tenant_id != tenant):
@@ -125,7 +128,7 @@ class Connections:
         )
         if kind in ("active", "reactivated"):
             await self.workspaces.accounts.save(connection)
-            self.workspaces.forget(tenant)
+            await self.workspaces.changed(tenant)
             await self._tell(client, connection, None)
             await self._republish(tenant, client, connection.connected_by)
             return "connected"
@@ -133,7 +136,7 @@ class Connections:
             error = _text(payload.get("last_error"), 300) or None
             if stored is not None:
                 await self.workspaces.accounts.set_status(account_id, kind, error)
-                self.workspaces.forget(tenant)
+                await self.workspaces.changed(tenant)
             await self._tell(client, connection, FAILURES[kind] + (f": {error}" if error else ""))
             return "told"
         return "ignored"

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from bot.ops.config import AppConfig
 from bot.service.workspaces import Workspaces
+from bot.store.announcements import Announcements
 from bot.store.sql.cipher import TokenCipher
 from bot.store.sql.database import Database, database_url
 from bot.store.sql.installations import SealedInstallationStore, oauth_state_store
@@ -79,6 +80,7 @@ def build_distributed(config: AppConfig, deps: SlackDeps, client: AsyncWebClient
         store,
         TeamAccounts(database),
         SettingsStore(database),
+        Announcements(deps.core.redis),
         AsyncTokenRotator(client_id=client_id, client_secret=client_secret, client=client),
         rotate_minutes=settings.slack_token_rotation_minutes,
     )

@@ -81,7 +81,13 @@ async def connect_panel(deps: SlackDeps, user: str) -> ConnectPanel | None:
     directory = deps.core.slack_directory
     admin = directory is not None and await directory.is_admin(user)
     if not admin:
-        return ConnectPanel(tools, None, "Ask a workspace admin or owner to connect it from this tab.")
+        installer = await deps.onboarding.installer(deps.tenant)
+        who = (
+            f"<@{installer}> (who added ticketbot) or another workspace admin or owner"
+            if installer
+            else ("a workspace admin or owner")
+        )
+        return ConnectPanel(tools, None, f"Ask {who} to connect it from this tab.")
     return ConnectPanel(
         tools,
         await deps.onboarding.connect_link(deps.tenant, user),

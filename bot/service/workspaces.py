@@ -8,6 +8,7 @@ every other within CACHE_SECONDS.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -20,6 +21,7 @@ from bot.domain.accounts import Account
 from bot.domain.tenants import Connection
 from bot.domain.workspace_settings import WorkspaceSettings
 from bot.ops.config import AppConfig
+from bot.store.announcements import Announcements
 from bot.store.sql.installations import SealedInstallationStore
 from bot.store.sql.settings_store import SettingsStore
 from bot.store.sql.team_accounts import TeamAccounts
@@ -59,29 +61,60 @@ class Workspaces:
     installations: SealedInstallationStore
     accounts: TeamAccounts
     settings_store: SettingsStore
+    announcements: Announcements = field(default_factory=lambda: Announcements(None))
     rotator: AsyncTokenRotator | None = None
     rotate_minutes: int = 120
     cache_seconds: float = CACHE_SECONDS
     _kept: dict[str, _Kept] = field(default_factory=dict)
+    _reading: dict[str, asyncio.Task[_Kept]] = field(default_factory=dict)
+    _generation: dict[str, int] = field(default_factory=dict)
 
     async def _load(self, tenant: str) -> _Kept:
+        """What is known of the tenant. Past its time, the copy is still served while one read
+        (one per tenant, however many requests ask) brings the next; a tenant forgotten (an
+        announced change) waits for that read."""
         kept = self._kept.get(tenant)
-        if kept is not None and kept.until > time.monotonic():
+        now = time.monotonic()
+        if kept is not None and kept.until > now:
             return kept
-        bot = await self.installations.bot_of_tenant(tenant)
-        if bot is not None and self.rotator is not None:
+        reading = self._reading.get(tenant)
+        if reading is None:
+            reading = self._reading[tenant] = asyncio.get_running_loop().create_task(self._read(tenant))
+        if kept is not None and kept.until + self.cache_seconds > now:
+            return kept
+        return await asyncio.shield(reading)
+
+    async def _read(self, tenant: str) -> _Kept:
+        generation = self._generation.get(tenant, 0)
+        try:
+            bot = await self._rotated(tenant, await self.installations.bot_of_tenant(tenant))
+            connections = await self.accounts.of_tenant(tenant) if bot is not None else []
+            settings = await self.settings_store.get(tenant) if bot is not None else WorkspaceSettings()
+            kept = _Kept(bot, connections, settings, time.monotonic() + self.cache_seconds)
+            if self._generation.get(tenant, 0) == generation:  # not forgotten meanwhile
+                self._kept[tenant] = kept
+            return kept
+        finally:
+            if self._reading.get(tenant) is asyncio.current_task():
+                del self._reading[tenant]
+
+    async def _rotated(self, tenant: str, bot: Bot | None) -> Bot | None:
+        """The bot with a fresh token when its own expires soon (token rotation)."""
+        if bot is None or self.rotator is None:
+            return bot
+        try:
             rotated = await self.rotator.perform_bot_token_rotation(
                 bot=bot, minutes_before_expiration=self.rotate_minutes
             )
-            if rotated is not None:
-                await self.installations.async_save_bot(rotated)
-                log.info("bot token of %s rotated", tenant)
-                bot = rotated
-        connections = await self.accounts.of_tenant(tenant) if bot is not None else []
-        settings = await self.settings_store.get(tenant) if bot is not None else WorkspaceSettings()
-        kept = _Kept(bot, connections, settings, time.monotonic() + self.cache_seconds)
-        self._kept[tenant] = kept
-        return kept
+        except Exception as exc:  # another process used the refresh token first: read its result
+            log.info("bot token of %s not rotated here (%s); read again", tenant, type(exc).__name__)
+            return await self.installations.bot_of_tenant(tenant)
+        if rotated is None:
+            return bot
+        await self.installations.async_save_bot(rotated)
+        log.info("bot token of %s rotated", tenant)
+        await self.announcements.publish(tenant)  # the others read the new token
+        return rotated
 
     async def snapshot(self, tenant: str) -> object:
         """What is known of the tenant now: the same object until it is read again (anything
@@ -106,11 +139,23 @@ class Workspaces:
     async def save_settings(self, tenant: str, settings: WorkspaceSettings, by: str | None) -> None:
         """Stored, and effective here at once (on other replicas within `cache_seconds`)."""
         await self.settings_store.save(tenant, settings, by)
-        self.forget(tenant)
+        await self.changed(tenant)
 
     def forget(self, tenant: str) -> None:
-        """Read again on next use (a connection changed, a token rotated, an uninstall)."""
+        """Read again on next use, in this process (what an announcement does); a read already
+        under way does not keep what it found."""
         self._kept.pop(tenant, None)
+        self._generation[tenant] = self._generation.get(tenant, 0) + 1
+        self._reading.pop(tenant, None)
+
+    async def changed(self, tenant: str) -> None:
+        """Read again on next use, in every process (a connection changed, settings saved)."""
+        self.forget(tenant)
+        await self.announcements.publish(tenant)
+
+    async def listen(self, ready: asyncio.Event | None = None) -> None:
+        """Hear other processes' changes (runs beside the worker)."""
+        await self.announcements.listen(self.forget, ready)
 
     async def uninstall(self, tenant: str, *, enterprise_id: str | None, team_id: str | None) -> list[str]:
         """The installation and every connected account of the tenant deleted; the integrated
@@ -118,5 +163,7 @@ class Workspaces:
         await self.installations.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
         gone = await self.accounts.remove_tenant(tenant)
         await self.settings_store.remove(tenant)
+        self.forget(tenant)
         self._kept[tenant] = _Kept(None, [], WorkspaceSettings(), time.monotonic() + self.cache_seconds)
+        await self.announcements.publish(tenant)
         return gone

@@ -227,7 +227,11 @@ async def test_someone_who_is_not_an_admin_is_told_who_can_connect(fleet: Harnes
     [published] = fleet.calls("views.publish")
     blocks = published.args["view"]["blocks"]
     assert not [b for b in blocks if b["type"] == "actions"]
-    assert any("Ask a workspace admin or owner to connect it" in str(b) for b in blocks)
+    assert any(
+        "Ask <@U0ADMIN> (who added ticketbot) or another workspace admin or owner to connect it from this tab."
+        in str(b)
+        for b in blocks
+    )
     assert fleet.sandbox.state.link_tokens == {}  # no link minted for someone who cannot use it
 
 
@@ -249,3 +253,44 @@ async def test_an_update_is_acked_without_bolt_for_an_installed_workspace_only(f
         await fleet.post(slash("T0NOTHERE", "update PROJ-42 priority=low", fleet.slack.response_url()), FORM)
         assert len(dispatched) == 1  # not installed: Bolt's to refuse
     assert len(fleet.sandbox.state.calls("PATCH")) == 1
+
+
+async def test_a_change_in_one_process_reaches_the_others_at_once(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str, tmp_path: Path
+) -> None:
+    """Two replicas on one database and Redis: settings saved or an uninstall in one are seen by
+    the other at once (announced over Redis), not after its 10 s copy expires."""
+    import asyncio
+
+    from bot.domain.workspace_settings import WorkspaceSettings
+
+    settings = distributed_settings(sandbox, fake_slack, clean_redis, tmp_path)
+    async with (
+        running_fleet(settings, sandbox, fake_slack) as one,
+        running_fleet(settings, sandbox, fake_slack) as two,
+    ):
+        assert one.bot.distributed is not None and two.bot.distributed is not None
+        await install(one, ACME)
+        ready = asyncio.Event()
+        listening = asyncio.create_task(two.bot.distributed.workspaces.listen(ready))
+        try:
+            await asyncio.wait_for(ready.wait(), 5)
+            other = two.bot.distributed.workspaces
+            assert (await other.settings(ACME)).users == ()  # read, and kept for 10 s
+            chosen = WorkspaceSettings(users=("U0ADMIN",))
+            await one.bot.distributed.workspaces.save_settings(ACME, chosen, "U0ADMIN")
+            for _ in range(100):
+                if (await other.settings(ACME)).users == ("U0ADMIN",):
+                    break
+                await asyncio.sleep(0.01)
+            assert (await other.settings(ACME)).users == ("U0ADMIN",)
+
+            assert await other.bot(ACME) is not None
+            await one.event(event(ACME, {"type": "app_uninstalled"}))
+            for _ in range(100):
+                if await other.bot(ACME) is None:
+                    break
+                await asyncio.sleep(0.01)
+            assert await other.bot(ACME) is None  # the other replica stops serving it too
+        finally:
+            listening.cancel()

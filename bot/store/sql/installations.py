@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.models.bot import Bot
@@ -20,7 +20,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import (
     SQLAlchemyInstallationStore,
 )
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-from sqlalchemy import and_, desc, or_, select, update
+from sqlalchemy import Select, Table, and_, desc, or_, select, update
 
 from bot.store.sql.cipher import TokenCipher
 from bot.store.sql.database import Database
@@ -100,9 +100,24 @@ class SealedInstallationStore(AsyncInstallationStore):
     async def bot_of_tenant(self, tenant_id: str) -> Bot | None:
         """The newest bot installation serving a tenant: a workspace by its team id, or a Grid
         org installed org-wide by its enterprise id (see bot/domain/tenants.py)."""
-        table = self.inner.bots
+        async with self.database.engine.connect() as conn:
+            row = (await conn.execute(self._newest(self.inner.bots, tenant_id))).mappings().first()
+        if row is None:
+            return None
+        bot: Bot = SQLAlchemyInstallationStore.build_bot_entity(row)
+        return _with(bot, self.cipher.open)
+
+    async def installer_of_tenant(self, tenant_id: str) -> str | None:
+        """Who installed the app for the tenant (the newest installation's user)."""
+        table = self.inner.installations
+        query = self._newest(table, tenant_id).with_only_columns(table.c.user_id)
+        async with self.database.engine.connect() as conn:
+            user = (await conn.execute(query)).scalar()
+        return str(user) if user else None
+
+    def _newest(self, table: Table, tenant_id: str) -> Select[Any]:
         c = table.c
-        query = (
+        return (
             select(table)
             .where(c.client_id == self.inner.client_id)
             .where(
@@ -114,12 +129,6 @@ class SealedInstallationStore(AsyncInstallationStore):
             .order_by(desc(c.installed_at))
             .limit(1)
         )
-        async with self.database.engine.connect() as conn:
-            row = (await conn.execute(query)).mappings().first()
-        if row is None:
-            return None
-        bot: Bot = SQLAlchemyInstallationStore.build_bot_entity(row)
-        return _with(bot, self.cipher.open)
 
     async def reseal_all(self) -> int:
         """Every stored token encrypted again under the first key (key rotation); how many rows."""

@@ -57,3 +57,39 @@ async def test_settings_are_stored_per_tenant(database: Database) -> None:
     assert await store.get("T0GLOBEX") == WorkspaceSettings()
     await store.remove("T0ACME")
     assert await store.get("T0ACME") == WorkspaceSettings()
+
+
+async def test_a_workspace_is_read_once_however_many_ask_and_served_while_read_again(
+    database: Database,
+) -> None:
+    import asyncio
+
+    from bot.ops.config import AppConfig, Settings
+    from bot.service.workspaces import Workspaces
+    from bot.store.sql.cipher import TokenCipher, new_key
+    from bot.store.sql.installations import SealedInstallationStore
+    from tests.bot.store.sql.test_installations import installation
+
+    store = SealedInstallationStore(database, "1234.5678", TokenCipher(new_key()))
+    await store.async_save(installation("T0ACME"))
+    reads: list[str] = []
+    found = store.bot_of_tenant
+
+    async def counted(tenant: str):  # type: ignore[no-untyped-def]
+        reads.append(tenant)
+        return await found(tenant)
+
+    store.bot_of_tenant = counted  # type: ignore[method-assign]
+    config = AppConfig(settings=Settings(), accounts={}, channels={}, default_account=None)
+    workspaces = Workspaces(
+        config, store, TeamAccounts(database), SettingsStore(database), cache_seconds=0.05
+    )
+    bots = await asyncio.gather(*(workspaces.bot("T0ACME") for _ in range(10)))
+    assert all(b is not None for b in bots) and reads == ["T0ACME"]  # ten asked, one read
+    await asyncio.sleep(0.06)  # past its time: still served, one read behind it
+    assert await workspaces.bot("T0ACME") is not None
+    await asyncio.sleep(0.01)
+    assert reads == ["T0ACME", "T0ACME"]
+    workspaces.forget("T0ACME")  # an announced change: the next ask waits for a fresh read
+    await store.async_delete_all(enterprise_id=None, team_id="T0ACME")
+    assert await workspaces.bot("T0ACME") is None

@@ -1,0 +1,58 @@
+"""Changes every process must hear of at once, over Redis pub/sub: a workspace uninstalled, a
+tool connected or removed, its settings saved. Each process keeps what it knows of a workspace
+for a few seconds; an announcement makes every process read it again now.
+
+Without Redis, or while it is away, a process hears nothing and its copy expires by itself (10 s):
+announcements speed changes up, nothing depends on one arriving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import redis.asyncio as aioredis
+
+from bot.store import keys
+
+log = logging.getLogger(__name__)
+RETRY_SECONDS = 1.0
+
+
+def channel() -> str:
+    return keys.key("workspaces", "changed")
+
+
+class Announcements:
+    def __init__(self, client: aioredis.Redis | None) -> None:
+        self.client = client
+
+    async def publish(self, tenant: str) -> None:
+        if self.client is None:
+            return
+        try:
+            await self.client.publish(channel(), tenant)
+        except Exception as exc:  # the change is stored; other processes see it within seconds
+            log.warning("workspace change of %s not announced (%s)", tenant, type(exc).__name__)
+
+    async def listen(self, heard: Callable[[str], None], ready: asyncio.Event | None = None) -> None:
+        """Call `heard(tenant)` for each announcement, until cancelled; resubscribes after a
+        lost connection."""
+        if self.client is None:
+            return
+        while True:
+            try:
+                pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+                await pubsub.subscribe(channel())
+                if ready is not None:
+                    ready.set()
+                async for message in pubsub.listen():
+                    data = message.get("data")
+                    if isinstance(data, bytes | str):
+                        heard(data.decode() if isinstance(data, bytes) else data)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("workspace announcements interrupted (%s); listening again", type(exc).__name__)
+                await asyncio.sleep(RETRY_SECONDS)
