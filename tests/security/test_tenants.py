@@ -86,3 +86,58 @@ def test_each_workspace_has_a_share_of_its_own() -> None:
     assert share(job(ACME)) == f"tenant:{ACME}"
     assert share(job(GLOBEX)) == f"tenant:{GLOBEX}"  # both name their account `jira`
     assert share(job(ACME, surface="bulk")) == f"tenant:{ACME}/bulk"
+
+
+async def test_an_edit_form_opened_in_one_workspace_cannot_be_submitted_from_another(fleet: Harness) -> None:
+    from tests.handlers.payloads import view_submission
+    from tests.handlers.test_views import option, unchanged_state
+
+    acme_jira, _ = await two_jira_workspaces(fleet)
+    await fleet.post(slash(ACME, "edit PROJ-42", fleet.slack.response_url()), FORM)
+    update = last(fleet.calls("views.update"))
+    view = {**update["view"], "id": update["view_id"]}
+    values = unchanged_state(view)
+    values["field_priority"]["value"]["selected_option"] = option("jp1", "Highest")
+    user = {"id": ADMIN, "username": "admin", "name": "admin"}
+
+    fleet.reset_counts()
+    replayed = view_submission(view, values, {**user, "team_id": GLOBEX})
+    replayed["team"], replayed["view"]["team_id"] = {"id": GLOBEX, "domain": "globex"}, GLOBEX
+    response = await fleet.interact(replayed)
+    assert response.json()["response_action"] == "errors"
+    assert fleet.sandbox.state.calls("PATCH") == []
+
+    own = view_submission(view, values, {**user, "team_id": ACME})
+    own["team"], own["view"]["team_id"] = {"id": ACME, "domain": "acme"}, ACME
+    await fleet.interact(own)
+    [patch] = fleet.sandbox.state.calls("PATCH")
+    assert dict(patch.query)["integrated_account_id"] == acme_jira
+
+
+async def test_a_previews_apply_minted_in_one_workspace_is_refused_in_another(fleet: Harness) -> None:
+    await two_jira_workspaces(fleet)
+    await fleet.post(slash(ACME, "update PROJ-42 priority=high --preview", fleet.slack.response_url()), FORM)
+    preview = last(fleet.calls("response"))["blocks"]
+    actions = next(b for b in preview if b["type"] == "actions")
+    apply = next(e for e in actions["elements"] if e["action_id"] == "ticket_preview_apply")
+    click = block_actions(
+        {
+            "action_id": apply["action_id"],
+            "block_id": actions.get("block_id", ""),
+            "type": "button",
+            "value": apply["value"],
+        },
+        channel="C0GENERAL",
+        response_url=fleet.slack.response_url(),
+        user={"id": ADMIN, "username": "admin", "name": "admin", "team_id": GLOBEX},
+    )
+    click["team"] = {"id": GLOBEX, "domain": "globex"}
+    fleet.reset_counts()
+    await fleet.interact(click)
+    assert fleet.sandbox.state.calls("PATCH") == []
+    said = [str(c.args.get("text")) for c in fleet.calls("response")]
+    assert said == ["This preview is gone (applied, cancelled, or more than an hour old). Nothing was sent."]
+    click["team"], click["user"]["team_id"] = {"id": ACME, "domain": "acme"}, ACME
+    await fleet.interact(click)  # the preview is still there for its own workspace
+    [patch] = fleet.sandbox.state.calls("PATCH")
+    assert patch.body == {"priority": {"id": "jp2", "name": "High"}}
