@@ -9,12 +9,21 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.messages import HELP_EXAMPLES, help_blocks, tool_examples
-from bot.domain.commands import Command, EditCommand, HelpCommand, ShowCommand, UpdateCommand
+from bot.domain.commands import (
+    Command,
+    EditCommand,
+    HelpCommand,
+    ShowCommand,
+    SubscribeCommand,
+    SubscriptionsCommand,
+    UnsubscribeCommand,
+    UpdateCommand,
+)
 from bot.domain.custom_fields import ticket_fields
 from bot.domain.errors import ParseError, UserInputError
 from bot.domain.fields import FIELDS, Kind
 from bot.domain.grammar import EVERYDAY, typed_name
-from handlers import live_cards, texts
+from handlers import live_cards, subscriptions, texts
 from handlers.deps import SlackDeps, deps_of, idempotency_key
 from handlers.edit_form import open_edit
 from handlers.job_data import JobData
@@ -111,6 +120,12 @@ async def run_ticket(
     elif isinstance(command, EditCommand):
         account = deps.service.account_for(channel)
         await open_edit(deps, client, body["trigger_id"], account, command.ref, channel, body.get("user_id"))
+    elif isinstance(command, SubscribeCommand):
+        await subscriptions.subscribe(deps, respond, body, command.request)
+    elif isinstance(command, SubscriptionsCommand):
+        await subscriptions.listing(deps, respond, body)
+    elif isinstance(command, UnsubscribeCommand):
+        await subscriptions.unsubscribe(deps, respond, body, command.number)
 
 
 async def _help(deps: SlackDeps, respond: AsyncRespond, channel: str | None) -> None:

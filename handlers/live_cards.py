@@ -30,6 +30,7 @@ from bot.domain.models import Ticket
 from bot.domain.refs import TicketRef
 from bot.ops.metrics import LIVE_CARDS
 from bot.truto.errors import NotFound
+from handlers import subscriptions
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
 from handlers.surface import card_message
@@ -114,16 +115,34 @@ async def refresh(deps: SlackDeps, client: AsyncWebClient, data: JobData, accoun
     integrated = account.integrated_account_id
     await deps.refresh_marks.refreshing(integrated, data.ticket, data.event or "")
     cards = await deps.cards.cards(integrated, data.ticket)
-    if not cards:
+    subscribed = await subscriptions.has_subscriptions(deps, integrated)
+    if not cards and not subscribed:
         return
     if data.event == "deleted":
-        await _mark_deleted(deps, client, account, data.ticket, cards)
+        if cards:
+            await _mark_deleted(deps, client, account, data.ticket, cards)
+        await subscriptions.deliver(deps, client, data, account, None)
         return
     try:
         ticket = await deps.service.fetch_ticket(account, TicketRef(data.ticket))
     except NotFound:  # deleted since the event: the next event (record:deleted) says so
         log.info("ticket %s is gone; its cards are left as they are", data.ticket)
         return
+    if cards:
+        await _refresh_cards(deps, client, data, account, ticket, cards)
+    if subscribed:
+        await subscriptions.deliver(deps, client, data, account, ticket)
+
+
+async def _refresh_cards(
+    deps: SlackDeps,
+    client: AsyncWebClient,
+    data: JobData,
+    account: Account,
+    ticket: Ticket,
+    cards: list[Card],
+) -> None:
+    integrated = account.integrated_account_id
     state = fingerprint(ticket)
     stale = [c for c in cards if c.shows != state]
     if not stale:

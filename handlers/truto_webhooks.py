@@ -22,6 +22,7 @@ from bot.domain.accounts import Account
 from bot.ops.metrics import WEBHOOK_EVENTS
 from bot.slack.bodies import BodyReader, BodyRefused, json_depth_ok
 from bot.truto.webhook_events import SIGNATURE_HEADER, Delivery, TicketEvent, signature_valid, ticket_events
+from handlers import subscriptions
 from handlers.connections import ACCOUNT_EVENT, Connections
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
@@ -111,7 +112,12 @@ class TrutoWebhooks:
                 "webhook event %s (%s) is not about a ticket of ours; ignored", delivery.id, delivery.event
             )
             return _answer(200, "ignored", delivery.event)
-        shown = [e for e in ours if await self.deps.cards.cards(e.integrated_account_id, e.ticket_id)]
+        shown = [
+            e
+            for e in ours
+            if await self.deps.cards.cards(e.integrated_account_id, e.ticket_id)
+            or await subscriptions.has_subscriptions(self.deps, e.integrated_account_id)
+        ]
         if not shown:
             return _answer(200, "no cards", delivery.event)  # most changes: no card shows the ticket
         marks = self.deps.refresh_marks

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from bot.domain.refs import TicketRef
+from bot.domain.subscriptions import SubscribeRequest
 
 Op = Literal["set", "add", "remove", "clear"]
 
@@ -70,4 +71,29 @@ class HelpCommand:
     """`/ticket help` (anything after `help` is ignored: there is one help)."""
 
 
-Command = UpdateCommand | ShowCommand | EditCommand | HelpCommand
+@dataclass(frozen=True)
+class SubscribeCommand:
+    """`/ticket subscribe <filter>`: the channel is told of matching changes."""
+
+    request: SubscribeRequest
+
+
+@dataclass(frozen=True)
+class SubscriptionsCommand:
+    """`/ticket subscriptions`: the channel's, numbered."""
+
+
+@dataclass(frozen=True)
+class UnsubscribeCommand:
+    number: int  # as `/ticket subscriptions` numbers them
+
+
+Command = (
+    UpdateCommand
+    | ShowCommand
+    | EditCommand
+    | HelpCommand
+    | SubscribeCommand
+    | SubscriptionsCommand
+    | UnsubscribeCommand
+)

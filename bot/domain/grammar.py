@@ -26,6 +26,9 @@ from bot.domain.commands import (
     HelpCommand,
     Op,
     ShowCommand,
+    SubscribeCommand,
+    SubscriptionsCommand,
+    UnsubscribeCommand,
     UpdateCommand,
     UserValue,
     Value,
@@ -35,6 +38,7 @@ from bot.domain.errors import DateError, ParseError, RefError
 from bot.domain.fields import ALIASES, CUSTOM_PREFIXES, FIELDS, FieldSpec, Kind, canonical
 from bot.domain.refs import REF_FORMS, TicketRef, looks_like_id, parse_ref, unwrap_slack_link
 from bot.domain.sanitize import clean_text
+from bot.domain.subscriptions import parse_subscribe
 
 VERBS = ("update", "show", "edit", "help")
 
@@ -497,7 +501,7 @@ def _parse_ref_token(token: str, position: int, patterns: tuple[str, ...]) -> Ti
 
 
 def _near_verb(word: str) -> str | None:
-    best = process.extractOne(word.lower(), list(VERBS), score_cutoff=70)
+    best = process.extractOne(word.lower(), [*VERBS, *SUBSCRIPTION_VERBS], score_cutoff=70)
     return best[0] if best else None
 
 
@@ -595,6 +599,8 @@ def parse(
     if verb == "help":
         scanner.skip_space()
         return HelpCommand()
+    if verb in SUBSCRIPTION_VERBS:
+        return _subscription_command(verb, text[scanner.pos :], scanner.pos)
     if verb in VERBS:
         scanner.skip_space()
         if scanner.at_end():
@@ -665,6 +671,35 @@ def parse(
     return UpdateCommand(ref, tuple(assignments), preview=bool(previews), more=more)
 
 
+SUBSCRIPTION_VERBS = ("subscribe", "subscriptions", "unsubscribe")
+
+
+def _subscription_command(verb: str, rest: str, offset: int) -> Command:
+    rest = rest.strip()
+    if verb == "subscribe":
+        try:
+            return SubscribeCommand(parse_subscribe(rest))
+        except ParseError as exc:
+            raise ParseError(exc.message, exc.position + offset, exc.token, exc.hint) from None
+    if verb == "subscriptions":
+        if rest:
+            raise ParseError(
+                f"unexpected text '{rest.split()[0]}' after subscriptions",
+                offset,
+                rest.split()[0],
+                "/ticket subscriptions lists this channel's; /ticket unsubscribe 2 removes the second",
+            )
+        return SubscriptionsCommand()
+    if not rest.isdigit() or int(rest) < 1:
+        raise ParseError(
+            "unsubscribe needs the subscription's number",
+            offset,
+            rest or verb,
+            "/ticket subscriptions numbers this channel's; then /ticket unsubscribe 2",
+        )
+    return UnsubscribeCommand(int(rest))
+
+
 def _reject_non_ref(word: str, position: int, patterns: tuple[str, ...]) -> None:
     """The first word is no verb: it must be a ticket reference, else say what it is."""
     if _KEY.match(word):
@@ -683,5 +718,6 @@ def _reject_non_ref(word: str, position: int, patterns: tuple[str, ...]) -> None
 
 
 _VERBS_HINT = (
-    f"commands: update <ticket> field=value …, show <ticket>, edit <ticket>, help; a ticket is {REF_FORMS}"
+    "commands: update <ticket> field=value …, show <ticket>, edit <ticket>, subscribe <filter>, "
+    f"subscriptions, unsubscribe <n>, help; a ticket is {REF_FORMS}"
 )

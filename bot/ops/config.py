@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     bulk_max_tickets: int = Field(default=50, ge=2, le=200)  # tickets in one bulk update
     bulk_preview_above: int = Field(default=3, ge=1)  # bulk updates of more tickets are previewed
     bulk_budget_share: float = Field(default=0.6, gt=0, le=1)  # of an account's API budget, at most
+    subscriptions_per_channel: int = Field(default=20, ge=1)
+    subscriptions_per_workspace: int = Field(default=500, ge=1)
 
     @property
     def webhook_secrets(self) -> list[str]:

@@ -133,16 +133,30 @@ class OwnWrites:
     def _key(integrated_account_id: str, ticket_id: str) -> str:
         return keys.key("own-write", integrated_account_id, ticket_id)
 
-    async def note(self, integrated_account_id: str, ticket: Ticket) -> None:
+    async def note(
+        self, integrated_account_id: str, ticket: Ticket, channel: str | None = None, user: str | None = None
+    ) -> None:
+        """What the bot wrote, from which channel and for whom (subscriptions do not echo a
+        change into the channel it was made from)."""
+        value = {"shows": fingerprint(ticket), "channel": channel, "user": user}
         await self.backend.set(
             self._key(integrated_account_id, ticket.id),
-            Entry(fingerprint(ticket), fresh_until=time.time() + self.ttl),
+            Entry(value, fresh_until=time.time() + self.ttl),
             self.ttl,
         )
 
-    async def made(self, integrated_account_id: str, ticket: Ticket) -> bool:
+    async def origin(self, integrated_account_id: str, ticket: Ticket) -> dict[str, Any] | None:
+        """Where the bot's own write of this very state came from; None: not the bot's."""
         entry = await self.backend.get(self._key(integrated_account_id, ticket.id))
-        return entry is not None and entry.value == fingerprint(ticket)
+        if entry is None:
+            return None
+        value = (
+            entry.value if isinstance(entry.value, dict) else {"shows": entry.value}
+        )  # an earlier version's
+        return value if value.get("shows") == fingerprint(ticket) else None
+
+    async def made(self, integrated_account_id: str, ticket: Ticket) -> bool:
+        return await self.origin(integrated_account_id, ticket) is not None
 
 
 # An event id is remembered for as long as the event could be accepted (its created_at at most

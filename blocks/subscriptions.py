@@ -1,0 +1,75 @@
+"""Channel subscriptions in Slack: the line a change posts, and the channel's list."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from blocks.text import escape, truncate
+
+Block = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    ref: str  # PROJ-42
+    url: str | None
+    title: str
+    event: str  # created, updated, closed, deleted
+    changes: Sequence[tuple[str, str, str]]  # (label, before, after)
+    tool: str
+    by: str | None = None  # a Slack user id when the change was made through the bot
+    current: Sequence[tuple[str, str]] = ()  # (label, value) when what changed is not known
+
+
+def _link(line: ChangeLine) -> str:
+    ref = escape(line.ref)
+    return f"<{line.url}|{ref}>" if line.url and line.url.startswith("http") else ref
+
+
+def change_line(line: ChangeLine) -> tuple[str, list[Block]]:
+    """One compact line: what changed, from → to, by whom, where. (text, blocks)"""
+    what = {
+        "created": "created",
+        "closed": "closed",
+        "deleted": "deleted",
+    }.get(line.event, "")
+    parts = [f"{escape(label)} {escape(before)} → {escape(after)}" for label, before, after in line.changes]
+    if not parts and line.current and line.event != "deleted":
+        parts = [f"{escape(label)} {escape(value)}" for label, value in line.current]
+    where = f"by <@{line.by}> from Slack" if line.by else f"in {escape(line.tool)}"
+    said = ", ".join(parts)
+    head = f"*{_link(line)}* {escape(truncate(line.title, 120))}" if line.title else f"*{_link(line)}*"
+    verb = f" {what}" if what else ""
+    text = f"{head}{verb}{': ' + said if said else ''} · {where}"
+    plain = f"{line.ref}{verb}: {', '.join(f'{lb} {b} → {a}' for lb, b, a in line.changes)}".rstrip(": ")
+    return plain, [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}]
+
+
+@dataclass(frozen=True)
+class Listed:
+    number: int
+    filter: str
+    tool: str
+    by: str | None
+    at: float
+
+
+def subscriptions_list(listed: Sequence[Listed], limit: int) -> tuple[str, list[Block]]:
+    if not listed:
+        text = (
+            "This channel has no subscriptions. `/ticket subscribe priority=P0,P1` tells it of "
+            "every change to such a ticket; `/ticket subscribe help` shows the filters."
+        )
+        return "No subscriptions", [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    rows = []
+    for item in listed:
+        when = datetime.fromtimestamp(item.at, UTC).strftime("%Y-%m-%d") if item.at else ""
+        who = f" by <@{item.by}>" if item.by else ""
+        rows.append(f"{item.number}. `{escape(item.filter)}` in {escape(item.tool)}{who} {when}".rstrip())
+    head = f"*This channel's subscriptions* ({len(listed)} of {limit})"
+    foot = "`/ticket unsubscribe 2` removes the second."
+    body = truncate("\n".join([head, *rows, foot]), 3000)
+    return f"{len(listed)} subscriptions", [{"type": "section", "text": {"type": "mrkdwn", "text": body}}]

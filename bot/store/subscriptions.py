@@ -1,0 +1,119 @@
+"""Subscriptions, stored (one list per connected account, read once per webhook event), and what
+delivering them needs to remember: each ticket's last seen state (to say what changed), the
+message a ticket's changes thread under in each channel, and which change each channel was told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bot.domain.models import Ticket
+from bot.domain.subscriptions import Subscription
+from bot.store import keys
+from bot.store.cache import Backend, Entry, LockBusy
+
+FOREVER = 10 * 365 * 86400.0  # subscriptions are kept until removed
+SEEN_SECONDS = 30 * 86400.0  # a ticket's last seen state, to say what changed since
+THREAD_SECONDS = 30 * 86400.0  # a ticket's changes reply under its first line for this long
+TOLD_SECONDS = 86400.0
+LOCK_SECONDS = 5.0
+
+
+class LimitReached(Exception):
+    """The channel or the workspace has as many subscriptions as it may."""
+
+
+def _subs_key(account: str) -> str:
+    return keys.key("subs", account)
+
+
+class SubscriptionStore:
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    async def of_account(self, account: str) -> list[Subscription]:
+        entry = await self.backend.get(_subs_key(account))
+        rows: list[dict[str, Any]] = (
+            entry.value if entry is not None and isinstance(entry.value, list) else []
+        )
+        return [Subscription.model_validate(row) for row in rows]
+
+    async def _write(self, account: str, subs: list[Subscription]) -> None:
+        if not subs:
+            await self.backend.delete(_subs_key(account))
+            return
+        rows = [s.model_dump(mode="json") for s in subs]
+        await self.backend.set(_subs_key(account), Entry(rows, fresh_until=time.time() + FOREVER), FOREVER)
+
+    async def _locked(self, account: str) -> str:
+        for _ in range(50):
+            token = await self.backend.try_lock(keys.key("subs-lock", account), LOCK_SECONDS)
+            if token is not None:
+                return token
+            await asyncio.sleep(0.05)
+        raise LockBusy(f"subscriptions of {account} are being changed")
+
+    async def add(
+        self, sub: Subscription, *, per_channel: int, per_workspace: int, workspace_accounts: list[str]
+    ) -> None:
+        """Kept, unless the channel or the workspace is at its limit (LimitReached)."""
+        token = await self._locked(sub.account)
+        try:
+            mine = await self.of_account(sub.account)
+            others = [s for a in workspace_accounts if a != sub.account for s in await self.of_account(a)]
+            in_channel = [s for s in [*mine, *others] if s.channel == sub.channel]
+            if len(in_channel) >= per_channel:
+                raise LimitReached(f"this channel has {len(in_channel)} subscriptions, the most it may")
+            if len(mine) + len(others) >= per_workspace:
+                raise LimitReached(
+                    f"this workspace has {len(mine) + len(others)} subscriptions, the most it may"
+                )
+            await self._write(sub.account, [*mine, sub])
+        finally:
+            await self.backend.unlock(keys.key("subs-lock", sub.account), token)
+
+    async def remove(self, sub: Subscription) -> None:
+        token = await self._locked(sub.account)
+        try:
+            mine = await self.of_account(sub.account)
+            await self._write(sub.account, [s for s in mine if s.id != sub.id])
+        finally:
+            await self.backend.unlock(keys.key("subs-lock", sub.account), token)
+
+    async def of_channel(self, channel: str, accounts: list[str]) -> list[Subscription]:
+        """The channel's subscriptions, oldest first (as `/ticket subscriptions` numbers them)."""
+        found = [s for a in accounts for s in await self.of_account(a) if s.channel == channel]
+        return sorted(found, key=lambda s: (s.created_at, s.id))
+
+    # -- delivery's memory ---------------------------------------------------------------
+
+    async def seen(self, account: str, ticket_id: str) -> Ticket | None:
+        entry = await self.backend.get(keys.key("sub-seen", account, ticket_id))
+        if entry is None or not isinstance(entry.value, dict):
+            return None
+        return Ticket.model_validate(entry.value)
+
+    async def see(self, account: str, ticket: Ticket) -> None:
+        await self.backend.set(
+            keys.key("sub-seen", account, ticket.id),
+            Entry(ticket.to_json(), fresh_until=time.time() + SEEN_SECONDS),
+            SEEN_SECONDS,
+        )
+
+    async def thread(self, channel: str, account: str, ticket_id: str) -> str | None:
+        entry = await self.backend.get(keys.key("sub-thread", channel, account, ticket_id))
+        return str(entry.value) if entry is not None and entry.value else None
+
+    async def keep_thread(self, channel: str, account: str, ticket_id: str, ts: str) -> None:
+        await self.backend.set(
+            keys.key("sub-thread", channel, account, ticket_id),
+            Entry(ts, fresh_until=time.time() + THREAD_SECONDS),
+            THREAD_SECONDS,
+        )
+
+    async def first_telling(self, channel: str, account: str, ticket_id: str, state: str) -> bool:
+        """True once per channel for one state of a ticket (a redelivered job tells nothing twice)."""
+        marker = keys.key("sub-told", channel, account, ticket_id, state)
+        return await self.backend.try_lock(marker, TOLD_SECONDS) is not None

@@ -1,0 +1,319 @@
+"""Channel subscriptions: `/ticket subscribe|subscriptions|unsubscribe`, and telling each
+subscribed channel of a matching change when the unified API's webhook says a ticket changed.
+
+Delivery rides on the live cards' `refresh` job: one GET per change (coalesced per ticket),
+what changed taken from the last state the bot saw of the ticket (never from the webhook's own
+copy), one line per channel however many of its subscriptions match, the first line of a ticket
+in a channel and its later changes in that line's thread (or as new lines, or broadcast), never
+twice for one change, and never into the channel a change was made from through the bot.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from slack_bolt.async_app import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks.subscriptions import ChangeLine, Listed, change_line, subscriptions_list
+from bot.domain.accounts import Account
+from bot.domain.actors import Actor
+from bot.domain.cards import fingerprint
+from bot.domain.commands import UserValue
+from bot.domain.errors import ResolveError, UserInputError
+from bot.domain.models import Ticket
+from bot.domain.subscriptions import (
+    CHANGE_FIELDS,
+    CHANGE_LABELS,
+    FILTER_FIELDS,
+    ME,
+    NONE,
+    Clause,
+    Condition,
+    Event,
+    SubscribeRequest,
+    Subscription,
+    changes_between,
+    closed_now,
+)
+from bot.service.lookups import RESOURCE_LABELS
+from bot.store.subscriptions import LimitReached, SubscriptionStore
+from handlers import texts
+from handlers.deps import SlackDeps
+from handlers.job_data import JobData
+
+log = logging.getLogger(__name__)
+
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$")
+NO_WEBHOOK = (
+    "Subscriptions need the unified API's webhook, and this bot has none: an admin registers it "
+    "with `ticketbot webhooks register --url https://<the bot's host>/truto/webhooks` and sets "
+    "TRUTO_WEBHOOK_SECRET to the secret it prints (a bot in Socket Mode needs a public HTTPS URL "
+    "for that webhook too). Nothing was saved."
+)
+SHOWN_WHEN_UNKNOWN = ("status", "priority", "assignees")  # a first sight says these, not a change
+
+
+def store_of(deps: SlackDeps) -> SubscriptionStore:
+    return SubscriptionStore(deps.core.cache.backend)
+
+
+def _user_value(text: str) -> UserValue:
+    mention = _MENTION.match(text)
+    if mention:
+        return UserValue("slack", mention.group(2) or mention.group(1), mention.group(1))
+    if text.lower() == ME:
+        return UserValue("me", ME)
+    if "@" in text.strip("@"):
+        return UserValue("email", text)
+    return UserValue("name", text.lstrip("@"), at_typed=text.startswith("@"))
+
+
+async def _resolve(deps: SlackDeps, account: Account, clause: Clause, actor: Actor) -> Condition:
+    """The clause's values as ids (and names, to show): refused as an update's would be."""
+    if clause.word.startswith("cf."):
+        return Condition(
+            word=clause.word, field=clause.word, ids=clause.values, names=clause.values, negate=clause.negate
+        )
+    field, resource = FILTER_FIELDS[clause.word]
+    ids: list[str] = []
+    names: list[str] = []
+    for value in clause.values:
+        if value.lower() == NONE:
+            ids.append("")
+            names.append(NONE)
+            continue
+        try:
+            if resource == "users":
+                ref = await deps.service.resolver.user(account, _user_value(value), actor)
+                ids.append(ref.id)
+                names.append(ME if value.lower() == ME else (ref.name or value))
+                continue
+            assert resource is not None
+            lookup = await deps.core.lookups.get(account, resource)
+            if not lookup.present:  # the tool has no such list: matched as typed
+                ids.append(value)
+                names.append(value)
+                continue
+            item = lookup.index.resolve(value, RESOURCE_LABELS[resource])
+        except ResolveError as exc:
+            raise UserInputError(f"{clause.word}={value}: {exc.message}") from None
+        ids.append(str(item.get("id")))
+        names.append(str(item.get("name") or item.get("id")))
+    return Condition(word=clause.word, field=field, ids=tuple(ids), names=tuple(names), negate=clause.negate)
+
+
+async def _channel_member(deps: SlackDeps, user: str, channel: str) -> bool:
+    directory = deps.core.slack_directory
+    if directory is None:
+        return True
+    if await directory.is_admin(user):
+        return True
+    members = await directory.channels_of(user)
+    return members is None or channel in members
+
+
+def _workspace_accounts(deps: SlackDeps) -> list[str]:
+    return [a.integrated_account_id for a in deps.config.accounts.values()]
+
+
+async def subscribe(
+    deps: SlackDeps, respond: AsyncRespond, body: dict[str, Any], request: SubscribeRequest
+) -> None:
+    channel, user = str(body.get("channel_id") or ""), str(body.get("user_id") or "")
+    settings = deps.config.settings
+    if not settings.webhook_secrets:
+        await respond(response_type="ephemeral", text=NO_WEBHOOK)
+        return
+    actor = Actor(slack_user_id=user, name=body.get("user_name"))
+    try:
+        account = deps.service.account_for(channel)
+        await deps.service.check_may_update(account, actor, channel, ask_the_tool=False)
+        if not await _channel_member(deps, user, channel):
+            raise UserInputError(f"only a member of <#{channel}> can subscribe it; join it first")
+        conditions = [await _resolve(deps, account, clause, actor) for clause in request.clauses]
+        sub = Subscription(
+            id=uuid.uuid4().hex[:12],
+            channel=channel,
+            account=account.integrated_account_id,
+            conditions=tuple(conditions),
+            changed=request.changed,
+            events=request.events,
+            fields=request.fields,
+            thread=request.thread,
+            created_by=user,
+            created_at=time.time(),
+            tenant=deps.tenant,
+        )
+        await store_of(deps).add(
+            sub,
+            per_channel=settings.subscriptions_per_channel,
+            per_workspace=settings.subscriptions_per_workspace,
+            workspace_accounts=_workspace_accounts(deps),
+        )
+    except LimitReached as exc:
+        await respond(
+            response_type="ephemeral", text=texts.refusal(f"{exc}; `/ticket unsubscribe N` frees one")
+        )
+        return
+    except UserInputError as exc:
+        await respond(response_type="ephemeral", text=texts.refusal(str(exc)))
+        return
+    await respond(
+        response_type="in_channel",
+        text=(
+            f"<@{user}> subscribed this channel to {account.display_tool} changes: `{sub.shown()}`. "
+            "`/ticket subscriptions` lists this channel's."
+        ),
+    )
+
+
+async def listing(deps: SlackDeps, respond: AsyncRespond, body: dict[str, Any]) -> None:
+    channel = str(body.get("channel_id") or "")
+    subs = await store_of(deps).of_channel(channel, _workspace_accounts(deps))
+    tools = {a.integrated_account_id: a.display_tool for a in deps.config.accounts.values()}
+    listed = [
+        Listed(n, s.shown(), tools.get(s.account, "the ticketing tool"), s.created_by, s.created_at)
+        for n, s in enumerate(subs, start=1)
+    ]
+    text, blocks = subscriptions_list(listed, deps.config.settings.subscriptions_per_channel)
+    await respond(response_type="ephemeral", text=text, blocks=blocks)
+
+
+async def unsubscribe(deps: SlackDeps, respond: AsyncRespond, body: dict[str, Any], number: int) -> None:
+    channel, user = str(body.get("channel_id") or ""), str(body.get("user_id") or "")
+    subs = await store_of(deps).of_channel(channel, _workspace_accounts(deps))
+    if number > len(subs):
+        said = f"this channel has {len(subs)} subscriptions" if subs else "this channel has no subscriptions"
+        await respond(
+            response_type="ephemeral", text=texts.refusal(f"{said}; `/ticket subscriptions` lists them")
+        )
+        return
+    gone = subs[number - 1]
+    account = next(
+        (a for a in deps.config.accounts.values() if a.integrated_account_id == gone.account), None
+    )
+    try:
+        if account is not None:
+            await deps.service.check_may_update(
+                account, Actor(slack_user_id=user), channel, ask_the_tool=False
+            )
+        if not await _channel_member(deps, user, channel):
+            raise UserInputError(f"only a member of <#{channel}> can change its subscriptions")
+    except UserInputError as exc:
+        await respond(response_type="ephemeral", text=texts.refusal(str(exc)))
+        return
+    await store_of(deps).remove(gone)
+    await respond(
+        response_type="in_channel", text=f"<@{user}> removed this channel's subscription `{gone.shown()}`."
+    )
+
+
+# -- delivery ------------------------------------------------------------------------------
+
+
+async def has_subscriptions(deps: SlackDeps, account: str) -> bool:
+    return bool(await store_of(deps).of_account(account))
+
+
+async def note_own_update(deps: SlackDeps, account: Account, before: Ticket | None) -> None:
+    """The state a change through the bot started from, so the subscriptions' line for its
+    webhook event says from → to (the bot itself saw the ticket before changing it)."""
+    if before is not None and await has_subscriptions(deps, account.integrated_account_id):
+        await store_of(deps).see(account.integrated_account_id, before)
+
+
+def _event(data: JobData, before: Ticket | None, ticket: Ticket | None, changes: dict[str, Any]) -> Event:
+    if data.event == "deleted" or ticket is None:
+        return "deleted"
+    if data.event == "created" and before is None:
+        return "created"
+    return "closed" if closed_now(before, ticket, changes) else "updated"
+
+
+async def deliver(
+    deps: SlackDeps, client: AsyncWebClient, data: JobData, account: Account, ticket: Ticket | None
+) -> None:
+    """Tell each subscribed channel of this change (`ticket` after it; None: deleted)."""
+    store = store_of(deps)
+    integrated = account.integrated_account_id
+    subs = await store.of_account(integrated)
+    if not subs:
+        return
+    before = await store.seen(integrated, data.ticket if ticket is None else ticket.id)
+    changes = changes_between(before, ticket) if ticket is not None else {}
+    event = _event(data, before, ticket, changes)
+    if ticket is not None:
+        await store.see(integrated, ticket)
+        if before is not None and not changes and event == "updated":
+            return  # nothing a line would name changed (an echo, a field nobody follows)
+    origin = await deps.own_writes.origin(integrated, ticket) if ticket is not None else None
+    state = fingerprint(ticket) if ticket is not None else "deleted"
+    told: set[str] = set()
+    for sub in subs:
+        if sub.channel in told or not sub.matches(ticket, changes, event):
+            continue
+        if origin is not None and origin.get("channel") == sub.channel:
+            continue  # made through the bot in this very channel: its card said so already
+        told.add(sub.channel)
+        if not await store.first_telling(sub.channel, integrated, data.ticket, state):
+            continue
+        await _tell(deps, client, sub, account, data, ticket, before, changes, event, origin)
+
+
+async def _tell(
+    deps: SlackDeps,
+    client: AsyncWebClient,
+    sub: Subscription,
+    account: Account,
+    data: JobData,
+    ticket: Ticket | None,
+    before: Ticket | None,
+    changes: dict[str, tuple[str, str]],
+    event: Event,
+    origin: dict[str, Any] | None,
+) -> None:
+    named = changes
+    if sub.fields:
+        wanted = {CHANGE_FIELDS[w] for w in sub.fields}
+        named = {f: c for f, c in changes.items() if f in wanted}
+    shown_ticket = ticket or before
+    line = ChangeLine(
+        ref=shown_ticket.display_ref if shown_ticket else data.ticket,
+        url=shown_ticket.web_url if shown_ticket else None,
+        title=(shown_ticket.name or "") if shown_ticket else "",
+        event=event,
+        changes=[(CHANGE_LABELS[f], old, new) for f, (old, new) in named.items()],
+        tool=account.display_tool,
+        by=origin.get("user") if origin else None,
+        current=[(CHANGE_LABELS[f], ticket.display(f)) for f in SHOWN_WHEN_UNKNOWN]
+        if ticket and not before
+        else (),
+    )
+    text, blocks = change_line(line)
+    store = store_of(deps)
+    integrated = account.integrated_account_id
+    thread = await store.thread(sub.channel, integrated, data.ticket) if sub.thread != "off" else None
+    message: dict[str, Any] = {"channel": sub.channel, "text": text, "blocks": blocks, "unfurl_links": False}
+    if thread:
+        message["thread_ts"] = thread
+        if sub.thread == "broadcast":
+            message["reply_broadcast"] = True
+    try:
+        answer = await client.chat_postMessage(**message)
+    except SlackApiError as exc:  # left as logged: the next change of the ticket is told again
+        log.warning(
+            "subscription %s: a change of %s was not posted in %s (%s)",
+            sub.id,
+            data.ticket,
+            sub.channel,
+            exc.response.get("error"),
+        )
+        return
+    if not thread and sub.thread != "off" and answer.get("ts"):
+        await store.keep_thread(sub.channel, integrated, data.ticket, str(answer["ts"]))

@@ -1,0 +1,171 @@
+"""Channel subscriptions over signed commands and signed webhook deliveries, with the fake Slack:
+what a subscription is told (exact lines, threads, counts), what it refuses, and what it never
+does (echo a change into the channel it was made from, tell one change twice)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.sandbox import SandboxServer
+from bot.sandbox.fake_slack import Call, FakeSlack
+from tests.conftest import JIRA_CHANNEL
+from tests.handlers.conftest import Harness, harness_config, last, running
+from tests.handlers.payloads import record_event
+
+OTHER = "C0OTHER"  # routed to Jira by default too
+HIGHEST = {"id": "jp1", "name": "Highest"}
+IN_PROGRESS = {"id": "js2", "name": "In Progress"}
+
+
+@pytest.fixture
+async def subs(harness: Harness) -> Harness:
+    harness.slack.state.memberships["U0ANA"] = [JIRA_CHANNEL, OTHER]
+    return harness
+
+
+def change_in_jira(harness: Harness, ticket: str = "PROJ-42", **fields: Any) -> None:
+    harness.sandbox.state.profiles["sandbox-jira"].tickets[ticket].update(fields)
+
+
+def posts(harness: Harness, channel: str | None = None) -> list[Call]:
+    return [c for c in harness.calls("chat.postMessage") if channel is None or c.args["channel"] == channel]
+
+
+async def subscribe(harness: Harness, text: str, channel: str = JIRA_CHANNEL) -> dict[str, Any]:
+    await harness.command(f"subscribe {text}", channel=channel)
+    return last(harness.calls("response"))
+
+
+async def test_a_subscription_is_resolved_saved_listed_and_removed(subs: Harness) -> None:
+    said = await subscribe(
+        subs, "priority=highest,High -tags=backend changed=priority,status --thread broadcast"
+    )
+    assert said["response_type"] == "in_channel"
+    assert said["text"] == (
+        "<@U0ANA> subscribed this channel to Jira changes: `priority=Highest,High -tags=backend "
+        "changed=priority,status --thread broadcast`. `/ticket subscriptions` lists this channel's."
+    )
+    await subs.command("subscriptions")
+    listed = last(subs.calls("response"))
+    assert listed["response_type"] == "ephemeral"
+    body = listed["blocks"][0]["text"]["text"]
+    assert "*This channel's subscriptions* (1 of 20)" in body
+    assert (
+        "1. `priority=Highest,High -tags=backend changed=priority,status --thread broadcast` in Jira by <@U0ANA>"
+        in body
+    )
+    await subs.command("unsubscribe 2")
+    assert last(subs.calls("response"))["text"].startswith("This channel has 1 subscriptions")
+    await subs.command("unsubscribe 1")
+    assert last(subs.calls("response"))["text"].startswith("<@U0ANA> removed this channel's subscription")
+    await subs.command("subscriptions")
+    assert last(subs.calls("response"))["text"] == "No subscriptions"
+
+
+async def test_a_mistake_is_answered_like_an_updates_and_nothing_is_saved(subs: Harness) -> None:
+    said = await subscribe(subs, "status=finished")
+    assert said["response_type"] == "ephemeral"
+    assert said["text"].startswith("status=finished: no status matches 'finished'")
+    assert said["text"].endswith("accepted: To Do, In Progress, In Review, Done. Nothing was sent.")
+    answer = await subs.command("subscribe colour=red")  # a grammar mistake: answered in the ack
+    assert answer.json()["text"].startswith(
+        "'colour' is not a field a filter can use. A filter is field=value"
+    )
+    await subs.command("subscriptions")
+    assert last(subs.calls("response"))["text"] == "No subscriptions"
+    assert subs.sandbox.state.calls("PATCH") == []
+
+
+async def test_only_a_member_of_the_channel_may_subscribe_it(subs: Harness) -> None:
+    said = await subscribe(subs, "priority=High", channel="C0ELSEWHERE")
+    assert said["text"].startswith("Only a member of <#C0ELSEWHERE> can subscribe it; join it first")
+
+
+async def test_the_first_change_is_a_line_and_later_ones_reply_in_its_thread(subs: Harness) -> None:
+    await subscribe(subs, "priority=Highest")
+    subs.reset_counts()
+    change_in_jira(subs, priority=HIGHEST)
+    await subs.truto_event(record_event("updated", "PROJ-42"))
+    [first] = posts(subs, JIRA_CHANNEL)
+    assert "thread_ts" not in first.args
+    line = first.args["blocks"][0]["text"]["text"]
+    assert line.startswith("*<https://acme.atlassian.net/browse/PROJ-42|PROJ-42>* Login fails with SSO: ")
+    assert "priority Highest" in line and line.endswith("· in Jira")  # first sight: how it is now
+
+    subs.reset_counts()
+    change_in_jira(subs, status=IN_PROGRESS)
+    await subs.truto_event(record_event("updated", "PROJ-42"))
+    [reply] = posts(subs, JIRA_CHANNEL)
+    assert reply.args["thread_ts"] == first.answer["ts"]
+    assert reply.args["blocks"][0]["text"]["text"].endswith(": status To Do → In Progress · in Jira")
+
+    subs.reset_counts()  # the same delivery again (the API retries): told once
+    body = record_event("updated", "PROJ-42")
+    await subs.truto_event(body)
+    assert posts(subs) == []
+
+
+async def test_filters_exclude_and_changed_needs_that_field_to_move(subs: Harness) -> None:
+    await subscribe(subs, "changed=status")
+    await subscribe(subs, "-priority=Highest", channel=OTHER)
+    change_in_jira(subs, priority=HIGHEST)
+    subs.reset_counts()
+    await subs.truto_event(record_event("updated", "PROJ-42"))  # first sight: the baseline
+    assert posts(subs, JIRA_CHANNEL) == []  # nothing is known to have changed
+    assert posts(subs, OTHER) == []  # excluded: its priority is Highest
+    change_in_jira(subs, status=IN_PROGRESS, priority={"id": "jp3", "name": "Medium"})
+    await subs.truto_event(record_event("updated", "PROJ-42"))
+    [line] = posts(subs, JIRA_CHANNEL)
+    assert line.args["blocks"][0]["text"]["text"].endswith(
+        ": status To Do → In Progress, priority Highest → Medium · in Jira"
+    )
+    [other] = posts(subs, OTHER)  # no longer excluded
+    assert "status To Do → In Progress" in other.args["text"]
+
+
+async def test_a_change_through_the_bot_is_not_echoed_into_its_own_channel(subs: Harness) -> None:
+    await subscribe(subs, "changed=priority")
+    await subscribe(subs, "changed=priority", channel=OTHER)
+    await subs.command("update PROJ-42 priority=low")
+    subs.reset_counts()
+    await subs.truto_event(record_event("updated", "PROJ-42"))  # the tool's echo of that update
+    assert posts(subs, JIRA_CHANNEL) == []  # its card said so already
+    [line] = posts(subs, OTHER)
+    assert line.args["blocks"][0]["text"]["text"].endswith(": priority Medium → Low · by <@U0ANA> from Slack")
+
+
+async def test_a_deleted_ticket_is_said_once(subs: Harness) -> None:
+    await subscribe(subs, "--events deleted")
+    subs.reset_counts()
+    await subs.truto_event(record_event("deleted", "PROJ-42"))
+    [line] = posts(subs, JIRA_CHANNEL)
+    assert line.args["text"] == "PROJ-42 deleted"
+
+
+async def test_limits_per_channel(sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str) -> None:
+    config = harness_config(sandbox, fake_slack, clean_redis, subscriptions_per_channel=1)
+    fake_slack.state.memberships["U0ANA"] = [JIRA_CHANNEL]
+    async with running(config, sandbox, fake_slack) as harness:
+        await subscribe(harness, "priority=High")
+        said = await subscribe(harness, "priority=Low")
+        assert said["text"].startswith(
+            "This channel has 1 subscriptions, the most it may; `/ticket unsubscribe N` frees one"
+        )
+
+
+@pytest.fixture
+async def without_webhook(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> AsyncIterator[Harness]:
+    config = harness_config(sandbox, fake_slack, clean_redis, truto_webhook_secret=None)
+    async with running(config, sandbox, fake_slack) as harness:
+        yield harness
+
+
+async def test_without_a_webhook_subscribe_says_why_and_how_to_fix_it(without_webhook: Harness) -> None:
+    said = await subscribe(without_webhook, "priority=High")
+    assert said["text"].startswith("Subscriptions need the unified API's webhook, and this bot has none")
+    assert "ticketbot webhooks register" in said["text"] and said["text"].endswith("Nothing was saved.")
