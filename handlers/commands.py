@@ -121,7 +121,7 @@ async def run_ticket(
         account = deps.service.account_for(channel)
         await open_edit(deps, client, body["trigger_id"], account, command.ref, channel, body.get("user_id"))
     elif isinstance(command, SubscribeCommand):
-        await subscriptions.subscribe(deps, respond, body, command.request)
+        await subscriptions.subscribe(deps, client, respond, body, command.request)
     elif isinstance(command, SubscriptionsCommand):
         await subscriptions.listing(deps, respond, body)
     elif isinstance(command, UnsubscribeCommand):

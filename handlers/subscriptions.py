@@ -59,6 +59,11 @@ NO_WEBHOOK = (
 SHOWN_WHEN_UNKNOWN = ("status", "priority", "assignees")  # a first sight says these, not a change
 
 
+def _refused(message: str) -> str:
+    """A refusal, as every refusal reads, of a change to subscriptions (nothing is sent anywhere)."""
+    return texts.refusal(message).replace("Nothing was sent.", "Nothing was saved.")
+
+
 def store_of(deps: SlackDeps) -> SubscriptionStore:
     return SubscriptionStore(deps.core.cache.backend)
 
@@ -122,9 +127,18 @@ def _workspace_accounts(deps: SlackDeps) -> list[str]:
     return [a.integrated_account_id for a in deps.config.accounts.values()]
 
 
+CANNOT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
+
+
 async def subscribe(
-    deps: SlackDeps, respond: AsyncRespond, body: dict[str, Any], request: SubscribeRequest
+    deps: SlackDeps,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    body: dict[str, Any],
+    request: SubscribeRequest,
 ) -> None:
+    """Saved, then announced in the channel by the bot itself: a channel the bot cannot post in
+    (a private one it was not invited to) keeps no subscription."""
     channel, user = str(body.get("channel_id") or ""), str(body.get("user_id") or "")
     settings = deps.config.settings
     if not settings.webhook_secrets:
@@ -157,20 +171,28 @@ async def subscribe(
             workspace_accounts=_workspace_accounts(deps),
         )
     except LimitReached as exc:
-        await respond(
-            response_type="ephemeral", text=texts.refusal(f"{exc}; `/ticket unsubscribe N` frees one")
-        )
+        await respond(response_type="ephemeral", text=_refused(f"{exc}; `/ticket unsubscribe N` frees one"))
         return
     except UserInputError as exc:
-        await respond(response_type="ephemeral", text=texts.refusal(str(exc)))
+        await respond(response_type="ephemeral", text=_refused(str(exc)))
         return
-    await respond(
-        response_type="in_channel",
-        text=(
-            f"<@{user}> subscribed this channel to {account.display_tool} changes: `{sub.shown()}`. "
-            "`/ticket subscriptions` lists this channel's."
-        ),
+    said = (
+        f"<@{user}> subscribed this channel to {account.display_tool} changes: `{sub.shown()}`. "
+        "`/ticket subscriptions` lists this channel's."
     )
+    try:
+        await client.chat_postMessage(channel=channel, text=said)
+    except SlackApiError as exc:
+        if exc.response.get("error") not in CANNOT_POST:
+            raise
+        await store_of(deps).remove(sub)
+        await respond(
+            response_type="ephemeral",
+            text=_refused(
+                f"I can't post in <#{channel}>, so I could not tell it of any change: invite me first "
+                "(`/invite @ticketbot`; a private channel needs it)"
+            ),
+        )
 
 
 async def listing(deps: SlackDeps, respond: AsyncRespond, body: dict[str, Any]) -> None:

@@ -38,7 +38,7 @@ from bot.domain.errors import DateError, ParseError, RefError
 from bot.domain.fields import ALIASES, CUSTOM_PREFIXES, FIELDS, FieldSpec, Kind, canonical
 from bot.domain.refs import REF_FORMS, TicketRef, looks_like_id, parse_ref, unwrap_slack_link
 from bot.domain.sanitize import clean_text
-from bot.domain.subscriptions import parse_subscribe
+from bot.domain.subscriptions import FILTER_HINT, parse_subscribe
 
 VERBS = ("update", "show", "edit", "help")
 
@@ -677,6 +677,8 @@ SUBSCRIPTION_VERBS = ("subscribe", "subscriptions", "unsubscribe")
 def _subscription_command(verb: str, rest: str, offset: int) -> Command:
     rest = rest.strip()
     if verb == "subscribe":
+        if rest in ("", "help"):
+            raise ParseError("subscribe needs a filter", offset, verb, FILTER_HINT)
         try:
             return SubscribeCommand(parse_subscribe(rest))
         except ParseError as exc:

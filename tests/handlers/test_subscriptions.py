@@ -35,15 +35,18 @@ def posts(harness: Harness, channel: str | None = None) -> list[Call]:
 
 
 async def subscribe(harness: Harness, text: str, channel: str = JIRA_CHANNEL) -> dict[str, Any]:
+    """What the channel (the bot's own post) or the user (a private answer) was told."""
+    seen = len(harness.slack.state.calls)
     await harness.command(f"subscribe {text}", channel=channel)
-    return last(harness.calls("response"))
+    told = [c for c in harness.slack.state.calls[seen:] if c.method in ("chat.postMessage", "response")]
+    return told[-1].args
 
 
 async def test_a_subscription_is_resolved_saved_listed_and_removed(subs: Harness) -> None:
     said = await subscribe(
         subs, "priority=highest,High -tags=backend changed=priority,status --thread broadcast"
     )
-    assert said["response_type"] == "in_channel"
+    assert said["channel"] == JIRA_CHANNEL  # said in the channel, by the bot
     assert said["text"] == (
         "<@U0ANA> subscribed this channel to Jira changes: `priority=Highest,High -tags=backend "
         "changed=priority,status --thread broadcast`. `/ticket subscriptions` lists this channel's."
@@ -69,7 +72,7 @@ async def test_a_mistake_is_answered_like_an_updates_and_nothing_is_saved(subs: 
     said = await subscribe(subs, "status=finished")
     assert said["response_type"] == "ephemeral"
     assert said["text"].startswith("status=finished: no status matches 'finished'")
-    assert said["text"].endswith("accepted: To Do, In Progress, In Review, Done. Nothing was sent.")
+    assert said["text"].endswith("accepted: To Do, In Progress, In Review, Done. Nothing was saved.")
     answer = await subs.command("subscribe colour=red")  # a grammar mistake: answered in the ack
     assert answer.json()["text"].startswith(
         "'colour' is not a field a filter can use. A filter is field=value"
@@ -169,3 +172,19 @@ async def test_without_a_webhook_subscribe_says_why_and_how_to_fix_it(without_we
     said = await subscribe(without_webhook, "priority=High")
     assert said["text"].startswith("Subscriptions need the unified API's webhook, and this bot has none")
     assert "ticketbot webhooks register" in said["text"] and said["text"].endswith("Nothing was saved.")
+
+
+async def test_a_channel_the_bot_cannot_post_in_keeps_no_subscription(subs: Harness) -> None:
+    subs.slack.state.fail_next("chat.postMessage", error="not_in_channel")
+    said = await subscribe(subs, "priority=High")
+    assert said["text"] == (
+        f"I can't post in <#{JIRA_CHANNEL}>, so I could not tell it of any change: invite me first "
+        "(`/invite @ticketbot`; a private channel needs it). Nothing was saved."
+    )
+    await subs.command("subscriptions")
+    assert last(subs.calls("response"))["text"] == "No subscriptions"
+
+
+async def test_subscribe_alone_explains_the_filters(subs: Harness) -> None:
+    answer = await subs.command("subscribe")
+    assert answer.json()["text"].startswith("Subscribe needs a filter. A filter is field=value words")
