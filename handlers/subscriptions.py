@@ -10,6 +10,7 @@ twice for one change, and never into the channel a change was made from through 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -56,6 +57,7 @@ NO_WEBHOOK = (
     "TRUTO_WEBHOOK_SECRET to the secret it prints (a bot in Socket Mode needs a public HTTPS URL "
     "for that webhook too). Nothing was saved."
 )
+POSTS_AT_ONCE = 8  # channels told of one change concurrently (each channel's lines stay in order)
 SHOWN_WHEN_UNKNOWN = ("status", "priority", "assignees")  # a first sight says these, not a change
 
 
@@ -276,16 +278,21 @@ async def deliver(
             return  # nothing a line would name changed (an echo, a field nobody follows)
     origin = await deps.own_writes.origin(integrated, ticket) if ticket is not None else None
     state = fingerprint(ticket) if ticket is not None else "deleted"
-    told: set[str] = set()
+    chosen: dict[str, Subscription] = {}  # one line per channel, its oldest matching subscription's
     for sub in subs:
-        if sub.channel in told or not sub.matches(ticket, changes, event):
+        if sub.channel in chosen or not sub.matches(ticket, changes, event):
             continue
         if origin is not None and origin.get("channel") == sub.channel:
             continue  # made through the bot in this very channel: its card said so already
-        told.add(sub.channel)
-        if not await store.first_telling(sub.channel, integrated, data.ticket, state):
-            continue
-        await _tell(deps, client, sub, account, data, ticket, before, changes, event, origin)
+        chosen[sub.channel] = sub
+    at_once = asyncio.Semaphore(POSTS_AT_ONCE)
+
+    async def tell(sub: Subscription) -> None:
+        async with at_once:
+            if await store.first_telling(sub.channel, integrated, data.ticket, state):
+                await _tell(deps, client, sub, account, data, ticket, before, changes, event, origin)
+
+    await asyncio.gather(*(tell(sub) for sub in chosen.values()))
 
 
 async def _tell(

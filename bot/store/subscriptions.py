@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from typing import Any
 
 from bot.domain.models import Ticket
@@ -29,11 +30,31 @@ def _subs_key(account: str) -> str:
     return keys.key("subs", account)
 
 
+# Parsed lists by key, with the stamp of the stored entry they came from: each webhook event
+# reads an account's subscriptions, and a list is parsed again only after it was written.
+_parsed: dict[str, tuple[float, list[Subscription]]] = {}
+
+
 class SubscriptionStore:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
 
     async def of_account(self, account: str) -> list[Subscription]:
+        """The account's subscriptions: one small read (the entry's stamp) when this process
+        parsed the same list before."""
+        key = _subs_key(account)
+        stamp = await self.backend.stamp(key)
+        if stamp is None:
+            _parsed.pop(key, None)
+            return []
+        kept = _parsed.get(key)
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        subs = await self._read(account)
+        _parsed[key] = (stamp, subs)
+        return subs
+
+    async def _read(self, account: str) -> list[Subscription]:
         entry = await self.backend.get(_subs_key(account))
         rows: list[dict[str, Any]] = (
             entry.value if entry is not None and isinstance(entry.value, list) else []
@@ -45,7 +66,9 @@ class SubscriptionStore:
             await self.backend.delete(_subs_key(account))
             return
         rows = [s.model_dump(mode="json") for s in subs]
-        await self.backend.set(_subs_key(account), Entry(rows, fresh_until=time.time() + FOREVER), FOREVER)
+        # A stamp of its own for each write (the parsed copies of other processes go stale).
+        stamp = time.time() + FOREVER + uuid.uuid4().int % 1000 / 1e6
+        await self.backend.set(_subs_key(account), Entry(rows, fresh_until=stamp), FOREVER)
 
     async def _locked(self, account: str) -> str:
         for _ in range(50):
@@ -55,13 +78,17 @@ class SubscriptionStore:
             await asyncio.sleep(0.05)
         raise LockBusy(f"subscriptions of {account} are being changed")
 
+    async def _fresh(self, account: str) -> list[Subscription]:
+        """Read under the lock: what is stored now, never a parsed copy."""
+        return await self._read(account)
+
     async def add(
         self, sub: Subscription, *, per_channel: int, per_workspace: int, workspace_accounts: list[str]
     ) -> None:
         """Kept, unless the channel or the workspace is at its limit (LimitReached)."""
         token = await self._locked(sub.account)
         try:
-            mine = await self.of_account(sub.account)
+            mine = await self._fresh(sub.account)
             others = [s for a in workspace_accounts if a != sub.account for s in await self.of_account(a)]
             in_channel = [s for s in [*mine, *others] if s.channel == sub.channel]
             if len(in_channel) >= per_channel:
@@ -77,7 +104,7 @@ class SubscriptionStore:
     async def remove(self, sub: Subscription) -> None:
         token = await self._locked(sub.account)
         try:
-            mine = await self.of_account(sub.account)
+            mine = await self._fresh(sub.account)
             await self._write(sub.account, [s for s in mine if s.id != sub.id])
         finally:
             await self.backend.unlock(keys.key("subs-lock", sub.account), token)
