@@ -73,3 +73,14 @@ def subscriptions_list(listed: Sequence[Listed], limit: int) -> tuple[str, list[
     foot = "`/ticket unsubscribe 2` removes the second."
     body = truncate("\n".join([head, *rows, foot]), 3000)
     return f"{len(listed)} subscriptions", [{"type": "section", "text": {"type": "mrkdwn", "text": body}}]
+
+
+def digest_message(lines: Sequence[str], filter_shown: str) -> tuple[str, list[Block]]:
+    """A digest: the tickets that matched since the last one, a line each (mrkdwn as collected)."""
+    head = f"*{len(lines)} tickets matched `{escape(filter_shown)}` since the last digest*"
+    shown = list(lines[:40])
+    more = f"\n…and {len(lines) - len(shown)} more" if len(lines) > len(shown) else ""
+    body = truncate("\n".join([head, *(f"• {line}" for line in shown)]) + more, 3000)
+    return f"{len(lines)} tickets matched since the last digest", [
+        {"type": "section", "text": {"type": "mrkdwn", "text": body}}
+    ]

@@ -14,7 +14,7 @@ from blocks.bulk import progress_blocks, progress_text, summary_blocks, summary_
 from bot.domain.batch import Batch, State
 from bot.domain.models import TicketUpdate
 from bot.service.updates import UpdateResult
-from handlers import subscriptions
+from handlers import notifications, subscriptions
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
 from handlers.surface import NOT_A_MEMBER
@@ -89,7 +89,7 @@ async def done(deps: SlackDeps, client: AsyncWebClient, data: JobData, result: U
         }
     changes = [(c.label, c.before, c.after) for c in result.changes]
     await deps.own_writes.note(result.account.integrated_account_id, result.ticket, data.channel, data.user)
-    await subscriptions.note_own_update(deps, result.account, result.before)
+    await subscriptions.note_own_update(deps, result.account, result.before, await notifications.anyone(deps))
     await record(deps, client, data, "done", undo=undo, changes=changes)
 
 

@@ -13,6 +13,7 @@ from bot.domain.commands import (
     Command,
     EditCommand,
     HelpCommand,
+    NotifyCommand,
     ShowCommand,
     SubscribeCommand,
     SubscriptionsCommand,
@@ -23,7 +24,7 @@ from bot.domain.custom_fields import ticket_fields
 from bot.domain.errors import ParseError, UserInputError
 from bot.domain.fields import FIELDS, Kind
 from bot.domain.grammar import EVERYDAY, typed_name
-from handlers import live_cards, subscriptions, texts
+from handlers import live_cards, notifications, subscriptions, texts
 from handlers.deps import SlackDeps, deps_of, idempotency_key
 from handlers.edit_form import open_edit
 from handlers.job_data import JobData
@@ -126,6 +127,8 @@ async def run_ticket(
         await subscriptions.listing(deps, respond, body)
     elif isinstance(command, UnsubscribeCommand):
         await subscriptions.unsubscribe(deps, respond, body, command.number)
+    elif isinstance(command, NotifyCommand):
+        await notifications.turn(deps, respond, body, command.on)
 
 
 async def _help(deps: SlackDeps, respond: AsyncRespond, channel: str | None) -> None:

@@ -15,7 +15,7 @@ from blocks.text import escape
 from bot.domain.cards import Card
 from bot.domain.models import TicketUpdate
 from bot.service.updates import UpdateResult
-from handlers import live_cards, subscriptions
+from handlers import live_cards, notifications, subscriptions
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
 from handlers.surface import (
@@ -84,7 +84,7 @@ async def deliver(deps: SlackDeps, client: AsyncWebClient, data: JobData, result
     )
     card = rendered(result.ticket, options, compact=compact)
     await deps.own_writes.note(result.account.integrated_account_id, result.ticket, data.channel, data.user)
-    await subscriptions.note_own_update(deps, result.account, result.before)
+    await subscriptions.note_own_update(deps, result.account, result.before, await notifications.anyone(deps))
     kept: Card | None = None
     if data.reply == "replace" and data.response_url:
         await to_response_url(data.response_url, {"replace_original": True, **card})

@@ -30,7 +30,7 @@ from bot.domain.models import Ticket
 from bot.domain.refs import TicketRef
 from bot.ops.metrics import LIVE_CARDS
 from bot.truto.errors import NotFound
-from handlers import subscriptions
+from handlers import notifications, subscriptions
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
 from handlers.surface import card_message
@@ -116,12 +116,15 @@ async def refresh(deps: SlackDeps, client: AsyncWebClient, data: JobData, accoun
     await deps.refresh_marks.refreshing(integrated, data.ticket, data.event or "")
     cards = await deps.cards.cards(integrated, data.ticket)
     subscribed = await subscriptions.has_subscriptions(deps, integrated)
-    if not cards and not subscribed:
+    notifying = await notifications.anyone(deps)
+    if not cards and not subscribed and not notifying:
         return
     if data.event == "deleted":
         if cards:
             await _mark_deleted(deps, client, account, data.ticket, cards)
-        await subscriptions.deliver(deps, client, data, account, None)
+        if subscribed:
+            before = await subscriptions.remembered(deps, account, data.ticket, None)
+            await subscriptions.deliver(deps, client, data, account, None, before)
         return
     try:
         ticket = await deps.service.fetch_ticket(account, TicketRef(data.ticket))
@@ -130,8 +133,12 @@ async def refresh(deps: SlackDeps, client: AsyncWebClient, data: JobData, accoun
         return
     if cards:
         await _refresh_cards(deps, client, data, account, ticket, cards)
-    if subscribed:
-        await subscriptions.deliver(deps, client, data, account, ticket)
+    if subscribed or notifying:
+        before = await subscriptions.remembered(deps, account, ticket.id, ticket)
+        if subscribed:
+            await subscriptions.deliver(deps, client, data, account, ticket, before)
+        if notifying:
+            await notifications.deliver(deps, client, account, before, ticket)
 
 
 async def _refresh_cards(

@@ -245,10 +245,10 @@ async def has_subscriptions(deps: SlackDeps, account: str) -> bool:
     return bool(await store_of(deps).of_account(account))
 
 
-async def note_own_update(deps: SlackDeps, account: Account, before: Ticket | None) -> None:
-    """The state a change through the bot started from, so the subscriptions' line for its
-    webhook event says from → to (the bot itself saw the ticket before changing it)."""
-    if before is not None and await has_subscriptions(deps, account.integrated_account_id):
+async def note_own_update(deps: SlackDeps, account: Account, before: Ticket | None, listening: bool) -> None:
+    """The state a change through the bot started from, so the line (or the DM) for its webhook
+    event says from → to (the bot itself saw the ticket before changing it)."""
+    if before is not None and (listening or await has_subscriptions(deps, account.integrated_account_id)):
         await store_of(deps).see(account.integrated_account_id, before)
 
 
@@ -260,22 +260,36 @@ def _event(data: JobData, before: Ticket | None, ticket: Ticket | None, changes:
     return "closed" if closed_now(before, ticket, changes) else "updated"
 
 
+async def remembered(
+    deps: SlackDeps, account: Account, ticket_id: str, ticket: Ticket | None
+) -> Ticket | None:
+    """The ticket as the bot last saw it; `ticket` (None: deleted) is kept as the next one's."""
+    store = store_of(deps)
+    before = await store.seen(account.integrated_account_id, ticket_id)
+    if ticket is not None:
+        await store.see(account.integrated_account_id, ticket)
+    return before
+
+
 async def deliver(
-    deps: SlackDeps, client: AsyncWebClient, data: JobData, account: Account, ticket: Ticket | None
+    deps: SlackDeps,
+    client: AsyncWebClient,
+    data: JobData,
+    account: Account,
+    ticket: Ticket | None,
+    before: Ticket | None,
 ) -> None:
-    """Tell each subscribed channel of this change (`ticket` after it; None: deleted)."""
+    """Tell each subscribed channel of this change (`ticket` after it, None: deleted; `before`:
+    as the bot last saw it)."""
     store = store_of(deps)
     integrated = account.integrated_account_id
     subs = await store.of_account(integrated)
     if not subs:
         return
-    before = await store.seen(integrated, data.ticket if ticket is None else ticket.id)
     changes = changes_between(before, ticket) if ticket is not None else {}
     event = _event(data, before, ticket, changes)
-    if ticket is not None:
-        await store.see(integrated, ticket)
-        if before is not None and not changes and event == "updated":
-            return  # nothing a line would name changed (an echo, a field nobody follows)
+    if ticket is not None and before is not None and not changes and event == "updated":
+        return  # nothing a line would name changed (an echo, a field nobody follows)
     origin = await deps.own_writes.origin(integrated, ticket) if ticket is not None else None
     state = fingerprint(ticket) if ticket is not None else "deleted"
     chosen: dict[str, Subscription] = {}  # one line per channel, its oldest matching subscription's

@@ -22,7 +22,7 @@ from bot.domain.accounts import Account
 from bot.ops.metrics import WEBHOOK_EVENTS
 from bot.slack.bodies import BodyReader, BodyRefused, json_depth_ok
 from bot.truto.webhook_events import SIGNATURE_HEADER, Delivery, TicketEvent, signature_valid, ticket_events
-from handlers import subscriptions
+from handlers import notifications, subscriptions
 from handlers.connections import ACCOUNT_EVENT, Connections
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
@@ -117,6 +117,7 @@ class TrutoWebhooks:
             for e in ours
             if await self.deps.cards.cards(e.integrated_account_id, e.ticket_id)
             or await subscriptions.has_subscriptions(self.deps, e.integrated_account_id)
+            or await notifications.anyone(self.deps, accounts[e.integrated_account_id][1])
         ]
         if not shown:
             return _answer(200, "no cards", delivery.event)  # most changes: no card shows the ticket

@@ -88,6 +88,13 @@ class UnsubscribeCommand:
     number: int  # as `/ticket subscriptions` numbers them
 
 
+@dataclass(frozen=True)
+class NotifyCommand:
+    """`/ticket notify on|off`: DMs about one's own tickets."""
+
+    on: bool
+
+
 Command = (
     UpdateCommand
     | ShowCommand
@@ -96,4 +103,5 @@ Command = (
     | SubscribeCommand
     | SubscriptionsCommand
     | UnsubscribeCommand
+    | NotifyCommand
 )

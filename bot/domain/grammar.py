@@ -24,6 +24,7 @@ from bot.domain.commands import (
     Command,
     EditCommand,
     HelpCommand,
+    NotifyCommand,
     Op,
     ShowCommand,
     SubscribeCommand,
@@ -599,6 +600,17 @@ def parse(
     if verb == "help":
         scanner.skip_space()
         return HelpCommand()
+    if verb == "notify":
+        rest = text[scanner.pos :].strip().lower()
+        if rest not in ("on", "off"):
+            raise ParseError(
+                "notify takes on or off",
+                scanner.pos,
+                rest or verb,
+                "/ticket notify on: a DM when a ticket is assigned to you, when one assigned to or "
+                "created by you changes status or priority, or mentions you",
+            )
+        return NotifyCommand(rest == "on")
     if verb in SUBSCRIPTION_VERBS:
         return _subscription_command(verb, text[scanner.pos :], scanner.pos)
     if verb in VERBS:
@@ -671,7 +683,7 @@ def parse(
     return UpdateCommand(ref, tuple(assignments), preview=bool(previews), more=more)
 
 
-SUBSCRIPTION_VERBS = ("subscribe", "subscriptions", "unsubscribe")
+SUBSCRIPTION_VERBS = ("subscribe", "subscriptions", "unsubscribe", "notify")
 
 
 def _subscription_command(verb: str, rest: str, offset: int) -> Command:
@@ -721,5 +733,5 @@ def _reject_non_ref(word: str, position: int, patterns: tuple[str, ...]) -> None
 
 _VERBS_HINT = (
     "commands: update <ticket> field=value …, show <ticket>, edit <ticket>, subscribe <filter>, "
-    f"subscriptions, unsubscribe <n>, help; a ticket is {REF_FORMS}"
+    f"subscriptions, unsubscribe <n>, notify on|off, help; a ticket is {REF_FORMS}"
 )
