@@ -44,6 +44,7 @@ from handlers import (
     actions,
     bulk,
     commands,
+    digests,
     events,
     home,
     installs,
@@ -132,8 +133,9 @@ class SlackBot:
     edge: SlackEdge
     webhooks: TrutoWebhooks
     authorize: SingleWorkspaceAuthorize | None  # single-workspace mode
-    fast_ack: FastAck | None  # single-workspace mode (distributed: every request through Bolt)
+    fast_ack: FastAck | None
     distributed: Distributed | None = None
+    client: AsyncWebClient | None = None  # the Web API client (distributed mode: no token of its own)
     processes: WorkerProcesses | None = None
     local: Worker | None = None  # beside worker processes: runs the jobs this process kept
 
@@ -169,7 +171,13 @@ class SlackBot:
             log.warning(
                 "REDIS_URL is not set: acknowledged updates wait in this process only; a crash loses them"
             )
-        await asyncio.gather(self.worker.run(), self.listen())
+        await asyncio.gather(self.worker.run(), self.listen(), digests.clock(self.deps, self.workspace))
+
+    async def workspace(self, tenant: str | None) -> tuple[SlackDeps, AsyncWebClient] | None:
+        """A workspace's deps and Slack client (distributed mode), or the one workspace's."""
+        if self.distributed is not None:
+            return await self.distributed.tenancy.made_for(tenant) if tenant else None
+        return (self.deps, self.client) if self.client is not None else None
 
     async def listen(self) -> None:
         """Distributed mode: hear other processes' workspace changes (uninstalls, connections,
@@ -182,7 +190,7 @@ class SlackBot:
         keep itself while Redis was away."""
         self.local = dataclasses.replace(self.worker, memory_only=True)
         self.processes = WorkerProcesses(processes)
-        await asyncio.gather(self.processes.run(), self.local.run(), self.listen())
+        await asyncio.gather(self.processes.run(), self.local.run(), self.listen())  # digests: in the workers
 
     async def drain(self, grace: float) -> None:
         """SIGTERM: workers take nothing new, hand back what they have not started, and finish
@@ -296,4 +304,4 @@ def build_bot(
     edge = SlackEdge(SignatureCheck(secret.get_secret_value()), bodies, replay)
     webhooks = TrutoWebhooks(deps, bodies, distributed.connections if distributed is not None else None)
     fast_ack = FastAck(deps, replay, distributed.tenancy.deps_for if distributed is not None else None)
-    return SlackBot(app, worker, deps, edge, webhooks, single, fast_ack, distributed)
+    return SlackBot(app, worker, deps, edge, webhooks, single, fast_ack, distributed, client=client)

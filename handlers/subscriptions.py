@@ -153,6 +153,8 @@ async def subscribe(
         if not await _channel_member(deps, user, channel):
             raise UserInputError(f"only a member of <#{channel}> can subscribe it; join it first")
         conditions = [await _resolve(deps, account, clause, actor) for clause in request.clauses]
+        directory = deps.core.slack_directory
+        tz = (await directory.tz_of(user) if directory is not None else None) or "UTC"
         sub = Subscription(
             id=uuid.uuid4().hex[:12],
             channel=channel,
@@ -162,6 +164,8 @@ async def subscribe(
             events=request.events,
             fields=request.fields,
             thread=request.thread,
+            digest=request.digest,
+            tz=tz,
             created_by=user,
             created_at=time.time(),
             tenant=deps.tenant,
@@ -303,10 +307,44 @@ async def deliver(
 
     async def tell(sub: Subscription) -> None:
         async with at_once:
-            if await store.first_telling(sub.channel, integrated, data.ticket, state):
+            if not await store.first_telling(sub.channel, integrated, data.ticket, state):
+                return
+            if sub.digest:
+                line = _line(sub, account, data, ticket, before, changes, event, origin)
+                await store.collect(sub, data.ticket, change_line(line)[1][0]["text"]["text"])
+            else:
                 await _tell(deps, client, sub, account, data, ticket, before, changes, event, origin)
 
     await asyncio.gather(*(tell(sub) for sub in chosen.values()))
+
+
+def _line(
+    sub: Subscription,
+    account: Account,
+    data: JobData,
+    ticket: Ticket | None,
+    before: Ticket | None,
+    changes: dict[str, tuple[str, str]],
+    event: Event,
+    origin: dict[str, Any] | None,
+) -> ChangeLine:
+    named = changes
+    if sub.fields:
+        wanted = {CHANGE_FIELDS[w] for w in sub.fields}
+        named = {f: c for f, c in changes.items() if f in wanted}
+    shown_ticket = ticket or before
+    return ChangeLine(
+        ref=shown_ticket.display_ref if shown_ticket else data.ticket,
+        url=shown_ticket.web_url if shown_ticket else None,
+        title=(shown_ticket.name or "") if shown_ticket else "",
+        event=event,
+        changes=[(CHANGE_LABELS[f], old, new) for f, (old, new) in named.items()],
+        tool=account.display_tool,
+        by=origin.get("user") if origin else None,
+        current=[(CHANGE_LABELS[f], ticket.display(f)) for f in SHOWN_WHEN_UNKNOWN]
+        if ticket and not before
+        else (),
+    )
 
 
 async def _tell(
@@ -321,24 +359,7 @@ async def _tell(
     event: Event,
     origin: dict[str, Any] | None,
 ) -> None:
-    named = changes
-    if sub.fields:
-        wanted = {CHANGE_FIELDS[w] for w in sub.fields}
-        named = {f: c for f, c in changes.items() if f in wanted}
-    shown_ticket = ticket or before
-    line = ChangeLine(
-        ref=shown_ticket.display_ref if shown_ticket else data.ticket,
-        url=shown_ticket.web_url if shown_ticket else None,
-        title=(shown_ticket.name or "") if shown_ticket else "",
-        event=event,
-        changes=[(CHANGE_LABELS[f], old, new) for f, (old, new) in named.items()],
-        tool=account.display_tool,
-        by=origin.get("user") if origin else None,
-        current=[(CHANGE_LABELS[f], ticket.display(f)) for f in SHOWN_WHEN_UNKNOWN]
-        if ticket and not before
-        else (),
-    )
-    text, blocks = change_line(line)
+    text, blocks = change_line(_line(sub, account, data, ticket, before, changes, event, origin))
     store = store_of(deps)
     integrated = account.integrated_account_id
     thread = await store.thread(sub.channel, integrated, data.ticket) if sub.thread != "off" else None

@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -80,6 +82,41 @@ class SubscribeRequest:
     events: tuple[Event, ...] = EVENTS
     fields: tuple[str, ...] = ()  # CHANGE_FIELDS words the line names; empty: every changed one
     thread: Thread = "on"
+    digest: str | None = None  # "HH:MM": one message a day instead of a line per change
+
+
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _digest(words: list[str], i: int, value: str, position: int) -> tuple[str, int]:
+    """`--digest daily [HH:MM]` (09:00 by default); the time and the index of its last word."""
+    if not value and i + 1 < len(words):
+        i += 1
+        value = words[i]
+    if value != "daily":
+        raise ParseError(
+            "--digest takes daily and a time", position, value or "--digest", "e.g. --digest daily 09:00"
+        )
+    at = "09:00"
+    if i + 1 < len(words) and _TIME.match(words[i + 1]):
+        i += 1
+        hours, minutes = _TIME.match(words[i]).groups()  # type: ignore[union-attr]
+        at = f"{int(hours):02d}:{minutes}"
+    return at, i
+
+
+def last_due(at: str, tz: str, now: datetime) -> datetime:
+    """The latest time of day `at` (in `tz`) at or before `now`."""
+    try:
+        zone: tzinfo = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    local = now.astimezone(zone)
+    hours, minutes = (int(part) for part in at.split(":"))
+    due = local.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+    if due > local:
+        due -= timedelta(days=1)
+    return due
 
 
 def _list(value: str) -> tuple[str, ...]:
@@ -109,6 +146,7 @@ def parse_subscribe(text: str) -> SubscribeRequest:
     events: tuple[Event, ...] = EVENTS
     fields: tuple[str, ...] = ()
     thread: Thread = "on"
+    digest: str | None = None
     position = 0
     i = 0
     while i < len(words):
@@ -116,6 +154,10 @@ def parse_subscribe(text: str) -> SubscribeRequest:
         position = max(0, text.find(word.split("=", 1)[0], position))
         if word.startswith("--"):
             option, _, value = word[2:].partition("=")
+            if option == "digest":
+                digest, i = _digest(words, i, value, position)
+                i += 1
+                continue
             if not value and i + 1 < len(words):
                 i += 1
                 value = words[i]
@@ -127,7 +169,10 @@ def parse_subscribe(text: str) -> SubscribeRequest:
                 thread = _choices("--thread", value, THREADS, position)[0]  # type: ignore[assignment]
             else:
                 raise ParseError(
-                    f"unknown option --{option}", position, word, "options: --events, --fields, --thread"
+                    f"unknown option --{option}",
+                    position,
+                    word,
+                    "options: --events, --fields, --thread, --digest",
                 )
             i += 1
             continue
@@ -155,7 +200,7 @@ def parse_subscribe(text: str) -> SubscribeRequest:
             repeated.word,
             f"give its values once, comma separated: {repeated.word}=a,b",
         )
-    return SubscribeRequest(tuple(clauses), changed, events, fields, thread)
+    return SubscribeRequest(tuple(clauses), changed, events, fields, thread, digest)
 
 
 class Condition(BaseModel):
@@ -194,6 +239,8 @@ class Subscription(BaseModel):
     events: tuple[Event, ...] = EVENTS
     fields: tuple[str, ...] = ()
     thread: Thread = "on"
+    digest: str | None = None  # "HH:MM" in `tz`, daily
+    tz: str = "UTC"
     created_by: str | None = None
     created_at: float = 0.0
     tenant: str | None = None
@@ -219,6 +266,8 @@ class Subscription(BaseModel):
             words.append(f"--fields {','.join(self.fields)}")
         if self.thread != "on":
             words.append(f"--thread {self.thread}")
+        if self.digest:
+            words.append(f"--digest daily {self.digest}")
         return " ".join(words) or "every change"
 
 

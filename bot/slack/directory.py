@@ -40,6 +40,7 @@ class SlackUserDirectory:
             return {
                 "email": profile.get("email"),
                 "admin": bool(user.get("is_admin") or user.get("is_owner")),
+                "tz": user.get("tz"),
             }
 
         key = keys.key("slack", "user", slack_user_id)
@@ -55,6 +56,11 @@ class SlackUserDirectory:
             )
         email = profile.get("email")
         return str(email) if email else None
+
+    async def tz_of(self, slack_user_id: str) -> str | None:
+        """The IANA time zone of the user's Slack profile, when Slack says."""
+        tz = (await self._profile(slack_user_id)).get("tz")
+        return tz if isinstance(tz, str) and tz else None
 
     async def is_admin(self, slack_user_id: str) -> bool:
         """A workspace admin or owner (users.info)."""

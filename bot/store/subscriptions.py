@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import datetime
 from typing import Any
 
 from bot.domain.models import Ticket
@@ -20,6 +21,7 @@ SEEN_SECONDS = 30 * 86400.0  # a ticket's last seen state, to say what changed s
 THREAD_SECONDS = 30 * 86400.0  # a ticket's changes reply under its first line for this long
 TOLD_SECONDS = 86400.0
 LOCK_SECONDS = 5.0
+DIGEST_SECONDS = 3 * 86400.0  # what waits for a digest is kept this long at most
 
 
 class LimitReached(Exception):
@@ -98,6 +100,8 @@ class SubscriptionStore:
                     f"this workspace has {len(mine) + len(others)} subscriptions, the most it may"
                 )
             await self._write(sub.account, [*mine, sub])
+            if sub.digest:
+                await self._index_digest(sub.account, sub.id, sub.tenant, keep=True)
         finally:
             await self.backend.unlock(keys.key("subs-lock", sub.account), token)
 
@@ -106,6 +110,9 @@ class SubscriptionStore:
         try:
             mine = await self._fresh(sub.account)
             await self._write(sub.account, [s for s in mine if s.id != sub.id])
+            if sub.digest:
+                await self._index_digest(sub.account, sub.id, sub.tenant, keep=False)
+                await self.clear_collected(sub)
         finally:
             await self.backend.unlock(keys.key("subs-lock", sub.account), token)
 
@@ -113,6 +120,64 @@ class SubscriptionStore:
         """The channel's subscriptions, oldest first (as `/ticket subscriptions` numbers them)."""
         found = [s for a in accounts for s in await self.of_account(a) if s.channel == channel]
         return sorted(found, key=lambda s: (s.created_at, s.id))
+
+    # -- digests -------------------------------------------------------------------------
+
+    async def digests(self) -> list[tuple[str, str, str | None]]:
+        """Every subscription with a digest: (account, subscription id, tenant)."""
+        entry = await self.backend.get(keys.key("digests"))
+        rows = entry.value if entry is not None and isinstance(entry.value, list) else []
+        return [
+            (str(r[0]), str(r[1]), r[2] if r[2] else None)
+            for r in rows
+            if isinstance(r, list) and len(r) == 3
+        ]
+
+    async def _index_digest(self, account: str, sub_id: str, tenant: str | None, *, keep: bool) -> None:
+        token = await self._locked("digests")
+        try:
+            rows = [list(r) for r in await self.digests() if (r[0], r[1]) != (account, sub_id)]
+            if keep:
+                rows.append([account, sub_id, tenant])
+            await self.backend.set(
+                keys.key("digests"), Entry(rows, fresh_until=time.time() + FOREVER), FOREVER
+            )
+        finally:
+            await self.backend.unlock(keys.key("subs-lock", "digests"), token)
+
+    async def drop_digest(self, account: str, sub_id: str) -> None:
+        await self._index_digest(account, sub_id, None, keep=False)
+
+    async def collect(self, sub: Subscription, ticket_id: str, line: str) -> None:
+        """A matching change, kept for the next digest (a ticket's latest line replaces its earlier)."""
+        key = keys.key("sub-digest", sub.id)
+        token = await self._locked(f"digest:{sub.id}")
+        try:
+            entry = await self.backend.get(key)
+            lines = dict(entry.value) if entry is not None and isinstance(entry.value, dict) else {}
+            lines.pop(ticket_id, None)
+            lines[ticket_id] = line
+            await self.backend.set(
+                key, Entry(lines, fresh_until=time.time() + DIGEST_SECONDS), DIGEST_SECONDS
+            )
+        finally:
+            await self.backend.unlock(keys.key("subs-lock", f"digest:{sub.id}"), token)
+
+    async def collected(self, sub: Subscription) -> list[str]:
+        entry = await self.backend.get(keys.key("sub-digest", sub.id))
+        return (
+            [str(v) for v in entry.value.values()]
+            if entry is not None and isinstance(entry.value, dict)
+            else []
+        )
+
+    async def clear_collected(self, sub: Subscription) -> None:
+        await self.backend.delete(keys.key("sub-digest", sub.id))
+
+    async def first_digest(self, sub: Subscription, due: datetime) -> bool:
+        """True once for one digest's due time, whichever process asks first."""
+        marker = keys.key("digest-sent", sub.id, due.isoformat())
+        return await self.backend.try_lock(marker, 2 * 86400.0) is not None
 
     # -- delivery's memory ---------------------------------------------------------------
 

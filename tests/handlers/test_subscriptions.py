@@ -188,3 +188,31 @@ async def test_a_channel_the_bot_cannot_post_in_keeps_no_subscription(subs: Harn
 async def test_subscribe_alone_explains_the_filters(subs: Harness) -> None:
     answer = await subs.command("subscribe")
     assert answer.json()["text"].startswith("Subscribe needs a filter. A filter is field=value words")
+
+
+async def test_a_digest_collects_the_matches_and_posts_them_once_a_day(subs: Harness) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from handlers import digests
+
+    said = await subscribe(subs, "priority=Highest --digest daily 09:00")
+    assert "`priority=Highest --digest daily 09:00`" in said["text"]
+    subs.reset_counts()
+    change_in_jira(subs, priority=HIGHEST)
+    await subs.truto_event(record_event("updated", "PROJ-42"))
+    change_in_jira(subs, status=IN_PROGRESS)
+    await subs.truto_event(record_event("updated", "PROJ-42"))
+    assert posts(subs) == []  # collected, not posted
+
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    at_nine = tomorrow.replace(hour=9, minute=5, second=0, microsecond=0)
+    assert await digests.post_due(subs.bot.deps, subs.bot.workspace, now=at_nine) == 1
+    [digest] = posts(subs, JIRA_CHANNEL)
+    assert digest.args["text"] == "1 tickets matched since the last digest"
+    body = digest.args["blocks"][0]["text"]["text"]
+    assert body.startswith(
+        "*1 tickets matched `priority=Highest --digest daily 09:00` since the last digest*"
+    )
+    assert "PROJ-42" in body and "status To Do → In Progress" in body  # the ticket's latest line
+    assert await digests.post_due(subs.bot.deps, subs.bot.workspace, now=at_nine) == 0  # once
+    assert await digests.post_due(subs.bot.deps, subs.bot.workspace, now=at_nine + timedelta(days=1)) == 0

@@ -94,3 +94,22 @@ def test_what_changed_and_what_closes() -> None:
     assert not Subscription(id="c", channel="C1", account="ia", events=("updated",)).matches(
         after, changes, "closed"
     )
+
+
+def test_digest_times() -> None:
+    from datetime import UTC, datetime
+
+    from bot.domain.subscriptions import last_due
+
+    request = parse_subscribe("priority=P0 --digest daily 8:30")
+    assert request.digest == "08:30"
+    assert parse_subscribe("--digest daily").digest == "09:00"
+    now = datetime(2026, 12, 4, 7, 0, tzinfo=UTC)
+    assert last_due("09:00", "UTC", now) == datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    assert last_due("06:00", "UTC", now) == datetime(2026, 12, 4, 6, 0, tzinfo=UTC)
+    # 09:00 in New York is 14:00 UTC: at 15:00 UTC today's has come
+    due = last_due("09:00", "America/New_York", datetime(2026, 12, 4, 15, 0, tzinfo=UTC))
+    assert due.astimezone(UTC) == datetime(2026, 12, 4, 14, 0, tzinfo=UTC)
+    assert last_due("09:00", "Not/AZone", now).tzinfo is not None
+    with pytest.raises(ParseError, match="--digest takes daily and a time"):
+        parse_subscribe("--digest weekly")
