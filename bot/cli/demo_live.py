@@ -116,12 +116,20 @@ async def run_live_scene(
         )
         await client.aclose()
         live_config = _with_slack(config, slack, str(created["secret"]))
+        slack.state.memberships["U0ANA"] = [channel, OPS]
+        slack.state.emails["U0ANA"] = "ana@acme.example"
         async with _bot_on_loopback(live_config, directory, int(url.rsplit(":", 1)[1])) as bot:
+            body, headers = _signed_command("subscribe changed=status", OPS, slack.response_url())
+            async with httpx.AsyncClient(base_url=url) as http:
+                await http.post("/slack/events", content=body, headers=headers)
+            said = await _posted_in(slack, OPS, 1)
+            announced = html.unescape(re.sub(r"<@(\w+)>", r"@\1", str(said[0].args["text"])))
+            out(f"    /ticket subscribe changed=status in {OPS} → {announced}")
             body, headers = _signed_command("PROJ-42 status=todo", channel, slack.response_url())
             async with httpx.AsyncClient(base_url=url) as http:
                 await http.post("/slack/events", content=body, headers=headers)
             await _settle(bot, sandbox, 1)
-            [posted] = slack.state.named("chat.postMessage")
+            [posted] = [c for c in slack.state.named("chat.postMessage") if c.args.get("channel") == channel]
             out(f"    /ticket PROJ-42 status=todo → card posted in {channel}:")
             out(f"      {_card_line(posted.args)}")
             out("    Someone moves PROJ-42 to Done in Jira itself (not through the bot)…")
@@ -135,8 +143,26 @@ async def run_live_scene(
             out(
                 f"    ({len(updates)} card update for 2 webhook events: the bot's own change echoed for free)"
             )
+            lines = (await _posted_in(slack, OPS, 3))[1:]
+            out(f"\n[subscription] {OPS} hears of each status change; the next ones in the first's thread:")
+            for line in lines:
+                where = "  └ " if line.args.get("thread_ts") else ""
+                out(f"      {where}{_card_line(line.args).replace('*', '')}")
     finally:
         slack.stop()
+
+
+OPS = "C0OPS"  # a channel that subscribes (it uses Jira too, the default account)
+
+
+async def _posted_in(slack: FakeSlack, channel: str, count: int) -> list[Any]:
+    """The bot's posts in `channel`, once there are `count` of them (or after 10 s)."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = [c for c in slack.state.named("chat.postMessage") if c.args.get("channel") == channel]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.02)
 
 
 def _with_slack(config: AppConfig, slack: FakeSlack, webhook_secret: str) -> AppConfig:

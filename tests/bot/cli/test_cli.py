@@ -31,6 +31,13 @@ def test_demo_runs_without_credentials() -> None:
     # The line keeps who set what, and gains the state after it.
     assert "@U0ANA set PROJ-42 status In Progress → To Do · To Do · now Done · updated" in updated
     assert " in Jira" in updated.splitlines()[1] and "(1 card update for 2 webhook events" in updated
+    # A channel subscribed to status changes: a line, then the next change in its thread.
+    heard = out.split("[subscription]", 1)[1].splitlines()
+    assert (
+        heard[1].strip()
+        == "PROJ-42 Login fails with SSO & SAML: status In Progress → To Do · by @U0ANA from Slack"
+    )
+    assert heard[2].strip() == "└ PROJ-42 Login fails with SSO & SAML closed: status To Do → Done · in Jira"
 
 
 @pytest.fixture
