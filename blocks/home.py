@@ -74,13 +74,32 @@ def _section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}
 
 
+def _notify_blocks(on: bool) -> list[Block]:
+    said = (
+        "*Your notifications* are on: a DM when a ticket is assigned to you, when one assigned to or "
+        "created by you changes status or priority, or when its description mentions you."
+        if on
+        else "*Your notifications* are off. Turn them on for a DM when a ticket is assigned to you, "
+        "when one assigned to or created by you changes status or priority, or mentions you."
+    )
+    button = {
+        "type": "button",
+        "action_id": ids.NOTIFY_TOGGLE,
+        "text": {"type": "plain_text", "text": "Turn off" if on else "Turn on"},
+        "value": "off" if on else "on",
+    }
+    return [_section(said), {"type": "actions", "elements": [button]}]
+
+
 def home_view(
     routings: Sequence[Routing],
     examples: Sequence[str],
     recent: Sequence[RecentUpdate] | None,
     connect: ConnectPanel | None = None,
+    notify: bool | None = None,
 ) -> dict[str, Any]:
-    """`recent` is None when no audit trail is kept (no Redis); `connect` in distributed mode."""
+    """`recent` is None when no audit trail is kept (no Redis); `connect` in distributed mode;
+    `notify`: the reader's personal notifications (None: not offered, no tool connected)."""
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Update tickets without leaving Slack"}},
         _section(
@@ -107,6 +126,8 @@ def home_view(
         )
     )
     blocks.append({"type": "divider"})
+    if notify is not None:
+        blocks += [*_notify_blocks(notify), {"type": "divider"}]
     if recent is None:
         blocks.append(_section("*Your recent updates*\nKept when the bot has a Redis (REDIS_URL)."))
     elif not recent:

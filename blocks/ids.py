@@ -100,3 +100,4 @@ SETTINGS_READ_ONLY = "settings_read_only"
 SETTINGS_LOCKED = "settings_locked"
 SETTINGS_CHANNEL_CARD = "settings_channel_card"
 SETTINGS_VALUE = "value"  # every settings input's action_id
+NOTIFY_TOGGLE = "toggle_notifications"  # the Home tab's personal notifications button

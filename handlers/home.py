@@ -12,6 +12,7 @@ from blocks import ids
 from blocks.home import ConnectPanel, RecentUpdate, Routing, home_view
 from blocks.messages import tool_examples
 from bot.domain.accounts import Account
+from handlers import notifications
 from handlers.deps import SlackDeps
 from handlers.shortcuts import known_prefixes
 from handlers.surface import ack_only, guarded
@@ -116,13 +117,25 @@ async def publish_for(deps: SlackDeps, client: AsyncWebClient, user: str) -> Non
     main = deps.config.account(deps.config.default_account or "") or next(
         iter(deps.config.accounts.values()), None
     )
+    notify = user in await notifications.store_of(deps).users() if deps.config.accounts else None
     view = home_view(
         await routings(deps, user),
         await examples(deps, main),
         await recent(deps, user),
         await connect_panel(deps, user),
+        notify,
     )
     await client.views_publish(user_id=user, view=view)
+
+
+@guarded
+async def toggle_notifications(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
+    """The Home tab's button: on or off as it said, then the tab again."""
+    user = str((body.get("user") or {}).get("id") or "")
+    value = ((body.get("actions") or [{}])[0]).get("value")
+    if user and value in ("on", "off"):
+        await notifications.store_of(deps).turn(user, value == "on")
+        await publish_for(deps, client, user)
 
 
 def register(app: AsyncApp) -> None:
@@ -130,3 +143,4 @@ def register(app: AsyncApp) -> None:
     # URL buttons: Slack opens the page and tells the app too; nothing more to do.
     app.action(ids.CONNECT_TRACKER)(ack_only)
     app.action(ids.RECONNECT_TRACKER)(ack_only)
+    app.action(ids.NOTIFY_TOGGLE)(ack=ack_only, lazy=[toggle_notifications])

@@ -86,3 +86,24 @@ async def test_a_mention_in_the_description_is_a_dm(harness: Harness) -> None:
 async def test_notify_takes_on_or_off(harness: Harness) -> None:
     answer = await harness.command("notify maybe")
     assert answer.json()["text"].startswith("Notify takes on or off.")
+
+
+async def test_the_home_tab_turns_them_on_and_off(harness: Harness) -> None:
+    from tests.handlers.payloads import block_actions
+    from tests.handlers.test_home import home_opened
+
+    await harness.event(home_opened("U0ANA"))
+    view = last(harness.calls("views.publish"))["view"]
+    [button] = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert (button["text"]["text"], button["value"]) == ("Turn on", "on")
+    click = block_actions(
+        {"action_id": button["action_id"], "block_id": "b", "type": "button", "value": "on"},
+        channel="D0HOME",
+        response_url=harness.slack.response_url(),
+    )
+    harness.reset_counts()
+    await harness.interact(click)
+    view = last(harness.calls("views.publish"))["view"]
+    assert "*Your notifications* are on" in str(view["blocks"])
+    await harness.command("notify off")
+    assert last(harness.calls("response"))["text"].startswith("Notifications are off")

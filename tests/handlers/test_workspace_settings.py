@@ -28,7 +28,7 @@ async def open_settings(fleet: Harness, user: dict[str, str] = ADMIN_USER) -> di
     fleet.slack.state.calls.clear()
     await fleet.event(event(ACME, {"type": "app_home_opened", "user": ADMIN, "tab": "home"}))
     [home] = fleet.calls("views.publish")
-    [actions] = [b for b in home.args["view"]["blocks"] if b["type"] == "actions"]
+    actions = next(b for b in home.args["view"]["blocks"] if b["type"] == "actions")  # then notifications
     assert [e["text"]["text"] for e in actions["elements"]] == ["Connect another tool", "Settings"]
     click = block_actions(
         {"action_id": ids.OPEN_SETTINGS, "block_id": "b", "type": "button", "value": "settings"},
