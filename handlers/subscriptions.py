@@ -362,7 +362,16 @@ async def _tell(
     text, blocks = change_line(_line(sub, account, data, ticket, before, changes, event, origin))
     store = store_of(deps)
     integrated = account.integrated_account_id
-    thread = await store.thread(sub.channel, integrated, data.ticket) if sub.thread != "off" else None
+    thread = await store.thread(sub.channel, integrated, data.ticket)
+    if thread and sub.thread == "off":  # one line per ticket, kept up to date in place
+        try:
+            await client.chat_update(channel=sub.channel, ts=thread, text=text, blocks=blocks)
+            return
+        except SlackApiError as exc:  # the line is gone: a new one follows
+            log.info(
+                "subscription %s: its line of %s is gone (%s)", sub.id, data.ticket, exc.response.get("error")
+            )
+            thread = None
     message: dict[str, Any] = {"channel": sub.channel, "text": text, "blocks": blocks, "unfurl_links": False}
     if thread:
         message["thread_ts"] = thread
@@ -379,5 +388,5 @@ async def _tell(
             exc.response.get("error"),
         )
         return
-    if not thread and sub.thread != "off" and answer.get("ts"):
+    if not thread and answer.get("ts"):
         await store.keep_thread(sub.channel, integrated, data.ticket, str(answer["ts"]))

@@ -216,3 +216,19 @@ async def test_a_digest_collects_the_matches_and_posts_them_once_a_day(subs: Har
     assert "PROJ-42" in body and "status To Do → In Progress" in body  # the ticket's latest line
     assert await digests.post_due(subs.bot.deps, subs.bot.workspace, now=at_nine) == 0  # once
     assert await digests.post_due(subs.bot.deps, subs.bot.workspace, now=at_nine + timedelta(days=1)) == 0
+
+
+async def test_thread_off_keeps_one_line_per_ticket_up_to_date(subs: Harness) -> None:
+    await subscribe(subs, "changed=status --thread off")
+    change_in_jira(subs, priority=HIGHEST)
+    await subs.truto_event(record_event("updated", "PROJ-42"))  # the baseline
+    subs.reset_counts()
+    change_in_jira(subs, status=IN_PROGRESS)
+    await subs.truto_event(record_event("updated", "PROJ-42"))
+    [line] = posts(subs, JIRA_CHANNEL)
+    change_in_jira(subs, status={"id": "js3", "name": "In Review"})
+    await subs.truto_event(record_event("updated", "PROJ-42"))
+    assert posts(subs, JIRA_CHANNEL) == [line]  # no second line…
+    [update] = subs.calls("chat.update")  # …the first one, updated
+    assert update.args["ts"] == line.answer["ts"]
+    assert update.args["blocks"][0]["text"]["text"].endswith(": status In Progress → In Review · in Jira")
