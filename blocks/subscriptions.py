@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from blocks import ids
 from blocks.text import escape, truncate
 
 Block = dict[str, Any]
@@ -84,3 +85,78 @@ def digest_message(lines: Sequence[str], filter_shown: str) -> tuple[str, list[B
     return f"{len(lines)} tickets matched since the last digest", [
         {"type": "section", "text": {"type": "mrkdwn", "text": body}}
     ]
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text}
+
+
+def _option(value: str, text: str) -> dict[str, Any]:
+    return {"text": _plain(text), "value": value}
+
+
+def subscribe_view(metadata: str, tool: str) -> dict[str, Any]:
+    """`/ticket subscribe` alone: the filter and its options in a form."""
+    events = [_option(e, e.capitalize()) for e in ("created", "updated", "closed", "deleted")]
+    threads = [
+        _option("on", "Later changes in the first line's thread"),
+        _option("off", "One line per ticket, kept up to date"),
+        _option("broadcast", "In the thread and the channel"),
+    ]
+    blocks: list[Block] = [
+        {
+            "type": "input",
+            "block_id": ids.SUB_FILTER,
+            "optional": True,
+            "label": _plain(f"Which {tool} tickets"),
+            "element": {
+                "type": "plain_text_input",
+                "action_id": ids.SETTINGS_VALUE,
+                "placeholder": _plain("priority=P0,P1 -tags=dependabot changed=status"),
+            },
+            "hint": _plain(
+                "field=value words: status, priority, type, tags, team, collection, assignee (me, "
+                "@someone, none), cf.<field>; -field= excludes; changed=status fires only when it moved. "
+                "Empty: every ticket."
+            ),
+        },
+        {
+            "type": "input",
+            "block_id": ids.SUB_EVENTS,
+            "label": _plain("When"),
+            "element": {
+                "type": "multi_static_select",
+                "action_id": ids.SETTINGS_VALUE,
+                "options": events,
+                "initial_options": events,
+            },
+        },
+        {
+            "type": "input",
+            "block_id": ids.SUB_THREAD,
+            "label": _plain("Later changes of a ticket"),
+            "element": {
+                "type": "static_select",
+                "action_id": ids.SETTINGS_VALUE,
+                "options": threads,
+                "initial_option": threads[0],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": ids.SUB_DIGEST,
+            "optional": True,
+            "label": _plain("Or one digest a day, at"),
+            "element": {"type": "timepicker", "action_id": ids.SETTINGS_VALUE},
+            "hint": _plain("Empty: a line per change. The time is yours (your Slack profile's time zone)."),
+        },
+    ]
+    return {
+        "type": "modal",
+        "callback_id": ids.SUBSCRIBE_VIEW,
+        "title": _plain("Subscribe this channel"),
+        "submit": _plain("Subscribe"),
+        "close": _plain("Cancel"),
+        "blocks": blocks,
+        "private_metadata": metadata,
+    }

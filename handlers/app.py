@@ -51,6 +51,7 @@ from handlers import (
     options,
     preview,
     shortcuts,
+    subscriptions,
     undo,
     views,
     workspace_settings,
@@ -81,7 +82,7 @@ QUOTA_SURFACES = frozenset({"command", "block_actions", "view_submission", "shor
 
 NOT_INSTALLED = "ticketbot is not installed in this workspace (any more); a workspace admin can add it again."
 
-SURFACES = (commands, views, actions, preview, undo, bulk, shortcuts, events, home, options)
+SURFACES = (commands, views, actions, preview, undo, bulk, shortcuts, events, home, options, subscriptions)
 
 
 def slack_client(config: AppConfig) -> AsyncWebClient:

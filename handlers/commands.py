@@ -122,7 +122,10 @@ async def run_ticket(
         account = deps.service.account_for(channel)
         await open_edit(deps, client, body["trigger_id"], account, command.ref, channel, body.get("user_id"))
     elif isinstance(command, SubscribeCommand):
-        await subscriptions.subscribe(deps, client, respond, body, command.request)
+        if command.request is None:  # `/ticket subscribe` alone: the form
+            await subscriptions.open_form(deps, client, body)
+        else:
+            await subscriptions.subscribe(deps, client, respond, body, command.request)
     elif isinstance(command, SubscriptionsCommand):
         await subscriptions.listing(deps, respond, body)
     elif isinstance(command, UnsubscribeCommand):

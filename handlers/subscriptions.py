@@ -17,16 +17,17 @@ import time
 import uuid
 from typing import Any
 
-from slack_bolt.async_app import AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.subscriptions import ChangeLine, Listed, change_line, subscriptions_list
+from blocks import ids
+from blocks.subscriptions import ChangeLine, Listed, change_line, subscribe_view, subscriptions_list
 from bot.domain.accounts import Account
 from bot.domain.actors import Actor
 from bot.domain.cards import fingerprint
 from bot.domain.commands import UserValue
-from bot.domain.errors import ResolveError, UserInputError
+from bot.domain.errors import ParseError, ResolveError, UserInputError
 from bot.domain.models import Ticket
 from bot.domain.subscriptions import (
     CHANGE_FIELDS,
@@ -41,12 +42,14 @@ from bot.domain.subscriptions import (
     Subscription,
     changes_between,
     closed_now,
+    parse_subscribe,
 )
 from bot.service.lookups import RESOURCE_LABELS
 from bot.store.subscriptions import LimitReached, SubscriptionStore
 from handlers import texts
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
+from handlers.surface import guarded
 
 log = logging.getLogger(__name__)
 
@@ -390,3 +393,75 @@ async def _tell(
         return
     if not thread and answer.get("ts"):
         await store.keep_thread(sub.channel, integrated, data.ticket, str(answer["ts"]))
+
+
+# -- the form (`/ticket subscribe` alone) ---------------------------------------------------
+
+
+async def open_form(deps: SlackDeps, client: AsyncWebClient, body: dict[str, Any]) -> None:
+    channel = str(body.get("channel_id") or "")
+    try:
+        account = deps.service.account_for(channel)
+    except UserInputError as exc:
+        await client.chat_postEphemeral(
+            channel=channel, user=str(body.get("user_id")), text=_refused(str(exc))
+        )
+        return
+    metadata = deps.signer.sign({"subscribe": channel})
+    await client.views_open(
+        trigger_id=body["trigger_id"], view=subscribe_view(metadata, account.display_tool)
+    )
+
+
+def _form_text(body: dict[str, Any]) -> str:
+    """The form's answers as the words `/ticket subscribe` takes."""
+    values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+
+    def chosen(block: str) -> dict[str, Any]:
+        return (values.get(block) or {}).get(ids.SETTINGS_VALUE) or {}
+
+    words = [str(chosen(ids.SUB_FILTER).get("value") or "").strip()]
+    events = [str(o.get("value")) for o in chosen(ids.SUB_EVENTS).get("selected_options") or []]
+    words.append(f"--events {','.join(events) or 'none'}")
+    words.append(f"--thread {(chosen(ids.SUB_THREAD).get('selected_option') or {}).get('value') or 'on'}")
+    at = chosen(ids.SUB_DIGEST).get("selected_time")
+    if at:
+        words.append(f"--digest daily {at}")
+    return " ".join(w for w in words if w)
+
+
+async def ack_form(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None:
+    """A mistake in the filter is answered on the form; the rest is checked as the command's."""
+    signed = deps.signer.verify((body.get("view") or {}).get("private_metadata"))
+    if signed is None or not isinstance(signed.get("subscribe"), str):
+        await ack(
+            response_action="errors",
+            errors={ids.SUB_FILTER: "This form has expired; type /ticket subscribe again."},
+        )
+        return
+    try:
+        parse_subscribe(_form_text(body))
+    except ParseError as exc:
+        block = ids.SUB_EVENTS if "--events" in exc.message else ids.SUB_FILTER
+        await ack(response_action="errors", errors={block: str(exc)[:150]})
+        return
+    await ack()
+
+
+@guarded
+async def subscribe_from_form(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
+    signed = deps.signer.verify((body.get("view") or {}).get("private_metadata")) or {}
+    channel, user = str(signed.get("subscribe") or ""), (body.get("user") or {})
+    request = parse_subscribe(_form_text(body))
+    asked = {"channel_id": channel, "user_id": user.get("id"), "user_name": user.get("username")}
+
+    async def respond(**message: Any) -> None:  # what the command would answer, privately here
+        await client.chat_postEphemeral(
+            channel=channel, user=str(user.get("id")), text=str(message.get("text"))
+        )
+
+    await subscribe(deps, client, respond, asked, request)  # type: ignore[arg-type]
+
+
+def register(app: AsyncApp) -> None:
+    app.view(ids.SUBSCRIBE_VIEW)(ack=ack_form, lazy=[subscribe_from_form])

@@ -73,9 +73,9 @@ class HelpCommand:
 
 @dataclass(frozen=True)
 class SubscribeCommand:
-    """`/ticket subscribe <filter>`: the channel is told of matching changes."""
+    """`/ticket subscribe <filter>`: the channel is told of matching changes (None: the form)."""
 
-    request: SubscribeRequest
+    request: SubscribeRequest | None
 
 
 @dataclass(frozen=True)

@@ -689,7 +689,9 @@ SUBSCRIPTION_VERBS = ("subscribe", "subscriptions", "unsubscribe", "notify")
 def _subscription_command(verb: str, rest: str, offset: int) -> Command:
     rest = rest.strip()
     if verb == "subscribe":
-        if rest in ("", "help"):
+        if rest == "":
+            return SubscribeCommand(None)
+        if rest == "help":
             raise ParseError("subscribe needs a filter", offset, verb, FILTER_HINT)
         try:
             return SubscribeCommand(parse_subscribe(rest))

@@ -185,9 +185,46 @@ async def test_a_channel_the_bot_cannot_post_in_keeps_no_subscription(subs: Harn
     assert last(subs.calls("response"))["text"] == "No subscriptions"
 
 
-async def test_subscribe_alone_explains_the_filters(subs: Harness) -> None:
-    answer = await subs.command("subscribe")
+async def test_subscribe_help_explains_the_filters(subs: Harness) -> None:
+    answer = await subs.command("subscribe help")
     assert answer.json()["text"].startswith("Subscribe needs a filter. A filter is field=value words")
+
+
+async def test_subscribe_alone_opens_a_form_that_subscribes_the_channel(subs: Harness) -> None:
+    from blocks import ids
+    from tests.handlers.payloads import view_submission
+
+    await subs.command("subscribe")
+    [opened] = subs.calls("views.open")
+    view = opened.args["view"]
+    assert [b["label"]["text"] for b in view["blocks"]] == [
+        "Which Jira tickets",
+        "When",
+        "Later changes of a ticket",
+        "Or one digest a day, at",
+    ]
+
+    def state(filter_text: str) -> dict[str, Any]:
+        everything = [{"value": e} for e in ("created", "updated", "closed", "deleted")]
+        return {
+            ids.SUB_FILTER: {ids.SETTINGS_VALUE: {"type": "plain_text_input", "value": filter_text}},
+            ids.SUB_EVENTS: {
+                ids.SETTINGS_VALUE: {"type": "multi_static_select", "selected_options": everything}
+            },
+            ids.SUB_THREAD: {
+                ids.SETTINGS_VALUE: {"type": "static_select", "selected_option": {"value": "broadcast"}}
+            },
+            ids.SUB_DIGEST: {ids.SETTINGS_VALUE: {"type": "timepicker", "selected_time": None}},
+        }
+
+    wrong = await subs.interact(view_submission(view, state("colour=red")))
+    assert wrong.json()["errors"][ids.SUB_FILTER].startswith("'colour' is not a field a filter can use")
+    subs.reset_counts()
+    await subs.interact(view_submission(view, state("priority=High")))
+    [said] = posts(subs, JIRA_CHANNEL)
+    assert said.args["text"].startswith(
+        "<@U0ANA> subscribed this channel to Jira changes: `priority=High --thread broadcast`"
+    )
 
 
 async def test_a_digest_collects_the_matches_and_posts_them_once_a_day(subs: Harness) -> None:
