@@ -49,6 +49,7 @@ from bot.store.subscriptions import LimitReached, SubscriptionStore
 from handlers import texts
 from handlers.deps import SlackDeps
 from handlers.job_data import JobData
+from handlers.pacing import ChannelPacer
 from handlers.surface import guarded
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,18 @@ NO_WEBHOOK = (
 )
 POSTS_AT_ONCE = 8  # channels told of one change concurrently (each channel's lines stay in order)
 SHOWN_WHEN_UNKNOWN = ("status", "priority", "assignees")  # a first sight says these, not a change
+
+
+_pacers: dict[tuple[float, int], ChannelPacer] = {}
+
+
+def pacer_of(deps: SlackDeps) -> ChannelPacer:
+    """This process's pacer (one per setting: tests run several bots in one process)."""
+    settings = deps.config.settings
+    key = (settings.subscription_post_seconds, settings.subscription_backlog)
+    if key not in _pacers:
+        _pacers[key] = ChannelPacer(*key)
+    return _pacers[key]
 
 
 def _refused(message: str) -> str:
@@ -118,6 +131,17 @@ async def _resolve(deps: SlackDeps, account: Account, clause: Clause, actor: Act
     return Condition(word=clause.word, field=field, ids=tuple(ids), names=tuple(names), negate=clause.negate)
 
 
+def _account(deps: SlackDeps, channel: str, named: str | None) -> Account:
+    """The channel's account, or the one named with --account (the user must be allowed on it)."""
+    if named is None:
+        return deps.service.account_for(channel)
+    account = deps.config.account(named)
+    if account is None:
+        known = ", ".join(deps.config.accounts) or "none"
+        raise UserInputError(f"--account {named}: no account named {named!r} (known: {known})")
+    return account
+
+
 async def _channel_member(deps: SlackDeps, user: str, channel: str) -> bool:
     directory = deps.core.slack_directory
     if directory is None:
@@ -151,8 +175,8 @@ async def subscribe(
         return
     actor = Actor(slack_user_id=user, name=body.get("user_name"))
     try:
-        account = deps.service.account_for(channel)
-        await deps.service.check_may_update(account, actor, channel, ask_the_tool=False)
+        account = _account(deps, channel, request.account)
+        await deps.service.check_may_subscribe(account, actor, channel)
         if not await _channel_member(deps, user, channel):
             raise UserInputError(f"only a member of <#{channel}> can subscribe it; join it first")
         conditions = [await _resolve(deps, account, clause, actor) for clause in request.clauses]
@@ -231,9 +255,7 @@ async def unsubscribe(deps: SlackDeps, respond: AsyncRespond, body: dict[str, An
     )
     try:
         if account is not None:
-            await deps.service.check_may_update(
-                account, Actor(slack_user_id=user), channel, ask_the_tool=False
-            )
+            await deps.service.check_may_subscribe(account, Actor(slack_user_id=user), channel)
         if not await _channel_member(deps, user, channel):
             raise UserInputError(f"only a member of <#{channel}> can change its subscriptions")
     except UserInputError as exc:
@@ -380,19 +402,33 @@ async def _tell(
         message["thread_ts"] = thread
         if sub.thread == "broadcast":
             message["reply_broadcast"] = True
-    try:
-        answer = await client.chat_postMessage(**message)
-    except SlackApiError as exc:  # left as logged: the next change of the ticket is told again
-        log.warning(
-            "subscription %s: a change of %s was not posted in %s (%s)",
-            sub.id,
-            data.ticket,
-            sub.channel,
-            exc.response.get("error"),
-        )
-        return
-    if not thread and answer.get("ts"):
-        await store.keep_thread(sub.channel, integrated, data.ticket, str(answer["ts"]))
+
+    async def post() -> None:
+        try:
+            answer = await client.chat_postMessage(**message)
+        except SlackApiError as exc:  # after the client's own retries (429 Retry-After, 5xx)
+            log.warning(
+                "subscription %s: a change of %s was not posted in %s (%s)",
+                sub.id,
+                data.ticket,
+                sub.channel,
+                exc.response.get("error"),
+            )
+            return
+        if not thread and answer.get("ts"):
+            await store.keep_thread(sub.channel, integrated, data.ticket, str(answer["ts"]))
+
+    async def summary(refs: list[str]) -> None:
+        shown = ", ".join(dict.fromkeys(refs[:20])) + ("…" if len(set(refs)) > 20 else "")
+        said = f"{len(refs)} more changes in the last minute: {shown} (each ticket's thread has the rest)"
+        try:
+            await client.chat_postMessage(channel=sub.channel, text=said)
+        except SlackApiError as exc:
+            log.warning("a backlog summary was not posted in %s (%s)", sub.channel, exc.response.get("error"))
+
+    seen = ticket or before
+    ref = seen.display_ref if seen is not None else data.ticket
+    await pacer_of(deps).send(sub.channel, ref, post, summary)
 
 
 # -- the form (`/ticket subscribe` alone) ---------------------------------------------------

@@ -46,6 +46,7 @@ def distributed_settings(
         truto_webhook_secret=payloads.WEBHOOK_SECRET,
         webhook_coalesce_seconds=0.05,
         channel_card="full",
+        subscription_post_seconds=0,
     )
     return Settings(**(values | overrides))
 

@@ -66,6 +66,7 @@ class Permissions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     update: UpdateRule = Field(default_factory=UpdateRule)
+    subscribe: UpdateRule | None = None  # who may change a channel's subscriptions; None: as update
     read_only_channels: tuple[str, ...] = ()
     locked_fields: tuple[str, ...] = DEFAULT_LOCKED_FIELDS
 

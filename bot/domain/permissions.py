@@ -53,6 +53,24 @@ async def check_update(
         raise NotPermitted(f"{field_list(locked)} {verb} locked in the ticketbot configuration")
 
 
+async def check_subscribe(
+    account: Account, user_id: str | None, channel: str | None, groups: GroupDirectory | None = None
+) -> None:
+    """Raise NotPermitted unless this user may change this channel's subscriptions to this
+    account (`permissions.subscribe`, else `permissions.update`). A read-only channel may
+    subscribe: a subscription changes no ticket."""
+    rules = account.permissions
+    rule = rules.subscribe or rules.update
+    if not rule.open and not await _allowed(
+        rule.users, rule.usergroups, rule.channels, user_id, channel, groups
+    ):
+        key = "subscribe" if rules.subscribe is not None else "update"
+        raise NotPermitted(
+            f"you may not change this channel's {account.display_tool} subscriptions; an admin can "
+            f"allow you (permissions.{key} of the {account.name} account in the ticketbot config)"
+        )
+
+
 async def _allowed(
     users: tuple[str, ...],
     usergroups: tuple[str, ...],

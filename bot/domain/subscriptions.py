@@ -83,6 +83,7 @@ class SubscribeRequest:
     fields: tuple[str, ...] = ()  # CHANGE_FIELDS words the line names; empty: every changed one
     thread: Thread = "on"
     digest: str | None = None  # "HH:MM": one message a day instead of a line per change
+    account: str | None = None  # another of the deployment's accounts than the channel's
 
 
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -147,6 +148,7 @@ def parse_subscribe(text: str) -> SubscribeRequest:
     fields: tuple[str, ...] = ()
     thread: Thread = "on"
     digest: str | None = None
+    account: str | None = None
     position = 0
     i = 0
     while i < len(words):
@@ -165,6 +167,12 @@ def parse_subscribe(text: str) -> SubscribeRequest:
                 events = _choices("--events", value, EVENTS, position)  # type: ignore[assignment]
             elif option == "fields":
                 fields = _choices("--fields", value, tuple(CHANGE_FIELDS), position)
+            elif option == "account":
+                if not value:
+                    raise ParseError(
+                        "--account needs an account's name", position, word, "e.g. --account linear"
+                    )
+                account = value
             elif option == "thread":
                 thread = _choices("--thread", value, THREADS, position)[0]  # type: ignore[assignment]
             else:
@@ -172,7 +180,7 @@ def parse_subscribe(text: str) -> SubscribeRequest:
                     f"unknown option --{option}",
                     position,
                     word,
-                    "options: --events, --fields, --thread, --digest",
+                    "options: --events, --fields, --thread, --digest, --account",
                 )
             i += 1
             continue
@@ -200,7 +208,7 @@ def parse_subscribe(text: str) -> SubscribeRequest:
             repeated.word,
             f"give its values once, comma separated: {repeated.word}=a,b",
         )
-    return SubscribeRequest(tuple(clauses), changed, events, fields, thread, digest)
+    return SubscribeRequest(tuple(clauses), changed, events, fields, thread, digest, account)
 
 
 class Condition(BaseModel):

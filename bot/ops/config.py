@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     bulk_budget_share: float = Field(default=0.6, gt=0, le=1)  # of an account's API budget, at most
     subscriptions_per_channel: int = Field(default=20, ge=1)
     subscriptions_per_workspace: int = Field(default=500, ge=1)
+    subscription_post_seconds: float = Field(default=1.0, ge=0)  # a channel's lines, at most one per
+    subscription_backlog: int = Field(default=10, ge=1)  # lines waiting for a channel before a summary
 
     @property
     def webhook_secrets(self) -> list[str]:

@@ -20,7 +20,7 @@ from bot.domain.fields import FIELDS, Kind, field_list
 from bot.domain.grammar import parse
 from bot.domain.matching import compact, resolve
 from bot.domain.models import Change, Ref, Ticket, TicketUpdate
-from bot.domain.permissions import check_update
+from bot.domain.permissions import check_subscribe, check_update
 from bot.domain.refs import TicketRef, parse_ref
 from bot.ops.config import AppConfig
 from bot.service.lookups import Lookups
@@ -130,6 +130,9 @@ class Planner:
         return snapshot if snapshot is not None else await self.fetch_ticket(account, ref)
 
     # -- updates ---------------------------------------------------------------------
+
+    async def check_may_subscribe(self, account: Account, actor: Actor, channel: str | None) -> None:
+        await check_subscribe(account, actor.slack_user_id, channel, self.directory)
 
     async def check_may_update(
         self,

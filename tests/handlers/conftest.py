@@ -130,6 +130,7 @@ def harness_config(
         "truto_webhook_secret": payloads.WEBHOOK_SECRET,
         "webhook_coalesce_seconds": 0.05,
         "channel_card": "full",  # the compact line has tests of its own (test_channel_card.py)
+        "subscription_post_seconds": 0,  # Slack's pace has tests of its own (test_pacing.py)
     }
     settings = Settings(**(fields | overrides))
     return AppConfig(

@@ -269,3 +269,32 @@ async def test_thread_off_keeps_one_line_per_ticket_up_to_date(subs: Harness) ->
     [update] = subs.calls("chat.update")  # …the first one, updated
     assert update.args["ts"] == line.answer["ts"]
     assert update.args["blocks"][0]["text"]["text"].endswith(": status In Progress → In Review · in Jira")
+
+
+async def test_another_account_by_name_and_who_may_manage_subscriptions(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> None:
+    from bot.domain.accounts import Permissions, UpdateRule
+    from tests.conftest import JIRA
+
+    guarded = JIRA.model_copy(update={"permissions": Permissions(subscribe=UpdateRule(users=("U0BRUNO",)))})
+    config = harness_config(sandbox, fake_slack, clean_redis, jira=guarded)
+    fake_slack.state.memberships["U0ANA"] = [JIRA_CHANNEL]
+    async with running(config, sandbox, fake_slack) as harness:
+        refused = await subscribe(harness, "priority=High")
+        assert refused["text"].startswith(
+            "You may not change this channel's Jira subscriptions; an admin can allow you "
+            "(permissions.subscribe of the jira account in the ticketbot config)."
+        )
+        unknown = await subscribe(harness, "priority=High --account github")
+        assert unknown["text"].startswith("--account github: no account named 'github' (known: jira, linear)")
+        said = await subscribe(harness, "priority=Urgent --account linear")
+        assert said["text"].startswith("<@U0ANA> subscribed this channel to Linear changes: `priority=Urgent")
+        harness.reset_counts()
+        harness.sandbox.state.profiles["sandbox-linear"].tickets["ENG-7"]["priority"] = {
+            "id": "lp1",
+            "name": "Urgent",
+        }
+        await harness.truto_event(record_event("updated", "ENG-7", account="sandbox-linear"))
+        [line] = posts(harness, JIRA_CHANNEL)
+        assert "ENG-7" in line.args["text"]
