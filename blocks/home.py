@@ -74,6 +74,46 @@ def _section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}
 
 
+@dataclass(frozen=True)
+class HomeSubscription:
+    channel: str
+    filter: str
+    tool: str
+    remove_value: str  # signed: which subscription
+
+
+def _subscription_blocks(subs: Sequence[HomeSubscription]) -> list[Block]:
+    if subs:
+        blocks = [_section("*Subscriptions* in your channels")]
+        for item in subs[:15]:
+            blocks.append(
+                {
+                    "type": "section",
+                    "text": {
+                        "type": "mrkdwn",
+                        "text": truncate(
+                            f"<#{item.channel}> `{escape(item.filter)}` in {escape(item.tool)}", 3000
+                        ),
+                    },
+                    "accessory": {
+                        "type": "button",
+                        "action_id": ids.SUB_REMOVE,
+                        "text": {"type": "plain_text", "text": "Remove"},
+                        "value": item.remove_value,
+                    },
+                }
+            )
+    else:
+        blocks = [_section("*Subscriptions*\nNone of your channels follows any tickets yet.")]
+    add = {
+        "type": "button",
+        "action_id": ids.SUB_ADD,
+        "text": {"type": "plain_text", "text": "Subscribe a channel"},
+        "value": "add",
+    }
+    return [*blocks, {"type": "actions", "elements": [add]}, {"type": "divider"}]
+
+
 def _notify_blocks(on: bool) -> list[Block]:
     said = (
         "*Your notifications* are on: a DM when a ticket is assigned to you, when one assigned to or "
@@ -97,6 +137,7 @@ def home_view(
     recent: Sequence[RecentUpdate] | None,
     connect: ConnectPanel | None = None,
     notify: bool | None = None,
+    subscriptions: Sequence[HomeSubscription] | None = None,
 ) -> dict[str, Any]:
     """`recent` is None when no audit trail is kept (no Redis); `connect` in distributed mode;
     `notify`: the reader's personal notifications (None: not offered, no tool connected)."""
@@ -126,6 +167,8 @@ def home_view(
         )
     )
     blocks.append({"type": "divider"})
+    if subscriptions is not None:
+        blocks += _subscription_blocks(subscriptions)
     if notify is not None:
         blocks += [*_notify_blocks(notify), {"type": "divider"}]
     if recent is None:

@@ -106,3 +106,6 @@ SUB_FILTER = "subscribe_filter"
 SUB_EVENTS = "subscribe_events"
 SUB_THREAD = "subscribe_thread"
 SUB_DIGEST = "subscribe_digest"
+SUB_CHANNEL = "subscribe_channel"  # the form opened from the Home tab: which channel
+SUB_REMOVE = "subscription_remove"  # the Home tab's Remove of one subscription
+SUB_ADD = "subscription_add"  # the Home tab's "Subscribe a channel"

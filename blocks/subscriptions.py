@@ -95,8 +95,9 @@ def _option(value: str, text: str) -> dict[str, Any]:
     return {"text": _plain(text), "value": value}
 
 
-def subscribe_view(metadata: str, tool: str) -> dict[str, Any]:
-    """`/ticket subscribe` alone: the filter and its options in a form."""
+def subscribe_view(metadata: str, tool: str, pick_channel: bool = False) -> dict[str, Any]:
+    """`/ticket subscribe` alone: the filter and its options in a form (from the Home tab, with
+    the channel to subscribe)."""
     events = [_option(e, e.capitalize()) for e in ("created", "updated", "closed", "deleted")]
     threads = [
         _option("on", "Later changes in the first line's thread"),
@@ -151,6 +152,20 @@ def subscribe_view(metadata: str, tool: str) -> dict[str, Any]:
             "hint": _plain("Empty: a line per change. The time is yours (your Slack profile's time zone)."),
         },
     ]
+    if pick_channel:
+        blocks.insert(
+            0,
+            {
+                "type": "input",
+                "block_id": ids.SUB_CHANNEL,
+                "label": _plain("Channel"),
+                "element": {
+                    "type": "conversations_select",
+                    "action_id": ids.SETTINGS_VALUE,
+                    "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+                },
+            },
+        )
     return {
         "type": "modal",
         "callback_id": ids.SUBSCRIBE_VIEW,

@@ -9,10 +9,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
-from blocks.home import ConnectPanel, RecentUpdate, Routing, home_view
+from blocks.home import ConnectPanel, HomeSubscription, RecentUpdate, Routing, home_view
 from blocks.messages import tool_examples
+from blocks.subscriptions import subscribe_view
 from bot.domain.accounts import Account
-from handlers import notifications
+from bot.domain.actors import Actor
+from bot.domain.errors import UserInputError
+from handlers import notifications, subscriptions, texts
 from handlers.deps import SlackDeps
 from handlers.shortcuts import known_prefixes
 from handlers.surface import ack_only, guarded
@@ -96,6 +99,65 @@ async def connect_panel(deps: SlackDeps, user: str) -> ConnectPanel | None:
     )
 
 
+async def home_subscriptions(deps: SlackDeps, user: str) -> list[HomeSubscription] | None:
+    """The subscriptions of the channels this user is in (an admin: all); None when they cannot
+    work here (no tool, or no webhook)."""
+    if not deps.config.accounts or not deps.config.settings.webhook_secrets:
+        return None
+    directory = deps.core.slack_directory
+    visible: frozenset[str] | None = None
+    if directory is not None and not await directory.is_admin(user):
+        visible = await directory.channels_of(user) or frozenset()
+    found = []
+    for account in deps.config.accounts.values():
+        for sub in await subscriptions.store_of(deps).of_account(account.integrated_account_id):
+            if visible is None or sub.channel in visible:
+                value = deps.signer.sign({"rm": sub.id, "a": sub.account})
+                found.append(HomeSubscription(sub.channel, sub.shown(), account.display_tool, value))
+    return found
+
+
+@guarded
+async def remove_subscription(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
+    """The Home tab's Remove: as `/ticket unsubscribe` would, for whoever may."""
+    user = str((body.get("user") or {}).get("id") or "")
+    signed = deps.signer.verify(((body.get("actions") or [{}])[0]).get("value")) or {}
+    store = subscriptions.store_of(deps)
+    account = next(
+        (a for a in deps.config.accounts.values() if a.integrated_account_id == signed.get("a")), None
+    )
+    gone = (
+        next(
+            (s for s in await store.of_account(account.integrated_account_id) if s.id == signed.get("rm")),
+            None,
+        )
+        if account
+        else None
+    )
+    if account is not None and gone is not None:
+        try:
+            await deps.service.check_may_subscribe(account, Actor(slack_user_id=user), gone.channel)
+            if not await subscriptions.channel_member(deps, user, gone.channel):
+                raise UserInputError(f"only a member of <#{gone.channel}> can change its subscriptions")
+        except UserInputError as exc:
+            await client.chat_postMessage(channel=user, text=texts.refusal(str(exc)))
+            return
+        await store.remove(gone)
+        await client.chat_postMessage(
+            channel=gone.channel, text=f"<@{user}> removed this channel's subscription `{gone.shown()}`."
+        )
+    await publish_for(deps, client, user)
+
+
+@guarded
+async def add_subscription(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
+    """The Home tab's "Subscribe a channel": the form, with the channel to pick."""
+    main = deps.config.account(deps.config.default_account or "") or next(iter(deps.config.accounts.values()))
+    metadata = deps.signer.sign({"subscribe": ""})
+    view = subscribe_view(metadata, main.display_tool, pick_channel=True)
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
 @guarded
 async def publish_home(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
     """Once per event (Slack retries deliveries), within the user's quota (opening the tab again
@@ -124,6 +186,7 @@ async def publish_for(deps: SlackDeps, client: AsyncWebClient, user: str) -> Non
         await recent(deps, user),
         await connect_panel(deps, user),
         notify,
+        await home_subscriptions(deps, user),
     )
     await client.views_publish(user_id=user, view=view)
 
@@ -144,3 +207,5 @@ def register(app: AsyncApp) -> None:
     app.action(ids.CONNECT_TRACKER)(ack_only)
     app.action(ids.RECONNECT_TRACKER)(ack_only)
     app.action(ids.NOTIFY_TOGGLE)(ack=ack_only, lazy=[toggle_notifications])
+    app.action(ids.SUB_REMOVE)(ack=ack_only, lazy=[remove_subscription])
+    app.action(ids.SUB_ADD)(ack=ack_only, lazy=[add_subscription])

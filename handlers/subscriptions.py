@@ -142,7 +142,7 @@ def _account(deps: SlackDeps, channel: str, named: str | None) -> Account:
     return account
 
 
-async def _channel_member(deps: SlackDeps, user: str, channel: str) -> bool:
+async def channel_member(deps: SlackDeps, user: str, channel: str) -> bool:
     directory = deps.core.slack_directory
     if directory is None:
         return True
@@ -177,7 +177,7 @@ async def subscribe(
     try:
         account = _account(deps, channel, request.account)
         await deps.service.check_may_subscribe(account, actor, channel)
-        if not await _channel_member(deps, user, channel):
+        if not await channel_member(deps, user, channel):
             raise UserInputError(f"only a member of <#{channel}> can subscribe it; join it first")
         conditions = [await _resolve(deps, account, clause, actor) for clause in request.clauses]
         directory = deps.core.slack_directory
@@ -256,7 +256,7 @@ async def unsubscribe(deps: SlackDeps, respond: AsyncRespond, body: dict[str, An
     try:
         if account is not None:
             await deps.service.check_may_subscribe(account, Actor(slack_user_id=user), channel)
-        if not await _channel_member(deps, user, channel):
+        if not await channel_member(deps, user, channel):
             raise UserInputError(f"only a member of <#{channel}> can change its subscriptions")
     except UserInputError as exc:
         await respond(response_type="ephemeral", text=texts.refusal(str(exc)))
@@ -449,6 +449,15 @@ async def open_form(deps: SlackDeps, client: AsyncWebClient, body: dict[str, Any
     )
 
 
+def _form_channel(body: dict[str, Any], signed: dict[str, Any]) -> str:
+    """The channel of `/ticket subscribe` alone, or the one picked in the Home tab's form."""
+    if signed.get("subscribe"):
+        return str(signed["subscribe"])
+    values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+    picked = ((values.get(ids.SUB_CHANNEL) or {}).get(ids.SETTINGS_VALUE) or {}).get("selected_conversation")
+    return str(picked) if picked else ""
+
+
 def _form_text(body: dict[str, Any]) -> str:
     """The form's answers as the words `/ticket subscribe` takes."""
     values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
@@ -475,6 +484,9 @@ async def ack_form(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None
             errors={ids.SUB_FILTER: "This form has expired; type /ticket subscribe again."},
         )
         return
+    if not _form_channel(body, signed):
+        await ack(response_action="errors", errors={ids.SUB_CHANNEL: "Pick the channel to subscribe."})
+        return
     try:
         parse_subscribe(_form_text(body))
     except ParseError as exc:
@@ -487,7 +499,7 @@ async def ack_form(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None
 @guarded
 async def subscribe_from_form(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
     signed = deps.signer.verify((body.get("view") or {}).get("private_metadata")) or {}
-    channel, user = str(signed.get("subscribe") or ""), (body.get("user") or {})
+    channel, user = _form_channel(body, signed), (body.get("user") or {})
     request = parse_subscribe(_form_text(body))
     asked = {"channel_id": channel, "user_id": user.get("id"), "user_name": user.get("username")}
 

@@ -94,7 +94,13 @@ async def test_the_home_tab_turns_them_on_and_off(harness: Harness) -> None:
 
     await harness.event(home_opened("U0ANA"))
     view = last(harness.calls("views.publish"))["view"]
-    [button] = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    [button] = [
+        e
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "toggle_notifications"
+    ]
     assert (button["text"]["text"], button["value"]) == ("Turn on", "on")
     click = block_actions(
         {"action_id": button["action_id"], "block_id": "b", "type": "button", "value": "on"},

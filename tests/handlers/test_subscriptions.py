@@ -298,3 +298,57 @@ async def test_another_account_by_name_and_who_may_manage_subscriptions(
         await harness.truto_event(record_event("updated", "ENG-7", account="sandbox-linear"))
         [line] = posts(harness, JIRA_CHANNEL)
         assert "ENG-7" in line.args["text"]
+
+
+async def test_the_home_tab_lists_adds_and_removes_subscriptions(subs: Harness) -> None:
+    from blocks import ids
+    from tests.handlers.payloads import block_actions, view_submission
+    from tests.handlers.test_home import home_opened
+
+    await subscribe(subs, "priority=High")
+    subs.reset_counts()
+    await subs.event(home_opened("U0ANA"))
+    blocks = last(subs.calls("views.publish"))["view"]["blocks"]
+    [listed] = [b for b in blocks if (b.get("accessory") or {}).get("action_id") == ids.SUB_REMOVE]
+    assert listed["text"]["text"] == f"<#{JIRA_CHANNEL}> `priority=High` in Jira"
+
+    def click(action_id: str, value: str) -> dict[str, Any]:
+        payload = block_actions(
+            {"action_id": action_id, "block_id": "b", "type": "button", "value": value},
+            channel="D0HOME",
+            response_url=subs.slack.response_url(),
+        )
+        for key in ("container", "channel", "response_url"):
+            payload.pop(key)  # a Home tab button
+        return payload
+
+    await subs.interact(click(ids.SUB_ADD, "add"))
+    form = last(subs.calls("views.open"))["view"]
+    assert form["blocks"][0]["label"]["text"] == "Channel"
+    state = {
+        ids.SUB_CHANNEL: {
+            ids.SETTINGS_VALUE: {"type": "conversations_select", "selected_conversation": OTHER}
+        },
+        ids.SUB_FILTER: {ids.SETTINGS_VALUE: {"type": "plain_text_input", "value": "changed=status"}},
+        ids.SUB_EVENTS: {
+            ids.SETTINGS_VALUE: {"type": "multi_static_select", "selected_options": [{"value": "updated"}]}
+        },
+        ids.SUB_THREAD: {ids.SETTINGS_VALUE: {"type": "static_select", "selected_option": {"value": "on"}}},
+        ids.SUB_DIGEST: {ids.SETTINGS_VALUE: {"type": "timepicker", "selected_time": None}},
+    }
+    subs.reset_counts()
+    await subs.interact(view_submission(form, state))
+    [said] = posts(subs, OTHER)
+    assert said.args["text"].startswith(
+        "<@U0ANA> subscribed this channel to Jira changes: `changed=status --events updated`"
+    )
+
+    subs.reset_counts()
+    await subs.interact(click(ids.SUB_REMOVE, listed["accessory"]["value"]))
+    [removed] = posts(subs, JIRA_CHANNEL)
+    assert removed.args["text"] == "<@U0ANA> removed this channel's subscription `priority=High`."
+    blocks = last(subs.calls("views.publish"))["view"]["blocks"]
+    shown = [
+        b["text"]["text"] for b in blocks if (b.get("accessory") or {}).get("action_id") == ids.SUB_REMOVE
+    ]
+    assert shown == [f"<#{OTHER}> `changed=status --events updated` in Jira"]
