@@ -15,6 +15,7 @@ import logging
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -329,30 +330,35 @@ async def deliver(
             continue  # made through the bot in this very channel: its card said so already
         chosen[sub.channel] = sub
     at_once = asyncio.Semaphore(POSTS_AT_ONCE)
+    change = _Change(account, data, ticket, before, changes, event, origin)
 
     async def tell(sub: Subscription) -> None:
         async with at_once:
             if not await store.first_telling(sub.channel, integrated, data.ticket, state):
                 return
             if sub.digest:
-                line = _line(sub, account, data, ticket, before, changes, event, origin)
-                await store.collect(sub, data.ticket, change_line(line)[1][0]["text"]["text"])
+                await store.collect(sub, data.ticket, change_line(_line(sub, change))[1][0]["text"]["text"])
             else:
-                await _tell(deps, client, sub, account, data, ticket, before, changes, event, origin)
+                await _tell(deps, client, sub, change)
 
     await asyncio.gather(*(tell(sub) for sub in chosen.values()))
 
 
-def _line(
-    sub: Subscription,
-    account: Account,
-    data: JobData,
-    ticket: Ticket | None,
-    before: Ticket | None,
-    changes: dict[str, tuple[str, str]],
-    event: Event,
-    origin: dict[str, Any] | None,
-) -> ChangeLine:
+@dataclass(frozen=True)
+class _Change:
+    """One change of a ticket, as every subscribed channel is told of it."""
+
+    account: Account
+    data: JobData
+    ticket: Ticket | None  # after it (None: deleted)
+    before: Ticket | None  # as the bot last saw it
+    changes: dict[str, tuple[str, str]]
+    event: Event
+    origin: dict[str, Any] | None  # the bot's own write of this state, and from where
+
+
+def _line(sub: Subscription, change: _Change) -> ChangeLine:
+    ticket, before, changes, data = change.ticket, change.before, change.changes, change.data
     named = changes
     if sub.fields:
         wanted = {CHANGE_FIELDS[w] for w in sub.fields}
@@ -362,29 +368,19 @@ def _line(
         ref=shown_ticket.display_ref if shown_ticket else data.ticket,
         url=shown_ticket.web_url if shown_ticket else None,
         title=(shown_ticket.name or "") if shown_ticket else "",
-        event=event,
+        event=change.event,
         changes=[(CHANGE_LABELS[f], old, new) for f, (old, new) in named.items()],
-        tool=account.display_tool,
-        by=origin.get("user") if origin else None,
+        tool=change.account.display_tool,
+        by=change.origin.get("user") if change.origin else None,
         current=[(CHANGE_LABELS[f], ticket.display(f)) for f in SHOWN_WHEN_UNKNOWN]
         if ticket and not before
         else (),
     )
 
 
-async def _tell(
-    deps: SlackDeps,
-    client: AsyncWebClient,
-    sub: Subscription,
-    account: Account,
-    data: JobData,
-    ticket: Ticket | None,
-    before: Ticket | None,
-    changes: dict[str, tuple[str, str]],
-    event: Event,
-    origin: dict[str, Any] | None,
-) -> None:
-    text, blocks = change_line(_line(sub, account, data, ticket, before, changes, event, origin))
+async def _tell(deps: SlackDeps, client: AsyncWebClient, sub: Subscription, change: _Change) -> None:
+    account, data, ticket, before = change.account, change.data, change.ticket, change.before
+    text, blocks = change_line(_line(sub, change))
     store = store_of(deps)
     integrated = account.integrated_account_id
     thread = await store.thread(sub.channel, integrated, data.ticket)

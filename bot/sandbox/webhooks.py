@@ -137,37 +137,32 @@ class Webhooks:
         of the sandbox's event loop)."""
         event = f"record:{action}"
         for webhook in list(self.registered.values()):
-            wanted = webhook["event_types"]
-            if not webhook["is_active"] or (wanted and event not in wanted and "record:*" not in wanted):
-                continue
             payload = {
                 "integrated_account_id": integrated_account_id,
                 "unified_model": "ticketing",
                 "resource": "tickets",
                 "record": ticket,
             }
-            envelope = self._envelope(webhook, event, payload)
-            delivery = Delivery(webhook["id"], event, json.dumps(envelope).encode())
-            self.deliveries.append(delivery)
-            task = asyncio.get_running_loop().create_task(self._deliver(webhook, delivery))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._send(webhook, event, payload, "record:*")
 
     def emit_account(self, event: str, payload: Obj) -> None:
         """Send an `integrated_account:*` event (the connection flow's) to every webhook that
         wants it."""
         for webhook in list(self.registered.values()):
-            wanted = webhook["event_types"]
-            if not webhook["is_active"] or (
-                wanted and event not in wanted and "integrated_account:*" not in wanted
-            ):
-                continue
-            envelope = self._envelope(webhook, event, payload)
-            delivery = Delivery(webhook["id"], event, json.dumps(envelope).encode())
-            self.deliveries.append(delivery)
-            task = asyncio.get_running_loop().create_task(self._deliver(webhook, delivery))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._send(webhook, event, payload, "integrated_account:*")
+
+    def _send(self, webhook: Obj, event: str, payload: Obj, family: str) -> None:
+        """Deliver in the background of the sandbox's loop, if the webhook wants the event (its
+        event_types name it, or its family, or nothing)."""
+        wanted = webhook["event_types"]
+        if not webhook["is_active"] or (wanted and event not in wanted and family not in wanted):
+            return
+        envelope = self._envelope(webhook, event, payload)
+        delivery = Delivery(webhook["id"], event, json.dumps(envelope).encode())
+        self.deliveries.append(delivery)
+        task = asyncio.get_running_loop().create_task(self._deliver(webhook, delivery))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _deliver(self, webhook: Obj, delivery: Delivery, retries: int = RETRIES) -> None:
         with self._lock:
