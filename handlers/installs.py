@@ -11,6 +11,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.store.purge import purge_accounts
+from handlers import notifications
 from handlers.surface import ack_only
 from handlers.tenancy import Tenancy
 
@@ -28,6 +29,7 @@ def register(app: AsyncApp, tenancy: Tenancy) -> None:
         team = None if context.is_enterprise_install else context.team_id
         gone = await tenancy.workspaces.uninstall(tenant, enterprise_id=context.enterprise_id, team_id=team)
         purged = await purge_accounts(tenancy.deps.core.redis, gone)
+        await notifications.store_of(tenancy.deps, tenant).forget_all()
         log.info("%s uninstalled: %d accounts forgotten, %d cached keys purged", tenant, len(gone), purged)
 
     app.event("app_uninstalled")(ack=ack_only, lazy=[uninstall])

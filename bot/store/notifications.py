@@ -19,6 +19,10 @@ class NotifyStore:
         entry = await self.backend.get(self.key)
         return [str(u) for u in entry.value] if entry is not None and isinstance(entry.value, list) else []
 
+    async def forget_all(self) -> None:
+        """The workspace uninstalled: nobody there is notified any more."""
+        await self.backend.delete(self.key)
+
     async def turn(self, user: str, on: bool) -> None:
         token = None
         for _ in range(50):

@@ -150,7 +150,7 @@ class SubscriptionStore:
 
     async def collect(self, sub: Subscription, ticket_id: str, line: str) -> None:
         """A matching change, kept for the next digest (a ticket's latest line replaces its earlier)."""
-        key = keys.key("sub-digest", sub.id)
+        key = keys.key("sub-digest", sub.account, sub.id)
         token = await self._locked(f"digest:{sub.id}")
         try:
             entry = await self.backend.get(key)
@@ -164,7 +164,7 @@ class SubscriptionStore:
             await self.backend.unlock(keys.key("subs-lock", f"digest:{sub.id}"), token)
 
     async def collected(self, sub: Subscription) -> list[str]:
-        entry = await self.backend.get(keys.key("sub-digest", sub.id))
+        entry = await self.backend.get(keys.key("sub-digest", sub.account, sub.id))
         return (
             [str(v) for v in entry.value.values()]
             if entry is not None and isinstance(entry.value, dict)
@@ -172,7 +172,7 @@ class SubscriptionStore:
         )
 
     async def clear_collected(self, sub: Subscription) -> None:
-        await self.backend.delete(keys.key("sub-digest", sub.id))
+        await self.backend.delete(keys.key("sub-digest", sub.account, sub.id))
 
     async def first_digest(self, sub: Subscription, due: datetime) -> bool:
         """True once for one digest's due time, whichever process asks first."""

@@ -65,6 +65,13 @@ async def test_two_workspaces_install_connect_update_and_one_uninstalls(fleet: H
         ("/unified/ticketing/tickets/ENG-7", globex_linear),
     ]
 
+    # ACME's subscriptions and notifications, to be forgotten with it.
+    await fleet.post(slash(ACME, "notify on", fleet.slack.response_url()), FORM)
+    await fleet.post(slash(ACME, "subscribe priority=High", fleet.slack.response_url()), FORM)
+    assert fleet.calls("chat.postMessage")[-1].args["text"].startswith("<@U0ADMIN> subscribed this channel")
+    assert fleet.core.redis is not None
+    assert [k async for k in fleet.core.redis.scan_iter(match=f"*notify*{ACME}*")]
+
     # ACME uninstalls: its installation, accounts and cached keys go; GLOBEX goes on.
     assert fleet.bot.distributed is not None
     database = fleet.bot.distributed.database
@@ -78,7 +85,8 @@ async def test_two_workspaces_install_connect_update_and_one_uninstalls(fleet: H
     assert fleet.core.redis is not None
     left = [k async for k in fleet.core.redis.scan_iter(match=f"*{acme_jira}*")]
     # Only the API budget's window, shared by every deployment on purpose, which ends by itself.
-    assert left and all(k.startswith(b"ticketbot:shared:ratelimit:") for k in left)
+    assert left and all(k.startswith(b"ticketbot:shared:ratelimit:") for k in left)  # no subs either
+    assert [k async for k in fleet.core.redis.scan_iter(match=f"*notify*{ACME}*")] == []
     assert await fleet.core.redis.ttl(left[0]) <= 20
 
     fleet.sandbox.state.requests.clear()

@@ -141,3 +141,31 @@ async def test_a_previews_apply_minted_in_one_workspace_is_refused_in_another(fl
     await fleet.interact(click)  # the preview is still there for its own workspace
     [patch] = fleet.sandbox.state.calls("PATCH")
     assert patch.body == {"priority": {"id": "jp2", "name": "High"}}
+
+
+async def test_connection_events_unsigned_or_for_another_workspaces_account_change_nothing(
+    fleet: Harness,
+) -> None:
+    import json
+    import time as clock
+
+    from tests.handlers.payloads import sign_truto
+
+    acme_jira, _ = await two_jira_workspaces(fleet)
+    body = json.dumps(
+        {
+            "id": "evt_takeover",
+            "event": "integrated_account:active",
+            "created_at": clock.strftime("%Y-%m-%d %H:%M:%S", clock.gmtime()),
+            "payload": {"id": acme_jira, "tenant_id": GLOBEX, "integration": {"name": "jira"}},
+        }
+    ).encode()
+    unsigned = await fleet.truto_event(body, headers={"Content-Type": "application/json"})
+    assert unsigned.status_code == 401
+    forged = await fleet.truto_event(body, headers=sign_truto(body, "not-the-secret"))
+    assert forged.status_code == 401
+    signed = await fleet.truto_event(body)  # a real delivery naming another workspace's account
+    assert signed.text == "ignored: not this tenant's"
+    assert fleet.bot.distributed is not None
+    owner = await fleet.bot.distributed.workspaces.accounts.by_account(acme_jira)
+    assert owner is not None and owner.tenant_id == ACME
