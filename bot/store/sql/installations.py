@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
@@ -20,7 +21,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import (
     SQLAlchemyInstallationStore,
 )
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-from sqlalchemy import Select, Table, and_, desc, or_, select, update
+from sqlalchemy import Select, Table, and_, delete, desc, or_, select, update
 
 from bot.store.sql.cipher import TokenCipher
 from bot.store.sql.database import Database
@@ -144,7 +145,20 @@ class SealedInstallationStore(AsyncInstallationStore):
         return changed
 
 
+class SweptOAuthStateStore(AsyncSQLAlchemyOAuthStateStore):
+    """slack_sdk's state store, which deletes a state only when it is used: here each new state
+    also sweeps the expired ones, so opening /slack/install again and again (anyone can) keeps
+    at most one window's worth of rows."""
+
+    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
+        now = datetime.now(UTC).replace(tzinfo=None)  # slack_sdk stores naive UTC
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(self.oauth_states).where(self.oauth_states.c.expire_at < now))
+        state: str = await super().async_issue(*args, **kwargs)
+        return state
+
+
 def oauth_state_store(database: Database) -> AsyncSQLAlchemyOAuthStateStore:
-    return AsyncSQLAlchemyOAuthStateStore(
+    return SweptOAuthStateStore(
         expiration_seconds=STATE_SECONDS, engine=database.engine, logger=log, table_name=OAUTH_STATES
     )

@@ -91,3 +91,15 @@ async def test_oauth_state_is_used_once(database: Database) -> None:
     assert await states.async_consume(state) is True
     assert await states.async_consume(state) is False
     assert await states.async_consume("forged") is False
+
+
+async def test_issuing_a_state_sweeps_the_expired_ones(database: Database) -> None:
+    states = oauth_state_store(database)
+    old = await states.async_issue()
+    async with database.engine.begin() as conn:  # as if issued long ago, never used
+        await conn.execute(text("UPDATE slack_oauth_states SET expire_at = '2000-01-01 00:00:00'"))
+    fresh = await states.async_issue()
+    async with database.engine.connect() as conn:
+        kept = (await conn.execute(text("SELECT state FROM slack_oauth_states"))).scalars().all()
+    assert kept == [fresh]  # opening /slack/install over and over keeps one window's rows at most
+    assert await states.async_consume(old) is False
