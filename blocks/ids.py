@@ -109,3 +109,7 @@ SUB_DIGEST = "subscribe_digest"
 SUB_CHANNEL = "subscribe_channel"  # the form opened from the Home tab: which channel
 SUB_REMOVE = "subscription_remove"  # the Home tab's Remove of one subscription
 SUB_ADD = "subscription_add"  # the Home tab's "Subscribe a channel"
+COMMENT_SHORTCUT = "add_comment"  # the message shortcut "Add as comment"
+COMMENT_VIEW = "add_comment_form"
+COMMENT_TICKET = "comment_ticket"
+COMMENT_TEXT = "comment_text"

@@ -9,7 +9,7 @@ from typing import Any
 from blocks import ids
 from blocks.modal import option
 from blocks.text import escape, truncate
-from bot.domain.models import Change
+from bot.domain.models import Change, Ticket
 
 Block = dict[str, Any]
 
@@ -221,3 +221,60 @@ def connection_message(tool: str, problem: str | None, reconnect_url: str | None
             }
         )
     return blocks, text
+
+
+def comment_message(ticket: Ticket, said: str, user: str | None, tool: str) -> dict[str, Any]:
+    """A comment just added, as the channel sees it."""
+    url = ticket.web_url
+    ref = (
+        f"<{url}|{escape(ticket.display_ref)}>"
+        if url and url.startswith("http")
+        else escape(ticket.display_ref)
+    )
+    who = f"<@{user}>" if user else "Someone"
+    text = f"{who} commented on *{ref}* in {escape(tool)}: “{escape(said)}”"
+    plain = f"commented on {ticket.display_ref}: {said}"
+    return {
+        "text": plain,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}],
+    }
+
+
+def comment_view(metadata: str, ticket: str, text: str, tool: str) -> dict[str, Any]:
+    """The message shortcut "Add as comment": the ticket and the text, to edit before sending."""
+
+    def plain(words: str) -> dict[str, Any]:
+        return {"type": "plain_text", "text": words}
+
+    ticket_input: dict[str, Any] = {"type": "plain_text_input", "action_id": ids.SETTINGS_VALUE}
+    if ticket:
+        ticket_input["initial_value"] = ticket
+    return {
+        "type": "modal",
+        "callback_id": ids.COMMENT_VIEW,
+        "title": plain("Add as comment"),
+        "submit": plain("Add comment"),
+        "close": plain("Cancel"),
+        "private_metadata": metadata,
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": ids.COMMENT_TICKET,
+                "label": plain(f"{tool} ticket"),
+                "element": ticket_input,
+                "hint": plain("A key (PROJ-42) or the ticket's link."),
+            },
+            {
+                "type": "input",
+                "block_id": ids.COMMENT_TEXT,
+                "label": plain("Comment"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ids.SETTINGS_VALUE,
+                    "multiline": True,
+                    "max_length": 3000,
+                    "initial_value": text[:3000],
+                },
+            },
+        ],
+    }

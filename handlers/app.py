@@ -44,6 +44,7 @@ from handlers import (
     actions,
     bulk,
     commands,
+    comment_shortcut,
     digests,
     events,
     home,
@@ -82,7 +83,20 @@ QUOTA_SURFACES = frozenset({"command", "block_actions", "view_submission", "shor
 
 NOT_INSTALLED = "ticketbot is not installed in this workspace (any more); a workspace admin can add it again."
 
-SURFACES = (commands, views, actions, preview, undo, bulk, shortcuts, events, home, options, subscriptions)
+SURFACES = (
+    commands,
+    views,
+    actions,
+    preview,
+    undo,
+    bulk,
+    shortcuts,
+    comment_shortcut,
+    events,
+    home,
+    options,
+    subscriptions,
+)
 
 
 def slack_client(config: AppConfig) -> AsyncWebClient:

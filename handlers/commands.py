@@ -11,6 +11,7 @@ from blocks import ids
 from blocks.messages import HELP_EXAMPLES, help_blocks, tool_examples
 from bot.domain.commands import (
     Command,
+    CommentCommand,
     EditCommand,
     HelpCommand,
     NotifyCommand,
@@ -52,7 +53,7 @@ async def answered_in_ack(body: dict[str, Any], context: AsyncBoltContext) -> bo
     command = _parsed(body, context)
     if isinstance(command, UpdateCommand):
         return command.bulk or not wants_preview(deps_of(context), command)
-    return isinstance(command, ParseError)
+    return isinstance(command, ParseError | CommentCommand)
 
 
 def update_job(deps: SlackDeps, command: UpdateCommand, body: dict[str, Any]) -> tuple[JobData, str]:
@@ -72,6 +73,25 @@ async def ack_ticket(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltCont
     command = _parsed(body, context)
     if isinstance(command, ParseError):
         await ack(**private_answer(texts.refusal(str(command))))
+        return
+    if isinstance(command, CommentCommand):
+        try:
+            key = idempotency_key(body.get("team_id"), body.get("user_id"), body.get("trigger_id"))
+            account = deps.service.account_for_ref(command.ref, body.get("channel_id"))
+            job = JobData.for_account(
+                account,
+                kind="comment",
+                surface="command",
+                ticket=command.ref.id,
+                text=command.text,
+                key=key,
+                **asker_of(body),
+            )
+            await enqueue(deps, job, dedupe=key)
+        except UserInputError as refused:
+            await ack(**private_answer(texts.refusal(str(refused))))
+            return
+        await ack()
         return
     if isinstance(command, UpdateCommand) and (command.bulk or not wants_preview(deps, command)):
         try:

@@ -7,8 +7,9 @@ load: their account is taken from `account`, or from the channel's routing as th
 
 Keys:
 - `v`: schema version (2).
-- `kind`: `command` (the text of a `/ticket update`, parsed again when it runs) or `fields`
-  (resolved values from a form, a card button, a preview's Apply or an Undo).
+- `kind`: `command` (the text of a `/ticket update`, parsed again when it runs), `fields`
+  (resolved values from a form, a card button, a preview's Apply or an Undo), or `comment`
+  (`text` is the comment, posted on `ticket`).
 - `surface`: where it came from (command, form, card, preview, undo, retry).
 - `account`, `integrated_account_id`: the account it runs on; `ticket`: the ticket as typed or id.
 - `text` (command) or `body` (fields, a PATCH body) and `assign_me` (the "Assign to me" button).
@@ -39,7 +40,7 @@ from bot.ops.logs import current_fields
 VERSION = 2
 # Who asked and where, as a job (and a kept preview or batch) records it.
 ORIGIN = ("channel", "user", "user_name", "team", "response_url")
-Kind = Literal["command", "fields", "refresh"]
+Kind = Literal["command", "fields", "refresh", "comment"]
 Reply = Literal["in_channel", "replace", "post"]
 
 

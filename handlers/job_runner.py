@@ -15,8 +15,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from pydantic import ValidationError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from blocks.messages import comment_message
 from bot.domain.accounts import Account
 from bot.domain.actors import Actor
 from bot.domain.commands import UpdateCommand
@@ -24,6 +26,7 @@ from bot.domain.errors import NothingToChange, Notice, UserInputError
 from bot.domain.refs import TicketRef
 from bot.ops import patience
 from bot.ops.logs import bind
+from bot.service.comments import add_comment
 from bot.service.updates import UpdateResult
 from bot.store.cache import LockBusy
 from bot.store.queue import MAX_DELIVERIES, Handler, Job, NotForThisWorker, RunAgainLater
@@ -231,13 +234,47 @@ async def _run_update(
     await deliver(deps, client, data, result)
 
 
+async def _run_comment(
+    deps: SlackDeps, client: AsyncWebClient, job: Job, data: JobData, account: Account
+) -> None:
+    """A comment: posted once (its Idempotency-Key is the request's), then said where it was asked."""
+    actor = Actor(slack_user_id=data.user, name=data.user_name)
+    try:
+        ticket, said = await add_comment(
+            deps.service,
+            account,
+            TicketRef(data.ticket),
+            data.text or "",
+            actor,
+            data.channel,
+            idempotency_key=data.key,
+        )
+    except Exception as exc:
+        if await deps.jobs.complete(job):
+            await _tell_failure(deps, client, job, data, exc)
+        return
+    if not await deps.jobs.complete(job):
+        return
+    quoted = said if len(said) <= 300 else said[:299] + "…"
+    message = comment_message(ticket, quoted, data.user, account.display_tool)
+    if data.response_url:
+        await to_response_url(data.response_url, {"response_type": "in_channel", **message})
+    elif data.channel:  # from a form: said in the channel by the bot
+        try:
+            await client.chat_postMessage(channel=data.channel, **message)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            log.info("comment on %s added; not said in %s (%s)", data.ticket, data.channel, error)
+
+
 Runner = Callable[[SlackDeps, AsyncWebClient, Job, JobData, Account], Awaitable[None]]
-RunnerKind = Literal["bulk_command", "refresh", "batch_item", "update"]
+RunnerKind = Literal["bulk_command", "refresh", "batch_item", "update", "comment"]
 RUNNERS: dict[RunnerKind, Runner] = {
     "bulk_command": _run_bulk_command,
     "refresh": _run_refresh,
     "batch_item": _run_batch_item,
     "update": _run_update,
+    "comment": _run_comment,
 }
 
 
@@ -248,6 +285,8 @@ def runner_kind(data: JobData) -> RunnerKind:
         return "bulk_command"
     if data.kind == "refresh":
         return "refresh"
+    if data.kind == "comment":
+        return "comment"
     if data.batch is not None:
         return "batch_item"
     return "update"

@@ -35,9 +35,11 @@ def test_slash_command(manifest: dict[str, Any]) -> None:
 
 
 def test_message_shortcut(manifest: dict[str, Any]) -> None:
-    [shortcut] = manifest["features"]["shortcuts"]
+    shortcut, comment = manifest["features"]["shortcuts"]
     assert shortcut["type"] == "message" and shortcut["callback_id"] == ids.MESSAGE_SHORTCUT
-    assert len(shortcut["name"]) <= 24 and len(shortcut["description"]) <= 150
+    assert comment["type"] == "message" and comment["callback_id"] == ids.COMMENT_SHORTCUT
+    for each in (shortcut, comment):
+        assert len(each["name"]) <= 24 and len(each["description"]) <= 150
 
 
 def test_every_request_goes_to_the_one_route(manifest: dict[str, Any]) -> None:

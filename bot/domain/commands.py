@@ -89,6 +89,14 @@ class UnsubscribeCommand:
 
 
 @dataclass(frozen=True)
+class CommentCommand:
+    """`/ticket comment PROJ-42 "Deployed the fix"`."""
+
+    ref: TicketRef
+    text: str
+
+
+@dataclass(frozen=True)
 class NotifyCommand:
     """`/ticket notify on|off`: DMs about one's own tickets."""
 
@@ -104,4 +112,5 @@ Command = (
     | SubscriptionsCommand
     | UnsubscribeCommand
     | NotifyCommand
+    | CommentCommand
 )

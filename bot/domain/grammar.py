@@ -22,6 +22,7 @@ from rapidfuzz import fuzz, process
 from bot.domain.commands import (
     Assignment,
     Command,
+    CommentCommand,
     EditCommand,
     HelpCommand,
     NotifyCommand,
@@ -600,6 +601,8 @@ def parse(
     if verb == "help":
         scanner.skip_space()
         return HelpCommand()
+    if verb == "comment":
+        return _comment(text, scanner, patterns)
     if verb == "notify":
         rest = text[scanner.pos :].strip().lower()
         if rest not in ("on", "off"):
@@ -683,7 +686,24 @@ def parse(
     return UpdateCommand(ref, tuple(assignments), preview=bool(previews), more=more)
 
 
-SUBSCRIPTION_VERBS = ("subscribe", "subscriptions", "unsubscribe", "notify")
+SUBSCRIPTION_VERBS = ("subscribe", "subscriptions", "unsubscribe", "notify", "comment")
+_QUOTES = {'"': '"', "“": "”", "'": "'"}
+
+
+def _comment(text: str, scanner: _Scanner, patterns: tuple[str, ...]) -> Command:
+    """`comment <ticket> <text>`: the text as typed (quotes around it dropped)."""
+    scanner.skip_space()
+    hint = '/ticket comment PROJ-42 "Deployed the fix"'
+    if scanner.at_end():
+        raise ParseError("comment needs a ticket and the comment's text", scanner.pos, "comment", hint)
+    token, position = scanner.word()
+    ref = _parse_ref_token(token, position, patterns)
+    said = text[scanner.pos :].strip()
+    if len(said) >= 2 and said[0] in _QUOTES and said[-1] == _QUOTES[said[0]]:
+        said = said[1:-1].strip()
+    if not said:
+        raise ParseError(f"comment {token} needs the comment's text", len(text), token, hint)
+    return CommentCommand(ref, said)
 
 
 def _subscription_command(verb: str, rest: str, offset: int) -> Command:
@@ -735,5 +755,5 @@ def _reject_non_ref(word: str, position: int, patterns: tuple[str, ...]) -> None
 
 _VERBS_HINT = (
     "commands: update <ticket> field=value …, show <ticket>, edit <ticket>, subscribe <filter>, "
-    f"subscriptions, unsubscribe <n>, notify on|off, help; a ticket is {REF_FORMS}"
+    f"subscriptions, unsubscribe <n>, notify on|off, comment <ticket> <text>, help; a ticket is {REF_FORMS}"
 )

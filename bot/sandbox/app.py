@@ -211,6 +211,41 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             state.idempotent[key] = (answer.status_code, json.loads(bytes(answer.body)))
         return answer
 
+    async def comments(request: Request) -> Response:
+        """POST /unified/ticketing/comments (Truto's "Create Comments"): the ticket as the
+        `ticket_id` query parameter, `body` or `html_body` in the body. How the real API answers
+        an integration without comment create is not documented; here: 405, as for updates."""
+        entry, outcome = await prelude(request)
+        if isinstance(outcome, Response):
+            return with_status(entry, outcome)
+        if not outcome.can_comment:
+            return with_status(entry, envelope(405, f"{outcome.tool} does not support creating comments"))
+        ticket_id = request.query_params.get("ticket_id") or ""
+        found = find_ticket(outcome, ticket_id) if ticket_id else None
+        if found is None:
+            return with_status(entry, envelope(404, f"Ticket {ticket_id or '(none given)'} not found"))
+        key, replay = replayed(entry)
+        if replay is not None:
+            return with_status(entry, replay)
+        body = entry.body if isinstance(entry.body, dict) else {}
+        text = body.get("body") or body.get("html_body")
+        if not isinstance(text, str) or not text.strip():
+            return with_status(entry, envelope(400, "One of body or html_body is required"))
+        with state._lock:
+            made = outcome.comments.setdefault(str(found["id"]), [])
+            comment = {
+                "id": f"c{len(made) + 1}-{found['id']}",
+                "body": body.get("body"),
+                "html_body": body.get("html_body"),
+                "ticket": {"id": found["id"]},
+                "created_at": "2026-12-04T09:00:00Z",
+            }
+            made.append(comment)
+        answer = JSONResponse({k: v for k, v in comment.items() if v is not None}, status_code=201)
+        if key:
+            state.idempotent[key] = (answer.status_code, json.loads(bytes(answer.body)))
+        return with_status(entry, answer)
+
     async def listing(request: Request) -> Response:
         entry, outcome = await prelude(request)
         if isinstance(outcome, Response):
@@ -397,6 +432,7 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
     return Starlette(
         routes=[
             Route("/unified/ticketing/tickets/{ticket_id}", ticket, methods=["GET", "PATCH"]),
+            Route("/unified/ticketing/comments", comments, methods=["POST"]),
             Route("/unified/ticketing/{resource}/meta/{method}", meta, methods=["GET"]),
             Route("/unified/ticketing/{resource}", listing, methods=["GET"]),
             Route("/integrated-account", integrated_accounts, methods=["GET"]),

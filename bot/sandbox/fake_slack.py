@@ -174,6 +174,9 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
             return {"ok": True, "users": state.usergroups[group]}
         if method in ("chat.postMessage", "chat.update"):
             return {"ok": True, "channel": args.get("channel"), "ts": f"{time.time():.6f}", "message": args}
+        if method == "chat.getPermalink":
+            ts = str(args.get("message_ts") or "").replace(".", "")
+            return {"ok": True, "permalink": f"https://acme.slack.com/archives/{args.get('channel')}/p{ts}"}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{time.time():.6f}"}
         if method in ("views.open", "views.update", "views.push"):

@@ -118,31 +118,51 @@ class Profile:
     takes_keys: bool = False  # a ticket's key (its `number`) finds it where its id would
     extra: dict[str, Any] = field(default_factory=dict)
     tenant_id: str | None = None  # the tenant a link token connected it for
+    can_comment: bool = True  # its integration creates comments (Truto lists Jira, not Linear)
+    comments: dict[str, list[Obj]] = field(default_factory=dict)  # ticket id → comments created
 
     def capabilities(self, surface: str | None) -> Obj:
         """The documented shape of GET /integrated-account/{id}/capabilities."""
-        unified = [
-            {
-                "model": "ticketing",
-                "model_label": "Unified Ticketing API",
-                "resource": "tickets",
-                "description": "Tickets (issues, tasks) in the ticketing tool.",
-                "docs_url": "https://truto.one/docs/api-reference/unified-ticketing-api/tickets",
-                "methods": ["list", "get", "update"] if self.can_update else ["list", "get"],
-                "env_overridden": False,
-            }
-        ] + [
-            {
-                "model": "ticketing",
-                "model_label": "Unified Ticketing API",
-                "resource": name,
-                "description": None,
-                "docs_url": None,
-                "methods": ["list"],
-                "env_overridden": False,
-            }
-            for name in self.lists
-        ]
+        unified = (
+            [
+                {
+                    "model": "ticketing",
+                    "model_label": "Unified Ticketing API",
+                    "resource": "tickets",
+                    "description": "Tickets (issues, tasks) in the ticketing tool.",
+                    "docs_url": "https://truto.one/docs/api-reference/unified-ticketing-api/tickets",
+                    "methods": ["list", "get", "update"] if self.can_update else ["list", "get"],
+                    "env_overridden": False,
+                }
+            ]
+            + (
+                [
+                    {
+                        "model": "ticketing",
+                        "model_label": "Unified Ticketing API",
+                        "resource": "comments",
+                        "description": "Comments on tickets.",
+                        "docs_url": "https://truto.one/docs/api-reference/unified-ticketing-api/comments",
+                        "methods": ["list", "create"],
+                        "env_overridden": False,
+                    }
+                ]
+                if self.can_comment
+                else []
+            )
+            + [
+                {
+                    "model": "ticketing",
+                    "model_label": "Unified Ticketing API",
+                    "resource": name,
+                    "description": None,
+                    "docs_url": None,
+                    "methods": ["list"],
+                    "env_overridden": False,
+                }
+                for name in self.lists
+            ]
+        )
         answer: Obj = {
             "integration": {
                 "id": f"int-{self.name}",
@@ -424,6 +444,7 @@ def _linear() -> Profile:
     return Profile(
         name="linear",
         tool="Linear",
+        can_comment=False,
         integrated_account_id="sandbox-linear",
         lists={
             "ticket_status": statuses,

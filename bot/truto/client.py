@@ -275,6 +275,21 @@ class TrutoClient:
         path = f"{WEBHOOK_PATH}/{quote(webhook_id, safe='')}"
         await self._request("DELETE", path, [], "delete_webhook")
 
+    async def create_comment(
+        self, account: Account, ticket_id: str, body: str, *, idempotency_key: str
+    ) -> JsonDict:
+        """`POST /unified/ticketing/comments` (Truto's "Create Comments": the ticket as the
+        `ticket_id` query parameter, the text as `body`); one Idempotency-Key for every try."""
+        return await self._request(
+            "POST",
+            "/unified/ticketing/comments",
+            [*self._base_query(account), ("ticket_id", ticket_id)],
+            "create_comment",
+            json={"body": body},
+            headers={"Idempotency-Key": idempotency_key},
+            tool=account.display_tool,
+        )
+
     # -- connecting accounts (connection-flow.md) ---------------------------------------
 
     async def create_link_token(

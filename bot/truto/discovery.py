@@ -22,6 +22,19 @@ TTL = 3600.0  # the meta schema of updates
 STATE_TTL = 60.0  # the capabilities answer: the account's state is never older than this
 
 
+def supports_comments(capabilities: Any) -> bool | None:
+    """Whether ticketing/comments lists `create` (None: the answer does not say)."""
+    if not isinstance(capabilities, dict) or not isinstance(capabilities.get("unified"), list):
+        return None
+    return any(
+        isinstance(entry, dict)
+        and entry.get("resource") == "comments"
+        and entry.get("model") in (None, "ticketing")
+        and "create" in (entry.get("methods") or [])
+        for entry in capabilities["unified"]
+    )
+
+
 def supports_update(capabilities: Any) -> bool | None:
     """From the documented answer `{"unified": [{model, resource, methods, …}, …]}`: whether
     ticketing/tickets lists `update`. A `unified` list without a tickets entry means no; an
@@ -102,6 +115,7 @@ class Schema:
 @dataclass(frozen=True)
 class Abilities:
     can_update: bool = True
+    can_comment: bool | None = None  # comments create listed (None: not said)
     blocked: bool = False  # the unified API has blocked the account
     status: str = ""  # the account's status ("active", "needs_reauth", …; "" when not said)
     missing: bool = False  # the unified API does not know the integrated account at all
@@ -119,6 +133,7 @@ class Abilities:
     def to_json(self) -> dict[str, Any]:
         return {
             "can_update": self.can_update,
+            "can_comment": self.can_comment,
             "blocked": self.blocked,
             "status": self.status,
             "tool_label": self.tool_label,
@@ -138,6 +153,7 @@ class Abilities:
         fields = data.get("body_fields")
         return cls(
             can_update=bool(data.get("can_update", True)),
+            can_comment=data.get("can_comment") if isinstance(data.get("can_comment"), bool) else None,
             blocked=bool(data.get("blocked", False)),
             status=str(data.get("status") or ""),
             tool_label=data.get("tool_label"),
@@ -158,13 +174,16 @@ _warned_schemas: set[str] = set()
 
 def abilities_from(capabilities: Any, meta: dict[str, Any] | None, account_name: str = "") -> Abilities:
     can_update = supports_update(capabilities) is not False
+    can_comment = supports_comments(capabilities)
     blocked, status, label = (
         account_blocked(capabilities),
         account_status(capabilities),
         tool_label_of(capabilities),
     )
     if meta is None:
-        return Abilities(can_update=can_update, blocked=blocked, status=status, tool_label=label)
+        return Abilities(
+            can_update=can_update, can_comment=can_comment, blocked=blocked, status=status, tool_label=label
+        )
     body = Schema.parse(meta.get("request_body_schema") or {})
     query = Schema.parse(meta.get("query_schema") or {})
     if (body is None or query is None) and account_name not in _warned_schemas:
@@ -178,6 +197,7 @@ def abilities_from(capabilities: Any, meta: dict[str, Any] | None, account_name:
     defaults_query = meta.get("default_query")
     return Abilities(
         can_update=can_update,
+        can_comment=can_comment,
         blocked=blocked,
         status=status,
         tool_label=label,
