@@ -51,6 +51,7 @@ from handlers import (
     installs,
     options,
     preview,
+    reactions,
     shortcuts,
     subscriptions,
     undo,
@@ -95,6 +96,7 @@ SURFACES = (
     events,
     home,
     options,
+    reactions,
     subscriptions,
 )
 

@@ -92,8 +92,8 @@ async def deliver(deps: SlackDeps, client: AsyncWebClient, data: JobData, result
             kept = live_cards.posted(data.channel, data.message_ts, compact=compact)
         else:
             kept = live_cards.through_response_url(data.response_url, compact=compact)
-    elif style == "none":
-        await _to_the_user_alone(client, data, card)  # the channel sees nothing
+    elif style == "none" or data.surface == "reaction":
+        await _to_the_user_alone(client, data, card)  # the channel sees nothing (a reaction: told privately)
     elif data.reply == "in_channel" and data.response_url:
         # Posted as the bot where it is a member: such a card can be kept up to date for as long
         # as it exists; elsewhere through the response_url (which works for 30 minutes).

@@ -33,7 +33,7 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 # The manifest's bot scopes (manifest.yml), asked for when SLACK_SCOPES is not set.
 BOT_SCOPES = (
     "commands,chat:write,users:read,users:read.email,links:read,links:write,usergroups:read,"
-    "channels:read,groups:read"
+    "channels:read,groups:read,reactions:read,channels:history,groups:history"
 )
 
 

@@ -58,6 +58,7 @@ def test_unfurls_and_scopes(manifest: dict[str, Any]) -> None:
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == [
         "app_home_opened",
         "link_shared",
+        "reaction_added",
         "app_uninstalled",
         "tokens_revoked",
     ]
@@ -74,6 +75,9 @@ def test_unfurls_and_scopes(manifest: dict[str, Any]) -> None:
         "usergroups:read",  # permissions by user group
         "channels:read",  # the Home tab names only the channels its user is in
         "groups:read",  # …private ones too
+        "reactions:read",  # emoji reactions that update a ticket
+        "channels:history",  # …and the message reacted to, to find its ticket
+        "groups:history",
     }
     assert len(BUILTIN_LINK_PATTERNS) == len(domains)  # one unfurl domain per built-in link form
 

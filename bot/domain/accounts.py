@@ -134,6 +134,9 @@ class Account(BaseModel):
     link_patterns: tuple[str, ...] = ()
     ticket_url_template: str | None = None
     permissions: Permissions = Field(default_factory=Permissions)
+    # Emoji → an update (the grammar's words): reacting with it on a message that links one ticket
+    # applies that update as the reacting user, e.g. {white_check_mark: "status=done"}.
+    reactions: dict[str, str] = Field(default_factory=dict)
     # Custom fields (names or labels) the edit form shows besides those the tool requires.
     form_custom_fields: tuple[str, ...] = ()
     # What the channel sees after an update: the full card, one compact line (the card one
@@ -154,6 +157,28 @@ class Account(BaseModel):
             if "ref" not in compiled.groupindex:
                 raise ValueError(f"{pattern!r} needs a named group (?P<ref>...) for the ticket id")
         return patterns
+
+    @field_validator("reactions")
+    @classmethod
+    def _check_reactions(cls, reactions: dict[str, str]) -> dict[str, str]:
+        """Each emoji's update is checked as `/ticket update` would check it, at start-up."""
+        from bot.domain.commands import UpdateCommand
+        from bot.domain.errors import ParseError
+        from bot.domain.grammar import parse
+
+        checked = {}
+        for emoji, words in reactions.items():
+            name = emoji.strip(":")
+            if not re.fullmatch(r"[a-z0-9_+\-']{1,100}", name):
+                raise ValueError(f"{emoji!r} is not an emoji name (white_check_mark, eyes, fire…)")
+            try:
+                command = parse(f"update REACT-1 {words}")
+            except ParseError as exc:
+                raise ValueError(f"{emoji}: {exc}") from None
+            if not isinstance(command, UpdateCommand) or command.bulk:
+                raise ValueError(f"{emoji}: the update is field=value words, e.g. status=done")
+            checked[name] = words
+        return checked
 
     @field_validator("ticket_url_template")
     @classmethod

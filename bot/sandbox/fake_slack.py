@@ -57,6 +57,7 @@ class FakeSlackState:
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     memberships: dict[str, list[str]] = field(default_factory=dict)  # user → channel ids they are in
     admins: set[str] = field(default_factory=set)
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (channel, ts) → message
     calls: list[Call] = field(default_factory=list)
     faults: list[SlackFault] = field(default_factory=list)
     socket: SocketModeServer | None = None  # Socket Mode, once the server runs
@@ -75,6 +76,7 @@ class FakeSlackState:
         self.usergroups.clear()
         self.memberships.clear()
         self.admins.clear()
+        self.messages.clear()
 
     def take_fault(self, method: str) -> SlackFault | None:
         with self._lock:
@@ -174,6 +176,10 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
             return {"ok": True, "users": state.usergroups[group]}
         if method in ("chat.postMessage", "chat.update"):
             return {"ok": True, "channel": args.get("channel"), "ts": f"{time.time():.6f}", "message": args}
+        if method == "conversations.history":
+            ts = str(args.get("latest") or "")
+            found = state.messages.get((str(args.get("channel")), ts))
+            return {"ok": True, "messages": [found] if found else [], "has_more": False}
         if method == "chat.getPermalink":
             ts = str(args.get("message_ts") or "").replace(".", "")
             return {"ok": True, "permalink": f"https://acme.slack.com/archives/{args.get('channel')}/p{ts}"}
