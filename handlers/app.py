@@ -56,6 +56,7 @@ from handlers import (
     subscriptions,
     undo,
     views,
+    workflow_steps,
     workspace_settings,
 )
 from handlers.deps import SlackDeps
@@ -98,6 +99,7 @@ SURFACES = (
     options,
     reactions,
     subscriptions,
+    workflow_steps,
 )
 
 

@@ -64,6 +64,13 @@ async def _offer_undo(deps: SlackDeps, data: JobData, result: UpdateResult) -> s
     return await deps.undos.put(record, ttl=deps.config.settings.undo_minutes * 60)
 
 
+async def note_written(deps: SlackDeps, data: JobData, result: UpdateResult) -> None:
+    """An update through the bot: its webhook echo is known as ours (the card is not refreshed
+    twice), and subscribed channels hear it by its author, from the state it changed."""
+    await deps.own_writes.note(result.account.integrated_account_id, result.ticket, data.channel, data.user)
+    await subscriptions.note_own_update(deps, result.account, result.before, await notifications.anyone(deps))
+
+
 async def deliver(deps: SlackDeps, client: AsyncWebClient, data: JobData, result: UpdateResult) -> None:
     style = channel_card(deps, result.account)
     replacing = data.reply == "replace" and data.response_url
@@ -83,8 +90,7 @@ async def deliver(deps: SlackDeps, client: AsyncWebClient, data: JobData, result
         channel=data.channel,
     )
     card = rendered(result.ticket, options, compact=compact)
-    await deps.own_writes.note(result.account.integrated_account_id, result.ticket, data.channel, data.user)
-    await subscriptions.note_own_update(deps, result.account, result.before, await notifications.anyone(deps))
+    await note_written(deps, data, result)
     kept: Card | None = None
     if data.reply == "replace" and data.response_url:
         await to_response_url(data.response_url, {"replace_original": True, **card})

@@ -9,7 +9,9 @@ Keys:
 - `v`: schema version (2).
 - `kind`: `command` (the text of a `/ticket update`, parsed again when it runs), `fields`
   (resolved values from a form, a card button, a preview's Apply or an Undo), or `comment`
-  (`text` is the comment, posted on `ticket`).
+  (`text` is the comment, posted on `ticket`), or `step` (a Workflow Builder step: `step` names
+  it, `text` is its update as typed or None, `comment` a comment to add; its outcome completes
+  the step's `function_execution_id`).
 - `surface`: where it came from (command, form, card, preview, undo, retry).
 - `account`, `integrated_account_id`: the account it runs on; `ticket`: the ticket as typed or id.
 - `text` (command) or `body` (fields, a PATCH body) and `assign_me` (the "Assign to me" button).
@@ -40,7 +42,7 @@ from bot.ops.logs import current_fields
 VERSION = 2
 # Who asked and where, as a job (and a kept preview or batch) records it.
 ORIGIN = ("channel", "user", "user_name", "team", "response_url")
-Kind = Literal["command", "fields", "refresh", "comment"]
+Kind = Literal["command", "fields", "refresh", "comment", "step"]
 Reply = Literal["in_channel", "replace", "post"]
 
 
@@ -74,6 +76,9 @@ class JobData(BaseModel):
     event: str | None = None
     changed_at: float | None = None
     not_before: float | None = None
+    step: str | None = None
+    function_execution_id: str | None = None
+    comment: str | None = None
 
     @classmethod
     def for_account(cls, account: Account, **fields: Any) -> JobData:

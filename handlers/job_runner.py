@@ -22,7 +22,7 @@ from blocks.messages import comment_message
 from bot.domain.accounts import Account
 from bot.domain.actors import Actor
 from bot.domain.commands import UpdateCommand
-from bot.domain.errors import NothingToChange, Notice, UserInputError
+from bot.domain.errors import NothingToChange, UserInputError
 from bot.domain.refs import TicketRef
 from bot.ops import patience
 from bot.ops.logs import bind
@@ -31,10 +31,10 @@ from bot.service.updates import UpdateResult
 from bot.store.cache import LockBusy
 from bot.store.queue import MAX_DELIVERIES, Handler, Job, NotForThisWorker, RunAgainLater
 from bot.truto.client import BULK
-from bot.truto.errors import NotFound, RateLimited, TrutoError, Unavailable
-from handlers import bulk, bulk_progress, live_cards, texts
+from handlers import bulk, bulk_progress, live_cards, texts, workflow_steps
 from handlers.delivery import deliver, tell
 from handlers.deps import SlackDeps
+from handlers.failures import failure_of
 from handlers.job_data import JobData
 from handlers.job_queue import store_for_retry
 from handlers.surface import new_error_id, to_response_url, user_message
@@ -105,33 +105,10 @@ async def _tell_failure(
 ) -> None:
     """What the user hears when a job fails: their mistake, the tool's refusal (no Retry), or a
     failure a Retry can help (a timeout, a 5xx, a rate limit)."""
-    if isinstance(exc, Notice):  # not a problem: said plainly
-        await tell(client, data, str(exc), notice=True)
-        return
-    if isinstance(exc, UserInputError):
-        await tell(client, data, texts.refusal(str(exc)))
-        return
-    if isinstance(exc, TrutoError):
-        retryable = isinstance(exc, Unavailable | RateLimited)
-        retry = await store_for_retry(deps, data) if retryable else None
-        what = data.ticket or "The ticket"
-        if isinstance(exc, Unavailable):
-            # A timeout or a 5xx says nothing about whether the change landed upstream.
-            text = (
-                f"{what}: the update could not be confirmed. {exc.user_message} "
-                "Retry is safe: it cannot apply twice."
-            )
-        elif isinstance(exc, NotFound):  # "No PROJ-9999 in Jira.": the ticket named once
-            text = exc.user_message
-        else:
-            text = f"{what} was not updated: {exc.user_message}"
-        await tell(client, data, text, retry=retry)
-        return
-    message = user_message(exc)
-    error_id = new_error_id()
-    log.error("job %s failed: error %s", job.id, error_id, exc_info=exc)
-    text = message or texts.SOMETHING_WENT_WRONG
-    await tell(client, data, text, error_id=error_id)
+    failure = failure_of(job.id, data.ticket, exc)
+    retry = await store_for_retry(deps, data) if failure.retryable else None
+    text = failure.text + (" Retry is safe: it cannot apply twice." if failure.unconfirmed else "")
+    await tell(client, data, text, retry=retry, error_id=failure.error_id, notice=failure.notice)
 
 
 async def _cause(job: Job, exc: Exception) -> str:
@@ -268,13 +245,14 @@ async def _run_comment(
 
 
 Runner = Callable[[SlackDeps, AsyncWebClient, Job, JobData, Account], Awaitable[None]]
-RunnerKind = Literal["bulk_command", "refresh", "batch_item", "update", "comment"]
+RunnerKind = Literal["bulk_command", "refresh", "batch_item", "update", "comment", "step"]
 RUNNERS: dict[RunnerKind, Runner] = {
     "bulk_command": _run_bulk_command,
     "refresh": _run_refresh,
     "batch_item": _run_batch_item,
     "update": _run_update,
     "comment": _run_comment,
+    "step": workflow_steps.run_step,
 }
 
 
@@ -285,8 +263,8 @@ def runner_kind(data: JobData) -> RunnerKind:
         return "bulk_command"
     if data.kind == "refresh":
         return "refresh"
-    if data.kind == "comment":
-        return "comment"
+    if data.kind in ("comment", "step"):
+        return data.kind
     if data.batch is not None:
         return "batch_item"
     return "update"
@@ -311,6 +289,9 @@ def dropped_job_handler(deps: SlackDeps, client: AsyncWebClient) -> Handler:
 
     async def dropped(job: Job) -> None:
         data, _ = _loaded(deps, job)
+        if data.kind == "step":  # a workflow has no Retry button: its step fails, saying so
+            await workflow_steps.give_up(client, data, MAX_DELIVERIES)
+            return
         retry = await store_for_retry(deps, data)
         what = data.ticket or "The ticket"
         text = (

@@ -16,6 +16,8 @@ from blocks import ids
 from bot.domain.refs import BUILTIN_LINK_PATTERNS
 from bot.slack.http_server import SLACK_PATH
 
+# The parameter types Slack's manifest schema lists for custom steps (those used here).
+SLACK_PARAMETER_TYPES = {"string", "slack#/types/user_id", "slack#/types/date", "slack#/types/channel_id"}
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
 
 
@@ -61,6 +63,7 @@ def test_unfurls_and_scopes(manifest: dict[str, Any]) -> None:
         "reaction_added",
         "app_uninstalled",
         "tokens_revoked",
+        "function_executed",
     ]
     assert manifest["oauth_config"]["redirect_urls"] == ["https://ticketbot.example.com/slack/oauth_redirect"]
     domains = manifest["features"]["unfurl_domains"]
@@ -104,3 +107,20 @@ def test_distributed_mode_asks_for_the_manifests_bot_scopes() -> None:
 
     manifest = yaml.safe_load(MANIFEST.read_text())
     assert BOT_SCOPES.split(",") == manifest["oauth_config"]["scopes"]["bot"]
+
+
+def test_workflow_steps_match_what_the_app_reads_and_completes(manifest: dict[str, Any]) -> None:
+    from bot.domain.workflow_inputs import GET_INPUTS, OUTPUTS, STEPS, UPDATE_INPUTS
+
+    functions = manifest["functions"]
+    assert tuple(functions) == STEPS
+    assert manifest["settings"]["function_runtime"] == "remote"
+    assert manifest["settings"]["org_deploy_enabled"] is True  # steps appear for org-ready apps
+    for step, inputs in zip(STEPS, (UPDATE_INPUTS, GET_INPUTS), strict=True):
+        declared = functions[step]
+        assert tuple(declared["input_parameters"]) == inputs
+        assert [n for n, p in declared["input_parameters"].items() if p.get("is_required")] == ["ticket"]
+        assert tuple(declared["output_parameters"]) == OUTPUTS
+        assert [n for n, p in declared["output_parameters"].items() if p.get("is_required")] == ["ticket_id"]
+        for parameter in (*declared["input_parameters"].values(), *declared["output_parameters"].values()):
+            assert parameter["title"] and parameter["type"] in SLACK_PARAMETER_TYPES

@@ -167,6 +167,35 @@ def test_socket_mode_runs_offline_against_the_fake_slack(sandbox: SandboxServer,
         process.wait(timeout=10)
 
 
+def test_a_workflow_step_runs_over_socket_mode(sandbox: SandboxServer, slack: FakeSlack) -> None:
+    """A function_executed event over Socket Mode: the update applied, the step completed."""
+    from tests.handlers.test_workflow_steps import executed
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "socket"],
+        env=bot_env(sandbox, slack, SLACK_APP_TOKEN="xapp-1-steps"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: slack.state.socket is not None and slack.state.socket.connected.is_set())
+        inputs = {"ticket": "PROJ-42", "status": "Done", "updated_by": "U0ANA"}
+        acked = httpx.post(
+            f"{slack.base_url}/_fake/socket/events_api",
+            json=executed("update_ticket", inputs, execution="Fx0SOCKET01"),
+            timeout=10,
+        )
+        assert "error" not in acked.json()
+        wait_until(lambda: slack.state.named("functions.completeSuccess"))
+        assert sandbox.state.calls("PATCH")[0].body == {"status": {"id": "js4", "name": "Done"}}
+        [done] = slack.state.named("functions.completeSuccess")
+        assert done.args["function_execution_id"] == "Fx0SOCKET01"
+        assert done.args["outputs"]["status"] == "Done"
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
 def test_ticketbot_try_sends_a_signed_command_and_shows_what_the_bot_did(
     sandbox: SandboxServer, slack: FakeSlack
 ) -> None:

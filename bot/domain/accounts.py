@@ -68,6 +68,10 @@ class Permissions(BaseModel):
     update: UpdateRule = Field(default_factory=UpdateRule)
     subscribe: UpdateRule | None = None  # who may change a channel's subscriptions; None: as update
     read_only_channels: tuple[str, ...] = ()
+    # Workflow Builder steps: `person` runs a step only as the person its "Updated by" names
+    # (their permissions apply); `any` runs one without a person too, as the workflow (allowed
+    # where `update` is open to everyone or by channel); `off` refuses them.
+    workflow_steps: Literal["person", "any", "off"] = "person"
     locked_fields: tuple[str, ...] = DEFAULT_LOCKED_FIELDS
 
     @field_validator("locked_fields")

@@ -58,6 +58,8 @@ class FakeSlackState:
     memberships: dict[str, list[str]] = field(default_factory=dict)  # user → channel ids they are in
     admins: set[str] = field(default_factory=set)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (channel, ts) → message
+    # Workflow steps completed or failed: a second completion of one is refused, as Slack does.
+    executions: dict[str, str] = field(default_factory=dict)  # function_execution_id → "completed"|"failed"
     calls: list[Call] = field(default_factory=list)
     faults: list[SlackFault] = field(default_factory=list)
     socket: SocketModeServer | None = None  # Socket Mode, once the server runs
@@ -77,6 +79,7 @@ class FakeSlackState:
         self.memberships.clear()
         self.admins.clear()
         self.messages.clear()
+        self.executions.clear()
 
     def take_fault(self, method: str) -> SlackFault | None:
         with self._lock:
@@ -102,8 +105,8 @@ def _decode(value: str) -> Any:
 
 async def _args(request: Request) -> dict[str, Any]:
     raw = await request.body()
-    if not raw:
-        return dict(request.query_params)
+    if not raw:  # slack_sdk sends some methods' arguments in the query string
+        return {k: _decode(v) for k, v in request.query_params.items()}
     if "json" in request.headers.get("content-type", ""):
         data = json.loads(raw)
         return data if isinstance(data, dict) else {"_": data}
@@ -149,6 +152,21 @@ def _oauth_answer(args: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
+def _complete_step(state: FakeSlackState, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    """A step ends once; outputs must be an object, an error must say something."""
+    execution = str(args.get("function_execution_id") or "")
+    if not execution:
+        return {"ok": False, "error": "invalid_arguments"}
+    success = method == "functions.completeSuccess"
+    if (success and not isinstance(args.get("outputs"), dict)) or (not success and not args.get("error")):
+        return {"ok": False, "error": "parameter_validation_failed"}
+    with state._lock:
+        if execution in state.executions:
+            return {"ok": False, "error": "execution_not_in_running_state"}
+        state.executions[execution] = "completed" if success else "failed"
+    return {"ok": True}
+
+
 def create_fake_slack(state: FakeSlackState) -> Starlette:
     def answer(method: str, args: dict[str, Any]) -> dict[str, Any]:
         n = state.next_id()
@@ -183,6 +201,8 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
         if method == "chat.getPermalink":
             ts = str(args.get("message_ts") or "").replace(".", "")
             return {"ok": True, "permalink": f"https://acme.slack.com/archives/{args.get('channel')}/p{ts}"}
+        if method in ("functions.completeSuccess", "functions.completeError"):
+            return _complete_step(state, method, args)
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{time.time():.6f}"}
         if method in ("views.open", "views.update", "views.push"):

@@ -302,3 +302,34 @@ async def test_a_change_in_one_process_reaches_the_others_at_once(
             assert await other.bot(ACME) is None  # the other replica stops serving it too
         finally:
             listening.cancel()
+
+
+async def test_a_workflow_step_runs_with_its_own_workspaces_account_and_token(fleet: Harness) -> None:
+    from tests.handlers.test_workflow_steps import executed
+
+    for team in (ACME, GLOBEX):
+        await install(fleet, team)
+    acme_jira = await connect(fleet, ACME, "jira")
+    await connect(fleet, GLOBEX, "linear")
+    fleet.sandbox.state.requests.clear()
+
+    def step(team: str, execution: str) -> dict[str, object]:
+        envelope = executed(
+            "update_ticket", {"ticket": "PROJ-42", "status": "Done", "updated_by": ADMIN}, execution
+        )
+        envelope["team_id"] = team
+        envelope["authorizations"] = [{"team_id": team, "user_id": "U0BOT", "is_bot": True}]
+        return envelope
+
+    await fleet.event(step(GLOBEX, "Fx0GLOBEX01"))  # GLOBEX has no Jira: ACME's is out of its reach
+    assert fleet.sandbox.state.calls("PATCH") == []
+    [refused] = fleet.calls("functions.completeError")
+    assert refused.args["function_execution_id"] == "Fx0GLOBEX01"
+    assert refused.authorization.startswith(f"Bearer xoxb-{GLOBEX}-")
+
+    await fleet.event(step(ACME, "Fx0ACME0001"))
+    [patch] = fleet.sandbox.state.calls("PATCH")
+    assert dict(patch.query)["integrated_account_id"] == acme_jira
+    [done] = fleet.calls("functions.completeSuccess")
+    assert done.args["function_execution_id"] == "Fx0ACME0001"
+    assert done.authorization.startswith(f"Bearer xoxb-{ACME}-")

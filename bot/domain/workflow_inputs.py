@@ -1,0 +1,146 @@
+"""A Workflow Builder step's inputs as the update grammar.
+
+The "Update a ticket" step takes the ticket, `changes` as typed after `/ticket update PROJ-42`
+(field=value …), and typed inputs for the everyday fields (status, priority, the assignee as a
+Slack user, the due date as a date, a comment). They become the one `/ticket update` text every
+other surface runs, so a step is checked, resolved and answered exactly as a command is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.domain.errors import UserInputError
+
+UPDATE_STEP = "update_ticket"
+GET_STEP = "get_ticket"
+STEPS = (UPDATE_STEP, GET_STEP)
+
+# The person the step acts for: Workflow Builder fills it with "Person who used this workflow".
+ACTOR_INPUT = "updated_by"
+# As declared in manifest.yml (tests/test_manifest.py holds the two to each other).
+UPDATE_INPUTS = (
+    "ticket",
+    "changes",
+    "status",
+    "priority",
+    "assignee",
+    "due_date",
+    "comment",
+    ACTOR_INPUT,
+    "channel",
+)
+GET_INPUTS = ("ticket", "channel")
+OUTPUTS = ("ticket_id", "ticket_url", "title", "status", "priority", "summary")
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class StepRequest:
+    """What a step was asked: the ticket, the update as grammar text (None: nothing to set), the
+    comment to add, who for and which channel's tool."""
+
+    ticket: str
+    text: str | None = None
+    comment: str | None = None
+    user: str | None = None
+    channel: str | None = None
+
+
+def quoted(value: str) -> str:
+    """A value in double quotes, as the grammar reads it back (backslash escapes)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _text(inputs: Mapping[str, Any], name: str) -> str:
+    value = inputs.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise UserInputError(f"the step's {name} is not text (got {type(value).__name__})")
+    return str(value).strip()
+
+
+def _user(inputs: Mapping[str, Any], name: str, title: str) -> str | None:
+    value = _text(inputs, name)
+    if not value:
+        return None
+    if not _SLACK_USER.match(value):
+        raise UserInputError(f"the step's {title} is {value!r}, not a Slack user: choose a person")
+    return value
+
+
+def _due(inputs: Mapping[str, Any]) -> str | None:
+    """Workflow Builder's date as YYYY-MM-DD. Slack documents the date type as that text; an epoch
+    in seconds is taken too (how a date from an earlier step arrives is not documented)."""
+    value = _text(inputs, "due_date")
+    if not value:
+        return None
+    if _ISO_DATE.match(value):
+        return value
+    if value.isdigit():
+        return datetime.fromtimestamp(int(value), UTC).date().isoformat()
+    raise UserInputError(f"the step's Due date is {value!r}: give a date (YYYY-MM-DD)")
+
+
+def _ticket(inputs: Mapping[str, Any]) -> str:
+    ticket = _text(inputs, "ticket")
+    if not ticket:
+        raise UserInputError("the step has no Ticket: give a ticket key such as PROJ-42, or its URL")
+    if any(c.isspace() for c in ticket):
+        raise UserInputError(
+            f"the step's Ticket is {ticket[:60]!r}: give one ticket key such as PROJ-42, or its URL"
+        )
+    return ticket
+
+
+def _channel(inputs: Mapping[str, Any]) -> str | None:
+    value = _text(inputs, "channel")
+    if value and not _SLACK_CHANNEL.match(value):
+        raise UserInputError(f"the step's Channel is {value!r}, not a Slack channel: choose a channel")
+    return value or None
+
+
+def get_request(inputs: Mapping[str, Any]) -> StepRequest:
+    """ "Get a ticket": which ticket, and (optionally) which channel's tool it is in."""
+    return StepRequest(ticket=_ticket(inputs), channel=_channel(inputs))
+
+
+def update_request(inputs: Mapping[str, Any]) -> StepRequest:
+    """ "Update a ticket": the grammar text of its changes and typed fields (a typed field that
+    `changes` sets too is answered as the grammar answers a field given twice)."""
+    ticket = _ticket(inputs)
+    parts = [_text(inputs, "changes")] if _text(inputs, "changes") else []
+    for name in ("status", "priority"):
+        value = _text(inputs, name)
+        if value:
+            parts.append(f"{name}={quoted(value)}")
+    assignee = _user(inputs, "assignee", "Assignee")
+    if assignee:
+        parts.append(f"assignee=<@{assignee}>")
+    due = _due(inputs)
+    if due:
+        parts.append(f"due={due}")
+    comment = _text(inputs, "comment") or None
+    if not parts and comment is None:
+        raise UserInputError(
+            "the step changes nothing: fill in Changes (field=value …, as after /ticket update PROJ-42), "
+            "Status, Priority, Assignee, Due date or Comment"
+        )
+    return StepRequest(
+        ticket=ticket,
+        text=f"update {ticket} {' '.join(parts)}" if parts else None,
+        comment=comment,
+        user=_user(inputs, ACTOR_INPUT, "Updated by"),
+        channel=_channel(inputs),
+    )
+
+
+def request_of(step: str, inputs: Mapping[str, Any]) -> StepRequest:
+    return update_request(inputs) if step == UPDATE_STEP else get_request(inputs)

@@ -1,0 +1,53 @@
+"""A Workflow Builder step's event is an input like any other: unsigned or forged, it does
+nothing (no job, no Slack call, no ticketing call); signed, its inputs cannot walk the API's
+path or smuggle a second ticket."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.handlers.conftest import Harness
+from tests.handlers.payloads import SIGNING_SECRET, sign
+from tests.handlers.test_workflow_steps import executed
+from tests.security.conftest import bot_keys, nothing_happened
+
+
+async def send(harness: Harness, body: str, headers: dict[str, str]) -> int:
+    response = await harness.http.post(
+        "/slack/events", content=body, headers={"Content-Type": "application/json", **headers}
+    )
+    await harness.bot.worker.drain()
+    return response.status_code
+
+
+def _forgeries() -> dict[str, tuple[str, dict[str, str]]]:
+    body = json.dumps(
+        executed("update_ticket", {"ticket": "PROJ-42", "status": "Done", "updated_by": "U0ANA"})
+    )
+    return {
+        "unsigned": (body, {}),
+        "signed with another secret": (body, sign(body, secret="x" + SIGNING_SECRET)),
+        "replayed after six minutes": (body, sign(body, timestamp=int(time.time()) - 360)),
+        "inputs changed after signing": (body.replace("Done", "Closed"), sign(body)),
+    }
+
+
+@pytest.mark.parametrize("name", list(_forgeries()))
+async def test_an_unverified_step_event_does_nothing(edge: Harness, clean_redis: str, name: str) -> None:
+    body, headers = _forgeries()[name]
+    before = bot_keys(clean_redis)
+    assert await send(edge, body, headers) == 401
+    nothing_happened(edge)
+    assert bot_keys(clean_redis) == before
+
+
+@pytest.mark.parametrize("ticket", ["../../admin", "PROJ-1/../../x", "%2e%2e", "PROJ-1,PROJ-2"])
+async def test_step_inputs_cannot_walk_the_api_path(edge: Harness, ticket: str) -> None:
+    body = json.dumps(executed("update_ticket", {"ticket": ticket, "status": "Done", "updated_by": "U0ANA"}))
+    assert await send(edge, body, sign(body)) == 200
+    assert edge.sandbox.state.calls() == []
+    [failed] = edge.slack.state.named("functions.completeError")
+    assert failed.args["error"].endswith("Nothing was sent.")
