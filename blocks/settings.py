@@ -8,13 +8,18 @@ from typing import Any
 from blocks import ids
 from blocks.modal import plain
 from bot.domain.fields import FIELDS
-from bot.domain.workspace_settings import LOCKABLE, WorkspaceSettings
+from bot.domain.workspace_settings import LOCKABLE, WorkspaceSettings, reactions_as_lines
 
 CARD_CHOICES = (
     ("default", "As the deployment says"),
     ("full", "The full card"),
     ("compact", "One line (the card one click away)"),
     ("none", "Nothing (the card to its author alone)"),
+)
+STEP_CHOICES = (
+    ("person", "Only as the person “Updated by” names"),
+    ("any", "Also without a person, as the workflow"),
+    ("off", "Never: steps are turned off"),
 )
 
 
@@ -107,6 +112,30 @@ def settings_view(
             ids.SETTINGS_CHANNEL_CARD,
             "After an update, the channel sees",
             {"type": "static_select", "options": cards, "initial_option": current},
+        )
+    )
+    reactions: dict[str, Any] = {"type": "plain_text_input", "multiline": True, "max_length": 3000}
+    if settings.reactions:
+        reactions["initial_value"] = reactions_as_lines(settings.reactions)
+    blocks.append(
+        _input(
+            ids.SETTINGS_REACTIONS,
+            "Emoji reactions that update a ticket",
+            reactions,
+            "One per line: an emoji, then its update, e.g. :white_check_mark: status=done. Reacting "
+            "with it on a message that links a ticket applies the update as the reacting person.",
+        )
+    )
+    steps = [_option(value, text) for value, text in STEP_CHOICES]
+    blocks.append(
+        _input(
+            ids.SETTINGS_WORKFLOW_STEPS,
+            "Workflow Builder steps update tickets",
+            {
+                "type": "static_select",
+                "options": steps,
+                "initial_option": next(o for o in steps if o["value"] == settings.workflow_steps),
+            },
         )
     )
     return {

@@ -25,13 +25,21 @@ log = logging.getLogger(__name__)
 
 
 async def _message(client: AsyncWebClient, channel: str, ts: str) -> dict[str, Any] | None:
+    """The message reacted to: from the channel's history, else (a reply in a thread, which the
+    history does not list) from conversations.replies, whose answer is taken wherever in the
+    thread it puts the message."""
     try:
         found = await client.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1)
+        messages = found.get("messages") or []
+        if not (messages and messages[0].get("ts") == ts):
+            found = await client.conversations_replies(
+                channel=channel, ts=ts, latest=ts, inclusive=True, limit=2
+            )
+            messages = found.get("messages") or []
     except SlackApiError as exc:  # a channel the bot cannot read: nothing to go on
         log.info("reaction in %s: message not readable (%s)", channel, exc.response.get("error"))
         return None
-    messages = found.get("messages") or []
-    return messages[0] if messages and messages[0].get("ts") == ts else None
+    return next((m for m in messages if m.get("ts") == ts), None)
 
 
 @guarded

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks import ids
 from blocks.modal import note_view
 from blocks.settings import settings_view
-from bot.domain.workspace_settings import WorkspaceSettings
+from bot.domain.workspace_settings import WorkspaceSettings, reactions_from_lines
 from handlers.deps import SlackDeps
 from handlers.home import publish_for
 from handlers.surface import ack_only, guarded
@@ -63,6 +63,12 @@ def _read(values: dict[str, dict[str, Any]], accounts: list[str]) -> tuple[dict[
             channels[channel] = account
     default = (values.get(ids.SETTINGS_DEFAULT, {}).get("selected_option") or {}).get("value")
     card = (values.get(ids.SETTINGS_CHANNEL_CARD, {}).get("selected_option") or {}).get("value")
+    steps = (values.get(ids.SETTINGS_WORKFLOW_STEPS, {}).get("selected_option") or {}).get("value")
+    try:
+        reactions = reactions_from_lines(values.get(ids.SETTINGS_REACTIONS, {}).get("value") or "")
+    except ValueError as exc:
+        errors[ids.SETTINGS_REACTIONS] = str(exc)[:150]
+        reactions = {}
     fields = {
         "channels": channels,
         "default_account": default if default in tool_of else None,
@@ -77,6 +83,8 @@ def _read(values: dict[str, dict[str, Any]], accounts: list[str]) -> tuple[dict[
             o.get("value") for o in values.get(ids.SETTINGS_LOCKED, {}).get("selected_options") or ()
         ),
         "channel_card": None if card in (None, "default") else card,
+        "reactions": reactions,
+        "workflow_steps": steps or "person",
     }
     return fields, errors
 

@@ -48,6 +48,31 @@ def tool_label_of(capabilities: Any) -> str | None:
     return None
 
 
+def checked_reactions(reactions: dict[str, str]) -> dict[str, str]:
+    """Emoji names (colons dropped) → updates, each checked as `/ticket update` would check it;
+    ValueError naming the first mistake."""
+    from bot.domain.commands import UpdateCommand
+    from bot.domain.errors import ParseError
+    from bot.domain.grammar import parse
+
+    checked = {}
+    for emoji, words in reactions.items():
+        name = emoji.strip(":")
+        if not re.fullmatch(r"[a-z0-9_+\-']{1,100}", name):
+            raise ValueError(f"{emoji!r} is not an emoji name (white_check_mark, eyes, fire…)")
+        try:
+            command = parse(f"update REACT-1 {words}")
+        except ParseError as exc:
+            raise ValueError(f"{emoji}: {exc}") from None
+        if not isinstance(command, UpdateCommand) or command.bulk:
+            raise ValueError(f"{emoji}: the update is field=value words, e.g. status=done")
+        checked[name] = words
+    return checked
+
+
+WorkflowSteps = Literal["person", "any", "off"]
+
+
 class UpdateRule(BaseModel):
     """Who may update; all empty means anyone in a channel routed to the account."""
 
@@ -71,7 +96,7 @@ class Permissions(BaseModel):
     # Workflow Builder steps: `person` runs a step only as the person its "Updated by" names
     # (their permissions apply); `any` runs one without a person too, as the workflow (allowed
     # where `update` is open to everyone or by channel); `off` refuses them.
-    workflow_steps: Literal["person", "any", "off"] = "person"
+    workflow_steps: WorkflowSteps = "person"
     locked_fields: tuple[str, ...] = DEFAULT_LOCKED_FIELDS
 
     @field_validator("locked_fields")
@@ -165,24 +190,7 @@ class Account(BaseModel):
     @field_validator("reactions")
     @classmethod
     def _check_reactions(cls, reactions: dict[str, str]) -> dict[str, str]:
-        """Each emoji's update is checked as `/ticket update` would check it, at start-up."""
-        from bot.domain.commands import UpdateCommand
-        from bot.domain.errors import ParseError
-        from bot.domain.grammar import parse
-
-        checked = {}
-        for emoji, words in reactions.items():
-            name = emoji.strip(":")
-            if not re.fullmatch(r"[a-z0-9_+\-']{1,100}", name):
-                raise ValueError(f"{emoji!r} is not an emoji name (white_check_mark, eyes, fire…)")
-            try:
-                command = parse(f"update REACT-1 {words}")
-            except ParseError as exc:
-                raise ValueError(f"{emoji}: {exc}") from None
-            if not isinstance(command, UpdateCommand) or command.bulk:
-                raise ValueError(f"{emoji}: the update is field=value words, e.g. status=done")
-            checked[name] = words
-        return checked
+        return checked_reactions(reactions)
 
     @field_validator("ticket_url_template")
     @classmethod

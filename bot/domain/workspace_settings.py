@@ -1,7 +1,8 @@
 """A workspace's settings, edited by its admins from the Home tab (distributed mode): which tool
 each channel uses and the default, who may update, read-only channels, locked fields, what a
-channel sees after an update. Stored by integrated account id (names are derived and may shift);
-applied to the workspace's accounts as the YAML file's keys are in single-workspace mode."""
+channel sees after an update, emoji reactions, Workflow Builder steps. Stored by integrated
+account id (names are derived and may shift); applied to the workspace's accounts as the YAML
+file's keys are in single-workspace mode."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.domain.accounts import DEFAULT_LOCKED_FIELDS, Account, Permissions, UpdateRule
+from bot.domain.accounts import (
+    DEFAULT_LOCKED_FIELDS,
+    Account,
+    Permissions,
+    UpdateRule,
+    WorkflowSteps,
+    checked_reactions,
+)
 from bot.domain.models import TicketUpdate
 
 CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -36,6 +44,13 @@ class WorkspaceSettings(BaseModel):
     read_only_channels: tuple[str, ...] = ()
     locked_fields: tuple[str, ...] = DEFAULT_LOCKED_FIELDS
     channel_card: Literal["full", "compact", "none"] | None = None  # None: the deployment's
+    reactions: dict[str, str] = Field(default_factory=dict)  # emoji → an update, for every tool
+    workflow_steps: WorkflowSteps = "person"
+
+    @field_validator("reactions")
+    @classmethod
+    def _reactions(cls, value: dict[str, str]) -> dict[str, str]:
+        return checked_reactions(value)
 
     @field_validator("channels")
     @classmethod
@@ -73,12 +88,42 @@ class WorkspaceSettings(BaseModel):
             update=UpdateRule(users=self.users, usergroups=self.usergroups),
             read_only_channels=self.read_only_channels,
             locked_fields=self.locked_fields,
+            workflow_steps=self.workflow_steps,
         )
         shaped = {
-            name: account.model_copy(update={"permissions": permissions, "channel_card": self.channel_card})
+            name: account.model_copy(
+                update={
+                    "permissions": permissions,
+                    "channel_card": self.channel_card,
+                    "reactions": self.reactions,
+                }
+            )
             for name, account in accounts.items()
         }
         by_id = {a.integrated_account_id: name for name, a in shaped.items()}
         channels = {c: by_id[a] for c, a in self.channels.items() if a in by_id}
         default = by_id.get(self.default_account or "") or next(iter(shaped), None)
         return shaped, channels, default
+
+
+def reactions_from_lines(text: str) -> dict[str, str]:
+    """The settings form's reactions, one per line: an emoji, then its update
+    (`:white_check_mark: status=done`, or `eyes = assignee=me`). ValueError naming the line."""
+    reactions: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        emoji, _, words = line.partition(" ")
+        words = words.strip().removeprefix("=").removeprefix("→").strip()
+        if not words:
+            raise ValueError(f"line {number}: an emoji, then its update, e.g. :white_check_mark: status=done")
+        try:
+            reactions |= checked_reactions({emoji: words})
+        except ValueError as exc:
+            raise ValueError(f"line {number}: {exc}") from None
+    return reactions
+
+
+def reactions_as_lines(reactions: dict[str, str]) -> str:
+    return "\n".join(f":{emoji}: {words}" for emoji, words in reactions.items())

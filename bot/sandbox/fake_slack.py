@@ -194,10 +194,20 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
             return {"ok": True, "users": state.usergroups[group]}
         if method in ("chat.postMessage", "chat.update"):
             return {"ok": True, "channel": args.get("channel"), "ts": f"{time.time():.6f}", "message": args}
-        if method == "conversations.history":
+        if method == "conversations.history":  # the channel's own messages: no thread replies
             ts = str(args.get("latest") or "")
             found = state.messages.get((str(args.get("channel")), ts))
+            if found and found.get("thread_ts", ts) != ts:
+                found = None
             return {"ok": True, "messages": [found] if found else [], "has_more": False}
+        if method == "conversations.replies":  # a reply's ts: its thread's parent, then the reply
+            channel, ts = str(args.get("channel")), str(args.get("ts") or "")
+            found = state.messages.get((channel, ts))
+            if found is None:
+                return {"ok": False, "error": "thread_not_found"}
+            parent = state.messages.get((channel, str(found.get("thread_ts") or ts)))
+            thread = [m for m in (parent, found) if m is not None]
+            return {"ok": True, "messages": list({m["ts"]: m for m in thread}.values()), "has_more": False}
         if method == "chat.getPermalink":
             ts = str(args.get("message_ts") or "").replace(".", "")
             return {"ok": True, "permalink": f"https://acme.slack.com/archives/{args.get('channel')}/p{ts}"}

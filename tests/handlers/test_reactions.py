@@ -97,3 +97,18 @@ def test_a_reaction_whose_update_is_wrong_stops_start_up() -> None:
 
     with pytest.raises(ValidationError, match="fire: unknown field 'priorty'"):
         JIRA.model_validate({**JIRA.model_dump(), "reactions": {"fire": "priorty=P0"}})
+
+
+async def test_a_reaction_on_a_reply_in_a_thread_finds_the_reply(reacting: Harness) -> None:
+    reply = "1732770000.000600"
+    reacting.slack.state.messages[(JIRA_CHANNEL, reply)] = {
+        "type": "message",
+        "ts": reply,
+        "thread_ts": TS,  # a reply in the thread of the message about PROJ-42
+        "text": "PROJ-41 is the one that broke it",
+    }
+    await reacting.event(reaction("white_check_mark", ts=reply))
+    [patch] = reacting.sandbox.state.calls("PATCH")
+    assert patch.path == "/unified/ticketing/tickets/PROJ-41"  # the reply's ticket, not the parent's
+    [replies] = reacting.calls("conversations.replies")
+    assert replies.args["ts"] == reply

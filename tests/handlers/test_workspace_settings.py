@@ -50,6 +50,8 @@ def values(**chosen: Any) -> dict[str, Any]:
         ids.SETTINGS_USERGROUPS: ("plain_text_input", "value"),
         ids.SETTINGS_READ_ONLY: ("multi_conversations_select", "selected_conversations"),
         ids.SETTINGS_CHANNEL_CARD: ("static_select", "selected_option"),
+        ids.SETTINGS_REACTIONS: ("plain_text_input", "value"),
+        ids.SETTINGS_WORKFLOW_STEPS: ("static_select", "selected_option"),
     }
     out: dict[str, Any] = {}
     for block, value in chosen.items():
@@ -152,3 +154,49 @@ async def test_only_an_admin_opens_or_saves_the_settings(fleet: Harness) -> None
     assert (await fleet.bot.distributed.workspaces.settings(ACME)).users == ()
     note = await open_settings(fleet, user=ANA)
     assert note["blocks"][0]["text"]["text"] == "Only workspace admins and owners can change these settings."
+
+
+async def test_reactions_and_workflow_steps_are_set_from_home(fleet: Harness) -> None:
+    from tests.handlers.test_workflow_steps import executed
+
+    await install(fleet, ACME)
+    jira = await connect(fleet, ACME, "jira")
+    view = await open_settings(fleet)
+    wrong = await submit(fleet, view, **{ids.SETTINGS_REACTIONS: ":eyes: assignee=me\nfire priorty=P0"})
+    said = wrong["errors"][ids.SETTINGS_REACTIONS]
+    assert said.startswith("line 2: fire: unknown field 'priorty'; did you mean 'priority'? Fields: title,")
+    assert list(wrong["errors"]) == [ids.SETTINGS_REACTIONS]
+    chosen = {
+        ids.SETTINGS_REACTIONS: ":white_check_mark: status=done\n\neyes = assignee=me",
+        ids.SETTINGS_WORKFLOW_STEPS: {"value": "any"},
+    }
+    assert await submit(fleet, view, **chosen) is None
+    assert fleet.bot.distributed is not None
+    saved = await fleet.bot.distributed.workspaces.settings(ACME)
+    assert saved.reactions == {"white_check_mark": "status=done", "eyes": "assignee=me"}
+    assert saved.workflow_steps == "any"
+    reopened = await open_settings(fleet)
+    [reactions] = [b for b in reopened["blocks"] if b["block_id"] == ids.SETTINGS_REACTIONS]
+    assert reactions["element"]["initial_value"] == ":white_check_mark: status=done\n:eyes: assignee=me"
+
+    # In effect at once: a reaction in ACME applies its update; a step without a person runs.
+    fleet.slack.state.messages[("C0GENERAL", "1732770000.000900")] = {
+        "type": "message",
+        "ts": "1732770000.000900",
+        "text": "PROJ-42 is fixed",
+    }
+    fleet.sandbox.state.requests.clear()
+    reacted = {
+        "type": "reaction_added",
+        "user": ADMIN,
+        "reaction": "white_check_mark",
+        "item": {"type": "message", "channel": "C0GENERAL", "ts": "1732770000.000900"},
+    }
+    await fleet.event(event(ACME, reacted))
+    [patch] = fleet.sandbox.state.calls("PATCH")
+    assert patch.body == {"status": {"id": "js4", "name": "Done"}}
+    assert dict(patch.query)["integrated_account_id"] == jira
+    step = executed("update_ticket", {"ticket": "PROJ-42", "priority": "high"})
+    step["team_id"], step["authorizations"] = ACME, [{"team_id": ACME, "user_id": "U0BOT", "is_bot": True}]
+    await fleet.event(step)
+    assert len(fleet.sandbox.state.calls("PATCH")) == 2 and fleet.calls("functions.completeSuccess")
