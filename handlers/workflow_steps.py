@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -29,6 +29,7 @@ from bot.ops import patience
 from bot.service.comments import add_comment
 from bot.store.queue import Job
 from bot.truto.errors import NotFound, TrutoError
+from handlers import texts
 from handlers.delivery import note_written
 from handlers.deps import SlackDeps, idempotency_key
 from handlers.failures import failure_of
@@ -73,25 +74,26 @@ def step_job(deps: SlackDeps, body: dict[str, Any]) -> JobData:
     )
 
 
-async def ack_step(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None:
+REFUSED = "step_refused"  # the context key: why a step's inputs cannot run, for refuse_step
+
+
+async def ack_step(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, deps: SlackDeps) -> None:
     try:
         job = step_job(deps, body)
-    except UserInputError:
-        job = None  # failed by refuse_step, after the ack
-    if job is not None:
+    except UserInputError as exc:
+        context[REFUSED] = str(exc)  # failed by refuse_step, after the ack
+    else:
         await enqueue(deps, job, dedupe=job.key)
     await ack()
 
 
 @guarded
-async def refuse_step(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
+async def refuse_step(body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
     """Fail a step whose inputs it cannot run with, saying what to change; nothing is sent."""
-    try:
-        step_job(deps, body)
-    except UserInputError as exc:
-        _, execution, _ = _execution(body)
-        if execution:
-            await _fail(client, execution, failure_of(execution, None, exc).text)
+    refused = context.get(REFUSED)
+    _, execution, _ = _execution(body)
+    if refused and execution:
+        await _fail(client, execution, texts.refusal(str(refused)))
 
 
 def _actor(account: Account, data: JobData) -> Actor:
