@@ -223,6 +223,24 @@ def test_ticketbot_try_sends_a_signed_command_and_shows_what_the_bot_did(
         assert code == 0 and said[0] == "ack 200: (empty: the answer follows)"
         posted = [line for line in said if line.startswith("chat.postMessage (C0TRY)")]
         assert posted and any("priority Medium → High" in line for line in said)
+        # A Workflow Builder step, tried the same way: the step completes at the fake Slack.
+        from bot.cli.try_it import try_step
+
+        said.clear()
+        code = try_step(
+            "update_ticket",
+            'ticket=PROJ-42 status="In Progress" comment="From the try"',
+            team="T0TRY",
+            user="U0ANA",
+            bot_url=base,
+            fake_url=slack.base_url,
+            secret=SIGNING_SECRET,
+            wait=3.0,
+            out=said.append,
+        )
+        assert code == 0 and said[0] == "ack 200: (empty: the answer follows)"
+        [completed] = [line for line in said if line.startswith("functions.completeSuccess")]
+        assert '"status": "In Progress"' in completed and "comment added" in completed
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -135,6 +135,11 @@ def _parser() -> argparse.ArgumentParser:
         "--connect", metavar="TOOL", help="follow Home's Connect button; pick jira, linear, azure"
     )
     tried.add_argument("--uninstall", action="store_true", help="send app_uninstalled for --team")
+    tried.add_argument(
+        "--step",
+        choices=("update_ticket", "get_ticket"),
+        help="run a Workflow Builder step; the text is its inputs: 'ticket=PROJ-42 status=Done'",
+    )
 
     db.add_parser(sub)
     sandbox = sub.add_parser("sandbox", help="serve the local sandbox ticketing API")
@@ -293,7 +298,7 @@ async def _namespace(config: AppConfig, args: argparse.Namespace) -> int:
 
 def _try(args: argparse.Namespace) -> int:
     """Read from the environment alone: trying needs no API token, only the signing secret."""
-    from bot.cli.try_it import try_command, try_connect, try_event, try_install
+    from bot.cli.try_it import try_command, try_connect, try_event, try_install, try_step
 
     api = os.environ.get("SLACK_API_URL", "")
     fake = args.fake_slack or (api.removesuffix("/").removesuffix("/api") if api else "http://127.0.0.1:8020")
@@ -307,9 +312,11 @@ def _try(args: argparse.Namespace) -> int:
     if args.home or args.uninstall:
         kind = "app_home_opened" if args.home else "app_uninstalled"
         return 0 if try_event(kind, wait=args.wait, **event) is not None else 1
+    if args.step:
+        return try_step(args.step, args.text or "", socket=args.socket, wait=args.wait, **event)
     if not args.text:
         print(
-            'try: give the command ("/ticket …"), or --install, --home, --connect or --uninstall',
+            'try: give the command ("/ticket …"), or --install, --home, --connect, --uninstall or --step',
             file=sys.stderr,
         )
         return 2

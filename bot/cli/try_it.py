@@ -6,12 +6,17 @@ call and response_url post the fake Slack recorded meanwhile, with its text and 
 Distributed mode, as a workspace `--team`: `--install` goes through "Add to Slack" as a browser
 would (/slack/install, then /slack/oauth_redirect with the fake Slack's code for that team),
 `--home` opens the Home tab, `--connect jira` follows its Connect button and picks a sandbox tool
-on the connect page, `--uninstall` sends `app_uninstalled`."""
+on the connect page, `--uninstall` sends `app_uninstalled`.
+
+A Workflow Builder step, `--step update_ticket 'ticket=PROJ-42 status="In Progress"'`: the
+`function_executed` event Slack sends when a workflow runs the step (its inputs as name=value
+words; `updated_by` is --user unless given), then the step's completion at the fake Slack."""
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
 import time
 import uuid
 from collections.abc import Callable
@@ -71,6 +76,9 @@ def _texts(blocks: Any) -> list[str]:
 
 def describe(call: dict[str, Any]) -> list[str]:
     args = call.get("args") or {}
+    if call.get("method") in ("functions.completeSuccess", "functions.completeError"):
+        said = json.dumps(args.get("outputs") or args.get("error"), ensure_ascii=False)
+        return [f"{call.get('method')} ({args.get('function_execution_id')}): {said}"]
     where = args.get("channel") or ("response_url" if call.get("method") == "response" else "")
     head = f"{call.get('method')}{f' ({where})' if where else ''}: {args.get('text') or ''}".rstrip(": ")
     body = args.get("blocks") or (args.get("view") or {}).get("blocks")
@@ -111,6 +119,89 @@ def event_payload(team: str, user: str, kind: str) -> dict[str, Any]:
         "event_time": int(time.time()),
         "authorizations": [{"team_id": team, "user_id": "U0BOT", "is_bot": True}],
     }
+
+
+def step_payload(
+    team: str, step: str, inputs: dict[str, Any], execution: str | None = None
+) -> dict[str, Any]:
+    """A `function_executed` event, in the shape Slack documents: the step's definition, its
+    inputs, the execution's ids and a short-lived token for the step."""
+    return {
+        "token": "ticketbot-try",
+        "team_id": team,
+        "api_app_id": "A0TRY",
+        "event": {
+            "type": "function_executed",
+            "function": {
+                "id": "Fn0TRY",
+                "callback_id": step,
+                "title": step.replace("_", " ").capitalize(),
+                "description": "",
+                "type": "app",
+                "input_parameters": [],
+                "output_parameters": [],
+                "app_id": "A0TRY",
+                "date_created": int(time.time()),
+                "date_updated": int(time.time()),
+                "date_deleted": 0,
+            },
+            "inputs": inputs,
+            "function_execution_id": execution or f"Fx{uuid.uuid4().hex[:10].upper()}",
+            "workflow_execution_id": f"Wx{uuid.uuid4().hex[:10].upper()}",
+            "event_ts": f"{time.time():.6f}",
+            "bot_access_token": "xwfp-ticketbot-try",
+        },
+        "type": "event_callback",
+        "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": team, "user_id": "U0BOT", "is_bot": True}],
+    }
+
+
+def step_inputs(words: str, user: str) -> dict[str, str]:
+    """`ticket=PROJ-42 status="In Progress"` as a step's inputs (quotes as a shell reads them);
+    `updated_by` is the user trying it unless given."""
+    inputs: dict[str, str] = {"updated_by": user}
+    for word in shlex.split(words):
+        name, equals, value = word.partition("=")
+        if not equals or not name:
+            raise ValueError(f"{word!r}: give each input as name=value (ticket=PROJ-42)")
+        inputs[name] = value
+    return inputs
+
+
+def try_step(
+    step: str,
+    words: str,
+    *,
+    team: str,
+    user: str,
+    bot_url: str,
+    fake_url: str,
+    secret: str | None,
+    socket: bool = False,
+    wait: float = 5.0,
+    out: Out = print,
+) -> int:
+    """A workflow running `step` with these inputs; what the bot did (its completion)."""
+    fake = fake_url.rstrip("/")
+    try:
+        payload = step_payload(team, step, step_inputs(words, user))
+    except ValueError as exc:
+        out(f"✗ {exc}")
+        return 2
+    with httpx.Client(timeout=10) as http:
+        seen = len(http.get(f"{fake}/_fake/calls").json())
+        if socket:
+            answer = http.post(f"{fake}/_fake/socket/events_api", json=payload)
+            out(f"acknowledged over Socket Mode ({answer.status_code}): {answer.text}")
+        elif not secret:
+            out("✗ SLACK_SIGNING_SECRET is not set: the bot refuses what is not signed with it")
+            return 1
+        elif not _post_signed(http, bot_url, json.dumps(payload), secret, "application/json", out):
+            return 1
+        calls = _watch(http, fake, seen, wait, out)
+    return 0 if any(c.get("method") == "functions.completeSuccess" for c in calls) else 1
 
 
 def _post_signed(http: httpx.Client, bot_url: str, body: str, secret: str, kind: str, out: Out) -> bool:

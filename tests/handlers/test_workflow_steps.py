@@ -4,13 +4,12 @@ user would read) at the fake Slack."""
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from bot.cli.try_it import step_payload
 from bot.domain.accounts import Permissions, UpdateRule
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
@@ -20,37 +19,9 @@ from tests.handlers.conftest import Harness, harness_config, running
 
 
 def executed(step: str, inputs: dict[str, Any], execution: str | None = None) -> dict[str, Any]:
-    """A function_executed envelope in the shape Slack documents for it."""
-    return {
-        "token": "x",
-        "team_id": "T0TEAM",
-        "api_app_id": "A0TICKETBOT",
-        "event": {
-            "type": "function_executed",
-            "function": {
-                "id": "Fn0TICKETS1",
-                "callback_id": step,
-                "title": "Update a ticket" if step == "update_ticket" else "Get a ticket",
-                "description": "",
-                "type": "app",
-                "input_parameters": [],
-                "output_parameters": [],
-                "app_id": "A0TICKETBOT",
-                "date_created": 1732700000,
-                "date_updated": 1732700000,
-                "date_deleted": 0,
-            },
-            "inputs": inputs,
-            "function_execution_id": execution or f"Fx{uuid.uuid4().hex[:10].upper()}",
-            "workflow_execution_id": f"Wx{uuid.uuid4().hex[:10].upper()}",
-            "event_ts": f"{time.time():.6f}",
-            "bot_access_token": "xwfp-1234-5678-workflow-token",
-        },
-        "type": "event_callback",
-        "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
-        "event_time": int(time.time()),
-        "authorizations": [{"team_id": "T0TEAM", "user_id": "UBOT", "is_bot": True}],
-    }
+    """A function_executed envelope in the shape Slack documents for it (`ticketbot try --step`
+    sends the same)."""
+    return step_payload("T0TEAM", step, inputs, execution)
 
 
 def completed(harness: Harness) -> list[dict[str, Any]]:

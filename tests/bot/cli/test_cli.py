@@ -235,3 +235,16 @@ def test_webhooks_delete_of_an_unknown_id_says_so(
 ) -> None:
     assert main(["webhooks", "delete", "wh-nope"]) == 1
     assert "No webhook wh-nope" in capsys.readouterr().out
+
+
+def test_try_step_reads_inputs_as_a_shell_does() -> None:
+    from bot.cli.try_it import step_inputs
+
+    assert step_inputs('ticket=PROJ-42 status="In Progress"', "U0ANA") == {
+        "updated_by": "U0ANA",
+        "ticket": "PROJ-42",
+        "status": "In Progress",
+    }
+    assert step_inputs("ticket=PROJ-42 updated_by=U0BRUNO", "U0ANA")["updated_by"] == "U0BRUNO"
+    with pytest.raises(ValueError, match="'PROJ-42': give each input as name=value"):
+        step_inputs("PROJ-42 status=Done", "U0ANA")
