@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.errors import UserInputError
+from bot.domain.refs import unwrap_slack_link
 
 UPDATE_STEP = "update_ticket"
 GET_STEP = "get_ticket"
@@ -90,7 +91,7 @@ def _due(inputs: Mapping[str, Any]) -> str | None:
 
 
 def _ticket(inputs: Mapping[str, Any]) -> str:
-    ticket = _text(inputs, "ticket")
+    ticket = unwrap_slack_link(_text(inputs, "ticket"))  # a link from an earlier step's message
     if not ticket:
         raise UserInputError("the step has no Ticket: give a ticket key such as PROJ-42, or its URL")
     if any(c.isspace() for c in ticket):
