@@ -160,7 +160,11 @@ def help_blocks(
         "*Tickets*: PROJ-42, 123, #123 or a ticket link; several (up to 50) before the first field: "
         "PROJ-1 PROJ-2, PROJ-1,PROJ-2 or PROJ-10..PROJ-14\n"
         "*Cards*: invite the bot (`/invite @ticketbot`) to post cards here as itself; such cards "
-        "follow their ticket when it changes anywhere"
+        "follow their ticket when it changes anywhere\n"
+        '*Also*: `/ticket comment PROJ-42 "Deployed the fix"` · `/ticket subscribe status=Done` '
+        "(this channel hears of such changes) · `/ticket notify on` (DMs about your tickets) · "
+        "emoji reactions your admin set · in Workflow Builder, the steps *Update a ticket* and "
+        "*Get a ticket*"
     )
     blocks: list[Block] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*Update tickets from Slack*\n{examples}"}},
