@@ -1,6 +1,7 @@
 """The demo's last scene: a live card. The bot runs on loopback with a stand-in Slack Web API;
 `/ticket` posts a card; the ticket is then changed in the tool itself (the sandbox's control
-endpoint), the sandbox sends its signed webhook, and the card in Slack changes by itself."""
+endpoint), the sandbox sends its signed webhook, and the card in Slack changes by itself; a
+subscribed channel hears of it; a Workflow Builder step updates another ticket."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import contextlib
 import hashlib
 import hmac
 import html
+import json
 import re
 import secrets
 import socket
@@ -22,6 +24,7 @@ import httpx
 import uvicorn
 from pydantic import SecretStr
 
+from bot.cli.try_it import step_payload
 from bot.ops.config import AppConfig
 from bot.sandbox import SANDBOX_TOKEN, SandboxState
 from bot.sandbox.fake_slack import FakeSlack
@@ -39,6 +42,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _signed(body: str, content_type: str) -> dict[str, str]:
+    """The headers Slack sends with `body`, signed with this run's secret."""
+    stamp = str(int(time.time()))
+    digest = hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": content_type,
+    }
+
+
 def _signed_command(text: str, channel: str, response_url: str) -> tuple[str, dict[str, str]]:
     body = urlencode(
         {
@@ -52,14 +66,7 @@ def _signed_command(text: str, channel: str, response_url: str) -> tuple[str, di
             "trigger_id": f"{time.time():.0f}.1.demo",
         }
     )
-    stamp = str(int(time.time()))
-    digest = hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
-    headers = {
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": f"v0={digest}",
-        "Content-Type": "application/x-www-form-urlencoded",
-    }
-    return body, headers
+    return body, _signed(body, "application/x-www-form-urlencoded")
 
 
 @asynccontextmanager
@@ -148,8 +155,25 @@ async def run_live_scene(
             for line in lines:
                 where = "  └ " if line.args.get("thread_ts") else ""
                 out(f"      {where}{_card_line(line.args).replace('*', '')}")
+            await _workflow_step(bot, sandbox, url, slack, out)
     finally:
         slack.stop()
+
+
+async def _workflow_step(bot: SlackBot, sandbox: SandboxState, url: str, slack: FakeSlack, out: Out) -> None:
+    """A Workflow Builder workflow reaches the step "Update a ticket": Slack's signed event, the
+    update applied as the person who ran it, the step completed with its outputs."""
+    inputs = {"ticket": "PROJ-41", "priority": "High", "comment": "Escalated by the triage workflow"}
+    body = json.dumps(step_payload("T0DEMO", "update_ticket", {**inputs, "updated_by": "U0ANA"}))
+    async with httpx.AsyncClient(base_url=url) as http:
+        await http.post("/slack/events", content=body, headers=_signed(body, "application/json"))
+    await _settle(bot, sandbox, 0)
+    out("\n[workflow step] a workflow runs “Update a ticket” with " + json.dumps(inputs, ensure_ascii=False))
+    for done in slack.state.named("functions.completeSuccess"):
+        outputs = done.args.get("outputs") or {}
+        status, priority = outputs.get("status"), outputs.get("priority")
+        out(f"    functions.completeSuccess → status {status}, priority {priority}:")
+        out(f"      {outputs.get('summary')}")
 
 
 OPS = "C0OPS"  # a channel that subscribes (it uses Jira too, the default account)

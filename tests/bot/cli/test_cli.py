@@ -38,6 +38,10 @@ def test_demo_runs_without_credentials() -> None:
         == "PROJ-42 Login fails with SSO & SAML: status In Progress → To Do · by @U0ANA from Slack"
     )
     assert heard[2].strip() == "└ PROJ-42 Login fails with SSO & SAML closed: status To Do → Done · in Jira"
+    # A Workflow Builder step: applied, and completed with its outputs.
+    step = out.split("[workflow step]", 1)[1].splitlines()
+    assert step[1].strip().startswith("functions.completeSuccess → status")
+    assert step[2].strip().endswith("priority Medium → High; comment added")
 
 
 @pytest.fixture
