@@ -112,3 +112,19 @@ async def test_a_reaction_on_a_reply_in_a_thread_finds_the_reply(reacting: Harne
     assert patch.path == "/unified/ticketing/tickets/PROJ-41"  # the reply's ticket, not the parent's
     [replies] = reacting.calls("conversations.replies")
     assert replies.args["ts"] == reply
+
+
+async def test_a_reaction_on_a_ticket_card_updates_that_card(reacting: Harness) -> None:
+    from tests.handlers.payloads import record_event
+
+    await reacting.command("PROJ-42 priority=high")
+    posted = reacting.calls("chat.postMessage")[-1]
+    ts = str(posted.answer["ts"])
+    reacting.slack.state.messages[(JIRA_CHANNEL, ts)] = {"type": "message", "ts": ts, **posted.args}
+    reacting.reset_counts()
+    await reacting.event(reaction("white_check_mark", ts=ts))
+    [patch] = reacting.sandbox.state.calls("PATCH")
+    assert patch.body == {"status": {"id": "js4", "name": "Done"}}
+    await reacting.truto_event(record_event("updated", "PROJ-42"))  # the tool tells of the change
+    [update] = reacting.calls("chat.update")
+    assert update.args["ts"] == ts and "now Done" in str(update.args["blocks"])
