@@ -25,16 +25,19 @@ def redact_response_urls(text: str) -> str:
 
 
 # Credentials a tool's error text may echo back: `Authorization: Bearer …` / `Basic …`, key=value
-# pairs named like secrets (api_key=, token=, password=, …), and well-known token shapes (Slack's
-# xox…/xapp-, Stripe-style sk_live_/sk_test_). The value is masked; the name stays, for meaning.
+# pairs named like secrets (api_key=, token=, bot_access_token=, password=, …), and well-known
+# token shapes (Slack's xox…, xapp- and a workflow step's xwfp-, Stripe-style sk_live_/sk_test_).
+# The value is masked; the name stays, for meaning.
 _AUTH_SCHEME = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE)
 _SECRET_PAIR = re.compile(
-    r"\b((?:api[_-]?key|apikey|access[_-]?token|refresh[_-]?token|token|secret|client[_-]?secret|password|passwd|pwd)"
+    r"\b((?:[a-z]+_)*"  # a prefix: bot_access_token, slack_client_secret
+    r"(?:api[_-]?key|apikey|access[_-]?token|refresh[_-]?token|token|secret|client[_-]?secret|password|passwd|pwd)"
     r"[\"']?\s*[:=]\s*[\"']?)([^\s\"'&,;]{3,})",
     re.IGNORECASE,
 )
 _TOKEN_SHAPES = re.compile(
-    r"\b(?:xox[abprs]-[A-Za-z0-9-]{8,}|xapp-[A-Za-z0-9-]{8,}|sk_(?:live|test)_[A-Za-z0-9]{8,})"
+    r"\b(?:xox[a-z]-[A-Za-z0-9.-]{8,}|xapp-[A-Za-z0-9-]{8,}|xwfp-[A-Za-z0-9-]{8,}"
+    r"|sk_(?:live|test)_[A-Za-z0-9]{8,})"
 )
 MASK = "***"
 

@@ -130,6 +130,18 @@ async def test_logs_are_json_lines_with_request_fields_and_no_secrets(
     assert "Details of ticket" not in info and "SSO login" not in info
 
 
+async def test_a_workflow_steps_token_never_reaches_the_logs(harness: Harness, json_log: io.StringIO) -> None:
+    from tests.handlers.test_workflow_steps import executed
+
+    envelope = executed("get_ticket", {"ticket": "PROJ-42"})
+    await harness.event(envelope)
+    assert harness.calls("functions.completeSuccess")
+    logging.getLogger("test").debug("a payload dumped: %s", json.dumps(envelope))
+    text = json_log.getvalue()
+    assert "xwfp-1234-5678-workflow-token" not in text and "xwfp-ticketbot-try" not in text
+    assert '\\"bot_access_token\\": \\"***\\"' in text  # the name stays, for meaning
+
+
 async def test_building_the_app_warns_of_nothing(
     sandbox: SandboxServer,
     fake_slack: FakeSlack,
