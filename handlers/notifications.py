@@ -69,7 +69,7 @@ async def _slack_users_by_email(deps: SlackDeps, users: list[str]) -> dict[str, 
     return found
 
 
-async def _tool_users(deps: SlackDeps, account: Account, ids: set[str]) -> list[dict[str, Any]]:
+async def tool_users(deps: SlackDeps, account: Account, ids: set[str]) -> list[dict[str, Any]]:
     users = await deps.core.lookups.get(account, "users")
     items = []
     for user_id in ids:
@@ -115,7 +115,7 @@ async def deliver(
             if known and _mentions(new_text, dict(item)) and not _mentions(old_text, dict(item)):
                 mentioned.append(dict(item))
     told: set[str] = set()
-    for item in [*await _tool_users(deps, account, candidates), *mentioned]:
+    for item in [*await tool_users(deps, account, candidates), *mentioned]:
         slack_user = next(
             (by_email[e.casefold()] for e in user_emails(item) if e.casefold() in by_email), None
         )

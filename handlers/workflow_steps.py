@@ -22,6 +22,7 @@ from bot.domain.accounts import Account
 from bot.domain.actors import Actor
 from bot.domain.commands import UpdateCommand
 from bot.domain.errors import NothingToChange, Refused, UserInputError
+from bot.domain.matching import user_emails
 from bot.domain.models import Ticket
 from bot.domain.refs import TicketRef, parse_ref
 from bot.domain.workflow_inputs import ACTOR_INPUT, GET_STEP, OUTPUTS, STEPS, UPDATE_STEP, request_of
@@ -29,7 +30,7 @@ from bot.ops import patience
 from bot.service.comments import add_comment
 from bot.store.queue import Job
 from bot.truto.errors import NotFound, TrutoError
-from handlers import texts
+from handlers import notifications, texts
 from handlers.delivery import note_written
 from handlers.deps import SlackDeps, idempotency_key
 from handlers.failures import failure_of
@@ -116,7 +117,7 @@ def _actor(account: Account, data: JobData) -> Actor:
     return Actor(name=WORKFLOW)
 
 
-def _outputs(ticket: Ticket, summary: str) -> dict[str, str]:
+def _outputs(ticket: Ticket, assignee: str | None, summary: str) -> dict[str, str]:
     """The step's outputs (OUTPUTS, as the manifest declares them); those without a value left out."""
     values = (
         ticket.display_ref,
@@ -124,9 +125,27 @@ def _outputs(ticket: Ticket, summary: str) -> dict[str, str]:
         ticket.name,
         ticket.status_name,
         ticket.priority_name,
+        assignee,
         summary,
     )
     return {name: value for name, value in zip(OUTPUTS, values, strict=True) if value}
+
+
+async def _slack_assignee(deps: SlackDeps, account: Account, ticket: Ticket, team: str | None) -> str | None:
+    """The ticket's (first) assignee as a Slack user, matched by email, so that a later step can
+    message them; None when the tool's user has no email Slack knows."""
+    directory = deps.core.slack_directory
+    first = next((a.id for a in ticket.assignees or [] if a.id), None)
+    if directory is None or first is None:
+        return None
+    try:
+        for item in await notifications.tool_users(deps, account, {first}):
+            for email in user_emails(item):
+                if found := await directory.user_by_email(email, team):
+                    return found
+    except Exception:  # the output is a convenience: the step's outcome does not hang on it
+        log.warning("the assignee of %s was not matched to a Slack user", ticket.display_ref, exc_info=True)
+    return None
 
 
 def _described(ticket: Ticket) -> str:
@@ -143,7 +162,7 @@ def _described(ticket: Ticket) -> str:
 async def _get(deps: SlackDeps, job: Job, data: JobData, account: Account) -> dict[str, str]:
     _actor(account, data)
     ticket = await deps.service.fetch_ticket(account, TicketRef(data.ticket))
-    return _outputs(ticket, _described(ticket))
+    return _outputs(ticket, await _slack_assignee(deps, account, ticket, data.team), _described(ticket))
 
 
 async def _update(deps: SlackDeps, job: Job, data: JobData, account: Account) -> dict[str, str]:
@@ -185,7 +204,7 @@ async def _update(deps: SlackDeps, job: Job, data: JobData, account: Account) ->
         said.append("comment added")
     if ticket is None:
         ticket = await deps.service.fetch_ticket(account, TicketRef(data.ticket))
-    return _outputs(ticket, "; ".join(said))
+    return _outputs(ticket, await _slack_assignee(deps, account, ticket, data.team), "; ".join(said))
 
 
 async def _fail(client: AsyncWebClient, execution: str, error: str) -> None:

@@ -36,7 +36,7 @@ UPDATE_INPUTS = (
     "channel",
 )
 GET_INPUTS = ("ticket", "channel")
-OUTPUTS = ("ticket_id", "ticket_url", "title", "status", "priority", "summary")
+OUTPUTS = ("ticket_id", "ticket_url", "title", "status", "priority", "assignee", "summary")
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -184,6 +184,12 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
                 return {"ok": False, "error": "user_not_found"}
             profile = {"email": state.emails[user]}
             return {"ok": True, "user": {"id": user, "is_admin": user in state.admins, "profile": profile}}
+        if method == "users.lookupByEmail":
+            wanted = str(args.get("email") or "").casefold()
+            owner = next((u for u, e in state.emails.items() if e.casefold() == wanted), None)
+            if owner is None:
+                return {"ok": False, "error": "users_not_found"}
+            return {"ok": True, "user": {"id": owner, "profile": {"email": state.emails[owner]}}}
         if method == "users.conversations":
             channels = state.memberships.get(str(args.get("user")), [])
             return {"ok": True, "channels": [{"id": c} for c in channels], "response_metadata": {}}

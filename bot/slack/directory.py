@@ -1,5 +1,6 @@
 """Slack users as the bot needs them, cached: their email (users.info: how a Slack user becomes a
-ticketing user), whether they are a workspace admin, the channels they are in, group members."""
+ticketing user) and the other way round (users.lookupByEmail), whether they are a workspace
+admin, the channels they are in, group members."""
 
 from __future__ import annotations
 
@@ -56,6 +57,25 @@ class SlackUserDirectory:
             )
         email = profile.get("email")
         return str(email) if email else None
+
+    async def user_by_email(self, email: str, team: str | None) -> str | None:
+        """The Slack user with this email in `team`'s workspace (the same email may be another
+        user in another workspace: the cache is per team), or None."""
+
+        async def fetch() -> dict[str, Any]:
+            try:
+                response = await self.client.users_lookupByEmail(email=email)
+            except SlackApiError as exc:
+                error = exc.response.get("error")
+                if error != "users_not_found":
+                    log.warning("users.lookupByEmail failed: %s", error)
+                return {"user": None}
+            return {"user": (response.get("user") or {}).get("id")}
+
+        key = keys.key("slack", "by-email", team or "-", email.casefold())
+        found = await self.cache.get_or_fetch(key, fetch, ttl=self.ttl, stale_for=self.ttl)
+        user = found.get("user")
+        return str(user) if user else None
 
     async def tz_of(self, slack_user_id: str) -> str | None:
         """The IANA time zone of the user's Slack profile, when Slack says."""

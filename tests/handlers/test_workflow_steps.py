@@ -73,6 +73,7 @@ async def test_update_step_applies_its_inputs_once_and_completes_with_outputs(ha
         "title": "Login fails with SSO",
         "status": "In Progress",
         "priority": "High",
+        "assignee": "U0ANA",  # the tool's user, as the Slack person with the same email
         "summary": (
             "tags +backend; status To Do → In Progress; priority Medium → High; "
             "assignees Bruno Costa → Ana Lima; due date — → 2026-12-11; comment added"
@@ -96,8 +97,16 @@ async def test_get_step_reads_the_ticket_for_later_steps(harness: Harness) -> No
         "title": "Login fails with SSO",
         "status": "To Do",
         "priority": "Medium",
+        "assignee": "U0BRUNO",
         "summary": "PROJ-42: Login fails with SSO (status To Do, priority Medium, assigned to Bruno Costa)",
     }
+    [lookup] = harness.calls("users.lookupByEmail")
+    assert lookup.args["email"] == "bruno@acme.example"
+    # A tool user whose email Slack does not know: no assignee output, the step still completes.
+    jira = harness.sandbox.state.profiles["sandbox-jira"]
+    jira.tickets["PROJ-41"]["assignees"] = [{"id": "ju0004", "name": "Carla Mendes"}]  # not in Slack
+    await harness.event(executed("get_ticket", {"ticket": "PROJ-41"}))
+    assert "assignee" not in completed(harness)[-1]["outputs"] and len(completed(harness)) == 2
 
 
 async def test_a_step_fails_with_the_words_a_user_would_read(harness: Harness) -> None:
