@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -82,19 +83,30 @@ def test_serve_answers_health_and_signed_commands(sandbox: SandboxServer, slack:
     assert SIGNING_SECRET not in err.decode() and "xoxb-serve-test" not in err.decode()
 
 
-def test_socket_mode_connects_with_the_app_token(sandbox: SandboxServer, slack: FakeSlack) -> None:
+@contextmanager
+def socket_bot(sandbox: SandboxServer, slack: FakeSlack, app_token: str) -> Iterator[None]:
+    """`ticketbot socket` running against the fakes, killed afterwards."""
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "socket"],
-        env=bot_env(sandbox, slack, SLACK_APP_TOKEN="xapp-1-socket-test"),
+        env=bot_env(sandbox, slack, SLACK_APP_TOKEN=app_token),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(lambda: slack.state.named("apps.connections.open"))
-        assert slack.state.named("apps.connections.open")[0].authorization == "Bearer xapp-1-socket-test"
+        yield
     finally:
         process.kill()
         process.wait(timeout=10)
+
+
+def connected(slack: FakeSlack) -> bool:
+    return slack.state.socket is not None and slack.state.socket.connected.is_set()
+
+
+def test_socket_mode_connects_with_the_app_token(sandbox: SandboxServer, slack: FakeSlack) -> None:
+    with socket_bot(sandbox, slack, "xapp-1-socket-test"):
+        wait_until(lambda: slack.state.named("apps.connections.open"))
+        assert slack.state.named("apps.connections.open")[0].authorization == "Bearer xapp-1-socket-test"
 
 
 def test_socket_mode_needs_the_app_token(sandbox: SandboxServer, slack: FakeSlack) -> None:
@@ -139,15 +151,8 @@ def test_socket_mode_runs_offline_against_the_fake_slack(sandbox: SandboxServer,
     acknowledged and applied, and its card posted, with no network beyond loopback."""
     from bot.cli.try_it import try_command
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "socket"],
-        env=bot_env(sandbox, slack, SLACK_APP_TOKEN="xapp-1-offline"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert slack.state.socket is not None
-        wait_until(lambda: slack.state.socket is not None and slack.state.socket.connected.is_set())
+    with socket_bot(sandbox, slack, "xapp-1-offline"):
+        wait_until(lambda: connected(slack))
         said: list[str] = []
         code = try_command(
             "/ticket PROJ-42 status=done",
@@ -162,38 +167,32 @@ def test_socket_mode_runs_offline_against_the_fake_slack(sandbox: SandboxServer,
         assert code == 0 and said[0].startswith("acknowledged over Socket Mode (200)")
         wait_until(lambda: slack.state.named("chat.postMessage"))
         assert sandbox.state.calls("PATCH")[0].body == {"status": {"id": "js4", "name": "Done"}}
-    finally:
-        process.kill()
-        process.wait(timeout=10)
 
 
 def test_a_workflow_step_runs_over_socket_mode(sandbox: SandboxServer, slack: FakeSlack) -> None:
-    """A function_executed event over Socket Mode: the update applied, the step completed."""
-    from tests.handlers.test_workflow_steps import executed
+    """A function_executed event over Socket Mode (`ticketbot try --step --socket`): the update
+    applied, the step completed with its outputs."""
+    from bot.cli.try_it import try_step
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "socket"],
-        env=bot_env(sandbox, slack, SLACK_APP_TOKEN="xapp-1-steps"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until(lambda: slack.state.socket is not None and slack.state.socket.connected.is_set())
-        inputs = {"ticket": "PROJ-42", "status": "Done", "updated_by": "U0ANA"}
-        acked = httpx.post(
-            f"{slack.base_url}/_fake/socket/events_api",
-            json=executed("update_ticket", inputs, execution="Fx0SOCKET01"),
-            timeout=10,
+    with socket_bot(sandbox, slack, "xapp-1-steps"):
+        wait_until(lambda: connected(slack))
+        said: list[str] = []
+        code = try_step(
+            "update_ticket",
+            "ticket=PROJ-42 status=Done",
+            team="T0TRY",
+            user="U0ANA",
+            bot_url="",
+            fake_url=slack.base_url,
+            secret=None,
+            socket=True,
+            wait=3.0,
+            out=said.append,
         )
-        assert "error" not in acked.json()
-        wait_until(lambda: slack.state.named("functions.completeSuccess"))
+        assert code == 0 and said[0].startswith("acknowledged over Socket Mode (200)")
         assert sandbox.state.calls("PATCH")[0].body == {"status": {"id": "js4", "name": "Done"}}
         [done] = slack.state.named("functions.completeSuccess")
-        assert done.args["function_execution_id"] == "Fx0SOCKET01"
         assert done.args["outputs"]["status"] == "Done"
-    finally:
-        process.kill()
-        process.wait(timeout=10)
 
 
 def test_ticketbot_try_sends_a_signed_command_and_shows_what_the_bot_did(
