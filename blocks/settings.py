@@ -40,6 +40,16 @@ def _input(block_id: str, label: str, element: dict[str, Any], hint: str | None 
     return block
 
 
+def _choice(choices: Sequence[tuple[str, str]], current: str) -> dict[str, Any]:
+    """A static select of (value, text) choices, `current` chosen."""
+    options = [_option(value, text) for value, text in choices]
+    return {
+        "type": "static_select",
+        "options": options,
+        "initial_option": next(o for o in options if o["value"] == current),
+    }
+
+
 def _conversations(chosen: Sequence[str]) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "multi_conversations_select",
@@ -105,13 +115,11 @@ def settings_view(
     if initial:
         locked["initial_options"] = initial
     blocks.append(_input(ids.SETTINGS_LOCKED, "Fields nobody may change from Slack", locked))
-    cards = [_option(value, text) for value, text in CARD_CHOICES]
-    current = next(o for o in cards if o["value"] == (settings.channel_card or "default"))
     blocks.append(
         _input(
             ids.SETTINGS_CHANNEL_CARD,
             "After an update, the channel sees",
-            {"type": "static_select", "options": cards, "initial_option": current},
+            _choice(CARD_CHOICES, settings.channel_card or "default"),
         )
     )
     reactions: dict[str, Any] = {"type": "plain_text_input", "multiline": True, "max_length": 3000}
@@ -126,16 +134,11 @@ def settings_view(
             "with it on a message that links a ticket applies the update as the reacting person.",
         )
     )
-    steps = [_option(value, text) for value, text in STEP_CHOICES]
     blocks.append(
         _input(
             ids.SETTINGS_WORKFLOW_STEPS,
             "Workflow Builder steps update tickets",
-            {
-                "type": "static_select",
-                "options": steps,
-                "initial_option": next(o for o in steps if o["value"] == settings.workflow_steps),
-            },
+            _choice(STEP_CHOICES, settings.workflow_steps),
         )
     )
     return {
