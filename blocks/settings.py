@@ -17,8 +17,8 @@ CARD_CHOICES = (
     ("none", "Nothing (the card to its author alone)"),
 )
 STEP_CHOICES = (
-    ("person", "Only as the person “Updated by” names"),
-    ("any", "Also without a person, as the workflow"),
+    ("person", "As the person who started it; as the workflow only where anyone may update"),
+    ("any", "Also as the workflow where updates are limited to people"),
     ("off", "Never: steps are turned off"),
 )
 

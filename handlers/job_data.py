@@ -11,7 +11,8 @@ Keys:
   (resolved values from a form, a card button, a preview's Apply or an Undo), or `comment`
   (`text` is the comment, posted on `ticket`), or `step` (a Workflow Builder step: `step` names
   it, `text` is its update as typed or None, `comment` a comment to add; its outcome completes
-  the step's `function_execution_id`).
+  the step's `function_execution_id`; `user` is the person Slack vouched for, if any, and
+  `claimed_for` the person the workflow's author named).
 - `surface`: where it came from (command, form, card, preview, undo, retry).
 - `account`, `integrated_account_id`: the account it runs on; `ticket`: the ticket as typed or id.
 - `text` (command) or `body` (fields, a PATCH body) and `assign_me` (the "Assign to me" button).
@@ -79,6 +80,7 @@ class JobData(BaseModel):
     step: str | None = None
     function_execution_id: str | None = None
     comment: str | None = None
+    claimed_for: str | None = None  # a step: the person its author named (a claim, never the actor)
 
     @classmethod
     def for_account(cls, account: Account, **fields: Any) -> JobData:

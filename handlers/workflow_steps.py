@@ -25,7 +25,7 @@ from bot.domain.errors import NothingToChange, Refused, UserInputError
 from bot.domain.matching import user_emails
 from bot.domain.models import Ticket
 from bot.domain.refs import TicketRef, parse_ref
-from bot.domain.workflow_inputs import ACTOR_INPUT, GET_STEP, OUTPUTS, STEPS, UPDATE_STEP, request_of
+from bot.domain.workflow_inputs import GET_STEP, OUTPUTS, STEPS, request_of
 from bot.ops import patience
 from bot.service.comments import add_comment
 from bot.store.queue import Job
@@ -39,7 +39,7 @@ from handlers.job_queue import enqueue
 from handlers.surface import guarded
 
 log = logging.getLogger(__name__)
-WORKFLOW = "a workflow"  # who acts when a step names no person (permissions.workflow_steps: any)
+WORKFLOW = "a workflow"  # who acts when no person Slack vouches for started the workflow
 
 
 def _execution(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
@@ -70,7 +70,8 @@ def step_job(deps: SlackDeps, body: dict[str, Any]) -> JobData:
         key=idempotency_key(body.get("team_id"), execution),
         reply="post",
         channel=request.channel,
-        user=request.user,
+        user=request.interactor,
+        claimed_for=request.claimed_for,
         team=body.get("team_id"),
     )
 
@@ -98,23 +99,17 @@ async def refuse_step(body: dict[str, Any], client: AsyncWebClient, context: Asy
 
 
 def _actor(account: Account, data: JobData) -> Actor:
-    """Who the step acts for: the person its "Updated by" names, else (where the account allows
-    it) the workflow itself."""
-    policy = account.permissions.workflow_steps
-    if policy == "off":
+    """Who the step acts as: the person Slack vouches for (its Interactivity input's interactor),
+    with their own permissions; else the workflow itself, carrying the person its author named
+    as a claim only (permissions.workflow_steps decides where a workflow may update)."""
+    if account.permissions.workflow_steps == "off":
         raise Refused(
             f"Workflow Builder steps are turned off for {account.display_tool} "
             f"(permissions.workflow_steps of the {account.name} account)"
         )
     if data.user:
         return Actor(slack_user_id=data.user)
-    if policy == "person" and data.step == UPDATE_STEP:
-        raise Refused(
-            f"this step must name who it acts for: set its “Updated by” ({ACTOR_INPUT}) to "
-            "“Person who used this workflow”; or an admin may let steps run without a person "
-            f"(permissions.workflow_steps: any, on the {account.name} account)"
-        )
-    return Actor(name=WORKFLOW)
+    return Actor(name=WORKFLOW, as_workflow=True, claimed_for=data.claimed_for)
 
 
 def _outputs(ticket: Ticket, assignee: str | None, summary: str) -> dict[str, str]:

@@ -17,7 +17,13 @@ from bot.domain.refs import BUILTIN_LINK_PATTERNS
 from bot.slack.http_server import SLACK_PATH
 
 # The parameter types Slack's manifest schema lists for custom steps (those used here).
-SLACK_PARAMETER_TYPES = {"string", "slack#/types/user_id", "slack#/types/date", "slack#/types/channel_id"}
+SLACK_PARAMETER_TYPES = {
+    "slack#/types/interactivity",
+    "string",
+    "slack#/types/user_id",
+    "slack#/types/date",
+    "slack#/types/channel_id",
+}
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
 
 

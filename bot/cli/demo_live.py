@@ -24,7 +24,7 @@ import httpx
 import uvicorn
 from pydantic import SecretStr
 
-from bot.cli.try_it import step_payload
+from bot.cli.try_it import started_by, step_payload
 from bot.ops.config import AppConfig
 from bot.sandbox import SANDBOX_TOKEN, SandboxState
 from bot.sandbox.fake_slack import FakeSlack
@@ -164,7 +164,7 @@ async def _workflow_step(bot: SlackBot, sandbox: SandboxState, url: str, slack: 
     """A Workflow Builder workflow reaches the step "Update a ticket": Slack's signed event, the
     update applied as the person who ran it, the step completed with its outputs."""
     inputs = {"ticket": "PROJ-41", "priority": "High", "comment": "Escalated by the triage workflow"}
-    body = json.dumps(step_payload("T0DEMO", "update_ticket", {**inputs, "updated_by": "U0ANA"}))
+    body = json.dumps(step_payload("T0DEMO", "update_ticket", {**inputs, **started_by("U0ANA")}))
     async with httpx.AsyncClient(base_url=url) as http:
         await http.post("/slack/events", content=body, headers=_signed(body, "application/json"))
     await _settle(bot, sandbox, 0)

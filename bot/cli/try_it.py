@@ -10,7 +10,8 @@ on the connect page, `--uninstall` sends `app_uninstalled`.
 
 A Workflow Builder step, `--step update_ticket 'ticket=PROJ-42 status="In Progress"'`: the
 `function_executed` event Slack sends when a workflow runs the step (its inputs as name=value
-words; `updated_by` is --user unless given), then the step's completion at the fake Slack."""
+words; the workflow is started by --user, as Slack's interactivity input says), then the
+step's completion at the fake Slack."""
 
 from __future__ import annotations
 
@@ -158,10 +159,21 @@ def step_payload(
     }
 
 
-def step_inputs(words: str, user: str) -> dict[str, str]:
-    """`ticket=PROJ-42 status="In Progress"` as a step's inputs (quotes as a shell reads them);
-    `updated_by` is the user trying it unless given."""
-    inputs: dict[str, str] = {"updated_by": user}
+def started_by(user: str) -> dict[str, Any]:
+    """Slack's `slack#/types/interactivity` input, as a step gets it when a person starts the
+    workflow (a link trigger, a shortcut, a button): the one identity a step can prove."""
+    return {
+        "interactivity": {
+            "interactor": {"id": user, "secret": uuid.uuid4().hex},
+            "interactivity_pointer": f"{int(time.time())}.{uuid.uuid4().int % 10**13}.{uuid.uuid4().hex}",
+        }
+    }
+
+
+def step_inputs(words: str, user: str) -> dict[str, Any]:
+    """`ticket=PROJ-42 status="In Progress"` as a step's inputs (quotes as a shell reads them),
+    in a workflow the user trying it started (Slack's interactivity input)."""
+    inputs: dict[str, Any] = started_by(user)
     for word in shlex.split(words):
         name, equals, value = word.partition("=")
         if not equals or not name:

@@ -8,11 +8,22 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class Actor:
-    """Who asked: a Slack user (id, display name, email when known)."""
+    """Who asked: a Slack user (id, display name, email when known) that Slack vouched for, or
+    a workflow (`as_workflow`), which may carry the person its author named (`claimed_for`):
+    a claim shown beside the change, never an identity that permissions or the audit trust."""
 
     slack_user_id: str | None = None
     name: str | None = None
     email: str | None = None
+    as_workflow: bool = False
+    claimed_for: str | None = None
+
+    @property
+    def described(self) -> str | None:
+        """How the audit trail and messages name who acted."""
+        if self.as_workflow and self.claimed_for:
+            return f"{self.name or 'a workflow'}, for <@{self.claimed_for}> (as the workflow says)"
+        return self.name
 
 
 class SlackDirectory(Protocol):

@@ -21,10 +21,14 @@ async def check_update(
     fields: Iterable[str] = (),
     groups: GroupDirectory | None = None,
     read_only_elsewhere: Collection[str] = (),
+    *,
+    as_workflow: bool = False,
 ) -> None:
     """Raise NotPermitted unless this user may change these fields from this channel. A channel
     read-only for any account (`read_only_elsewhere`) is read-only for every account's tickets:
-    a pasted link to another tool's ticket is no way around it."""
+    a pasted link to another tool's ticket is no way around it. `as_workflow`: a Workflow Builder
+    step that no person Slack vouched for started; it may update where updates are open to
+    everyone in the channel, elsewhere only where an admin let steps run as the workflow."""
     rules = account.permissions
     tool = account.display_tool
     if channel and channel in rules.read_only_channels:
@@ -36,7 +40,16 @@ async def check_update(
             "this channel is read-only: /ticket show and link previews work here, changes don't"
         )
     rule = rules.update
-    if not rule.open and not await _allowed(
+    if as_workflow:
+        if rules.workflow_steps != "any" and not rule.open and not (channel and channel in rule.channels):
+            raise NotPermitted(
+                f"this step was not started by a person Slack can vouch for, and {tool} updates are "
+                "limited to certain people; add the step's Interactivity input (“Person who used this "
+                "workflow”, from a link trigger, shortcut or button) so it runs as that person, or an "
+                "admin may let steps run as the workflow (“Workflow Builder steps” in the Home tab's "
+                f"settings, or permissions.workflow_steps: any of the {account.name} account)"
+            )
+    elif not rule.open and not await _allowed(
         rule.users, rule.usergroups, rule.channels, user_id, channel, groups
     ):
         raise NotPermitted(

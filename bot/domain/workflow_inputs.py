@@ -21,8 +21,12 @@ UPDATE_STEP = "update_ticket"
 GET_STEP = "get_ticket"
 STEPS = (UPDATE_STEP, GET_STEP)
 
-# The person the step acts for: Workflow Builder fills it with "Person who used this workflow".
+# The person the workflow's author says the step is for: a claim (an author may name anyone).
 ACTOR_INPUT = "updated_by"
+# Slack's `slack#/types/interactivity`: set by Slack alone (only Slack's own functions output it)
+# when a person started the workflow (a link trigger, a shortcut, a button): its interactor is
+# the one identity a step can prove.
+INTERACTIVITY_INPUT = "interactivity"
 # As declared in manifest.yml (tests/test_manifest.py holds the two to each other).
 UPDATE_INPUTS = (
     "ticket",
@@ -34,8 +38,9 @@ UPDATE_INPUTS = (
     "comment",
     ACTOR_INPUT,
     "channel",
+    INTERACTIVITY_INPUT,
 )
-GET_INPUTS = ("ticket", "channel")
+GET_INPUTS = ("ticket", "channel", INTERACTIVITY_INPUT)
 OUTPUTS = ("ticket_id", "ticket_url", "title", "status", "priority", "assignee", "summary")
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -45,12 +50,14 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 @dataclass(frozen=True)
 class StepRequest:
     """What a step was asked: the ticket, the update as grammar text (None: nothing to set), the
-    comment to add, who for and which channel's tool."""
+    comment to add, who Slack says started the workflow (`interactor`), who its author says it
+    is for (`claimed_for`) and which channel's tool."""
 
     ticket: str
     text: str | None = None
     comment: str | None = None
-    user: str | None = None
+    interactor: str | None = None
+    claimed_for: str | None = None
     channel: str | None = None
 
 
@@ -108,9 +115,17 @@ def _channel(inputs: Mapping[str, Any]) -> str | None:
     return value or None
 
 
+def interactor_of(inputs: Mapping[str, Any]) -> str | None:
+    """The person Slack's interactivity input names (`{"interactor": {"id": …}, …}`), or None."""
+    value = inputs.get(INTERACTIVITY_INPUT)
+    interactor = value.get("interactor") if isinstance(value, Mapping) else None
+    user = interactor.get("id") if isinstance(interactor, Mapping) else None
+    return user if isinstance(user, str) and _SLACK_USER.match(user) else None
+
+
 def get_request(inputs: Mapping[str, Any]) -> StepRequest:
     """ "Get a ticket": which ticket, and (optionally) which channel's tool it is in."""
-    return StepRequest(ticket=_ticket(inputs), channel=_channel(inputs))
+    return StepRequest(ticket=_ticket(inputs), channel=_channel(inputs), interactor=interactor_of(inputs))
 
 
 def update_request(inputs: Mapping[str, Any]) -> StepRequest:
@@ -138,7 +153,8 @@ def update_request(inputs: Mapping[str, Any]) -> StepRequest:
         ticket=ticket,
         text=f"update {ticket} {' '.join(parts)}" if parts else None,
         comment=comment,
-        user=_user(inputs, ACTOR_INPUT, "Updated by"),
+        interactor=interactor_of(inputs),
+        claimed_for=_user(inputs, ACTOR_INPUT, "Updated by"),
         channel=_channel(inputs),
     )
 

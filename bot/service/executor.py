@@ -41,7 +41,7 @@ class Executor:
             await self.audit.record(
                 AuditRecord.now(
                     user_id=actor.slack_user_id,
-                    user_name=actor.name,
+                    user_name=actor.described,
                     channel=channel,
                     account=plan.account.name,
                     ticket=ticket.display_ref,

@@ -148,7 +148,13 @@ class Planner:
         cannot do."""
         read_only = {c for a in self.config.accounts.values() for c in a.permissions.read_only_channels}
         await check_update(
-            account, actor.slack_user_id, channel, fields, self.directory, read_only_elsewhere=read_only
+            account,
+            actor.slack_user_id,
+            channel,
+            fields,
+            self.directory,
+            read_only_elsewhere=read_only,
+            as_workflow=actor.as_workflow,
         )
         if not ask_the_tool:
             return

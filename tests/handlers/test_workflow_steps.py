@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.cli.try_it import step_payload
+from bot.cli.try_it import started_by, step_payload
 from bot.domain.accounts import Permissions, UpdateRule
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
@@ -158,34 +158,72 @@ async def test_setting_what_is_already_set_completes_without_a_patch(harness: Ha
     assert outputs["outputs"]["summary"].startswith("PROJ-42 already")
 
 
+def guarded_config(sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str, steps: str) -> Any:
+    """Jira updates only by U0ANA; `steps`: permissions.workflow_steps."""
+    permissions = Permissions(update=UpdateRule(users=("U0ANA",)), workflow_steps=steps)  # type: ignore[arg-type]
+    jira = JIRA.model_copy(update={"permissions": permissions})
+    return harness_config(sandbox, fake_slack, clean_redis, jira=jira)
+
+
 @pytest.fixture
 async def guarded(sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str) -> AsyncIterator[Harness]:
-    """Jira updates only by U0ANA; steps without a person allowed (`workflow_steps: any`)."""
-    permissions = Permissions(update=UpdateRule(users=("U0ANA",)), workflow_steps="any")
-    jira = JIRA.model_copy(update={"permissions": permissions})
-    async with running(harness_config(sandbox, fake_slack, clean_redis, jira=jira), sandbox, fake_slack) as h:
+    """Jira updates only by U0ANA; steps by default (`workflow_steps: person`)."""
+    async with running(guarded_config(sandbox, fake_slack, clean_redis, "person"), sandbox, fake_slack) as h:
         yield h
 
 
-async def test_who_a_step_acts_for_and_their_permissions(harness: Harness, guarded: Harness) -> None:
-    # By default a step must name its person: without one it fails, saying how to set it.
-    await harness.event(executed("update_ticket", {"ticket": "PROJ-42", "status": "Done"}))
-    [error] = failed(harness)
-    assert error["error"].startswith("This step must name who it acts for: set its “Updated by” (updated_by)")
-    assert harness.sandbox.state.calls("PATCH") == []
-    # The person named is checked as they would be in Slack.
-    await guarded.event(
+async def test_a_step_without_a_vouched_person_runs_as_the_workflow_where_updates_are_open(
+    harness: Harness,
+) -> None:
+    await harness.event(
         executed("update_ticket", {"ticket": "PROJ-42", "status": "Done", "updated_by": "U0BRUNO"})
     )
+    assert len(harness.sandbox.state.calls("PATCH")) == 1 and failed(harness) == []
+    [record] = await harness.core.service.audit.read(ticket="PROJ-42")  # type: ignore[union-attr]
+    assert record.user_id is None  # the claim is shown, never the actor
+    assert record.user_name == "a workflow, for <@U0BRUNO> (as the workflow says)"
+
+
+async def test_who_a_step_acts_for_and_their_permissions(guarded: Harness) -> None:
+    # The person Slack vouches for (the workflow was started by them) acts with their permissions.
+    await guarded.event(
+        executed("update_ticket", {"ticket": "PROJ-42", "status": "Done", **started_by("U0BRUNO")})
+    )
     assert failed(guarded)[-1]["error"].startswith("You may not change Jira tickets from Slack")
     await guarded.event(
-        executed("update_ticket", {"ticket": "PROJ-42", "status": "Done", "updated_by": "U0ANA"})
+        executed("update_ticket", {"ticket": "PROJ-42", "status": "Done", **started_by("U0ANA")})
     )
     assert len(guarded.sandbox.state.calls("PATCH")) == 1
-    # Allowed without a person, a step still meets the account's rule (here: only U0ANA).
+    [record] = await guarded.core.service.audit.read(ticket="PROJ-42")  # type: ignore[union-attr]
+    assert record.user_id == "U0ANA"
+    # Without one, updates limited to people refuse the workflow, saying which setting to change.
     await guarded.event(executed("update_ticket", {"ticket": "PROJ-42", "priority": "high"}))
-    assert failed(guarded)[-1]["error"].startswith("You may not change Jira tickets from Slack")
+    error = failed(guarded)[-1]["error"]
+    assert error.startswith("This step was not started by a person Slack can vouch for, and Jira updates")
+    assert "permissions.workflow_steps: any" in error and "Workflow Builder steps" in error
     assert len(guarded.sandbox.state.calls("PATCH")) == 1
+
+
+async def test_steps_allowed_to_run_as_the_workflow(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> None:
+    config = guarded_config(sandbox, fake_slack, clean_redis, "any")
+    async with running(config, sandbox, fake_slack) as harness:
+        await harness.event(
+            executed("update_ticket", {"ticket": "PROJ-42", "priority": "high", "updated_by": "U0ANA"})
+        )
+        assert len(harness.sandbox.state.calls("PATCH")) == 1
+        [record] = await harness.core.service.audit.read(ticket="PROJ-42")  # type: ignore[union-attr]
+        assert (record.user_id, record.user_name) == (
+            None,
+            "a workflow, for <@U0ANA> (as the workflow says)",
+        )
+        # A vouched person still meets their own permissions.
+        await harness.event(
+            executed("update_ticket", {"ticket": "PROJ-42", "priority": "low", **started_by("U0BRUNO")})
+        )
+        assert failed(harness)[-1]["error"].startswith("You may not change Jira tickets from Slack")
+        assert len(harness.sandbox.state.calls("PATCH")) == 1
 
 
 async def test_steps_turned_off_for_an_account(

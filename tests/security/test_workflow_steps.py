@@ -9,7 +9,11 @@ import time
 
 import pytest
 
-from tests.handlers.conftest import Harness
+from bot.domain.accounts import Permissions, UpdateRule
+from bot.sandbox import SandboxServer
+from bot.sandbox.fake_slack import FakeSlack
+from tests.conftest import JIRA
+from tests.handlers.conftest import Harness, harness_config, running
 from tests.handlers.payloads import SIGNING_SECRET, sign
 from tests.handlers.test_workflow_steps import executed
 from tests.security.conftest import bot_keys, nothing_happened
@@ -51,3 +55,21 @@ async def test_step_inputs_cannot_walk_the_api_path(edge: Harness, ticket: str) 
     assert edge.sandbox.state.calls() == []
     [failed] = edge.slack.state.named("functions.completeError")
     assert failed.args["error"].endswith("Nothing was sent.")
+
+
+async def test_a_step_naming_an_admin_gains_nothing(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> None:
+    """Updates restricted to U0ADMIN: U0ANA is refused by /ticket update; a workflow whose author
+    set "Updated by" to U0ADMIN changes nothing, comments nothing, and names nobody."""
+    jira = JIRA.model_copy(update={"permissions": Permissions(update=UpdateRule(users=("U0ADMIN",)))})
+    async with running(harness_config(sandbox, fake_slack, clean_redis, jira=jira), sandbox, fake_slack) as h:
+        await h.command("update PROJ-42 status=Done")  # as U0ANA
+        assert h.sandbox.state.calls("PATCH") == []
+        inputs = {"ticket": "PROJ-42", "status": "Done", "comment": "done", "updated_by": "U0ADMIN"}
+        await h.event(executed("update_ticket", inputs))
+        assert h.sandbox.state.calls("PATCH") == []
+        assert [c for c in h.sandbox.state.calls("POST") if "comments" in c.path] == []
+        [error] = h.slack.state.named("functions.completeError")
+        assert "not started by a person Slack can vouch for" in error.args["error"]
+        assert await h.core.service.audit.read(ticket="PROJ-42") == []  # type: ignore[union-attr]

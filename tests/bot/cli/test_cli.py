@@ -244,8 +244,9 @@ def test_webhooks_delete_of_an_unknown_id_says_so(
 def test_try_step_reads_inputs_as_a_shell_does() -> None:
     from bot.cli.try_it import step_inputs
 
-    assert step_inputs('ticket=PROJ-42 status="In Progress"', "U0ANA") == {
-        "updated_by": "U0ANA",
+    inputs = step_inputs('ticket=PROJ-42 status="In Progress"', "U0ANA")
+    assert inputs["interactivity"]["interactor"]["id"] == "U0ANA"  # the workflow was started by U0ANA
+    assert {k: v for k, v in inputs.items() if k != "interactivity"} == {
         "ticket": "PROJ-42",
         "status": "In Progress",
     }
