@@ -237,7 +237,7 @@ def comment_message(ticket: Ticket, said: str, user: str | None, tool: str) -> d
     )
     who = f"<@{user}>" if user else "Someone"
     text = f"{who} commented on *{ref}* in {escape(tool)}: “{escape(said)}”"
-    plain = f"commented on {ticket.display_ref}: {said}"
+    plain = f"commented on {escape(ticket.display_ref)}: {escape(said)}"  # notifications read it too
     return {
         "text": plain,
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}],

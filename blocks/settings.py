@@ -21,6 +21,10 @@ STEP_CHOICES = (
     ("any", "Also as the workflow where updates are limited to people"),
     ("off", "Never: steps are turned off"),
 )
+GUEST_CHOICES = (
+    ("members", "Members only (not guests, not people from other organisations)"),
+    ("guests", "Guests and people from other organisations too"),
+)
 
 
 def _option(value: str, text: str) -> dict[str, Any]:
@@ -139,6 +143,14 @@ def settings_view(
             ids.SETTINGS_WORKFLOW_STEPS,
             "Workflow Builder steps update tickets",
             _choice(STEP_CHOICES, settings.workflow_steps),
+        )
+    )
+    blocks.append(
+        _input(
+            ids.SETTINGS_GUESTS,
+            "Who may change tickets and subscriptions",
+            _choice(GUEST_CHOICES, "guests" if settings.guests else "members"),
+            "Showing tickets and link previews work for everyone.",
         )
     )
     return {

@@ -45,7 +45,8 @@ def change_line(line: ChangeLine) -> tuple[str, list[Block]]:
     head = f"*{_link(line)}* {escape(truncate(line.title, 120))}" if line.title else f"*{_link(line)}*"
     verb = f" {what}" if what else ""
     text = f"{head}{verb}{': ' + said if said else ''} · {where}"
-    plain = f"{line.ref}{verb}: {', '.join(f'{lb} {b} → {a}' for lb, b, a in line.changes)}".rstrip(": ")
+    changed = ", ".join(f"{escape(lb)} {escape(b)} → {escape(a)}" for lb, b, a in line.changes)
+    plain = f"{escape(line.ref)}{verb}: {changed}".rstrip(": ")  # notifications read it as mrkdwn too
     return plain, [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}]
 
 

@@ -317,7 +317,10 @@ def build_bot(
     bodies = BodyReader(
         settings.http_max_body_bytes,
         settings.http_body_timeout_seconds,
-        UnverifiedBudget(settings.http_unverified_bytes),
+        UnverifiedBudget(
+            settings.http_unverified_bytes,
+            client_share=0.25 if settings.http_max_connections_per_client else 1.0,
+        ),
     )
     replay = ReplayGuard(core.cache.backend)
     edge = SlackEdge(SignatureCheck(secret.get_secret_value()), bodies, replay)

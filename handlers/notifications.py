@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.subscriptions import ChangeLine, change_line
+from blocks.text import escape
 from bot.domain.accounts import Account
 from bot.domain.errors import ResolveError
 from bot.domain.matching import item_name, user_emails
@@ -157,11 +158,12 @@ async def _dm(
     _, blocks = change_line(line)
     said = ", ".join(f"{label} {old} → {new}" for label, old, new in line.changes)
     blocks = [
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{ticket.display_ref} {why}"}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{escape(ticket.display_ref)} {why}"}]},
         *blocks,
         {"type": "context", "elements": [{"type": "mrkdwn", "text": HOW_TO_STOP}]},
     ]
     try:
-        await client.chat_postMessage(channel=user, text=f"{ticket.display_ref} {why}: {said}", blocks=blocks)
+        text = escape(f"{ticket.display_ref} {why}: {said}")  # the notification's own words, as mrkdwn
+        await client.chat_postMessage(channel=user, text=text, blocks=blocks)
     except SlackApiError as exc:
         log.warning("a notification to %s was not sent (%s)", user, exc.response.get("error"))

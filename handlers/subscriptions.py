@@ -28,7 +28,7 @@ from bot.domain.accounts import Account
 from bot.domain.actors import Actor
 from bot.domain.cards import fingerprint
 from bot.domain.commands import UserValue
-from bot.domain.errors import ParseError, ResolveError, UserInputError
+from bot.domain.errors import ParseError, Refused, ResolveError, UserInputError
 from bot.domain.models import Ticket
 from bot.domain.subscriptions import (
     CHANGE_FIELDS,
@@ -150,7 +150,9 @@ async def channel_member(deps: SlackDeps, user: str, channel: str) -> bool:
     if await directory.is_admin(user):
         return True
     members = await directory.channels_of(user)
-    return members is None or channel in members
+    if members is None:  # fail closed: a rate limit is no way into someone else's channel
+        raise Refused(f"Slack did not say whether you are in <#{channel}> just now; try again in a minute")
+    return channel in members
 
 
 def _workspace_accounts(deps: SlackDeps) -> list[str]:

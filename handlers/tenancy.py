@@ -77,7 +77,7 @@ class Tenancy:
     async def _build(self, tenant: str, client: AsyncWebClient) -> SlackDeps:
         config = await self.workspaces.config_for(tenant)
         core: Core = self.deps.core
-        slack_directory = SlackUserDirectory(client, core.cache)
+        slack_directory = SlackUserDirectory(client, core.cache, team=tenant)
         service = TicketService(
             config,
             core.client,

@@ -36,7 +36,7 @@ KNOWN_EVENTS = frozenset({"record:created", "record:updated", "record:deleted", 
 
 def _answer(status: int, verdict: str, event: str = "unverified") -> Response:
     WEBHOOK_EVENTS.labels(event if event in KNOWN_EVENTS else "other", verdict).inc()
-    headers = {"Connection": "close"} if status in (400, 408, 413) else None
+    headers = {"Connection": "close"} if status in (400, 408, 413, 503) else None
     return PlainTextResponse(verdict, status_code=status, headers=headers)
 
 

@@ -64,6 +64,7 @@ def _read(values: dict[str, dict[str, Any]], accounts: list[str]) -> tuple[dict[
     default = (values.get(ids.SETTINGS_DEFAULT, {}).get("selected_option") or {}).get("value")
     card = (values.get(ids.SETTINGS_CHANNEL_CARD, {}).get("selected_option") or {}).get("value")
     steps = (values.get(ids.SETTINGS_WORKFLOW_STEPS, {}).get("selected_option") or {}).get("value")
+    guests = (values.get(ids.SETTINGS_GUESTS, {}).get("selected_option") or {}).get("value")
     try:
         reactions = reactions_from_lines(values.get(ids.SETTINGS_REACTIONS, {}).get("value") or "")
     except ValueError as exc:
@@ -85,6 +86,7 @@ def _read(values: dict[str, dict[str, Any]], accounts: list[str]) -> tuple[dict[
         "channel_card": None if card in (None, "default") else card,
         "reactions": reactions,
         "workflow_steps": steps or "person",
+        "guests": guests == "guests",
     }
     return fields, errors
 

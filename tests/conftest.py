@@ -167,6 +167,9 @@ class StaticDirectory:
     async def members_of(self, usergroup_id: str) -> frozenset[str]:
         return frozenset(self.groups.get(usergroup_id, ()))
 
+    async def standing(self, slack_user_id: str) -> str | None:
+        return None
+
 
 EMAILS = {"U0ANA": "ana@acme.example", "U0BRUNO": "bruno@acme.example", "U0NOBODY": "nobody@else.example"}
 DIRECTORY = {"U0ANA": "ana@acme.example", "U0BRUNO": "bruno@acme.example", "U0NOBODY": "nobody@else.example"}

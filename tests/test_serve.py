@@ -344,3 +344,26 @@ def test_distributed_mode_as_the_readme_walks_it_on_real_processes(
         process.terminate()
         _, err = process.communicate(timeout=10)
     assert "walkthrough-secret" not in err.decode() and "xoxb-T0ACME" not in err.decode()
+
+
+def test_serve_on_a_taken_port_exits_at_once_and_starts_nothing(
+    sandbox: SandboxServer, slack: FakeSlack, redis_url: str
+) -> None:
+    """Before: `address already in use` was logged and the worker (and its processes) went on,
+    deaf to SIGTERM. Now the port is taken first: nothing starts, the exit is 1."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as holder:
+        port = holder.getsockname()[1]
+        env = bot_env(sandbox, slack, PORT=str(port), REDIS_URL=redis_url, WORKER_PROCESSES="1")
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+            env=env,
+            capture_output=True,
+            timeout=30,
+        )
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr.decode()
+    assert time.monotonic() - started < 15
+    assert sandbox.state.calls() == []  # no worker asked the tool anything

@@ -62,6 +62,9 @@ class _DemoDirectory:
     async def members_of(self, usergroup_id: str) -> frozenset[str]:
         return frozenset()
 
+    async def standing(self, slack_user_id: str) -> str | None:
+        return None  # the demo's pretend people are all members
+
 
 def demo_config(base_url: str) -> AppConfig:
     settings = Settings(truto_base_url=base_url, truto_api_token=SANDBOX_TOKEN)

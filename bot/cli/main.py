@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 
@@ -343,6 +344,17 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     from bot.slack.http_server import serve_options
     from handlers.app import build_bot
 
+    port = args.port or config.settings.port or 3000
+    # The port first: a taken one ends the command before any worker or job starts.
+    try:
+        listening = socket.create_server((args.host, port))
+    except OSError as exc:
+        print(
+            f"ticketbot serve: cannot listen on {args.host}:{port} ({exc.strerror}); "
+            "stop what holds it, or choose another port with --port or PORT",
+            file=sys.stderr,
+        )
+        return 1
     bot = build_bot(config)
     core = bot.core
     processes = config.settings.worker_processes if config.settings.redis_url else 0
@@ -363,7 +375,6 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
         on_shutdown=core.aclose,
         metrics_token=settings_token(config.settings.metrics_token),
     )
-    port = args.port or config.settings.port or 3000
     # What start-up built lives as long as the process: keep full collections from walking it
     # (a full collection over it paused acks for tens of milliseconds).
     gc.collect()
@@ -372,16 +383,19 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     # uvicorn drains on SIGTERM, then raises the signal again for the handler it found: a no-op
     # here, so a drained stop is a clean exit (status 0), as Kubernetes expects.
     signal.signal(signal.SIGTERM, lambda *_: None)
-    uvicorn.run(
-        http_app,
-        host=args.host,
-        port=port,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # uvicorn's own lines (access lines too) go through our JSON handler
-        **serve_options(settings),
-        timeout_graceful_shutdown=max(1, int(settings.drain_seconds)),
+    server = uvicorn.Server(
+        uvicorn.Config(
+            http_app,
+            host=args.host,
+            port=port,
+            log_level=settings.log_level.lower(),
+            log_config=None,  # uvicorn's own lines (access lines too) go through our JSON handler
+            **serve_options(settings, bot.edge.bodies),
+            timeout_graceful_shutdown=max(1, int(settings.drain_seconds)),
+        )
     )
-    return 0
+    server.run(sockets=[listening])
+    return 0 if server.started else 3  # as uvicorn.run: 3 when start-up failed
 
 
 async def _worker(config: AppConfig) -> int:

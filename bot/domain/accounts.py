@@ -93,10 +93,13 @@ class Permissions(BaseModel):
     update: UpdateRule = Field(default_factory=UpdateRule)
     subscribe: UpdateRule | None = None  # who may change a channel's subscriptions; None: as update
     read_only_channels: tuple[str, ...] = ()
-    # Workflow Builder steps: `person` runs a step only as the person its "Updated by" names
-    # (their permissions apply); `any` runs one without a person too, as the workflow (allowed
-    # where `update` is open to everyone or by channel); `off` refuses them.
+    # Workflow Builder steps: `person` runs a step as the person Slack vouches for (its
+    # interactivity input), else as the workflow only where `update` is open in the channel;
+    # `any` lets the workflow update where `update` is limited to people too; `off` refuses them.
     workflow_steps: WorkflowSteps = "person"
+    # Guests (multi- and single-channel) and people from other organisations (Slack Connect)
+    # may change tickets and subscriptions only where this is on.
+    guests: bool = False
     locked_fields: tuple[str, ...] = DEFAULT_LOCKED_FIELDS
 
     @field_validator("locked_fields")

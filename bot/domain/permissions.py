@@ -14,6 +14,16 @@ class GroupDirectory(Protocol):
     async def members_of(self, usergroup_id: str) -> frozenset[str]: ...
 
 
+def check_standing(account: Account, standing: str | None) -> None:
+    """Refuse a guest or someone from another organisation unless the account lets guests in."""
+    if standing is not None and not account.permissions.guests:
+        raise NotPermitted(
+            f"you are {standing} in this workspace, and guests may not change {account.display_tool} "
+            "tickets or subscriptions from Slack; a workspace admin can allow guests (“Guests” in the "
+            f"Home tab's settings, or permissions.guests of the {account.name} account)"
+        )
+
+
 async def check_update(
     account: Account,
     user_id: str | None,

@@ -46,6 +46,7 @@ class WorkspaceSettings(BaseModel):
     channel_card: Literal["full", "compact", "none"] | None = None  # None: the deployment's
     reactions: dict[str, str] = Field(default_factory=dict)  # emoji → an update, for every tool
     workflow_steps: WorkflowSteps = "person"
+    guests: bool = False  # guests and people from other organisations may change tickets
 
     @field_validator("reactions")
     @classmethod
@@ -89,6 +90,7 @@ class WorkspaceSettings(BaseModel):
             read_only_channels=self.read_only_channels,
             locked_fields=self.locked_fields,
             workflow_steps=self.workflow_steps,
+            guests=self.guests,
         )
         shaped = {
             name: account.model_copy(

@@ -77,11 +77,16 @@ class Settings(BaseSettings):
     http_read_timeout_seconds: float = Field(default=10.0, gt=0)  # for a request's head
     http_body_timeout_seconds: float = Field(default=3.0, gt=0)  # for its body (sent at once by Slack)
     # Bytes all bodies not yet verified may hold at once in a process; past it, 503 at once.
-    http_unverified_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
+    http_unverified_bytes: int = Field(default=12 * 1024 * 1024, ge=64 * 1024)
     http_max_connections: int = Field(default=1000, ge=1)  # beyond this, `serve` answers 503
-    # Open connections one client address may hold (0: no cap; behind a proxy that hides client
-    # addresses, raise it or let the proxy cap per client).
-    http_max_connections_per_client: int = Field(default=64, ge=0)
+    # Requests one client address may have open at once (0, the default: no cap). Behind a proxy
+    # every request has the proxy's address: the cap then counts the client a trusted proxy names
+    # (`forwarded_allow_ips`), never a header from anyone else. With a cap, one address may also
+    # hold at most a quarter of the unverified-bytes budget.
+    http_max_connections_per_client: int = Field(default=0, ge=0)
+    # Proxies whose X-Forwarded-For is believed (uvicorn's FORWARDED_ALLOW_IPS: addresses or
+    # networks, comma-separated, or *); uvicorn's own default.
+    forwarded_allow_ips: str = "127.0.0.1"
     metrics_token: SecretStr | None = None  # when set, /metrics wants `Authorization: Bearer <it>`
     http_keep_alive_seconds: int = Field(default=5, ge=1)
     user_quota_per_minute: int = Field(default=60, ge=0)  # requests that start work; 0: no quota

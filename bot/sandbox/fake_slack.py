@@ -8,8 +8,9 @@ retry_after=1)` or `fail_next(method, error="expired_trigger_id")` (HTTP 200, ok
 Run on its own: `python -m bot.sandbox.fake_slack --port 8020` (or `ticketbot fake-slack`).
 Over HTTP: `GET /_fake/calls` (every call so far, with its blocks and views), `POST
 /_fake/reset`, `POST /_fake/users` (`{"emails": {"U0ANA": "ana@acme.example"}, "admins":
-["U0ANA"]}`), and `POST /_fake/socket/<type>` (an envelope's payload, delivered to the app
-connected over Socket Mode; answers its acknowledgement).
+["U0ANA"], "guests": {"U0GUEST": "restricted"}}`), and `POST /_fake/socket/<type>` (an
+envelope's payload, delivered to the app connected over Socket Mode; answers its
+acknowledgement).
 """
 
 from __future__ import annotations
@@ -56,7 +57,10 @@ class FakeSlackState:
     emails: dict[str, str] = field(default_factory=dict)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     memberships: dict[str, list[str]] = field(default_factory=dict)  # user → channel ids they are in
-    admins: set[str] = field(default_factory=set)
+    admins: set[str] = field(default_factory=set)  # "U0ANA" (admin everywhere) or "T0ONE:W0BOB"
+    # Who is not a full member: user → "restricted" / "ultra_restricted" (guests), "stranger", or
+    # a team id (their home organisation, as Slack Connect shows users from elsewhere).
+    guests: dict[str, str] = field(default_factory=dict)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (channel, ts) → message
     # Workflow steps completed or failed: a second completion of one is refused, as Slack does.
     executions: dict[str, str] = field(default_factory=dict)  # function_execution_id → "completed"|"failed"
@@ -78,6 +82,7 @@ class FakeSlackState:
         self.usergroups.clear()
         self.memberships.clear()
         self.admins.clear()
+        self.guests.clear()
         self.messages.clear()
         self.executions.clear()
 
@@ -167,8 +172,29 @@ def _complete_step(state: FakeSlackState, method: str, args: dict[str, Any]) -> 
     return {"ok": True}
 
 
+def _team_of(authorization: str) -> str:
+    """The workspace a bot token was issued for (this fake's tokens are `xoxb-<team>-…`)."""
+    token = authorization.removeprefix("Bearer ").removeprefix("xoxe.")
+    parts = token.split("-")
+    return parts[1] if len(parts) > 2 and parts[0] == "xoxb" else ""
+
+
+def _user_info(state: FakeSlackState, user: str, team: str) -> dict[str, Any]:
+    """users.info's user as the workspace `team` sees them."""
+    kind = state.guests.get(user, "")
+    return {
+        "id": user,
+        "team_id": kind if kind[:1] in ("T", "E") else (team if team[:1] in ("T", "E") else "T0TEAM"),
+        "is_admin": user in state.admins or f"{team}:{user}" in state.admins,
+        "is_restricted": kind == "restricted",
+        "is_ultra_restricted": kind == "ultra_restricted",
+        "is_stranger": kind == "stranger",
+        "profile": {"email": state.emails[user]},
+    }
+
+
 def create_fake_slack(state: FakeSlackState) -> Starlette:
-    def answer(method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def answer(method: str, args: dict[str, Any], authorization: str = "") -> dict[str, Any]:
         n = state.next_id()
         if method == "apps.connections.open":
             if state.socket is None or not state.socket.url:
@@ -182,8 +208,7 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
             user = str(args.get("user"))
             if user not in state.emails:
                 return {"ok": False, "error": "user_not_found"}
-            profile = {"email": state.emails[user]}
-            return {"ok": True, "user": {"id": user, "is_admin": user in state.admins, "profile": profile}}
+            return {"ok": True, "user": _user_info(state, user, _team_of(authorization))}
         if method == "users.lookupByEmail":
             wanted = str(args.get("email") or "").casefold()
             owner = next((u for u, e in state.emails.items() if e.casefold() == wanted), None)
@@ -231,6 +256,7 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
         method = request.path_params["method"]
         args = await _args(request)
         call = Call(method, args, request.url.path, authorization=request.headers.get("authorization", ""))
+        authorization = call.authorization
         state.calls.append(call)
         fault = state.take_fault(method)
         if fault is not None:
@@ -240,7 +266,7 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
                 return JSONResponse(call.answer, status_code=fault.status, headers=headers)
             call.answer = {"ok": False, "error": fault.error}
             return JSONResponse(call.answer)
-        call.answer = answer(method, args)
+        call.answer = answer(method, args, authorization)
         return JSONResponse(call.answer)
 
     async def response_url(request: Request) -> Response:
@@ -264,10 +290,11 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
         return JSONResponse(calls)
 
     async def users(request: Request) -> Response:
-        """Who Slack knows: emails by user id, and the workspace's admins."""
+        """Who Slack knows: emails by user id, the workspaces' admins, guests and strangers."""
         data = json.loads(await request.body() or b"{}")
         state.emails.update({str(k): str(v) for k, v in (data.get("emails") or {}).items()})
         state.admins.update(str(u) for u in data.get("admins") or [])
+        state.guests.update({str(k): str(v) for k, v in (data.get("guests") or {}).items()})
         return JSONResponse({"ok": True, "emails": state.emails, "admins": sorted(state.admins)})
 
     async def socket_send(request: Request) -> Response:

@@ -20,7 +20,7 @@ from bot.domain.fields import FIELDS, Kind, field_list
 from bot.domain.grammar import parse
 from bot.domain.matching import compact, resolve
 from bot.domain.models import Change, Ref, Ticket, TicketUpdate
-from bot.domain.permissions import check_subscribe, check_update
+from bot.domain.permissions import check_standing, check_subscribe, check_update
 from bot.domain.refs import TicketRef, parse_ref
 from bot.ops.config import AppConfig
 from bot.service.lookups import Lookups
@@ -131,8 +131,13 @@ class Planner:
 
     # -- updates ---------------------------------------------------------------------
 
+    async def _check_standing(self, account: Account, actor: Actor) -> None:
+        if actor.slack_user_id and self.directory is not None and not account.permissions.guests:
+            check_standing(account, await self.directory.standing(actor.slack_user_id))
+
     async def check_may_subscribe(self, account: Account, actor: Actor, channel: str | None) -> None:
         await check_subscribe(account, actor.slack_user_id, channel, self.directory)
+        await self._check_standing(account, actor)
 
     async def check_may_update(
         self,
@@ -156,6 +161,7 @@ class Planner:
             read_only_elsewhere=read_only,
             as_workflow=actor.as_workflow,
         )
+        await self._check_standing(account, actor)
         if not ask_the_tool:
             return
         abilities = await self.abilities(account)

@@ -1,18 +1,22 @@
 """Slack users as the bot needs them, cached: their email (users.info: how a Slack user becomes a
 ticketing user) and the other way round (users.lookupByEmail), whether they are a workspace
-admin, the channels they are in, group members."""
+admin or a guest or from another organisation, the channels they are in, group members.
+
+Every fact is cached under the workspace it was read in (`team`): Enterprise Grid user ids are
+the same in every workspace of an org, and being admin in one says nothing of another."""
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.errors import UnknownSlackUser
+from bot.domain.errors import Refused, UnknownSlackUser
 from bot.store import keys
-from bot.store.cache import Cache
+from bot.store.cache import Cache, Entry
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +24,35 @@ UNKNOWN_USER = frozenset({"user_not_found", "user_not_visible"})
 
 
 USERGROUP_SECONDS = 60.0
+# What Slack could not say (or said it does not know) is asked again within a minute.
+NEGATIVE_SECONDS = 60.0
+TRY_AGAIN = "Slack did not answer who you are just now; try again in a minute"
 
 
 class SlackUserDirectory:
-    def __init__(self, client: AsyncWebClient, cache: Cache, *, ttl: float = 3600.0) -> None:
+    def __init__(self, client: AsyncWebClient, cache: Cache, *, team: str = "-", ttl: float = 3600.0) -> None:
         self.client = client
         self.cache = cache
+        self.team = team  # the workspace (or Grid org) whose bot token reads: part of every key
         self.ttl = ttl
+        # The installation's own team (and Grid org): a user whose home is neither is from another
+        # organisation. Single-workspace mode learns it from auth.test, once per process.
+        self.home: frozenset[str] = frozenset() if team == "-" else frozenset({team})
+
+    async def _learn_home(self) -> None:
+        if self.home:
+            return
+        try:
+            answer = await self.client.auth_test()
+        except (SlackApiError, OSError, TimeoutError) as exc:
+            log.warning(
+                "auth.test failed (%s): users from other organisations known by is_stranger only", exc
+            )
+            return
+        self.home = frozenset(str(t) for t in (answer.get("team_id"), answer.get("enterprise_id")) if t)
+
+    def _key(self, kind: str, *parts: str) -> str:
+        return keys.key("slack", kind, self.team, *parts)
 
     async def _profile(self, slack_user_id: str) -> dict[str, Any]:
         async def fetch() -> dict[str, Any]:
@@ -35,18 +61,46 @@ class SlackUserDirectory:
             except SlackApiError as exc:
                 error = exc.response.get("error")
                 log.warning("users.info failed for %s: %s", slack_user_id, error)
-                return {"email": None, "admin": False, "unknown": error in UNKNOWN_USER}
+                return {"email": None, "admin": False, "unknown": error in UNKNOWN_USER, "failed": True}
             user = response.get("user") or {}
             profile = user.get("profile") or {}
+            enterprise = (user.get("enterprise_user") or {}).get("enterprise_id")
             return {
                 "email": profile.get("email"),
                 "admin": bool(user.get("is_admin") or user.get("is_owner")),
                 "tz": user.get("tz"),
+                "guest": bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
+                "external": bool(user.get("is_stranger")) or self._elsewhere(user.get("team_id"), enterprise),
             }
 
-        key = keys.key("slack", "user", slack_user_id)
+        key = self._key("user", slack_user_id)
         data: dict[str, Any] = await self.cache.get_or_fetch(key, fetch, ttl=self.ttl, stale_for=self.ttl)
+        if data.get("failed") and not data.get("retry"):
+            # Cached a minute at most: a rate limit or an unknown user is not an hour's answer.
+            short = Entry({**data, "retry": True}, fresh_until=time.time() + NEGATIVE_SECONDS)
+            await self.cache.backend.set(key, short, NEGATIVE_SECONDS)
         return data
+
+    def _elsewhere(self, team_id: Any, enterprise_id: Any) -> bool:
+        """A user whose home is another organisation (Slack Connect): neither this workspace nor,
+        on Grid, this org. Unknown until the installation's own team is known."""
+        if not self.home or not isinstance(team_id, str) or not team_id:
+            return False
+        return not self.home & {team_id, enterprise_id}
+
+    async def standing(self, slack_user_id: str) -> str | None:
+        """Why this person may not change anything by default: "a guest" (a multi- or single-channel
+        guest), "from another organisation" (Slack Connect), else None. Refused ("try again")
+        when Slack could not say: a permission question is never answered yes by a failure."""
+        await self._learn_home()
+        profile = await self._profile(slack_user_id)
+        if profile.get("failed") and not profile.get("unknown"):
+            raise Refused(TRY_AGAIN)
+        if profile.get("guest"):
+            return "a guest"
+        if profile.get("external"):
+            return "from another organisation"
+        return None
 
     async def email_of(self, slack_user_id: str) -> str | None:
         """The profile's email; UnknownSlackUser when Slack does not know the user at all."""
@@ -72,7 +126,7 @@ class SlackUserDirectory:
                 return {"user": None}
             return {"user": (response.get("user") or {}).get("id")}
 
-        key = keys.key("slack", "by-email", team or "-", email.casefold())
+        key = self._key("by-email", team or "-", email.casefold())
         found = await self.cache.get_or_fetch(key, fetch, ttl=self.ttl, stale_for=self.ttl)
         user = found.get("user")
         return str(user) if user else None
@@ -107,7 +161,7 @@ class SlackUserDirectory:
                 return {"known": False, "channels": []}
             return {"known": True, "channels": found}
 
-        key = keys.key("slack", "channels", slack_user_id)
+        key = self._key("channels", slack_user_id)
         data = await self.cache.get_or_fetch(key, fetch, ttl=USERGROUP_SECONDS, stale_for=0.0)
         return frozenset(data["channels"]) if data.get("known") else None
 
@@ -124,7 +178,7 @@ class SlackUserDirectory:
                 return []
             return [str(user) for user in response.get("users") or []]
 
-        key = keys.key("slack", "usergroup", usergroup_id)
+        key = self._key("usergroup", usergroup_id)
         # A minute: someone removed from a group that may update loses that right within it.
         members = await self.cache.get_or_fetch(key, fetch, ttl=USERGROUP_SECONDS, stale_for=0.0)
         return frozenset(members)

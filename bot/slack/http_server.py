@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from bot.ops.config import Settings
 from bot.ops.metrics import EDGE_REFUSALS, exposition
+from bot.slack.bodies import BodyReader
 from bot.slack.edge import Refusal, SlackEdge
 from bot.slack.http_protocol import with_head_deadline
 
@@ -44,15 +45,20 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 FastPath = Callable[[bytes, Mapping[str, str]], Awaitable[BoltResponse | None]]
 
 
-def serve_options(settings: Settings) -> dict[str, Any]:
+def serve_options(settings: Settings, bodies: BodyReader | None = None) -> dict[str, Any]:
     """uvicorn's options for `serve`: the protocol with its head deadline and per-client cap,
-    the connection limit and keep-alive."""
+    the connection limit and keep-alive, and the proxies whose X-Forwarded-For names the client."""
     return {
         "http": with_head_deadline(
-            settings.http_read_timeout_seconds, settings.http_max_connections_per_client
+            settings.http_read_timeout_seconds,
+            settings.http_max_connections_per_client,
+            settings.forwarded_allow_ips,
+            bodies,
         ),
         "limit_concurrency": settings.http_max_connections,
         "timeout_keep_alive": settings.http_keep_alive_seconds,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
     }
 
 
@@ -62,7 +68,7 @@ def _refused(refusal: Refusal) -> Response:
     log.info("request to %s refused: %s", SLACK_PATH, refusal.reason)
     if refusal.status == 200:
         return Response(status_code=200)
-    headers = {"Connection": "close"} if refusal.status in (400, 408, 413) else None
+    headers = {"Connection": "close"} if refusal.status in (400, 408, 413, 503) else None
     return PlainTextResponse(refusal.reason, status_code=refusal.status, headers=headers)
 
 

@@ -70,7 +70,7 @@ async def served(config: AppConfig, sandbox: SandboxServer, slack: FakeSlack) ->
             bot.http_app(redis_ok=core.redis_ok),
             host="127.0.0.1",
             port=free_port(),
-            **serve_options(settings),
+            **serve_options(settings, bot.edge.bodies),
             lifespan="off",
             log_level="warning",
         )

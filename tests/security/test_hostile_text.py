@@ -79,3 +79,13 @@ async def test_a_bulk_summary_of_hostile_tickets_is_inert(edge: Harness) -> None
         make_hostile(harness, ticket)
     await harness.command("PROJ-41..PROJ-44 priority=high")
     assert_nothing_live(harness)
+
+
+async def test_a_comment_and_its_confirmation_are_inert(edge: Harness) -> None:
+    """The confirmation's fallback text (what notifications and screen readers show) is escaped
+    as its blocks are."""
+    make_hostile(edge)
+    await edge.command(f'comment PROJ-42 "{HOSTILE}"')
+    assert [c for c in edge.sandbox.state.calls("POST") if "comments" in c.path]
+    assert edge.calls("chat.postMessage") or edge.calls("response")
+    assert_nothing_live(edge)
