@@ -13,12 +13,13 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.ops.config import AppConfig
 from bot.service.workspaces import Workspaces
 from bot.store.announcements import Announcements
+from bot.store.quota import UserQuota
 from bot.store.sql.cipher import TokenCipher
 from bot.store.sql.database import Database, database_url
 from bot.store.sql.installations import SealedInstallationStore, oauth_state_store
@@ -29,6 +30,7 @@ from handlers.deps import SlackDeps
 from handlers.tenancy import Tenancy, TenantAuthorize
 
 INSTALL_PATH = "/slack/install"
+TOO_MANY_INSTALLS = "Too many install links were opened from here just now; try again in a minute.\n"
 REDIRECT_PATH = "/slack/oauth_redirect"
 # The manifest's bot scopes (manifest.yml), asked for when SLACK_SCOPES is not set.
 BOT_SCOPES = (
@@ -45,9 +47,14 @@ class Distributed:
     connections: Connections
     flow: AsyncOAuthFlow
     authorize: TenantAuthorize
+    # Install links one client (as the trusted proxies name it) may open a minute: each is a row.
+    install_quota: UserQuota
 
     def routes(self) -> list[Route]:
         async def install(request: Request) -> Response:
+            client = request.client.host if request.client else "-"
+            if not await self.install_quota.allow("install", client):
+                return PlainTextResponse(TOO_MANY_INSTALLS, status_code=429, headers={"Retry-After": "60"})
             bolt_request = to_async_bolt_request(request, b"", {})
             return to_starlette_response(await self.flow.handle_installation(bolt_request))
 
@@ -101,4 +108,7 @@ def build_distributed(config: AppConfig, deps: SlackDeps, client: AsyncWebClient
     tenancy = Tenancy(deps, workspaces, client)
     connections = Connections(tenancy)
     deps.onboarding = connections
-    return Distributed(database, workspaces, tenancy, connections, flow, TenantAuthorize(workspaces))
+    install_quota = UserQuota(deps.core.redis, settings.slack_installs_per_client_per_minute)
+    return Distributed(
+        database, workspaces, tenancy, connections, flow, TenantAuthorize(workspaces), install_quota
+    )

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None  # when set, /metrics wants `Authorization: Bearer <it>`
     http_keep_alive_seconds: int = Field(default=5, ge=1)
     user_quota_per_minute: int = Field(default=60, ge=0)  # requests that start work; 0: no quota
+    # "Add to Slack" links (/slack/install) one client may open a minute (each stores a state row
+    # for ten minutes; at most 5,000 are kept in all, the oldest swept); 0: no limit.
+    slack_installs_per_client_per_minute: int = Field(default=20, ge=0)
     memory_job_limit: int = Field(default=1000, ge=1)  # jobs kept in the process while Redis is away
     rate_budget_wait_seconds: float = Field(default=60.0, gt=0)  # longest wait for the API budget
     job_patience_seconds: float = Field(default=180.0, gt=0)  # a job waits out 429s this long in all

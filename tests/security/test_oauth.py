@@ -72,3 +72,16 @@ async def test_the_user_cancelling_stores_nothing(fleet: Harness) -> None:
     )
     assert answered.status_code == 200 and "access_denied" in answered.text
     assert fleet.calls("oauth.v2.access") == [] and await installed(fleet) == []
+
+
+async def state_rows(fleet: Harness) -> int:
+    assert fleet.bot.distributed is not None
+    async with fleet.bot.distributed.database.engine.connect() as conn:
+        return int((await conn.execute(text("SELECT count(*) FROM slack_oauth_states"))).scalar_one())
+
+
+async def test_install_links_are_bounded_per_client(fleet: Harness) -> None:
+    """2,000 opens in 11 s left 2,000 rows; now one client opens 20 a minute, then 429."""
+    statuses = [(await fleet.http.get("/slack/install")).status_code for _ in range(25)]
+    assert statuses == [200] * 20 + [429] * 5
+    assert await state_rows(fleet) == 20

@@ -29,6 +29,7 @@ from bot.store.sql.tables import BOTS, INSTALLATIONS, OAUTH_STATES
 
 log = logging.getLogger(__name__)
 STATE_SECONDS = 600  # an "Add to Slack" link works this long
+MAX_OAUTH_STATES = 5000  # install links outstanding at once, in all; past it the oldest are swept
 
 _TOKENS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
 Record = TypeVar("Record", Installation, Bot)
@@ -147,18 +148,32 @@ class SealedInstallationStore(AsyncInstallationStore):
 
 class SweptOAuthStateStore(AsyncSQLAlchemyOAuthStateStore):
     """slack_sdk's state store, which deletes a state only when it is used: here each new state
-    also sweeps the expired ones, so opening /slack/install again and again (anyone can) keeps
-    at most one window's worth of rows."""
+    also sweeps the expired ones and, past `most` rows, the oldest, so opening /slack/install
+    again and again (anyone can) keeps at most `most` rows (an install link swept early just
+    asks its reader to open it again)."""
+
+    def __init__(self, *args: Any, most: int = MAX_OAUTH_STATES, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.most = most
 
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
         now = datetime.now(UTC).replace(tzinfo=None)  # slack_sdk stores naive UTC
+        states = self.oauth_states
+        newest = (
+            select(states.c.id).order_by(states.c.expire_at.desc(), states.c.id.desc()).limit(self.most - 1)
+        )
         async with self.engine.begin() as conn:
-            await conn.execute(delete(self.oauth_states).where(self.oauth_states.c.expire_at < now))
+            await conn.execute(delete(states).where(states.c.expire_at < now))
+            await conn.execute(delete(states).where(states.c.id.not_in(newest.scalar_subquery())))
         state: str = await super().async_issue(*args, **kwargs)
         return state
 
 
-def oauth_state_store(database: Database) -> AsyncSQLAlchemyOAuthStateStore:
+def oauth_state_store(database: Database, most: int = MAX_OAUTH_STATES) -> AsyncSQLAlchemyOAuthStateStore:
     return SweptOAuthStateStore(
-        expiration_seconds=STATE_SECONDS, engine=database.engine, logger=log, table_name=OAUTH_STATES
+        expiration_seconds=STATE_SECONDS,
+        engine=database.engine,
+        logger=log,
+        table_name=OAUTH_STATES,
+        most=most,
     )

@@ -103,3 +103,12 @@ async def test_issuing_a_state_sweeps_the_expired_ones(database: Database) -> No
         kept = (await conn.execute(text("SELECT state FROM slack_oauth_states"))).scalars().all()
     assert kept == [fresh]  # opening /slack/install over and over keeps one window's rows at most
     assert await states.async_consume(old) is False
+
+
+async def test_states_are_bounded_in_all_the_oldest_swept(database: Database) -> None:
+    states = oauth_state_store(database, most=30)
+    issued = [await states.async_issue() for _ in range(45)]
+    async with database.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM slack_oauth_states"))).scalar_one() == 30
+    assert await states.async_consume(issued[-1]) is True  # the newest still work
+    assert await states.async_consume(issued[0]) is False  # the oldest were swept
