@@ -46,6 +46,7 @@ from bot.domain.subscriptions import (
     parse_subscribe,
 )
 from bot.service.lookups import RESOURCE_LABELS
+from bot.store.cache import LockBusy
 from bot.store.subscriptions import LimitReached, SubscriptionStore
 from handlers import texts
 from handlers.deps import SlackDeps
@@ -159,6 +160,7 @@ def _workspace_accounts(deps: SlackDeps) -> list[str]:
     return [a.integrated_account_id for a in deps.config.accounts.values()]
 
 
+BUSY = "this channel's subscriptions are being changed by someone else just now; try again in a moment"
 CANNOT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
 
 
@@ -212,6 +214,9 @@ async def subscribe(
     except UserInputError as exc:
         await respond(response_type="ephemeral", text=_refused(str(exc)))
         return
+    except LockBusy:
+        await respond(response_type="ephemeral", text=_refused(BUSY))
+        return
     said = (
         f"<@{user}> subscribed this channel to {account.display_tool} changes: `{sub.shown()}`. "
         "`/ticket subscriptions` lists this channel's."
@@ -264,7 +269,11 @@ async def unsubscribe(deps: SlackDeps, respond: AsyncRespond, body: dict[str, An
     except UserInputError as exc:
         await respond(response_type="ephemeral", text=texts.refusal(str(exc)))
         return
-    await store_of(deps).remove(gone)
+    try:
+        await store_of(deps).remove(gone)
+    except LockBusy:
+        await respond(response_type="ephemeral", text=_refused(BUSY))
+        return
     await respond(
         response_type="in_channel", text=f"<@{user}> removed this channel's subscription `{gone.shown()}`."
     )

@@ -136,8 +136,20 @@ def _choices(option: str, value: str, allowed: tuple[str, ...], position: int) -
     return chosen
 
 
+MAX_CLAUSES = 12  # conditions in one filter (each field once, each with its values)
+MAX_VALUES = 25  # values of one condition
+MAX_FILTER_CHARS = 1000  # the filter as typed; its stored form stays within a few KiB
+
+
 def parse_subscribe(text: str) -> SubscribeRequest:
     """The words after `/ticket subscribe`. ParseError, with what would be accepted."""
+    if len(text) > MAX_FILTER_CHARS:
+        raise ParseError(
+            f"a subscription's filter is at most {MAX_FILTER_CHARS} characters (this one has {len(text)})",
+            MAX_FILTER_CHARS,
+            text[MAX_FILTER_CHARS - 10 : MAX_FILTER_CHARS],
+            "split it into several subscriptions",
+        )
     try:
         words = shlex.split(text)
     except ValueError:
@@ -194,7 +206,21 @@ def parse_subscribe(text: str) -> SubscribeRequest:
         elif key in FILTER_FIELDS or (key.startswith("cf.") and len(key) > 3):
             if not _list(value):
                 raise ParseError(f"{key}= needs a value", position, word, FILTER_HINT)
+            if len(_list(value)) > MAX_VALUES:
+                raise ParseError(
+                    f"{key}= takes at most {MAX_VALUES} values (here {len(_list(value))})",
+                    position,
+                    word[:40],
+                    "split it into several subscriptions",
+                )
             clauses.append(Clause(key, _list(value), negate, position))
+            if len(clauses) > MAX_CLAUSES:
+                raise ParseError(
+                    f"a subscription takes at most {MAX_CLAUSES} conditions",
+                    position,
+                    word[:40],
+                    "split it into several subscriptions",
+                )
         else:
             raise ParseError(f"'{key}' is not a field a filter can use", position, word, FILTER_HINT)
         i += 1

@@ -217,3 +217,27 @@ async def test_retry_failed_of_a_bulk_update_is_refused_to_someone_not_allowed_a
         assert patches(harness) == {"PROJ-2": HIGH}
         records = await harness.core.service.audit.read(ticket="PROJ-2")  # type: ignore[union-attr]
         assert [r.user_id for r in records] == ["U0CARLA"]
+
+
+async def test_a_subscription_is_bounded_and_a_busy_lock_is_answered(edge: Harness) -> None:
+    """400 `cf.` clauses made one Redis value of 1.6 MB per account; a busy lock was a traceback."""
+    from bot.store import keys
+    from tests.handlers.test_subscriptions import subscribe
+
+    edge.slack.state.memberships["U0ANA"] = [JIRA_CHANNEL]
+    huge = " ".join(f"cf.x{n}=v" for n in range(300))  # within the 4,000 characters of a command
+    answered = (await edge.command(f"subscribe {huge}")).json()["text"]  # in the ack: a parse error
+    assert answered.startswith("A subscription's filter is at most 1000 characters (this one has 2889)")
+    many = " ".join(f"cf.f{n}=v" for n in range(13))
+    answered = (await edge.command(f"subscribe {many}")).json()["text"]
+    assert "A subscription takes at most 12 conditions" in answered
+    values = "status=" + ",".join(f"s{n}" for n in range(26))
+    answered = (await edge.command(f"subscribe {values}")).json()["text"]
+    assert "status= takes at most 25 values (here 26)" in answered
+    assert edge.calls("chat.postMessage") == []  # nothing subscribed, nothing announced
+    # Someone else holds the account's subscriptions lock: a clear "try again", no traceback.
+    backend = edge.core.cache.backend
+    assert await backend.try_lock(keys.key("subs-lock", "sandbox-jira"), 30) is not None
+    said = await subscribe(edge, "priority=High")
+    assert said["text"].startswith("This channel's subscriptions are being changed by someone else just now")
+    assert said["text"].endswith("Nothing was saved.")
