@@ -30,13 +30,14 @@ from bot.domain.actors import SlackDirectory
 from bot.domain.tenants import tenant_of
 from bot.ops.config import AppConfig, ConfigError
 from bot.ops.logs import bind_request
-from bot.ops.metrics import ACK_SECONDS, QUOTA_REFUSALS
+from bot.ops.metrics import ACK_SECONDS, EDGE_REFUSALS, QUOTA_REFUSALS
 from bot.ops.worker_process import WorkerProcesses
 from bot.runtime import Core, build_core
 from bot.slack.authorization import SingleWorkspaceAuthorize
 from bot.slack.bodies import BodyReader, UnverifiedBudget
 from bot.slack.edge import ReplayGuard, SignatureCheck, SlackEdge
 from bot.slack.http_server import VERIFIED, create_http_app
+from bot.slack.payload_shape import malformed
 from bot.slack.signing import Signer
 from bot.store.queue import JobQueue, Worker
 from bot.store.quota import UserQuota
@@ -262,6 +263,18 @@ def build_bot(
         logger=_bolt_logger(),
         user_facing_authorize_error_message=NOT_INSTALLED,
     )
+
+    @app.middleware
+    async def shaped_as_slack_sends(body: dict[str, Any], next: Next) -> BoltResponse | None:
+        """A signed payload not shaped as Slack documents it is refused whole, before any
+        listener reads it (bot/slack/payload_shape.py)."""
+        why = malformed(body)
+        if why is not None:
+            EDGE_REFUSALS.labels("malformed payload").inc()
+            log.warning("signed payload refused: %s", why)
+            return BoltResponse(status=400, body=f"malformed payload: {why}")
+        await next()
+        return None
 
     @app.middleware
     async def inject_deps(

@@ -64,15 +64,15 @@ class SlackDeps:
 
     @property
     def retries(self) -> OneTimeStore:
-        return OneTimeStore(self.core.cache, self.signer, RetryToken)
+        return OneTimeStore(self.core.cache, self.signer, RetryToken, self.tenant or "-")
 
     @property
     def undos(self) -> OneTimeStore:
-        return OneTimeStore(self.core.cache, self.signer, UndoToken)
+        return OneTimeStore(self.core.cache, self.signer, UndoToken, self.tenant or "-")
 
     @property
     def previews(self) -> OneTimeStore:
-        return OneTimeStore(self.core.cache, self.signer, PreviewToken)
+        return OneTimeStore(self.core.cache, self.signer, PreviewToken, self.tenant or "-")
 
     @property
     def cards(self) -> CardRegistry:

@@ -10,8 +10,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
-from bot.store.purge import purge_accounts
-from handlers import notifications
+from bot.service.audit import forget_tenant
+from bot.store.purge import purge_accounts, purge_tenant
+from handlers import notifications, subscriptions
 from handlers.surface import ack_only
 from handlers.tenancy import Tenancy
 
@@ -28,7 +29,10 @@ def register(app: AsyncApp, tenancy: Tenancy) -> None:
             return
         team = None if context.is_enterprise_install else context.team_id
         gone = await tenancy.workspaces.uninstall(tenant, enterprise_id=context.enterprise_id, team_id=team)
-        purged = await purge_accounts(tenancy.deps.core.redis, gone)
+        redis = tenancy.deps.core.redis
+        await subscriptions.store_of(tenancy.deps).forget_digests_of(gone)
+        purged = await purge_accounts(redis, gone) + await purge_tenant(redis, tenant)
+        purged += await forget_tenant(redis, tenant)  # its records in the audit trail
         await notifications.store_of(tenancy.deps, tenant).forget_all()
         log.info("%s uninstalled: %d accounts forgotten, %d cached keys purged", tenant, len(gone), purged)
 

@@ -84,7 +84,7 @@ class Tenancy:
             core.lookups,
             core.snapshots,
             slack_directory,
-            core.service.executor.audit,
+            audit.for_tenant(tenant) if (audit := core.service.executor.audit) is not None else None,
             core.service.discovery,
         )
         team_core = dataclasses.replace(core, config=config, service=service, slack_directory=slack_directory)

@@ -33,13 +33,14 @@ class OneTimeStore:
     cache: Cache
     signer: Signer
     token_type: type[OneTimeToken]  # what the button carries: RetryToken, UndoToken, PreviewToken
+    scope: str = "-"  # the workspace (tenant) it belongs to: purged with it when it uninstalls
 
     @staticmethod
     def new_token() -> str:
         return uuid.uuid4().hex
 
     def _key(self, token: str, *more: str) -> str:
-        return keys.key(self.token_type.kind, token, *more)
+        return keys.key(self.token_type.kind, self.scope, token, *more)
 
     def _token(self, signed: str | None) -> str | None:
         value = self.token_type.verify(self.signer, signed)

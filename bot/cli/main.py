@@ -347,7 +347,7 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     port = args.port or config.settings.port or 3000
     # The port first: a taken one ends the command before any worker or job starts.
     try:
-        listening = socket.create_server((args.host, port))
+        socket.create_server((args.host, port)).close()  # uvicorn binds it again (SO_REUSEADDR)
     except OSError as exc:
         print(
             f"ticketbot serve: cannot listen on {args.host}:{port} ({exc.strerror}); "
@@ -383,19 +383,16 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     # uvicorn drains on SIGTERM, then raises the signal again for the handler it found: a no-op
     # here, so a drained stop is a clean exit (status 0), as Kubernetes expects.
     signal.signal(signal.SIGTERM, lambda *_: None)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            http_app,
-            host=args.host,
-            port=port,
-            log_level=settings.log_level.lower(),
-            log_config=None,  # uvicorn's own lines (access lines too) go through our JSON handler
-            **serve_options(settings, bot.edge.bodies),
-            timeout_graceful_shutdown=max(1, int(settings.drain_seconds)),
-        )
+    uvicorn.run(
+        http_app,
+        host=args.host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's own lines (access lines too) go through our JSON handler
+        **serve_options(settings, bot.edge.bodies),
+        timeout_graceful_shutdown=max(1, int(settings.drain_seconds)),
     )
-    server.run(sockets=[listening])
-    return 0 if server.started else 3  # as uvicorn.run: 3 when start-up failed
+    return 0
 
 
 async def _worker(config: AppConfig) -> int:

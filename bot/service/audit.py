@@ -62,6 +62,7 @@ class AuditRecord:
     changes: list[dict[str, str]] = field(default_factory=list)
     status: int = 200
     idempotency_key: str = ""
+    tenant: str | None = None  # the workspace (distributed mode; "-" in one workspace)
 
     @classmethod
     def now(cls, **fields: Any) -> AuditRecord:
@@ -69,12 +70,18 @@ class AuditRecord:
 
 
 class AuditTrail:
-    def __init__(self, client: aioredis.Redis | None, *, maxlen: int = MAX_RECORDS) -> None:
+    def __init__(
+        self, client: aioredis.Redis | None, *, maxlen: int = MAX_RECORDS, tenant: str = "-"
+    ) -> None:
         self.client = client
         self.maxlen = maxlen
+        self.tenant = tenant  # whose records this trail writes and reads (a person's list is per workspace)
+
+    def for_tenant(self, tenant: str) -> AuditTrail:
+        return AuditTrail(self.client, maxlen=self.maxlen, tenant=tenant)
 
     async def record(self, entry: AuditRecord) -> None:
-        data = capped(asdict(entry))
+        data = capped({**asdict(entry), "tenant": self.tenant})
         log.info("ticket updated", extra={"event": {"audit": data}})
         if self.client is None:
             return
@@ -83,7 +90,7 @@ class AuditTrail:
             async with self.client.pipeline(transaction=False) as pipe:
                 pipe.xadd(keys.key("audit"), {"r": raw}, maxlen=self.maxlen, approximate=True)
                 if entry.user_id:
-                    mine = _user_key(entry.user_id)
+                    mine = _user_key(self.tenant, entry.user_id)
                     pipe.lpush(mine, raw)
                     pipe.ltrim(mine, 0, PER_USER - 1)
                     pipe.expire(mine, PER_USER_DAYS * 86400)
@@ -96,7 +103,7 @@ class AuditTrail:
         updates are older than the list) gets what the newest SCAN_AT_MOST records hold."""
         if self.client is None:
             return []
-        rows = await self.client.lrange(_user_key(user), 0, max(0, limit - 1))
+        rows = await self.client.lrange(_user_key(self.tenant, user), 0, max(0, limit - 1))
         if rows:
             return [AuditRecord(**json.loads(row)) for row in rows]
         return await self.read(user=user, limit=limit, scan_at_most=SCAN_AT_MOST)
@@ -127,7 +134,11 @@ class AuditTrail:
                 if raw is None:
                     continue
                 record = AuditRecord(**json.loads(raw))
-                if (ticket is None or record.ticket == ticket) and (user is None or record.user_id == user):
+                if (
+                    (ticket is None or record.ticket == ticket)
+                    and (user is None or record.user_id == user)
+                    and (self.tenant == "-" or record.tenant == self.tenant)
+                ):
                     found.append(record)
             last_id = rows[-1][0]
             # exclusive: continue below the last one read
@@ -137,5 +148,30 @@ class AuditTrail:
         return found[:limit]
 
 
-def _user_key(user: str) -> str:
-    return keys.key("audit", "user", user)
+def _user_key(tenant: str, user: str) -> str:
+    return keys.key("audit", "user", tenant, user)
+
+
+async def forget_tenant(client: aioredis.Redis | None, tenant: str, *, batch: int = 1000) -> int:
+    """A workspace's records deleted from the trail's stream (its people's lists go with the
+    workspace's keys): how many."""
+    if client is None:
+        return 0
+    deleted, low = 0, "-"
+    while True:
+        rows: list[Any] = await client.xrange(keys.key("audit"), min=low, max="+", count=batch) or []
+        mine = [rid for rid, fields in rows if _tenant_of((fields or {}).get(b"r")) == tenant]
+        if mine:
+            deleted += int(await client.xdel(keys.key("audit"), *mine))
+        if len(rows) < batch:
+            return deleted
+        last = rows[-1][0]
+        low = "(" + (last.decode() if isinstance(last, bytes) else str(last))
+
+
+def _tenant_of(raw: Any) -> str | None:
+    try:
+        tenant = json.loads(raw).get("tenant") if raw else None
+    except ValueError:
+        return None
+    return tenant if isinstance(tenant, str) else None

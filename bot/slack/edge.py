@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -26,6 +27,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 
 from bot.slack.bodies import BodyReader, BodyRefused, json_depth_ok
+from bot.slack.payload_shape import malformed
 from bot.store import ack_budget
 from bot.store.cache import Backend
 from bot.store.keys import jobs_key
@@ -81,15 +83,32 @@ class ReplayGuard:
         return token is not None
 
 
-def _nesting_ok(body: bytes, content_type: str) -> bool:
-    """A form's JSON `payload` (interactivity), or a JSON body (events), nests within bounds."""
+def _json_of(body: bytes, content_type: str) -> bytes | str | None:
+    """The JSON Bolt will parse: a form's `payload` (interactivity), or a JSON body (events);
+    None for a slash command's plain form (or what Bolt cannot read: it refuses that itself)."""
     if content_type.startswith("application/x-www-form-urlencoded"):
         try:
             fields = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
         except UnicodeDecodeError:
-            return True  # Bolt refuses what it cannot read; nothing here parses it
-        return all(json_depth_ok(value) for name, value in fields if name == "payload")
-    return json_depth_ok(body)
+            return None
+        return next((value for name, value in fields if name == "payload"), None)
+    return body
+
+
+def _shape_refusal(body: bytes, content_type: str) -> Refusal | None:
+    """Too deeply nested for Bolt's parser (checked before parsing), or not shaped as Slack sends
+    its payloads (bot/slack/payload_shape.py)."""
+    raw = _json_of(body, content_type)
+    if raw is None:
+        return None
+    if not json_depth_ok(raw):
+        return Refusal(400, "too deeply nested")
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return Refusal(400, "malformed payload: not JSON")
+    why = malformed(parsed) if isinstance(parsed, dict) else "not an object"
+    return Refusal(400, f"malformed payload: {why}") if why is not None else None
 
 
 @dataclass
@@ -126,10 +145,11 @@ class SlackEdge:
         return body
 
     async def for_bolt(self, headers: Mapping[str, str], body: bytes) -> bytes | Refusal:
-        """A verified body again, unless its JSON nests too deeply for Bolt's parser or its
-        request was seen before (a replay)."""
-        if not _nesting_ok(body, headers.get("content-type", "")):
-            return Refusal(400, "too deeply nested")
+        """A verified body again, unless its JSON nests too deeply for Bolt's parser, is not
+        shaped as Slack sends it, or its request was seen before (a replay)."""
+        refused = _shape_refusal(body, headers.get("content-type", ""))
+        if refused is not None:
+            return refused
         if self.replay is not None and not await self.replay.first_time(headers):
             return Refusal(200, "replay")
         return body

@@ -145,6 +145,17 @@ class SubscriptionStore:
         finally:
             await self.backend.unlock(keys.key("subs-lock", "digests"), token)
 
+    async def forget_digests_of(self, accounts: list[str]) -> None:
+        """The digest index without these (uninstalled) accounts' subscriptions."""
+        token = await self._locked("digests")
+        try:
+            rows = [list(r) for r in await self.digests() if r[0] not in accounts]
+            await self.backend.set(
+                keys.key("digests"), Entry(rows, fresh_until=time.time() + FOREVER), FOREVER
+            )
+        finally:
+            await self.backend.unlock(keys.key("subs-lock", "digests"), token)
+
     async def drop_digest(self, account: str, sub_id: str) -> None:
         await self._index_digest(account, sub_id, None, keep=False)
 

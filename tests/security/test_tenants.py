@@ -169,3 +169,41 @@ async def test_connection_events_unsigned_or_for_another_workspaces_account_chan
     assert fleet.bot.distributed is not None
     owner = await fleet.bot.distributed.workspaces.accounts.by_account(acme_jira)
     assert owner is not None and owner.tenant_id == ACME
+
+
+# Every kind of key the bot writes for a workspace (the part after the deployment's namespace).
+WORKSPACE_KEYS = {"slack", "audit", "undo", "connect", "notify", "subs", "digests", "cards", "quota"}
+
+
+async def test_uninstall_leaves_no_key_of_that_workspace(fleet: Harness) -> None:
+    from tests.fleet import event
+
+    acme_jira, globex_jira = await two_jira_workspaces(fleet)
+    fleet.slack.state.memberships[ADMIN] = ["C0GENERAL"]
+    for text in ("update PROJ-42 priority=high", "notify on", "subscribe priority=High --digest daily 09:00"):
+        await fleet.post(slash(ACME, text, fleet.slack.response_url()), FORM)
+    await fleet.event(event(ACME, {"type": "app_home_opened", "user": ADMIN, "tab": "home"}))
+    await fleet.post(slash(GLOBEX, "update PROJ-41 priority=high", fleet.slack.response_url()), FORM)
+    redis = fleet.core.redis
+    assert redis is not None
+
+    async def keys_naming(*names: str) -> list[str]:
+        found = [k.decode() async for k in redis.scan_iter(match="ticketbot:*", count=1000)]
+        return [k for k in found if any(n in k for n in names) and not k.startswith("ticketbot:shared:")]
+
+    def kinds(found: list[str]) -> set[str]:  # in the job stream's slot, `{ns:jobs}` is two parts
+        return {k.split(":")[3] if k.split(":")[2] == "jobs}" else k.split(":")[2] for k in found}
+
+    before = await keys_naming(ACME, acme_jira)
+    assert kinds(before) | {"digests"} >= WORKSPACE_KEYS, sorted(kinds(before))
+    digests = [k.decode() async for k in redis.scan_iter(match="*:digests")]
+    assert digests and acme_jira in str(await redis.get(digests[0]))
+    records = await redis.xrange(digests[0].replace(":digests", ":audit"))
+    assert any(ACME.encode() in fields[b"r"] for _, fields in records)
+
+    await fleet.event(event(ACME, {"type": "app_uninstalled"}))
+    assert await keys_naming(ACME, acme_jira) == []  # none of ACME's remains
+    assert acme_jira not in str(await redis.get(digests[0]))
+    records = await redis.xrange(digests[0].replace(":digests", ":audit"))
+    assert records and not any(ACME.encode() in fields[b"r"] for _, fields in records)
+    assert await keys_naming(GLOBEX, globex_jira)  # GLOBEX's stay
