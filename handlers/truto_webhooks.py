@@ -21,7 +21,14 @@ from starlette.responses import PlainTextResponse, Response
 from bot.domain.accounts import Account
 from bot.ops.metrics import WEBHOOK_EVENTS
 from bot.slack.bodies import BodyReader, BodyRefused, json_depth_ok
-from bot.truto.webhook_events import SIGNATURE_HEADER, Delivery, TicketEvent, signature_valid, ticket_events
+from bot.truto.webhook_events import (
+    SIGNATURE_HEADER,
+    Delivery,
+    TicketEvent,
+    ignored_because,
+    signature_valid,
+    ticket_events,
+)
 from handlers import notifications, subscriptions
 from handlers.connections import ACCOUNT_EVENT, Connections
 from handlers.deps import SlackDeps
@@ -108,10 +115,9 @@ class TrutoWebhooks:
         accounts = await self._accounts(events)
         ours = [e for e in events if e.integrated_account_id in accounts]
         if not ours:
-            log.debug(
-                "webhook event %s (%s) is not about a ticket of ours; ignored", delivery.id, delivery.event
-            )
-            return _answer(200, "ignored", delivery.event)
+            why = "not an account of ours" if events else ignored_because(delivery)
+            log.debug("webhook event %s (%s) ignored: %s", delivery.id, delivery.event, why)
+            return _answer(200, f"ignored: {why}", delivery.event)
         shown = [
             e
             for e in ours

@@ -234,7 +234,7 @@ def test_ticketbot_try_sends_a_signed_command_and_shows_what_the_bot_did(
             bot_url=base,
             fake_url=slack.base_url,
             secret=SIGNING_SECRET,
-            wait=3.0,
+            wait=15.0,  # ends at the step's completion
             out=said.append,
         )
         assert code == 0 and said[0] == "ack 200: (empty: the answer follows)"

@@ -91,11 +91,14 @@ def describe(call: dict[str, Any]) -> list[str]:
     return [head, *(f"    {line}" for line in _texts(body))]
 
 
-def _watch(http: httpx.Client, fake: str, seen: int, wait: float, out: Out) -> list[dict[str, Any]]:
-    """Print what the bot did in Slack for `wait` seconds; every call seen."""
+def _watch(
+    http: httpx.Client, fake: str, seen: int, wait: float, out: Out, until: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """Print what the bot did in Slack for `wait` seconds (or until a call of a method in
+    `until`); every call seen."""
     new: list[dict[str, Any]] = []
     deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not any(c.get("method") in until for c in new):
         time.sleep(0.25)
         calls = http.get(f"{fake}/_fake/calls").json()
         for call in calls[seen:]:
@@ -170,6 +173,9 @@ def started_by(user: str) -> dict[str, Any]:
     }
 
 
+STEP_ENDS = frozenset({"functions.completeSuccess", "functions.completeError"})
+
+
 def step_inputs(words: str, user: str) -> dict[str, Any]:
     """`ticket=PROJ-42 status="In Progress"` as a step's inputs (quotes as a shell reads them),
     in a workflow the user trying it started (Slack's interactivity input)."""
@@ -212,7 +218,7 @@ def try_step(
             return 1
         elif not _post_signed(http, bot_url, json.dumps(payload), secret, "application/json", out):
             return 1
-        calls = _watch(http, fake, seen, wait, out)
+        calls = _watch(http, fake, seen, wait, out, until=STEP_ENDS)
     return 0 if any(c.get("method") == "functions.completeSuccess" for c in calls) else 1
 
 

@@ -69,13 +69,13 @@ def excluded_fields(query: Any) -> set[str]:
 
 
 def shaped_ticket(profile: Profile, ticket: Obj, query: Any) -> Obj | None:
-    """A ticket as the query asks for it; None when the format is one the sandbox does not serve
-    (`stream`)."""
+    """A ticket as the query asks for it; None for a format the API does not name. `stream` is
+    documented as the same response delivered as a stream: the unified answer here."""
     form = query.get("truto_response_format") or "unified"
     if form == "raw":
         return profile.remote_data(ticket)  # the remote API's own answer, unmapped
-    if form not in ("unified", "normalized"):
-        return None
+    if form not in ("unified", "normalized", "stream"):
+        return None  # an unknown format
     answer = dict(ticket)
     if form == "unified" and not _flag(query, "truto_ignore_remote_data"):
         answer["remote_data"] = profile.remote_data(ticket)

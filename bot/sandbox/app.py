@@ -152,7 +152,7 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
     def shaped(profile: Profile, ticket: Obj, request: Request) -> Response:
         answer = shaped_ticket(profile, json.loads(json.dumps(ticket)), request.query_params)
         if answer is None:
-            return envelope(400, "truto_response_format must be unified, raw or normalized here")
+            return envelope(400, "truto_response_format must be unified, raw, normalized or stream")
         return JSONResponse(answer)
 
     async def ticket(request: Request) -> Response:
@@ -211,26 +211,50 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             state.idempotent[key] = (answer.status_code, json.loads(bytes(answer.body)))
         return answer
 
+    def comment_ticket(profile: Profile, request: Request) -> str:
+        """The ticket a comments call names, in the one form its integration takes."""
+        if profile.comment_ticket_param == "ticket_id":
+            return request.query_params.get("ticket_id") or ""
+        return request.query_params.get("ticket[id]") or ""
+
     async def comments(request: Request) -> Response:
-        """POST /unified/ticketing/comments (Truto's "Create Comments"): the ticket as the
-        `ticket_id` query parameter, `body` or `html_body` in the body. How the real API answers
-        an integration without comment create is not documented; here: 405, as for updates."""
+        """POST /unified/ticketing/comments (Truto's "Create Comments"): the ticket as the query
+        parameter its integration takes (`ticket[id]`, or `ticket_id` for the one that takes
+        that), `body` or `html_body` required, `author` where taken, nothing else. How the real
+        API answers an integration without comment create is not documented; here: 405, as for
+        updates."""
         entry, outcome = await prelude(request)
         if isinstance(outcome, Response):
             return with_status(entry, outcome)
         if not outcome.can_comment:
             return with_status(entry, envelope(405, f"{outcome.tool} does not support creating comments"))
-        ticket_id = request.query_params.get("ticket_id") or ""
-        found = find_ticket(outcome, ticket_id) if ticket_id else None
+        param = outcome.comment_ticket_param
+        ticket_id = comment_ticket(outcome, request)
+        if not ticket_id:
+            named = "ticket[id]" if param == "ticket" else "ticket_id"
+            return with_status(entry, envelope(400, f"{named} is required (query parameter)"))
+        found = find_ticket(outcome, ticket_id)
         if found is None:
-            return with_status(entry, envelope(404, f"Ticket {ticket_id or '(none given)'} not found"))
+            return with_status(entry, envelope(404, f"Ticket {ticket_id} not found"))
         key, replay = replayed(entry)
         if replay is not None:
             return with_status(entry, replay)
         body = entry.body if isinstance(entry.body, dict) else {}
+        accepted = {"body", "html_body", *(("author",) if outcome.comment_author else ())}
+        unknown = sorted(set(body) - accepted)
+        if unknown:
+            return with_status(
+                entry,
+                envelope(
+                    400, f"Unknown field(s) {', '.join(unknown)}; accepted: {', '.join(sorted(accepted))}"
+                ),
+            )
         text = body.get("body") or body.get("html_body")
         if not isinstance(text, str) or not text.strip():
             return with_status(entry, envelope(400, "One of body or html_body is required"))
+        author = body.get("author")
+        if author is not None and not (isinstance(author, dict) and isinstance(author.get("id"), str)):
+            return with_status(entry, envelope(400, "author must be an object with an id"))
         with state._lock:
             made = outcome.comments.setdefault(str(found["id"]), [])
             comment = {
@@ -238,6 +262,7 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
                 "body": body.get("body"),
                 "html_body": body.get("html_body"),
                 "ticket": {"id": found["id"]},
+                "author": {**author, "type": author.get("type") or "user"} if author else None,
                 "created_at": "2026-12-04T09:00:00Z",
             }
             made.append(comment)
@@ -245,6 +270,28 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         if key:
             state.idempotent[key] = (answer.status_code, json.loads(bytes(answer.body)))
         return with_status(entry, answer)
+
+    async def comment_list(request: Request) -> Response:
+        """GET /unified/ticketing/comments ("List Comments"): one ticket's, in the list envelope."""
+        entry, outcome = await prelude(request)
+        if isinstance(outcome, Response):
+            return with_status(entry, outcome)
+        if not outcome.can_comment:
+            return with_status(entry, envelope(404, f"comments are not supported by {outcome.tool}"))
+        ticket_id = comment_ticket(outcome, request)
+        found = find_ticket(outcome, ticket_id) if ticket_id else None
+        if found is None:
+            return with_status(
+                entry,
+                envelope(400 if not ticket_id else 404, f"Ticket {ticket_id or '(none given)'} not found"),
+            )
+        items = [
+            {k: v for k, v in c.items() if v is not None} for c in outcome.comments.get(str(found["id"]), [])
+        ]
+        try:
+            return with_status(entry, JSONResponse(unified_page(items, request.query_params)))
+        except BadPage as bad:
+            return with_status(entry, envelope(400, str(bad)))
 
     async def listing(request: Request) -> Response:
         entry, outcome = await prelude(request)
@@ -269,8 +316,11 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         entry, outcome = await prelude(request)
         if isinstance(outcome, Response):
             return with_status(entry, outcome)
-        answer = outcome.meta(request.path_params["method"])
-        if request.path_params["resource"] != "tickets" or answer is None:
+        resource, method = request.path_params["resource"], request.path_params["method"]
+        if resource == "comments" and method == "create" and outcome.can_comment:
+            return with_status(entry, JSONResponse(outcome.meta_comments_create()))
+        answer = outcome.meta(method)
+        if resource != "tickets" or answer is None:
             return with_status(entry, envelope(404, "No such meta endpoint"))
         return with_status(entry, JSONResponse(answer))
 
@@ -421,7 +471,9 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
 
         return run
 
-    ticket, meta, listing, capabilities = (counted(f) for f in (ticket, meta, listing, capabilities))
+    ticket, meta, listing, capabilities, comment_list = (
+        counted(f) for f in (ticket, meta, listing, capabilities, comment_list)
+    )
 
     async def unknown(request: Request, exc: Exception) -> Response:
         """Every unknown route or method is answered in the documented error envelope."""
@@ -433,6 +485,7 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         routes=[
             Route("/unified/ticketing/tickets/{ticket_id}", ticket, methods=["GET", "PATCH"]),
             Route("/unified/ticketing/comments", comments, methods=["POST"]),
+            Route("/unified/ticketing/comments", comment_list, methods=["GET"]),
             Route("/unified/ticketing/{resource}/meta/{method}", meta, methods=["GET"]),
             Route("/unified/ticketing/{resource}", listing, methods=["GET"]),
             Route("/integrated-account", integrated_accounts, methods=["GET"]),

@@ -119,6 +119,10 @@ class Profile:
     extra: dict[str, Any] = field(default_factory=dict)
     tenant_id: str | None = None  # the tenant a link token connected it for
     can_comment: bool = True  # its integration creates comments (Truto lists Jira, not Linear)
+    # "Create Comments" names the ticket as `ticket` (an object, `ticket[id]`: 11 integrations)
+    # or `ticket_id` (a string: one); the comments meta says which, and whether `author` is taken.
+    comment_ticket_param: str = "ticket"
+    comment_author: bool = True
     comments: dict[str, list[Obj]] = field(default_factory=dict)  # ticket id → comments created
 
     def capabilities(self, surface: str | None) -> Obj:
@@ -143,7 +147,7 @@ class Profile:
                         "resource": "comments",
                         "description": "Comments on tickets.",
                         "docs_url": "https://truto.one/docs/api-reference/unified-ticketing-api/comments",
-                        "methods": ["list", "create"],
+                        "methods": ["list", "get", "create"],
                         "env_overridden": False,
                     }
                 ]
@@ -227,6 +231,32 @@ class Profile:
             "response_mapping": None,
             "query_schema": {"type": "object", "properties": {}, "required": []},
             "request_body_schema": None,
+            "default_query": {},
+            "default_body": {},
+        }
+
+    def meta_comments_create(self) -> Obj:
+        """`GET /unified/ticketing/comments/meta/create`: the ticket's query parameter, the body."""
+        ticket: Obj = (
+            {"type": "string"}
+            if self.comment_ticket_param == "ticket_id"
+            else {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}
+        )
+        body: dict[str, Obj] = {"body": dict(TEXT), "html_body": dict(TEXT)}
+        if self.comment_author:
+            author_id = {"id": dict(TEXT), "type": {**TEXT, "enum": ["user", "contact"]}}
+            body["author"] = {"type": "object", "properties": author_id, "required": ["id"]}
+        return {
+            "method": "create",
+            "schema": {"type": "object", "properties": {"id": {"type": "string"}}},
+            "documentation_link": None,
+            "response_mapping": None,
+            "query_schema": {
+                "type": "object",
+                "properties": {self.comment_ticket_param: ticket},
+                "required": [self.comment_ticket_param],
+            },
+            "request_body_schema": {"type": "object", "properties": body, "required": []},
             "default_query": {},
             "default_body": {},
         }
@@ -504,6 +534,8 @@ def _azure() -> Profile:
         tickets=tickets,
         unsupported_fields=frozenset({"team", "priority"}),
         required_query=("collection_id", "etag"),
+        comment_ticket_param="ticket_id",  # the one integration of that kind, in the sandbox
+        comment_author=False,
         status_as_string=True,
         status_enum=("open", "active", "resolved", "closed"),
         takes_keys=True,

@@ -11,9 +11,10 @@ from bot.domain.accounts import Account
 from bot.domain.actors import Actor
 from bot.domain.commands import UserValue
 from bot.domain.errors import Refused, ResolveError
-from bot.domain.models import Ticket
+from bot.domain.models import JsonDict, Ticket
 from bot.domain.refs import TicketRef
 from bot.service.tickets import TicketService
+from bot.truto.discovery import CommentShape
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 # Truto's "Create Comments" lists these among the integrations that support it.
@@ -57,5 +58,33 @@ async def add_comment(
         )
     ticket = await service.recent_ticket(account, ref)
     said = (await _with_tool_names(service, account, text, actor))[:MAX_COMMENT]
-    await service.client.create_comment(account, ticket.id, said, idempotency_key=idempotency_key)
+    shape = (
+        await service.discovery.comment_shape(account) if service.discovery is not None else CommentShape()
+    )
+    await service.client.create_comment(
+        account,
+        ticket.id,
+        said,
+        idempotency_key=idempotency_key,
+        ticket_param=shape.ticket_param,
+        author=await _author(service, account, actor, shape),
+    )
     return ticket, said
+
+
+async def _author(
+    service: TicketService, account: Account, actor: Actor, shape: CommentShape
+) -> JsonDict | None:
+    """The person as the tool's user (matched by their Slack email), where the tool takes an
+    author; None where it does not, or the person is not one of its users."""
+    if not shape.author or not actor.slack_user_id:
+        return None
+    try:
+        user = await service.resolver.user(
+            account, UserValue("slack", actor.slack_user_id, actor.slack_user_id), actor
+        )
+    except ResolveError:
+        return None
+    if not user.id:
+        return None
+    return {"id": user.id, "type": "user"} if shape.author_type else {"id": user.id}

@@ -276,16 +276,27 @@ class TrutoClient:
         await self._request("DELETE", path, [], "delete_webhook")
 
     async def create_comment(
-        self, account: Account, ticket_id: str, body: str, *, idempotency_key: str
+        self,
+        account: Account,
+        ticket_id: str,
+        body: str,
+        *,
+        idempotency_key: str,
+        ticket_param: str = "ticket",
+        author: JsonDict | None = None,
     ) -> JsonDict:
-        """`POST /unified/ticketing/comments` (Truto's "Create Comments": the ticket as the
-        `ticket_id` query parameter, the text as `body`); one Idempotency-Key for every try."""
+        """`POST /unified/ticketing/comments` (Truto's "Create Comments": the ticket as a query
+        parameter, `ticket[id]` or, for the one integration that takes it, `ticket_id`; the
+        text as `body`, the tool user who writes it as `author` where the tool takes one); one
+        Idempotency-Key for every try."""
+        where = ("ticket_id", ticket_id) if ticket_param == "ticket_id" else ("ticket[id]", ticket_id)
+        sent: JsonDict = {"body": body, **({"author": author} if author else {})}
         return await self._request(
             "POST",
             "/unified/ticketing/comments",
-            [*self._base_query(account), ("ticket_id", ticket_id)],
+            [*self._base_query(account), where],
             "create_comment",
-            json={"body": body},
+            json=sent,
             headers={"Idempotency-Key": idempotency_key},
             tool=account.display_tool,
         )

@@ -169,6 +169,37 @@ class Abilities:
         )
 
 
+@dataclass(frozen=True)
+class CommentShape:
+    """Truto's "Create Comments": the ticket is a query parameter, `ticket` (an object, sent as
+    `ticket[id]`; most integrations) or `ticket_id` (a string; one integration), as the comments
+    meta's query schema names it; `author` (the tool user's id) where its body schema lists it."""
+
+    ticket_param: str = "ticket"
+    author: bool = False
+    author_type: bool = False  # the author object's schema lists `type` (user, contact, system)
+
+    @classmethod
+    def of(cls, meta: Any) -> CommentShape:
+        if not isinstance(meta, dict):
+            return cls()
+        query = Schema.parse(meta.get("query_schema") or {})
+        body_schema = meta.get("request_body_schema") or {}
+        body = Schema.parse(body_schema)
+        takes_id_only = query is not None and "ticket_id" in query.fields and "ticket" not in query.fields
+        author = body is not None and "author" in body.fields
+        properties = body_schema.get("properties") if isinstance(body_schema, dict) else None
+        spec = (
+            (properties or body_schema).get("author") if isinstance(properties or body_schema, dict) else None
+        )
+        inner = spec.get("properties") if isinstance(spec, dict) else None
+        return cls(
+            ticket_param="ticket_id" if takes_id_only else "ticket",
+            author=author,
+            author_type=isinstance(inner, dict) and "type" in inner,
+        )
+
+
 _warned_schemas: set[str] = set()
 
 
@@ -258,6 +289,27 @@ class Discovery:
         learn_tool_label(account.integrated_account_id, abilities.tool_label)
         self.last[account.integrated_account_id] = abilities
         return abilities
+
+    async def _comment_meta(self, account: Account) -> dict[str, Any]:
+        try:
+            meta: dict[str, Any] | None = await self.client.meta(account, "comments", "create")
+        except (NotFound, NotAllowed):
+            meta = None
+        return {"meta": meta}
+
+    async def comment_shape(self, account: Account) -> CommentShape:
+        """How this account's tool takes a comment (its comments meta, cached an hour); without
+        a meta (or while the API cannot be asked), the ticket as `ticket[id]` and no author."""
+        try:
+            meta = await self.cache.get_or_fetch(
+                cache_key(account, "discovery", "comments.create"),
+                lambda: self._comment_meta(account),
+                ttl=self.ttl,
+                stale_for=self.ttl,
+            )
+        except TrutoError:
+            return CommentShape()
+        return CommentShape.of(meta.get("meta"))
 
     async def abilities(self, account: Account) -> Abilities:
         """The account's state at most a minute old, its update schema an hour; while the API

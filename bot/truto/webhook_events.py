@@ -14,7 +14,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -82,6 +82,7 @@ class Delivery:
     event: str
     payload: Mapping[str, Any]
     created_at: datetime | None
+    envelope: Mapping[str, Any] = field(default_factory=dict)  # the delivery's other fields
 
     @classmethod
     def parse(cls, data: Any) -> Delivery | None:
@@ -96,6 +97,7 @@ class Delivery:
             event=event[:100],
             payload=payload if isinstance(payload, dict) else {},
             created_at=parse_time(data.get("created_at")),
+            envelope={k: v for k, v in data.items() if k not in ("payload", "id", "event")},
         )
 
     def age(self, now: datetime) -> float | None:
@@ -129,14 +131,36 @@ def _about_tickets(payload: Mapping[str, Any]) -> bool:
     return resource == "tickets" and model in ("", "ticketing")
 
 
-def _account_of(payload: Mapping[str, Any]) -> str | None:
-    """`integrated_account_id`, or `integrated_account.id` (both shapes are seen; the documents
-    show the first)."""
-    found = _text(payload.get("integrated_account_id"))
-    nested = payload.get("integrated_account")
+def _named_account(data: Mapping[str, Any]) -> str | None:
+    found = _text(data.get("integrated_account_id"))
+    nested = data.get("integrated_account")
     if found is None and isinstance(nested, dict):
         found = _text(nested.get("id"))
     return found
+
+
+def account_of(delivery: Delivery) -> str | None:
+    """The integrated account a `record:*` event is about: the payload's `integrated_account_id`
+    (the documented shape) or `integrated_account.id`; else the delivery's own context, where an
+    inbound webhook's event carries it outside the payload (the envelope, or a `context` object
+    beside the record). Where each appears is not documented: every plausible place is read,
+    none is relied on."""
+    places = [delivery.payload, delivery.envelope]
+    places += [p["context"] for p in places[:2] if isinstance(p.get("context"), dict)]
+    return next((found for place in places if (found := _named_account(place)) is not None), None)
+
+
+def ignored_because(delivery: Delivery) -> str:
+    """Why a delivery names no ticket of any account (for the count of what was ignored)."""
+    if not delivery.event.startswith(RECORD_PREFIX):
+        return "not a record event"
+    if delivery.event[len(RECORD_PREFIX) :] not in ACTIONS:
+        return "not created, updated or deleted"
+    if not _about_tickets(delivery.payload):
+        return "not about tickets"
+    if account_of(delivery) is None:
+        return "no integrated account named"
+    return "no ticket named"
 
 
 def _records_of(payload: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
@@ -162,7 +186,7 @@ def ticket_events(delivery: Delivery) -> list[TicketEvent]:
     payload = delivery.payload
     if not _about_tickets(payload):
         return []
-    account = _account_of(payload)
+    account = account_of(delivery)
     if account is None:
         return []
     tickets = [_text(record.get("id")) for record in _records_of(payload)]

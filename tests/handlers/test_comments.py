@@ -20,9 +20,13 @@ async def test_a_comment_is_posted_once_with_mentions_as_the_tools_users(harness
     response = await harness.post(body, "application/x-www-form-urlencoded")
     assert response.status_code == 200 and response.content == b""
     [sent] = comments_sent(harness)
-    assert dict(sent.query)["ticket_id"] == ticket_id
+    # As the account's comments meta says: the ticket as `ticket[id]`, the person as its author.
+    assert dict(sent.query)["ticket[id]"] == ticket_id and "ticket_id" not in dict(sent.query)
     assert dict(sent.query)["integrated_account_id"] == "sandbox-jira"
-    assert sent.body == {"body": "Deployed the fix, thanks @Ana Lima"}
+    assert sent.body == {
+        "body": "Deployed the fix, thanks @Ana Lima",
+        "author": {"id": "ju0001", "type": "user"},
+    }
     assert sent.headers.get("idempotency-key")
     said = last(harness.calls("response"))
     assert said["response_type"] == "in_channel"
@@ -80,10 +84,10 @@ async def test_add_as_comment_takes_the_message_and_its_link_to_edit_before_send
     assert wrong.json()["response_action"] == "errors" and ids.COMMENT_TICKET in wrong.json()["errors"]
     await harness.interact(submitted("PROJ-42", text.replace("production", "prod (eu)")))
     [sent] = comments_sent(harness)
-    assert sent.body == {
-        "body": "Deployed PROJ-42 to prod (eu)\n\n— @Bruno Costa in Slack: "
+    assert sent.body["body"] == (
+        "Deployed PROJ-42 to prod (eu)\n\n— @Bruno Costa in Slack: "
         f"https://acme.slack.com/archives/{JIRA_CHANNEL}/p1732770000000200"
-    }
+    )
     said = last(harness.calls("chat.postMessage"))
     assert said["channel"] == JIRA_CHANNEL and said["text"].startswith(
         "commented on PROJ-42: Deployed PROJ-42"
@@ -95,3 +99,26 @@ async def test_add_as_comment_takes_the_message_and_its_link_to_edit_before_send
         "Linear takes no comments through the unified API"
     )
     assert len(comments_sent(harness)) == 1
+
+
+async def test_the_ticket_is_named_as_the_accounts_comments_meta_says(harness: Harness) -> None:
+    """An integration whose comments meta takes `ticket_id` (Truto's page: one does) and no
+    author gets exactly that."""
+    jira = harness.sandbox.state.profiles["sandbox-jira"]
+    jira.comment_ticket_param, jira.comment_author = "ticket_id", False
+    await harness.command('comment PROJ-42 "Looked into it"')
+    [sent] = comments_sent(harness)
+    assert dict(sent.query)["ticket_id"] == jira.tickets["PROJ-42"]["id"]
+    assert "ticket[id]" not in dict(sent.query)
+    assert sent.body == {"body": "Looked into it"}
+
+
+async def test_without_a_comments_meta_the_ticket_is_an_object_and_no_author(harness: Harness) -> None:
+    harness.sandbox.state.fail_next(status=404, method="GET", path_contains="/comments/meta/create")
+    await harness.command('comment PROJ-42 "Looked into it"')
+    [sent] = comments_sent(harness)
+    assert (
+        dict(sent.query)["ticket[id]"]
+        == harness.sandbox.state.profiles["sandbox-jira"].tickets["PROJ-42"]["id"]
+    )
+    assert sent.body == {"body": "Looked into it"}

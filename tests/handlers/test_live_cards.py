@@ -130,9 +130,9 @@ async def test_events_for_other_accounts_and_resources_are_acknowledged_and_igno
     await posted_card(harness)
     other_account = record_event("updated", "PROJ-42", account="someone-elses-account")
     response = await harness.truto_event(other_account)
-    assert (response.status_code, response.text) == (200, "ignored")
+    assert (response.status_code, response.text) == (200, "ignored: not an account of ours")
     contacts = record_event("updated", "PROJ-42").replace(b'"tickets"', b'"contacts"')
-    assert (await harness.truto_event(contacts)).text == "ignored"
+    assert (await harness.truto_event(contacts)).text == "ignored: not about tickets"
     assert harness.slack.state.calls == [] and harness.sandbox.state.calls() == []
 
 
@@ -282,3 +282,29 @@ async def test_a_card_shown_with_ticket_show_follows_its_ticket(harness: Harness
     assert "*Status*\\nDone" in fields_text(replaced.args["blocks"])
     actions = next(b for b in replaced.args["blocks"] if b["type"] == "actions")
     assert "ticket_share" in [e["action_id"] for e in actions["elements"]]  # still shareable
+
+
+async def test_an_event_naming_its_account_outside_the_payload_is_read(harness: Harness) -> None:
+    """A record event whose payload names no integrated account is read from the delivery's own
+    context (the envelope, or a `context` beside the record) before it is ignored; what is
+    ignored is counted by why."""
+    import json
+
+    from bot.ops.metrics import WEBHOOK_EVENTS
+
+    await posted_card(harness)
+    delivery = json.loads(record_event("updated", "PROJ-42"))
+    account = delivery["payload"].pop("integrated_account_id")
+    unnamed = json.dumps(delivery).encode()
+    before = WEBHOOK_EVENTS.labels("record:updated", "ignored: no integrated account named")._value.get()
+    assert (await harness.truto_event(unnamed)).text == "ignored: no integrated account named"
+    after = WEBHOOK_EVENTS.labels("record:updated", "ignored: no integrated account named")._value.get()
+    assert after == before + 1
+    harness.sandbox.state.profiles["sandbox-jira"].tickets["PROJ-42"]["priority"] = {
+        "id": "jp1",
+        "name": "Highest",
+    }
+    outside = ({"integrated_account_id": account}, {"context": {"integrated_account_id": account}})
+    for n, where in enumerate(outside):
+        shaped = {**delivery, **where, "id": f"{delivery['id']}-{n}"}
+        assert (await harness.truto_event(json.dumps(shaped).encode())).text == "queued"

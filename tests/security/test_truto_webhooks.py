@@ -126,6 +126,6 @@ async def test_an_event_for_an_account_not_configured_here_changes_nothing(
 ) -> None:
     before = bot_keys(clean_redis)
     body = record_event("deleted", "PROJ-42", account="another-customers-account")
-    assert await deliver(edge, body, sign_truto(body)) == (200, "ignored")
+    assert await deliver(edge, body, sign_truto(body)) == (200, "ignored: not an account of ours")
     nothing_happened(edge)
     assert bot_keys(clean_redis) == before

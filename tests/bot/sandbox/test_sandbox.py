@@ -135,3 +135,38 @@ def test_a_missing_required_query_parameter_is_named_in_the_insight(http: httpx.
     assert response.status_code == 400
     insight = response.json()["truto_error_insight"]["missing_required_query_parameters"]
     assert insight["value"] == ["workspace_id"]
+
+
+def test_comments_follow_the_create_comments_page(http: httpx.Client, sandbox: SandboxServer) -> None:
+    account = {"integrated_account_id": "sandbox-jira"}
+    ticket = sandbox.state.profiles["sandbox-jira"].tickets["PROJ-42"]["id"]
+    meta = http.get("/unified/ticketing/comments/meta/create", params=account).json()
+    assert meta["query_schema"]["required"] == ["ticket"]
+    assert set(meta["request_body_schema"]["properties"]) == {"body", "html_body", "author"}
+    where = {**account, "ticket[id]": ticket}
+    # The ticket is a query parameter in the form the integration takes; ticket_id is not Jira's.
+    missing = http.post(
+        "/unified/ticketing/comments", params={**account, "ticket_id": ticket}, json={"body": "x"}
+    )
+    assert missing.status_code == 400 and "ticket[id] is required" in missing.text
+    bogus = http.post("/unified/ticketing/comments", params=where, json={"body": "x", "bogus": 1})
+    assert bogus.status_code == 400 and "Unknown field(s) bogus" in bogus.text
+    empty = http.post("/unified/ticketing/comments", params=where, json={"author": {"id": "ju0001"}})
+    assert empty.status_code == 400 and "One of body or html_body is required" in empty.text
+    made = http.post(
+        "/unified/ticketing/comments", params=where, json={"body": "hi", "author": {"id": "ju0001"}}
+    )
+    assert made.status_code == 201 and made.json()["author"] == {"id": "ju0001", "type": "user"}
+    listed = http.get("/unified/ticketing/comments", params=where).json()
+    assert [c["body"] for c in listed["result"]] == ["hi"] and listed["next_cursor"] is None
+    streamed = http.get(
+        f"/unified/ticketing/tickets/{ticket}", params={**account, "truto_response_format": "stream"}
+    )
+    assert streamed.status_code == 200 and streamed.json()["id"] == ticket
+    # Linear-like: no comments at all, no comments meta.
+    assert (
+        http.get(
+            "/unified/ticketing/comments/meta/create", params={"integrated_account_id": "sandbox-linear"}
+        ).status_code
+        == 404
+    )
