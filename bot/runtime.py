@@ -15,6 +15,7 @@ from bot.domain.actors import SlackDirectory
 from bot.ops.config import AppConfig, ConfigError, Settings
 from bot.service.audit import AuditTrail
 from bot.service.lookups import Lookups
+from bot.service.reaction_check import reaction_mistakes
 from bot.service.snapshots import Snapshots
 from bot.service.tickets import TicketService
 from bot.slack.directory import SlackUserDirectory
@@ -62,6 +63,9 @@ class Core:
             if account.tool is None:
                 with contextlib.suppress(Exception):
                     await self.service.abilities(account)
+            with contextlib.suppress(Exception):
+                for mistake in await reaction_mistakes(self.service, account):
+                    log.warning("account %s: a reaction will be refused: %s", account.name, mistake)
 
     async def redis_ok(self) -> bool | None:
         """True/False when Redis is configured and answers or not; None when not configured."""

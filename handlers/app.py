@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 
 from bot.domain.actors import SlackDirectory
 from bot.domain.tenants import tenant_of
-from bot.ops.config import AppConfig, ConfigError
+from bot.ops.config import AppConfig, ConfigError, missing_to_serve
 from bot.ops.logs import bind_request
 from bot.ops.metrics import ACK_SECONDS, EDGE_REFUSALS, QUOTA_REFUSALS
 from bot.ops.worker_process import WorkerProcesses
@@ -228,8 +228,9 @@ def build_bot(
     """The bot and its core; Slack users are named through this bot's client unless a
     `directory` is given (the demo's)."""
     secret = config.settings.slack_signing_secret
-    if secret is None:
-        raise ConfigError("SLACK_SIGNING_SECRET: not set (Basic Information → Signing Secret)")
+    missing = missing_to_serve(config.settings)
+    if missing or secret is None:
+        raise ConfigError("\n".join(missing))
     settings = config.settings
     client = web_client or slack_client(config)
     core = build_core(config, slack=None if settings.distributed else client, directory=directory)

@@ -12,16 +12,17 @@ from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.ops.config import AppConfig
+from bot.ops.config import AppConfig, ConfigError
 from bot.service.workspaces import Workspaces
 from bot.store.announcements import Announcements
 from bot.store.quota import UserQuota
-from bot.store.sql.cipher import TokenCipher
-from bot.store.sql.database import Database, database_url
+from bot.store.sql.cipher import WRONG_KEY, CipherError, TokenCipher
+from bot.store.sql.database import Database, database_url, unusable
 from bot.store.sql.installations import SealedInstallationStore, oauth_state_store
 from bot.store.sql.settings_store import SettingsStore
 from bot.store.sql.team_accounts import TeamAccounts
@@ -47,6 +48,7 @@ class Distributed:
     connections: Connections
     flow: AsyncOAuthFlow
     authorize: TenantAuthorize
+    store: SealedInstallationStore
     # Install links one client (as the trusted proxies name it) may open a minute: each is a row.
     install_quota: UserQuota
 
@@ -68,10 +70,21 @@ class Distributed:
         ]
 
     async def prepare(self) -> None:
-        """The schema brought up to date (start-up), connections handed back (the server's
-        event loop opens its own)."""
-        await self.database.upgrade()
-        await self.database.aclose()
+        """The schema brought up to date (start-up) and the stored tokens opened with the key,
+        connections handed back (the server's event loop opens its own)."""
+        try:
+            await self.database.upgrade()
+            await self.store.check_key()
+        except CipherError:
+            raise ConfigError(WRONG_KEY) from None
+        except (OSError, TimeoutError, SQLAlchemyError) as exc:
+            raise ConfigError(unusable(self.database.url, exc)) from None
+        except Exception as exc:  # the driver's own (asyncpg: a database that does not exist)
+            if type(exc).__module__.split(".")[0] != "asyncpg":
+                raise
+            raise ConfigError(unusable(self.database.url, exc)) from None
+        finally:
+            await self.database.aclose()
 
 
 def build_distributed(config: AppConfig, deps: SlackDeps, client: AsyncWebClient) -> Distributed:
@@ -110,5 +123,5 @@ def build_distributed(config: AppConfig, deps: SlackDeps, client: AsyncWebClient
     deps.onboarding = connections
     install_quota = UserQuota(deps.core.redis, settings.slack_installs_per_client_per_minute)
     return Distributed(
-        database, workspaces, tenancy, connections, flow, TenantAuthorize(workspaces), install_quota
+        database, workspaces, tenancy, connections, flow, TenantAuthorize(workspaces), store, install_quota
     )

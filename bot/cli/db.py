@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.ops.config import AppConfig, ConfigError
-from bot.store.sql.cipher import TokenCipher, new_key
-from bot.store.sql.database import Database, DatabaseError, database_url, describe
+from bot.store.sql.cipher import WRONG_KEY, CipherError, TokenCipher, new_key
+from bot.store.sql.database import Database, DatabaseError, database_url, describe, unusable
 from bot.store.sql.installations import SealedInstallationStore
 from bot.store.sql.tables import team_accounts
 
@@ -83,12 +83,21 @@ async def check(config: AppConfig) -> tuple[bool, str]:
                 f"{describe(database.url)}: at revision {current or 'base'}, newest {head}: "
                 "run `ticketbot db upgrade`"
             )
+        key = config.settings.ticketbot_encryption_key
+        if key is not None and config.settings.slack_client_id:
+            store = SealedInstallationStore(
+                database, config.settings.slack_client_id, TokenCipher(key.get_secret_value())
+            )
+            try:
+                await store.check_key()
+            except CipherError:
+                return False, f"{describe(database.url)}: {WRONG_KEY}"
         async with database.engine.connect() as conn:
             tenants = (
                 await conn.execute(select(func.count(func.distinct(team_accounts.c.tenant_id))))
             ).scalar()
         return True, f"{describe(database.url)} (revision {current}; {tenants} workspaces with a tool)"
     except Exception as exc:
-        return False, f"{describe(database.url)}: cannot use it ({type(exc).__name__})"
+        return False, unusable(database.url, exc)
     finally:
         await database.aclose()

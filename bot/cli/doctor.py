@@ -14,11 +14,12 @@ from bot.domain.accounts import Account, tool_label_of
 from bot.domain.custom_fields import form_fields, ticket_fields
 from bot.ops.config import DEFAULT_ACCOUNT_NAME, AppConfig, ConfigError, load_config
 from bot.runtime import build_core
+from bot.service.reaction_check import reaction_mistakes
 from bot.store import keys, namespaces
 from bot.store.redis_client import connect
 from bot.truto import webhook_admin
 from bot.truto.discovery import account_blocked, account_status, supports_update
-from bot.truto.errors import AccountNotFound, NotFound, TrutoError
+from bot.truto.errors import AccountNotFound, NotFound, TrutoError, Unavailable
 
 SLACK_HINTS = {
     "invalid_auth": "SLACK_BOT_TOKEN is not valid: copy the Bot User OAuth Token (xoxb-…) again",
@@ -138,6 +139,11 @@ async def _account(core: Any, account: Account) -> Check:
         capabilities = await core.client.capabilities(account)
     except NotFound:
         return Check(name, False, AccountNotFound(account.integrated_account_id).user_message)
+    except Unavailable as exc:
+        if exc.status is None:  # no answer at all: the address, not the service, is the problem
+            url = core.config.settings.truto_base_url
+            return Check(name, False, f"cannot reach the unified API at {url} (TRUTO_BASE_URL): {exc.detail}")
+        return Check(name, False, f"{exc.user_message} ({exc.detail})")
     except TrutoError as exc:
         return Check(name, False, f"{exc.user_message} ({exc.detail})")
     if account_blocked(capabilities):
@@ -157,6 +163,17 @@ async def _account(core: Any, account: Account) -> Check:
     else:
         named = "messages say 'the ticketing tool' (set tool: in the config to name it)"
     return Check(name, True, f"connected; tickets can be updated; {named}")
+
+
+async def _reactions(core: Any, account: Account) -> Check:
+    """Would the tool take each reaction's update (its values, resolved against its lists)?"""
+    name = f"account {account.name} reactions"
+    mistakes = await reaction_mistakes(core.service, account)
+    if mistakes:
+        return Check(name, False, "\n".join(mistakes))
+    return Check(
+        name, True, ", ".join(f":{emoji}:" for emoji in account.reactions) + " checked against the tool"
+    )
 
 
 async def _form_fields(core: Any, account: Account) -> Check:
@@ -265,6 +282,8 @@ async def run_checks(load: Callable[[], AppConfig] = load_config) -> list[Check]
             checks.append(await _account(core, account))
             if account.form_custom_fields:
                 checks.append(await _form_fields(core, account))
+            if account.reactions:
+                checks.append(await _reactions(core, account))
         checks.append(await _live_cards(core, config))
         checks.append(await _redis(core))
         if core.redis is not None and checks[-1].ok:

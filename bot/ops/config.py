@@ -6,6 +6,8 @@ environment. Any bad value raises `ConfigError` with one message naming each key
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -35,7 +37,10 @@ class ConfigError(Exception):
 class Settings(BaseSettings):
     """Environment variables (names are a public interface: see README)."""
 
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", env_file=None)
+    # An empty variable (`SLACK_SIGNING_SECRET=`, as .env.example ships it) is not set.
+    model_config = SettingsConfigDict(
+        case_sensitive=False, extra="ignore", env_file=None, env_ignore_empty=True
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -128,6 +133,24 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_client_id(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("ticketbot_encryption_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        """Each key 32 bytes in url-safe base64 (what `ticketbot db new-key` prints); the key
+        itself is never repeated in the answer."""
+        if value is None:
+            return None
+        for n, part in enumerate((p.strip() for p in value.get_secret_value().split(",")), start=1):
+            try:
+                raw = base64.urlsafe_b64decode(part.encode())
+            except (ValueError, binascii.Error):
+                raw = b""
+            if len(raw) != 32:
+                raise ValueError(
+                    f"key {n} is not a key (32 url-safe base64 bytes): make one with `ticketbot db new-key`"
+                )
+        return value
 
     @field_validator("slack_api_url", "truto_base_url", "truto_connect_url")
     @classmethod
@@ -294,6 +317,21 @@ def load_config(**overrides: Any) -> AppConfig:
     except ValidationError as exc:
         raise ConfigError("\n".join(_format_errors(exc, "", env_style=True))) from exc
     return build_config(settings)
+
+
+def missing_to_serve(settings: Settings) -> list[str]:
+    """Every setting a server (`serve`, `socket`, `worker`) cannot run without, said at once."""
+    problems = []
+    if settings.slack_signing_secret is None:
+        problems.append("SLACK_SIGNING_SECRET: not set (Basic Information → Signing Secret)")
+    if not settings.distributed and settings.slack_bot_token is None:
+        problems.append(
+            "SLACK_BOT_TOKEN: not set (the Bot User OAuth Token, xoxb-…, after installing the app; or "
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install into many workspaces)"
+        )
+    if settings.truto_api_token is None:
+        problems.append("TRUTO_API_TOKEN: not set (the API token of the unified ticketing API)")
+    return problems
 
 
 def check_mode(settings: Settings) -> list[str]:

@@ -12,6 +12,13 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 MARK = "fernet:"  # stored values start with it: a plaintext left by an earlier version is told apart
 
 
+WRONG_KEY = (  # what start-up and `ticketbot check` say when the key changed
+    "TICKETBOT_ENCRYPTION_KEY: the stored tokens do not open with this key; the key they were sealed "
+    "with is needed (set TICKETBOT_ENCRYPTION_KEY=new,old and run `ticketbot db rotate-key` to move "
+    "to a new one)"
+)
+
+
 class CipherError(Exception):
     """A stored token that none of the keys opens (the key that sealed it was dropped)."""
 

@@ -35,6 +35,20 @@ class DatabaseError(Exception):
     """The database cannot be used; the message says which and why (no password)."""
 
 
+def unusable(url: str, exc: Exception) -> str:
+    """Why the database at `url` cannot be used, in words that say what to do."""
+    name = url.rsplit("/", 1)[-1].split("?", 1)[0]
+    kind = type(exc).__name__
+    if kind == "InvalidCatalogNameError" or ("does not exist" in str(exc) and "database" in str(exc)):
+        return (
+            f"{describe(url)}: the database {name!r} does not exist on that server; create it "
+            f'(`createdb {name}`, or CREATE DATABASE "{name}"), then start again'
+        )
+    if isinstance(exc, OSError | TimeoutError) or kind in ("ConnectionRefusedError", "CannotConnectNowError"):
+        return f"{describe(url)}: no database server answers there (DATABASE_URL)"
+    return f"{describe(url)}: cannot use it ({kind})"
+
+
 def database_url(url: str | None, data_dir: Path | None = None) -> str:
     """The async SQLAlchemy URL to use."""
     if not url:

@@ -132,6 +132,16 @@ class SealedInstallationStore(AsyncInstallationStore):
             .limit(1)
         )
 
+    async def check_key(self) -> None:
+        """One stored bot token opened with the configured keys; CipherError when it does not
+        (the key changed: the one they were sealed with is needed). Nothing stored: nothing to say."""
+        bots = self.inner.bots
+        async with self.database.engine.connect() as conn:
+            sealed = (
+                await conn.execute(select(bots.c.bot_token).where(bots.c.bot_token.is_not(None)).limit(1))
+            ).scalar()
+        self.cipher.open(sealed)
+
     async def reseal_all(self) -> int:
         """Every stored token encrypted again under the first key (key rotation); how many rows."""
         changed = 0

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
+
+import pytest
 
 from bot.cli import db
 from bot.cli.doctor import run_checks
@@ -57,3 +60,77 @@ async def test_check_names_the_mode_and_the_database(tmp_path: Path, sandbox: Sa
     checks = {c.name: c for c in await run_checks(lambda: config)}
     assert checks["database"].ok and "(revision 0002; 0 workspaces with a tool)" in checks["database"].detail
     assert "Slack auth.test" not in checks  # no bot token to test: each workspace has its own
+
+
+async def _one_installation(config: AppConfig) -> None:
+    """A workspace installed under `config`'s key (its bot token sealed with it)."""
+    from slack_sdk.oauth.installation_store.models.installation import Installation
+
+    from bot.store.sql.database import Database
+    from bot.store.sql.installations import SealedInstallationStore
+
+    settings = config.settings
+    assert settings.ticketbot_encryption_key is not None and settings.slack_client_id
+    database = Database(database_url(None, settings.ticketbot_data_dir))
+    await database.upgrade()
+    store = SealedInstallationStore(
+        database, settings.slack_client_id, TokenCipher(settings.ticketbot_encryption_key.get_secret_value())
+    )
+    await store.async_save(
+        Installation(app_id="A1", team_id="T0ACME", user_id="U0ADMIN", bot_token="xoxb-acme", bot_id="B1")
+    )
+    await database.aclose()
+
+
+async def test_a_changed_key_is_named_by_check_and_at_start_up(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    """The README makes a key inline; a new terminal makes another. Before: "all checks passed",
+    then every request 500. Now check and start-up say what is wrong and what fixes it."""
+    from bot.ops.config import ConfigError
+    from handlers.app import build_bot
+
+    await _one_installation(distributed(tmp_path, sandbox.base_url))
+    other = distributed(tmp_path, sandbox.base_url)  # another new key
+    [line] = [c for c in await run_checks(lambda: other) if c.name == "database"]
+    assert not line.ok and "the stored tokens do not open with this key" in line.detail
+    assert "`ticketbot db rotate-key`" in line.detail
+    bot = build_bot(other)
+    try:
+        await bot.prepare()
+        raise AssertionError("start-up went on with a key that opens nothing")
+    except ConfigError as exc:
+        assert str(exc).startswith("TICKETBOT_ENCRYPTION_KEY: the stored tokens do not open with this key")
+
+
+def test_an_invalid_key_is_named_in_one_line() -> None:
+    from bot.ops.config import ConfigError, load_config
+
+    try:
+        load_config(slack_client_id="1.2", slack_client_secret="s", ticketbot_encryption_key="abc")
+        raise AssertionError("a key of three letters was taken")
+    except ConfigError as exc:
+        assert "TICKETBOT_ENCRYPTION_KEY" in str(exc) and "key 1 is not a key" in str(exc)
+        assert "abc" not in str(exc)  # never repeated
+
+
+async def test_a_postgresql_database_that_does_not_exist_is_said_so(tmp_path: Path) -> None:
+    from tests.bot.store.sql.conftest import POSTGRES
+
+    url = POSTGRES.rsplit("/", 1)[0] + "/ticketbot_no_such_database"
+    config = build_config(
+        Settings(
+            slack_client_id="1234.5678",
+            slack_client_secret="s3cret",
+            slack_signing_secret="signing",
+            ticketbot_encryption_key=new_key(),
+            database_url=url,
+            truto_api_token=SANDBOX_TOKEN,
+        )
+    )
+    ok, detail = await db.check(config)
+    if "no database server answers" in detail and not os.environ.get("CI"):
+        pytest.skip("no PostgreSQL server here")
+    assert not ok
+    assert "the database 'ticketbot_no_such_database' does not exist on that server" in detail
+    assert "createdb ticketbot_no_such_database" in detail

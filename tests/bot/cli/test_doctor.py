@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from bot.domain.accounts import Account
 from bot.ops.config import AppConfig, ConfigError, Settings, load_config
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
+from tests.conftest import JIRA
 from tests.redis_server import free_port
 
 
@@ -309,3 +311,55 @@ def test_a_closed_pipe_ends_the_cli_without_a_traceback() -> None:
     errors = process.stderr.read().decode()
     assert process.wait(timeout=120) == 141
     assert errors == ""
+
+
+def test_empty_settings_are_not_set_and_serve_names_every_missing_one(tmp_path: Path) -> None:
+    """`.env.example` ships `SLACK_SIGNING_SECRET=`: empty is not set, for check and serve alike."""
+    import subprocess
+    import sys
+
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "SLACK_SIGNING_SECRET": "",
+        "SLACK_BOT_TOKEN": "",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--port", "1"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    said = done.stderr.decode() + done.stdout.decode()
+    assert done.returncode != 0 and "Traceback" not in said
+    for name in ("SLACK_SIGNING_SECRET: not set", "SLACK_BOT_TOKEN: not set", "TRUTO_API_TOKEN: not set"):
+        assert name in said
+    checked = subprocess.run(
+        [sys.executable, "-m", "bot", "check"], env=env, capture_output=True, timeout=60, cwd=tmp_path
+    )
+    assert (
+        "✗ SLACK_SIGNING_SECRET" in checked.stdout.decode() and "✗ SLACK_BOT_TOKEN" in checked.stdout.decode()
+    )
+
+
+async def test_an_unreachable_api_is_named_with_its_setting(
+    sandbox: SandboxServer, fake_slack: FakeSlack
+) -> None:
+    code, text = await lines(loader(sandbox, fake_slack, truto_base_url="http://127.0.0.1:9"))
+    assert code == 1
+    [line] = [t for t in text if t.startswith("✗ account jira")]
+    assert "cannot reach the unified API at http://127.0.0.1:9 (TRUTO_BASE_URL)" in line
+    assert "try again in a minute" not in line
+
+
+async def test_reactions_are_checked_as_the_updates_they_stand_for(
+    sandbox: SandboxServer, fake_slack: FakeSlack
+) -> None:
+    """`fire: priority=P0` where Jira has no P0 passed before; now check names it."""
+    jira = JIRA.model_copy(update={"reactions": {"fire": "priority=P0", "eyes": "assignee=me status=done"}})
+    code, text = await lines(loader(sandbox, fake_slack, accounts={"jira": jira}))
+    assert code == 1
+    [line] = [t for t in text if t.startswith("✗ account jira reactions")]
+    assert ":fire: priority=P0:" in line and "no priority matches 'P0'" in line
+    assert ":eyes:" not in line  # `me` is whoever reacts; the status is one Jira has
