@@ -179,7 +179,8 @@ async def _update(deps: SlackDeps, job: Job, data: JobData, account: Account) ->
                     first_try=job.deliveries <= 1,
                 )
         except NothingToChange as exc:  # a workflow that sets what is already set has done its job
-            said.append(str(exc))
+            # "PROJ-42 already has status In Progress", then what else the step did, as one sentence.
+            said.append(str(exc).removesuffix("; nothing was sent.") if data.comment else str(exc))
         else:
             await note_written(deps, data, result)
             ticket = result.ticket

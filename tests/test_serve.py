@@ -367,3 +367,53 @@ def test_serve_on_a_taken_port_exits_at_once_and_starts_nothing(
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr.decode()
     assert time.monotonic() - started < 15
     assert sandbox.state.calls() == []  # no worker asked the tool anything
+
+
+def test_ticketbot_try_clicks_and_reacts_as_a_person_would(
+    sandbox: SandboxServer, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """Every surface offline: after an update, `try --click Undo` undoes it, a status menu's
+    option is picked by its label, and `try --react` applies a reaction's update."""
+    from bot.cli.try_it import try_click, try_command, try_react
+
+    config = tmp_path / "ticketbot.yml"
+    config.write_text(
+        "default_account: jira\naccounts:\n  jira:\n    integrated_account_id: sandbox-jira\n"
+        "    reactions:\n      white_check_mark: status=done\n"
+    )
+    port = free_port()
+    env = bot_env(sandbox, slack, PORT=str(port), TICKETBOT_CONFIG=str(config))
+    env.pop("TRUTO_INTEGRATED_ACCOUNT_ID")
+    slack.state.emails["U0ANA"] = "ana@acme.example"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    common = {"bot_url": base, "fake_url": slack.base_url, "secret": SIGNING_SECRET, "wait": 3.0}
+    jira = sandbox.state.profiles["sandbox-jira"]
+    try:
+        wait_until(lambda: httpx.get(f"{base}/healthz").status_code == 200)
+        said: list[str] = []
+        assert try_command("/ticket update PROJ-42 priority=high", out=said.append, **common) == 0
+        assert jira.tickets["PROJ-42"]["priority"]["name"] == "High"
+        said.clear()
+        assert try_click("Undo", team="T0TRY", user="U0ANA", channel="C0TRY", out=said.append, **common) == 0
+        assert said[0] == "clicking 'Undo' (ticket_undo)"
+        assert jira.tickets["PROJ-42"]["priority"]["name"] == "Medium"
+        said.clear()
+        assert try_click("Nope", team="T0TRY", user="U0ANA", channel="C0TRY", out=said.append, **common) == 1
+        assert said[0].startswith("✗ nothing the bot posted has 'Nope'; it offers:")
+        said.clear()
+        assert (
+            try_react(
+                "white_check_mark", team="T0TRY", user="U0ANA", channel="C0TRY", out=said.append, **common
+            )
+            == 0
+        )
+        assert jira.tickets["PROJ-42"]["status"]["name"] == "Done"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

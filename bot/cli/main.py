@@ -90,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server listens on all interfaces
     serve.add_argument("--port", type=int, help="default: $PORT, else 3000")
     sub.add_parser("socket", help="run the Slack app in Socket Mode (needs SLACK_APP_TOKEN)")
-    sub.add_parser("check", help="check the configuration, Slack, each account and Redis")
+    sub.add_parser("check", aliases=["doctor"], help="check the configuration, Slack, each account and Redis")
     sub.add_parser("worker", help="run jobs only (serve starts its own workers when Redis is configured)")
 
     audit = sub.add_parser("audit", help="print the audit trail (needs REDIS_URL)")
@@ -125,11 +125,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     tried.add_argument("--url", help="the bot (ticketbot serve); default http://127.0.0.1:$PORT (3000)")
     tried.add_argument("--fake-slack", help="the fake Slack; default from SLACK_API_URL, else :8020")
-    tried.add_argument("--channel", default="C0TRY")
-    tried.add_argument("--user", default="U0ANA", help="the Slack user id who types it")
+    tried.add_argument("--channel", default="C0TRY", help="the channel it is typed in (default: C0TRY)")
+    tried.add_argument("--user", default="U0ANA", help="the Slack user id who types it (default: U0ANA)")
     tried.add_argument("--socket", action="store_true", help="over Socket Mode (ticketbot socket) instead")
-    tried.add_argument("--wait", type=float, default=5.0, help="seconds to watch the fake Slack (5)")
-    tried.add_argument("--team", default="T0TRY", help="the workspace (team id) it comes from")
+    tried.add_argument("--wait", type=float, default=5.0, help="seconds to watch the fake Slack (default: 5)")
+    tried.add_argument(
+        "--team", default="T0TRY", help="the workspace (team id) it comes from (default: T0TRY)"
+    )
+    tried.add_argument(
+        "--click",
+        metavar="LABEL",
+        help="click what the bot posted last with this label: Undo, Apply, a status…",
+    )
+    tried.add_argument("--react", metavar="EMOJI", help="react to the bot's last message in --channel")
     tried.add_argument("--install", action="store_true", help="distributed mode: Add to Slack for --team")
     tried.add_argument("--home", action="store_true", help="open the Home tab (as --user in --team)")
     tried.add_argument(
@@ -240,12 +248,20 @@ def _serve_sandbox(args: argparse.Namespace) -> int:
     from bot.sandbox import SandboxState, create_sandbox_app
 
     state = SandboxState()
+    try:  # the port first: the banner is printed only once requests can arrive
+        listening = socket.create_server((args.host, args.port))
+    except OSError as exc:
+        print(
+            f"ticketbot sandbox: cannot listen on {args.host}:{args.port} ({exc.strerror})", file=sys.stderr
+        )
+        return 1
     accounts = ", ".join(f"{p.integrated_account_id} ({p.tool})" for p in state.profiles.values())
     print(f"sandbox ticketing API on http://{args.host}:{args.port}")
     print(f"  token: {state.token}   integrated accounts: {accounts}")
     print(f"  try:   TRUTO_BASE_URL=http://{args.host}:{args.port} TRUTO_API_TOKEN={state.token} \\")
     print("         TRUTO_INTEGRATED_ACCOUNT_ID=sandbox-jira ticketbot update PROJ-42 status=done --dry-run")
-    uvicorn.run(create_sandbox_app(state), host=args.host, port=args.port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(create_sandbox_app(state), log_level="warning"))
+    server.run(sockets=[listening])
     return 0
 
 
@@ -299,7 +315,15 @@ async def _namespace(config: AppConfig, args: argparse.Namespace) -> int:
 
 def _try(args: argparse.Namespace) -> int:
     """Read from the environment alone: trying needs no API token, only the signing secret."""
-    from bot.cli.try_it import try_command, try_connect, try_event, try_install, try_step
+    from bot.cli.try_it import (
+        try_click,
+        try_command,
+        try_connect,
+        try_event,
+        try_install,
+        try_react,
+        try_step,
+    )
 
     api = os.environ.get("SLACK_API_URL", "")
     fake = args.fake_slack or (api.removesuffix("/").removesuffix("/api") if api else "http://127.0.0.1:8020")
@@ -315,9 +339,14 @@ def _try(args: argparse.Namespace) -> int:
         return 0 if try_event(kind, wait=args.wait, **event) is not None else 1
     if args.step:
         return try_step(args.step, args.text or "", socket=args.socket, wait=args.wait, **event)
+    if args.click:
+        return try_click(args.click, channel=args.channel, wait=args.wait, **event)
+    if args.react:
+        return try_react(args.react, channel=args.channel, wait=args.wait, **event)
     if not args.text:
         print(
-            'try: give the command ("/ticket …"), or --install, --home, --connect, --uninstall or --step',
+            'try: give the command ("/ticket …"), or --click, --react, --install, --home, --connect, '
+            "--uninstall or --step",
             file=sys.stderr,
         )
         return 2
@@ -475,7 +504,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "db" and args.db_command == "new-key":
         print(new_key())  # needs no configuration
         return 0
-    if args.command == "check":
+    if args.command in ("check", "doctor"):
         from bot.cli.doctor import doctor
 
         return asyncio.run(doctor())

@@ -15,6 +15,7 @@ step's completion at the fake Slack."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shlex
@@ -57,6 +58,23 @@ def signed(body: str, secret: str) -> dict[str, str]:
     return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": str(signature)}
 
 
+def readable(text: str) -> str:
+    """Slack's escapes (&lt; &gt; &amp;) as a terminal shows the characters."""
+    return html.unescape(text)
+
+
+def ack_text(status: int, body: str) -> str:
+    """An ack as a person reads it: the answer's text (not its JSON), or that it follows."""
+    if not body:
+        return f"ack {status}: (empty: the answer follows)"
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return f"ack {status}: {readable(body)}"
+    said = answer.get("text") if isinstance(answer, dict) else None
+    return f"ack {status}: {readable(said) if isinstance(said, str) else readable(body)}"
+
+
 def _texts(blocks: Any) -> list[str]:
     """The words of a message's blocks, one line each (sections, fields, context)."""
     lines: list[str] = []
@@ -65,10 +83,10 @@ def _texts(blocks: Any) -> list[str]:
             continue
         text = block.get("text")
         if isinstance(text, dict) and text.get("text"):
-            lines.append(str(text["text"]))
+            lines.append(readable(str(text["text"])))
         for item in block.get("fields") or block.get("elements") or []:
             if isinstance(item, dict) and item.get("type") in ("mrkdwn", "plain_text"):
-                lines.append(str(item.get("text")).replace("\n", " "))
+                lines.append(readable(str(item.get("text")).replace("\n", " ")))
             elif isinstance(item, dict) and item.get("type") == "button":
                 url = f" → {item['url']}" if item.get("url") else ""
                 lines.append(f"[{(item.get('text') or {}).get('text')}]{url}")
@@ -81,7 +99,8 @@ def describe(call: dict[str, Any]) -> list[str]:
         said = json.dumps(args.get("outputs") or args.get("error"), ensure_ascii=False)
         return [f"{call.get('method')} ({args.get('function_execution_id')}): {said}"]
     where = args.get("channel") or ("response_url" if call.get("method") == "response" else "")
-    head = f"{call.get('method')}{f' ({where})' if where else ''}: {args.get('text') or ''}".rstrip(": ")
+    said = readable(str(args.get("text") or ""))
+    head = f"{call.get('method')}{f' ({where})' if where else ''}: {said}".rstrip(": ")
     body = args.get("blocks") or (args.get("view") or {}).get("blocks")
     if isinstance(body, str):
         try:
@@ -229,7 +248,7 @@ def _post_signed(http: httpx.Client, bot_url: str, body: str, secret: str, kind:
     except httpx.HTTPError as exc:
         out(f"✗ the bot at {bot_url} did not answer ({type(exc).__name__}): is it serving?")
         return False
-    out(f"ack {answer.status_code}: {answer.text or '(empty: the answer follows)'}")
+    out(ack_text(answer.status_code, answer.text))
     return True
 
 
@@ -346,4 +365,163 @@ def try_command(
             if not _post_signed(http, bot_url, urlencode(payload), secret, form, out):
                 return 1
         _watch(http, fake, seen, wait, out)
+    return 0
+
+
+_POSTED = ("chat.postMessage", "chat.update", "chat.postEphemeral", "response")
+
+
+def _controls(blocks: Any) -> list[tuple[str, dict[str, Any], dict[str, Any] | None]]:
+    """(label, element, option) of every button and every option of every static select."""
+    found: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
+    for block in blocks if isinstance(blocks, list) else []:
+        elements = [*(block.get("elements") or []), *([block["accessory"]] if block.get("accessory") else [])]
+        for element in elements:
+            element = {**element, "block_id": block.get("block_id", "")}
+            if element.get("type") == "button":
+                found.append(((element.get("text") or {}).get("text", ""), element, None))
+            for option in element.get("options") or []:
+                found.append(((option.get("text") or {}).get("text", ""), element, option))
+    return found
+
+
+def click_payload(
+    calls: list[dict[str, Any]], label: str, *, channel: str, user: str, team: str, response_url: str
+) -> dict[str, Any] | None:
+    """The `block_actions` Slack sends when `user` clicks the newest button (or picks the newest
+    select option) labelled `label` in what the bot posted; None when nothing carries it."""
+    for call in reversed(calls):
+        if call.get("method") not in _POSTED:
+            continue
+        args = call.get("args") or {}
+        blocks = json.loads(args["blocks"]) if isinstance(args.get("blocks"), str) else args.get("blocks")
+        for text, element, option in _controls(blocks):
+            if text.casefold() != label.casefold():
+                continue
+            action: dict[str, Any] = {
+                "action_id": element.get("action_id", ""),
+                "block_id": element["block_id"],
+                "type": element.get("type"),
+                "action_ts": f"{time.time():.6f}",
+            }
+            if option is not None:
+                action["selected_option"] = option
+            elif "value" in element:
+                action["value"] = element["value"]
+            where = args.get("channel") or channel
+            ts = str((call.get("answer") or {}).get("ts") or args.get("ts") or f"{time.time():.6f}")
+            return {
+                "type": "block_actions",
+                "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
+                "api_app_id": "A0TRY",
+                "token": "ticketbot-try",
+                "container": {
+                    "type": "message",
+                    "message_ts": ts,
+                    "channel_id": where,
+                    "is_ephemeral": False,
+                },
+                "trigger_id": f"{int(time.time())}.{uuid.uuid4().int % 10**12}",
+                "team": {"id": team, "domain": team.lower()},
+                "channel": {"id": where, "name": "try"},
+                "message": {
+                    "type": "message",
+                    "ts": ts,
+                    "text": args.get("text") or "",
+                    "blocks": blocks or [],
+                },
+                "response_url": response_url,
+                "actions": [action],
+            }
+    return None
+
+
+def try_click(
+    label: str,
+    *,
+    team: str,
+    user: str,
+    channel: str,
+    bot_url: str,
+    fake_url: str,
+    secret: str | None,
+    wait: float = 5.0,
+    out: Out = print,
+) -> int:
+    """Click what the bot posted last with this label (Undo, Apply, Cancel, Retry, Show card, or a
+    status menu's option) as `user`, and show what followed."""
+    fake = fake_url.rstrip("/")
+    if not secret:
+        out("✗ SLACK_SIGNING_SECRET is not set: the bot refuses what is not signed with it")
+        return 1
+    with httpx.Client(timeout=10) as http:
+        calls = http.get(f"{fake}/_fake/calls").json()
+        response_url = f"{fake}/commands/{team}/{uuid.uuid4().int % 10**6}/{uuid.uuid4().hex[:24]}"
+        payload = click_payload(
+            calls, label, channel=channel, user=user, team=team, response_url=response_url
+        )
+        if payload is None:
+            shown = sorted(
+                {t for c in calls if c.get("method") in _POSTED for t, _, _ in _controls(_blocks_of(c))}
+            )
+            out(
+                f"✗ nothing the bot posted has {label!r}; it offers: {', '.join(shown) or 'nothing to click'}"
+            )
+            return 1
+        out(f"clicking {label!r} ({payload['actions'][0]['action_id']})")
+        form = "application/x-www-form-urlencoded"
+        if not _post_signed(http, bot_url, urlencode({"payload": json.dumps(payload)}), secret, form, out):
+            return 1
+        _watch(http, fake, len(calls), wait, out)
+    return 0
+
+
+def _blocks_of(call: dict[str, Any]) -> Any:
+    blocks = (call.get("args") or {}).get("blocks")
+    return json.loads(blocks) if isinstance(blocks, str) else blocks
+
+
+def try_react(
+    emoji: str,
+    *,
+    team: str,
+    user: str,
+    channel: str,
+    bot_url: str,
+    fake_url: str,
+    secret: str | None,
+    wait: float = 5.0,
+    out: Out = print,
+) -> int:
+    """React with `emoji` to the newest message the bot posted in `channel` (`reaction_added`)."""
+    fake = fake_url.rstrip("/")
+    if not secret:
+        out("✗ SLACK_SIGNING_SECRET is not set: the bot refuses what is not signed with it")
+        return 1
+    with httpx.Client(timeout=10) as http:
+        calls = http.get(f"{fake}/_fake/calls").json()
+        posted = [
+            c
+            for c in calls
+            if c.get("method") == "chat.postMessage"
+            and (c.get("args") or {}).get("channel") == channel
+            and (c.get("answer") or {}).get("ts")
+        ]
+        if not posted:
+            out(f"✗ the bot has posted nothing in {channel} to react to: try a command there first")
+            return 1
+        ts = str(posted[-1]["answer"]["ts"])
+        inner = {
+            "type": "reaction_added",
+            "user": user,
+            "reaction": emoji.strip(":"),
+            "item": {"type": "message", "channel": channel, "ts": ts},
+            "item_user": "UBOT",
+            "event_ts": f"{time.time():.6f}",
+        }
+        payload = {**event_payload(team, user, "reaction_added"), "event": inner}
+        out(f"reacting :{emoji.strip(':')}: to the message {ts} in {channel}")
+        if not _post_signed(http, bot_url, json.dumps(payload), secret, "application/json", out):
+            return 1
+        _watch(http, fake, len(calls), wait, out)
     return 0

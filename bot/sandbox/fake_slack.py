@@ -8,7 +8,8 @@ retry_after=1)` or `fail_next(method, error="expired_trigger_id")` (HTTP 200, ok
 Run on its own: `python -m bot.sandbox.fake_slack --port 8020` (or `ticketbot fake-slack`).
 Over HTTP: `GET /_fake/calls` (every call so far, with its blocks and views), `POST
 /_fake/reset`, `POST /_fake/users` (`{"emails": {"U0ANA": "ana@acme.example"}, "admins":
-["U0ANA"], "guests": {"U0GUEST": "restricted"}}`), and `POST /_fake/socket/<type>` (an
+["U0ANA"], "guests": {"U0GUEST": "restricted"}}`), `POST /_fake/channels` (`{"U0ANA":
+["C0TRY"]}`: who is in which channel), and `POST /_fake/socket/<type>` (an
 envelope's payload, delivered to the app connected over Socket Mode; answers its
 acknowledgement).
 """
@@ -224,7 +225,22 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
                 return {"ok": False, "error": "no_such_subteam"}
             return {"ok": True, "users": state.usergroups[group]}
         if method in ("chat.postMessage", "chat.update"):
-            return {"ok": True, "channel": args.get("channel"), "ts": f"{time.time():.6f}", "message": args}
+            ts = str(args.get("ts") or f"{time.time():.6f}")
+            if method == "chat.postMessage" and isinstance(args.get("channel"), str):
+                # Remembered, as Slack keeps it: a reaction to it (`try --react`) can be read back.
+                kept = {
+                    "type": "message",
+                    "ts": ts,
+                    "bot_id": "BBOT",
+                    "user": "UBOT",
+                    "text": args.get("text") or "",
+                }
+                blocks = args.get("blocks")
+                kept["blocks"] = json.loads(blocks) if isinstance(blocks, str) else blocks or []
+                if args.get("thread_ts"):
+                    kept["thread_ts"] = str(args["thread_ts"])
+                state.messages[(args["channel"], ts)] = kept
+            return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": args}
         if method == "conversations.history":  # the channel's own messages: no thread replies
             ts = str(args.get("latest") or "")
             found = state.messages.get((str(args.get("channel")), ts))
@@ -297,6 +313,13 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
         state.guests.update({str(k): str(v) for k, v in (data.get("guests") or {}).items()})
         return JSONResponse({"ok": True, "emails": state.emails, "admins": sorted(state.admins)})
 
+    async def channels(request: Request) -> Response:
+        """Who is in which channel (users.conversations answers it): `{"U0ANA": ["C0TRY"]}`."""
+        data = json.loads(await request.body() or b"{}")
+        for user, joined in (data if isinstance(data, dict) else {}).items():
+            state.memberships[str(user)] = [str(c) for c in joined or []]
+        return JSONResponse({"ok": True, "memberships": state.memberships})
+
     async def socket_send(request: Request) -> Response:
         payload = json.loads(await request.body() or b"{}")
         if state.socket is None:
@@ -316,6 +339,7 @@ def create_fake_slack(state: FakeSlackState) -> Starlette:
             Route("/_fake/calls", recorded, methods=["GET"]),
             Route("/_fake/reset", reset, methods=["POST"]),
             Route("/_fake/users", users, methods=["POST"]),
+            Route("/_fake/channels", channels, methods=["POST"]),
             Route("/_fake/socket/{kind}", socket_send, methods=["POST"]),
         ]
     )

@@ -66,6 +66,11 @@ class Planner:
     def account_for(self, channel: str | None) -> Account:
         account = self.config.account_for_channel(channel)
         if account is None:
+            if self.config.settings.distributed:  # each workspace connects its own, from Home
+                raise NoAccount(
+                    "this workspace has not connected its tracker yet; a workspace admin or owner can "
+                    "connect it from ticketbot's Home tab (Connect your tracker)"
+                )
             raise NoAccount(
                 "this channel is not connected to a ticketing account; ask an admin to route it "
                 "(channels: in the ticketbot config) or to set TRUTO_INTEGRATED_ACCOUNT_ID"

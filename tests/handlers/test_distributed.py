@@ -333,3 +333,13 @@ async def test_a_workflow_step_runs_with_its_own_workspaces_account_and_token(fl
     [done] = fleet.calls("functions.completeSuccess")
     assert done.args["function_execution_id"] == "Fx0ACME0001"
     assert done.authorization.startswith(f"Bearer xoxb-{ACME}-")
+
+
+async def test_a_workspace_without_a_tool_is_told_to_connect_it_from_home(fleet: Harness) -> None:
+    """Not the single-workspace advice (TRUTO_INTEGRATED_ACCOUNT_ID) nobody there can follow."""
+    await install(fleet, ACME)
+    answer = await fleet.post(slash(ACME, "update PROJ-42 priority=high", fleet.slack.response_url()), FORM)
+    said = answer.json()["text"]  # in the ack
+    assert "TRUTO_INTEGRATED_ACCOUNT_ID" not in said
+    assert "connect it from ticketbot's Home tab (Connect your tracker)" in said
+    assert fleet.sandbox.state.calls("PATCH") == []

@@ -156,6 +156,12 @@ async def test_setting_what_is_already_set_completes_without_a_patch(harness: Ha
     [outputs] = completed(harness)
     assert outputs["outputs"]["status"] == "To Do"
     assert outputs["outputs"]["summary"].startswith("PROJ-42 already")
+    # The README's example: status already set, and a comment: one true sentence.
+    await harness.event(
+        executed("update_ticket", {"ticket": "PROJ-42", "status": "To Do", "comment": "Picked up"})
+    )
+    assert harness.sandbox.state.calls("PATCH") == []
+    assert completed(harness)[-1]["outputs"]["summary"] == "PROJ-42 already has status To Do; comment added"
 
 
 def guarded_config(sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str, steps: str) -> Any:

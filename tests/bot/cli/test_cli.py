@@ -253,3 +253,17 @@ def test_try_step_reads_inputs_as_a_shell_does() -> None:
     assert step_inputs("ticket=PROJ-42 updated_by=U0BRUNO", "U0ANA")["updated_by"] == "U0BRUNO"
     with pytest.raises(ValueError, match="'PROJ-42': give each input as name=value"):
         step_inputs("PROJ-42 status=Done", "U0ANA")
+
+
+def test_try_prints_answers_as_text_and_doctor_is_check() -> None:
+    from bot.cli.main import _parser
+    from bot.cli.try_it import ack_text
+
+    body = '{"response_type": "ephemeral", "text": "Priority: no priority matches \'&lt;P0&gt;\'\\u2026"}'
+    assert ack_text(200, body) == "ack 200: Priority: no priority matches '<P0>'…"
+    assert ack_text(200, "") == "ack 200: (empty: the answer follows)"
+    assert _parser().parse_args(["doctor"]).command == "doctor"
+    helped = _parser()._subparsers._group_actions[0].choices["try"].format_help()  # type: ignore[union-attr]
+    for flag in ("--channel", "--user", "--wait", "--team", "--click", "--react"):
+        assert flag in helped
+    assert "(default: C0TRY)" in helped and "(default: U0ANA)" in helped and "(default: 5)" in helped
