@@ -193,16 +193,17 @@ def options_payload(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"options": [o for o in (option(i) for i in items) if o][:100]}
 
 
-def connection_message(tool: str, problem: str | None, reconnect_url: str | None) -> tuple[list[Block], str]:
-    """The DM to the admin who connected a tool: connected, or what went wrong with Reconnect."""
+def connection_message(
+    tool: str, problem: str | None, reconnect_url: str | None, example: str | None = None
+) -> tuple[list[Block], str]:
+    """The DM to the admin who connected a tool: connected (with `example`, a command in the
+    tool's own key and values), or what went wrong with Reconnect."""
     if problem is None:
-        text = (
-            f"{tool} is connected. Try it in any channel: "
-            '/ticket update PROJ-42 status="In Progress" (your project\'s key for PROJ).'
-        )
+        tried = example or 'update PROJ-42 status="In Progress"'
+        mine = "" if example else " (your project's key for PROJ)"
+        text = f"{tool} is connected. Try it in any channel: /ticket {tried}{mine}."
         shown = (
-            f"*{escape(tool)} is connected.* Try it in any channel: "
-            '`/ticket update PROJ-42 status="In Progress"` (your project\'s key for PROJ).'
+            f"*{escape(tool)} is connected.* Try it in any channel: `/ticket {escape(tried)}`{escape(mine)}."
         )
         return [{"type": "section", "text": {"type": "mrkdwn", "text": shown}}], text
     text = f"{tool} {problem}. Reconnect it to keep updating tickets from Slack."

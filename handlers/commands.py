@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.messages import HELP_EXAMPLES, help_blocks, tool_examples
+from blocks.text import sentence
 from bot.domain.commands import (
     Command,
     CommentCommand,
@@ -25,6 +26,7 @@ from bot.domain.custom_fields import ticket_fields
 from bot.domain.errors import ParseError, UserInputError
 from bot.domain.fields import FIELDS, Kind
 from bot.domain.grammar import EVERYDAY, typed_name
+from bot.domain.subscriptions import FILTER_HINT
 from handlers import live_cards, notifications, subscriptions, texts
 from handlers.deps import SlackDeps, deps_of, idempotency_key
 from handlers.edit_form import open_edit
@@ -113,7 +115,9 @@ async def run_ticket(
     deps = deps_of(context)
     channel = body.get("channel_id")
     command = _parsed(body, context)
-    if isinstance(command, HelpCommand):
+    if isinstance(command, HelpCommand) and command.topic == "subscribe":
+        await _subscribe_help(deps, respond, channel)
+    elif isinstance(command, HelpCommand):
         await _help(deps, respond, channel)
     elif isinstance(command, UpdateCommand):  # a preview: updates without one never get here
         origin = {
@@ -182,6 +186,28 @@ async def _help(deps: SlackDeps, respond: AsyncRespond, channel: str | None) -> 
     text = "How to use /ticket"
     blocks = help_blocks(tool, statuses, priorities, fields, custom, examples, more)
     await respond(response_type="ephemeral", text=text, blocks=blocks)
+
+
+def _as_word(value: str) -> str:
+    """A value as the grammar reads it back: quoted when it has a space or a comma."""
+    return f'"{value}"' if any(c in value for c in " ,") else value
+
+
+async def _subscribe_help(deps: SlackDeps, respond: AsyncRespond, channel: str | None) -> None:
+    """What a subscription's filter takes, with examples in the channel's tool's own values."""
+    account = deps.config.account_for_channel(channel)
+    priorities = (await deps.core.lookups.get(account, "ticket_priorities")).names if account else []
+    statuses = (await deps.core.lookups.get(account, "ticket_status")).names if account else []
+    wanted = ",".join(_as_word(p) for p in priorities[:2]) or "high"
+    status = _as_word(statuses[-1]) if statuses else "done"
+    text = (
+        f"*/ticket subscribe* tells this channel when tickets change. {sentence(FILTER_HINT)}\n"
+        f"• `/ticket subscribe priority={wanted}`: new and changed tickets of those priorities\n"
+        f"• `/ticket subscribe assignee=me changed=status`: when my tickets move, e.g. to {status}\n"
+        "• `/ticket subscribe` alone: a form; `/ticket subscriptions`: this channel's; "
+        "`/ticket unsubscribe 2`: remove the second"
+    )
+    await respond(response_type="ephemeral", text=text)
 
 
 def register(app: AsyncApp) -> None:

@@ -14,13 +14,17 @@ link tokens and its signed `integrated_account:*` events (connection-flow.md).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.messages import connection_message
+from blocks.messages import connection_message, tool_examples
+from bot.domain.accounts import Account
+from bot.domain.errors import UserInputError
+from bot.domain.models import Ticket
 from bot.domain.tenants import Connection
 from bot.domain.workspace_settings import WorkspaceSettings
 from bot.store import keys
@@ -29,6 +33,7 @@ from bot.truto.errors import TrutoError
 from bot.truto.webhook_events import Delivery
 from handlers import home
 from handlers.deps import SlackDeps
+from handlers.shortcuts import known_prefixes
 from handlers.tenancy import Tenancy
 
 log = logging.getLogger(__name__)
@@ -52,6 +57,15 @@ def _text(value: Any, limit: int = 300) -> str:
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+async def _prefix_of_a_ticket(deps: SlackDeps, account: Account) -> list[str]:
+    """The key prefix of one of the account's tickets (ENG of ENG-7), where its collections'
+    names are not keys (Linear's teams): one list call of one ticket."""
+    async for item in deps.core.client.list_all(account, "tickets", limit=1):
+        key = Ticket.model_validate(item).display_ref.split("-", 1)[0]
+        return [key] if re.fullmatch(r"[A-Z][A-Z0-9]{1,9}", key) else []
+    return []
 
 
 class Connections:
@@ -151,6 +165,37 @@ class Connections:
         except (SlackApiError, TrutoError) as exc:
             log.warning("Home tab of %s not republished: %s", user, type(exc).__name__)
 
+    async def _example(self, connection: Connection) -> str | None:
+        """A command that works on the tool just connected: its key prefix, a status and a
+        priority from its own lists (read now: the DM is written after the ack)."""
+        deps = await self.tenancy.deps_for(connection.tenant_id)
+        account = (
+            next(
+                (
+                    a
+                    for a in deps.config.accounts.values()
+                    if a.integrated_account_id == connection.integrated_account_id
+                ),
+                None,
+            )
+            if deps is not None
+            else None
+        )
+        if deps is None or account is None:
+            return None
+        try:
+            statuses = (await deps.core.lookups.get(account, "ticket_status")).names
+            priorities = (await deps.core.lookups.get(account, "ticket_priorities")).names
+            await deps.core.lookups.get(account, "collections")  # the key prefixes, cached for Home too
+            prefixes = sorted(await known_prefixes(deps, account) or ()) or await _prefix_of_a_ticket(
+                deps, account
+            )
+        except (TrutoError, UserInputError):
+            return None
+        if not prefixes:
+            return None
+        return tool_examples(prefixes[0], statuses, priorities)[0][0]
+
     async def _tell(self, client: Any, connection: Connection, problem: str | None) -> None:
         user = connection.connected_by
         if not user:
@@ -162,7 +207,8 @@ class Connections:
                 reconnect = await self.reconnect_link(connection.integrated_account_id)
             except TrutoError as exc:
                 log.warning("no reconnect link for %s: %s", connection.integrated_account_id, exc)
-        blocks, text = connection_message(connection.tool, problem, reconnect)
+        example = await self._example(connection) if problem is None else None
+        blocks, text = connection_message(connection.tool, problem, reconnect, example)
         try:
             await client.chat_postMessage(channel=user, text=text, blocks=blocks)
         except SlackApiError as exc:

@@ -131,11 +131,13 @@ async def deliver(
         elif any(f in changes for f in WATCHED) and (
             ids & assigned_now or ids & {c.casefold() for c in creator}
         ):
-            why = "assigned to you" if ids & assigned_now else "created by you"
+            # What happened to it, and why it is yours: never "assigned to you" for a status change.
+            why = "changed (assigned to you)" if ids & assigned_now else "changed (created by you)"
         if why is None:
             continue
         told.add(slack_user)
-        await _dm(client, slack_user, account, ticket, changes, why)
+        by = str(origin["user"]) if origin and origin.get("user") else None
+        await _dm(client, slack_user, account, ticket, changes, why, by)
 
 
 async def _dm(
@@ -145,7 +147,9 @@ async def _dm(
     ticket: Ticket,
     changes: dict[str, tuple[str, str]],
     why: str,
+    by: str | None = None,
 ) -> None:
+    """`by`: the Slack person who made the change through the bot (else it was made in the tool)."""
     shown = {f: c for f, c in changes.items() if f in (*WATCHED, "assignees")} or changes
     line = ChangeLine(
         ref=ticket.display_ref,
@@ -154,6 +158,7 @@ async def _dm(
         event="updated",
         changes=[(CHANGE_LABELS[f], old, new) for f, (old, new) in shown.items()],
         tool=account.display_tool,
+        by=by,
     )
     _, blocks = change_line(line)
     said = ", ".join(f"{label} {old} → {new}" for label, old, new in line.changes)

@@ -68,7 +68,9 @@ class EditCommand:
 
 @dataclass(frozen=True)
 class HelpCommand:
-    """`/ticket help` (anything after `help` is ignored: there is one help)."""
+    """`/ticket help` (anything after `help` is ignored), or one command's help (`subscribe help`)."""
+
+    topic: str | None = None
 
 
 @dataclass(frozen=True)

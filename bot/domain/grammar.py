@@ -40,7 +40,7 @@ from bot.domain.errors import DateError, ParseError, RefError
 from bot.domain.fields import ALIASES, CUSTOM_PREFIXES, FIELDS, FieldSpec, Kind, canonical
 from bot.domain.refs import REF_FORMS, TicketRef, looks_like_id, parse_ref, unwrap_slack_link
 from bot.domain.sanitize import clean_text
-from bot.domain.subscriptions import FILTER_HINT, parse_subscribe
+from bot.domain.subscriptions import parse_subscribe
 
 VERBS = ("update", "show", "edit", "help")
 
@@ -525,12 +525,19 @@ def _expand(token: str, position: int, patterns: tuple[str, ...], limit: int) ->
                 part,
                 f"write {prefix}-{start}..{prefix}-{end}",
             )
-        if end < start or end - start >= limit:
+        if end < start:
             raise ParseError(
-                f"the range {part} is not {prefix}-<first>..{prefix}-<last> with at most {limit} tickets",
+                f"the range {part} runs backwards",
                 position,
                 part,
-                f"e.g. {prefix}-10..{prefix}-14",
+                f"write the first ticket first: {prefix}-{end}..{prefix}-{start}",
+            )
+        if end - start >= limit:
+            raise ParseError(
+                f"the range {part} has {end - start + 1} tickets; a bulk update takes at most {limit}",
+                position,
+                part,
+                f"split it: {prefix}-{start}..{prefix}-{start + limit - 1}, then the rest",
             )
         refs += [TicketRef(id=f"{prefix}-{n}") for n in range(start, end + 1)]
     return refs
@@ -712,7 +719,7 @@ def _subscription_command(verb: str, rest: str, offset: int) -> Command:
         if rest == "":
             return SubscribeCommand(None)
         if rest == "help":
-            raise ParseError("subscribe needs a filter", offset, verb, FILTER_HINT)
+            return HelpCommand(topic="subscribe")
         try:
             return SubscribeCommand(parse_subscribe(rest))
         except ParseError as exc:

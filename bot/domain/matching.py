@@ -96,13 +96,21 @@ def resolve(text: str, items: Sequence[Item], *, what: Label, is_user: bool = Fa
     return NameIndex(items, is_user=is_user).resolve(text, what)
 
 
+def _plausible(text: str, name: str, score: float) -> bool:
+    """A "did you mean" worth saying: close overall, a typo that starts as the name does, or the
+    name inside what was typed ("sky-high": High). A shared ending alone is no likeness
+    ("urgentest" is not "Lowest", its opposite)."""
+    typed, named = text.casefold(), name.casefold()
+    return score >= 80 or typed[:1] == named[:1] or named in typed or typed in named
+
+
 def _no_match(
     text: str, items: Sequence[Item], what: Label, is_user: bool, suggested: list[str] | None = None
 ) -> ResolveError:
     names = [item_name(i) for i in items] if suggested is None or len(items) <= LIST_ALL_UP_TO else []
     if suggested is None:
         found = process.extract(text, names, scorer=fuzz.WRatio, limit=MAX_CANDIDATES, score_cutoff=60)
-        suggested = [match[0] for match in found]
+        suggested = [match[0] for match in found if _plausible(text, match[0], match[1])]
     suggestions = list(dict.fromkeys(suggested))
     message = f"no {what[0]} matches '{text}'"
     if suggestions:
@@ -288,7 +296,7 @@ class NameIndex:
         found = process.extract(
             text.casefold(), self.names, scorer=fuzz.WRatio, limit=MAX_CANDIDATES, score_cutoff=60
         )
-        return [item_name(self.items[index]) for _, _, index in found]
+        return [item_name(self.items[index]) for name, score, index in found if _plausible(text, name, score)]
 
     def rank(self, query: str, limit: int = 100) -> list[Item]:
         """Prefix matches, then substring, then similar names; at most `limit`."""

@@ -19,6 +19,19 @@ BUILTIN_LINK_PATTERNS: dict[str, str] = {
     ),
 }
 _COMPILED_BUILTINS = [re.compile(p, re.IGNORECASE) for p in BUILTIN_LINK_PATTERNS.values()]
+# The tool each built-in URL shape belongs to, whatever the workspace's slug or host.
+_TOOL_OF_PATTERN = {"Jira browse URL": "jira", "Linear issue URL": "linear", "GitHub issue URL": "github"}
+_TOOL_OF_PATTERN |= {"Zendesk agent ticket URL": "zendesk", "Asana task URL": "asana"}
+TOOL_NAMES = {"jira": "Jira", "linear": "Linear", "github": "GitHub", "zendesk": "Zendesk", "asana": "Asana"}
+
+
+def tool_of_url(url: str) -> str | None:
+    """The tool a built-in URL shape names (`linear`, `jira`, …), or None."""
+    for name, pattern in BUILTIN_LINK_PATTERNS.items():
+        if re.search(pattern, url, re.IGNORECASE):
+            return _TOOL_OF_PATTERN.get(name)
+    return None
+
 
 _ID = re.compile(r"^#?(?P<id>[A-Za-z0-9][A-Za-z0-9_.:-]*)$")
 REF_FORMS = "an id such as PROJ-42, 123 or #123, or a ticket URL"

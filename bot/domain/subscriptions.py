@@ -60,8 +60,8 @@ _WORD = re.compile(r"^(-?)([A-Za-z_][A-Za-z0-9_.]*)=(.*)$", re.S)
 FILTER_HINT = (
     "a filter is field=value words: status, priority, type, tags, team, collection (or project), "
     "assignee (me, @someone, none) and cf.<field>; several values comma separated; -field= to "
-    "exclude; changed=status to fire only when it changed. E.g. /ticket subscribe priority=P0,P1 "
-    "-tags=dependabot"
+    "exclude; changed=status to fire only when it changed; /ticket subscribe help shows examples "
+    "in your tool's own values"
 )
 
 

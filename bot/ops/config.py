@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.domain.accounts import Account, http_url
 from bot.domain.redact import mask_url_credentials
+from bot.domain.refs import tool_of_url
 
 DEFAULT_ACCOUNT_NAME = "default"
 
@@ -231,7 +232,10 @@ class AppConfig(BaseModel):
             template = account.ticket_url_template
             if template and url.startswith(template.split("{ref}", 1)[0]):
                 return account
-        return None
+        # A tool's own URL shape (any Linear workspace's issue URL): the one account of that tool.
+        tool = tool_of_url(url)
+        same = [a for a in self.accounts.values() if tool and a.display_tool.casefold().startswith(tool)]
+        return same[0] if len(same) == 1 else None
 
     def account_for_ref(self, url: str | None, channel_id: str | None) -> Account | None:
         """A URL goes to the account whose links it matches; a bare key to the channel's."""

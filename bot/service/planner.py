@@ -21,7 +21,7 @@ from bot.domain.grammar import parse
 from bot.domain.matching import compact, resolve
 from bot.domain.models import Change, Ref, Ticket, TicketUpdate
 from bot.domain.permissions import check_standing, check_subscribe, check_update
-from bot.domain.refs import TicketRef, parse_ref
+from bot.domain.refs import TOOL_NAMES, TicketRef, parse_ref, tool_of_url
 from bot.ops.config import AppConfig
 from bot.service.lookups import Lookups
 from bot.service.resolver import Resolver, Target
@@ -80,6 +80,15 @@ class Planner:
     def account_for_ref(self, ref: TicketRef, channel: str | None) -> Account:
         """A ticket URL is routed by the account whose links it matches; a bare key by the channel."""
         account = self.config.account_for_url(ref.url) if ref.url else None
+        if account is None and ref.url and (tool := tool_of_url(ref.url)) is not None:
+            routed = self.account_for(channel)
+            if not routed.display_tool.casefold().startswith(tool):  # another tool's link
+                named = TOOL_NAMES[tool]
+                raise NoAccount(
+                    f"that is a {named} link, and no {named} account is connected here "
+                    f"(this channel uses {routed.display_tool})"
+                )
+            return routed
         return account or self.account_for(channel)
 
     def parse(

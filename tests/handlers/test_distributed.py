@@ -48,6 +48,10 @@ async def test_two_workspaces_install_connect_update_and_one_uninstalls(fleet: H
     [dm] = [c for c in fleet.calls("chat.postMessage") if c.args["channel"] == ADMIN]
     assert dm.args["text"].startswith("Jira is connected.")
     globex_linear = await connect(fleet, GLOBEX, "linear")
+    # Each DM's example is in that tool's own key and values, never PROJ-42 for Linear.
+    [told] = [c for c in fleet.calls("chat.postMessage") if c.args["channel"] == ADMIN][-1:]
+    assert told.args["text"].startswith("Linear is connected. Try it in any channel: /ticket update ENG-42 ")
+    assert "PROJ" not in told.args["text"]
 
     # Each workspace updates its own tool's tickets.
     fleet.sandbox.state.requests.clear()

@@ -48,8 +48,17 @@ async def test_notify_on_then_a_ticket_assigned_to_me_is_a_dm(harness: Harness) 
     change_in_jira(harness, status=IN_REVIEW)
     await harness.truto_event(record_event("updated", "PROJ-42"))
     [dm] = dms(harness)
-    assert dm.args["blocks"][0]["elements"][0]["text"] == "PROJ-42 assigned to you"
+    assert dm.args["blocks"][0]["elements"][0]["text"] == "PROJ-42 changed (assigned to you)"
     assert "status To Do → In Review" in dm.args["blocks"][1]["text"]["text"]
+
+    harness.reset_counts()  # Bruno changes it from Slack: the DM says who, and that it was in Slack
+    await harness.command(
+        "update PROJ-42 priority=high", user={"id": "U0BRUNO", "username": "bruno", "name": "bruno"}
+    )
+    await harness.truto_event(record_event("updated", "PROJ-42"))
+    [dm] = dms(harness)
+    assert dm.args["blocks"][1]["text"]["text"].endswith("· by <@U0BRUNO> from Slack")
+    assert "in Jira" not in dm.args["blocks"][1]["text"]["text"]
 
 
 async def test_nobody_who_did_not_turn_it_on_and_not_my_own_change(harness: Harness) -> None:

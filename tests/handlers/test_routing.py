@@ -3,8 +3,10 @@ key goes to the channel's account."""
 
 from __future__ import annotations
 
+from bot.sandbox import SandboxServer
+from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA_CHANNEL
-from tests.handlers.conftest import Harness, last
+from tests.handlers.conftest import Harness, harness_config, last, running
 from tests.handlers.payloads import link_shared, message_action
 
 LINEAR_URL = "https://linear.app/acme/issue/ENG-7"
@@ -55,3 +57,26 @@ async def test_the_shortcut_edits_a_link_on_its_own_account(harness: Harness) ->
     form = last(harness.calls("views.update"))["view"]
     assert form["callback_id"] == "ticket_edit"
     assert accounts_read(harness) == ["sandbox-linear"]
+
+
+async def test_a_linear_url_of_any_workspace_goes_to_the_linear_account(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
+) -> None:
+    """The README promises it without a URL template; and another tool's link that no account
+    matches is said so instead of being looked up in this channel's tool."""
+    from tests.conftest import JIRA_CHANNEL, LINEAR
+
+    linear = LINEAR.model_copy(update={"ticket_url_template": None})
+    config = harness_config(sandbox, fake_slack, clean_redis, linear=linear)
+    async with running(config, sandbox, fake_slack) as harness:
+        await harness.command("update <https://linear.app/othercorp/issue/ENG-7|ENG-7> priority=urgent")
+        [patch] = harness.sandbox.state.calls("PATCH")
+        assert dict(patch.query)["integrated_account_id"] == "sandbox-linear"
+        answer = await harness.command(
+            "update https://github.com/acme/api/issues/7 priority=high", channel=JIRA_CHANNEL
+        )
+        said = answer.json()["text"] if answer.content else harness.calls("response")[-1].args["text"]
+        assert (
+            "That is a GitHub link, and no GitHub account is connected here (this channel uses Jira)" in said
+        )
+        assert len(harness.sandbox.state.calls("PATCH")) == 1

@@ -186,8 +186,13 @@ async def test_a_channel_the_bot_cannot_post_in_keeps_no_subscription(subs: Harn
 
 
 async def test_subscribe_help_explains_the_filters(subs: Harness) -> None:
-    answer = await subs.command("subscribe help")
-    assert answer.json()["text"].startswith("Subscribe needs a filter. A filter is field=value words")
+    await subs.command("subscribe help")
+    said = last(subs.calls("response"))["text"]
+    assert said.startswith(
+        "*/ticket subscribe* tells this channel when tickets change. A filter is field=value"
+    )
+    # Examples in Jira's own values (its priorities), never another tool's (P0, P1).
+    assert "`/ticket subscribe priority=Highest,High`" in said and "P0" not in said
 
 
 async def test_subscribe_alone_opens_a_form_that_subscribes_the_channel(subs: Harness) -> None:

@@ -119,8 +119,9 @@ async def test_a_step_fails_with_the_words_a_user_would_read(harness: Harness) -
         executed("update_ticket", {"ticket": "PROJ-42", "priority": "urgentest", "updated_by": "U0ANA"})
     )
     assert failed(harness)[1]["error"] == (
-        "Priority: no priority matches 'urgentest'; did you mean Lowest? "
-        "Accepted: Highest, High, Medium, Low, Lowest. Nothing was sent."
+        # Never "did you mean Lowest?": a shared ending is no likeness, and Lowest is its opposite.
+        "Priority: no priority matches 'urgentest'; accepted: Highest, High, Medium, Low, Lowest. "
+        "Nothing was sent."
     )
     assert harness.sandbox.state.calls("PATCH") == [] and completed(harness) == []
 
