@@ -52,11 +52,13 @@ def fields_line(items: Sequence[BatchItem]) -> str:
 def bulk_preview_blocks(items: Sequence[BatchItem], value: str, note: str = "") -> list[Block]:
     """One line per ticket, before → after, then Apply / Cancel."""
     changing = [i for i in items if i.changes]
-    head = f"*Preview of {len(changing)} tickets*: nothing is sent until you apply it."
+    unchanged = [i for i in items if not i.changes]
+    # It counts what it lists: every ticket, and how many of them change.
+    counted = f"{len(items)} tickets*, {len(changing)} to change" if unchanged else f"{len(items)} tickets*"
+    head = f"*Preview of {counted}: nothing is sent until you apply it."
     if note:
         head = f"{escape(note)}\n{head}"
     lines = [f"*{_link(i)}* {_change_text(i.changes)}" for i in changing]
-    unchanged = [i for i in items if not i.changes]
     if unchanged:
         lines.append("Nothing to change on " + ", ".join(_link(i) for i in unchanged))
     return [

@@ -113,7 +113,8 @@ async def offer_preview(
         {
             "response_type": "ephemeral",
             "replace_original": bool(note),
-            "text": f"Preview of {changing} tickets",
+            "text": f"Preview of {len(items)} tickets"
+            + (f", {changing} to change" if changing < len(items) else ""),
             "blocks": bulk_preview_blocks(items, value, note),
         }
     )

@@ -104,7 +104,7 @@ async def test_ten_tickets_preview_apply_progress_summary_and_undo(roomy: Harnes
     assert harness.sandbox.state.calls("PATCH") == []
     preview = last(harness.calls("response"))
     shown = text_of(preview["blocks"])
-    assert shown.startswith("*Preview of 9 tickets*: nothing is sent until you apply it.")
+    assert shown.startswith("*Preview of 10 tickets*, 9 to change: nothing is sent until you apply it.")
     assert "*<https://acme.atlassian.net/browse/PROJ-1|PROJ-1>* priority Medium → High" in shown
     assert "Nothing to change on <https://acme.atlassian.net/browse/PROJ-7|PROJ-7>" in shown
     harness.reset_counts()
