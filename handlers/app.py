@@ -41,32 +41,16 @@ from bot.slack.payload_shape import malformed
 from bot.slack.signing import Signer
 from bot.store.queue import JobQueue, Worker
 from bot.store.quota import UserQuota
-from handlers import (
-    actions,
-    bulk,
-    commands,
-    comment_shortcut,
-    digests,
-    events,
-    home,
-    installs,
-    options,
-    preview,
-    reactions,
-    shortcuts,
-    subscriptions,
-    undo,
-    views,
-    workflow_steps,
-    workspace_settings,
-)
-from handlers.deps import SlackDeps
 from handlers.distributed import Distributed, build_distributed
-from handlers.fast_ack import FastAck
-from handlers.job_queue import account_share
-from handlers.job_runner import dropped_job_handler, job_handler
-from handlers.surface import report_error, too_many_requests
-from handlers.truto_webhooks import TrutoWebhooks
+from handlers.ingress.answers import too_many_requests
+from handlers.ingress.fast_ack import FastAck
+from handlers.ingress.truto_webhooks import TrutoWebhooks
+from handlers.jobs import digests
+from handlers.jobs.runner import dropped_job_handler, job_handler
+from handlers.kit.deps import SlackDeps
+from handlers.kit.job_queue import account_share
+from handlers.kit.surface import report_error
+from handlers.listeners import register_all
 
 log = logging.getLogger(__name__)
 Next = Callable[[], Awaitable[BoltResponse | None]]  # the rest of the middleware chain
@@ -85,23 +69,6 @@ def surface_of(body: dict[str, Any]) -> str:
 QUOTA_SURFACES = frozenset({"command", "block_actions", "view_submission", "shortcut"})
 
 NOT_INSTALLED = "ticketbot is not installed in this workspace (any more); a workspace admin can add it again."
-
-SURFACES = (
-    commands,
-    views,
-    actions,
-    preview,
-    undo,
-    bulk,
-    shortcuts,
-    comment_shortcut,
-    events,
-    home,
-    options,
-    reactions,
-    subscriptions,
-    workflow_steps,
-)
 
 
 def slack_client(config: AppConfig) -> AsyncWebClient:
@@ -322,11 +289,7 @@ def build_bot(
             return
         await report_error(error, body, client, respond)
 
-    for surface in SURFACES:
-        surface.register(app)
-    if distributed is not None:
-        installs.register(app, distributed.tenancy)
-        workspace_settings.register(app)
+    register_all(app, distributed.tenancy if distributed is not None else None)
     # One budget for every body read before its signature is checked, on either route.
     bodies = BodyReader(
         settings.http_max_body_bytes,

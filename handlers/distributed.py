@@ -5,9 +5,13 @@ and the connection flow."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Any
 
 from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
@@ -17,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.domain.tenants import tenant_of
 from bot.ops.config import AppConfig, ConfigError
 from bot.service.workspaces import Workspaces
 from bot.store.announcements import Announcements
@@ -26,10 +31,11 @@ from bot.store.sql.database import Database, database_url, unusable
 from bot.store.sql.installations import SealedInstallationStore, oauth_state_store
 from bot.store.sql.settings_store import SettingsStore
 from bot.store.sql.team_accounts import TeamAccounts
-from handlers.connections import Connections
-from handlers.deps import SlackDeps
-from handlers.tenancy import Tenancy, TenantAuthorize
+from handlers.ingress.connections import Connections
+from handlers.kit.deps import SlackDeps
+from handlers.kit.tenancy import Tenancy
 
+log = logging.getLogger(__name__)
 INSTALL_PATH = "/slack/install"
 TOO_MANY_INSTALLS = "Too many install links were opened from here just now; try again in a minute.\n"
 REDIRECT_PATH = "/slack/oauth_redirect"
@@ -125,3 +131,37 @@ def build_distributed(config: AppConfig, deps: SlackDeps, client: AsyncWebClient
     return Distributed(
         database, workspaces, tenancy, connections, flow, TenantAuthorize(workspaces), store, install_quota
     )
+
+
+class TenantAuthorize(AsyncAuthorize):
+    def __init__(self, workspaces: Workspaces) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.workspaces = workspaces
+
+    async def __call__(
+        self,
+        *,
+        context: Any,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        **_: Any,
+    ) -> AuthorizeResult | None:
+        org = bool(context.get("is_enterprise_install"))
+        try:
+            tenant = tenant_of(team_id, enterprise_id, org)
+        except ValueError:
+            return None
+        bot = await self.workspaces.bot(tenant)
+        if bot is None:
+            log.info("request from %s, which has not installed the app; refused", tenant)
+            return None
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_token=bot.bot_token,
+            bot_id=bot.bot_id,
+            bot_user_id=bot.bot_user_id,
+            bot_scopes=bot.bot_scopes,
+            user_id=user_id,
+        )

@@ -12,7 +12,7 @@ import pytest
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from bot.store import keys
-from handlers import texts
+from handlers.kit import texts
 from tests.conftest import JIRA_CHANNEL
 from tests.handlers import payloads
 from tests.handlers.conftest import Harness, harness_config, last, running

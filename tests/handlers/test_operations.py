@@ -17,7 +17,7 @@ from bot.ops.logs import configure
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from bot.store import keys
-from handlers.surface import guarded
+from handlers.kit.surface import guarded
 from tests.handlers.conftest import Harness, harness_config, running
 from tests.handlers.payloads import SIGNING_SECRET
 

@@ -235,7 +235,7 @@ async def test_subscribe_alone_opens_a_form_that_subscribes_the_channel(subs: Ha
 async def test_a_digest_collects_the_matches_and_posts_them_once_a_day(subs: Harness) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from handlers import digests
+    from handlers.jobs import digests
 
     said = await subscribe(subs, "priority=Highest --digest daily 09:00")
     assert "`priority=Highest --digest daily 09:00`" in said["text"]

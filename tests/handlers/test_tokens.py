@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.slack.signing import Signer
 from bot.store.cache import Cache, MemoryBackend
-from handlers.signed_values import RetryToken, TicketButton, UndoToken, ViewMeta
-from handlers.tokens import OneTimeStore
+from handlers.kit.signed_values import RetryToken, TicketButton, UndoToken, ViewMeta
+from handlers.kit.tokens import OneTimeStore
 
 
 async def test_a_payload_is_taken_once_and_a_forged_value_finds_nothing() -> None:

@@ -13,7 +13,7 @@ import pytest
 from bot.domain.accounts import Permissions, UpdateRule
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
-from handlers import actions
+from handlers.listeners import actions
 from tests.conftest import JIRA, JIRA_CHANNEL
 from tests.handlers.conftest import Harness, harness_config, last
 from tests.handlers.payloads import (

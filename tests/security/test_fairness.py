@@ -13,7 +13,7 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.store.queue import Job, JobQueue, QueueFull, Worker
 from bot.truto.errors import RateLimited
 from bot.truto.ratelimit import MemoryRateLimiter
-from handlers.job_queue import BUSY
+from handlers.kit.job_queue import BUSY
 from tests.handlers.conftest import harness_config, running
 from tests.redis_server import free_port
 

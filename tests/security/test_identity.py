@@ -9,7 +9,7 @@ import pytest
 from bot.domain.accounts import Permissions
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
-from handlers.subscriptions import store_of
+from handlers.jobs.subscribers import store_of
 from tests.conftest import JIRA, JIRA_CHANNEL
 from tests.fleet import ACME, GLOBEX, event, fleet, install
 from tests.handlers.conftest import Harness, harness_config, last, running

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.store.queue import Job
-from handlers.job_queue import account_share
+from handlers.kit.job_queue import account_share
 from tests.fleet import ACME, ADMIN, GLOBEX, connect, fleet, install, slash
 from tests.handlers.conftest import Harness, last
 from tests.handlers.payloads import block_actions, record_event

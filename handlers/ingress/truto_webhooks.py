@@ -1,0 +1,156 @@
+"""POST /truto/webhooks: the unified API's `record:*` events, turned into `refresh` jobs.
+
+Order matters: the body is read within its limits, then its signature (X-Truto-Signature, over
+the raw bytes, under any of TRUTO_WEBHOOK_SECRET's secrets) is checked before anything is
+parsed, stored or sent. An unverified request gets 401 and has no other effect. Then: events
+older than WEBHOOK_MAX_AGE_SECONDS are refused (a replay of captured bytes), each event id is
+handled once (the API retries a delivery not answered 200), and the answer is immediate: the
+work is a durable job like any other.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from bot.domain.accounts import Account
+from bot.ops.metrics import WEBHOOK_EVENTS
+from bot.slack.bodies import BodyReader, BodyRefused, json_depth_ok
+from bot.truto.webhook_events import (
+    SIGNATURE_HEADER,
+    Delivery,
+    TicketEvent,
+    ignored_because,
+    signature_valid,
+    ticket_events,
+)
+from handlers.ingress.connections import ACCOUNT_EVENT, Connections
+from handlers.jobs import notify_people, subscribers
+from handlers.kit.deps import SlackDeps
+from handlers.kit.job_data import JobData
+from handlers.kit.job_queue import Busy, put_job
+
+log = logging.getLogger(__name__)
+
+PATH = "/truto/webhooks"
+KNOWN_EVENTS = frozenset({"record:created", "record:updated", "record:deleted", "test", "account"})
+
+
+def _answer(status: int, verdict: str, event: str = "unverified") -> Response:
+    WEBHOOK_EVENTS.labels(event if event in KNOWN_EVENTS else "other", verdict).inc()
+    headers = {"Connection": "close"} if status in (400, 408, 413, 503) else None
+    return PlainTextResponse(verdict, status_code=status, headers=headers)
+
+
+class TrutoWebhooks:
+    """The route's endpoint."""
+
+    def __init__(self, deps: SlackDeps, bodies: BodyReader, connections: Connections | None = None) -> None:
+        self.deps = deps
+        self.bodies = bodies
+        self.connections = connections  # distributed mode: `integrated_account:*` events
+
+    async def _accounts(self, events: list[TicketEvent]) -> dict[str, tuple[Account, str | None]]:
+        """The events' accounts known here, each with its tenant (distributed mode: the
+        workspace that connected it; no other workspace's cards are touched)."""
+        if self.connections is None:
+            return {a.integrated_account_id: (a, None) for a in self.deps.config.accounts.values()}
+        found: dict[str, tuple[Account, str | None]] = {}
+        workspaces = self.connections.workspaces
+        for event in events:
+            owner = await workspaces.accounts.by_account(event.integrated_account_id)
+            if owner is None or await workspaces.bot(owner.tenant_id) is None:
+                continue
+            config = await workspaces.config_for(owner.tenant_id)
+            for account in config.accounts.values():
+                if account.integrated_account_id == event.integrated_account_id:
+                    found[event.integrated_account_id] = (account, owner.tenant_id)
+        return found
+
+    async def receive(self, request: Request) -> Response:
+        settings = self.deps.config.settings
+        secrets = settings.webhook_secrets
+        if not secrets:
+            return _answer(404, "not found")  # names no setting: the caller is anonymous
+        try:
+            body = await self.bodies.read(request)
+        except BodyRefused as refused:
+            return _answer(refused.status, refused.reason)
+        if not signature_valid(body, request.headers.get(SIGNATURE_HEADER), secrets):
+            log.info("webhook delivery refused: invalid signature")
+            return _answer(401, "invalid signature")
+        # Signed from here on: whatever the bot will not act on is answered 2xx with nothing done,
+        # so the API does not retry it (and, failing again and again, deactivate the webhook).
+        if not json_depth_ok(body):
+            return _answer(200, "ignored: too deeply nested", "other")
+        try:
+            delivery = Delivery.parse(json.loads(body))
+        except ValueError:
+            delivery = None
+        if delivery is None:
+            return _answer(200, "ignored: not a webhook delivery", "other")
+        if delivery.event == "test":
+            return _answer(200, "test received", "test")
+        if delivery.event.startswith(ACCOUNT_EVENT):
+            if self.connections is None or not self._fresh(delivery):
+                return _answer(200, "ignored", "account")
+            return _answer(200, await self.connections.handle(delivery), "account")
+        return await self._handle(delivery)
+
+    def _fresh(self, delivery: Delivery) -> bool:
+        age = delivery.age(datetime.now(UTC))
+        return age is not None and abs(age) <= self.deps.config.settings.webhook_max_age_seconds
+
+    async def _handle(self, delivery: Delivery) -> Response:
+        settings = self.deps.config.settings
+        if not self._fresh(delivery):
+            log.info("webhook event %s ignored: created_at missing or too far away", delivery.id)
+            return _answer(200, "ignored: stale or undated event", delivery.event)
+        events = ticket_events(delivery)
+        accounts = await self._accounts(events)
+        ours = [e for e in events if e.integrated_account_id in accounts]
+        if not ours:
+            why = "not an account of ours" if events else ignored_because(delivery)
+            log.debug("webhook event %s (%s) ignored: %s", delivery.id, delivery.event, why)
+            return _answer(200, f"ignored: {why}", delivery.event)
+        shown = [
+            e
+            for e in ours
+            if await self.deps.cards.cards(e.integrated_account_id, e.ticket_id)
+            or await subscribers.has_subscriptions(self.deps, e.integrated_account_id)
+            or await notify_people.anyone(self.deps, accounts[e.integrated_account_id][1])
+        ]
+        if not shown:
+            return _answer(200, "no cards", delivery.event)  # most changes: no card shows the ticket
+        marks = self.deps.refresh_marks
+        if not await marks.first_delivery(delivery.id):
+            return _answer(200, "duplicate", delivery.event)
+        created = delivery.created_at.timestamp() if delivery.created_at else None
+        queued = 0
+        for event in shown:
+            if not await marks.start_refresh(event.integrated_account_id, event.ticket_id, event.action):
+                continue  # a job for this ticket has not read it yet: it will see this change too
+            account, tenant = accounts[event.integrated_account_id]
+            job = JobData.for_account(
+                account,
+                tenant=tenant,
+                kind="refresh",
+                surface="webhook",
+                ticket=event.ticket_id,
+                event=event.action,
+                changed_at=created,
+                not_before=time.time() + settings.webhook_coalesce_seconds,
+                key=f"evt:{delivery.id}:{event.ticket_id}",
+            )
+            try:
+                await put_job(self.deps, job)
+            except Busy:
+                await marks.forget(delivery.id, event.integrated_account_id, event.ticket_id, event.action)
+                return _answer(503, "busy", delivery.event)
+            queued += 1
+        return _answer(200, "queued" if queued else "coalesced", delivery.event)

@@ -1,0 +1,157 @@
+"""Personal notifications, the worker's part: a DM to each person who turned them on and whom a
+ticket's change concerns (assigned, created by them, mentioned), never about their own change."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks.subscriptions import ChangeLine, change_line
+from blocks.text import escape
+from bot.domain.accounts import Account
+from bot.domain.errors import ResolveError
+from bot.domain.matching import item_name, user_emails
+from bot.domain.models import Ticket
+from bot.domain.subscriptions import CHANGE_LABELS, changes_between, ticket_ids
+from bot.store.notifications import NotifyStore
+from handlers.kit.deps import SlackDeps
+
+log = logging.getLogger(__name__)
+
+
+HOW_TO_STOP = "You get these because you turned them on; `/ticket notify off` stops them."
+
+
+WATCHED = ("status", "priority")
+
+
+def scope_of(deps: SlackDeps) -> str:
+    return deps.tenant or "workspace"
+
+
+def store_of(deps: SlackDeps, scope: str | None = None) -> NotifyStore:
+    return NotifyStore(deps.core.cache.backend, scope or scope_of(deps))
+
+
+async def anyone(deps: SlackDeps, scope: str | None = None) -> bool:
+    return bool(await store_of(deps, scope).users())
+
+
+async def _slack_users_by_email(deps: SlackDeps, users: list[str]) -> dict[str, str]:
+    directory = deps.core.slack_directory
+    found: dict[str, str] = {}
+    for user in users:
+        try:
+            email = await directory.email_of(user) if directory is not None else None
+        except Exception:  # a user Slack does not know any more: not told
+            email = None
+        if email:
+            found[email.casefold()] = user
+    return found
+
+
+async def tool_users(deps: SlackDeps, account: Account, ids: set[str]) -> list[dict[str, Any]]:
+    users = await deps.core.lookups.get(account, "users")
+    items = []
+    for user_id in ids:
+        try:
+            items.append(dict(users.index.resolve(user_id, ("user", "users"))))
+        except ResolveError:
+            continue
+    return items
+
+
+def _mentions(description: str, item: dict[str, Any]) -> bool:
+    text = description.casefold()
+    marks = [f"@{item_name(item)}", f"[~{item.get('id')}]", f"[~accountid:{item.get('id')}]"]
+    if item.get("username"):
+        marks.append(f"@{item['username']}")
+    marks += user_emails(item)
+    return any(mark.casefold() in text for mark in marks if len(mark) > 2)
+
+
+async def deliver(
+    deps: SlackDeps, client: AsyncWebClient, account: Account, before: Ticket | None, ticket: Ticket
+) -> None:
+    """DM each person who turned notifications on and whom this change concerns."""
+    opted = await store_of(deps).users()
+    if not opted or before is None:  # a first sight tells nothing about what changed
+        return
+    by_email = await _slack_users_by_email(deps, opted)
+    changes = changes_between(before, ticket)
+    if not changes:
+        return
+    origin = await deps.own_writes.origin(account.integrated_account_id, ticket)
+    assigned_now = ticket_ids(ticket, "assignees")
+    assigned_before = ticket_ids(before, "assignees")
+    creator = {ticket.created_by.id} if ticket.created_by and ticket.created_by.id else set()
+    new_text = ticket.description or ""
+    candidates = assigned_now | creator
+    mentioned: list[dict[str, Any]] = []
+    if "description" in changes:
+        users = await deps.core.lookups.get(account, "users")
+        old_text = before.description or ""
+        for item in users.items:
+            known = any(e.casefold() in by_email for e in user_emails(item))
+            if known and _mentions(new_text, dict(item)) and not _mentions(old_text, dict(item)):
+                mentioned.append(dict(item))
+    told: set[str] = set()
+    for item in [*await tool_users(deps, account, candidates), *mentioned]:
+        slack_user = next(
+            (by_email[e.casefold()] for e in user_emails(item) if e.casefold() in by_email), None
+        )
+        if slack_user is None or slack_user in told or (origin and origin.get("user") == slack_user):
+            continue
+        ids = {str(item.get("id")).casefold(), item_name(item).casefold()}
+        why = None
+        if ids & assigned_now and not ids & assigned_before:
+            why = "was assigned to you"
+        elif item in mentioned:
+            why = "mentions you"
+        elif any(f in changes for f in WATCHED) and (
+            ids & assigned_now or ids & {c.casefold() for c in creator}
+        ):
+            # What happened to it, and why it is yours: never "assigned to you" for a status change.
+            why = "changed (assigned to you)" if ids & assigned_now else "changed (created by you)"
+        if why is None:
+            continue
+        told.add(slack_user)
+        by = str(origin["user"]) if origin and origin.get("user") else None
+        await _dm(client, slack_user, account, ticket, changes, why, by)
+
+
+async def _dm(
+    client: AsyncWebClient,
+    user: str,
+    account: Account,
+    ticket: Ticket,
+    changes: dict[str, tuple[str, str]],
+    why: str,
+    by: str | None = None,
+) -> None:
+    """`by`: the Slack person who made the change through the bot (else it was made in the tool)."""
+    shown = {f: c for f, c in changes.items() if f in (*WATCHED, "assignees")} or changes
+    line = ChangeLine(
+        ref=ticket.display_ref,
+        url=ticket.web_url,
+        title=ticket.name or "",
+        event="updated",
+        changes=[(CHANGE_LABELS[f], old, new) for f, (old, new) in shown.items()],
+        tool=account.display_tool,
+        by=by,
+    )
+    _, blocks = change_line(line)
+    said = ", ".join(f"{label} {old} → {new}" for label, old, new in line.changes)
+    blocks = [
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{escape(ticket.display_ref)} {why}"}]},
+        *blocks,
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": HOW_TO_STOP}]},
+    ]
+    try:
+        text = escape(f"{ticket.display_ref} {why}: {said}")  # the notification's own words, as mrkdwn
+        await client.chat_postMessage(channel=user, text=text, blocks=blocks)
+    except SlackApiError as exc:
+        log.warning("a notification to %s was not sent (%s)", user, exc.response.get("error"))

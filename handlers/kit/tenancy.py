@@ -1,0 +1,109 @@
+"""Distributed mode: every request and every job runs as its own workspace.
+
+- `Tenancy.deps_for`: the listeners' dependencies for one workspace: its accounts, its bot
+  token's Slack client, its tenant stamped on every job it queues.
+- `Tenancy.handler`: the worker's handler: a job runs with its tenant's deps and client, or,
+  when that workspace is gone, answers nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.runtime import Core
+from bot.service.tickets import TicketService
+from bot.service.workspaces import Workspaces
+from bot.slack.directory import SlackUserDirectory
+from bot.slack.signing import Signer
+from bot.store.queue import Handler, Job
+from handlers.kit.deps import SlackDeps
+
+log = logging.getLogger(__name__)
+
+
+def web_client(base: AsyncWebClient, token: str | None) -> AsyncWebClient:
+    """A client like `base` (its API URL, retries) with a workspace's token."""
+    return AsyncWebClient(
+        token=token,
+        base_url=base.base_url,
+        timeout=base.timeout,
+        retry_handlers=list(base.retry_handlers or []),
+        logger=base.logger,
+    )
+
+
+class Tenancy:
+    def __init__(self, deps: SlackDeps, workspaces: Workspaces, client: AsyncWebClient) -> None:
+        self.deps = deps
+        self.workspaces = workspaces
+        self.client = client  # no token: OAuth's calls, and the base of each workspace's client
+        self._signers: dict[str, Signer] = {}
+        self._made: dict[str, tuple[object, tuple[SlackDeps, AsyncWebClient] | None]] = {}
+
+    async def client_for(self, tenant: str) -> AsyncWebClient | None:
+        bot = await self.workspaces.bot(tenant)
+        return web_client(self.client, bot.bot_token) if bot is not None else None
+
+    async def deps_for(self, tenant: str, client: AsyncWebClient | None = None) -> SlackDeps | None:
+        """The workspace's dependencies, or None when it is not installed. Built once for what
+        is known of the workspace (its installation, accounts and settings), so an ack pays a
+        dictionary look-up; `client`: a client with the workspace's token to use instead."""
+        if client is not None:
+            return await self._build(tenant, client)
+        made = await self.made_for(tenant)
+        return made[0] if made is not None else None
+
+    async def made_for(self, tenant: str) -> tuple[SlackDeps, AsyncWebClient] | None:
+        """The workspace's dependencies and Slack client, kept while what is known of it stays."""
+        snapshot = await self.workspaces.snapshot(tenant)
+        made = self._made.get(tenant)
+        if made is not None and made[0] is snapshot:
+            return made[1]
+        client = await self.client_for(tenant)
+        deps = await self._build(tenant, client) if client is not None else None
+        pair = (deps, client) if deps is not None and client is not None else None
+        self._made[tenant] = (snapshot, pair)
+        return pair
+
+    async def _build(self, tenant: str, client: AsyncWebClient) -> SlackDeps:
+        config = await self.workspaces.config_for(tenant)
+        core: Core = self.deps.core
+        slack_directory = SlackUserDirectory(client, core.cache, team=tenant)
+        service = TicketService(
+            config,
+            core.client,
+            core.lookups,
+            core.snapshots,
+            slack_directory,
+            audit.for_tenant(tenant) if (audit := core.service.executor.audit) is not None else None,
+            core.service.discovery,
+        )
+        team_core = dataclasses.replace(core, config=config, service=service, slack_directory=slack_directory)
+        return dataclasses.replace(
+            self.deps, config=config, core=team_core, tenant=tenant, signer=self._signer(tenant)
+        )
+
+    def _signer(self, tenant: str) -> Signer:
+        signer = self._signers.get(tenant)
+        if signer is None:
+            signer = self._signers[tenant] = self.deps.signer.for_tenant(tenant)
+        return signer
+
+    def handler(self, run: Any) -> Handler:
+        """`run(deps, client)` is the single-workspace handler factory (job_handler or
+        dropped_job_handler); each job gets its tenant's."""
+
+        async def handle(job: Job) -> None:
+            tenant = job.data.get("tenant")
+            made = await self.made_for(tenant) if isinstance(tenant, str) and tenant else None
+            if made is None:
+                log.info("job %s: its workspace is not installed (any more); dropped unanswered", job.id)
+                await self.deps.jobs.complete(job)
+                return
+            await run(*made)(job)
+
+        return handle

@@ -1,0 +1,40 @@
+"""Distributed mode: a workspace that uninstalls the app (or revokes its bot token) is forgotten
+at once: its installation and connected accounts deleted, its cached data purged, its queued jobs
+answered with nothing (the worker finds no installation), its cards no longer kept live (no
+account of its own is left to match a webhook)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+
+from bot.service.audit import forget_tenant
+from bot.store.purge import purge_accounts, purge_tenant
+from handlers.jobs import notify_people, subscribers
+from handlers.kit.surface import ack_only
+from handlers.kit.tenancy import Tenancy
+
+log = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp, tenancy: Tenancy) -> None:
+    async def uninstall(body: dict[str, Any], context: AsyncBoltContext) -> None:
+        event = body.get("event") or {}
+        if event.get("type") == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
+            return  # only user tokens revoked: the bot still works
+        tenant = context["deps"].tenant
+        if tenant is None:
+            return
+        team = None if context.is_enterprise_install else context.team_id
+        gone = await tenancy.workspaces.uninstall(tenant, enterprise_id=context.enterprise_id, team_id=team)
+        redis = tenancy.deps.core.redis
+        await subscribers.store_of(tenancy.deps).forget_digests_of(gone)
+        purged = await purge_accounts(redis, gone) + await purge_tenant(redis, tenant)
+        purged += await forget_tenant(redis, tenant)  # its records in the audit trail
+        await notify_people.store_of(tenancy.deps, tenant).forget_all()
+        log.info("%s uninstalled: %d accounts forgotten, %d cached keys purged", tenant, len(gone), purged)
+
+    app.event("app_uninstalled")(ack=ack_only, lazy=[uninstall])
+    app.event("tokens_revoked")(ack=ack_only, lazy=[uninstall])

@@ -1,0 +1,62 @@
+"""Undo on a card posted after an update (for UNDO_MINUTES): sends the previous values of
+exactly the fields that changed, if the ticket still reads what the update set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks import ids
+from bot.domain.errors import Notice, UserInputError
+from bot.domain.refs import TicketRef
+from bot.service.updates import changed_since
+from handlers.kit.deps import SlackDeps, idempotency_key
+from handlers.kit.job_data import JobData
+from handlers.kit.job_queue import put_job
+from handlers.kit.surface import ack_only, action_value, actor_of, asker_of, guarded, in_place
+
+
+@guarded
+async def undo_clicked(
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, deps: SlackDeps
+) -> None:
+    value = action_value(body)
+    held = await deps.undos.find(value)
+    minutes = deps.config.settings.undo_minutes
+    if held is None:
+        used = await deps.undos.used(value)
+        if used is not None:
+            raise Notice(f"Already undone by <@{used.get('user')}>; nothing more was sent.")
+        raise UserInputError(f"Undo is no longer available: it works for {minutes} minutes after a change.")
+    record = held.value
+    account = deps.config.account(str(record["account"]))
+    if account is None:
+        raise UserInputError("Undo is no longer available: the account is not configured any more.")
+    user = body.get("user") or {}
+    # Someone who may not change this ticket is refused before the Undo is used up.
+    await deps.service.check_may_update(
+        account, actor_of(body), record.get("channel"), list(record["body"]), ask_the_tool=False
+    )
+    now = await deps.service.fetch_ticket(account, TicketRef(record["ticket"]))
+    targets = [(field, custom) for field, custom in record["targets"]]
+    moved = changed_since(now, record["expect"], targets)
+    if moved:
+        raise UserInputError(f"Not undone: {', '.join(moved)} changed since; nothing was sent.")
+    await deps.undos.discard(held, used_by={"user": user.get("id")}, remember_for=minutes * 60)
+    job = JobData.to_apply(
+        account,
+        "undo",
+        record["ticket"],
+        record["body"],
+        undo_of=record.get("user"),
+        key=idempotency_key(held.token, "undo"),  # its own key: an undo is a change of its own
+        **asker_of(body, channel=record.get("channel")),
+        **in_place(body),
+    )
+    await put_job(deps, job, once=job.key)
+
+
+def register(app: AsyncApp) -> None:
+    app.action(ids.UNDO)(ack=ack_only, lazy=[undo_clicked])
