@@ -4,7 +4,7 @@
 
 Targets: warm `/ticket update` = 1 ticketing call (the PATCH) + 1 Slack call; a cold ticket adds
 one GET; opening the form = 1 ticket fetch + views.open + views.update; a live select = 0
-ticketing calls. (tests/handlers asserts the same counts in the suite.)
+ticketing calls. (tests/scenarios asserts the same counts in the suite.)
 """
 
 from __future__ import annotations

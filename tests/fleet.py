@@ -22,8 +22,8 @@ from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from bot.store.sql.cipher import new_key
 from handlers.app import build_bot
-from tests.handlers import payloads
-from tests.handlers.conftest import Harness
+from tests.scenarios import payloads
+from tests.scenarios.conftest import Harness
 
 ACME, GLOBEX = "T0ACME", "T0GLOBEX"
 ADMIN = "U0ADMIN"

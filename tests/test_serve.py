@@ -16,7 +16,7 @@ import pytest
 
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
-from tests.handlers.payloads import SIGNING_SECRET, sign, slash_command
+from tests.scenarios.payloads import SIGNING_SECRET, sign, slash_command
 from tests.redis_server import free_port
 
 pytestmark = pytest.mark.process

@@ -7,7 +7,7 @@ keyword injection of each listener, about two thirds of an ack (bench/README.md,
 floor"), and the edge's replay guard costs a Redis round trip of its own. Here the replay
 marker, the per-user quota and the job are one script, one round trip (job.Gate).
 
-Only what this path answers exactly as Bolt's would is taken (tests/handlers/test_fast_ack.py
+Only what this path answers exactly as Bolt's would is taken (tests/scenarios/test_fast_ack.py
 compares the two): an update that needs no preview and no bulk plan, and a keystroke in the
 edit form's live selects. Everything else (help, show, edit, a preview, a bulk update, a
 mistake, every other interaction) goes on to Bolt, which checks the replay guard first as

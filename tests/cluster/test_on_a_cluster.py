@@ -21,7 +21,7 @@ from bot.store.redis_client import connect
 from bot.truto.errors import RateLimited
 from bot.truto.ratelimit import RedisRateLimiter
 from tests.cluster.conftest import Cluster
-from tests.handlers.conftest import harness_config, last, running
+from tests.scenarios.conftest import harness_config, last, running
 
 pytestmark = pytest.mark.process
 

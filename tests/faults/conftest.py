@@ -1,5 +1,5 @@
 """The fault suite drives the same app as the scenario tests."""
 
-from tests.handlers.conftest import harness
+from tests.scenarios.conftest import harness
 
 __all__ = ["harness"]

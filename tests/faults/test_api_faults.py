@@ -10,8 +10,8 @@ import pytest
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA_CHANNEL
-from tests.handlers.conftest import Harness, harness_config, last, running
-from tests.handlers.payloads import block_actions
+from tests.scenarios.conftest import Harness, harness_config, last, running
+from tests.scenarios.payloads import block_actions
 
 
 @pytest.fixture
@@ -169,7 +169,7 @@ async def test_slack_rate_limit_on_views_update_is_retried(harness: Harness) -> 
 
 
 async def test_a_slack_retry_of_the_same_command_is_one_job(harness: Harness) -> None:
-    from tests.handlers.payloads import slash_command
+    from tests.scenarios.payloads import slash_command
 
     body = slash_command("PROJ-42 status=done", JIRA_CHANNEL, harness.slack.response_url())
     await harness.post(body, "application/x-www-form-urlencoded")

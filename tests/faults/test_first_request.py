@@ -6,7 +6,7 @@ request that comes while it fails goes on with the token."""
 
 from __future__ import annotations
 
-from tests.handlers.conftest import Harness, last
+from tests.scenarios.conftest import Harness, last
 
 
 async def test_an_update_sent_while_auth_test_fails_is_applied_and_carded(harness: Harness) -> None:

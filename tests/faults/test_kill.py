@@ -13,7 +13,7 @@ import pytest
 
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
-from tests.handlers.payloads import sign, slash_command
+from tests.scenarios.payloads import sign, slash_command
 from tests.redis_server import RedisProcess, free_port
 from tests.test_serve import bot_env, wait_until
 

@@ -20,8 +20,8 @@ from bot.store.queue.leases import _COMPLETE as COMPLETE
 from bot.store.queue.leases import TELLING
 from tests.conftest import JIRA_CHANNEL
 from tests.faults.redis_proxy import LosingProxy
-from tests.handlers.conftest import harness_config, last, running
-from tests.handlers.test_commands import texts
+from tests.scenarios.conftest import harness_config, last, running
+from tests.scenarios.test_commands import texts
 
 
 def retrying(url: str) -> aioredis.Redis:

@@ -11,8 +11,8 @@ import pytest
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA_CHANNEL
-from tests.handlers.conftest import harness_config, last, running
-from tests.handlers.payloads import slash_command
+from tests.scenarios.conftest import harness_config, last, running
+from tests.scenarios.payloads import slash_command
 from tests.redis_server import RedisProcess, free_port
 
 

@@ -15,8 +15,8 @@ from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from handlers.listeners import actions
 from tests.conftest import JIRA, JIRA_CHANNEL
-from tests.handlers.conftest import Harness, harness_config, last
-from tests.handlers.payloads import (
+from tests.scenarios.conftest import Harness, harness_config, last
+from tests.scenarios.payloads import (
     BRUNO,
     block_actions,
     block_suggestion,
@@ -25,9 +25,9 @@ from tests.handlers.payloads import (
     slash_command,
     view_submission,
 )
-from tests.handlers.test_bulk import HIGH, patches, press
-from tests.handlers.test_undo import undo, updated_card
-from tests.handlers.test_views import open_form, unchanged_state
+from tests.scenarios.test_bulk import HIGH, patches, press
+from tests.scenarios.test_undo import undo, updated_card
+from tests.scenarios.test_views import open_form, unchanged_state
 from tests.security.conftest import served
 
 
@@ -222,7 +222,7 @@ async def test_retry_failed_of_a_bulk_update_is_refused_to_someone_not_allowed_a
 async def test_a_subscription_is_bounded_and_a_busy_lock_is_answered(edge: Harness) -> None:
     """400 `cf.` clauses made one Redis value of 1.6 MB per account; a busy lock was a traceback."""
     from bot.store import keys
-    from tests.handlers.test_subscriptions import subscribe
+    from tests.scenarios.test_subscriptions import subscribe
 
     edge.slack.state.memberships["U0ANA"] = [JIRA_CHANNEL]
     huge = " ".join(f"cf.x{n}=v" for n in range(300))  # within the 4,000 characters of a command

@@ -14,7 +14,7 @@ from bot.store.queue import Job, JobQueue, QueueFull, Worker
 from bot.truto.errors import RateLimited
 from bot.truto.ratelimit import MemoryRateLimiter
 from handlers.kit.job_queue import BUSY
-from tests.handlers.conftest import harness_config, running
+from tests.scenarios.conftest import harness_config, running
 from tests.redis_server import free_port
 
 
@@ -94,7 +94,7 @@ async def test_with_redis_away_and_the_queue_full_the_user_is_told_to_try_again(
 async def test_one_person_has_one_bulk_plan_in_flight_and_pays_per_ticket(
     sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str
 ) -> None:
-    from tests.handlers.conftest import last
+    from tests.scenarios.conftest import last
 
     config = harness_config(sandbox, fake_slack, clean_redis, user_quota_per_minute=30)
     async with running(config, sandbox, fake_slack) as harness:
@@ -123,8 +123,8 @@ async def test_a_flood_of_bulk_previews_from_one_person_does_not_stall_anyone_el
     single-update share) made another person's update wait 182 s. Now the first plan runs in the
     bulk share of the workers and of the API budget, the other 17 are answered at once, and the
     other person's update is applied within seconds."""
-    from tests.handlers.payloads import BRUNO
-    from tests.handlers.test_bulk import acked_only
+    from tests.scenarios.payloads import BRUNO
+    from tests.scenarios.test_bulk import acked_only
 
     sandbox.state.rate_limit = (50, 10.0)
     config = harness_config(sandbox, fake_slack, clean_redis, truto_rate_limit=50, user_quota_per_minute=0)
@@ -160,7 +160,7 @@ async def test_the_home_tab_reads_only_its_users_recent_updates_and_each_event_o
     import redis as sync_redis
 
     from bot.store import keys as bot_keys
-    from tests.handlers.test_home import home_opened, text_of
+    from tests.scenarios.test_home import home_opened, text_of
 
     config = harness_config(sandbox, fake_slack, clean_redis, user_quota_per_minute=0)
     async with running(config, sandbox, fake_slack) as harness:

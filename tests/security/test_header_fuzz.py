@@ -15,8 +15,8 @@ import socket
 
 import pytest
 
-from tests.handlers.conftest import Harness
-from tests.handlers.payloads import WEBHOOK_SECRET, record_event, sign, sign_truto, slash_command
+from tests.scenarios.conftest import Harness
+from tests.scenarios.payloads import WEBHOOK_SECRET, record_event, sign, sign_truto, slash_command
 from tests.security.conftest import nothing_happened
 from tests.security.test_unsigned import quiet
 

@@ -11,8 +11,8 @@ import re
 from typing import Any
 
 from bot.sandbox.fake_slack import Call
-from tests.handlers.conftest import Harness, last
-from tests.handlers.test_undo import undo, updated_card
+from tests.scenarios.conftest import Harness, last
+from tests.scenarios.test_undo import undo, updated_card
 
 HOSTILE = (
     "<!channel> Deploy <https://evil.example/login|the fix> for <@U0EVIL> in <#C0EVIL> &amp; <!subteam^S1>"

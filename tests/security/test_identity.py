@@ -12,8 +12,8 @@ from bot.sandbox.fake_slack import FakeSlack
 from handlers.jobs.subscribers import store_of
 from tests.conftest import JIRA, JIRA_CHANNEL
 from tests.fleet import ACME, GLOBEX, event, fleet, install
-from tests.handlers.conftest import Harness, harness_config, last, running
-from tests.handlers.test_subscriptions import subscribe
+from tests.scenarios.conftest import Harness, harness_config, last, running
+from tests.scenarios.test_subscriptions import subscribe
 
 __all__ = ["fleet"]  # the fixture
 

@@ -14,7 +14,7 @@ import pytest
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA_CHANNEL
-from tests.handlers.payloads import sign, slash_command
+from tests.scenarios.payloads import sign, slash_command
 from tests.security.serving import Served, start_serve, stop_serve
 
 pytestmark = pytest.mark.process

@@ -16,8 +16,8 @@ from bot.domain.accounts import Permissions, UpdateRule
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA, JIRA_CHANNEL
-from tests.handlers.conftest import Harness, harness_config, last
-from tests.handlers.payloads import BRUNO, block_actions, record_event, sign_truto
+from tests.scenarios.conftest import Harness, harness_config, last
+from tests.scenarios.payloads import BRUNO, block_actions, record_event, sign_truto
 from tests.security.conftest import served
 
 READ_ONLY = "C0READONLY"
@@ -132,7 +132,7 @@ async def test_deeply_nested_signed_json_is_refused_before_any_parser_recurses(
     import logging
     from urllib.parse import urlencode
 
-    from tests.handlers.payloads import sign
+    from tests.scenarios.payloads import sign
     from tests.security.test_unsigned import quiet
 
     caplog.set_level(logging.DEBUG)

@@ -14,8 +14,8 @@ import pytest
 from blocks import ids
 from tests.conftest import JIRA_CHANNEL
 from tests.fleet import event
-from tests.handlers.conftest import Harness
-from tests.handlers.payloads import block_actions, block_suggestion, form, message_action, view_submission
+from tests.scenarios.conftest import Harness
+from tests.scenarios.payloads import block_actions, block_suggestion, form, message_action, view_submission
 
 ODD_VALUES: tuple[Any, ...] = (None, 7, "text", [], {}, [None], {"x": None})
 ACTION_IDS = (

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import text
 
 from tests.fleet import ACME, fleet, install
-from tests.handlers.conftest import Harness
+from tests.scenarios.conftest import Harness
 
 __all__ = ["fleet"]  # the fixture
 

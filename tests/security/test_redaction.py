@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.handlers.conftest import Harness
+from tests.scenarios.conftest import Harness
 
 SECRETS = ("sk_live_4eC39HqLyjWDarjtT1zdp7dc", "sandbox-token-9f8e7d", "hunter2", "YWRtaW46aHVudGVyMg==")
 NOISY = {

@@ -11,8 +11,8 @@ from typing import Any
 from bot.store.queue import Job
 from handlers.kit.job_queue import account_share
 from tests.fleet import ACME, ADMIN, GLOBEX, connect, fleet, install, slash
-from tests.handlers.conftest import Harness, last
-from tests.handlers.payloads import block_actions, record_event
+from tests.scenarios.conftest import Harness, last
+from tests.scenarios.payloads import block_actions, record_event
 
 __all__ = ["fleet"]  # the fixture
 
@@ -89,8 +89,8 @@ def test_each_workspace_has_a_share_of_its_own() -> None:
 
 
 async def test_an_edit_form_opened_in_one_workspace_cannot_be_submitted_from_another(fleet: Harness) -> None:
-    from tests.handlers.payloads import view_submission
-    from tests.handlers.test_views import option, unchanged_state
+    from tests.scenarios.payloads import view_submission
+    from tests.scenarios.test_views import option, unchanged_state
 
     acme_jira, _ = await two_jira_workspaces(fleet)
     await fleet.post(slash(ACME, "edit PROJ-42", fleet.slack.response_url()), FORM)
@@ -149,7 +149,7 @@ async def test_connection_events_unsigned_or_for_another_workspaces_account_chan
     import json
     import time as clock
 
-    from tests.handlers.payloads import sign_truto
+    from tests.scenarios.payloads import sign_truto
 
     acme_jira, _ = await two_jira_workspaces(fleet)
     body = json.dumps(

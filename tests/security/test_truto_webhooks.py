@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from tests.handlers.conftest import Harness
-from tests.handlers.payloads import record_event, sign_truto
+from tests.scenarios.conftest import Harness
+from tests.scenarios.payloads import record_event, sign_truto
 from tests.security.conftest import bot_keys, nothing_happened
 from tests.security.test_unsigned import quiet
 

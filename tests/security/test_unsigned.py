@@ -9,8 +9,8 @@ import time
 import pytest
 
 from tests.conftest import JIRA_CHANNEL
-from tests.handlers.conftest import Harness
-from tests.handlers.payloads import SIGNING_SECRET, block_actions, form, sign, slash_command
+from tests.scenarios.conftest import Harness
+from tests.scenarios.payloads import SIGNING_SECRET, block_actions, form, sign, slash_command
 from tests.security.conftest import Attacker, bot_keys, nothing_happened
 
 

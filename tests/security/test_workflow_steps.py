@@ -13,9 +13,9 @@ from bot.domain.accounts import Permissions, UpdateRule
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA
-from tests.handlers.conftest import Harness, harness_config, running
-from tests.handlers.payloads import SIGNING_SECRET, sign
-from tests.handlers.test_workflow_steps import executed
+from tests.scenarios.conftest import Harness, harness_config, running
+from tests.scenarios.payloads import SIGNING_SECRET, sign
+from tests.scenarios.test_workflow_steps import executed
 from tests.security.conftest import bot_keys, nothing_happened
 
 

@@ -6,8 +6,8 @@ import copy
 from typing import Any
 
 from tests.conftest import JIRA_CHANNEL
-from tests.handlers.conftest import Harness, last
-from tests.handlers.payloads import block_actions, view_submission
+from tests.scenarios.conftest import Harness, last
+from tests.scenarios.payloads import block_actions, view_submission
 
 
 def unchanged_state(view: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from tests.handlers.conftest import Harness, last
+from tests.scenarios.conftest import Harness, last
 
 
 def home_opened(user: str = "U0ANA", tab: str = "home") -> dict[str, Any]:

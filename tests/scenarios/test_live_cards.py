@@ -14,8 +14,8 @@ import pytest
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA_CHANNEL
-from tests.handlers.conftest import Harness, harness_config, last, running
-from tests.handlers.payloads import WEBHOOK_SECRET, link_shared, record_event
+from tests.scenarios.conftest import Harness, harness_config, last, running
+from tests.scenarios.payloads import WEBHOOK_SECRET, link_shared, record_event
 from tests.security.conftest import served
 
 DONE = {"id": "js4", "name": "Done"}

@@ -7,8 +7,8 @@ from typing import Any
 
 from blocks import ids
 from tests.fleet import ACME, ADMIN, connect, event, fleet, install, slash
-from tests.handlers.conftest import Harness, last
-from tests.handlers.payloads import block_actions, view_submission
+from tests.scenarios.conftest import Harness, last
+from tests.scenarios.payloads import block_actions, view_submission
 
 __all__ = ["fleet"]  # the fixture
 
@@ -157,7 +157,7 @@ async def test_only_an_admin_opens_or_saves_the_settings(fleet: Harness) -> None
 
 
 async def test_reactions_and_workflow_steps_are_set_from_home(fleet: Harness) -> None:
-    from tests.handlers.test_workflow_steps import executed
+    from tests.scenarios.test_workflow_steps import executed
 
     await install(fleet, ACME)
     jira = await connect(fleet, ACME, "jira")

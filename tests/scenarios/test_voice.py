@@ -3,7 +3,7 @@ and a cause is the true one. Exact words, over signed requests."""
 
 from __future__ import annotations
 
-from tests.handlers.conftest import Harness, last
+from tests.scenarios.conftest import Harness, last
 
 
 def said(harness: Harness) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA_CHANNEL
-from tests.handlers.conftest import Harness, harness_config, last, running
-from tests.handlers.payloads import link_shared, message_action
+from tests.scenarios.conftest import Harness, harness_config, last, running
+from tests.scenarios.payloads import link_shared, message_action
 
 LINEAR_URL = "https://linear.app/acme/issue/ENG-7"
 

@@ -4,8 +4,8 @@ the exact request, once under retries, refused before any call where the tool ta
 from __future__ import annotations
 
 from tests.conftest import JIRA_CHANNEL, LINEAR_CHANNEL
-from tests.handlers import payloads
-from tests.handlers.conftest import Harness, last
+from tests.scenarios import payloads
+from tests.scenarios.conftest import Harness, last
 
 
 def comments_sent(harness: Harness) -> list[object]:

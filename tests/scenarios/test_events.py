@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.conftest import JIRA_CHANNEL
-from tests.handlers.conftest import Harness, last
-from tests.handlers.payloads import link_shared
+from tests.scenarios.conftest import Harness, last
+from tests.scenarios.payloads import link_shared
 
 URL = "https://acme.atlassian.net/browse/PROJ-42"
 

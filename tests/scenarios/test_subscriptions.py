@@ -12,8 +12,8 @@ import pytest
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import Call, FakeSlack
 from tests.conftest import JIRA_CHANNEL
-from tests.handlers.conftest import Harness, harness_config, last, running
-from tests.handlers.payloads import record_event
+from tests.scenarios.conftest import Harness, harness_config, last, running
+from tests.scenarios.payloads import record_event
 
 OTHER = "C0OTHER"  # routed to Jira by default too
 HIGHEST = {"id": "jp1", "name": "Highest"}
@@ -197,7 +197,7 @@ async def test_subscribe_help_explains_the_filters(subs: Harness) -> None:
 
 async def test_subscribe_alone_opens_a_form_that_subscribes_the_channel(subs: Harness) -> None:
     from blocks import ids
-    from tests.handlers.payloads import view_submission
+    from tests.scenarios.payloads import view_submission
 
     await subs.command("subscribe")
     [opened] = subs.calls("views.open")
@@ -307,8 +307,8 @@ async def test_another_account_by_name_and_who_may_manage_subscriptions(
 
 async def test_the_home_tab_lists_adds_and_removes_subscriptions(subs: Harness) -> None:
     from blocks import ids
-    from tests.handlers.payloads import block_actions, view_submission
-    from tests.handlers.test_home import home_opened
+    from tests.scenarios.payloads import block_actions, view_submission
+    from tests.scenarios.test_home import home_opened
 
     await subscribe(subs, "priority=High")
     subs.reset_counts()

@@ -13,7 +13,7 @@ import pytest
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA, JIRA_CHANNEL
-from tests.handlers.conftest import Harness, harness_config, running
+from tests.scenarios.conftest import Harness, harness_config, running
 
 TS = "1732770000.000300"
 
@@ -115,7 +115,7 @@ async def test_a_reaction_on_a_reply_in_a_thread_finds_the_reply(reacting: Harne
 
 
 async def test_a_reaction_on_a_ticket_card_updates_that_card(reacting: Harness) -> None:
-    from tests.handlers.payloads import record_event
+    from tests.scenarios.payloads import record_event
 
     await reacting.command("PROJ-42 priority=high")
     posted = reacting.calls("chat.postMessage")[-1]

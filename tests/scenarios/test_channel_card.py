@@ -11,8 +11,8 @@ import pytest
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA, JIRA_CHANNEL, LINEAR_CHANNEL
-from tests.handlers.conftest import Harness, harness_config, last, running
-from tests.handlers.payloads import block_actions, record_event
+from tests.scenarios.conftest import Harness, harness_config, last, running
+from tests.scenarios.payloads import block_actions, record_event
 
 
 @pytest.fixture

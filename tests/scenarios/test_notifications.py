@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.sandbox.fake_slack import Call
-from tests.handlers.conftest import Harness, last
-from tests.handlers.payloads import record_event
+from tests.scenarios.conftest import Harness, last
+from tests.scenarios.payloads import record_event
 
 ANA_IN_JIRA = {"id": "ju0001", "name": "Ana Lima"}
 IN_REVIEW = {"id": "js3", "name": "In Review"}
@@ -98,8 +98,8 @@ async def test_notify_takes_on_or_off(harness: Harness) -> None:
 
 
 async def test_the_home_tab_turns_them_on_and_off(harness: Harness) -> None:
-    from tests.handlers.payloads import block_actions
-    from tests.handlers.test_home import home_opened
+    from tests.scenarios.payloads import block_actions
+    from tests.scenarios.test_home import home_opened
 
     await harness.event(home_opened("U0ANA"))
     view = last(harness.calls("views.publish"))["view"]

@@ -15,7 +15,7 @@ from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from bot.store import keys
 from tests.conftest import JIRA
-from tests.handlers.conftest import Harness, harness_config, running
+from tests.scenarios.conftest import Harness, harness_config, running
 
 
 def executed(step: str, inputs: dict[str, Any], execution: str | None = None) -> dict[str, Any]:

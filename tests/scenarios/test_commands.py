@@ -6,8 +6,8 @@ from typing import Any
 
 from blocks.messages import notice_blocks
 from tests.conftest import JIRA_CHANNEL, LINEAR_CHANNEL
-from tests.handlers.conftest import Harness, last
-from tests.handlers.payloads import SIGNING_SECRET, sign, slash_command
+from tests.scenarios.conftest import Harness, last
+from tests.scenarios.payloads import SIGNING_SECRET, sign, slash_command
 
 
 def texts(blocks: list[dict[str, Any]]) -> str:

@@ -14,11 +14,11 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.store import keys
 from handlers.kit import texts
 from tests.conftest import JIRA_CHANNEL
-from tests.handlers import payloads
-from tests.handlers.conftest import Harness, harness_config, last, running
-from tests.handlers.payloads import block_suggestion
-from tests.handlers.test_commands import texts as block_texts
-from tests.handlers.test_views import open_form
+from tests.scenarios import payloads
+from tests.scenarios.conftest import Harness, harness_config, last, running
+from tests.scenarios.payloads import block_suggestion
+from tests.scenarios.test_commands import texts as block_texts
+from tests.scenarios.test_views import open_form
 
 FORM = "application/x-www-form-urlencoded"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import JIRA_CHANNEL
-from tests.handlers.conftest import Harness, last
-from tests.handlers.payloads import ANA, BRUNO, block_actions
+from tests.scenarios.conftest import Harness, last
+from tests.scenarios.payloads import ANA, BRUNO, block_actions
 
 
 async def updated_card(harness: Harness, text: str) -> list[dict[str, Any]]:

@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from tests.conftest import JIRA_CHANNEL
-from tests.handlers.conftest import Harness, last
-from tests.handlers.payloads import ANA, block_actions
+from tests.scenarios.conftest import Harness, last
+from tests.scenarios.payloads import ANA, block_actions
 
 
 async def show_card(harness: Harness, ref: str = "PROJ-42") -> list[dict[str, Any]]:
@@ -104,8 +104,8 @@ async def test_open_button_is_acknowledged_and_does_nothing_else(harness: Harnes
 
 
 async def test_slack_rate_limit_on_post_message_is_retried(harness: Harness) -> None:
-    from tests.handlers.payloads import view_submission
-    from tests.handlers.test_views import open_form, option, unchanged_state
+    from tests.scenarios.payloads import view_submission
+    from tests.scenarios.test_views import open_form, option, unchanged_state
 
     view = await open_form(harness)
     values = unchanged_state(view)

@@ -7,8 +7,8 @@ from typing import Any
 
 from bot.store import keys
 from tests.conftest import JIRA_CHANNEL
-from tests.handlers.conftest import Harness, last
-from tests.handlers.payloads import block_actions
+from tests.scenarios.conftest import Harness, last
+from tests.scenarios.payloads import block_actions
 
 
 async def preview(harness: Harness, text: str) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from bot.store import keys
 from handlers.kit.surface import guarded
-from tests.handlers.conftest import Harness, harness_config, running
-from tests.handlers.payloads import SIGNING_SECRET
+from tests.scenarios.conftest import Harness, harness_config, running
+from tests.scenarios.payloads import SIGNING_SECRET
 
 
 def sample(text: str, name: str, **labels: str) -> float:
@@ -131,7 +131,7 @@ async def test_logs_are_json_lines_with_request_fields_and_no_secrets(
 
 
 async def test_a_workflow_steps_token_never_reaches_the_logs(harness: Harness, json_log: io.StringIO) -> None:
-    from tests.handlers.test_workflow_steps import executed
+    from tests.scenarios.test_workflow_steps import executed
 
     envelope = executed("get_ticket", {"ticket": "PROJ-42"})
     await harness.event(envelope)

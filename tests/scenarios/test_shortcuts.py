@@ -8,8 +8,8 @@ from bot.domain.accounts import Permissions, UpdateRule
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA, JIRA_CHANNEL, LINEAR
-from tests.handlers.conftest import Harness, harness_config, last, running
-from tests.handlers.payloads import message_action, view_submission
+from tests.scenarios.conftest import Harness, harness_config, last, running
+from tests.scenarios.payloads import message_action, view_submission
 
 
 async def run_shortcut(harness: Harness, message: dict[str, Any]) -> None:

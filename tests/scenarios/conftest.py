@@ -21,7 +21,7 @@ from bot.sandbox.fake_slack import Call, FakeSlack
 from handlers.app import SlackBot, build_bot
 from tests.blocks.limits import check_blocks, check_view
 from tests.conftest import JIRA, JIRA_CHANNEL, LINEAR, LINEAR_CHANNEL
-from tests.handlers import payloads
+from tests.scenarios import payloads
 
 
 @dataclass

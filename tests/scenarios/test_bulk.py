@@ -13,8 +13,8 @@ from bot.domain.accounts import Account, Permissions, UpdateRule
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA, JIRA_CHANNEL
-from tests.handlers.conftest import Harness, harness_config, last, running
-from tests.handlers.payloads import ANA, BRUNO, block_actions, sign, slash_command
+from tests.scenarios.conftest import Harness, harness_config, last, running
+from tests.scenarios.payloads import ANA, BRUNO, block_actions, sign, slash_command
 
 HIGH = {"priority": {"id": "jp2", "name": "High"}}
 

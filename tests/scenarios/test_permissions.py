@@ -11,8 +11,8 @@ from bot.domain.accounts import Permissions, UpdateRule
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA, JIRA_CHANNEL
-from tests.handlers.conftest import Harness, harness_config, last, running
-from tests.handlers.payloads import ANA, BRUNO, block_actions, message_action, view_submission
+from tests.scenarios.conftest import Harness, harness_config, last, running
+from tests.scenarios.payloads import ANA, BRUNO, block_actions, message_action, view_submission
 
 READ_ONLY = "C0READONLY"
 

@@ -31,7 +31,7 @@ from tests.fleet import (
     running_fleet,
     slash,
 )
-from tests.handlers.conftest import Harness
+from tests.scenarios.conftest import Harness
 
 __all__ = ["fleet"]  # the fixture
 
@@ -248,7 +248,7 @@ async def test_someone_who_is_not_an_admin_is_told_who_can_connect(fleet: Harnes
 
 
 async def test_an_update_is_acked_without_bolt_for_an_installed_workspace_only(fleet: Harness) -> None:
-    from tests.handlers.test_fast_ack import bolt_dispatches
+    from tests.scenarios.test_fast_ack import bolt_dispatches
 
     await install(fleet, ACME)
     jira = await connect(fleet, ACME, "jira")
@@ -309,7 +309,7 @@ async def test_a_change_in_one_process_reaches_the_others_at_once(
 
 
 async def test_a_workflow_step_runs_with_its_own_workspaces_account_and_token(fleet: Harness) -> None:
-    from tests.handlers.test_workflow_steps import executed
+    from tests.scenarios.test_workflow_steps import executed
 
     for team in (ACME, GLOBEX):
         await install(fleet, team)

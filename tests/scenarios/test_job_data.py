@@ -7,7 +7,7 @@ import redis.asyncio as aioredis
 
 from bot.store import keys
 from tests.conftest import JIRA_CHANNEL, LINEAR_CHANNEL
-from tests.handlers.conftest import Harness, last
+from tests.scenarios.conftest import Harness, last
 
 
 async def test_a_command_job_runs_on_the_account_it_names_not_the_channels(harness: Harness) -> None:

@@ -12,9 +12,9 @@ from bot.domain.accounts import Permissions
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA, LINEAR_CHANNEL
-from tests.handlers.conftest import Harness, harness_config, last, running
-from tests.handlers.payloads import block_suggestion, view_submission
-from tests.handlers.test_views import open_form, option, unchanged_state
+from tests.scenarios.conftest import Harness, harness_config, last, running
+from tests.scenarios.payloads import block_suggestion, view_submission
+from tests.scenarios.test_views import open_form, option, unchanged_state
 
 SHOWN = ("story_points", "Components", "reviewed", "release_date", "deployed_at", "reviewer", "sprint")
 

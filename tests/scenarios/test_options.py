@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.handlers.conftest import Harness
-from tests.handlers.payloads import block_suggestion
-from tests.handlers.test_views import open_form
+from tests.scenarios.conftest import Harness
+from tests.scenarios.payloads import block_suggestion
+from tests.scenarios.test_views import open_form
 
 
 async def suggest(harness: Harness, view: dict[str, Any], block_id: str, value: str) -> list[dict[str, Any]]:
