@@ -19,7 +19,7 @@ LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 def _map_paths() -> set[str]:
     """Every path the README's map names: a tree by indentation, two spaces a level; a line
     may name two modules ("batch.py, cards.py")."""
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "architecture.md").read_text()
     built = readme.split("## How it is built", 1)[1].split("### Dependencies", 1)[0]
     tree = built.split("```\n", 1)[1].split("```", 1)[0]
     parents: list[str] = []

@@ -124,7 +124,7 @@ def test_kubernetes_service_and_autoscaler() -> None:
 
 
 def test_readme_documents_every_setting_and_yaml_key() -> None:
-    readme = (ROOT / "README.md").read_text()
+    readme = "\n".join(p.read_text() for p in (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))))
     for name in env_names():
         assert f"`{name}`" in readme or f"{name}`" in readme, name
     documented = set(re.findall(r"`((?:accounts\.<name>\.|channels\.|default_account)[^`]*)`", readme))

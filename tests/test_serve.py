@@ -16,8 +16,8 @@ import pytest
 
 from bot.sandbox import SANDBOX_TOKEN, SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
-from tests.scenarios.payloads import SIGNING_SECRET, sign, slash_command
 from tests.redis_server import free_port
+from tests.scenarios.payloads import SIGNING_SECRET, sign, slash_command
 
 pytestmark = pytest.mark.process
 

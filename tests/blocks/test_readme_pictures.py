@@ -18,7 +18,7 @@ from bot.domain.models import Change, Ticket
 from tests.blocks.limits import check_blocks
 from tests.blocks.rendered import as_text
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+README = (Path(__file__).resolve().parents[2] / "docs" / "usage.md").read_text()
 NAMES = {"U0ANA": "ana", "C0ENG": "eng", "C0SUPPORT": "support"}
 TICKET = Ticket.model_validate(
     {

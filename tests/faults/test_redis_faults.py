@@ -11,9 +11,9 @@ import pytest
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import JIRA_CHANNEL
+from tests.redis_server import RedisProcess, free_port
 from tests.scenarios.conftest import harness_config, last, running
 from tests.scenarios.payloads import slash_command
-from tests.redis_server import RedisProcess, free_port
 
 
 async def test_redis_down_at_start_up(

@@ -15,8 +15,8 @@ import pytest
 
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
-from tests.scenarios.payloads import sign, slash_command
 from tests.redis_server import RedisProcess, free_port
+from tests.scenarios.payloads import sign, slash_command
 from tests.test_serve import bot_env, wait_until
 
 pytestmark = pytest.mark.process

@@ -21,8 +21,8 @@ from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from bot.slack.http_server import serve_options
 from handlers.app import build_bot
-from tests.scenarios.conftest import Harness, harness_config
 from tests.redis_server import free_port
+from tests.scenarios.conftest import Harness, harness_config
 
 
 class Attacker:

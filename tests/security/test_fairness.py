@@ -14,8 +14,8 @@ from bot.store.queue import Job, JobQueue, QueueFull, Worker
 from bot.truto.errors import RateLimited
 from bot.truto.ratelimit import MemoryRateLimiter
 from handlers.kit.job_queue import BUSY
-from tests.scenarios.conftest import harness_config, running
 from tests.redis_server import free_port
+from tests.scenarios.conftest import harness_config, running
 
 
 async def test_a_flood_for_one_account_leaves_room_for_another() -> None:

@@ -17,9 +17,9 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.store import ack_budget, keys
 from bot.store.queue import Job, JobQueue, Worker
 from tests.conftest import JIRA_CHANNEL
+from tests.redis_server import RedisProcess
 from tests.scenarios.conftest import harness_config
 from tests.scenarios.payloads import sign, slash_command
-from tests.redis_server import RedisProcess
 from tests.security.conftest import served
 
 pytestmark = pytest.mark.process
