@@ -71,7 +71,7 @@ async def note_written(deps: SlackDeps, data: JobData, result: UpdateResult) -> 
     await subscribers.note_own_update(deps, result.account, result.before, await notify_people.anyone(deps))
 
 
-async def deliver(deps: SlackDeps, client: AsyncWebClient, data: JobData, result: UpdateResult) -> None:
+async def deliver_card(deps: SlackDeps, client: AsyncWebClient, data: JobData, result: UpdateResult) -> None:
     style = channel_card(deps, result.account)
     replacing = data.reply == "replace" and data.response_url
     # The channel sees the account's style; a card clicked is replaced by a card (an Undo

@@ -73,7 +73,7 @@ def _mentions(description: str, item: dict[str, Any]) -> bool:
     return any(mark.casefold() in text for mark in marks if len(mark) > 2)
 
 
-async def deliver(
+async def notify_people(
     deps: SlackDeps, client: AsyncWebClient, account: Account, before: Ticket | None, ticket: Ticket
 ) -> None:
     """DM each person who turned notifications on and whom this change concerns."""

@@ -32,7 +32,7 @@ from bot.store.cache import LockBusy
 from bot.store.queue import MAX_DELIVERIES, Handler, Job, NotForThisWorker, RunAgainLater
 from bot.truto.client import BULK
 from handlers.jobs import bulk, bulk_progress, steps, ticket_changed
-from handlers.jobs.delivery import deliver, tell
+from handlers.jobs.delivery import deliver_card, tell
 from handlers.kit import texts
 from handlers.kit.deps import SlackDeps
 from handlers.kit.failures import failure_of
@@ -209,7 +209,7 @@ async def _run_update(
         return
     if noted and data.response_url:
         await to_response_url(data.response_url, {"delete_original": True})  # the queued note
-    await deliver(deps, client, data, result)
+    await deliver_card(deps, client, data, result)
 
 
 async def _run_comment(

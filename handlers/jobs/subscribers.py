@@ -82,7 +82,7 @@ async def remembered(
     return before
 
 
-async def deliver(
+async def tell_subscribers(
     deps: SlackDeps,
     client: AsyncWebClient,
     data: JobData,

@@ -124,7 +124,7 @@ async def refresh(deps: SlackDeps, client: AsyncWebClient, data: JobData, accoun
             await _mark_deleted(deps, client, account, data.ticket, cards)
         if subscribed:
             before = await subscribers.remembered(deps, account, data.ticket, None)
-            await subscribers.deliver(deps, client, data, account, None, before)
+            await subscribers.tell_subscribers(deps, client, data, account, None, before)
         return
     try:
         ticket = await deps.service.fetch_ticket(account, TicketRef(data.ticket))
@@ -136,9 +136,9 @@ async def refresh(deps: SlackDeps, client: AsyncWebClient, data: JobData, accoun
     if subscribed or notifying:
         before = await subscribers.remembered(deps, account, ticket.id, ticket)
         if subscribed:
-            await subscribers.deliver(deps, client, data, account, ticket, before)
+            await subscribers.tell_subscribers(deps, client, data, account, ticket, before)
         if notifying:
-            await notify_people.deliver(deps, client, account, before, ticket)
+            await notify_people.notify_people(deps, client, account, before, ticket)
 
 
 async def _refresh_cards(
