@@ -101,6 +101,7 @@ SETTINGS_LOCKED = "settings_locked"
 SETTINGS_CHANNEL_CARD = "settings_channel_card"
 SETTINGS_REACTIONS = "settings_reactions"
 SETTINGS_GUESTS = "settings_guests"
+SETTINGS_IDENTITY = "settings_identity"
 SETTINGS_WORKFLOW_STEPS = "settings_workflow_steps"
 SETTINGS_VALUE = "value"  # every settings input's action_id
 NOTIFY_TOGGLE = "toggle_notifications"  # the Home tab's personal notifications button

@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from blocks import ids
-from blocks.modal import option
+from blocks.modal import option, plain
 from blocks.text import escape, truncate
 from bot.domain.models import Change, Ticket
 
@@ -283,3 +283,12 @@ def comment_view(metadata: str, ticket: str, text: str, tool: str) -> dict[str, 
             },
         ],
     }
+
+
+def connect_blocks(text: str, label: str, url: str) -> list[Block]:
+    """A private answer with one button that opens a connect page."""
+    button = {"type": "button", "text": plain(label, 75), "url": url, "style": "primary"}
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(escape(text), 3000)}},
+        {"type": "actions", "elements": [button]},
+    ]

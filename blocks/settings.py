@@ -21,6 +21,11 @@ STEP_CHOICES = (
     ("any", "Also as the workflow where updates are limited to people"),
     ("off", "Never: steps are turned off"),
 )
+IDENTITY_CHOICES = (
+    ("personal-preferred", "Each person's own account where they connected one, else the workspace's"),
+    ("shared", "Always the workspace's account (people cannot connect their own)"),
+    ("personal-required", "Only each person's own account: connect it before changing anything"),
+)
 GUEST_CHOICES = (
     ("members", "Members only (not guests, not people from other organisations)"),
     ("guests", "Guests and people from other organisations too"),
@@ -143,6 +148,14 @@ def settings_view(
             ids.SETTINGS_WORKFLOW_STEPS,
             "Workflow Builder steps update tickets",
             _choice(STEP_CHOICES, settings.workflow_steps),
+        )
+    )
+    blocks.append(
+        _input(
+            ids.SETTINGS_IDENTITY,
+            "Changes are made in the tool as",
+            _choice(IDENTITY_CHOICES, settings.identity),
+            "With people's own accounts, the tool records who changed what and its permissions apply.",
         )
     )
     blocks.append(

@@ -29,6 +29,7 @@ from bot.store.quota import UserQuota
 from bot.store.sql.cipher import WRONG_KEY, CipherError, TokenCipher
 from bot.store.sql.database import Database, database_url, unusable
 from bot.store.sql.installations import SealedInstallationStore, oauth_state_store
+from bot.store.sql.personal_connections import PersonalConnections
 from bot.store.sql.settings_store import SettingsStore
 from bot.store.sql.team_accounts import TeamAccounts
 from handlers.ingress.connections import Connections
@@ -124,6 +125,7 @@ def build_distributed(config: AppConfig, deps: SlackDeps, client: AsyncWebClient
             token_rotation_expiration_minutes=settings.slack_token_rotation_minutes,
         ),
     )
+    deps.personal = PersonalConnections(database)
     tenancy = Tenancy(deps, workspaces, client)
     connections = Connections(tenancy)
     deps.onboarding = connections

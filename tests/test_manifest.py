@@ -69,6 +69,7 @@ def test_unfurls_and_scopes(manifest: dict[str, Any]) -> None:
         "reaction_added",
         "app_uninstalled",
         "tokens_revoked",
+        "user_change",  # a person deactivated: their own connection forgotten
         "function_executed",
     ]
     assert manifest["oauth_config"]["redirect_urls"] == ["https://ticketbot.example.com/slack/oauth_redirect"]

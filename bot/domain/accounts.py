@@ -71,6 +71,9 @@ def checked_reactions(reactions: dict[str, str]) -> dict[str, str]:
 
 
 WorkflowSteps = Literal["person", "any", "off"]
+# Who acts on the tool: a person's own connection where they have one (else the workspace's),
+# always the workspace's, or only a person's own (nothing is sent for someone without one).
+Identity = Literal["personal-preferred", "shared", "personal-required"]
 
 
 class UpdateRule(BaseModel):
@@ -177,6 +180,10 @@ class Account(BaseModel):
     # Project prefixes of this tool's keys (PROJ in PROJ-42): the message shortcut counts a bare
     # key only with one of them, or one of the account's collections (URLs always count).
     key_prefixes: tuple[str, ...] = ()
+    # Distributed mode (the Home tab's settings): who acts on the tool, see `Identity`.
+    identity: Identity = "personal-preferred"
+    # Set on the account a job runs through when it is a person's own connection: whose it is.
+    acting_as: str | None = None
 
     @field_validator("link_patterns")
     @classmethod

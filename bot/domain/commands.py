@@ -105,6 +105,13 @@ class NotifyCommand:
     on: bool
 
 
+@dataclass(frozen=True)
+class ConnectCommand:
+    """`/ticket connect` (your own account of the channel's tool) or `/ticket disconnect`."""
+
+    connect: bool
+
+
 Command = (
     UpdateCommand
     | ShowCommand
@@ -115,4 +122,5 @@ Command = (
     | UnsubscribeCommand
     | NotifyCommand
     | CommentCommand
+    | ConnectCommand
 )

@@ -23,6 +23,7 @@ from bot.domain.commands import (
     Assignment,
     Command,
     CommentCommand,
+    ConnectCommand,
     EditCommand,
     HelpCommand,
     NotifyCommand,
@@ -610,6 +611,16 @@ def parse(
         return HelpCommand()
     if verb == "comment":
         return _comment(text, scanner, patterns)
+    if verb in ("connect", "disconnect"):
+        rest = text[scanner.pos :].strip()
+        if rest:
+            raise ParseError(
+                f"{verb} takes nothing after it",
+                scanner.pos,
+                rest.split()[0],
+                "/ticket connect: your own account of this channel's tool; /ticket disconnect: remove it",
+            )
+        return ConnectCommand(verb == "connect")
     if verb == "notify":
         rest = text[scanner.pos :].strip().lower()
         if rest not in ("on", "off"):
@@ -693,7 +704,15 @@ def parse(
     return UpdateCommand(ref, tuple(assignments), preview=bool(previews), more=more)
 
 
-SUBSCRIPTION_VERBS = ("subscribe", "subscriptions", "unsubscribe", "notify", "comment")
+SUBSCRIPTION_VERBS = (
+    "subscribe",
+    "subscriptions",
+    "unsubscribe",
+    "notify",
+    "comment",
+    "connect",
+    "disconnect",
+)
 _QUOTES = {'"': '"', "“": "”", "'": "'"}
 
 
@@ -762,5 +781,6 @@ def _reject_non_ref(word: str, position: int, patterns: tuple[str, ...]) -> None
 
 _VERBS_HINT = (
     "commands: update <ticket> field=value …, show <ticket>, edit <ticket>, subscribe <filter>, "
-    f"subscriptions, unsubscribe <n>, notify on|off, comment <ticket> <text>, help; a ticket is {REF_FORMS}"
+    f"subscriptions, unsubscribe <n>, notify on|off, comment <ticket> <text>, connect, disconnect, help; "
+    f"a ticket is {REF_FORMS}"
 )

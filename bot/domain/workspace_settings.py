@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bot.domain.accounts import (
     DEFAULT_LOCKED_FIELDS,
     Account,
+    Identity,
     Permissions,
     UpdateRule,
     WorkflowSteps,
@@ -47,6 +48,7 @@ class WorkspaceSettings(BaseModel):
     reactions: dict[str, str] = Field(default_factory=dict)  # emoji → an update, for every tool
     workflow_steps: WorkflowSteps = "person"
     guests: bool = False  # guests and people from other organisations may change tickets
+    identity: Identity = "personal-preferred"  # who acts on the tool (people's own connections)
 
     @field_validator("reactions")
     @classmethod
@@ -98,6 +100,7 @@ class WorkspaceSettings(BaseModel):
                     "permissions": permissions,
                     "channel_card": self.channel_card,
                     "reactions": self.reactions,
+                    "identity": self.identity,
                 }
             )
             for name, account in accounts.items()

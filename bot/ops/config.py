@@ -380,6 +380,12 @@ def build_config(settings: Settings) -> AppConfig:
     if settings.truto_integrated_account_id:
         account_names.add(DEFAULT_ACCOUNT_NAME)
     problems += _check_references(raw, account_names)
+    problems += [
+        f"accounts.{name}.identity: personal-required needs people's own connections, which need "
+        "distributed mode (installed with Add to Slack); here use personal-preferred or shared"
+        for name, account in file_config.accounts.items()
+        if account.identity == "personal-required" or account.acting_as is not None
+    ]
     if problems:
         raise ConfigError("\n".join(f"TICKETBOT_CONFIG ({path}): {p}" for p in problems))
     accounts = {name: acc.model_copy(update={"name": name}) for name, acc in file_config.accounts.items()}

@@ -161,11 +161,22 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             return with_status(entry, outcome)
         ticket_id = request.path_params["ticket_id"]
         found = find_ticket(outcome, ticket_id)
-        if found is None:
+        readable = found is not None and outcome.may_access(found)
+        if found is None or (request.method == "GET" and not readable):
+            # A person's account that may not see the ticket is told it does not exist, as the
+            # trackers do (Jira answers 404 for an issue outside one's permissions).
             return with_status(entry, envelope(404, f"Ticket {ticket_id} not found"))
         if request.method == "GET":
             return with_status(entry, shaped(outcome, found, request))
-        return with_status(entry, patch(entry, outcome, found, request))
+        if not readable or outcome.read_only:
+            return with_status(
+                entry,
+                remote_refusal(outcome, 403, "permission", "you do not have permission to edit this issue"),
+            )
+        answer = patch(entry, outcome, found, request)
+        if outcome.acting_user is not None and answer.status_code < 300:
+            outcome.last_editors[str(found["id"])] = outcome.acting_user
+        return with_status(entry, answer)
 
     def patch(entry: Recorded, profile: Profile, found: Obj, request: Request) -> Response:
         if not profile.can_update:
@@ -351,6 +362,10 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             return with_status(
                 entry, envelope(404, f"Integrated account {request.path_params['account_id']} not found")
             )
+        if request.method == "DELETE":  # gone, and the platform says so to the webhooks
+            del state.profiles[found.integrated_account_id]
+            state.webhooks.emit_account("integrated_account:deleted", {"id": found.integrated_account_id})
+            return with_status(entry, Response(status_code=204))
         return with_status(entry, JSONResponse(found.account_record()))
 
     async def webhooks(request: Request) -> Response:
@@ -489,7 +504,7 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             Route("/unified/ticketing/{resource}/meta/{method}", meta, methods=["GET"]),
             Route("/unified/ticketing/{resource}", listing, methods=["GET"]),
             Route("/integrated-account", integrated_accounts, methods=["GET"]),
-            Route("/integrated-account/{account_id}", integrated_account, methods=["GET"]),
+            Route("/integrated-account/{account_id}", integrated_account, methods=["GET", "DELETE"]),
             Route("/integrated-account/{account_id}/capabilities", capabilities, methods=["GET"]),
             Route("/webhook", webhooks, methods=["GET", "POST"]),
             Route("/webhook/test", webhook_test, methods=["POST"]),

@@ -85,6 +85,12 @@ def connect_routes(state: Any, authorised: Any) -> list[Route]:
                 form = "<input type='hidden' name='profile' value=''>"
             else:
                 form = _choices()
+            if ":" in str(grant["tenant_id"] or ""):  # a person's own account
+                form += (
+                    "<p><label>Sign in as (username or email) <input name='user'></label></p>"
+                    "<p><label>Projects you may use (comma separated; empty: all) "
+                    "<input name='projects'></label></p>"
+                )
             return _page(
                 "Connect your tracker",
                 "<form method='post'>"
@@ -105,6 +111,8 @@ def connect_routes(state: Any, authorised: Any) -> list[Route]:
         chosen = by_name.get(str(submitted.get("profile", "")))
         if chosen is None:
             return _page("Pick a tool", "<p>Go back and pick one of the tools.</p>", 400)
+        if ":" in grant["tenant_id"]:  # `<team>:<user>`: a person's own account of the team's tool
+            return personal(grant["tenant_id"], chosen, submitted)
         profile = dataclasses.replace(
             chosen,
             integrated_account_id=f"{chosen.integrated_account_id}-{uuid.uuid4().hex[:8]}",
@@ -114,6 +122,49 @@ def connect_routes(state: Any, authorised: Any) -> list[Route]:
         state.webhooks.emit_account("integrated_account:created", payload(profile))
         state.webhooks.emit_account("integrated_account:active", payload(profile))
         return _page("Connected", f"<p>{html.escape(profile.tool)} is connected. Go back to Slack.</p>")
+
+    def personal(tenant: str, chosen: Profile, submitted: dict[str, str]) -> Response:
+        """A person signs in to the tool the workspace uses: their account shares its tickets,
+        acts as the user they sign in as, and sees the projects they may (all when none given)."""
+        team = tenant.split(":", 1)[0]
+        shared = next(
+            (
+                p
+                for p in state.profiles.values()
+                if p.name == chosen.name and p.tenant_id == team and p.acting_user is None
+            ),
+            state.profiles.get(chosen.integrated_account_id),
+        )
+        if shared is None:
+            return _page("Nothing to sign in to", "<p>The workspace has not connected this tool.</p>", 400)
+        wanted = str(submitted.get("user", "")).casefold()
+
+        def known_as(user: Obj) -> set[str]:
+            emails = {
+                str(e.get("email", "")).casefold() for e in user.get("emails") or [] if isinstance(e, dict)
+            }
+            return {str(user.get("username", "")).casefold(), *emails}
+
+        user = next((u for u in shared.lists.get("users", []) if wanted and wanted in known_as(u)), None)
+        if user is None:
+            return _page(
+                "Who are you?", "<p>Sign in as one of the tool's users (username or email).</p>", 400
+            )
+        projects = frozenset(p.strip() for p in str(submitted.get("projects", "")).split(",") if p.strip())
+        profile = dataclasses.replace(
+            shared,
+            integrated_account_id=f"{shared.name}-{uuid.uuid4().hex[:12]}",
+            tenant_id=tenant,
+            acting_user={"id": user["id"], "name": user.get("name") or user.get("username")},
+            projects=projects or None,
+            read_only=str(submitted.get("read_only", "")).lower() in ("1", "true", "on", "yes"),
+        )
+        state.profiles[profile.integrated_account_id] = profile
+        state.webhooks.emit_account("integrated_account:created", payload(profile))
+        state.webhooks.emit_account("integrated_account:active", payload(profile))
+        return _page(
+            "Connected", f"<p>You are signed in to {html.escape(profile.tool)}. Go back to Slack.</p>"
+        )
 
     async def account_events(request: Request) -> Response:
         body = await request.json()

@@ -123,6 +123,18 @@ class Profile:
     # or `ticket_id` (a string: one); the comments meta says which, and whether `author` is taken.
     comment_ticket_param: str = "ticket"
     comment_author: bool = True
+    # A person's own account (connected for `<team>:<user>`): who it signs in as, and the projects
+    # (key prefixes) it may read and change (None: all). It shares the tool's tickets with the
+    # workspace's account of the same tool, as a person's login shares the tracker.
+    acting_user: Obj | None = None
+    projects: frozenset[str] | None = None
+    read_only: bool = False  # may browse the projects, not edit them (the tool answers 403)
+    last_editors: dict[str, Obj] = field(default_factory=dict)  # ticket id → who changed it last
+
+    def may_access(self, ticket: Obj) -> bool:
+        key = str(ticket.get("number") or ticket.get("key") or ticket.get("id") or "")
+        return self.projects is None or key.split("-", 1)[0] in self.projects
+
     comments: dict[str, list[Obj]] = field(default_factory=dict)  # ticket id → comments created
 
     def capabilities(self, surface: str | None) -> Obj:
@@ -209,11 +221,12 @@ class Profile:
         `remote_data` and `truto_response_format=raw` carry)."""
         status = ticket.get("status")
         state = status.get("name") if isinstance(status, dict) else status
+        editor = self.last_editors.get(str(ticket.get("id")))
         if self.name == "jira":
-            return {
-                "key": ticket.get("number"),
-                "fields": {"summary": ticket.get("name"), "status": {"name": state}},
-            }
+            fields: Obj = {"summary": ticket.get("name"), "status": {"name": state}}
+            if editor is not None:  # who changed it last, as the tool records it
+                fields["updater"] = {"accountId": editor["id"], "displayName": editor["name"]}
+            return {"key": ticket.get("number"), "fields": fields}
         if self.name == "linear":
             return {"identifier": ticket.get("number"), "title": ticket.get("name"), "state": {"name": state}}
         return {"id": ticket.get("id"), "fields": {"System.Title": ticket.get("name"), "System.State": state}}

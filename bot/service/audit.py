@@ -44,7 +44,7 @@ def capped(data: dict[str, Any]) -> dict[str, Any]:
     changes = [{k: _short(v) for k, v in change.items()} for change in data.get("changes") or []]
     data["changes"] = changes
     dropped = 0
-    while changes and len(json.dumps(data, ensure_ascii=False).encode()) > MAX_RECORD_BYTES:
+    while changes and len(json.dumps(data).encode()) > MAX_RECORD_BYTES:  # as stored (ASCII)
         changes.pop()
         dropped += 1
         data["changes"] = [*changes, {"field": "…", "before": "", "after": f"+{dropped} more"}]
@@ -63,6 +63,7 @@ class AuditRecord:
     status: int = 200
     idempotency_key: str = ""
     tenant: str | None = None  # the workspace (distributed mode; "-" in one workspace)
+    via: str = "shared"  # "personal": through the person's own connection to the tool
 
     @classmethod
     def now(cls, **fields: Any) -> AuditRecord:

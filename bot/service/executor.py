@@ -50,6 +50,7 @@ class Executor:
                     ],
                     status=200,
                     idempotency_key=key,
+                    via="personal" if plan.account.acting_as else "shared",
                 )
             )
         return result

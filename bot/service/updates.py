@@ -43,6 +43,7 @@ class UpdateResult:
     idempotency_key: str
     before: Ticket | None = None
     targets: tuple[Target, ...] = ()
+    via: str = ""  # how it reached the tool: "as themselves in Jira", "via the team's Jira connection"
 
     def undo_body(self) -> dict[str, Any]:
         """The previous values of exactly the fields that changed, as an update body."""

@@ -303,6 +303,10 @@ class TrutoClient:
 
     # -- connecting accounts (connection-flow.md) ---------------------------------------
 
+    async def delete_integrated_account(self, integrated_account_id: str) -> None:
+        """`DELETE /integrated-account/{id}`: the connection removed in the unified API too."""
+        await self._request("DELETE", f"/integrated-account/{integrated_account_id}", [], "delete_account")
+
     async def create_link_token(
         self, *, tenant_id: str | None = None, integrated_account_id: str | None = None
     ) -> str:

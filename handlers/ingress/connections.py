@@ -29,6 +29,7 @@ from bot.domain.tenants import Connection
 from bot.domain.workspace_settings import WorkspaceSettings
 from bot.store import keys
 from bot.store.cache import Entry
+from bot.store.sql.personal_connections import PersonalConnection
 from bot.truto.errors import TrutoError
 from bot.truto.webhook_events import Delivery
 from handlers.kit.deps import SlackDeps
@@ -118,6 +119,9 @@ class Connections:
         account_id = _text(payload.get("id"), 128)
         if not account_id:
             return "ignored: no account"
+        tenant = _text(payload.get("tenant_id"), 64)
+        if ":" in tenant or (kind == "deleted" and await self._personal_of(account_id) is not None):
+            return await self._personal(kind, account_id, tenant, payload)
         stored = await self.workspaces.accounts.by_account(account_id)
         if kind == "deleted":
             if stored is None:
@@ -125,7 +129,6 @@ class Connections:
             await self.workspaces.accounts.remove(account_id)
             await self.workspaces.changed(stored.tenant_id)
             return "removed"
-        tenant = _text(payload.get("tenant_id"), 64)
         if not tenant or (stored is not None and stored.tenant_id != tenant):
             return "ignored: not this tenant's"
         client = await self.tenancy.client_for(tenant)
@@ -154,6 +157,71 @@ class Connections:
             await self._tell(client, connection, FAILURES[kind] + (f": {error}" if error else ""))
             return "told"
         return "ignored"
+
+    # -- people's own connections (`/ticket connect`) ----------------------------------------
+
+    async def personal_link(self, tenant: str, user: str) -> str:
+        """The connect page for `user`'s own account: its tenant id names the workspace and the
+        person (`<tenant>:<user>`), so the event that follows can only ever attach to them."""
+        token = await self.deps.core.client.create_link_token(tenant_id=f"{tenant}:{user}")
+        return self.connect_url(token)
+
+    async def _personal_of(self, account_id: str) -> PersonalConnection | None:
+        store = self.deps.personal
+        return await store.by_account(account_id) if store is not None else None
+
+    async def _personal(self, kind: str, account_id: str, tenant: str, payload: Mapping[str, Any]) -> str:
+        store = self.deps.personal
+        if store is None:
+            return "ignored"
+        stored = await store.by_account(account_id)
+        if kind == "deleted":
+            if stored is None:
+                return "ignored"
+            await store.remove(account_id)
+            return "removed"
+        workspace, _, user = tenant.partition(":")
+        if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user) or (
+            stored is not None and stored.tenant_id != workspace
+        ):
+            return "ignored: not this tenant's"
+        client = await self.tenancy.client_for(workspace)
+        deps = await self.tenancy.deps_for(workspace, client) if client is not None else None
+        if client is None or deps is None:
+            return "ignored: not installed"
+        integration = _text(_mapping(payload.get("integration")).get("name"), 80)
+        shared = await self._shared_of(workspace, integration)
+        if shared is None:
+            return "ignored: no account of that tool in the workspace"
+        tool = next(
+            (a.display_tool for a in deps.config.accounts.values() if a.integrated_account_id == shared),
+            integration,
+        )
+        if kind in ("active", "reactivated"):
+            await store.save(PersonalConnection(workspace, user, account_id, shared, integration))
+            said = f"Your {tool} account is connected; your updates now show as you in {tool}."
+            await self._dm(client, user, said)
+            return "connected"
+        if kind in FAILURES:
+            await store.set_status(account_id, kind)
+            reconnect = await self.reconnect_link(account_id)
+            blocks, text = connection_message(f"Your {tool} account", FAILURES[kind], reconnect)
+            await self._dm(client, user, text, blocks)
+            return "told"
+        return "ignored"
+
+    async def _shared_of(self, tenant: str, integration: str) -> str | None:
+        """The workspace's account of the same tool (by the unified API's integration name)."""
+        for connection in await self.workspaces.connections(tenant):
+            if connection.integration == integration and ":" not in connection.tenant_id:
+                return connection.integrated_account_id
+        return None
+
+    async def _dm(self, client: Any, user: str, text: str, blocks: list[Any] | None = None) -> None:
+        try:
+            await client.chat_postMessage(channel=user, text=text, **({"blocks": blocks} if blocks else {}))
+        except SlackApiError as exc:
+            log.warning("could not tell %s about their connection: %s", user, exc.response.get("error"))
 
     async def _republish(self, tenant: str, client: AsyncWebClient, user: str | None) -> None:
         """The connector's Home tab, now listing the tool."""

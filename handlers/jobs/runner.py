@@ -10,6 +10,7 @@ button that puts the same job (same Idempotency-Key) on the queue again.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
@@ -22,7 +23,7 @@ from blocks.messages import comment_message
 from bot.domain.accounts import Account
 from bot.domain.actors import Actor
 from bot.domain.commands import UpdateCommand
-from bot.domain.errors import NothingToChange, UserInputError
+from bot.domain.errors import NothingToChange, Refused, UserInputError
 from bot.domain.refs import TicketRef
 from bot.ops import patience
 from bot.ops.logs import bind
@@ -31,8 +32,10 @@ from bot.service.updates import UpdateResult
 from bot.store.cache import LockBusy
 from bot.store.queue import MAX_DELIVERIES, Handler, Job, NotForThisWorker, RunAgainLater
 from bot.truto.client import BULK
+from bot.truto.errors import Forbidden
 from handlers.jobs import bulk, bulk_progress, steps, ticket_changed
 from handlers.jobs.delivery import deliver_card, tell
+from handlers.jobs.identity import acting_account, as_whom
 from handlers.kit import texts
 from handlers.kit.deps import SlackDeps
 from handlers.kit.failures import failure_of
@@ -81,6 +84,19 @@ async def _run_fields(deps: SlackDeps, job: Job, data: JobData, account: Account
         idempotency_key=data.key,
         first_try=_first_try(job, data),
     )
+
+
+async def _theirs(account: Account, data: JobData, running: Awaitable[UpdateResult]) -> UpdateResult:
+    """The tool's refusal of a person's own account is theirs, not the bot's settings."""
+    try:
+        return await running
+    except Forbidden:
+        if account.acting_as is None:
+            raise
+        raise Refused(
+            f"{account.display_tool} does not let you change {data.ticket or 'this ticket'} "
+            "(your account lacks permission)"
+        ) from None
 
 
 def _loaded(deps: SlackDeps, job: Job) -> tuple[JobData, Account]:
@@ -132,7 +148,8 @@ async def _run_batch_item(
     bulk = BULK.set(True)
     try:
         try:
-            result = await _run_fields(deps, job, data, account)
+            account = await acting_account(deps, account, data.user)
+            result = await _theirs(account, data, _run_fields(deps, job, data, account))
         except NothingToChange as exc:  # someone set the same values since the batch was planned
             await bulk_progress.record(deps, client, data, "skipped", cause=str(exc))
         except Exception as exc:
@@ -197,9 +214,13 @@ async def _run_update(
         )
 
     run = _run_command if data.kind == "command" else _run_fields
+    shared = account
     try:
+        account = await acting_account(deps, account, data.user)
         with patience.patient(deps.config.settings.job_patience_seconds, queued_note):
-            result = await run(deps, job, data, account)
+            result = await _theirs(account, data, run(deps, job, data, account))
+        # Cards, subscriptions and Undo follow the workspace's account of the tool (its events).
+        result = dataclasses.replace(result, account=shared, via=as_whom(account))
     except Exception as exc:
         if await deps.jobs.complete(job):  # only the run that finishes the job tells
             await _tell_failure(deps, client, job, data, exc)
@@ -218,6 +239,7 @@ async def _run_comment(
     """A comment: posted once (its Idempotency-Key is the request's), then said where it was asked."""
     actor = Actor(slack_user_id=data.user, name=data.user_name)
     try:
+        account = await acting_account(deps, account, data.user)
         ticket, said = await add_comment(
             deps.service,
             account,

@@ -20,6 +20,7 @@ from bot.store.batches import BatchStore
 from bot.store.card_registry import CardRegistry, OwnWrites, RefreshMarks
 from bot.store.queue import JobQueue
 from bot.store.quota import UserQuota
+from bot.store.sql.personal_connections import PersonalConnections
 from handlers.kit.signed_values import PreviewToken, RetryToken, TicketButton, UndoToken, ViewMeta
 from handlers.kit.tokens import OneTimeStore
 
@@ -40,6 +41,9 @@ class Onboarding(Protocol):
     async def deps_for(self, tenant: str) -> SlackDeps | None:
         """The workspace's dependencies as they are now (after a change of its settings)."""
 
+    async def personal_link(self, tenant: str, user: str) -> str:
+        """The connect page for `user`'s own account of the workspace's tool."""
+
 
 @dataclass
 class SlackDeps:
@@ -51,6 +55,7 @@ class SlackDeps:
     unfurl_ttl: float = 60.0
     tenant: str | None = None  # distributed mode: the workspace (or Grid org) these deps serve
     onboarding: Onboarding | None = None  # distributed mode only
+    personal: PersonalConnections | None = None  # people's own connections (distributed mode)
     retry_ttl: float = 24 * 3600.0
 
     def __deepcopy__(self, memo: dict[int, Any]) -> SlackDeps:

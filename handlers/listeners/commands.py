@@ -8,11 +8,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
-from blocks.messages import HELP_EXAMPLES, help_blocks, tool_examples
+from blocks.messages import HELP_EXAMPLES, connect_blocks, help_blocks, tool_examples
 from blocks.text import sentence
 from bot.domain.commands import (
     Command,
     CommentCommand,
+    ConnectCommand,
     EditCommand,
     HelpCommand,
     NotifyCommand,
@@ -28,6 +29,7 @@ from bot.domain.fields import FIELDS, Kind
 from bot.domain.grammar import EVERYDAY, typed_name
 from bot.domain.subscriptions import FILTER_HINT
 from handlers.jobs import notify_people, ticket_changed
+from handlers.jobs.identity import acting_account, disconnect
 from handlers.kit import texts
 from handlers.kit.deps import SlackDeps, deps_of, idempotency_key
 from handlers.kit.edit_form import open_edit
@@ -137,7 +139,11 @@ async def run_ticket(
             why = ""
         await offer_preview(deps, respond, origin, note=why)
     elif isinstance(command, ShowCommand):
-        account, ticket = await deps.service.show(command.ref, channel)
+        account = deps.service.account_for_ref(command.ref, channel)
+        # Reads follow the reader: through their own account where they have one, so a ticket it
+        # may not see is answered as not found and nothing of it is shown.
+        reader = await acting_account(deps, account, body.get("user_id"))
+        ticket = await deps.service.fetch_ticket(reader, command.ref)
         message = await card_message(deps, account, ticket, shareable=True, channel=channel)
         await respond(response_type="ephemeral", replace_original=False, **message)
         # It follows its ticket while Slack lets the command's response_url replace it (30 minutes).
@@ -158,6 +164,51 @@ async def run_ticket(
         await subscriptions.unsubscribe(deps, respond, body, command.number)
     elif isinstance(command, NotifyCommand):
         await turn_notifications(deps, respond, body, command.on)
+    elif isinstance(command, ConnectCommand):
+        await _connect(deps, respond, body, channel, command.connect)
+
+
+async def _connect(
+    deps: SlackDeps, respond: AsyncRespond, body: dict[str, Any], channel: str | None, connect: bool
+) -> None:
+    """`/ticket connect`: a private link to connect your own account of the channel's tool;
+    `/ticket disconnect`: your own connections removed (in the unified API too)."""
+    user = str(body.get("user_id") or "")
+    account = deps.service.account_for(channel)
+    tool = account.display_tool
+    if deps.onboarding is None or deps.personal is None or deps.tenant is None:
+        await respond(response_type="ephemeral", text=texts.refusal(NOT_HERE))
+        return
+    if not connect:
+        gone = await disconnect(deps, user)
+        said = (
+            f"Your own {tool} account is disconnected"
+            if gone
+            else "You have no account of your own connected"
+        )
+        await respond(
+            response_type="ephemeral", text=f"{said}; changes go through the workspace's connection."
+        )
+        return
+    if account.identity == "shared":
+        await respond(
+            response_type="ephemeral",
+            text=texts.refusal(
+                f"this workspace makes every {tool} change through its own connection; an admin can let "
+                "people connect their own accounts (the Home tab's settings)"
+            ),
+        )
+        return
+    link = await deps.onboarding.personal_link(deps.tenant, user)
+    text = (
+        f"Connect your own {tool} account: your changes from Slack then show as you in {tool}, "
+        "with your permissions there."
+    )
+    await respond(
+        response_type="ephemeral",
+        text=text,
+        blocks=connect_blocks(text, f"Connect your own {tool} account", link),
+    )
 
 
 async def _help(deps: SlackDeps, respond: AsyncRespond, channel: str | None) -> None:
@@ -223,6 +274,12 @@ async def turn_notifications(deps: SlackDeps, respond: AsyncRespond, body: dict[
         else "Notifications are off. `/ticket notify on` turns them on again."
     )
     await respond(response_type="ephemeral", text=text)
+
+
+NOT_HERE = (
+    "people connect their own accounts where ticketbot is installed with Add to Slack (distributed "
+    "mode); here every change goes through the configured connection"
+)
 
 
 def register(app: AsyncApp) -> None:

@@ -34,7 +34,20 @@ def register(app: AsyncApp, tenancy: Tenancy) -> None:
         purged = await purge_accounts(redis, gone) + await purge_tenant(redis, tenant)
         purged += await forget_tenant(redis, tenant)  # its records in the audit trail
         await notify_people.store_of(tenancy.deps, tenant).forget_all()
+        if tenancy.deps.personal is not None:  # people's own connections go with the workspace
+            await tenancy.deps.personal.forget(tenant)
         log.info("%s uninstalled: %d accounts forgotten, %d cached keys purged", tenant, len(gone), purged)
 
+    async def person_deactivated(body: dict[str, Any], context: AsyncBoltContext) -> None:
+        """A person deactivated in Slack: their own connections to the tool are forgotten."""
+        user = (body.get("event") or {}).get("user")
+        tenant = context["deps"].tenant
+        if not isinstance(user, dict) or user.get("deleted") is not True or tenant is None:
+            return
+        if tenancy.deps.personal is not None and isinstance(user.get("id"), str):
+            gone = await tenancy.deps.personal.forget(tenant, user["id"])
+            log.info("%s deactivated in %s: %d own connections forgotten", user["id"], tenant, len(gone))
+
+    app.event("user_change")(ack=ack_only, lazy=[person_deactivated])
     app.event("app_uninstalled")(ack=ack_only, lazy=[uninstall])
     app.event("tokens_revoked")(ack=ack_only, lazy=[uninstall])

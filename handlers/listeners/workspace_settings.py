@@ -65,6 +65,7 @@ def _read(values: dict[str, dict[str, Any]], accounts: list[str]) -> tuple[dict[
     card = (values.get(ids.SETTINGS_CHANNEL_CARD, {}).get("selected_option") or {}).get("value")
     steps = (values.get(ids.SETTINGS_WORKFLOW_STEPS, {}).get("selected_option") or {}).get("value")
     guests = (values.get(ids.SETTINGS_GUESTS, {}).get("selected_option") or {}).get("value")
+    identity = (values.get(ids.SETTINGS_IDENTITY, {}).get("selected_option") or {}).get("value")
     try:
         reactions = reactions_from_lines(values.get(ids.SETTINGS_REACTIONS, {}).get("value") or "")
     except ValueError as exc:
@@ -87,6 +88,7 @@ def _read(values: dict[str, dict[str, Any]], accounts: list[str]) -> tuple[dict[
         "reactions": reactions,
         "workflow_steps": steps or "person",
         "guests": guests == "guests",
+        "identity": identity or "personal-preferred",
     }
     return fields, errors
 

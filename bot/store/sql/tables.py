@@ -6,7 +6,7 @@ token columns are TEXT: the tokens are stored encrypted, longer than slack_sdk's
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, func
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, func
 
 metadata = MetaData()
 
@@ -38,4 +38,19 @@ workspace_settings = Table(
     Column("data", Text, nullable=False),  # WorkspaceSettings as JSON
     Column("updated_by", String(32)),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# A person's own connection (`/ticket connect`): their integrated account, for the workspace's
+# shared account of the same tool. Not a secret (an id); the person and workspace it belongs to.
+personal_connections = Table(
+    "personal_connections",
+    metadata,
+    Column("integrated_account_id", String(128), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("slack_user_id", String(32), nullable=False),
+    Column("shared_account_id", String(128), nullable=False),
+    Column("integration", String(80), nullable=False, server_default=""),
+    Column("status", String(40), nullable=False, server_default="active"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("personal_connections_person", "tenant_id", "slack_user_id", "shared_account_id"),
 )

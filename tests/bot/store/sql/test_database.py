@@ -38,14 +38,19 @@ async def test_migrations_go_up_and_down(database: Database) -> None:
         "slack_oauth_states",
         "team_accounts",
         "workspace_settings",
+        "personal_connections",
     } <= await _tables(database)
-    assert await database.revision() == ("0002", "0002")
+    assert await database.revision() == ("0003", "0003")
+    await database.downgrade("0002")  # 0003 down: only people's own connections go
+    assert "personal_connections" not in await _tables(database) and "team_accounts" in await _tables(
+        database
+    )
     await database.downgrade("base")
     assert await _tables(database) == {"alembic_version"}
     assert (await database.revision())[0] is None
     await database.upgrade()
     await database.upgrade()  # again: nothing to do
-    assert await database.revision() == ("0002", "0002")
+    assert await database.revision() == ("0003", "0003")
 
 
 async def test_an_upgrade_keeps_what_the_earlier_revision_stored(database: Database) -> None:
@@ -55,3 +60,17 @@ async def test_an_upgrade_keeps_what_the_earlier_revision_stored(database: Datab
     await database.upgrade()
     assert [c.integrated_account_id for c in await TeamAccounts(database).of_tenant("T0ACME")] == ["ia-jira"]
     assert "workspace_settings" in await _tables(database)
+
+
+async def test_peoples_own_connections_are_kept_per_workspace_and_person(database: Database) -> None:
+    from bot.store.sql.personal_connections import PersonalConnection, PersonalConnections
+
+    store = PersonalConnections(database)
+    await store.save(PersonalConnection("T0ACME", "U0ANA", "ia-ana", "ia-jira", "jira"))
+    await store.save(PersonalConnection("T0GLOBEX", "U0ANA", "ia-ana-globex", "ia-jira-2", "jira"))
+    await store.save(PersonalConnection("T0ACME", "U0ANA", "ia-ana-2", "ia-jira", "jira"))  # replaces hers
+    assert [c.integrated_account_id for c in await store.of_person("T0ACME", "U0ANA")] == ["ia-ana-2"]
+    await store.set_status("ia-ana-2", "authentication_error")
+    assert (await store.by_account("ia-ana-2")).status == "authentication_error"  # type: ignore[union-attr]
+    assert await store.forget("T0ACME") == ["ia-ana-2"]
+    assert [c.tenant_id for c in await store.of_person("T0GLOBEX", "U0ANA")] == ["T0GLOBEX"]
