@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from blocks import ids
+from blocks.modal import plain
 from blocks.text import escape, truncate
 
 Block = dict[str, Any]
@@ -131,6 +132,21 @@ def _notify_blocks(on: bool) -> list[Block]:
     return [_section(said), {"type": "actions", "elements": [button]}]
 
 
+def own_account_blocks(tool: str, connected: bool) -> list[Block]:
+    """The reader's own account of the workspace's tool: connect it, or disconnect it."""
+    if connected:
+        text = f"*Your own {escape(tool)} account* is connected: your changes show as you in {escape(tool)}."
+        label, value = "Disconnect", "disconnect"
+    else:
+        text = (
+            f"*Your own {escape(tool)} account*: connect it and your changes from Slack show as you "
+            f"in {escape(tool)}, with your permissions there."
+        )
+        label, value = f"Connect your own {tool} account", "connect"
+    button = {"type": "button", "action_id": ids.OWN_ACCOUNT, "text": plain(label, 75), "value": value}
+    return [_section(text), {"type": "actions", "elements": [button]}, {"type": "divider"}]
+
+
 def home_view(
     routings: Sequence[Routing],
     examples: Sequence[str],
@@ -138,6 +154,7 @@ def home_view(
     connect: ConnectPanel | None = None,
     notify: bool | None = None,
     subscriptions: Sequence[HomeSubscription] | None = None,
+    own: list[Block] | None = None,
 ) -> dict[str, Any]:
     """`recent` is None when no audit trail is kept (no Redis); `connect` in distributed mode;
     `notify`: the reader's personal notifications (None: not offered, no tool connected)."""
@@ -171,6 +188,7 @@ def home_view(
         blocks += _subscription_blocks(subscriptions)
     if notify is not None:
         blocks += [*_notify_blocks(notify), {"type": "divider"}]
+    blocks += own or []
     if recent is None:
         blocks.append(_section("*Your recent updates*\nKept when the bot has a Redis (REDIS_URL)."))
     elif not recent:

@@ -104,6 +104,7 @@ SETTINGS_GUESTS = "settings_guests"
 SETTINGS_IDENTITY = "settings_identity"
 SETTINGS_WORKFLOW_STEPS = "settings_workflow_steps"
 SETTINGS_VALUE = "value"  # every settings input's action_id
+OWN_ACCOUNT = "own_account"  # the Home tab's "Connect your own … account" / Disconnect
 NOTIFY_TOGGLE = "toggle_notifications"  # the Home tab's personal notifications button
 SUBSCRIBE_VIEW = "subscribe"  # `/ticket subscribe` alone: the form
 SUB_FILTER = "subscribe_filter"

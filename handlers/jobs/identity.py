@@ -30,7 +30,12 @@ async def acting_account(deps: SlackDeps, account: Account, user: str | None) ->
                 return account.model_copy(
                     update={"integrated_account_id": mine.integrated_account_id, "acting_as": user}
                 )
-    if account.identity == "personal-required" and user:
+    if account.identity == "personal-required":
+        if not user:  # a workflow no person started has no account of its own
+            raise ConnectYourAccount(
+                f"{account.display_tool} changes here are made only as a person, through their own "
+                "account: start the workflow from a link, a shortcut or a button (its Interactivity input)"
+            )
         raise ConnectYourAccount(
             f"{account.display_tool} changes here are made as yourself: connect your own "
             f"{account.display_tool} account first with /ticket connect"

@@ -23,6 +23,7 @@ from bot.store.queue import Job
 from bot.truto.errors import NotFound, TrutoError
 from handlers.jobs import notify_people
 from handlers.jobs.delivery import note_written
+from handlers.jobs.identity import acting_account
 from handlers.kit.deps import SlackDeps, idempotency_key
 from handlers.kit.failures import failure_of
 from handlers.kit.job_data import JobData
@@ -91,12 +92,16 @@ def _described(ticket: Ticket) -> str:
 
 async def _get(deps: SlackDeps, job: Job, data: JobData, account: Account) -> dict[str, str]:
     _actor(account, data)
+    account = await acting_account(deps, account, data.user)  # the vouched person reads as themselves
     ticket = await deps.service.fetch_ticket(account, TicketRef(data.ticket))
     return _outputs(ticket, await _slack_assignee(deps, account, ticket, data.team), _described(ticket))
 
 
 async def _update(deps: SlackDeps, job: Job, data: JobData, account: Account) -> dict[str, str]:
     actor = _actor(account, data)
+    # A person Slack vouches for acts through their own connection, as the workspace's policy says;
+    # a workflow acts through the workspace's.
+    account = await acting_account(deps, account, data.user)
     said: list[str] = []
     ticket: Ticket | None = None
     if data.text:

@@ -9,13 +9,15 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
-from blocks.home import ConnectPanel, HomeSubscription, RecentUpdate, Routing, home_view
-from blocks.messages import tool_examples
+from blocks.card import Block
+from blocks.home import ConnectPanel, HomeSubscription, RecentUpdate, Routing, home_view, own_account_blocks
+from blocks.messages import connect_blocks, tool_examples
 from blocks.subscriptions import subscribe_view
 from bot.domain.accounts import Account
 from bot.domain.actors import Actor
 from bot.domain.errors import UserInputError
 from handlers.jobs import notify_people, subscribers
+from handlers.jobs.identity import disconnect
 from handlers.kit import texts
 from handlers.kit.deps import SlackDeps
 from handlers.kit.surface import ack_only, guarded
@@ -189,8 +191,42 @@ async def publish_for(deps: SlackDeps, client: AsyncWebClient, user: str) -> Non
         await connect_panel(deps, user),
         notify,
         await home_subscriptions(deps, user),
+        await _own_account(deps, user, main),
     )
     await client.views_publish(user_id=user, view=view)
+
+
+async def _own_account(deps: SlackDeps, user: str, main: Account | None) -> list[Block] | None:
+    """Where people may connect their own account (distributed mode, not `shared`)."""
+    if deps.personal is None or deps.tenant is None or main is None or main.identity == "shared":
+        return None
+    mine = await deps.personal.of_person(deps.tenant, user)
+    return own_account_blocks(
+        main.display_tool, any(c.shared_account_id == main.integrated_account_id for c in mine)
+    )
+
+
+@guarded
+async def own_account_clicked(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
+    """Connect: a DM with the connect page's button (a link token is minted only on a click);
+    Disconnect: removed here and in the unified API. Then the tab again."""
+    user = str((body.get("user") or {}).get("id") or "")
+    value = ((body.get("actions") or [{}])[0]).get("value")
+    main = deps.config.account(deps.config.default_account or "") or next(
+        iter(deps.config.accounts.values()), None
+    )
+    if not user or main is None or deps.onboarding is None or deps.tenant is None:
+        return
+    if value == "connect" and main.identity != "shared":
+        tool = main.display_tool
+        link = await deps.onboarding.personal_link(deps.tenant, user)
+        text = f"Connect your own {tool} account: your changes from Slack then show as you in {tool}."
+        await client.chat_postMessage(
+            channel=user, text=text, blocks=connect_blocks(text, f"Connect your own {tool} account", link)
+        )
+    elif value == "disconnect":
+        await disconnect(deps, user)
+    await publish_for(deps, client, user)
 
 
 @guarded
@@ -209,5 +245,6 @@ def register(app: AsyncApp) -> None:
     app.action(ids.CONNECT_TRACKER)(ack_only)
     app.action(ids.RECONNECT_TRACKER)(ack_only)
     app.action(ids.NOTIFY_TOGGLE)(ack=ack_only, lazy=[toggle_notifications])
+    app.action(ids.OWN_ACCOUNT)(ack=ack_only, lazy=[own_account_clicked])
     app.action(ids.SUB_REMOVE)(ack=ack_only, lazy=[remove_subscription])
     app.action(ids.SUB_ADD)(ack=ack_only, lazy=[add_subscription])

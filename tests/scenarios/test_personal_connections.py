@@ -145,3 +145,37 @@ async def test_a_connection_for_one_workspace_never_attaches_elsewhere(fleet: Ha
     await connect_own(fleet, "U0CARLA", "carla")
     await fleet.event(event(ACME, {"type": "app_uninstalled"}))
     assert await store.of_person(ACME, "U0CARLA") == []
+
+
+async def test_the_home_tab_offers_your_own_account(fleet: Harness) -> None:
+    from tests.scenarios.payloads import block_actions
+
+    await acme_with_jira(fleet)
+    fleet.slack.state.calls.clear()
+    await fleet.event(event(ACME, {"type": "app_home_opened", "user": "U0ANA", "tab": "home"}))
+    [home] = fleet.calls("views.publish")
+    [button] = [
+        e
+        for b in home.args["view"]["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "own_account"
+    ]
+    assert (button["text"]["text"], button["value"]) == ("Connect your own Jira account", "connect")
+
+    def personal() -> list[dict[str, Any]]:
+        return [t for t in fleet.sandbox.state.link_tokens.values() if ":" in str(t["tenant_id"])]
+
+    assert personal() == []  # minted only on a click
+    click = block_actions(
+        {"action_id": "own_account", "block_id": "b", "type": "button", "value": "connect"},
+        channel="D0HOME",
+        response_url=fleet.slack.response_url(),
+        user={"id": "U0ANA", "username": "ana", "name": "ana", "team_id": ACME},
+    )
+    click.pop("container"), click.pop("channel"), click.pop("response_url")
+    click["team"] = {"id": ACME, "domain": "acme"}
+    await fleet.interact(click)
+    [dm] = [c for c in fleet.calls("chat.postMessage") if c.args["channel"] == "U0ANA"]
+    [token] = personal()
+    assert token["tenant_id"] == f"{ACME}:U0ANA" and "Connect your own Jira account" in str(dm.args["blocks"])
