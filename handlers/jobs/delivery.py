@@ -3,6 +3,7 @@ them alone), the Undo it offers, and private answers."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -89,6 +90,9 @@ async def deliver_card(deps: SlackDeps, client: AsyncWebClient, data: JobData, r
         compact=compact,
         channel=data.channel,
     )
+    if result.via.startswith("as themselves"):  # made through the person's own account: say so
+        said = said_line(result.ticket, options, compact=compact)
+        options = dataclasses.replace(options, said=f"{said} · {escape(result.via)}")
     card = rendered(result.ticket, options, compact=compact)
     await note_written(deps, data, result)
     kept: Card | None = None

@@ -19,8 +19,12 @@ class ConnectYourAccount(Refused):
     """`personal-required` and the person has no connection of their own: nothing is sent."""
 
 
-async def acting_account(deps: SlackDeps, account: Account, user: str | None) -> Account:
-    """The account to act through for `user` (None: nobody Slack vouched for: the workspace's)."""
+async def acting_account(
+    deps: SlackDeps, account: Account, user: str | None, *, reading: bool = False
+) -> Account:
+    """The account to act through for `user` (None: nobody Slack vouched for: the workspace's).
+    `reading`: a read follows the reader's own account where they have one, else the
+    workspace's (only changes need their own under `personal-required`)."""
     store = deps.personal
     if account.identity == "shared" or account.acting_as is not None:
         return account
@@ -30,7 +34,7 @@ async def acting_account(deps: SlackDeps, account: Account, user: str | None) ->
                 return account.model_copy(
                     update={"integrated_account_id": mine.integrated_account_id, "acting_as": user}
                 )
-    if account.identity == "personal-required":
+    if account.identity == "personal-required" and not reading:
         if not user:  # a workflow no person started has no account of its own
             raise ConnectYourAccount(
                 f"{account.display_tool} changes here are made only as a person, through their own "

@@ -142,7 +142,7 @@ async def run_ticket(
         account = deps.service.account_for_ref(command.ref, channel)
         # Reads follow the reader: through their own account where they have one, so a ticket it
         # may not see is answered as not found and nothing of it is shown.
-        reader = await acting_account(deps, account, body.get("user_id"))
+        reader = await acting_account(deps, account, body.get("user_id"), reading=True)
         ticket = await deps.service.fetch_ticket(reader, command.ref)
         message = await card_message(deps, account, ticket, shareable=True, channel=channel)
         await respond(response_type="ephemeral", replace_original=False, **message)

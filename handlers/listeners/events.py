@@ -15,6 +15,7 @@ from bot.domain.refs import TicketRef, ref_from_url
 from bot.store import ack_budget
 from bot.store.keys import cache_key
 from handlers.jobs import ticket_changed
+from handlers.jobs.identity import acting_account
 from handlers.kit.deps import SlackDeps
 from handlers.kit.surface import ack_only, card_message, user_message
 
@@ -59,8 +60,13 @@ async def unfurl(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) 
             wanted.setdefault(url, (account, ref))
     if not wanted:
         return
+    # Read as the person who shared the link (their own account, where they have one): a ticket
+    # their account may not see is not unfurled, and nothing of it is shown.
+    sharer = event.get("user") if isinstance(event.get("user"), str) else None
+    readers = [await acting_account(deps, account, sharer, reading=True) for account, _ in wanted.values()]
     results = await asyncio.gather(
-        *(_ticket(deps, account, ref) for account, ref in wanted.values()), return_exceptions=True
+        *(_ticket(deps, reader, ref) for reader, (_, ref) in zip(readers, wanted.values(), strict=True)),
+        return_exceptions=True,
     )
     unfurls: dict[str, Any] = {}
     shown: dict[str, tuple[Account, Ticket]] = {}

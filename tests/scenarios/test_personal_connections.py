@@ -79,6 +79,8 @@ async def test_a_person_connects_and_their_update_is_made_as_them(fleet: Harness
     assert fleet.sandbox.state.profiles[shared].last_editors[str(ticket["id"])]["name"] == "Ana Lima"
     [record] = await fleet.core.service.audit.for_tenant(ACME).read(ticket="PROJ-42")  # type: ignore[union-attr]
     assert (record.user_id, record.via) == ("U0ANA", "personal")
+    told = [c for c in fleet.slack.state.calls if c.method in ("chat.postMessage", "response")]
+    assert "as themselves in Jira" in str(told[-1].args)  # the card says how it reached the tool
 
     # Someone without a connection of their own, under the default policy: the team's account.
     fleet.sandbox.state.requests.clear()
@@ -179,3 +181,27 @@ async def test_the_home_tab_offers_your_own_account(fleet: Harness) -> None:
     [dm] = [c for c in fleet.calls("chat.postMessage") if c.args["channel"] == "U0ANA"]
     [token] = personal()
     assert token["tenant_id"] == f"{ACME}:U0ANA" and "Connect your own Jira account" in str(dm.args["blocks"])
+
+
+async def test_an_unfurl_reads_as_the_person_who_shared_the_link(fleet: Harness) -> None:
+    await acme_with_jira(fleet)
+    await connect_own(fleet, "U0CARLA", "carla", projects="OPS")
+    await connect_own(fleet, "U0ANA", "ana")
+
+    def shared_by(user: str, ts: str) -> dict[str, Any]:
+        link = {"url": "https://acme.atlassian.net/browse/PROJ-42", "domain": "acme.atlassian.net"}
+        inner = {
+            "type": "link_shared",
+            "channel": "C0GENERAL",
+            "user": user,
+            "message_ts": ts,
+            "links": [link],
+        }
+        return event(ACME, inner)
+
+    fleet.slack.state.calls.clear()
+    await fleet.event(shared_by("U0CARLA", "1.1"))
+    assert fleet.calls("chat.unfurl") == []  # her account may not see PROJ-42: nothing of it shown
+    await fleet.event(shared_by("U0ANA", "1.2"))
+    [unfurl] = fleet.calls("chat.unfurl")
+    assert "Login fails with SSO" in str(unfurl.args["unfurls"])
