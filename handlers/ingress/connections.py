@@ -185,6 +185,8 @@ class Connections:
             stored is not None and stored.tenant_id != workspace
         ):
             return "ignored: not this tenant's"
+        if await self.workspaces.accounts.by_account(account_id) is not None:
+            return "ignored: a workspace's own account is nobody's personal one"
         client = await self.tenancy.client_for(workspace)
         deps = await self.tenancy.deps_for(workspace, client) if client is not None else None
         if client is None or deps is None:
