@@ -145,6 +145,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     tried.add_argument("--uninstall", action="store_true", help="send app_uninstalled for --team")
     tried.add_argument(
+        "--sign-in-as",
+        metavar="USERNAME",
+        help="with --connect TOOL: /ticket connect as --user, signed in to TOOL as this tool user",
+    )
+    tried.add_argument("--projects", default="", help="with --sign-in-as: the only projects it may use")
+    tried.add_argument(
         "--step",
         choices=("update_ticket", "get_ticket"),
         help="run a Workflow Builder step; the text is its inputs: 'ticket=PROJ-42 status=Done'",
@@ -319,6 +325,7 @@ def _try(args: argparse.Namespace) -> int:
         try_click,
         try_command,
         try_connect,
+        try_connect_own,
         try_event,
         try_install,
         try_react,
@@ -332,6 +339,15 @@ def _try(args: argparse.Namespace) -> int:
     event = {"team": args.team, "user": args.user, "bot_url": url, "fake_url": fake, "secret": secret}
     if args.install:
         return try_install(args.team, bot_url=url)
+    if args.connect and args.sign_in_as:
+        return try_connect_own(
+            args.connect,
+            args.sign_in_as,
+            projects=args.projects,
+            channel=args.channel,
+            wait=args.wait,
+            **event,
+        )
     if args.connect:
         return try_connect(args.connect, wait=args.wait, **event)
     if args.home or args.uninstall:

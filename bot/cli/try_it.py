@@ -525,3 +525,45 @@ def try_react(
             return 1
         _watch(http, fake, len(calls), wait, out)
     return 0
+
+
+def try_connect_own(
+    profile: str, sign_in_as: str, *, projects: str = "", channel: str = "C0TRY", **event: Any
+) -> int:
+    """`/ticket connect` as --user, then its button followed: signed in to the sandbox's `profile`
+    as the tool's user `sign_in_as` (with only `projects`, when given)."""
+    out: Out = event.get("out", print)
+    fake = str(event["fake_url"]).rstrip("/")
+    with httpx.Client(timeout=10) as http:
+        seen = len(http.get(f"{fake}/_fake/calls").json())
+    said = try_command(
+        "/ticket connect",
+        bot_url=event["bot_url"],
+        fake_url=fake,
+        secret=event.get("secret"),
+        channel=channel,
+        user=event["user"],
+        team=event["team"],
+        wait=float(event.get("wait", 3.0)),
+        out=out,
+    )
+    with httpx.Client(timeout=10) as http:
+        calls = http.get(f"{fake}/_fake/calls").json()[seen:]
+        urls = [
+            element["url"]
+            for call in calls
+            for block in _blocks_of(call) or []
+            for element in block.get("elements") or []
+            if isinstance(element, dict) and element.get("url")
+        ]
+        if said != 0 or not urls:
+            out("✗ no connect button: is the workspace installed and its tool connected (--connect)?")
+            return 1
+        link_token = parse_qs(urlsplit(urls[-1]).query).get("link_token", [""])[0]
+        seen = len(http.get(f"{fake}/_fake/calls").json())
+        form = {"link_token": link_token, "profile": profile, "user": sign_in_as, "projects": projects}
+        page = http.post(urls[-1].split("?", 1)[0], data=form)
+        out(f"{'✓' if page.status_code == 200 else '✗'} signed in as {sign_in_as}: {page.status_code}")
+        if page.status_code == 200:
+            _watch(http, fake, seen, float(event.get("wait", 3.0)), out)
+    return 0 if page.status_code == 200 else 1
