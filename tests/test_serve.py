@@ -434,6 +434,14 @@ def test_ticketbot_try_clicks_and_reacts_as_a_person_would(
             == 0
         )
         assert jira.tickets["PROJ-42"]["status"]["name"] == "Done"
+        # The edit form, opened by `/ticket PROJ-42` and submitted as a person would.
+        from bot.cli.try_it import try_submit
+
+        assert try_command("/ticket PROJ-42", out=said.append, **common) == 0
+        said.clear()
+        assert try_submit("Priority=Lowest", team="T0TRY", user="U0ANA", out=said.append, **common) == 0
+        assert said[0] == "submitting the form 'ticket_edit'"
+        assert jira.tickets["PROJ-42"]["priority"]["name"] == "Lowest"
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -138,6 +138,11 @@ def _parser() -> argparse.ArgumentParser:
         help="click what the bot posted last with this label: Undo, Apply, a status…",
     )
     tried.add_argument("--react", metavar="EMOJI", help="react to the bot's last message in --channel")
+    tried.add_argument(
+        "--submit",
+        metavar="WORDS",
+        help="submit the form the bot opened last, 'Title=\"New title\" Priority=High' (the rest as shown)",
+    )
     tried.add_argument("--install", action="store_true", help="distributed mode: Add to Slack for --team")
     tried.add_argument("--home", action="store_true", help="open the Home tab (as --user in --team)")
     tried.add_argument(
@@ -330,6 +335,7 @@ def _try(args: argparse.Namespace) -> int:
         try_install,
         try_react,
         try_step,
+        try_submit,
     )
 
     api = os.environ.get("SLACK_API_URL", "")
@@ -357,6 +363,8 @@ def _try(args: argparse.Namespace) -> int:
         return try_step(args.step, args.text or "", socket=args.socket, wait=args.wait, **event)
     if args.click:
         return try_click(args.click, channel=args.channel, wait=args.wait, **event)
+    if args.submit is not None:
+        return try_submit(args.submit, wait=args.wait, **event)
     if args.react:
         return try_react(args.react, channel=args.channel, wait=args.wait, **event)
     if not args.text:

@@ -567,3 +567,138 @@ def try_connect_own(
         if page.status_code == 200:
             _watch(http, fake, seen, float(event.get("wait", 3.0)), out)
     return 0 if page.status_code == 200 else 1
+
+
+_OPENED = ("views.open", "views.push", "views.update")
+
+
+def _initial(element: dict[str, Any]) -> dict[str, Any]:
+    """What Slack sends for an input the person left as the form showed it."""
+    kind = element.get("type")
+    if kind == "plain_text_input":
+        return {"value": element.get("initial_value")}
+    if kind in ("static_select", "external_select"):
+        return {"selected_option": element.get("initial_option")}
+    if kind in ("multi_static_select", "multi_external_select"):
+        return {"selected_options": element.get("initial_options") or []}
+    if kind == "users_select":
+        return {"selected_user": element.get("initial_user")}
+    if kind == "multi_users_select":
+        return {"selected_users": element.get("initial_users") or []}
+    if kind == "datepicker":
+        return {"selected_date": element.get("initial_date")}
+    if kind in ("conversations_select", "channels_select"):
+        return {"selected_conversation": element.get("initial_conversation")}
+    if kind in ("multi_conversations_select", "multi_channels_select"):
+        return {"selected_conversations": element.get("initial_conversations") or []}
+    return {}
+
+
+def _typed(element: dict[str, Any], text: str) -> dict[str, Any]:
+    """What Slack sends for an input the person set to `text` (an option by its label or value)."""
+    kind = str(element.get("type"))
+    options = [o for group in element.get("option_groups") or [] for o in group.get("options") or []]
+    options += element.get("options") or []
+
+    def option(word: str) -> dict[str, Any]:
+        found = [
+            o
+            for o in options
+            if word.casefold()
+            in (str(o.get("value")).casefold(), str((o.get("text") or {}).get("text")).casefold())
+        ]
+        return found[0] if found else {"text": {"type": "plain_text", "text": word}, "value": word}
+
+    words = [w.strip() for w in text.split(",") if w.strip()]
+    if kind in ("static_select", "external_select"):
+        return {"selected_option": option(text)}
+    if kind in ("multi_static_select", "multi_external_select"):
+        return {"selected_options": [option(w) for w in words]}
+    if kind == "users_select":
+        return {"selected_user": text}
+    if kind == "multi_users_select":
+        return {"selected_users": words}
+    if kind == "datepicker":
+        return {"selected_date": text}
+    if kind in ("conversations_select", "channels_select"):
+        return {"selected_conversation": text}
+    if kind in ("multi_conversations_select", "multi_channels_select"):
+        return {"selected_conversations": words}
+    return {"value": text}
+
+
+def submit_payload(calls: list[dict[str, Any]], words: str, *, user: str, team: str) -> dict[str, Any] | None:
+    """The `view_submission` Slack sends when `user` submits the newest form the bot opened, with
+    `words` (`label=value` or `block_id=value`, quotes as a shell reads them) changed and every
+    other input as the form showed it; None when the bot opened no form."""
+    opened = [c for c in calls if c.get("method") in _OPENED]
+    if not opened:
+        return None
+    call = opened[-1]
+    view = dict((call.get("args") or {}).get("view") or {})
+    if isinstance(view, str):
+        view = json.loads(view)
+    wanted: dict[str, str] = {}
+    for word in shlex.split(words):
+        name, _, value = word.partition("=")
+        wanted[name.casefold()] = value
+    values: dict[str, Any] = {}
+    for block in view.get("blocks") or []:
+        element = block.get("element")
+        if block.get("type") != "input" or not isinstance(element, dict):
+            continue
+        label = str((block.get("label") or {}).get("text") or "").casefold()
+        given = wanted.get(str(block.get("block_id")).casefold(), wanted.get(label))
+        state = _typed(element, given) if given is not None else _initial(element)
+        values[str(block.get("block_id"))] = {
+            str(element.get("action_id")): {"type": element.get("type"), **state}
+        }
+    answer_view = (call.get("answer") or {}).get("view") or {}
+    return {
+        "type": "view_submission",
+        "team": {"id": team, "domain": team.lower()},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
+        "api_app_id": "A0TRY",
+        "token": "ticketbot-try",
+        "trigger_id": f"{int(time.time())}.{uuid.uuid4().int % 10**12}",
+        "view": {
+            **view,
+            "id": answer_view.get("id") or "V0TRY",
+            "team_id": team,
+            "hash": answer_view.get("hash") or "h0",
+            "state": {"values": values},
+        },
+        "response_urls": [],
+        "is_enterprise_install": False,
+    }
+
+
+def try_submit(
+    words: str,
+    *,
+    team: str,
+    user: str,
+    bot_url: str,
+    fake_url: str,
+    secret: str | None,
+    wait: float = 5.0,
+    out: Out = print,
+) -> int:
+    """Submit the newest form the bot opened (the edit form, the subscribe form, a comment…) as
+    `user` would, with `words` changed; print the answer (a form's errors) and what followed."""
+    fake = fake_url.rstrip("/")
+    if not secret:
+        out("✗ SLACK_SIGNING_SECRET is not set: the bot refuses what is not signed with it")
+        return 1
+    with httpx.Client(timeout=10) as http:
+        calls = http.get(f"{fake}/_fake/calls").json()
+        payload = submit_payload(calls, words, user=user, team=team)
+        if payload is None:
+            out('✗ the bot has opened no form: try `ticketbot try "/ticket PROJ-42"` first')
+            return 1
+        out(f"submitting the form {payload['view'].get('callback_id')!r}")
+        form = "application/x-www-form-urlencoded"
+        if not _post_signed(http, bot_url, urlencode({"payload": json.dumps(payload)}), secret, form, out):
+            return 1
+        _watch(http, fake, len(calls), wait, out)
+    return 0
