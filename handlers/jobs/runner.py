@@ -35,10 +35,10 @@ from bot.truto.client import BULK
 from bot.truto.errors import Forbidden
 from handlers.jobs import bulk, bulk_progress, steps, ticket_changed
 from handlers.jobs.delivery import deliver_card, tell
-from handlers.jobs.identity import acting_account, as_whom
 from handlers.kit import texts
 from handlers.kit.deps import SlackDeps
 from handlers.kit.failures import failure_of
+from handlers.kit.identity import acting_account, as_whom
 from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import store_for_retry
 from handlers.kit.surface import new_error_id, to_response_url, user_message

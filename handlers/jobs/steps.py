@@ -23,9 +23,9 @@ from bot.store.queue import Job
 from bot.truto.errors import NotFound, TrutoError
 from handlers.jobs import notify_people
 from handlers.jobs.delivery import note_written
-from handlers.jobs.identity import acting_account
 from handlers.kit.deps import SlackDeps, idempotency_key
 from handlers.kit.failures import failure_of
+from handlers.kit.identity import acting_account
 from handlers.kit.job_data import JobData
 
 log = logging.getLogger(__name__)

@@ -15,6 +15,7 @@ from blocks.subscriptions import ChangeLine, change_line
 from bot.domain.accounts import Account
 from bot.domain.cards import fingerprint
 from bot.domain.models import Ticket
+from bot.domain.refs import TicketRef
 from bot.domain.subscriptions import (
     CHANGE_FIELDS,
     CHANGE_LABELS,
@@ -24,8 +25,10 @@ from bot.domain.subscriptions import (
     closed_now,
 )
 from bot.store.subscriptions import SubscriptionStore
+from bot.truto.errors import TrutoError
 from handlers.jobs.pacing import ChannelPacer
 from handlers.kit.deps import SlackDeps
+from handlers.kit.identity import acting_account
 from handlers.kit.job_data import JobData
 
 POSTS_AT_ONCE = 8  # channels told of one change concurrently (each channel's lines stay in order)
@@ -110,6 +113,8 @@ async def tell_subscribers(
         if origin is not None and origin.get("channel") == sub.channel:
             continue  # made through the bot in this very channel: its card said so already
         chosen[sub.channel] = sub
+    if account.identity == "personal-required" and ticket is not None:
+        chosen = {c: s for c, s in chosen.items() if await _readable_by(deps, account, s, data.ticket)}
     at_once = asyncio.Semaphore(POSTS_AT_ONCE)
     change = _Change(account, data, ticket, before, changes, event, origin)
 
@@ -123,6 +128,19 @@ async def tell_subscribers(
                 await _tell(deps, client, sub, change)
 
     await asyncio.gather(*(tell(sub) for sub in chosen.values()))
+
+
+async def _readable_by(deps: SlackDeps, account: Account, sub: Subscription, ticket_id: str) -> bool:
+    """Under `personal-required`, a subscription tells its channel only of what the person who
+    made it can read with their own account (none: nothing); fails closed when the tool cannot say."""
+    reader = await acting_account(deps, account, sub.created_by, reading=True)
+    if reader.acting_as is None:
+        return False
+    try:
+        await deps.service.fetch_ticket(reader, TicketRef(ticket_id))
+    except TrutoError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from bot.domain.refs import TicketRef
 from bot.service.lookups import LookupList
 from bot.service.planner import NEEDS_A_TITLE
 from handlers.kit.deps import SlackDeps
+from handlers.kit.identity import acting_account
 from handlers.kit.signed_values import ViewMeta
 from handlers.kit.surface import user_message
 
@@ -79,7 +80,10 @@ async def _form(
         "workspaces",
         "collections",
     )
-    fetching = asyncio.ensure_future(deps.service.fetch_ticket(account, ref))
+    # The ticket as the person can see it (their own account, where they have one): a ticket it
+    # may not see opens no form, and nothing of it is shown.
+    reader = await acting_account(deps, account, user, reading=True)
+    fetching = asyncio.ensure_future(deps.service.fetch_ticket(reader, ref))
     try:
         lists = await asyncio.gather(*(lookups.get(account, name) for name in names))
     finally:

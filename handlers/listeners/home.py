@@ -17,9 +17,9 @@ from bot.domain.accounts import Account
 from bot.domain.actors import Actor
 from bot.domain.errors import UserInputError
 from handlers.jobs import notify_people, subscribers
-from handlers.jobs.identity import disconnect
 from handlers.kit import texts
 from handlers.kit.deps import SlackDeps
+from handlers.kit.identity import disconnect
 from handlers.kit.surface import ack_only, guarded
 from handlers.listeners import subscriptions
 from handlers.listeners.shortcuts import known_prefixes

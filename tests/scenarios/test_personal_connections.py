@@ -18,8 +18,8 @@ FORM = "application/x-www-form-urlencoded"
 PEOPLE = {"U0ANA": "ana@acme.example", "U0BRUNO": "bruno@acme.example", "U0CARLA": "carla@acme.example"}
 
 
-def as_user(text: str, user: str, fleet: Harness, team: str = ACME) -> str:
-    body = slash(team, text, fleet.slack.response_url())
+def as_user(text: str, user: str, fleet: Harness, team: str = ACME, channel: str = "C0GENERAL") -> str:
+    body = slash(team, text, fleet.slack.response_url(), channel)
     return body.replace(f"user_id={ADMIN}", f"user_id={user}")
 
 
@@ -205,3 +205,36 @@ async def test_an_unfurl_reads_as_the_person_who_shared_the_link(fleet: Harness)
     await fleet.event(shared_by("U0ANA", "1.2"))
     [unfurl] = fleet.calls("chat.unfurl")
     assert "Login fails with SSO" in str(unfurl.args["unfurls"])
+
+
+async def test_the_edit_form_reads_as_the_person(fleet: Harness) -> None:
+    await acme_with_jira(fleet)
+    mine, _ = await connect_own(fleet, "U0CARLA", "carla", projects="OPS")
+    fleet.sandbox.state.requests.clear()
+    fleet.slack.state.calls.clear()
+    await fleet.post(as_user("edit PROJ-42", "U0CARLA", fleet), FORM)
+    reads = [r for r in fleet.sandbox.state.calls("GET") if r.path.endswith("/PROJ-42")]
+    assert reads and all(dict(r.query)["integrated_account_id"] == mine for r in reads)
+    [shown] = fleet.calls("views.update")
+    assert "Login fails" not in str(shown.args["view"])  # not found for her: nothing of it shown
+
+
+async def test_under_personal_required_a_subscription_tells_only_what_its_maker_can_read(
+    fleet: Harness,
+) -> None:
+    from tests.scenarios.payloads import record_event
+
+    shared = await acme_with_jira(fleet)
+    workspaces = fleet.bot.distributed.workspaces  # type: ignore[union-attr]
+    current = await workspaces.settings(ACME)
+    await workspaces.save_settings(ACME, current.model_copy(update={"identity": "personal-required"}), ADMIN)
+    await connect_own(fleet, "U0ANA", "ana")
+    await connect_own(fleet, "U0CARLA", "carla", projects="OPS")
+    fleet.slack.state.memberships.update({"U0ANA": ["C0ANA"], "U0CARLA": ["C0CARLA"]})
+    for user, channel in (("U0ANA", "C0ANA"), ("U0CARLA", "C0CARLA")):
+        await fleet.post(as_user("subscribe priority=Highest", user, fleet, channel=channel), FORM)
+    fleet.slack.state.calls.clear()
+    fleet.sandbox.state.profiles[shared].tickets["PROJ-42"]["priority"] = {"id": "jp1", "name": "Highest"}
+    await fleet.truto_event(record_event("updated", "PROJ-42", account=shared))
+    told = {c.args["channel"] for c in fleet.calls("chat.postMessage")}
+    assert "C0ANA" in told and "C0CARLA" not in told  # Carla's own account cannot read PROJ-42
