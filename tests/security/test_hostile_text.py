@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from bot.sandbox.fake_slack import Call
+from tests.conftest import JIRA_CHANNEL
 from tests.scenarios.conftest import Harness, last
 from tests.scenarios.test_undo import undo, updated_card
 
@@ -88,4 +89,25 @@ async def test_a_comment_and_its_confirmation_are_inert(edge: Harness) -> None:
     await edge.command(f'comment PROJ-42 "{HOSTILE}"')
     assert [c for c in edge.sandbox.state.calls("POST") if "comments" in c.path]
     assert edge.calls("chat.postMessage") or edge.calls("response")
+    assert_nothing_live(edge)
+
+
+async def test_a_subscription_line_and_a_personal_dm_of_a_hostile_ticket_are_inert(edge: Harness) -> None:
+    """What reaches a channel or a person from a change made in the tool: its title and values
+    are the tool's, so anyone who can edit a ticket writes them."""
+    from tests.scenarios.payloads import record_event
+    from tests.scenarios.test_notifications import ANA_IN_JIRA, baseline, change_in_jira
+    from tests.scenarios.test_subscriptions import subscribe
+
+    edge.slack.state.memberships["U0ANA"] = [JIRA_CHANNEL]
+    edge.slack.state.emails["U0ANA"] = "ana@acme.example"
+    await subscribe(edge, "priority=High,Highest,Medium,Low,Lowest")
+    await edge.command("notify on")
+    await baseline(edge)
+    make_hostile(edge)
+    change_in_jira(edge, assignees=[ANA_IN_JIRA], priority={"id": "jp1", "name": HOSTILE[:60]})
+    edge.slack.state.calls.clear()
+    await edge.truto_event(record_event("updated", "PROJ-42"))
+    told = {c.args["channel"] for c in edge.calls("chat.postMessage")}
+    assert {JIRA_CHANNEL, "U0ANA"} <= told, told  # the channel's line and the person's DM
     assert_nothing_live(edge)
