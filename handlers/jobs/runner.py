@@ -24,6 +24,7 @@ from bot.domain.accounts import Account
 from bot.domain.actors import Actor
 from bot.domain.commands import UpdateCommand
 from bot.domain.errors import NothingToChange, Refused, UserInputError
+from bot.domain.models import Ticket
 from bot.domain.refs import TicketRef
 from bot.ops import patience
 from bot.ops.logs import bind
@@ -34,6 +35,7 @@ from bot.store.queue import MAX_DELIVERIES, Handler, Job, NotForThisWorker, RunA
 from bot.truto.client import BULK
 from bot.truto.errors import Forbidden
 from handlers.jobs import bulk, bulk_progress, steps, ticket_changed
+from handlers.jobs.completion import complete_then_tell
 from handlers.jobs.delivery import deliver_card, tell
 from handlers.kit import texts
 from handlers.kit.deps import SlackDeps
@@ -117,6 +119,15 @@ def _loaded(deps: SlackDeps, job: Job) -> tuple[JobData, Account]:
     return data, account
 
 
+def _failure_told(
+    deps: SlackDeps, client: AsyncWebClient, job: Job, data: JobData
+) -> Callable[[Exception], Awaitable[None]]:
+    async def failed(exc: Exception) -> None:
+        await _tell_failure(deps, client, job, data, exc)
+
+    return failed
+
+
 async def _tell_failure(
     deps: SlackDeps, client: AsyncWebClient, job: Job, data: JobData, exc: Exception
 ) -> None:
@@ -176,13 +187,11 @@ async def _run_bulk_command(
             kept = {k: v for k, v in message.items() if k in ("text", "blocks")}
             await client.chat_postEphemeral(channel=data.channel, user=data.user, **kept)
 
-    try:
-        await bulk.run_command(deps, client, data, say)
-    except Exception as exc:
-        if await deps.jobs.complete(job):
-            await _tell_failure(deps, client, job, data, exc)
-        return
-    await deps.jobs.complete(job)
+    async def nothing_more(_: None) -> None:
+        """The preview, or the batch's message, was the answer."""
+
+    work = bulk.run_command(deps, client, data, say)
+    await complete_then_tell(deps, job, work, nothing_more, failed=_failure_told(deps, client, job, data))
 
 
 async def _run_refresh(
@@ -214,23 +223,20 @@ async def _run_update(
         )
 
     run = _run_command if data.kind == "command" else _run_fields
-    shared = account
-    try:
-        account = await acting_account(deps, account, data.user)
+
+    async def apply() -> UpdateResult:
+        acting = await acting_account(deps, account, data.user)
         with patience.patient(deps.config.settings.job_patience_seconds, queued_note):
-            result = await _theirs(account, data, run(deps, job, data, account))
+            result = await _theirs(acting, data, run(deps, job, data, acting))
         # Cards, subscriptions and Undo follow the workspace's account of the tool (its events).
-        result = dataclasses.replace(result, account=shared, via=as_whom(account))
-    except Exception as exc:
-        if await deps.jobs.complete(job):  # only the run that finishes the job tells
-            await _tell_failure(deps, client, job, data, exc)
-        return
-    if not await deps.jobs.complete(job):
-        log.info("job %s was finished by another worker; its outcome is not told twice", job.id)
-        return
-    if noted and data.response_url:
-        await to_response_url(data.response_url, {"delete_original": True})  # the queued note
-    await deliver_card(deps, client, data, result)
+        return dataclasses.replace(result, account=account, via=as_whom(acting))
+
+    async def told(result: UpdateResult) -> None:
+        if noted and data.response_url:
+            await to_response_url(data.response_url, {"delete_original": True})  # the queued note
+        await deliver_card(deps, client, data, result)
+
+    await complete_then_tell(deps, job, apply(), told, failed=_failure_told(deps, client, job, data))
 
 
 async def _run_comment(
@@ -238,23 +244,28 @@ async def _run_comment(
 ) -> None:
     """A comment: posted once (its Idempotency-Key is the request's), then said where it was asked."""
     actor = Actor(slack_user_id=data.user, name=data.user_name)
-    try:
-        account = await acting_account(deps, account, data.user)
-        ticket, said = await add_comment(
+
+    async def comment() -> tuple[Ticket, str]:
+        acting = await acting_account(deps, account, data.user)
+        return await add_comment(
             deps.service,
-            account,
+            acting,
             TicketRef(data.ticket),
             data.text or "",
             actor,
             data.channel,
             idempotency_key=data.key,
         )
-    except Exception as exc:
-        if await deps.jobs.complete(job):
-            await _tell_failure(deps, client, job, data, exc)
-        return
-    if not await deps.jobs.complete(job):
-        return
+
+    async def told(commented: tuple[Ticket, str]) -> None:
+        await _tell_comment(client, data, account, *commented)
+
+    await complete_then_tell(deps, job, comment(), told, failed=_failure_told(deps, client, job, data))
+
+
+async def _tell_comment(
+    client: AsyncWebClient, data: JobData, account: Account, ticket: Ticket, said: str
+) -> None:
     quoted = said if len(said) <= 300 else said[:299] + "…"
     message = comment_message(ticket, quoted, data.user, account.display_tool)
     if data.response_url:

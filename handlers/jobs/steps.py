@@ -22,6 +22,7 @@ from bot.service.comments import add_comment
 from bot.store.queue import Job
 from bot.truto.errors import NotFound, TrutoError
 from handlers.jobs import notify_people
+from handlers.jobs.completion import complete_then_tell
 from handlers.jobs.delivery import note_written
 from handlers.kit.deps import SlackDeps, idempotency_key
 from handlers.kit.failures import failure_of
@@ -162,18 +163,17 @@ async def run_step(
     """A step's job: its outcome completes the step, once (only the run that finishes the job)."""
     execution = data.function_execution_id or ""
     run = _get if data.step == GET_STEP else _update
-    try:
-        outputs = await run(deps, job, data, account)
-    except Exception as exc:
-        if await deps.jobs.complete(job):
-            await fail_step(client, execution, _words(job, data, exc))
-        return
-    if not await deps.jobs.complete(job):
-        return
-    try:
-        await client.functions_completeSuccess(function_execution_id=execution, outputs=outputs)
-    except SlackApiError as exc:
-        log.warning("step %s ran but could not be completed (%s)", execution, exc.response.get("error"))
+
+    async def completed(outputs: dict[str, str]) -> None:
+        try:
+            await client.functions_completeSuccess(function_execution_id=execution, outputs=outputs)
+        except SlackApiError as exc:
+            log.warning("step %s ran but could not be completed (%s)", execution, exc.response.get("error"))
+
+    async def failed(exc: Exception) -> None:
+        await fail_step(client, execution, _words(job, data, exc))
+
+    await complete_then_tell(deps, job, run(deps, job, data, account), completed, failed)
 
 
 async def give_up(client: AsyncWebClient, data: JobData, tries: int) -> None:
