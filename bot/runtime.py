@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -39,6 +40,23 @@ class Core:
     service: TicketService
     redis: aioredis.Redis | None = None
     slack_directory: SlackUserDirectory | None = None  # Slack's own (not a demo's): admins, channels
+
+    def for_workspace(self, config: AppConfig, slack: AsyncWebClient, tenant: str) -> Core:
+        """One workspace's core (distributed mode): its own configuration, its Slack facts read
+        with its bot token and kept under its id, its audit lists; the API client, caches and
+        discovery shared. The one place besides `build_core` a service is wired."""
+        directory = SlackUserDirectory(slack, self.cache, team=tenant)
+        audit = self.service.executor.audit
+        service = TicketService(
+            config,
+            self.client,
+            self.lookups,
+            self.snapshots,
+            directory,
+            audit.for_tenant(tenant) if audit is not None else None,
+            self.service.discovery,
+        )
+        return dataclasses.replace(self, config=config, service=service, slack_directory=directory)
 
     async def aclose(self) -> None:
         await self.lookups.drain()

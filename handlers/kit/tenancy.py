@@ -15,9 +15,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runtime import Core
-from bot.service.tickets import TicketService
 from bot.service.workspaces import Workspaces
-from bot.slack.directory import SlackUserDirectory
 from bot.slack.signing import Signer
 from bot.store.queue import Handler, Job
 from handlers.kit.deps import SlackDeps
@@ -72,17 +70,7 @@ class Tenancy:
     async def _build(self, tenant: str, client: AsyncWebClient) -> SlackDeps:
         config = await self.workspaces.config_for(tenant)
         core: Core = self.deps.core
-        slack_directory = SlackUserDirectory(client, core.cache, team=tenant)
-        service = TicketService(
-            config,
-            core.client,
-            core.lookups,
-            core.snapshots,
-            slack_directory,
-            audit.for_tenant(tenant) if (audit := core.service.executor.audit) is not None else None,
-            core.service.discovery,
-        )
-        team_core = dataclasses.replace(core, config=config, service=service, slack_directory=slack_directory)
+        team_core = core.for_workspace(config, client, tenant)
         return dataclasses.replace(
             self.deps, config=config, core=team_core, tenant=tenant, signer=self._signer(tenant)
         )
