@@ -368,6 +368,41 @@ def try_command(
     return 0
 
 
+# What a person does to what the bot already did: from its calls so far, the signed request to
+# send (its body and content type), or why there is nothing to do.
+Made = tuple[str, str] | str
+
+
+def _act_on_calls(
+    fake_url: str,
+    bot_url: str,
+    secret: str | None,
+    make: Callable[[list[dict[str, Any]]], Made],
+    wait: float,
+    out: Out,
+) -> int:
+    """Read the fake Slack's calls, send what `make` makes of them signed, show what followed."""
+    fake = fake_url.rstrip("/")
+    if not secret:
+        out("✗ SLACK_SIGNING_SECRET is not set: the bot refuses what is not signed with it")
+        return 1
+    with httpx.Client(timeout=10) as http:
+        calls = http.get(f"{fake}/_fake/calls").json()
+        made = make(calls)
+        if isinstance(made, str):
+            out(made)
+            return 1
+        body, kind = made
+        if not _post_signed(http, bot_url, body, secret, kind, out):
+            return 1
+        _watch(http, fake, len(calls), wait, out)
+    return 0
+
+
+def _interaction(payload: dict[str, Any]) -> Made:
+    return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+
+
 _POSTED = ("chat.postMessage", "chat.update", "chat.postEphemeral", "response")
 
 
@@ -451,29 +486,19 @@ def try_click(
     """Click what the bot posted last with this label (Undo, Apply, Cancel, Retry, Show card, or a
     status menu's option) as `user`, and show what followed."""
     fake = fake_url.rstrip("/")
-    if not secret:
-        out("✗ SLACK_SIGNING_SECRET is not set: the bot refuses what is not signed with it")
-        return 1
-    with httpx.Client(timeout=10) as http:
-        calls = http.get(f"{fake}/_fake/calls").json()
-        response_url = f"{fake}/commands/{team}/{uuid.uuid4().int % 10**6}/{uuid.uuid4().hex[:24]}"
-        payload = click_payload(
-            calls, label, channel=channel, user=user, team=team, response_url=response_url
-        )
+    response_url = f"{fake}/commands/{team}/{uuid.uuid4().int % 10**6}/{uuid.uuid4().hex[:24]}"
+
+    def make(calls: list[dict[str, Any]]) -> Made:
+        where = {"channel": channel, "user": user, "team": team, "response_url": response_url}
+        payload = click_payload(calls, label, **where)
         if payload is None:
-            shown = sorted(
-                {t for c in calls if c.get("method") in _POSTED for t, _, _ in _controls(_blocks_of(c))}
-            )
-            out(
-                f"✗ nothing the bot posted has {label!r}; it offers: {', '.join(shown) or 'nothing to click'}"
-            )
-            return 1
+            offered = {t for c in calls if c.get("method") in _POSTED for t, _, _ in _controls(_blocks_of(c))}
+            listed = ", ".join(sorted(offered)) or "nothing to click"
+            return f"✗ nothing the bot posted has {label!r}; it offers: {listed}"
         out(f"clicking {label!r} ({payload['actions'][0]['action_id']})")
-        form = "application/x-www-form-urlencoded"
-        if not _post_signed(http, bot_url, urlencode({"payload": json.dumps(payload)}), secret, form, out):
-            return 1
-        _watch(http, fake, len(calls), wait, out)
-    return 0
+        return _interaction(payload)
+
+    return _act_on_calls(fake_url, bot_url, secret, make, wait, out)
 
 
 def _blocks_of(call: dict[str, Any]) -> Any:
@@ -494,12 +519,8 @@ def try_react(
     out: Out = print,
 ) -> int:
     """React with `emoji` to the newest message the bot posted in `channel` (`reaction_added`)."""
-    fake = fake_url.rstrip("/")
-    if not secret:
-        out("✗ SLACK_SIGNING_SECRET is not set: the bot refuses what is not signed with it")
-        return 1
-    with httpx.Client(timeout=10) as http:
-        calls = http.get(f"{fake}/_fake/calls").json()
+
+    def make(calls: list[dict[str, Any]]) -> Made:
         posted = [
             c
             for c in calls
@@ -508,23 +529,15 @@ def try_react(
             and (c.get("answer") or {}).get("ts")
         ]
         if not posted:
-            out(f"✗ the bot has posted nothing in {channel} to react to: try a command there first")
-            return 1
+            return f"✗ the bot has posted nothing in {channel} to react to: try a command there first"
         ts = str(posted[-1]["answer"]["ts"])
-        inner = {
-            "type": "reaction_added",
-            "user": user,
-            "reaction": emoji.strip(":"),
-            "item": {"type": "message", "channel": channel, "ts": ts},
-            "item_user": "UBOT",
-            "event_ts": f"{time.time():.6f}",
-        }
-        payload = {**event_payload(team, user, "reaction_added"), "event": inner}
+        item = {"type": "message", "channel": channel, "ts": ts}
+        inner = {"type": "reaction_added", "user": user, "reaction": emoji.strip(":"), "item": item}
+        inner |= {"item_user": "UBOT", "event_ts": f"{time.time():.6f}"}
         out(f"reacting :{emoji.strip(':')}: to the message {ts} in {channel}")
-        if not _post_signed(http, bot_url, json.dumps(payload), secret, "application/json", out):
-            return 1
-        _watch(http, fake, len(calls), wait, out)
-    return 0
+        return json.dumps({**event_payload(team, user, "reaction_added"), "event": inner}), "application/json"
+
+    return _act_on_calls(fake_url, bot_url, secret, make, wait, out)
 
 
 def try_connect_own(
@@ -686,19 +699,12 @@ def try_submit(
 ) -> int:
     """Submit the newest form the bot opened (the edit form, the subscribe form, a comment…) as
     `user` would, with `words` changed; print the answer (a form's errors) and what followed."""
-    fake = fake_url.rstrip("/")
-    if not secret:
-        out("✗ SLACK_SIGNING_SECRET is not set: the bot refuses what is not signed with it")
-        return 1
-    with httpx.Client(timeout=10) as http:
-        calls = http.get(f"{fake}/_fake/calls").json()
+
+    def make(calls: list[dict[str, Any]]) -> Made:
         payload = submit_payload(calls, words, user=user, team=team)
         if payload is None:
-            out('✗ the bot has opened no form: try `ticketbot try "/ticket PROJ-42"` first')
-            return 1
+            return '✗ the bot has opened no form: try `ticketbot try "/ticket PROJ-42"` first'
         out(f"submitting the form {payload['view'].get('callback_id')!r}")
-        form = "application/x-www-form-urlencoded"
-        if not _post_signed(http, bot_url, urlencode({"payload": json.dumps(payload)}), secret, form, out):
-            return 1
-        _watch(http, fake, len(calls), wait, out)
-    return 0
+        return _interaction(payload)
+
+    return _act_on_calls(fake_url, bot_url, secret, make, wait, out)
