@@ -132,8 +132,27 @@ def _notify_blocks(on: bool) -> list[Block]:
     return [_section(said), {"type": "actions", "elements": [button]}]
 
 
-def own_account_blocks(tool: str, connected: bool) -> list[Block]:
-    """The reader's own account of the workspace's tool: connect it, or disconnect it."""
+def own_account_blocks(tool: str, connected: bool, reconnect_url: str | None = None) -> list[Block]:
+    """The reader's own account of the workspace's tool: connect it, reconnect it (it can no
+    longer sign in: `reconnect_url`), or disconnect it."""
+    if reconnect_url:
+        text = (
+            f"*Your own {escape(tool)} account* can no longer sign in: reconnect it, or your changes "
+            "go through the workspace's account (or, where your own is required, not at all)."
+        )
+        reconnect = {
+            "type": "button",
+            "text": plain("Reconnect", 75),
+            "url": reconnect_url,
+            "style": "primary",
+        }
+        disconnect = {
+            "type": "button",
+            "action_id": ids.OWN_ACCOUNT,
+            "text": plain("Disconnect", 75),
+            "value": "disconnect",
+        }
+        return [_section(text), {"type": "actions", "elements": [reconnect, disconnect]}, {"type": "divider"}]
     if connected:
         text = f"*Your own {escape(tool)} account* is connected: your changes show as you in {escape(tool)}."
         label, value = "Disconnect", "disconnect"

@@ -20,6 +20,7 @@ from bot.service.updates import PlannedUpdate, changed_since
 from bot.truto.client import BULK
 from handlers.jobs import bulk_progress
 from handlers.kit.deps import SlackDeps, idempotency_key
+from handlers.kit.identity import acting_account
 from handlers.kit.job_data import ORIGIN, JobData
 from handlers.kit.job_queue import put_job
 from handlers.kit.tokens import PREVIEW_KEPT_FOR, PREVIEW_VALID_FOR
@@ -61,6 +62,11 @@ async def run_command(deps: SlackDeps, client: AsyncWebClient, data: JobData, sa
         raise UserInputError("only updates run as jobs")
     actor = Actor(slack_user_id=data.user, name=data.user_name)
     try:
+        # Under personal-required, someone without an account of their own is told once, before
+        # any ticket is read, not once per ticket.
+        routed = {a.name: a for a in (deps.service.account_for_ref(r, data.channel) for r in command.refs)}
+        for account in routed.values():
+            await acting_account(deps, account, data.user)
         plans = await plan_all(deps, command, actor, data.channel)
     finally:
         await deps.end_bulk_plan(data.team, data.user)  # the user may plan another now

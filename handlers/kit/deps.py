@@ -41,6 +41,9 @@ class Onboarding(Protocol):
     async def deps_for(self, tenant: str) -> SlackDeps | None:
         """The workspace's dependencies as they are now (after a change of its settings)."""
 
+    async def reconnect_link(self, integrated_account_id: str) -> str:
+        """The connect page again for an account that can no longer sign in (its context kept)."""
+
     async def personal_link(self, tenant: str, user: str) -> str:
         """The connect page for `user`'s own account of the workspace's tool."""
 

@@ -200,10 +200,13 @@ async def _own_account(deps: SlackDeps, user: str, main: Account | None) -> list
     """Where people may connect their own account (distributed mode, not `shared`)."""
     if deps.personal is None or deps.tenant is None or main is None or main.identity == "shared":
         return None
-    mine = await deps.personal.of_person(deps.tenant, user)
-    return own_account_blocks(
-        main.display_tool, any(c.shared_account_id == main.integrated_account_id for c in mine)
-    )
+    every = await deps.personal.of_person(deps.tenant, user)
+    mine = [c for c in every if c.shared_account_id == main.integrated_account_id]
+    broken = next((c for c in mine if c.status != "active"), None)
+    reconnect = None
+    if broken is not None and deps.onboarding is not None:  # a link is minted only for a broken one
+        reconnect = await deps.onboarding.reconnect_link(broken.integrated_account_id)
+    return own_account_blocks(main.display_tool, bool(mine), reconnect)
 
 
 @guarded

@@ -238,3 +238,35 @@ async def test_under_personal_required_a_subscription_tells_only_what_its_maker_
     await fleet.truto_event(record_event("updated", "PROJ-42", account=shared))
     told = {c.args["channel"] for c in fleet.calls("chat.postMessage")}
     assert "C0ANA" in told and "C0CARLA" not in told  # Carla's own account cannot read PROJ-42
+
+
+async def test_a_bulk_update_under_personal_required_is_refused_once(fleet: Harness) -> None:
+    await acme_with_jira(fleet)
+    workspaces = fleet.bot.distributed.workspaces  # type: ignore[union-attr]
+    current = await workspaces.settings(ACME)
+    await workspaces.save_settings(ACME, current.model_copy(update={"identity": "personal-required"}), ADMIN)
+    fleet.sandbox.state.requests.clear()
+    answer = await said(fleet, "update PROJ-1..PROJ-5 priority=high", "U0BRUNO")
+    assert "connect your own Jira account first with /ticket connect" in answer
+    assert fleet.sandbox.state.calls() == []  # not a ticket read, nothing sent
+
+
+async def test_a_persons_broken_account_is_told_with_reconnect(fleet: Harness) -> None:
+    await acme_with_jira(fleet)
+    mine, _ = await connect_own(fleet, "U0ANA", "ana")
+    async with httpx.AsyncClient(base_url=fleet.sandbox.base_url) as tool:
+        await tool.post("/_sandbox/account-events", json={"account": mine, "event": "authentication_error"})
+    assert await forward_account_events(fleet) == ["integrated_account:authentication_error=told"]
+    dm = [c for c in fleet.calls("chat.postMessage") if c.args["channel"] == "U0ANA"][-1]
+    assert dm.args["text"].startswith("Your Jira account can no longer sign in")
+    fleet.slack.state.calls.clear()
+    await fleet.event(event(ACME, {"type": "app_home_opened", "user": "U0ANA", "tab": "home"}))
+    [home] = fleet.calls("views.publish")
+    buttons = [e for b in home.args["view"]["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    [reconnect] = [b for b in buttons if b["text"]["text"] == "Reconnect"]
+    assert "link_token=" in reconnect["url"]
+    # Meanwhile her changes go through the workspace's account (the default policy).
+    fleet.sandbox.state.requests.clear()
+    await fleet.post(as_user("update PROJ-42 priority=low", "U0ANA", fleet), FORM)
+    [patch] = patches(fleet)
+    assert dict(patch.query)["integrated_account_id"] != mine
