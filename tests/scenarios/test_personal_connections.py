@@ -59,6 +59,13 @@ async def acme_with_jira(fleet: Harness) -> str:
     return await connect(fleet, ACME, "jira")
 
 
+async def require_own_accounts(fleet: Harness) -> None:
+    """ACME's admin sets the identity policy to personal-required (the Home tab's settings)."""
+    workspaces = fleet.bot.distributed.workspaces  # type: ignore[union-attr]
+    current = await workspaces.settings(ACME)
+    await workspaces.save_settings(ACME, current.model_copy(update={"identity": "personal-required"}), ADMIN)
+
+
 def patches(fleet: Harness) -> list[Any]:
     return fleet.sandbox.state.calls("PATCH")
 
@@ -102,9 +109,7 @@ async def test_a_person_connects_and_their_update_is_made_as_them(fleet: Harness
 
 async def test_personal_required_refuses_someone_without_an_account_of_their_own(fleet: Harness) -> None:
     await acme_with_jira(fleet)
-    workspaces = fleet.bot.distributed.workspaces  # type: ignore[union-attr]
-    current = await workspaces.settings(ACME)
-    await workspaces.save_settings(ACME, current.model_copy(update={"identity": "personal-required"}), ADMIN)
+    await require_own_accounts(fleet)
     fleet.sandbox.state.requests.clear()
     answer = await said(fleet, "update PROJ-42 priority=high", "U0BRUNO")
     assert "connect your own Jira account first with /ticket connect" in answer
@@ -225,9 +230,7 @@ async def test_under_personal_required_a_subscription_tells_only_what_its_maker_
     from tests.scenarios.payloads import record_event
 
     shared = await acme_with_jira(fleet)
-    workspaces = fleet.bot.distributed.workspaces  # type: ignore[union-attr]
-    current = await workspaces.settings(ACME)
-    await workspaces.save_settings(ACME, current.model_copy(update={"identity": "personal-required"}), ADMIN)
+    await require_own_accounts(fleet)
     await connect_own(fleet, "U0ANA", "ana")
     await connect_own(fleet, "U0CARLA", "carla", projects="OPS")
     fleet.slack.state.memberships.update({"U0ANA": ["C0ANA"], "U0CARLA": ["C0CARLA"]})
@@ -242,9 +245,7 @@ async def test_under_personal_required_a_subscription_tells_only_what_its_maker_
 
 async def test_a_bulk_update_under_personal_required_is_refused_once(fleet: Harness) -> None:
     await acme_with_jira(fleet)
-    workspaces = fleet.bot.distributed.workspaces  # type: ignore[union-attr]
-    current = await workspaces.settings(ACME)
-    await workspaces.save_settings(ACME, current.model_copy(update={"identity": "personal-required"}), ADMIN)
+    await require_own_accounts(fleet)
     fleet.sandbox.state.requests.clear()
     answer = await said(fleet, "update PROJ-1..PROJ-5 priority=high", "U0BRUNO")
     assert "connect your own Jira account first with /ticket connect" in answer
