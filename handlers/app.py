@@ -51,6 +51,7 @@ from handlers.kit.deps import SlackDeps
 from handlers.kit.job_queue import account_share
 from handlers.kit.surface import report_error
 from handlers.listeners import register_all
+from handlers.single import Single, build_single
 
 log = logging.getLogger(__name__)
 Next = Callable[[], Awaitable[BoltResponse | None]]  # the rest of the middleware chain
@@ -125,6 +126,7 @@ class SlackBot:
     client: AsyncWebClient | None = None  # the Web API client (distributed mode: no token of its own)
     processes: WorkerProcesses | None = None
     local: Worker | None = None  # beside worker processes: runs the jobs this process kept
+    single: Single | None = None  # single-workspace mode's parts
 
     def http_app(self, **options: Any) -> Starlette:
         """The HTTP app of this bot: Slack's route through the edge, the fast ack and Bolt; the
@@ -139,10 +141,13 @@ class SlackBot:
         )
 
     async def prepare(self) -> None:
-        """Before serving: the database schema up to date (distributed mode). Run on its own
-        event loop; the server's opens its own connections."""
+        """Before serving: the database schema up to date (distributed mode; single-workspace
+        mode where it keeps people's own connections). Run on its own event loop; the server's
+        opens its own connections."""
         if self.distributed is not None:
             await self.distributed.prepare()
+        if self.single is not None:
+            await self.single.prepare()
 
     def warm_up(self) -> None:
         """Single-workspace mode: auth.test before the first request needs it."""
@@ -207,6 +212,7 @@ def build_bot(
         config=config, core=core, signer=Signer(secret.get_secret_value()), jobs=jobs, quota=quota
     )
     distributed = build_distributed(config, deps, client) if settings.distributed else None
+    one = build_single(config, deps, client) if distributed is None else None
     if distributed is not None:
         handler, dropped = (distributed.tenancy.handler(h) for h in (job_handler, dropped_job_handler))
     else:
@@ -301,6 +307,13 @@ def build_bot(
     )
     replay = ReplayGuard(core.cache.backend)
     edge = SlackEdge(SignatureCheck(secret.get_secret_value()), bodies, replay)
-    webhooks = TrutoWebhooks(deps, bodies, distributed.connections if distributed is not None else None)
+    webhooks = TrutoWebhooks(
+        deps,
+        bodies,
+        distributed.connections if distributed is not None else None,
+        one.own if one is not None else None,
+    )
     fast_ack = FastAck(deps, replay, distributed.tenancy.deps_for if distributed is not None else None)
-    return SlackBot(app, worker, deps, edge, webhooks, single, fast_ack, distributed, client=client)
+    return SlackBot(
+        app, worker, deps, edge, webhooks, single, fast_ack, distributed, client=client, single=one
+    )

@@ -127,8 +127,9 @@ def build_distributed(config: AppConfig, deps: SlackDeps, client: AsyncWebClient
     )
     deps.personal = PersonalConnections(database)
     tenancy = Tenancy(deps, workspaces, client)
-    connections = Connections(tenancy)
+    connections = Connections(tenancy, deps.personal)
     deps.onboarding = connections
+    deps.own_accounts = connections.own
     install_quota = UserQuota(deps.core.redis, settings.slack_installs_per_client_per_minute)
     return Distributed(
         database, workspaces, tenancy, connections, flow, TenantAuthorize(workspaces), store, install_quota

@@ -52,13 +52,9 @@ def distributed_settings(
 
 
 @asynccontextmanager
-async def running_fleet(
-    settings: Settings, sandbox: SandboxServer, fake_slack: FakeSlack
-) -> AsyncIterator[Harness]:
-    bot = build_bot(build_config(settings))
-    await bot.prepare()
-    transport = httpx.ASGITransport(app=bot.http_app(redis_ok=bot.core.redis_ok))
-    # The sandbox's account events are read from its deliveries (signed with this secret).
+def register_webhook(sandbox: SandboxServer) -> None:
+    """A webhook for every event, as `ticketbot webhooks register` makes one: the sandbox's
+    account events are read from its deliveries (signed with the test secret)."""
     sandbox.state.webhooks.registered["wh"] = {
         "id": "wh",
         "target_url": "http://127.0.0.1:9/unreachable",
@@ -66,6 +62,15 @@ async def running_fleet(
         "event_types": [],
         "secret": payloads.WEBHOOK_SECRET,
     }
+
+
+async def running_fleet(
+    settings: Settings, sandbox: SandboxServer, fake_slack: FakeSlack
+) -> AsyncIterator[Harness]:
+    bot = build_bot(build_config(settings))
+    await bot.prepare()
+    transport = httpx.ASGITransport(app=bot.http_app(redis_ok=bot.core.redis_ok))
+    register_webhook(sandbox)
     fake_slack.state.admins.add(ADMIN)
     fake_slack.state.emails[ADMIN] = "admin@acme.example"
     async with httpx.AsyncClient(transport=transport, base_url="http://ticketbot.test") as http:

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.cli import db
 from bot.domain.accounts import Account, tool_label_of
 from bot.domain.custom_fields import form_fields, ticket_fields
-from bot.ops.config import DEFAULT_ACCOUNT_NAME, AppConfig, ConfigError, load_config
+from bot.ops.config import DEFAULT_ACCOUNT_NAME, AppConfig, ConfigError, has_database, load_config
 from bot.runtime import build_core
 from bot.service.reaction_check import reaction_mistakes
 from bot.store import keys, namespaces
@@ -259,6 +259,20 @@ class _Answered:
         return self.answers
 
 
+async def _own_connections(config: AppConfig) -> Check:
+    """One workspace: where people's own connections are kept, if they are offered."""
+    if all(a.identity == "shared" for a in config.accounts.values()):
+        return Check("own connections", True, "not offered: every account's identity is shared")
+    if not has_database(config.settings):
+        return Check(
+            "own connections",
+            True,
+            "not offered: no database named (DATABASE_URL, or TICKETBOT_DATA_DIR for SQLite)",
+        )
+    ok, detail = await db.check(config)
+    return Check("own connections", ok, detail)
+
+
 async def run_checks(load: Callable[[], AppConfig] = load_config) -> list[Check]:
     try:
         config = load()
@@ -273,6 +287,7 @@ async def run_checks(load: Callable[[], AppConfig] = load_config) -> list[Check]
         checks.append(Check("database", ok, detail))
     else:
         checks.append(await _slack(config))
+        checks.append(await _own_connections(config))
     if config.settings.truto_api_token is None:
         checks.append(await _redis_alone(config))  # the Redis line always appears
         return checks

@@ -48,6 +48,14 @@ def tool_label_of(capabilities: Any) -> str | None:
     return None
 
 
+def integration_name_of(capabilities: Any) -> str | None:
+    """`integration.name` of a capabilities answer (jira, linear…): what a person's own account
+    of the same tool is matched by."""
+    integration = capabilities.get("integration") if isinstance(capabilities, dict) else None
+    name = integration.get("name") if isinstance(integration, dict) else None
+    return name.strip() if isinstance(name, str) and name.strip() else None
+
+
 def checked_reactions(reactions: dict[str, str]) -> dict[str, str]:
     """Emoji names (colons dropped) → updates, each checked as `/ticket update` would check it;
     ValueError naming the first mistake."""

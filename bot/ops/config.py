@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.domain.accounts import Account, http_url
+from bot.domain.accounts import Account, Identity, http_url
 from bot.domain.redact import mask_url_credentials
 from bot.domain.refs import tool_of_url
 
@@ -186,6 +186,9 @@ class FileConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     default_account: str | None = None
+    # Who acts on the tools (single-workspace mode), for every account without its own:
+    # personal-preferred (the default), shared or personal-required (docs/security.md).
+    identity: Identity | None = None
     accounts: dict[str, Account] = Field(default_factory=dict)
     channels: dict[str, str] = Field(default_factory=dict)
 
@@ -363,6 +366,36 @@ def check_mode(settings: Settings) -> list[str]:
     return problems
 
 
+def _default_identity(file_config: FileConfig, account: Account) -> dict[str, Any]:
+    """The file's top-level `identity:` for an account that does not set its own."""
+    if file_config.identity is None or "identity" in account.model_fields_set:
+        return {}
+    return {"identity": file_config.identity}
+
+
+def _identity_problems(settings: Settings, file_config: FileConfig) -> list[str]:
+    problems = [
+        f"accounts.{name}.acting_as: set by the bot for a person's own connection, never configured"
+        for name, account in file_config.accounts.items()
+        if account.acting_as is not None
+    ]
+    required = file_config.identity == "personal-required" or any(
+        a.identity == "personal-required" for a in file_config.accounts.values()
+    )
+    if required and not settings.distributed and not has_database(settings):
+        problems.append(
+            "identity: personal-required needs people's own connections, which are kept in a "
+            "database: set DATABASE_URL, or TICKETBOT_DATA_DIR for SQLite there (or use "
+            "personal-preferred or shared)"
+        )
+    return problems
+
+
+def has_database(settings: Settings) -> bool:
+    """A database is named (single-workspace mode keeps people's own connections only then)."""
+    return bool(settings.database_url or settings.ticketbot_data_dir)
+
+
 def build_config(settings: Settings) -> AppConfig:
     mode_problems = check_mode(settings)
     if mode_problems:
@@ -380,15 +413,13 @@ def build_config(settings: Settings) -> AppConfig:
     if settings.truto_integrated_account_id:
         account_names.add(DEFAULT_ACCOUNT_NAME)
     problems += _check_references(raw, account_names)
-    problems += [
-        f"accounts.{name}.identity: personal-required needs people's own connections, which need "
-        "distributed mode (installed with Add to Slack); here use personal-preferred or shared"
-        for name, account in file_config.accounts.items()
-        if account.identity == "personal-required" or account.acting_as is not None
-    ]
+    problems += _identity_problems(settings, file_config)
     if problems:
         raise ConfigError("\n".join(f"TICKETBOT_CONFIG ({path}): {p}" for p in problems))
-    accounts = {name: acc.model_copy(update={"name": name}) for name, acc in file_config.accounts.items()}
+    accounts = {
+        name: acc.model_copy(update={"name": name, **_default_identity(file_config, acc)})
+        for name, acc in file_config.accounts.items()
+    }
     if settings.truto_integrated_account_id and DEFAULT_ACCOUNT_NAME not in accounts:
         accounts[DEFAULT_ACCOUNT_NAME] = Account(
             name=DEFAULT_ACCOUNT_NAME, integrated_account_id=settings.truto_integrated_account_id

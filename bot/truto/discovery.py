@@ -6,11 +6,12 @@ update takes, which query parameters it requires, which fields go as plain strin
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.domain.accounts import Account, learn_tool_label, tool_label_of
+from bot.domain.accounts import Account, integration_name_of, learn_tool_label, tool_label_of
 from bot.store.cache import Cache
 from bot.store.keys import cache_key
 from bot.truto.client import TrutoClient
@@ -120,6 +121,7 @@ class Abilities:
     status: str = ""  # the account's status ("active", "needs_reauth", …; "" when not said)
     missing: bool = False  # the unified API does not know the integrated account at all
     tool_label: str | None = None  # integration.label (else its name), for messages
+    integration: str | None = None  # integration.name (jira, linear…): people's own accounts match it
     body_fields: frozenset[str] | None = None  # None: the tool did not say; nothing is refused
     string_fields: frozenset[str] = frozenset()  # fields the schema types as a plain string
     object_fields: frozenset[str] = frozenset()  # fields the schema types as an object
@@ -137,6 +139,7 @@ class Abilities:
             "blocked": self.blocked,
             "status": self.status,
             "tool_label": self.tool_label,
+            "integration": self.integration,
             "body_fields": sorted(self.body_fields) if self.body_fields is not None else None,
             "string_fields": sorted(self.string_fields),
             "object_fields": sorted(self.object_fields),
@@ -157,6 +160,7 @@ class Abilities:
             blocked=bool(data.get("blocked", False)),
             status=str(data.get("status") or ""),
             tool_label=data.get("tool_label"),
+            integration=data.get("integration"),
             body_fields=frozenset(fields) if fields is not None else None,
             string_fields=frozenset(data.get("string_fields") or ()),
             object_fields=frozenset(data.get("object_fields") or ()),
@@ -206,15 +210,16 @@ _warned_schemas: set[str] = set()
 def abilities_from(capabilities: Any, meta: dict[str, Any] | None, account_name: str = "") -> Abilities:
     can_update = supports_update(capabilities) is not False
     can_comment = supports_comments(capabilities)
-    blocked, status, label = (
-        account_blocked(capabilities),
-        account_status(capabilities),
-        tool_label_of(capabilities),
+    told = Abilities(
+        can_update=can_update,
+        can_comment=can_comment,
+        blocked=account_blocked(capabilities),
+        status=account_status(capabilities),
+        tool_label=tool_label_of(capabilities),
+        integration=integration_name_of(capabilities),
     )
     if meta is None:
-        return Abilities(
-            can_update=can_update, can_comment=can_comment, blocked=blocked, status=status, tool_label=label
-        )
+        return told
     body = Schema.parse(meta.get("request_body_schema") or {})
     query = Schema.parse(meta.get("query_schema") or {})
     if (body is None or query is None) and account_name not in _warned_schemas:
@@ -226,12 +231,8 @@ def abilities_from(capabilities: Any, meta: dict[str, Any] | None, account_name:
         )
     defaults_body = meta.get("default_body")
     defaults_query = meta.get("default_query")
-    return Abilities(
-        can_update=can_update,
-        can_comment=can_comment,
-        blocked=blocked,
-        status=status,
-        tool_label=label,
+    return dataclasses.replace(
+        told,
         body_fields=body.fields if body is not None and body.fields else None,
         string_fields=body.strings if body is not None else frozenset(),
         object_fields=body.objects if body is not None else frozenset(),

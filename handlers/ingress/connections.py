@@ -29,9 +29,10 @@ from bot.domain.tenants import Connection
 from bot.domain.workspace_settings import WorkspaceSettings
 from bot.store import keys
 from bot.store.cache import Entry
-from bot.store.sql.personal_connections import PersonalConnection
+from bot.store.sql.personal_connections import PersonalConnections
 from bot.truto.errors import TrutoError
 from bot.truto.webhook_events import Delivery
+from handlers.ingress.own_accounts import ACCOUNT_EVENT, FAILURES, OwnAccounts, mapping_of, text_of
 from handlers.kit.deps import SlackDeps
 from handlers.kit.tenancy import Tenancy
 from handlers.listeners import home
@@ -39,25 +40,11 @@ from handlers.listeners.shortcuts import known_prefixes
 
 log = logging.getLogger(__name__)
 
-ACCOUNT_EVENT = "integrated_account:"
-FAILURES = {
-    "authentication_error": "can no longer sign in (its credentials expired or were revoked)",
-    "validation_error": "did not pass the connection check (missing permissions?)",
-    "post_install_error": "could not be set up after connecting",
-}
 CONNECTOR_SECONDS = 7 * 86400.0  # as long as a link token lives
 
 
 def _connector_key(tenant: str) -> str:
     return keys.key("connect", tenant)
-
-
-def _text(value: Any, limit: int = 300) -> str:
-    return str(value)[:limit] if isinstance(value, str | int) and not isinstance(value, bool) else ""
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 async def _prefix_of_a_ticket(deps: SlackDeps, account: Account) -> list[str]:
@@ -70,10 +57,11 @@ async def _prefix_of_a_ticket(deps: SlackDeps, account: Account) -> list[str]:
 
 
 class Connections:
-    def __init__(self, tenancy: Tenancy) -> None:
+    def __init__(self, tenancy: Tenancy, personal: PersonalConnections) -> None:
         self.tenancy = tenancy
         self.workspaces = tenancy.workspaces
         self.deps = tenancy.deps
+        self.own = OwnAccounts(self.deps, personal, self)
 
     def connect_url(self, link_token: str) -> str:
         return f"{self.deps.config.settings.truto_connect_url}?link_token={link_token}"
@@ -100,8 +88,7 @@ class Connections:
         return await self.tenancy.deps_for(tenant)
 
     async def reconnect_link(self, integrated_account_id: str) -> str:
-        token = await self.deps.core.client.create_link_token(integrated_account_id=integrated_account_id)
-        return self.connect_url(token)
+        return await self.own.reconnect_link(integrated_account_id)
 
     async def _connector(self, tenant: str, stored: Connection | None) -> str | None:
         if stored is not None and stored.connected_by:
@@ -116,12 +103,12 @@ class Connections:
             return "duplicate"
         kind = delivery.event.removeprefix(ACCOUNT_EVENT)
         payload: Mapping[str, Any] = delivery.payload
-        account_id = _text(payload.get("id"), 128)
+        account_id = text_of(payload.get("id"), 128)
         if not account_id:
             return "ignored: no account"
-        tenant = _text(payload.get("tenant_id"), 64)
-        if ":" in tenant or (kind == "deleted" and await self._personal_of(account_id) is not None):
-            return await self._personal(kind, account_id, tenant, payload)
+        tenant = text_of(payload.get("tenant_id"), 64)
+        if ":" in tenant or (kind == "deleted" and await self.own.owns(account_id)):
+            return await self.own.event(kind, account_id, tenant, payload)
         stored = await self.workspaces.accounts.by_account(account_id)
         if kind == "deleted":
             if stored is None:
@@ -134,13 +121,13 @@ class Connections:
         client = await self.tenancy.client_for(tenant)
         if client is None:
             return "ignored: not installed"
-        integration = _mapping(payload.get("integration"))
-        config = _mapping(integration.get("config"))
+        integration = mapping_of(payload.get("integration"))
+        config = mapping_of(integration.get("config"))
         connection = Connection(
             tenant_id=tenant,
             integrated_account_id=account_id,
-            integration=_text(integration.get("name"), 80),
-            label=_text(config.get("label"), 120),
+            integration=text_of(integration.get("name"), 80),
+            label=text_of(config.get("label"), 120),
             connected_by=await self._connector(tenant, stored),
         )
         if kind in ("active", "reactivated"):
@@ -150,7 +137,7 @@ class Connections:
             await self._republish(tenant, client, connection.connected_by)
             return "connected"
         if kind in FAILURES:
-            error = _text(payload.get("last_error"), 300) or None
+            error = text_of(payload.get("last_error"), 300) or None
             if stored is not None:
                 await self.workspaces.accounts.set_status(account_id, kind, error)
                 await self.workspaces.changed(tenant)
@@ -158,72 +145,21 @@ class Connections:
             return "told"
         return "ignored"
 
-    # -- people's own connections (`/ticket connect`) ----------------------------------------
+    # -- the workspace as people's own connections see it (OwnAccounts' Served) ------------
 
-    async def personal_link(self, tenant: str, user: str) -> str:
-        """The connect page for `user`'s own account: its tenant id names the workspace and the
-        person (`<tenant>:<user>`), so the event that follows can only ever attach to them."""
-        token = await self.deps.core.client.create_link_token(tenant_id=f"{tenant}:{user}")
-        return self.connect_url(token)
+    async def serving(self, tenant: str) -> tuple[SlackDeps, AsyncWebClient] | None:
+        client = await self.tenancy.client_for(tenant)
+        deps = await self.tenancy.deps_for(tenant, client) if client is not None else None
+        return (deps, client) if client is not None and deps is not None else None
 
-    async def _personal_of(self, account_id: str) -> PersonalConnection | None:
-        store = self.deps.personal
-        return await store.by_account(account_id) if store is not None else None
-
-    async def _personal(self, kind: str, account_id: str, tenant: str, payload: Mapping[str, Any]) -> str:
-        store = self.deps.personal
-        if store is None:
-            return "ignored"
-        stored = await store.by_account(account_id)
-        if kind == "deleted":
-            if stored is None:
-                return "ignored"
-            await store.remove(account_id)
-            return "removed"
-        workspace, _, user = tenant.partition(":")
-        if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user) or (
-            stored is not None and stored.tenant_id != workspace
-        ):
-            return "ignored: not this tenant's"
-        if await self.workspaces.accounts.by_account(account_id) is not None:
-            return "ignored: a workspace's own account is nobody's personal one"
-        client = await self.tenancy.client_for(workspace)
-        deps = await self.tenancy.deps_for(workspace, client) if client is not None else None
-        if client is None or deps is None:
-            return "ignored: not installed"
-        integration = _text(_mapping(payload.get("integration")).get("name"), 80)
-        shared = await self._shared_of(workspace, integration)
-        if shared is None:
-            return "ignored: no account of that tool in the workspace"
-        tool = next(
-            (a.display_tool for a in deps.config.accounts.values() if a.integrated_account_id == shared),
-            integration,
-        )
-        if kind in ("active", "reactivated"):
-            await store.save(PersonalConnection(workspace, user, account_id, shared, integration))
-            said = f"Your {tool} account is connected; your updates now show as you in {tool}."
-            await self._dm(client, user, said)
-            return "connected"
-        if kind in FAILURES:
-            await store.set_status(account_id, kind)
-            reconnect = await self.reconnect_link(account_id)
-            blocks, text = connection_message(f"Your {tool} account", FAILURES[kind], reconnect)
-            await self._dm(client, user, text, blocks)
-            return "told"
-        return "ignored"
-
-    async def _shared_of(self, tenant: str, integration: str) -> str | None:
-        """The workspace's account of the same tool (by the unified API's integration name)."""
+    async def shared_account(self, tenant: str, integration: str) -> str | None:
         for connection in await self.workspaces.connections(tenant):
             if connection.integration == integration and ":" not in connection.tenant_id:
                 return connection.integrated_account_id
         return None
 
-    async def _dm(self, client: Any, user: str, text: str, blocks: list[Any] | None = None) -> None:
-        try:
-            await client.chat_postMessage(channel=user, text=text, **({"blocks": blocks} if blocks else {}))
-        except SlackApiError as exc:
-            log.warning("could not tell %s about their connection: %s", user, exc.response.get("error"))
+    async def is_shared_account(self, integrated_account_id: str) -> bool:
+        return await self.workspaces.accounts.by_account(integrated_account_id) is not None
 
     async def _republish(self, tenant: str, client: AsyncWebClient, user: str | None) -> None:
         """The connector's Home tab, now listing the tool."""

@@ -29,7 +29,8 @@ from bot.truto.webhook_events import (
     signature_valid,
     ticket_events,
 )
-from handlers.ingress.connections import ACCOUNT_EVENT, Connections
+from handlers.ingress.connections import Connections
+from handlers.ingress.own_accounts import ACCOUNT_EVENT, OwnAccounts
 from handlers.jobs import notify_people, subscribers
 from handlers.kit.deps import SlackDeps
 from handlers.kit.job_data import JobData
@@ -50,10 +51,18 @@ def _answer(status: int, verdict: str, event: str = "unverified") -> Response:
 class TrutoWebhooks:
     """The route's endpoint."""
 
-    def __init__(self, deps: SlackDeps, bodies: BodyReader, connections: Connections | None = None) -> None:
+    def __init__(
+        self,
+        deps: SlackDeps,
+        bodies: BodyReader,
+        connections: Connections | None = None,
+        own_accounts: OwnAccounts | None = None,
+    ) -> None:
         self.deps = deps
         self.bodies = bodies
         self.connections = connections  # distributed mode: `integrated_account:*` events
+        # Single-workspace mode: the events of people's own accounts (where they are offered).
+        self.own_accounts = own_accounts
 
     async def _accounts(self, events: list[TicketEvent]) -> dict[str, tuple[Account, str | None]]:
         """The events' accounts known here, each with its tenant (distributed mode: the
@@ -97,9 +106,10 @@ class TrutoWebhooks:
         if delivery.event == "test":
             return _answer(200, "test received", "test")
         if delivery.event.startswith(ACCOUNT_EVENT):
-            if self.connections is None or not self._fresh(delivery):
+            handler = self.connections or self.own_accounts
+            if handler is None or not self._fresh(delivery):
                 return _answer(200, "ignored", "account")
-            return _answer(200, await self.connections.handle(delivery), "account")
+            return _answer(200, await handler.handle(delivery), "account")
         return await self._handle(delivery)
 
     def _fresh(self, delivery: Delivery) -> bool:

@@ -14,6 +14,7 @@ from bot.domain.workspace_settings import WorkspaceSettings
 from bot.ops.config import AppConfig
 from bot.runtime import Core
 from bot.service.tickets import TicketService
+from bot.slack.installation_team import InstallationTeam
 from bot.slack.signing import Signer
 from bot.store import keys
 from bot.store.batches import BatchStore
@@ -44,8 +45,15 @@ class Onboarding(Protocol):
     async def reconnect_link(self, integrated_account_id: str) -> str:
         """The connect page again for an account that can no longer sign in (its context kept)."""
 
+
+class OwnAccountLinks(Protocol):
+    """People's own connections (handlers/ingress/own_accounts.py), in either mode."""
+
     async def personal_link(self, tenant: str, user: str) -> str:
         """The connect page for `user`'s own account of the workspace's tool."""
+
+    async def reconnect_link(self, integrated_account_id: str) -> str:
+        """The connect page again for a person's account that can no longer sign in."""
 
 
 @dataclass
@@ -58,12 +66,21 @@ class SlackDeps:
     unfurl_ttl: float = 60.0
     tenant: str | None = None  # distributed mode: the workspace (or Grid org) these deps serve
     onboarding: Onboarding | None = None  # distributed mode only
-    personal: PersonalConnections | None = None  # people's own connections (distributed mode)
+    personal: PersonalConnections | None = None  # people's own connections, where offered
+    own_accounts: OwnAccountLinks | None = None  # their connect pages, where offered
+    installation: InstallationTeam | None = None  # single-workspace mode: whose token it is
     retry_ttl: float = 24 * 3600.0
 
     def __deepcopy__(self, memo: dict[int, Any]) -> SlackDeps:
         # Bolt deep-copies the context for lazy listeners; the dependencies are shared.
         return self
+
+    async def workspace_id(self) -> str | None:
+        """The workspace (or Grid org) these deps serve: the tenant in distributed mode, the
+        installation's team in single-workspace mode (None while Slack does not say)."""
+        if self.tenant is not None:
+            return self.tenant
+        return await self.installation.tenant() if self.installation is not None else None
 
     @property
     def service(self) -> TicketService:

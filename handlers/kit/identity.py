@@ -28,8 +28,9 @@ async def acting_account(
     store = deps.personal
     if account.identity == "shared" or account.acting_as is not None:
         return account
-    if store is not None and user and deps.tenant:
-        for mine in await store.of_person(deps.tenant, user):
+    workspace = await deps.workspace_id() if store is not None and user else None
+    if store is not None and user and workspace:
+        for mine in await store.of_person(workspace, user):
             if mine.shared_account_id == account.integrated_account_id and mine.status == "active":
                 return account.model_copy(
                     update={"integrated_account_id": mine.integrated_account_id, "acting_as": user}
@@ -57,9 +58,10 @@ def as_whom(account: Account) -> str:
 async def disconnect(deps: SlackDeps, user: str) -> list[str]:
     """`user`'s own connections in this workspace forgotten, and deleted in the unified API (a
     deletion the API refuses leaves an unused account there, never one used here)."""
-    if deps.personal is None or deps.tenant is None:
+    workspace = await deps.workspace_id()
+    if deps.personal is None or workspace is None:
         return []
-    gone = await deps.personal.forget(deps.tenant, user)
+    gone = await deps.personal.forget(workspace, user)
     for integrated in gone:
         try:
             await deps.core.client.delete_integrated_account(integrated)

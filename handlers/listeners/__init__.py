@@ -49,6 +49,9 @@ def register_all(app: AsyncApp, tenancy: Tenancy | None) -> None:
     """Every listener; `tenancy` in distributed mode (uninstalls, workspace settings)."""
     for surface in SURFACES:
         surface.register(app)
-    if tenancy is not None:
+    installs.register_people(app)
+    if tenancy is None:
+        installs.register_single(app)
+    else:
         installs.register(app, tenancy)
         workspace_settings.register(app)

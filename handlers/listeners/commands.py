@@ -176,7 +176,8 @@ async def _connect(
     user = str(body.get("user_id") or "")
     account = deps.service.account_for(channel)
     tool = account.display_tool
-    if deps.onboarding is None or deps.personal is None or deps.tenant is None:
+    workspace = await deps.workspace_id()
+    if deps.own_accounts is None or deps.personal is None or workspace is None:
         await respond(response_type="ephemeral", text=texts.refusal(NOT_HERE))
         return
     if not connect:
@@ -199,7 +200,7 @@ async def _connect(
             ),
         )
         return
-    link = await deps.onboarding.personal_link(deps.tenant, user)
+    link = await deps.own_accounts.personal_link(workspace, user)
     text = (
         f"Connect your own {tool} account: your changes from Slack then show as you in {tool}, "
         "with your permissions there."
@@ -277,8 +278,8 @@ async def turn_notifications(deps: SlackDeps, respond: AsyncRespond, body: dict[
 
 
 NOT_HERE = (
-    "people connect their own accounts where ticketbot is installed with Add to Slack (distributed "
-    "mode); here every change goes through the configured connection"
+    "connecting your own account is not turned on here (the bot's operator names a database for it: "
+    "DATABASE_URL or TICKETBOT_DATA_DIR); every change goes through the team's connection"
 )
 
 

@@ -198,14 +198,15 @@ async def publish_for(deps: SlackDeps, client: AsyncWebClient, user: str) -> Non
 
 async def _own_account(deps: SlackDeps, user: str, main: Account | None) -> list[Block] | None:
     """Where people may connect their own account (distributed mode, not `shared`)."""
-    if deps.personal is None or deps.tenant is None or main is None or main.identity == "shared":
+    workspace = await deps.workspace_id()
+    if deps.personal is None or workspace is None or main is None or main.identity == "shared":
         return None
-    every = await deps.personal.of_person(deps.tenant, user)
+    every = await deps.personal.of_person(workspace, user)
     mine = [c for c in every if c.shared_account_id == main.integrated_account_id]
     broken = next((c for c in mine if c.status != "active"), None)
     reconnect = None
-    if broken is not None and deps.onboarding is not None:  # a link is minted only for a broken one
-        reconnect = await deps.onboarding.reconnect_link(broken.integrated_account_id)
+    if broken is not None and deps.own_accounts is not None:  # a link is minted only for a broken one
+        reconnect = await deps.own_accounts.reconnect_link(broken.integrated_account_id)
     return own_account_blocks(main.display_tool, bool(mine), reconnect)
 
 
@@ -218,11 +219,12 @@ async def own_account_clicked(body: dict[str, Any], client: AsyncWebClient, deps
     main = deps.config.account(deps.config.default_account or "") or next(
         iter(deps.config.accounts.values()), None
     )
-    if not user or main is None or deps.onboarding is None or deps.tenant is None:
+    workspace = await deps.workspace_id()
+    if not user or main is None or deps.own_accounts is None or workspace is None:
         return
     if value == "connect" and main.identity != "shared":
         tool = main.display_tool
-        link = await deps.onboarding.personal_link(deps.tenant, user)
+        link = await deps.own_accounts.personal_link(workspace, user)
         text = f"Connect your own {tool} account: your changes from Slack then show as you in {tool}."
         await client.chat_postMessage(
             channel=user, text=text, blocks=connect_blocks(text, f"Connect your own {tool} account", link)

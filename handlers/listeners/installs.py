@@ -1,4 +1,6 @@
-"""Distributed mode: a workspace that uninstalls the app (or revokes its bot token) is forgotten
+"""A workspace that uninstalls the app, and people who leave it.
+
+Distributed mode: a workspace that uninstalls the app (or revokes its bot token) is forgotten
 at once: its installation and connected accounts deleted, its cached data purged, its queued jobs
 answered with nothing (the worker finds no installation), its cards no longer kept live (no
 account of its own is left to match a webhook)."""
@@ -13,10 +15,45 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from bot.service.audit import forget_tenant
 from bot.store.purge import purge_accounts, purge_tenant
 from handlers.jobs import notify_people, subscribers
+from handlers.kit.deps import SlackDeps
 from handlers.kit.surface import ack_only
 from handlers.kit.tenancy import Tenancy
 
 log = logging.getLogger(__name__)
+
+
+def register_people(app: AsyncApp) -> None:
+    """Either mode: a person deactivated in Slack loses their own connections to the tool."""
+
+    async def person_deactivated(body: dict[str, Any], context: AsyncBoltContext) -> None:
+        user = (body.get("event") or {}).get("user")
+        deps: SlackDeps = context["deps"]
+        if not isinstance(user, dict) or user.get("deleted") is not True or deps.personal is None:
+            return
+        workspace = await deps.workspace_id()
+        if workspace is not None and isinstance(user.get("id"), str):
+            gone = await deps.personal.forget(workspace, user["id"])
+            log.info("%s deactivated in %s: %d own connections forgotten", user["id"], workspace, len(gone))
+
+    app.event("user_change")(ack=ack_only, lazy=[person_deactivated])
+
+
+def register_single(app: AsyncApp) -> None:
+    """Single-workspace mode: uninstalled, the people's own connections are forgotten (the
+    configured accounts are the operator's)."""
+
+    async def uninstall(body: dict[str, Any], context: AsyncBoltContext) -> None:
+        event = body.get("event") or {}
+        if event.get("type") == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
+            return
+        deps: SlackDeps = context["deps"]
+        workspace = await deps.workspace_id()
+        if deps.personal is not None and workspace is not None:
+            gone = await deps.personal.forget(workspace)
+            log.info("uninstalled: %d people's own connections forgotten", len(gone))
+
+    app.event("app_uninstalled")(ack=ack_only, lazy=[uninstall])
+    app.event("tokens_revoked")(ack=ack_only, lazy=[uninstall])
 
 
 def register(app: AsyncApp, tenancy: Tenancy) -> None:
@@ -38,16 +75,5 @@ def register(app: AsyncApp, tenancy: Tenancy) -> None:
             await tenancy.deps.personal.forget(tenant)
         log.info("%s uninstalled: %d accounts forgotten, %d cached keys purged", tenant, len(gone), purged)
 
-    async def person_deactivated(body: dict[str, Any], context: AsyncBoltContext) -> None:
-        """A person deactivated in Slack: their own connections to the tool are forgotten."""
-        user = (body.get("event") or {}).get("user")
-        tenant = context["deps"].tenant
-        if not isinstance(user, dict) or user.get("deleted") is not True or tenant is None:
-            return
-        if tenancy.deps.personal is not None and isinstance(user.get("id"), str):
-            gone = await tenancy.deps.personal.forget(tenant, user["id"])
-            log.info("%s deactivated in %s: %d own connections forgotten", user["id"], tenant, len(gone))
-
-    app.event("user_change")(ack=ack_only, lazy=[person_deactivated])
     app.event("app_uninstalled")(ack=ack_only, lazy=[uninstall])
     app.event("tokens_revoked")(ack=ack_only, lazy=[uninstall])

@@ -134,3 +134,27 @@ async def test_a_postgresql_database_that_does_not_exist_is_said_so(tmp_path: Pa
     assert not ok
     assert "the database 'ticketbot_no_such_database' does not exist on that server" in detail
     assert "createdb ticketbot_no_such_database" in detail
+
+
+async def test_check_says_where_one_workspace_keeps_own_connections(tmp_path: Path) -> None:
+    def single(**settings: object) -> AppConfig:
+        return build_config(
+            Settings(
+                slack_bot_token="xoxb-1",
+                slack_signing_secret="signing",
+                truto_integrated_account_id="acc-1",
+                **settings,
+            )
+        )
+
+    checks = await run_checks(lambda: single())
+    [told] = [c for c in checks if c.name == "own connections"]
+    assert told.ok and told.detail.startswith("not offered: no database named")
+    with_folder = single(ticketbot_data_dir=tmp_path)
+    checks = await run_checks(lambda: with_folder)
+    [told] = [c for c in checks if c.name == "own connections"]
+    assert not told.ok and "run `ticketbot db upgrade`" in told.detail
+    await db.run(with_folder, argparse.Namespace(db_command="upgrade"), lambda _: None)
+    checks = await run_checks(lambda: with_folder)
+    [told] = [c for c in checks if c.name == "own connections"]
+    assert told.ok and "revision 0003" in told.detail
