@@ -51,7 +51,6 @@ def distributed_settings(
     return Settings(**(values | overrides))
 
 
-@asynccontextmanager
 def register_webhook(sandbox: SandboxServer) -> None:
     """A webhook for every event, as `ticketbot webhooks register` makes one: the sandbox's
     account events are read from its deliveries (signed with the test secret)."""
@@ -64,6 +63,7 @@ def register_webhook(sandbox: SandboxServer) -> None:
     }
 
 
+@asynccontextmanager
 async def running_fleet(
     settings: Settings, sandbox: SandboxServer, fake_slack: FakeSlack
 ) -> AsyncIterator[Harness]:

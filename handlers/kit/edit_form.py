@@ -80,12 +80,12 @@ async def _form(
         "workspaces",
         "collections",
     )
-    # The ticket as the person can see it (their own account, where they have one): a ticket it
-    # may not see opens no form, and nothing of it is shown.
+    # The ticket and its choices as the person can see them (their own account, where they have
+    # one): a ticket it may not see opens no form, and nothing of it is shown.
     reader = await acting_account(deps, account, user, reading=True)
     fetching = asyncio.ensure_future(deps.service.fetch_ticket(reader, ref))
     try:
-        lists = await asyncio.gather(*(lookups.get(account, name) for name in names))
+        lists = await asyncio.gather(*(lookups.get(reader, name) for name in names))
     finally:
         ticket = await fetching
     statuses, priorities, teams, types, users, tags, fields, workspaces, collections = lists

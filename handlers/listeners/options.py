@@ -15,6 +15,7 @@ from bot.domain.errors import ResolveError, UserInputError
 from bot.domain.fields import FIELDS
 from bot.domain.matching import Item, NameIndex
 from handlers.kit.deps import SlackDeps
+from handlers.kit.identity import acting_account
 from handlers.kit.signed_values import ViewMeta
 
 
@@ -28,6 +29,8 @@ async def suggest(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None:
         await ack(options=[])
         return
     query = body.get("value") or ""
+    if account is not None:  # the values the person's own account offers, where they have one
+        account = await acting_account(deps, account, (body.get("user") or {}).get("id"), reading=True)
     if account is not None and custom is not None:
         await ack(**options_payload(await _custom_options(deps, account, custom, query)))
         return

@@ -19,6 +19,7 @@ from bot.domain.refs import TicketRef
 from handlers.jobs import bulk
 from handlers.kit import texts
 from handlers.kit.deps import SlackDeps, idempotency_key
+from handlers.kit.identity import acting_account
 from handlers.kit.job_data import ORIGIN, JobData
 from handlers.kit.job_queue import put_job
 from handlers.kit.surface import ack_only, action_value, guarded
@@ -40,7 +41,9 @@ async def offer_preview(
     if not isinstance(command, UpdateCommand):
         raise UserInputError("only updates can be previewed")
     actor = Actor(slack_user_id=origin.get("user"), name=origin.get("user_name"))
-    plan = await deps.service.plan(command, actor, origin.get("channel"))
+    # Planned as the person the change will be made as: what their own account reads.
+    acting = await acting_account(deps, deps.service.account_for(origin.get("channel")), origin.get("user"))
+    plan = await deps.service.plan(command, actor, origin.get("channel"), account=acting)
     token = deps.previews.new_token()
     entry = {
         **origin,
@@ -84,7 +87,8 @@ async def apply_preview(
         note = "That preview was more than 10 minutes old, so nothing was sent; here it is again."
         await offer_preview(deps, respond, origin, note=note, replace=True)
         return
-    now = await deps.service.fetch_ticket(account, TicketRef(entry["ticket"]))
+    reader = await acting_account(deps, account, entry.get("user"), reading=True)
+    now = await deps.service.fetch_ticket(reader, TicketRef(entry["ticket"]))
     if now.updated_at != entry["seen"]:
         note = f"{entry['ticket']} changed since that preview, so nothing was sent; here it is again."
         await offer_preview(deps, respond, origin, note=note, replace=True)

@@ -186,3 +186,37 @@ def test_personal_required_without_a_database_is_refused_at_start(tmp_path: Path
     accounts = build_config(Settings(ticketbot_config=mixed)).accounts
     assert {n: a.identity for n, a in accounts.items()} == {"jira": "shared", "linear": "personal-preferred"}
     assert isinstance(accounts["jira"], Account) and JIRA_CHANNEL
+
+
+async def test_the_preview_and_the_forms_options_read_as_the_person(single: Harness) -> None:
+    from tests.scenarios.payloads import block_actions, block_suggestion
+    from tests.scenarios.test_views import open_form
+
+    mine, _ = await connect_own(single, "U0ANA", "ana")
+    single.sandbox.state.requests.clear()
+    await single.command("update PROJ-42 priority=high --preview", user=user("U0ANA"))
+    reads = [r for r in single.sandbox.state.calls("GET") if r.path.endswith("/PROJ-42")]
+    assert reads and {dict(r.query)["integrated_account_id"] for r in reads} == {mine}
+    [shown] = [c for c in single.calls("response") if "Apply" in str(c.args.get("blocks"))]
+    [apply] = [
+        e
+        for b in shown.args["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["text"]["text"] == "Apply"
+    ]
+    single.sandbox.state.requests.clear()
+    await single.interact(
+        block_actions(
+            apply, channel=JIRA_CHANNEL, response_url=single.slack.response_url(), user=user("U0ANA")
+        )
+    )
+    assert patched_as(single) == [mine]  # applied as shown, as her
+    fresh = [r for r in single.sandbox.state.calls("GET") if r.path.endswith("/PROJ-42")]
+    assert fresh and {dict(r.query)["integrated_account_id"] for r in fresh} == {mine}
+
+    view = await open_form(single)  # as U0ANA (the payloads' default user)
+    single.sandbox.state.requests.clear()
+    await single.interact(block_suggestion(view, "field_assignees", "zz-nobody"))
+    listed = [dict(r.query)["integrated_account_id"] for r in single.sandbox.state.calls("GET")]
+    assert set(listed) <= {mine}  # her account's users (cached with the form), never the team's
