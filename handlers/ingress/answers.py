@@ -12,6 +12,7 @@ from slack_bolt import BoltResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from handlers.kit import texts
+from handlers.kit.payloads import dig
 from handlers.kit.surface import private_answer
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ async def too_many_requests(body: dict[str, Any], per_minute: int) -> BoltRespon
     if "command" in body:
         return json_response(private_answer(message))
     if body.get("type") == "view_submission":
-        inputs = [b for b in (body.get("view") or {}).get("blocks") or [] if b.get("type") == "input"]
+        inputs = [b for b in dig(body, "view", "blocks") or [] if b.get("type") == "input"]
         if inputs and inputs[0].get("block_id"):
             return json_response(
                 {"response_action": "errors", "errors": {inputs[0]["block_id"]: message[:150]}}

@@ -40,6 +40,7 @@ from handlers.ingress.answers import json_response, too_many_requests
 from handlers.kit import texts
 from handlers.kit.deps import SlackDeps
 from handlers.kit.job_queue import enqueue
+from handlers.kit.payloads import dig
 from handlers.kit.surface import private_answer
 from handlers.listeners import options
 from handlers.listeners.commands import update_job
@@ -184,8 +185,7 @@ class FastAck:
             return None
         enterprise = payload.get("enterprise")
         deps = await self._deps(
-            _id_of(payload, "team")
-            or (_id_of(payload, "user") and (payload.get("user") or {}).get("team_id")),
+            _id_of(payload, "team") or (_id_of(payload, "user") and dig(payload, "user", "team_id")),
             enterprise.get("id") if isinstance(enterprise, dict) else None,
             payload.get("is_enterprise_install") is True,
         )

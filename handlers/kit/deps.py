@@ -22,6 +22,7 @@ from bot.store.card_registry import CardRegistry, OwnWrites, RefreshMarks
 from bot.store.queue import JobQueue
 from bot.store.quota import UserQuota
 from bot.store.sql.personal_connections import PersonalConnections
+from handlers.kit.payloads import private_metadata
 from handlers.kit.signed_values import PreviewToken, RetryToken, TicketButton, UndoToken, ViewMeta
 from handlers.kit.tokens import OneTimeStore
 
@@ -143,7 +144,7 @@ class SlackDeps:
 
     def view_meta(self, body: dict[str, Any]) -> ViewMeta | None:
         """The signed private_metadata of the modal a payload comes from."""
-        return ViewMeta.verify(self.signer, (body.get("view") or {}).get("private_metadata"))
+        return ViewMeta.verify(self.signer, private_metadata(body))
 
 
 BULK_PLAN_SECONDS = 180.0  # a plan whose worker died frees its user after this

@@ -29,6 +29,7 @@ from bot.service.lookups import LookupList
 from bot.service.planner import NEEDS_A_TITLE
 from handlers.kit.deps import SlackDeps
 from handlers.kit.identity import acting_account
+from handlers.kit.payloads import dig, mapping_at
 from handlers.kit.signed_values import ViewMeta
 from handlers.kit.surface import user_message
 
@@ -153,7 +154,7 @@ def _initial(element: dict[str, Any]) -> Any:
     if kind in ("plain_text_input", "number_input"):
         return element.get("initial_value") or ""
     if kind in ("static_select", "external_select"):
-        return (element.get("initial_option") or {}).get("value")
+        return dig(element, "initial_option", "value")
     if kind in ("multi_external_select", "multi_static_select"):
         return sorted(o["value"] for o in element.get("initial_options") or [])
     if kind == "datepicker":
@@ -212,7 +213,7 @@ def _custom_value(kind: str, sent: Any) -> Any:
 def read_submission(view: dict[str, Any]) -> FormDiff:
     """Fields whose submitted value differs from what was shown, as body values; input errors."""
     diff = FormDiff()
-    values = (view.get("state") or {}).get("values") or {}
+    values = mapping_at(view, "state", "values")
     for block in view.get("blocks") or []:
         block_id = block.get("block_id", "")
         field_name = ids.field_of_block(block_id)
@@ -220,7 +221,7 @@ def read_submission(view: dict[str, Any]) -> FormDiff:
         if (field_name is None and custom is None) or block.get("type") != "input":
             continue
         element = block.get("element") or {}
-        state = (values.get(block_id) or {}).get(ids.FIELD_ACTION) or {}
+        state = mapping_at(values, block_id, ids.FIELD_ACTION)
         shown = _initial(element)
         compared, sent = _submitted(element, state)
         if compared == shown or (compared in (None, "") and shown in (None, "")):

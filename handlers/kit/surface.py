@@ -25,6 +25,7 @@ from bot.store import ack_budget
 from bot.truto.errors import TrutoError
 from handlers.kit import texts
 from handlers.kit.deps import SlackDeps, deps_of
+from handlers.kit.payloads import channel_of, user_of
 
 # Bolt's `respond` and `ack`, as this kit calls them (the kit itself knows nothing of Bolt).
 Respond = Callable[..., Awaitable[Any]]
@@ -36,12 +37,6 @@ Lazy = Callable[..., Awaitable[None]]
 NOT_A_MEMBER = ("not_in_channel", "channel_not_found", "is_archived")  # the bot may not post there
 
 
-def action_value(body: dict[str, Any]) -> str | None:
-    """The value of the button a block_actions payload is about."""
-    value = ((body.get("actions") or [{}])[0]).get("value")
-    return str(value) if value else None
-
-
 def user_message(exc: BaseException) -> str | None:
     """The answer for an error the user can act on; None for an unexpected one."""
     if isinstance(exc, UserInputError):
@@ -49,17 +44,6 @@ def user_message(exc: BaseException) -> str | None:
     if isinstance(exc, TrutoError):
         return exc.user_message
     return None
-
-
-def channel_of(body: dict[str, Any]) -> str | None:
-    channel = body.get("channel")
-    if isinstance(channel, dict):
-        return channel.get("id")
-    return body.get("channel_id") or (body.get("container") or {}).get("channel_id")
-
-
-def user_of(body: dict[str, Any]) -> str | None:
-    return body.get("user_id") or (body.get("user") or {}).get("id")
 
 
 def asker_of(body: dict[str, Any], **overrides: Any) -> dict[str, Any]:

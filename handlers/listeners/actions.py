@@ -17,7 +17,8 @@ from handlers.kit.deps import SlackDeps, deps_of, idempotency_key
 from handlers.kit.edit_form import open_edit
 from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import Busy, enqueue, put_job, take_stored
-from handlers.kit.surface import ack_only, asker_of, card_message, channel_of, guarded, in_place, tell
+from handlers.kit.payloads import channel_of, selected_value, text_at, user_of
+from handlers.kit.surface import ack_only, asker_of, card_message, guarded, in_place, tell
 
 FORGED = texts.FORGED_BUTTON
 RETRY_GONE = texts.RETRY_GONE
@@ -48,9 +49,7 @@ async def edit_clicked(
     body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, deps: SlackDeps
 ) -> None:
     account, ref = _required_target(deps, body)
-    await open_edit(
-        deps, client, body["trigger_id"], account, ref, channel_of(body), (body.get("user") or {}).get("id")
-    )
+    await open_edit(deps, client, body["trigger_id"], account, ref, channel_of(body), user_of(body))
 
 
 async def _enqueue_card_update(
@@ -64,9 +63,9 @@ async def _enqueue_card_update(
     account, ref = target
     action = _action(body)
     user = body.get("user") or {}
-    team = (body.get("team") or {}).get("id")
+    team = text_at(body, "team", "id") or None
     container = body.get("container") or {}
-    chosen = (action.get("selected_option") or {}).get("value")
+    chosen = selected_value(action)
     # One click is one change: the same click on the same card within seconds is a double click.
     same_click = idempotency_key(
         team, user.get("id"), container.get("message_ts"), action.get("action_id"), ref.id, chosen
@@ -128,7 +127,7 @@ async def _show_card(
     removes the private one); "Show card" on a compact line shows it to the one who asked."""
     account, ref = _required_target(deps, body)
     ticket = await deps.service.recent_ticket(account, ref)
-    channel = (body.get("channel") or {}).get("id")
+    channel = text_at(body, "channel", "id") or None
     message = await card_message(deps, account, ticket, shareable=not to_channel, channel=channel)
     await respond(
         response_type="in_channel" if to_channel else "ephemeral", replace_original=False, **message

@@ -19,14 +19,15 @@ from bot.service.comments import COMMENTING_TOOLS
 from handlers.kit.deps import SlackDeps, idempotency_key
 from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import enqueue
+from handlers.kit.payloads import dig, private_metadata, text_at, user_of, view_input
 from handlers.kit.surface import ack_only, guarded
 from handlers.listeners.shortcuts import known_prefixes, refs_in_message
 
 
 @guarded
 async def comment_shortcut_used(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
-    channel = str((body.get("channel") or {}).get("id") or "")
-    user = str((body.get("user") or {}).get("id") or "")
+    channel = text_at(body, "channel", "id")
+    user = user_of(body) or ""
     account = deps.service.account_for(channel)
     await deps.service.check_may_update(account, Actor(slack_user_id=user), channel, ask_the_tool=False)
     message = body.get("message") or {}
@@ -47,14 +48,13 @@ async def comment_shortcut_used(body: dict[str, Any], client: AsyncWebClient, de
 
 
 def _value(body: dict[str, Any], block: str) -> str:
-    values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
-    return str(((values.get(block) or {}).get(ids.SETTINGS_VALUE) or {}).get("value") or "").strip()
+    return text_at(view_input(body, block, ids.SETTINGS_VALUE), "value").strip()
 
 
 async def ack_comment_form(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None:
     """Checked on the form (the ticket as typed, the text, whether the tool takes comments),
     then written as the comment's durable job before the form closes."""
-    signed = deps.signer.verify((body.get("view") or {}).get("private_metadata")) or {}
+    signed = deps.signer.verify(private_metadata(body)) or {}
     channel = signed.get("comment")
     if not isinstance(channel, str):
         await ack(
@@ -78,7 +78,7 @@ async def ack_comment_form(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps)
         said = f"{account.display_tool} takes no comments through the unified API; {COMMENTING_TOOLS} do."
         await ack(response_action="errors", errors={ids.COMMENT_TICKET: said[:150]})
         return
-    key = idempotency_key(user.get("team_id"), user.get("id"), (body.get("view") or {}).get("id"))
+    key = idempotency_key(user.get("team_id"), user.get("id"), dig(body, "view", "id"))
     job = JobData.for_account(
         account,
         kind="comment",

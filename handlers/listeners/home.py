@@ -20,6 +20,7 @@ from handlers.jobs import notify_people, subscribers
 from handlers.kit import texts
 from handlers.kit.deps import SlackDeps
 from handlers.kit.identity import disconnect
+from handlers.kit.payloads import first_action, user_of
 from handlers.kit.surface import ack_only, guarded
 from handlers.listeners import subscriptions
 from handlers.listeners.shortcuts import known_prefixes
@@ -124,8 +125,8 @@ async def home_subscriptions(deps: SlackDeps, user: str) -> list[HomeSubscriptio
 @guarded
 async def remove_subscription(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
     """The Home tab's Remove: as `/ticket unsubscribe` would, for whoever may."""
-    user = str((body.get("user") or {}).get("id") or "")
-    signed = deps.signer.verify(((body.get("actions") or [{}])[0]).get("value")) or {}
+    user = user_of(body) or ""
+    signed = deps.signer.verify(first_action(body).get("value")) or {}
     store = subscribers.store_of(deps)
     account = next(
         (a for a in deps.config.accounts.values() if a.integrated_account_id == signed.get("a")), None
@@ -214,8 +215,8 @@ async def _own_account(deps: SlackDeps, user: str, main: Account | None) -> list
 async def own_account_clicked(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
     """Connect: a DM with the connect page's button (a link token is minted only on a click);
     Disconnect: removed here and in the unified API. Then the tab again."""
-    user = str((body.get("user") or {}).get("id") or "")
-    value = ((body.get("actions") or [{}])[0]).get("value")
+    user = user_of(body) or ""
+    value = first_action(body).get("value")
     main = deps.config.account(deps.config.default_account or "") or next(
         iter(deps.config.accounts.values()), None
     )
@@ -237,8 +238,8 @@ async def own_account_clicked(body: dict[str, Any], client: AsyncWebClient, deps
 @guarded
 async def toggle_notifications(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
     """The Home tab's button: on or off as it said, then the tab again."""
-    user = str((body.get("user") or {}).get("id") or "")
-    value = ((body.get("actions") or [{}])[0]).get("value")
+    user = user_of(body) or ""
+    value = first_action(body).get("value")
     if user and value in ("on", "off"):
         await notify_people.store_of(deps).turn(user, value == "on")
         await publish_for(deps, client, user)

@@ -16,6 +16,7 @@ from bot.service.audit import forget_tenant
 from bot.store.purge import purge_accounts, purge_tenant
 from handlers.jobs import notify_people, subscribers
 from handlers.kit.deps import SlackDeps
+from handlers.kit.payloads import dig
 from handlers.kit.surface import ack_only
 from handlers.kit.tenancy import Tenancy
 
@@ -26,7 +27,7 @@ def register_people(app: AsyncApp) -> None:
     """Either mode: a person deactivated in Slack loses their own connections to the tool."""
 
     async def person_deactivated(body: dict[str, Any], context: AsyncBoltContext) -> None:
-        user = (body.get("event") or {}).get("user")
+        user = dig(body, "event", "user")
         deps: SlackDeps = context["deps"]
         if not isinstance(user, dict) or user.get("deleted") is not True or deps.personal is None:
             return
@@ -44,7 +45,7 @@ def register_single(app: AsyncApp) -> None:
 
     async def uninstall(body: dict[str, Any], context: AsyncBoltContext) -> None:
         event = body.get("event") or {}
-        if event.get("type") == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
+        if event.get("type") == "tokens_revoked" and not dig(event, "tokens", "bot"):
             return
         deps: SlackDeps = context["deps"]
         workspace = await deps.workspace_id()
@@ -59,7 +60,7 @@ def register_single(app: AsyncApp) -> None:
 def register(app: AsyncApp, tenancy: Tenancy) -> None:
     async def uninstall(body: dict[str, Any], context: AsyncBoltContext) -> None:
         event = body.get("event") or {}
-        if event.get("type") == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
+        if event.get("type") == "tokens_revoked" and not dig(event, "tokens", "bot"):
             return  # only user tokens revoked: the bot still works
         tenant = context["deps"].tenant
         if tenant is None:

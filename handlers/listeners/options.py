@@ -16,6 +16,7 @@ from bot.domain.fields import FIELDS
 from bot.domain.matching import Item, NameIndex
 from handlers.kit.deps import SlackDeps
 from handlers.kit.identity import acting_account
+from handlers.kit.payloads import user_of
 from handlers.kit.signed_values import ViewMeta
 
 
@@ -30,7 +31,7 @@ async def suggest(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None:
         return
     query = body.get("value") or ""
     if account is not None:  # the values the person's own account offers, where they have one
-        account = await acting_account(deps, account, (body.get("user") or {}).get("id"), reading=True)
+        account = await acting_account(deps, account, user_of(body), reading=True)
     if account is not None and custom is not None:
         await ack(**options_payload(await _custom_options(deps, account, custom, query)))
         return
@@ -46,7 +47,7 @@ async def suggest(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None:
 async def _may_see(deps: SlackDeps, body: dict[str, Any], account: Account, meta: ViewMeta) -> bool:
     """Only the user the form was opened for, while they may update on this account, gets the
     account's users and values."""
-    user = (body.get("user") or {}).get("id")
+    user = user_of(body)
     if not user or (meta.user and meta.user != user):
         return False
     try:

@@ -22,7 +22,8 @@ from handlers.kit.deps import SlackDeps, idempotency_key
 from handlers.kit.identity import acting_account
 from handlers.kit.job_data import ORIGIN, JobData
 from handlers.kit.job_queue import put_job
-from handlers.kit.surface import ack_only, action_value, guarded
+from handlers.kit.payloads import action_value
+from handlers.kit.surface import ack_only, guarded
 from handlers.kit.tokens import PREVIEW_KEPT_FOR as KEPT_FOR
 from handlers.kit.tokens import PREVIEW_VALID_FOR as VALID_FOR
 

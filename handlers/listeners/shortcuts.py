@@ -17,6 +17,7 @@ from bot.domain.errors import NotPermitted
 from bot.domain.refs import BUILTIN_LINK_PATTERNS, TicketRef, find_refs
 from handlers.kit.deps import SlackDeps
 from handlers.kit.edit_form import open_edit
+from handlers.kit.payloads import text_at, user_of
 from handlers.kit.signed_values import ViewMeta
 from handlers.kit.surface import ack_only, guarded
 
@@ -61,8 +62,8 @@ async def known_prefixes(deps: SlackDeps, account: Account) -> frozenset[str] | 
 
 @guarded
 async def shortcut_used(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
-    channel = (body.get("channel") or {}).get("id")
-    user = (body.get("user") or {}).get("id")
+    channel = text_at(body, "channel", "id") or None
+    user = user_of(body)
     account = deps.service.account_for(channel)
     await deps.service.check_may_update(account, Actor(slack_user_id=user), channel, ask_the_tool=False)
     refs = refs_in_message(

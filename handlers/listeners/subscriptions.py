@@ -35,6 +35,7 @@ from bot.store.subscriptions import LimitReached
 from handlers.jobs.subscribers import store_of
 from handlers.kit import texts
 from handlers.kit.deps import SlackDeps
+from handlers.kit.payloads import private_metadata, selected_value, text_at, view_input
 from handlers.kit.surface import guarded
 
 log = logging.getLogger(__name__)
@@ -268,22 +269,19 @@ def _form_channel(body: dict[str, Any], signed: dict[str, Any]) -> str:
     """The channel of `/ticket subscribe` alone, or the one picked in the Home tab's form."""
     if signed.get("subscribe"):
         return str(signed["subscribe"])
-    values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
-    picked = ((values.get(ids.SUB_CHANNEL) or {}).get(ids.SETTINGS_VALUE) or {}).get("selected_conversation")
-    return str(picked) if picked else ""
+    return text_at(view_input(body, ids.SUB_CHANNEL, ids.SETTINGS_VALUE), "selected_conversation")
 
 
 def _form_text(body: dict[str, Any]) -> str:
     """The form's answers as the words `/ticket subscribe` takes."""
-    values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
 
     def chosen(block: str) -> dict[str, Any]:
-        return (values.get(block) or {}).get(ids.SETTINGS_VALUE) or {}
+        return view_input(body, block, ids.SETTINGS_VALUE)
 
     words = [str(chosen(ids.SUB_FILTER).get("value") or "").strip()]
     events = [str(o.get("value")) for o in chosen(ids.SUB_EVENTS).get("selected_options") or []]
     words.append(f"--events {','.join(events) or 'none'}")
-    words.append(f"--thread {(chosen(ids.SUB_THREAD).get('selected_option') or {}).get('value') or 'on'}")
+    words.append(f"--thread {selected_value(chosen(ids.SUB_THREAD)) or 'on'}")
     at = chosen(ids.SUB_DIGEST).get("selected_time")
     if at:
         words.append(f"--digest daily {at}")
@@ -292,7 +290,7 @@ def _form_text(body: dict[str, Any]) -> str:
 
 async def ack_form(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None:
     """A mistake in the filter is answered on the form; the rest is checked as the command's."""
-    signed = deps.signer.verify((body.get("view") or {}).get("private_metadata"))
+    signed = deps.signer.verify(private_metadata(body))
     if signed is None or not isinstance(signed.get("subscribe"), str):
         await ack(
             response_action="errors",
@@ -313,7 +311,7 @@ async def ack_form(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None
 
 @guarded
 async def subscribe_from_form(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
-    signed = deps.signer.verify((body.get("view") or {}).get("private_metadata")) or {}
+    signed = deps.signer.verify(private_metadata(body)) or {}
     channel, user = _form_channel(body, signed), (body.get("user") or {})
     request = parse_subscribe(_form_text(body))
     asked = {"channel_id": channel, "user_id": user.get("id"), "user_name": user.get("username")}

@@ -15,7 +15,8 @@ from bot.service.updates import changed_since
 from handlers.kit.deps import SlackDeps, idempotency_key
 from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import put_job
-from handlers.kit.surface import ack_only, action_value, actor_of, asker_of, guarded, in_place
+from handlers.kit.payloads import action_value
+from handlers.kit.surface import ack_only, actor_of, asker_of, guarded, in_place
 
 
 @guarded

@@ -23,6 +23,7 @@ from handlers.kit.deps import SlackDeps, idempotency_key
 from handlers.kit.edit_form import inputs_digest, open_edit, read_submission
 from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import Busy, enqueue, enqueue_bulk_plan
+from handlers.kit.payloads import selected_value, text_at, view_input
 from handlers.kit.signed_values import ViewMeta
 from handlers.kit.surface import asker_of, guarded, tell
 
@@ -51,7 +52,7 @@ async def ack_edit(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None
         user = body.get("user") or {}
         # The same view and version submitted twice is one change.
         key = idempotency_key(
-            (body.get("team") or {}).get("id"), user.get("id"), view["id"], view.get("hash")
+            text_at(body, "team", "id") or None, user.get("id"), view["id"], view.get("hash")
         )
         if account is None:
             await ack(response_action="errors", errors={_first_input(body["view"]): EXPIRED})
@@ -119,14 +120,12 @@ async def note_no_change(body: dict[str, Any], client: AsyncWebClient, deps: Sla
 
 
 def _picked(body: dict[str, Any], block_id: str) -> str:
-    state = (body["view"].get("state") or {}).get("values") or {}
-    value = (state.get(block_id) or {}).get(ids.PICK_ACTION) or {}
-    return str((value.get("selected_option") or {}).get("value") or value.get("value") or "").strip()
+    value = view_input(body, block_id, ids.PICK_ACTION)
+    return (selected_value(value) or text_at(value, "value")).strip()
 
 
 def _all_changes(body: dict[str, Any]) -> str:
-    state = (body["view"].get("state") or {}).get("values") or {}
-    return str(((state.get(ids.ALL_BLOCK) or {}).get(ids.ALL_ACTION) or {}).get("value") or "").strip()
+    return text_at(view_input(body, ids.ALL_BLOCK, ids.ALL_ACTION), "value").strip()
 
 
 async def _update_all(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps, meta: ViewMeta) -> None:
@@ -140,7 +139,7 @@ async def _update_all(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps, meta
         if not isinstance(command, UpdateCommand) or not command.bulk:
             raise UserInputError("write field=value changes, e.g. status=done")
         account = deps.service.account_for_ref(command.ref, meta.channel)
-        key = idempotency_key((body.get("team") or {}).get("id"), user.get("id"), body["view"]["id"])
+        key = idempotency_key(text_at(body, "team", "id") or None, user.get("id"), body["view"]["id"])
         job = JobData.to_run(
             account, "bulk", text, command.ref.id, key=key, **asker_of(body, channel=meta.channel)
         )

@@ -17,12 +17,13 @@ from handlers.kit import texts
 from handlers.kit.deps import SlackDeps, idempotency_key
 from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import enqueue
+from handlers.kit.payloads import dig
 from handlers.kit.surface import guarded
 
 
 def _execution(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     event = body.get("event") or {}
-    step = str((event.get("function") or {}).get("callback_id") or "")
+    step = str(dig(event, "function", "callback_id") or "")
     inputs = event.get("inputs")
     return step, str(event.get("function_execution_id") or ""), inputs if isinstance(inputs, dict) else {}
 

@@ -16,6 +16,7 @@ from blocks.modal import note_view
 from blocks.settings import settings_view
 from bot.domain.workspace_settings import WorkspaceSettings, reactions_from_lines
 from handlers.kit.deps import SlackDeps
+from handlers.kit.payloads import mapping_at, private_metadata, selected_value, user_of, view_values
 from handlers.kit.surface import ack_only, guarded
 from handlers.listeners.home import publish_for
 
@@ -33,7 +34,7 @@ async def _is_admin(deps: SlackDeps, user: str) -> bool:
 async def open_settings(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
     if deps.onboarding is None or deps.tenant is None:
         return
-    user = str((body.get("user") or {}).get("id") or "")
+    user = user_of(body) or ""
     if not await _is_admin(deps, user):
         await client.views_open(trigger_id=body["trigger_id"], view=note_view("Settings", ADMINS_ONLY))
         return
@@ -46,8 +47,7 @@ async def open_settings(body: dict[str, Any], client: AsyncWebClient, deps: Slac
 
 
 def _values(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    state = ((body.get("view") or {}).get("state") or {}).get("values") or {}
-    return {block: (inputs or {}).get(ids.SETTINGS_VALUE) or {} for block, inputs in state.items()}
+    return {block: mapping_at(inputs, ids.SETTINGS_VALUE) for block, inputs in view_values(body).items()}
 
 
 def _read(values: dict[str, dict[str, Any]], accounts: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -61,11 +61,11 @@ def _read(values: dict[str, dict[str, Any]], accounts: list[str]) -> tuple[dict[
             if channel in channels:
                 errors[block] = f"<#{channel}> is chosen for another tool above; a channel uses one tool."
             channels[channel] = account
-    default = (values.get(ids.SETTINGS_DEFAULT, {}).get("selected_option") or {}).get("value")
-    card = (values.get(ids.SETTINGS_CHANNEL_CARD, {}).get("selected_option") or {}).get("value")
-    steps = (values.get(ids.SETTINGS_WORKFLOW_STEPS, {}).get("selected_option") or {}).get("value")
-    guests = (values.get(ids.SETTINGS_GUESTS, {}).get("selected_option") or {}).get("value")
-    identity = (values.get(ids.SETTINGS_IDENTITY, {}).get("selected_option") or {}).get("value")
+    default = selected_value(values.get(ids.SETTINGS_DEFAULT))
+    card = selected_value(values.get(ids.SETTINGS_CHANNEL_CARD))
+    steps = selected_value(values.get(ids.SETTINGS_WORKFLOW_STEPS))
+    guests = selected_value(values.get(ids.SETTINGS_GUESTS))
+    identity = selected_value(values.get(ids.SETTINGS_IDENTITY))
     try:
         reactions = reactions_from_lines(values.get(ids.SETTINGS_REACTIONS, {}).get("value") or "")
     except ValueError as exc:
@@ -96,12 +96,12 @@ def _read(values: dict[str, dict[str, Any]], accounts: list[str]) -> tuple[dict[
 async def ack_save(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None:
     """Checked and saved before the modal closes, so a mistake is answered on the form."""
     first = f"{ids.SETTINGS_CHANNELS}0"
-    signed = deps.signer.verify((body.get("view") or {}).get("private_metadata"))
+    signed = deps.signer.verify(private_metadata(body))
     accounts = signed.get("settings") if signed is not None else None
     if deps.onboarding is None or deps.tenant is None or not isinstance(accounts, list):
         await ack(response_action="errors", errors={first: EXPIRED})
         return
-    user = str((body.get("user") or {}).get("id") or "")
+    user = user_of(body) or ""
     if not await _is_admin(deps, user):
         await ack(response_action="errors", errors={first: ADMINS_ONLY})
         return
@@ -126,7 +126,7 @@ async def ack_save(ack: AsyncAck, body: dict[str, Any], deps: SlackDeps) -> None
 
 @guarded
 async def republish(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
-    user = (body.get("user") or {}).get("id")
+    user = user_of(body)
     fresh = await deps.onboarding.deps_for(deps.tenant) if deps.onboarding and deps.tenant else None
     if user and fresh is not None:
         await publish_for(fresh, client, str(user))
