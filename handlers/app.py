@@ -276,7 +276,7 @@ def build_bot(
         ):
             QUOTA_REFUSALS.inc()
             log.info("per-user quota reached; request answered, nothing queued")
-            return await too_many_requests(body, settings.user_quota_per_minute)
+            return await too_many_requests(body, settings.user_quota_per_minute, deps.background)
         await next()
         ACK_SECONDS.labels(surface).observe(time.perf_counter() - started)
         return None

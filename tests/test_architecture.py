@@ -82,7 +82,7 @@ def test_the_import_contract_holds() -> None:
         ("bot/store/cache.py", "from bot.service import lookups", "bot's layers, top to bottom"),
         ("handlers/kit/texts.py", "from handlers.kit import surface", "No import cycle"),
         ("handlers/kit/texts.py", "from handlers.jobs import runner", "handlers' rooms"),
-        ("handlers/jobs/pacing.py", "from handlers.listeners import home", "handlers' rooms"),
+        ("handlers/kit/pacing.py", "from handlers.listeners import home", "handlers' rooms"),
         ("handlers/listeners/undo.py", "from handlers.ingress import fast_ack", "handlers' rooms"),
         ("handlers/jobs/digests.py", "import slack_bolt", "know nothing of Bolt"),
         ("handlers/kit/tokens.py", "from slack_bolt import App", "know nothing of Bolt"),

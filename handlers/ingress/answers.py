@@ -16,8 +16,6 @@ from handlers.kit.payloads import dig
 from handlers.kit.surface import private_answer
 
 log = logging.getLogger(__name__)
-# The quota notes in flight (a task nobody holds may be collected before it runs).
-_background: set[asyncio.Task[None]] = set()
 
 
 async def _send_note(url: str, payload: dict[str, Any]) -> None:
@@ -32,8 +30,12 @@ def json_response(answer: dict[str, Any]) -> BoltResponse:
     return BoltResponse(status=200, body=json.dumps(answer), headers={"content-type": "application/json"})
 
 
-async def too_many_requests(body: dict[str, Any], per_minute: int) -> BoltResponse:
-    """The answer to a request past the per-user quota: said at once, nothing queued."""
+async def too_many_requests(
+    body: dict[str, Any], per_minute: int, background: set[asyncio.Task[None]]
+) -> BoltResponse:
+    """The answer to a request past the per-user quota: said at once, nothing queued. A note
+    through the response URL is held in `background` while in flight (a task nobody holds
+    may be collected before it runs)."""
     message = texts.too_many_requests(per_minute)
     if "command" in body:
         return json_response(private_answer(message))
@@ -47,6 +49,6 @@ async def too_many_requests(body: dict[str, Any], per_minute: int) -> BoltRespon
     if isinstance(url, str) and url:
         payload = {"response_type": "ephemeral", "replace_original": False, "text": message}
         task = asyncio.get_running_loop().create_task(_send_note(url, payload))
-        _background.add(task)
-        task.add_done_callback(_background.discard)
+        background.add(task)
+        task.add_done_callback(background.discard)
     return BoltResponse(status=200, body="")

@@ -156,7 +156,9 @@ class FastAck:
         except OverQuota:
             QUOTA_REFUSALS.inc()
             log.info("per-user quota reached; request answered, nothing queued")
-            return await too_many_requests(fields, deps.config.settings.user_quota_per_minute)
+            return await too_many_requests(
+                fields, deps.config.settings.user_quota_per_minute, deps.background
+            )
         except UserInputError as refused:  # no account for the channel, or Busy
             return json_response(private_answer(texts.refusal(str(refused))))
         ACK_SECONDS.labels("command").observe(time.perf_counter() - started)

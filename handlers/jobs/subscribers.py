@@ -26,7 +26,6 @@ from bot.domain.subscriptions import (
 )
 from bot.store.subscriptions import SubscriptionStore
 from bot.truto.errors import TrutoError
-from handlers.jobs.pacing import ChannelPacer
 from handlers.kit.deps import SlackDeps
 from handlers.kit.identity import acting_account
 from handlers.kit.job_data import JobData
@@ -38,17 +37,6 @@ SHOWN_WHEN_UNKNOWN = ("status", "priority", "assignees")  # a first sight says t
 
 
 log = logging.getLogger(__name__)
-# One pacer per process and per pace: a channel's lines go out one a second, whoever tells them.
-_pacers: dict[tuple[float, int], ChannelPacer] = {}
-
-
-def pacer_of(deps: SlackDeps) -> ChannelPacer:
-    """This process's pacer (one per setting: tests run several bots in one process)."""
-    settings = deps.config.settings
-    key = (settings.subscription_post_seconds, settings.subscription_backlog)
-    if key not in _pacers:
-        _pacers[key] = ChannelPacer(*key)
-    return _pacers[key]
 
 
 def store_of(deps: SlackDeps) -> SubscriptionStore:
@@ -223,4 +211,5 @@ async def _tell(deps: SlackDeps, client: AsyncWebClient, sub: Subscription, chan
 
     seen = ticket or before
     ref = seen.display_ref if seen is not None else data.ticket
-    await pacer_of(deps).send(sub.channel, ref, post, summary)
+    assert deps.pacer is not None  # set with the deps
+    await deps.pacer.send(sub.channel, ref, post, summary)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.domain.accounts import Account
@@ -22,6 +23,7 @@ from bot.store.card_registry import CardRegistry, OwnWrites, RefreshMarks
 from bot.store.queue import JobQueue
 from bot.store.quota import UserQuota
 from bot.store.sql.personal_connections import PersonalConnections
+from handlers.kit.pacing import ChannelPacer
 from handlers.kit.payloads import private_metadata
 from handlers.kit.signed_values import PreviewToken, RetryToken, TicketButton, UndoToken, ViewMeta
 from handlers.kit.tokens import OneTimeStore
@@ -71,6 +73,14 @@ class SlackDeps:
     own_accounts: OwnAccountLinks | None = None  # their connect pages, where offered
     installation: InstallationTeam | None = None  # single-workspace mode: whose token it is
     retry_ttl: float = 24 * 3600.0
+    # Per process, shared by every workspace's deps (dataclasses.replace keeps them):
+    pacer: ChannelPacer | None = None  # subscription lines at Slack's pace (set from the settings)
+    background: set[asyncio.Task[None]] = field(default_factory=set)  # notes in flight, held
+
+    def __post_init__(self) -> None:
+        if self.pacer is None:
+            settings = self.config.settings
+            self.pacer = ChannelPacer(settings.subscription_post_seconds, settings.subscription_backlog)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> SlackDeps:
         # Bolt deep-copies the context for lazy listeners; the dependencies are shared.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from handlers.jobs.pacing import ChannelPacer
+from handlers.kit.pacing import ChannelPacer
 
 
 async def test_a_channel_gets_one_line_per_interval_and_a_backlog_as_one_summary() -> None:
