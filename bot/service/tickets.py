@@ -28,8 +28,10 @@ from bot.truto.client import TrutoClient
 from bot.truto.discovery import Discovery
 
 
-class TicketService(Planner):
-    """The planner, with the executor that applies its plans."""
+class TicketService:
+    """The use cases listeners and jobs call: a planner that turns commands into checked PATCH
+    bodies (sending nothing), and an executor that applies a plan once. Composed, not
+    inherited: the planner's operations are the service's own by name."""
 
     def __init__(
         self,
@@ -41,8 +43,27 @@ class TicketService(Planner):
         audit: AuditTrail | None = None,
         discovery: Discovery | None = None,
     ) -> None:
-        super().__init__(config, client, lookups, snapshots, directory, discovery)
+        self.planner = Planner(config, client, lookups, snapshots, directory, discovery)
         self.executor = Executor(client, snapshots, audit)
+        self.client, self.lookups, self.snapshots, self.discovery = client, lookups, snapshots, discovery
+        self.resolver = self.planner.resolver
+        planner = self.planner
+        self.parse, self.preview, self.abilities = planner.parse, planner.preview, planner.abilities
+        self.account_for, self.account_for_ref = planner.account_for, planner.account_for_ref
+        self.fetch_ticket, self.recent_ticket = planner.fetch_ticket, planner.recent_ticket
+        self.check_may_update, self.check_may_subscribe = (
+            planner.check_may_update,
+            planner.check_may_subscribe,
+        )
+        self.plan, self.plan_many, self.plan_fields = planner.plan, planner.plan_many, planner.plan_fields
+
+    @property
+    def config(self) -> AppConfig:
+        return self.planner.config
+
+    @config.setter
+    def config(self, config: AppConfig) -> None:
+        self.planner.config = config
 
     @property
     def audit(self) -> AuditTrail | None:
