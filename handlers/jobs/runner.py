@@ -21,7 +21,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.messages import comment_message
 from bot.domain.accounts import Account
-from bot.domain.actors import Actor
 from bot.domain.commands import UpdateCommand
 from bot.domain.errors import NothingToChange, Refused, UserInputError
 from bot.domain.models import Ticket
@@ -35,12 +34,12 @@ from bot.store.queue import MAX_DELIVERIES, Handler, Job, NotForThisWorker, RunA
 from bot.truto.client import BULK
 from bot.truto.errors import Forbidden
 from handlers.jobs import bulk, bulk_progress, steps, ticket_changed
-from handlers.jobs.completion import complete_then_tell
+from handlers.jobs.context import JobContext
 from handlers.jobs.delivery import deliver_card, tell
 from handlers.kit import texts
 from handlers.kit.deps import SlackDeps
 from handlers.kit.failures import failure_of
-from handlers.kit.identity import acting_account, as_whom
+from handlers.kit.identity import as_whom
 from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import store_for_retry
 from handlers.kit.surface import new_error_id, to_response_url, user_message
@@ -48,28 +47,20 @@ from handlers.kit.surface import new_error_id, to_response_url, user_message
 log = logging.getLogger(__name__)
 
 
-def _first_try(job: Job, data: JobData) -> bool:
-    """No earlier try of this job may have landed (a redelivery or a Retry may have)."""
-    return job.deliveries <= 1 and not data.retried_from
-
-
-async def _run_command(deps: SlackDeps, job: Job, data: JobData, account: Account) -> UpdateResult:
+async def _run_command(ctx: JobContext, account: Account) -> UpdateResult:
+    """A typed update, through `account` (the acting one)."""
+    deps, data = ctx.deps, ctx.data
     command = deps.service.parse(data.text or "", data.channel, account=account)
     if not isinstance(command, UpdateCommand):
         raise UserInputError("only updates run as jobs")
-    actor = Actor(slack_user_id=data.user, name=data.user_name)
     return await deps.service.apply(
-        command,
-        actor,
-        data.channel,
-        idempotency_key=data.key,
-        account=account,
-        first_try=_first_try(job, data),
+        command, ctx.actor, data.channel, idempotency_key=data.key, account=account, first_try=ctx.first_try
     )
 
 
-async def _run_fields(deps: SlackDeps, job: Job, data: JobData, account: Account) -> UpdateResult:
-    actor = Actor(slack_user_id=data.user, name=data.user_name)
+async def _run_fields(ctx: JobContext, account: Account) -> UpdateResult:
+    """Resolved values (a form, a card's button), through `account` (the acting one)."""
+    deps, data, actor = ctx.deps, ctx.data, ctx.actor
     body = dict(data.body)
     if data.assign_me:
         # Refused before any look-up of who the clicker is in the tool (users.info, the users list).
@@ -84,7 +75,7 @@ async def _run_fields(deps: SlackDeps, job: Job, data: JobData, account: Account
         actor=actor,
         channel=data.channel,
         idempotency_key=data.key,
-        first_try=_first_try(job, data),
+        first_try=ctx.first_try,
     )
 
 
@@ -119,24 +110,17 @@ def _loaded(deps: SlackDeps, job: Job) -> tuple[JobData, Account]:
     return data, account
 
 
-def _failure_told(
-    deps: SlackDeps, client: AsyncWebClient, job: Job, data: JobData
-) -> Callable[[Exception], Awaitable[None]]:
-    async def failed(exc: Exception) -> None:
-        await _tell_failure(deps, client, job, data, exc)
-
-    return failed
-
-
-async def _tell_failure(
-    deps: SlackDeps, client: AsyncWebClient, job: Job, data: JobData, exc: Exception
-) -> None:
+def _failure_told(ctx: JobContext) -> Callable[[Exception], Awaitable[None]]:
     """What the user hears when a job fails: their mistake, the tool's refusal (no Retry), or a
     failure a Retry can help (a timeout, a 5xx, a rate limit)."""
-    failure = failure_of(job.id, data.ticket, exc)
-    retry = await store_for_retry(deps, data) if failure.retryable else None
-    text = failure.text + (" Retry is safe: it cannot apply twice." if failure.unconfirmed else "")
-    await tell(client, data, text, retry=retry, error_id=failure.error_id, notice=failure.notice)
+
+    async def failed(exc: Exception) -> None:
+        failure = failure_of(ctx.job.id, ctx.data.ticket, exc)
+        retry = await store_for_retry(ctx.deps, ctx.data) if failure.retryable else None
+        text = failure.text + (" Retry is safe: it cannot apply twice." if failure.unconfirmed else "")
+        await tell(ctx.client, ctx.data, text, retry=retry, error_id=failure.error_id, notice=failure.notice)
+
+    return failed
 
 
 async def _cause(job: Job, exc: Exception) -> str:
@@ -149,18 +133,17 @@ async def _cause(job: Job, exc: Exception) -> str:
     return f"{texts.SOMETHING_WENT_WRONG} (error {error_id})"
 
 
-async def _run_batch_item(
-    deps: SlackDeps, client: AsyncWebClient, job: Job, data: JobData, account: Account
-) -> None:
+async def _run_batch_item(ctx: JobContext) -> None:
     """One ticket of a bulk update, within the bulk share of the API budget. Its outcome is
     recorded in the batch before the job is marked finished: a process that dies in between
     leaves the job to be run again (its PATCH cannot apply twice), never a batch without its
     summary. Recording twice is harmless: the summary is shown once."""
+    deps, client, job, data = ctx.deps, ctx.client, ctx.job, ctx.data
     bulk = BULK.set(True)
     try:
         try:
-            account = await acting_account(deps, account, data.user)
-            result = await _theirs(account, data, _run_fields(deps, job, data, account))
+            account = await ctx.acting()
+            result = await _theirs(account, data, _run_fields(ctx, account))
         except NothingToChange as exc:  # someone set the same values since the batch was planned
             await bulk_progress.record(deps, client, data, "skipped", cause=str(exc))
         except Exception as exc:
@@ -174,10 +157,9 @@ async def _run_batch_item(
     await deps.jobs.complete(job)
 
 
-async def _run_bulk_command(
-    deps: SlackDeps, client: AsyncWebClient, job: Job, data: JobData, account: Account
-) -> None:
+async def _run_bulk_command(ctx: JobContext) -> None:
     """A bulk `/ticket update`: planned here, then previewed or started as one job per ticket."""
+    client, data = ctx.client, ctx.data
 
     async def say(message: dict[str, Any]) -> None:
         """To the user alone: through the response_url, or (from a modal) as an ephemeral message."""
@@ -190,25 +172,22 @@ async def _run_bulk_command(
     async def nothing_more(_: None) -> None:
         """The preview, or the batch's message, was the answer."""
 
-    work = bulk.run_command(deps, client, data, say)
-    await complete_then_tell(deps, job, work, nothing_more, failed=_failure_told(deps, client, job, data))
+    work = bulk.run_command(ctx.deps, client, data, say)
+    await ctx.complete_then_tell(work, nothing_more, failed=_failure_told(ctx))
 
 
-async def _run_refresh(
-    deps: SlackDeps, client: AsyncWebClient, job: Job, data: JobData, account: Account
-) -> None:
+async def _run_refresh(ctx: JobContext) -> None:
     """A webhook event: bring the ticket's cards up to date; nobody to tell, nothing to apply."""
     try:
-        await ticket_changed.refresh(deps, client, data, account)
+        await ticket_changed.refresh(ctx.deps, ctx.client, ctx.data, ctx.account)
     except Exception:  # the next change of the ticket brings its cards up to date
-        log.warning("cards of %s were not brought up to date", data.ticket, exc_info=True)
-    await deps.jobs.complete(job)
+        log.warning("cards of %s were not brought up to date", ctx.data.ticket, exc_info=True)
+    await ctx.deps.jobs.complete(ctx.job)
 
 
-async def _run_update(
-    deps: SlackDeps, client: AsyncWebClient, job: Job, data: JobData, account: Account
-) -> None:
+async def _run_update(ctx: JobContext) -> None:
     """One update (typed, or resolved values): applied within the job's patience, then the card."""
+    deps, client, data, account = ctx.deps, ctx.client, ctx.data, ctx.account
     noted: list[bool] = []
 
     async def queued_note(wait: float) -> None:
@@ -225,9 +204,9 @@ async def _run_update(
     run = _run_command if data.kind == "command" else _run_fields
 
     async def apply() -> UpdateResult:
-        acting = await acting_account(deps, account, data.user)
+        acting = await ctx.acting()
         with patience.patient(deps.config.settings.job_patience_seconds, queued_note):
-            result = await _theirs(acting, data, run(deps, job, data, acting))
+            result = await _theirs(acting, data, run(ctx, acting))
         # Cards, subscriptions and Undo follow the workspace's account of the tool (its events).
         return dataclasses.replace(result, account=account, via=as_whom(acting))
 
@@ -236,31 +215,28 @@ async def _run_update(
             await to_response_url(data.response_url, {"delete_original": True})  # the queued note
         await deliver_card(deps, client, data, result)
 
-    await complete_then_tell(deps, job, apply(), told, failed=_failure_told(deps, client, job, data))
+    await ctx.complete_then_tell(apply(), told, failed=_failure_told(ctx))
 
 
-async def _run_comment(
-    deps: SlackDeps, client: AsyncWebClient, job: Job, data: JobData, account: Account
-) -> None:
+async def _run_comment(ctx: JobContext) -> None:
     """A comment: posted once (its Idempotency-Key is the request's), then said where it was asked."""
-    actor = Actor(slack_user_id=data.user, name=data.user_name)
+    data = ctx.data
 
     async def comment() -> tuple[Ticket, str]:
-        acting = await acting_account(deps, account, data.user)
         return await add_comment(
-            deps.service,
-            acting,
+            ctx.deps.service,
+            await ctx.acting(),
             TicketRef(data.ticket),
             data.text or "",
-            actor,
+            ctx.actor,
             data.channel,
             idempotency_key=data.key,
         )
 
     async def told(commented: tuple[Ticket, str]) -> None:
-        await _tell_comment(client, data, account, *commented)
+        await _tell_comment(ctx.client, data, ctx.account, *commented)
 
-    await complete_then_tell(deps, job, comment(), told, failed=_failure_told(deps, client, job, data))
+    await ctx.complete_then_tell(comment(), told, failed=_failure_told(ctx))
 
 
 async def _tell_comment(
@@ -278,7 +254,7 @@ async def _tell_comment(
             log.info("comment on %s added; not said in %s (%s)", data.ticket, data.channel, error)
 
 
-Runner = Callable[[SlackDeps, AsyncWebClient, Job, JobData, Account], Awaitable[None]]
+Runner = Callable[[JobContext], Awaitable[None]]
 RunnerKind = Literal["bulk_command", "refresh", "batch_item", "update", "comment", "step"]
 RUNNERS: dict[RunnerKind, Runner] = {
     "bulk_command": _run_bulk_command,
@@ -312,7 +288,7 @@ def job_handler(deps: SlackDeps, client: AsyncWebClient) -> Handler:
         bind(
             request_id=data.request_id, user=data.user, channel=data.channel, job=job.id, account=account.name
         )
-        await RUNNERS[runner_kind(data)](deps, client, job, data, account)
+        await RUNNERS[runner_kind(data)](JobContext(deps, client, job, data, account))
 
     return handle
 

@@ -22,7 +22,7 @@ from bot.service.comments import add_comment
 from bot.store.queue import Job
 from bot.truto.errors import NotFound, TrutoError
 from handlers.jobs import notify_people
-from handlers.jobs.completion import complete_then_tell
+from handlers.jobs.context import JobContext
 from handlers.jobs.delivery import note_written
 from handlers.kit.deps import SlackDeps, idempotency_key
 from handlers.kit.failures import failure_of
@@ -91,14 +91,16 @@ def _described(ticket: Ticket) -> str:
     return f"{head} ({', '.join(f for f in facts if f)})"
 
 
-async def _get(deps: SlackDeps, job: Job, data: JobData, account: Account) -> dict[str, str]:
+async def _get(ctx: JobContext) -> dict[str, str]:
+    deps, data, account = ctx.deps, ctx.data, ctx.account
     _actor(account, data)
     account = await acting_account(deps, account, data.user)  # the vouched person reads as themselves
     ticket = await deps.service.fetch_ticket(account, TicketRef(data.ticket))
     return _outputs(ticket, await _slack_assignee(deps, account, ticket, data.team), _described(ticket))
 
 
-async def _update(deps: SlackDeps, job: Job, data: JobData, account: Account) -> dict[str, str]:
+async def _update(ctx: JobContext) -> dict[str, str]:
+    deps, job, data, account = ctx.deps, ctx.job, ctx.data, ctx.account
     actor = _actor(account, data)
     # A person Slack vouches for acts through their own connection, as the workspace's policy says;
     # a workflow acts through the workspace's.
@@ -157,10 +159,9 @@ def _words(job: Job, data: JobData, exc: Exception) -> str:
     return failure_of(job.id, data.ticket, exc).text
 
 
-async def run_step(
-    deps: SlackDeps, client: AsyncWebClient, job: Job, data: JobData, account: Account
-) -> None:
+async def run_step(ctx: JobContext) -> None:
     """A step's job: its outcome completes the step, once (only the run that finishes the job)."""
+    client, job, data = ctx.client, ctx.job, ctx.data
     execution = data.function_execution_id or ""
     run = _get if data.step == GET_STEP else _update
 
@@ -173,7 +174,7 @@ async def run_step(
     async def failed(exc: Exception) -> None:
         await fail_step(client, execution, _words(job, data, exc))
 
-    await complete_then_tell(deps, job, run(deps, job, data, account), completed, failed)
+    await ctx.complete_then_tell(run(ctx), completed, failed)
 
 
 async def give_up(client: AsyncWebClient, data: JobData, tries: int) -> None:
