@@ -31,7 +31,7 @@ from bot.truto.webhook_events import (
 )
 from handlers.ingress.connections import Connections
 from handlers.ingress.own_accounts import ACCOUNT_EVENT, OwnAccounts
-from handlers.jobs import notify_people, subscribers
+from handlers.jobs.ticket_changed import anyone_cares
 from handlers.kit.deps import SlackDeps
 from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import Busy, put_job
@@ -131,9 +131,9 @@ class TrutoWebhooks:
         shown = [
             e
             for e in ours
-            if await self.deps.cards.cards(e.integrated_account_id, e.ticket_id)
-            or await subscribers.has_subscriptions(self.deps, e.integrated_account_id)
-            or await notify_people.anyone(self.deps, accounts[e.integrated_account_id][1])
+            if await anyone_cares(
+                self.deps, e.integrated_account_id, e.ticket_id, accounts[e.integrated_account_id][1]
+            )
         ]
         if not shown:
             return _answer(200, "no cards", delivery.event)  # most changes: no card shows the ticket

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -106,6 +107,37 @@ async def _send(client: AsyncWebClient, card: Card, message: dict[str, Any]) -> 
     return True
 
 
+@dataclass(frozen=True)
+class Interest:
+    """Who cares about a ticket's change: its cards, subscribed channels, people notified."""
+
+    cards: list[Card]
+    subscribed: bool
+    notifying: bool
+
+    def __bool__(self) -> bool:
+        return bool(self.cards or self.subscribed or self.notifying)
+
+
+async def interest_in(deps: SlackDeps, integrated: str, ticket: str) -> Interest:
+    """Who cares, part by part: what the job acts on."""
+    return Interest(
+        await deps.cards.cards(integrated, ticket),
+        await subscribers.has_subscriptions(deps, integrated),
+        await notify_people.anyone(deps),
+    )
+
+
+async def anyone_cares(deps: SlackDeps, integrated: str, ticket: str, scope: str | None = None) -> bool:
+    """The same parts, asked by the webhook receiver until one answers yes (no job when nobody
+    cares); `scope`: the workspace, when `deps` are not yet its own."""
+    return bool(
+        await deps.cards.cards(integrated, ticket)
+        or await subscribers.has_subscriptions(deps, integrated)
+        or await notify_people.anyone(deps, scope)
+    )
+
+
 async def refresh(deps: SlackDeps, client: AsyncWebClient, data: JobData, account: Account) -> None:
     """Bring every card of the job's ticket up to date (or mark them deleted)."""
     if data.not_before is not None:
@@ -114,11 +146,10 @@ async def refresh(deps: SlackDeps, client: AsyncWebClient, data: JobData, accoun
             await asyncio.sleep(min(wait, deps.config.settings.webhook_coalesce_seconds))
     integrated = account.integrated_account_id
     await deps.refresh_marks.refreshing(integrated, data.ticket, data.event or "")
-    cards = await deps.cards.cards(integrated, data.ticket)
-    subscribed = await subscribers.has_subscriptions(deps, integrated)
-    notifying = await notify_people.anyone(deps)
-    if not cards and not subscribed and not notifying:
+    interest = await interest_in(deps, integrated, data.ticket)
+    if not interest:
         return
+    cards, subscribed, notifying = interest.cards, interest.subscribed, interest.notifying
     if data.event == "deleted":
         if cards:
             await _mark_deleted(deps, client, account, data.ticket, cards)
