@@ -32,7 +32,7 @@ from handlers.kit.surface import (
 log = logging.getLogger(__name__)
 
 
-async def tell(
+async def tell_job_asker(
     client: AsyncWebClient,
     data: JobData,
     message: str,

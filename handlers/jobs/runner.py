@@ -35,7 +35,7 @@ from bot.truto.client import BULK
 from bot.truto.errors import Forbidden
 from handlers.jobs import bulk, bulk_progress, steps, ticket_changed
 from handlers.jobs.context import JobContext
-from handlers.jobs.delivery import deliver_card, tell
+from handlers.jobs.delivery import deliver_card, tell_job_asker
 from handlers.kit import texts
 from handlers.kit.deps import SlackDeps
 from handlers.kit.failures import failure_of
@@ -118,7 +118,9 @@ def _failure_told(ctx: JobContext) -> Callable[[Exception], Awaitable[None]]:
         failure = failure_of(ctx.job.id, ctx.data.ticket, exc)
         retry = await store_for_retry(ctx.deps, ctx.data) if failure.retryable else None
         text = failure.text + (" Retry is safe: it cannot apply twice." if failure.unconfirmed else "")
-        await tell(ctx.client, ctx.data, text, retry=retry, error_id=failure.error_id, notice=failure.notice)
+        await tell_job_asker(
+            ctx.client, ctx.data, text, retry=retry, error_id=failure.error_id, notice=failure.notice
+        )
 
     return failed
 
@@ -193,7 +195,7 @@ async def _run_update(ctx: JobContext) -> None:
     async def queued_note(wait: float) -> None:
         """Said once when the update waits for the tool's rate limit; replaced by the card."""
         noted.append(True)
-        await tell(
+        await tell_job_asker(
             client,
             data,
             f"{data.ticket or 'The ticket'}: queued behind {account.display_tool}'s rate limit; "
@@ -308,6 +310,6 @@ def dropped_job_handler(deps: SlackDeps, client: AsyncWebClient) -> Handler:
             f"{what}: the update could not be completed (it was tried {MAX_DELIVERIES} times); "
             "it may not have been applied. Retry is safe: it cannot apply twice."
         )
-        await tell(client, data, text, retry=retry)
+        await tell_job_asker(client, data, text, retry=retry)
 
     return dropped

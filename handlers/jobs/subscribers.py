@@ -106,7 +106,7 @@ async def tell_subscribers(
     at_once = asyncio.Semaphore(POSTS_AT_ONCE)
     change = _Change(account, data, ticket, before, changes, event, origin)
 
-    async def tell(sub: Subscription) -> None:
+    async def tell_one(sub: Subscription) -> None:
         async with at_once:
             if not await store.first_telling(sub.channel, integrated, data.ticket, state):
                 return
@@ -115,7 +115,7 @@ async def tell_subscribers(
             else:
                 await _tell(deps, client, sub, change)
 
-    await asyncio.gather(*(tell(sub) for sub in chosen.values()))
+    await asyncio.gather(*(tell_one(sub) for sub in chosen.values()))
 
 
 async def _readable_by(deps: SlackDeps, account: Account, sub: Subscription, ticket_id: str) -> bool:

@@ -113,7 +113,7 @@ async def answer_privately(
         await client.chat_postMessage(channel=user, text=answer["text"], blocks=answer["blocks"])
 
 
-async def tell(
+async def tell_requester(
     body: dict[str, Any],
     client: AsyncWebClient,
     respond: Respond | None,
@@ -155,7 +155,7 @@ async def report_error(
         if isinstance(exc, UserInputError) and not isinstance(exc, Notice):
             message = texts.refusal(message)
     try:
-        await tell(
+        await tell_requester(
             body,
             client,
             respond if body.get("response_url") else None,
@@ -253,4 +253,4 @@ async def ack_only(ack: Ack) -> None:
     await ack()
 
 
-__all__ = ["ack_only", "card_message", "deps_of", "guarded", "tell", "user_message"]
+__all__ = ["ack_only", "card_message", "deps_of", "guarded", "tell_requester", "user_message"]

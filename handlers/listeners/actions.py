@@ -18,7 +18,7 @@ from handlers.kit.edit_form import open_edit
 from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import Busy, enqueue, put_job, take_stored
 from handlers.kit.payloads import channel_of, selected_value, text_at, user_of
-from handlers.kit.surface import ack_only, asker_of, card_message, guarded, in_place, tell
+from handlers.kit.surface import ack_only, asker_of, card_message, guarded, in_place, tell_requester
 
 FORGED = texts.FORGED_BUTTON
 RETRY_GONE = texts.RETRY_GONE
@@ -171,7 +171,7 @@ async def retry_gone(
     if context.get("busy"):
         raise Busy()
     if not context.get("retry_found"):
-        await tell(body, client, respond, RETRY_GONE)
+        await tell_requester(body, client, respond, RETRY_GONE)
 
 
 def register(app: AsyncApp) -> None:

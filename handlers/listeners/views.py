@@ -25,7 +25,7 @@ from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import Busy, enqueue, enqueue_bulk_plan
 from handlers.kit.payloads import selected_value, text_at, view_input
 from handlers.kit.signed_values import ViewMeta
-from handlers.kit.surface import asker_of, guarded, tell
+from handlers.kit.surface import asker_of, guarded, tell_requester
 
 EXPIRED = texts.FORM_EXPIRED
 PARENT_CHECK_SECONDS = 1.0  # of Slack's 3 s for a view submission's answer
@@ -116,7 +116,9 @@ async def note_no_change(body: dict[str, Any], client: AsyncWebClient, deps: Sla
     diff = read_submission(body["view"])
     if diff.errors or diff.body:
         return  # answered in the ack, or a job is on its way
-    await tell(body, client, None, f"No changes to {meta.ticket}; nothing was sent.", channel=meta.channel)
+    await tell_requester(
+        body, client, None, f"No changes to {meta.ticket}; nothing was sent.", channel=meta.channel
+    )
 
 
 def _picked(body: dict[str, Any], block_id: str) -> str:
