@@ -149,8 +149,9 @@ def build_core(
     slack_directory = SlackUserDirectory(slack, cache) if slack is not None else None
     if directory is None:
         directory = slack_directory
-    lookups = Lookups(client, cache, ttl=settings.lookup_ttl_seconds)
+    lookups = Lookups(client, cache, ttl=settings.lookup_ttl_seconds, kept=settings.accounts_kept)
     snapshots = Snapshots(cache, ttl=settings.snapshot_ttl_seconds)
     audit = AuditTrail(redis_client)
-    service = TicketService(config, client, lookups, snapshots, directory, audit, Discovery(client, cache))
+    discovery = Discovery(client, cache, kept=settings.accounts_kept)
+    service = TicketService(config, client, lookups, snapshots, directory, audit, discovery)
     return Core(config, client, cache, lookups, snapshots, service, redis_client, slack_directory)

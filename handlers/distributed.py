@@ -110,6 +110,7 @@ def build_distributed(config: AppConfig, deps: SlackDeps, client: AsyncWebClient
         Announcements(deps.core.redis),
         AsyncTokenRotator(client_id=client_id, client_secret=client_secret, client=client),
         rotate_minutes=settings.slack_token_rotation_minutes,
+        kept_size=settings.workspaces_kept,
     )
     scopes = [s.strip() for s in (settings.slack_scopes or BOT_SCOPES).split(",") if s.strip()]
     flow = AsyncOAuthFlow(

@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     subscriptions_per_workspace: int = Field(default=500, ge=1)
     subscription_post_seconds: float = Field(default=1.0, ge=0)  # a channel's lines, at most one per
     subscription_backlog: int = Field(default=10, ge=1)  # lines waiting for a channel before a summary
+    # Kept in each process, the least recently used dropped first: workspaces' state and wiring
+    # (distributed mode), and accounts' parsed lists and capabilities.
+    workspaces_kept: int = Field(default=10_000, ge=1)
+    accounts_kept: int = Field(default=2_000, ge=1)
 
     @property
     def webhook_secrets(self) -> list[str]:

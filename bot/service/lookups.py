@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from cachetools import LRUCache
 from redis.exceptions import RedisError
 
 from bot.domain.accounts import Account
@@ -102,6 +103,7 @@ class Lookups:
         stale_for: float | None = None,
         page_limit: int = 100,
         local_ttl: float = 60.0,
+        kept: int = 2_000,
     ) -> None:
         self.client = client
         self.cache = cache
@@ -111,8 +113,9 @@ class Lookups:
         # Parsed lists (and their indexes) kept in the process for a while, so a live select
         # over 50 000 users neither reads nor parses them from Redis on every keystroke.
         self.local_ttl = min(ttl, local_ttl)
-        # key → (until, list, the stored entry's stamp when it was read)
-        self._local: dict[str, tuple[float, LookupList, float | None]] = {}
+        # key → (until, list, the stored entry's stamp when it was read); at most `kept` lists,
+        # the least recently used dropped first (50 000 workspaces' accounts do not all fit)
+        self._local: LRUCache[str, tuple[float, LookupList, float | None]] = LRUCache(maxsize=kept)
         self._reloading: dict[str, asyncio.Task[LookupList]] = {}
 
     async def _fetch(self, account: Account, resource: str) -> dict[str, Any]:

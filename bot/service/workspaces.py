@@ -14,6 +14,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from cachetools import LRUCache
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 
@@ -25,9 +26,11 @@ from bot.store.announcements import Announcements
 from bot.store.sql.installations import SealedInstallationStore
 from bot.store.sql.settings_store import SettingsStore
 from bot.store.sql.team_accounts import TeamAccounts
+from bot.store.sql.workspace_state import WorkspaceStates
 
 log = logging.getLogger(__name__)
 CACHE_SECONDS = 10.0
+TRUSTED_SECONDS = 600.0  # a safety net: an announcement lost without the connection dropping
 
 
 @dataclass
@@ -35,7 +38,7 @@ class _Kept:
     bot: Bot | None
     connections: list[Connection]
     settings: WorkspaceSettings
-    until: float
+    read_at: float  # time.monotonic() when its read began
 
 
 def account_names(connections: list[Connection]) -> dict[str, Account]:
@@ -65,9 +68,24 @@ class Workspaces:
     rotator: AsyncTokenRotator | None = None
     rotate_minutes: int = 120
     cache_seconds: float = CACHE_SECONDS
-    _kept: dict[str, _Kept] = field(default_factory=dict)
-    _reading: dict[str, asyncio.Task[_Kept]] = field(default_factory=dict)
-    _generation: dict[str, int] = field(default_factory=dict)
+    # Workspaces kept in the process (the least recently used go first), and how long one read
+    # after this process began hearing announcements is trusted without one.
+    kept_size: int = 10_000
+    trusted_seconds: float = TRUSTED_SECONDS
+    _kept: LRUCache[str, _Kept] = field(init=False)
+    _reading: dict[str, asyncio.Task[_Kept]] = field(default_factory=dict)  # reads in flight
+    states: WorkspaceStates = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._kept = LRUCache(maxsize=self.kept_size)
+        self.states = WorkspaceStates(self.installations)
+
+    def _fresh_until(self, kept: _Kept) -> float:
+        """Read while every announcement was heard: until one says it changed (or the safety
+        expiry); else the short expiry (a change may have been announced unheard)."""
+        since = self.announcements.hearing_since
+        heard = since is not None and kept.read_at >= since
+        return kept.read_at + (self.trusted_seconds if heard else self.cache_seconds)
 
     async def _load(self, tenant: str) -> _Kept:
         """What is known of the tenant. Past its time, the copy is still served while one read
@@ -75,23 +93,24 @@ class Workspaces:
         announced change) waits for that read."""
         kept = self._kept.get(tenant)
         now = time.monotonic()
-        if kept is not None and kept.until > now:
+        if kept is not None and self._fresh_until(kept) > now:
             return kept
         reading = self._reading.get(tenant)
         if reading is None:
             reading = self._reading[tenant] = asyncio.get_running_loop().create_task(self._read(tenant))
-        if kept is not None and kept.until + self.cache_seconds > now:
+        if kept is not None and self._fresh_until(kept) + self.cache_seconds > now:
             return kept
         return await asyncio.shield(reading)
 
     async def _read(self, tenant: str) -> _Kept:
-        generation = self._generation.get(tenant, 0)
+        """One query for the installation, the accounts and the settings. Kept only when the
+        tenant was not forgotten meanwhile (forgetting drops the read in flight)."""
+        started = time.monotonic()
         try:
-            bot = await self._rotated(tenant, await self.installations.bot_of_tenant(tenant))
-            connections = await self.accounts.of_tenant(tenant) if bot is not None else []
-            settings = await self.settings_store.get(tenant) if bot is not None else WorkspaceSettings()
-            kept = _Kept(bot, connections, settings, time.monotonic() + self.cache_seconds)
-            if self._generation.get(tenant, 0) == generation:  # not forgotten meanwhile
+            state = await self.states.read(tenant)
+            bot = await self._rotated(tenant, state.bot)
+            kept = _Kept(bot, state.connections, state.settings, started)
+            if self._reading.get(tenant) is asyncio.current_task():
                 self._kept[tenant] = kept
             return kept
         finally:
@@ -145,7 +164,6 @@ class Workspaces:
         """Read again on next use, in this process (what an announcement does); a read already
         under way does not keep what it found."""
         self._kept.pop(tenant, None)
-        self._generation[tenant] = self._generation.get(tenant, 0) + 1
         self._reading.pop(tenant, None)
 
     async def changed(self, tenant: str) -> None:
@@ -164,6 +182,6 @@ class Workspaces:
         gone = await self.accounts.remove_tenant(tenant)
         await self.settings_store.remove(tenant)
         self.forget(tenant)
-        self._kept[tenant] = _Kept(None, [], WorkspaceSettings(), time.monotonic() + self.cache_seconds)
+        self._kept[tenant] = _Kept(None, [], WorkspaceSettings(), time.monotonic())
         await self.announcements.publish(tenant)
         return gone

@@ -2,14 +2,16 @@
 tool connected or removed, its settings saved. Each process keeps what it knows of a workspace
 for a few seconds; an announcement makes every process read it again now.
 
-Without Redis, or while it is away, a process hears nothing and its copy expires by itself (10 s):
-announcements speed changes up, nothing depends on one arriving.
+While a process hears them, what it read after it began hearing is kept until an announcement
+says it changed (bounded by a longer safety expiry). Without Redis, or while it is away, a process
+hears nothing and its copy expires by itself (10 s).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 import redis.asyncio as aioredis
@@ -27,6 +29,9 @@ def channel() -> str:
 class Announcements:
     def __init__(self, client: aioredis.Redis | None) -> None:
         self.client = client
+        # Since when (time.monotonic()) this process has heard every announcement: None while
+        # it is not subscribed. What was read before then may have missed one.
+        self.hearing_since: float | None = None
 
     async def publish(self, tenant: str) -> None:
         if self.client is None:
@@ -45,6 +50,7 @@ class Announcements:
             try:
                 pubsub = self.client.pubsub(ignore_subscribe_messages=True)
                 await pubsub.subscribe(channel())
+                self.hearing_since = time.monotonic()
                 if ready is not None:
                     ready.set()
                 async for message in pubsub.listen():
@@ -52,7 +58,9 @@ class Announcements:
                     if isinstance(data, bytes | str):
                         heard(data.decode() if isinstance(data, bytes) else data)
             except asyncio.CancelledError:
+                self.hearing_since = None
                 raise
             except Exception as exc:
+                self.hearing_since = None
                 log.warning("workspace announcements interrupted (%s); listening again", type(exc).__name__)
                 await asyncio.sleep(RETRY_SECONDS)

@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from cachetools import LRUCache
+
 from bot.domain.accounts import Account, integration_name_of, learn_tool_label, tool_label_of
 from bot.store.cache import Cache
 from bot.store.keys import cache_key
@@ -246,13 +248,13 @@ def abilities_from(capabilities: Any, meta: dict[str, Any] | None, account_name:
 
 
 class Discovery:
-    def __init__(self, client: TrutoClient, cache: Cache, *, ttl: float = TTL) -> None:
+    def __init__(self, client: TrutoClient, cache: Cache, *, ttl: float = TTL, kept: int = 2_000) -> None:
         self.client = client
         self.cache = cache
         self.ttl = ttl
         # The last answer per account, for the parser (which cannot wait): fields a tool refuses
-        # are left out of the field names it suggests.
-        self.last: dict[str, Abilities] = {}
+        # are left out of the field names it suggests. The least recently used accounts go first.
+        self.last: LRUCache[str, Abilities] = LRUCache(maxsize=kept)
 
     async def _capabilities(self, account: Account) -> dict[str, Any]:
         try:

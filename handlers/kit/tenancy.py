@@ -12,6 +12,7 @@ import dataclasses
 import logging
 from typing import Any
 
+from cachetools import LRUCache
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runtime import Core
@@ -39,8 +40,11 @@ class Tenancy:
         self.deps = deps
         self.workspaces = workspaces
         self.client = client  # no token: OAuth's calls, and the base of each workspace's client
-        self._signers: dict[str, Signer] = {}
-        self._made: dict[str, tuple[object, tuple[SlackDeps, AsyncWebClient] | None]] = {}
+        kept = deps.config.settings.workspaces_kept
+        self._signers: LRUCache[str, Signer] = LRUCache(maxsize=kept)
+        self._made: LRUCache[str, tuple[object, tuple[SlackDeps, AsyncWebClient] | None]] = LRUCache(
+            maxsize=kept
+        )
 
     async def client_for(self, tenant: str) -> AsyncWebClient | None:
         bot = await self.workspaces.bot(tenant)

@@ -21,7 +21,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import (
     SQLAlchemyInstallationStore,
 )
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-from sqlalchemy import Select, Table, and_, delete, desc, or_, select, update
+from sqlalchemy import Select, Table, and_, delete, desc, select, update
 
 from bot.store.sql.cipher import TokenCipher
 from bot.store.sql.database import Database
@@ -103,34 +103,38 @@ class SealedInstallationStore(AsyncInstallationStore):
         """The newest bot installation serving a tenant: a workspace by its team id, or a Grid
         org installed org-wide by its enterprise id (see bot/domain/tenants.py)."""
         async with self.database.engine.connect() as conn:
-            row = (await conn.execute(self._newest(self.inner.bots, tenant_id))).mappings().first()
-        if row is None:
-            return None
-        bot: Bot = SQLAlchemyInstallationStore.build_bot_entity(row)
-        return _with(bot, self.cipher.open)
+            row = (await conn.execute(self.newest(self.inner.bots, tenant_id))).mappings().first()
+        return self.bot_from(row) if row is not None else None
 
     async def installer_of_tenant(self, tenant_id: str) -> str | None:
         """Who installed the app for the tenant (the newest installation's user)."""
         table = self.inner.installations
-        query = self._newest(table, tenant_id).with_only_columns(table.c.user_id)
+        query = self.newest(table, tenant_id).with_only_columns(table.c.user_id)
         async with self.database.engine.connect() as conn:
             user = (await conn.execute(query)).scalar()
         return str(user) if user else None
 
-    def _newest(self, table: Table, tenant_id: str) -> Select[Any]:
+    def newest(self, table: Table, tenant_id: str) -> Select[Any]:
+        """The newest row of `table` (bots or installations) serving a tenant, through an index
+        that serves it (migration 0004): a Grid org's id (E…) names an org-wide install, any
+        other a workspace (T…)."""
         c = table.c
+        if tenant_id.startswith("E"):
+            serving = and_(c.enterprise_id == tenant_id, c.is_enterprise_install.is_(True))
+        else:
+            serving = and_(c.team_id == tenant_id, c.is_enterprise_install.is_(False))
         return (
             select(table)
             .where(c.client_id == self.inner.client_id)
-            .where(
-                or_(
-                    and_(c.team_id == tenant_id, c.is_enterprise_install.is_(False)),
-                    and_(c.enterprise_id == tenant_id, c.is_enterprise_install.is_(True)),
-                )
-            )
+            .where(serving)
             .order_by(desc(c.installed_at))
             .limit(1)
         )
+
+    def bot_from(self, row: Any) -> Bot:
+        """A stored bot row as slack_sdk's Bot, its tokens opened."""
+        bot: Bot = SQLAlchemyInstallationStore.build_bot_entity(row)
+        return _with(bot, self.cipher.open)
 
     async def check_key(self) -> None:
         """One stored bot token opened with the configured keys; CipherError when it does not

@@ -15,6 +15,17 @@ from bot.store.sql.tables import workspace_settings as table
 log = logging.getLogger(__name__)
 
 
+def settings_from(raw: str | None, tenant_id: str) -> WorkspaceSettings:
+    """A stored row's settings, or the defaults (none stored, or one this version cannot read)."""
+    if raw is None:
+        return WorkspaceSettings()
+    try:
+        return WorkspaceSettings.model_validate_json(raw)
+    except ValidationError:
+        log.error("settings of %s cannot be read by this version; defaults used", tenant_id)
+        return WorkspaceSettings()
+
+
 class SettingsStore:
     def __init__(self, database: Database) -> None:
         self.engine = database.engine
@@ -23,13 +34,7 @@ class SettingsStore:
         """The stored settings, or the defaults (also for a row this version cannot read)."""
         async with self.engine.connect() as conn:
             raw = (await conn.execute(select(table.c.data).where(table.c.tenant_id == tenant_id))).scalar()
-        if raw is None:
-            return WorkspaceSettings()
-        try:
-            return WorkspaceSettings.model_validate_json(raw)
-        except ValidationError:
-            log.error("settings of %s cannot be read by this version; defaults used", tenant_id)
-            return WorkspaceSettings()
+        return settings_from(raw, tenant_id)
 
     async def save(self, tenant_id: str, settings: WorkspaceSettings, by: str | None) -> None:
         values = {"data": settings.model_dump_json(), "updated_by": by, "updated_at": datetime.now(UTC)}

@@ -13,7 +13,7 @@ from bot.store.sql.database import Database
 from bot.store.sql.tables import team_accounts as table
 
 
-def _connection(row: Any) -> Connection:
+def connection_from(row: Any) -> Connection:
     return Connection(
         tenant_id=row["tenant_id"],
         integrated_account_id=row["integrated_account_id"],
@@ -34,13 +34,13 @@ class TeamAccounts:
         """Oldest first: the first connected is the workspace's default."""
         query = select(table).where(table.c.tenant_id == tenant_id).order_by(table.c.id)
         async with self.engine.connect() as conn:
-            return [_connection(r) for r in (await conn.execute(query)).mappings()]
+            return [connection_from(r) for r in (await conn.execute(query)).mappings()]
 
     async def by_account(self, integrated_account_id: str) -> Connection | None:
         query = select(table).where(table.c.integrated_account_id == integrated_account_id)
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).mappings().first()
-        return _connection(row) if row is not None else None
+        return connection_from(row) if row is not None else None
 
     async def save(self, connection: Connection) -> bool:
         """Insert or update (by integrated account id); True when it was new. An account already

@@ -38,9 +38,9 @@ async def test_upgrade_current_downgrade(tmp_path: Path) -> None:
     await db.run(config, argparse.Namespace(db_command="downgrade", revision="base"), out.append)
     where = database_url(None, tmp_path)
     assert out == [
-        f"{where}: at base (no tables); newest 0003",
-        f"{where}: at revision 0003",
-        f"{where}: at 0003; newest 0003",
+        f"{where}: at base (no tables); newest 0004",
+        f"{where}: at revision 0004",
+        f"{where}: at 0004; newest 0004",
         f"{where}: at revision base",
     ]
 
@@ -58,7 +58,7 @@ async def test_check_names_the_mode_and_the_database(tmp_path: Path, sandbox: Sa
     assert not checks["database"].ok and "run `ticketbot db upgrade`" in checks["database"].detail
     await db.run(config, argparse.Namespace(db_command="upgrade"), lambda _: None)
     checks = {c.name: c for c in await run_checks(lambda: config)}
-    assert checks["database"].ok and "(revision 0003; 0 workspaces with a tool)" in checks["database"].detail
+    assert checks["database"].ok and "(revision 0004; 0 workspaces with a tool)" in checks["database"].detail
     assert "Slack auth.test" not in checks  # no bot token to test: each workspace has its own
 
 
@@ -157,4 +157,4 @@ async def test_check_says_where_one_workspace_keeps_own_connections(tmp_path: Pa
     await db.run(with_folder, argparse.Namespace(db_command="upgrade"), lambda _: None)
     checks = await run_checks(lambda: with_folder)
     [told] = [c for c in checks if c.name == "own connections"]
-    assert told.ok and "revision 0003" in told.detail
+    assert told.ok and "revision 0004" in told.detail

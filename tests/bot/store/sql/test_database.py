@@ -31,6 +31,12 @@ async def _tables(database: Database) -> set[str]:
         return set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
 
 
+async def _indexes(database: Database, table: str) -> set[str]:
+    async with database.engine.connect() as conn:
+        found = await conn.run_sync(lambda sync: inspect(sync).get_indexes(table))
+    return {str(i["name"]) for i in found}
+
+
 async def test_migrations_go_up_and_down(database: Database) -> None:
     assert {
         "slack_installations",
@@ -40,7 +46,11 @@ async def test_migrations_go_up_and_down(database: Database) -> None:
         "workspace_settings",
         "personal_connections",
     } <= await _tables(database)
-    assert await database.revision() == ("0003", "0003")
+    assert await database.revision() == ("0004", "0004")
+    assert await _indexes(database, "slack_bots") >= {"slack_bots_team_idx", "slack_bots_org_idx"}
+    await database.downgrade("0003")  # 0004 down: only its indexes go
+    assert "slack_bots_team_idx" not in await _indexes(database, "slack_bots")
+    assert "slack_bots_idx" in await _indexes(database, "slack_bots")  # slack_sdk's own stays
     await database.downgrade("0002")  # 0003 down: only people's own connections go
     assert "personal_connections" not in await _tables(database) and "team_accounts" in await _tables(
         database
@@ -50,7 +60,7 @@ async def test_migrations_go_up_and_down(database: Database) -> None:
     assert (await database.revision())[0] is None
     await database.upgrade()
     await database.upgrade()  # again: nothing to do
-    assert await database.revision() == ("0003", "0003")
+    assert await database.revision() == ("0004", "0004")
 
 
 async def test_an_upgrade_keeps_what_the_earlier_revision_stored(database: Database) -> None:

@@ -73,17 +73,17 @@ async def test_a_workspace_is_read_once_however_many_ask_and_served_while_read_a
     store = SealedInstallationStore(database, "1234.5678", TokenCipher(new_key()))
     await store.async_save(installation("T0ACME"))
     reads: list[str] = []
-    found = store.bot_of_tenant
+    config = AppConfig(settings=Settings(), accounts={}, channels={}, default_account=None)
+    workspaces = Workspaces(
+        config, store, TeamAccounts(database), SettingsStore(database), cache_seconds=0.05
+    )
+    found = workspaces.states.read
 
     async def counted(tenant: str):  # type: ignore[no-untyped-def]
         reads.append(tenant)
         return await found(tenant)
 
-    store.bot_of_tenant = counted  # type: ignore[method-assign]
-    config = AppConfig(settings=Settings(), accounts={}, channels={}, default_account=None)
-    workspaces = Workspaces(
-        config, store, TeamAccounts(database), SettingsStore(database), cache_seconds=0.05
-    )
+    workspaces.states.read = counted  # type: ignore[method-assign]
     bots = await asyncio.gather(*(workspaces.bot("T0ACME") for _ in range(10)))
     assert all(b is not None for b in bots) and reads == ["T0ACME"]  # ten asked, one read
     await asyncio.sleep(0.06)  # past its time: still served, one read behind it
@@ -93,3 +93,67 @@ async def test_a_workspace_is_read_once_however_many_ask_and_served_while_read_a
     workspaces.forget("T0ACME")  # an announced change: the next ask waits for a fresh read
     await store.async_delete_all(enterprise_id=None, team_id="T0ACME")
     assert await workspaces.bot("T0ACME") is None
+
+
+async def test_a_workspace_is_kept_while_announcements_are_heard(
+    database: Database, clean_redis: str
+) -> None:
+    """Heard: kept past the short expiry until a change is announced (on any replica); not
+    heard (the subscription lost): the short expiry again."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from bot.ops.config import AppConfig, Settings
+    from bot.service.workspaces import Workspaces
+    from bot.store.announcements import Announcements
+    from bot.store.sql.cipher import TokenCipher, new_key
+    from bot.store.sql.installations import SealedInstallationStore
+    from tests.bot.store.sql.test_installations import installation
+
+    store = SealedInstallationStore(database, "1234.5678", TokenCipher(new_key()))
+    await store.async_save(installation("T0ACME"))
+    config = AppConfig(settings=Settings(), accounts={}, channels={}, default_account=None)
+    redis = aioredis.Redis.from_url(clean_redis)
+
+    def replica() -> Workspaces:
+        return Workspaces(
+            config,
+            store,
+            TeamAccounts(database),
+            SettingsStore(database),
+            Announcements(redis),
+            cache_seconds=0.05,
+        )
+
+    here, there = replica(), replica()
+    reads: list[str] = []
+    found = here.states.read
+
+    async def counted(tenant: str):  # type: ignore[no-untyped-def]
+        reads.append(tenant)
+        return await found(tenant)
+
+    here.states.read = counted  # type: ignore[method-assign]
+    ready = asyncio.Event()
+    listening = asyncio.create_task(here.listen(ready))
+    await asyncio.wait_for(ready.wait(), 5)
+    await here.bot("T0ACME")
+    await asyncio.sleep(0.2)  # four times the short expiry
+    await here.bot("T0ACME")
+    assert reads == ["T0ACME"]  # kept: nothing was announced
+
+    await there.changed("T0ACME")  # another replica saved a change
+    for _ in range(100):
+        if "T0ACME" not in here._kept:
+            break
+        await asyncio.sleep(0.01)
+    await here.bot("T0ACME")
+    assert reads == ["T0ACME", "T0ACME"]
+
+    listening.cancel()  # not hearing any more: a change could go unheard
+    await asyncio.gather(listening, return_exceptions=True)
+    await asyncio.sleep(0.12)
+    await here.bot("T0ACME")  # past the short expiry and its stale window: read again
+    assert reads == ["T0ACME", "T0ACME", "T0ACME"]
+    await redis.aclose()

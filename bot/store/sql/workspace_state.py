@@ -1,0 +1,66 @@
+"""What a request or a job needs of a workspace, read in one statement (one round trip, one
+connection): its newest bot installation, its connected accounts (oldest first) and its
+settings. A workspace that is not installed has no accounts or settings to read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.oauth.installation_store.models.bot import Bot
+from sqlalchemy import Select, literal, select, true
+
+from bot.domain.tenants import Connection
+from bot.domain.workspace_settings import WorkspaceSettings
+from bot.store.sql.installations import SealedInstallationStore
+from bot.store.sql.settings_store import settings_from
+from bot.store.sql.tables import team_accounts, workspace_settings
+from bot.store.sql.team_accounts import connection_from
+
+
+@dataclass(frozen=True)
+class WorkspaceState:
+    bot: Bot | None
+    connections: list[Connection]
+    settings: WorkspaceSettings
+
+
+class WorkspaceStates:
+    def __init__(self, installations: SealedInstallationStore) -> None:
+        self.installations = installations
+        self.engine = installations.database.engine
+
+    def query(self, tenant_id: str) -> Select[Any]:
+        """One row per account (one row without any), each carrying the bot's columns (`b_…`),
+        the account's (`a_…`) and the settings (`s_data`); nothing but NULLs of a tenant that
+        is not installed beside a lone row."""
+        bot = self.installations.newest(self.installations.inner.bots, tenant_id).subquery("bot")
+        one = select(literal(1).label("one")).subquery("one")
+        accounts, settings = team_accounts, workspace_settings
+        return (
+            select(
+                *(c.label(f"b_{c.name}") for c in bot.c),
+                *(c.label(f"a_{c.name}") for c in accounts.c),
+                settings.c.data.label("s_data"),
+            )
+            .select_from(
+                one.outerjoin(bot, true())
+                .outerjoin(accounts, (accounts.c.tenant_id == tenant_id) & bot.c.id.is_not(None))
+                .outerjoin(settings, (settings.c.tenant_id == tenant_id) & bot.c.id.is_not(None))
+            )
+            .order_by(accounts.c.id)
+        )
+
+    async def read(self, tenant_id: str) -> WorkspaceState:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(self.query(tenant_id))).mappings().all()
+        first = rows[0] if rows else None
+        if first is None or first["b_id"] is None:
+            return WorkspaceState(None, [], WorkspaceSettings())
+        bot = self.installations.bot_from(_part(first, "b_"))
+        connections = [connection_from(_part(r, "a_")) for r in rows if r["a_id"] is not None]
+        return WorkspaceState(bot, connections, settings_from(first["s_data"], tenant_id))
+
+
+def _part(row: Any, prefix: str) -> dict[str, Any]:
+    return {key[len(prefix) :]: value for key, value in row.items() if key.startswith(prefix)}

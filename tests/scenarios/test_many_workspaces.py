@@ -1,0 +1,49 @@
+"""Many workspaces on one deployment: what a process keeps of them is bounded (the least
+recently used dropped, read again when it asks), and a cold workspace is read in one statement."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox import SandboxServer
+from bot.sandbox.fake_slack import FakeSlack
+from tests.bot.store.sql.test_workspace_state import statements
+from tests.fleet import connect, distributed_settings, install, running_fleet, slash
+from tests.scenarios.conftest import Harness
+
+FORM = "application/x-www-form-urlencoded"
+TEAMS = ("T0ACME", "T0GLOBEX", "T0INITECH")
+
+
+@pytest.fixture
+async def small_fleet(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str, tmp_path: Path
+) -> AsyncIterator[Harness]:
+    settings = distributed_settings(sandbox, fake_slack, clean_redis, tmp_path, workspaces_kept=2)
+    async with running_fleet(settings, sandbox, fake_slack) as harness:
+        yield harness
+
+
+async def test_workspaces_kept_in_a_process_are_bounded(small_fleet: Harness) -> None:
+    fleet = small_fleet
+    assert fleet.bot.distributed is not None
+    workspaces, tenancy = fleet.bot.distributed.workspaces, fleet.bot.distributed.tenancy
+    for team in TEAMS:
+        await install(fleet, team)
+        await connect(fleet, team, "jira")
+    for team, priority in [(t, "low") for t in TEAMS] + [(t, "high") for t in TEAMS]:
+        fleet.sandbox.state.requests.clear()
+        text = f"update PROJ-42 priority={priority}"
+        await fleet.post(slash(team, text, fleet.slack.response_url()), FORM)
+        assert [r.method for r in fleet.sandbox.state.calls("PATCH")] == ["PATCH"], team  # each still served
+    assert len(workspaces._kept) == 2 and set(workspaces._kept) == {"T0GLOBEX", "T0INITECH"}
+    assert len(tenancy._made) <= 2 and len(tenancy._signers) <= 2
+
+    # The least recently used is read again when it asks: one statement for its whole state.
+    database = fleet.bot.distributed.database
+    sent = statements(database)
+    assert await workspaces.bot("T0ACME") is not None
+    assert len(sent) == 1 and "team_accounts" in sent[0] and "workspace_settings" in sent[0]
