@@ -177,7 +177,7 @@ class Stack:
 
     def start(self, name: str, port: int | None = None, **extra: str) -> Server:
         """`ticketbot` (ticketbot serve), `ticketbot-distributed` (the same installed by OAuth,
-        one workspace in its database), `baseline` (bench/baseline_app.py) or `floor`
+        one workspace in its database), `ticketbot-many` (distributed, its database given), `baseline` (bench/baseline_app.py) or `floor`
         (bench/floor_app.py: a signature check and nothing else)."""
         port = port or free_port()
         env = self.env(**extra)
@@ -186,6 +186,8 @@ class Stack:
 
             del env["SLACK_BOT_TOKEN"], env["TRUTO_INTEGRATED_ACCOUNT_ID"]
             env.update(distributed_env())
+        if name == "ticketbot-many":  # distributed mode on a database the caller seeded (`extra`)
+            del env["SLACK_BOT_TOKEN"], env["TRUTO_INTEGRATED_ACCOUNT_ID"]
         if name.startswith("ticketbot"):
             command = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
         else:

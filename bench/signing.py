@@ -12,12 +12,12 @@ SECRET = "bench-signing-secret-0123456789"  # the benchmark's own app secret
 
 
 def signed_command(
-    text: str, response_url: str, channel: str = "C0BENCH", user: str = "U0ANA"
+    text: str, response_url: str, channel: str = "C0BENCH", user: str = "U0ANA", team: str = "T0TEAM"
 ) -> tuple[str, dict[str, str]]:
     body = urlencode(
         {
             "token": "bench",
-            "team_id": "T0TEAM",
+            "team_id": team,
             "team_domain": "acme",
             "channel_id": channel,
             "channel_name": "eng",

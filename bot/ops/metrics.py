@@ -88,3 +88,11 @@ def cache_resource(key: str) -> str:
 
 def exposition() -> bytes:
     return generate_latest(REGISTRY)
+
+
+SQL_STATEMENTS = Counter(
+    "ticketbot_sql_statements_total",
+    "Statements sent to the database (distributed mode's, or people's own connections'); a pool's "
+    "pre-ping is not one",
+    registry=REGISTRY,
+)

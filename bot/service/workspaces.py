@@ -39,6 +39,7 @@ class _Kept:
     connections: list[Connection]
     settings: WorkspaceSettings
     read_at: float  # time.monotonic() when its read began
+    people_connected: bool = False
 
 
 def account_names(connections: list[Connection]) -> dict[str, Account]:
@@ -109,7 +110,7 @@ class Workspaces:
         try:
             state = await self.states.read(tenant)
             bot = await self._rotated(tenant, state.bot)
-            kept = _Kept(bot, state.connections, state.settings, started)
+            kept = _Kept(bot, state.connections, state.settings, started, state.people_connected)
             if self._reading.get(tenant) is asyncio.current_task():
                 self._kept[tenant] = kept
             return kept
@@ -149,6 +150,11 @@ class Workspaces:
 
     async def settings(self, tenant: str) -> WorkspaceSettings:
         return (await self._load(tenant)).settings
+
+    async def people_connected(self, tenant: str) -> bool:
+        """Anyone in the workspace has an account of their own connected (announced when one
+        connects, so a job of a workspace where nobody has asks nothing more)."""
+        return (await self._load(tenant)).people_connected
 
     async def config_for(self, tenant: str) -> AppConfig:
         kept = await self._load(tenant)

@@ -161,6 +161,9 @@ class Connections:
     async def is_shared_account(self, integrated_account_id: str) -> bool:
         return await self.workspaces.accounts.by_account(integrated_account_id) is not None
 
+    async def changed(self, tenant: str) -> None:
+        await self.workspaces.changed(tenant)
+
     async def _republish(self, tenant: str, client: AsyncWebClient, user: str | None) -> None:
         """The connector's Home tab, now listing the tool."""
         deps = await self.tenancy.deps_for(tenant, client)

@@ -53,6 +53,9 @@ class Served(Protocol):
     async def is_shared_account(self, integrated_account_id: str) -> bool:
         """A workspace's own account (never anybody's personal one)."""
 
+    async def changed(self, tenant: str) -> None:
+        """Someone connected an account of their own there: every process reads it again."""
+
 
 class OwnAccounts:
     def __init__(self, deps: SlackDeps, store: PersonalConnections, served: Served) -> None:
@@ -115,6 +118,7 @@ class OwnAccounts:
         )
         if kind in ("active", "reactivated"):
             await self.store.save(PersonalConnection(workspace, user, account_id, shared, integration))
+            await self.served.changed(workspace)
             said = f"Your {tool} account is connected; your updates now show as you in {tool}."
             await _dm(client, user, said)
             return "connected"
@@ -154,6 +158,9 @@ class OneWorkspace:
             if abilities.integration == integration:
                 return account.integrated_account_id
         return None
+
+    async def changed(self, tenant: str) -> None:
+        """Nothing kept to read again: one workspace's deps ask the store every time."""
 
     async def is_shared_account(self, integrated_account_id: str) -> bool:
         return any(

@@ -72,6 +72,7 @@ class SlackDeps:
     personal: PersonalConnections | None = None  # people's own connections, where offered
     own_accounts: OwnAccountLinks | None = None  # their connect pages, where offered
     installation: InstallationTeam | None = None  # single-workspace mode: whose token it is
+    people_connected: bool = True  # False: nobody here has an account of their own (not asked)
     retry_ttl: float = 24 * 3600.0
     # Per process, shared by every workspace's deps (dataclasses.replace keeps them):
     pacer: ChannelPacer | None = None  # subscription lines at Slack's pace (set from the settings)

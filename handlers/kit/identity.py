@@ -28,7 +28,8 @@ async def acting_account(
     store = deps.personal
     if account.identity == "shared" or account.acting_as is not None:
         return account
-    workspace = await deps.workspace_id() if store is not None and user else None
+    asking = store is not None and user and deps.people_connected
+    workspace = await deps.workspace_id() if asking else None
     if store is not None and user and workspace:
         for mine in await store.of_person(workspace, user):
             if mine.shared_account_id == account.integrated_account_id and mine.status == "active":

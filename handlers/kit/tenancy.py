@@ -76,7 +76,12 @@ class Tenancy:
         core: Core = self.deps.core
         team_core = core.for_workspace(config, client, tenant)
         return dataclasses.replace(
-            self.deps, config=config, core=team_core, tenant=tenant, signer=self._signer(tenant)
+            self.deps,
+            config=config,
+            core=team_core,
+            tenant=tenant,
+            signer=self._signer(tenant),
+            people_connected=await self.workspaces.people_connected(tenant),
         )
 
     def _signer(self, tenant: str) -> Signer:

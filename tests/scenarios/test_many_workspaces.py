@@ -42,8 +42,11 @@ async def test_workspaces_kept_in_a_process_are_bounded(small_fleet: Harness) ->
     assert len(workspaces._kept) == 2 and set(workspaces._kept) == {"T0GLOBEX", "T0INITECH"}
     assert len(tenancy._made) <= 2 and len(tenancy._signers) <= 2
 
-    # The least recently used is read again when it asks: one statement for its whole state.
+    # The least recently used is read again when it asks: one statement for its whole state,
+    # and nothing more for its update's job (nobody there has an account of their own to look up).
     database = fleet.bot.distributed.database
     sent = statements(database)
-    assert await workspaces.bot("T0ACME") is not None
-    assert len(sent) == 1 and "team_accounts" in sent[0] and "workspace_settings" in sent[0]
+    fleet.sandbox.state.requests.clear()
+    await fleet.post(slash("T0ACME", "update PROJ-42 priority=low", fleet.slack.response_url()), FORM)
+    assert [r.method for r in fleet.sandbox.state.calls("PATCH")] == ["PATCH"]
+    assert len(sent) == 1 and "team_accounts" in sent[0] and "personal_connections" in sent[0]

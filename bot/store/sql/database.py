@@ -8,6 +8,7 @@ URLs are given their async drivers, so a URL copied from a managed database's co
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +16,17 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.domain.redact import mask_url_credentials
+from bot.ops.metrics import SQL_STATEMENTS
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_FILE = "ticketbot.db"
+PING_IDLE_SECONDS = 10.0  # a pooled connection idle longer is pinged before use
 MIGRATION_LOCK = 0x7469636B  # PostgreSQL advisory lock key ("tick"): one migrating replica at a time
 _DRIVERS = {
     "postgresql": "postgresql+asyncpg",
@@ -70,17 +74,52 @@ def describe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _count_statement(*_: Any) -> None:
+    SQL_STATEMENTS.inc()
+
+
+class IdlePing:
+    """A pooled connection is pinged before use only when it has been idle longer than
+    `idle_seconds`: one used a moment ago is alive (SQLAlchemy's pool_pre_ping pings before
+    every use, a round trip per request). A failed ping discards the connection and the pool
+    takes another (SQLAlchemy's documented DisconnectionError contract for checkout events)."""
+
+    def __init__(self, engine: Engine, idle_seconds: float = PING_IDLE_SECONDS) -> None:
+        self.engine = engine
+        self.idle_seconds = idle_seconds
+
+    def listen(self) -> None:
+        event.listen(self.engine, "checkout", self.checkout)
+        event.listen(self.engine, "checkin", self.checkin)
+
+    def checkout(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        used = record.info.get("used_at")  # none yet: a connection just opened, alive
+        if used is None or time.monotonic() - used <= self.idle_seconds:
+            return
+        try:
+            self.engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(f"the database did not answer a ping: {type(exc).__name__}") from exc
+
+    def checkin(self, _dbapi_connection: Any, record: Any) -> None:
+        record.info["used_at"] = time.monotonic()
+
+
 class Database:
     """One engine per process; `upgrade()` runs the migrations."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        options: dict[str, Any] = {"pool_pre_ping": True}
+        # Ten connections kept: ten cold workspaces read at once (acks at concurrency 10) find
+        # one each, instead of opening overflow connections that are closed again after use
+        # (opening one took 10-30 ms: the tail of cold acks, bench/tenants.py).
+        options: dict[str, Any] = {"pool_size": 10, "max_overflow": 5}
         if url.startswith("sqlite"):
             Path(make_url(url).database or DEFAULT_FILE).parent.mkdir(parents=True, exist_ok=True)
-        else:
-            options |= {"pool_size": 5, "max_overflow": 5}
         self.engine: AsyncEngine = create_async_engine(url, **options)
+        event.listen(self.engine.sync_engine, "before_cursor_execute", _count_statement)
+        if not url.startswith("sqlite"):  # a file does not go away between two uses; a server may
+            IdlePing(self.engine.sync_engine).listen()
 
     @property
     def is_sqlite(self) -> bool:

@@ -21,7 +21,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import (
     SQLAlchemyInstallationStore,
 )
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-from sqlalchemy import Select, Table, and_, delete, desc, select, update
+from sqlalchemy import BindParameter, Select, Table, and_, delete, desc, select, update
 
 from bot.store.sql.cipher import TokenCipher
 from bot.store.sql.database import Database
@@ -114,12 +114,16 @@ class SealedInstallationStore(AsyncInstallationStore):
             user = (await conn.execute(query)).scalar()
         return str(user) if user else None
 
-    def newest(self, table: Table, tenant_id: str) -> Select[Any]:
+    def newest(
+        self, table: Table, tenant_id: str | BindParameter[str], *, org: bool | None = None
+    ) -> Select[Any]:
         """The newest row of `table` (bots or installations) serving a tenant, through an index
         that serves it (migration 0004): a Grid org's id (E…) names an org-wide install, any
-        other a workspace (T…)."""
+        other a workspace (T…). `tenant_id` may be a bind parameter, with `org` saying which."""
         c = table.c
-        if tenant_id.startswith("E"):
+        if org is None:
+            org = str(tenant_id).startswith("E")
+        if org:
             serving = and_(c.enterprise_id == tenant_id, c.is_enterprise_install.is_(True))
         else:
             serving = and_(c.team_id == tenant_id, c.is_enterprise_install.is_(False))

@@ -3,6 +3,7 @@ that serves it."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import event, text
@@ -76,3 +77,28 @@ async def test_the_newest_installation_is_found_through_an_index(database: Datab
                 )  # a table this small: the index or nothing
                 plan = " ".join(str(r[0]) for r in await conn.exec_driver_sql(f"EXPLAIN {query}"))
                 assert f"Index Scan Backward using {index}" in plan and "Sort" not in plan, plan
+
+
+async def test_a_connection_used_a_moment_ago_is_not_pinged(database: Database) -> None:
+    """A server may go away between two uses; pinged before each use, every request would pay
+    a round trip: only a connection idle past the bound is pinged (a file is never)."""
+    from bot.store.sql.database import IdlePing
+
+    pings: list[object] = []
+    engine = database.engine.sync_engine
+    real = engine.dialect.do_ping
+
+    def counted(dbapi_connection: Any) -> bool:
+        pings.append(dbapi_connection)
+        return bool(real(dbapi_connection))
+
+    engine.dialect.do_ping = counted  # type: ignore[method-assign]
+    IdlePing(engine, idle_seconds=0.05).listen()  # a short bound (PostgreSQL's own is 10 s; a file has none)
+    for _ in range(3):
+        async with database.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    assert pings == []  # opened, then reused at once
+    await asyncio.sleep(0.06)
+    async with database.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    assert len(pings) == 1  # idle past the bound: pinged once before use
