@@ -63,7 +63,12 @@ async def run(config: AppConfig, args: argparse.Namespace, out: Callable[[str], 
                 raise ConfigError("db rotate-key: needs TICKETBOT_ENCRYPTION_KEY and SLACK_CLIENT_ID")
             cipher = TokenCipher(settings.ticketbot_encryption_key.get_secret_value())
             store = SealedInstallationStore(database, settings.slack_client_id, cipher)
-            out(f"{await store.reseal_all()} stored installations encrypted under the first key")
+
+            def progress(table: str, rows: int) -> None:
+                out(f"{table}: {rows} rows encrypted again")
+
+            resealed = await store.reseal_all(progress=progress)
+            out(f"{resealed} stored installations encrypted under the first key")
     finally:
         await database.aclose()
     return 0

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from pydantic import SecretStr
 
-from bot.cli import db
+from bot.cli import db, workspaces
 from bot.cli.render_text import audit_table, changes_text, request_text, ticket_text
 from bot.domain.actors import Actor
 from bot.domain.commands import UpdateCommand
@@ -162,6 +162,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     db.add_parser(sub)
+    workspaces.add_parser(sub)
     sandbox = sub.add_parser("sandbox", help="serve the local sandbox ticketing API")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8010, help="default: 8010")
@@ -555,6 +556,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return asyncio.run(_namespace(config, args))
         if args.command == "db":
             return asyncio.run(db.run(config, args))
+        if args.command == "workspaces":
+            return asyncio.run(workspaces.run(config, args))
         runner = _update if args.command == "update" else _lookups
         return asyncio.run(runner(config, args))
     except ConfigError as exc:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from typing import Any
@@ -18,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.runtime import Core
 from bot.service.workspaces import Workspaces
 from bot.slack.signing import Signer
+from bot.store.activity import WorkspaceActivity
 from bot.store.queue import Handler, Job
 from handlers.kit.deps import SlackDeps
 
@@ -40,6 +42,7 @@ class Tenancy:
         self.deps = deps
         self.workspaces = workspaces
         self.client = client  # no token: OAuth's calls, and the base of each workspace's client
+        self.activity = WorkspaceActivity(deps.core.redis)
         kept = deps.config.settings.workspaces_kept
         self._signers: LRUCache[str, Signer] = LRUCache(maxsize=kept)
         self._made: LRUCache[str, tuple[object, tuple[SlackDeps, AsyncWebClient] | None]] = LRUCache(
@@ -72,6 +75,10 @@ class Tenancy:
         return pair
 
     async def _build(self, tenant: str, client: AsyncWebClient) -> SlackDeps:
+        # Once per read of the workspace, not per request, and not waited for by the ack.
+        noted = asyncio.get_running_loop().create_task(self.activity.seen(tenant))
+        self.deps.background.add(noted)
+        noted.add_done_callback(self.deps.background.discard)
         config = await self.workspaces.config_for(tenant)
         core: Core = self.deps.core
         team_core = core.for_workspace(config, client, tenant)

@@ -21,7 +21,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import (
     SQLAlchemyInstallationStore,
 )
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-from sqlalchemy import BindParameter, Select, Table, and_, delete, desc, select, update
+from sqlalchemy import BindParameter, Select, Table, and_, bindparam, delete, desc, select, update
 
 from bot.store.sql.cipher import TokenCipher
 from bot.store.sql.database import Database
@@ -30,6 +30,7 @@ from bot.store.sql.tables import BOTS, INSTALLATIONS, OAUTH_STATES
 log = logging.getLogger(__name__)
 STATE_SECONDS = 600  # an "Add to Slack" link works this long
 MAX_OAUTH_STATES = 5000  # install links outstanding at once, in all; past it the oldest are swept
+RESEAL_BATCH = 1000  # rows encrypted again per transaction and statement (`db rotate-key`)
 
 _TOKENS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
 Record = TypeVar("Record", Installation, Bot)
@@ -150,17 +151,45 @@ class SealedInstallationStore(AsyncInstallationStore):
             ).scalar()
         self.cipher.open(sealed)
 
-    async def reseal_all(self) -> int:
-        """Every stored token encrypted again under the first key (key rotation); how many rows."""
+    async def reseal_all(
+        self, batch: int = RESEAL_BATCH, progress: Callable[[str, int], None] | None = None
+    ) -> int:
+        """Every stored token encrypted again under the first key (key rotation); how many rows.
+        In batches of `batch` rows by id, each one transaction and one UPDATE statement run with
+        the batch's values (executemany), `progress(table, rows so far)` after each."""
         changed = 0
-        async with self.database.engine.begin() as conn:
-            for table in (self.inner.installations, self.inner.bots):
-                columns = [table.c[name] for name in _TOKENS if name in table.c]
-                rows = (await conn.execute(select(table.c.id, *columns))).mappings().all()
-                for row in rows:
-                    values = {c.name: self.cipher.reseal(row[c.name]) for c in columns}
-                    await conn.execute(update(table).where(table.c.id == row["id"]).values(**values))
-                    changed += 1
+        for table in (self.inner.installations, self.inner.bots):
+            columns = [table.c[name] for name in _TOKENS if name in table.c]
+            statement = (
+                update(table)
+                .where(table.c.id == bindparam("row_id"))
+                .values({c.name: bindparam(f"new_{c.name}") for c in columns})
+            )
+            done, after = 0, -1
+            while True:
+                async with self.database.engine.begin() as conn:
+                    page = (
+                        select(table.c.id, *columns)
+                        .where(table.c.id > after)
+                        .order_by(table.c.id)
+                        .limit(batch)
+                    )
+                    rows = (await conn.execute(page)).mappings().all()
+                    if not rows:
+                        break
+                    values = [
+                        {
+                            "row_id": row["id"],
+                            **{f"new_{c.name}": self.cipher.reseal(row[c.name]) for c in columns},
+                        }
+                        for row in rows
+                    ]
+                    await conn.execute(statement, values)
+                done += len(rows)
+                after = rows[-1]["id"]
+                if progress is not None:
+                    progress(table.name, done)
+            changed += done
         return changed
 
 

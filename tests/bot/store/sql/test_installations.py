@@ -113,3 +113,23 @@ async def test_states_are_bounded_in_all_the_oldest_swept(database: Database) ->
         assert (await conn.execute(text("SELECT count(*) FROM slack_oauth_states"))).scalar_one() == 30
     assert await states.async_consume(issued[-1]) is True  # the newest still work
     assert await states.async_consume(issued[0]) is False  # the oldest were swept
+
+
+async def test_key_rotation_goes_in_batches_one_statement_each(database: Database) -> None:
+    from tests.bot.store.sql.test_workspace_state import statements
+
+    old, new = new_key(), new_key()
+    sealing = SealedInstallationStore(database, "1234.5678", TokenCipher(old))
+    for n in range(7):
+        await sealing.async_save(installation(f"T0TEAM{n}"))
+    rotating = SealedInstallationStore(database, "1234.5678", TokenCipher(f"{new},{old}"))
+    told: list[tuple[str, int]] = []
+    sent = statements(database)
+    assert await rotating.reseal_all(batch=3, progress=lambda table, rows: told.append((table, rows))) == 14
+    assert told == [(t, n) for t in ("slack_installations", "slack_bots") for n in (3, 6, 7)]
+    updates = [s for s in sent if s.lstrip().upper().startswith("UPDATE")]
+    assert len(updates) == 6  # one a batch, not one a row
+    after = SealedInstallationStore(database, "1234.5678", TokenCipher(new))
+    for n in range(7):
+        bot = await after.async_find_bot(enterprise_id=None, team_id=f"T0TEAM{n}")
+        assert bot is not None and bot.bot_token == BOT_TOKEN
