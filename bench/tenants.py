@@ -67,7 +67,6 @@ async def _fresh_postgres(url: str) -> None:
 async def seed(url: str, key: str, n: int) -> float:
     """N workspaces installed and connected, through the stores; the seconds it took."""
     from slack_sdk.oauth.installation_store.models.installation import Installation
-
     from sqlalchemy import event
 
     started = time.monotonic()

@@ -83,11 +83,11 @@ def test_the_import_contract_holds() -> None:
         ("handlers/kit/texts.py", "from handlers.kit import surface", "No import cycle"),
         ("handlers/kit/texts.py", "from handlers.jobs import runner", "handlers' rooms"),
         ("handlers/kit/pacing.py", "from handlers.listeners import home", "handlers' rooms"),
-        ("handlers/listeners/undo.py", "from handlers.ingress import fast_ack", "handlers' rooms"),
+        ("handlers/listeners/actions/undo.py", "from handlers.ingress import fast_ack", "handlers' rooms"),
         ("handlers/jobs/digests.py", "import slack_bolt", "know nothing of Bolt"),
         ("handlers/kit/tokens.py", "from slack_bolt import App", "know nothing of Bolt"),
-        ("handlers/listeners/undo.py", "from bot.store import keys", "Listeners reach storage"),
-        ("handlers/listeners/home.py", "from bot.truto import client", "Listeners reach storage"),
+        ("handlers/listeners/actions/undo.py", "from bot.store import keys", "Listeners reach storage"),
+        ("handlers/listeners/home/tab.py", "from bot.truto import client", "Listeners reach storage"),
         ("bot/sandbox/changes.py", "from bot.domain import models", "The sandbox implements"),
         ("bot/sandbox/webhooks.py", "from bot.truto import webhook_events", "The sandbox implements"),
     ],
@@ -130,12 +130,12 @@ def test_a_planted_violation_breaks_the_contract(
 
 def test_every_listener_module_registers_itself() -> None:
     listeners = ROOT / "handlers" / "listeners"
-    missing = [
-        p.name
-        for p in listeners.glob("*.py")
-        if p.name != "__init__.py" and "\ndef register(" not in p.read_text()
-    ]
-    assert missing == []
+    surfaces = sorted(p.name for p in listeners.iterdir() if p.is_dir() and p.name != "__pycache__")
+    assert surfaces == ["actions", "commands", "events", "home", "options", "shortcuts", "views"]
+    assert sorted(p.name for p in listeners.glob("*.py")) == ["__init__.py"]  # nothing loose
+    modules = [p for p in listeners.glob("*/*.py")]
+    missing = [str(p.relative_to(listeners)) for p in modules if "\ndef register(" not in p.read_text()]
+    assert len(modules) > 20 and missing == []  # every surface's package, and each module in it
     top = sorted(p.name for p in (ROOT / "handlers").glob("*.py"))
     # nothing at the top but composition: the app, each mode's parts, the middleware around listeners
     assert top == ["__init__.py", "app.py", "distributed.py", "middleware.py", "single.py"]
@@ -143,12 +143,12 @@ def test_every_listener_module_registers_itself() -> None:
 
 # Listeners that still reach storage or the API client directly: this list may only shrink.
 RATCHET = {
-    "handlers.listeners.events -> bot.store.ack_budget",
-    "handlers.listeners.events -> bot.store.keys",
-    "handlers.listeners.installs -> bot.store.purge",
-    "handlers.listeners.subscriptions -> bot.store.cache",
-    "handlers.listeners.subscriptions -> bot.store.subscriptions",
-    "handlers.listeners.views -> bot.truto.errors",
+    "handlers.listeners.events.unfurls -> bot.store.ack_budget",
+    "handlers.listeners.events.unfurls -> bot.store.keys",
+    "handlers.listeners.events.installs -> bot.store.purge",
+    "handlers.listeners.commands.subscriptions -> bot.store.cache",
+    "handlers.listeners.commands.subscriptions -> bot.store.subscriptions",
+    "handlers.listeners.views.edit -> bot.truto.errors",
 }
 
 

@@ -35,8 +35,8 @@ from bot.truto.webhook_events import Delivery
 from handlers.ingress.own_accounts import ACCOUNT_EVENT, FAILURES, OwnAccounts, mapping_of, text_of
 from handlers.kit.deps import SlackDeps
 from handlers.kit.tenancy import Tenancy
-from handlers.listeners import home
-from handlers.listeners.shortcuts import known_prefixes
+from handlers.listeners.home import tab as home
+from handlers.listeners.shortcuts.update_ticket import known_prefixes
 
 log = logging.getLogger(__name__)
 

@@ -42,9 +42,9 @@ from handlers.kit.deps import SlackDeps
 from handlers.kit.job_queue import enqueue
 from handlers.kit.payloads import dig
 from handlers.kit.surface import private_answer
-from handlers.listeners import options
-from handlers.listeners.commands import update_job
-from handlers.listeners.preview import wants_preview
+from handlers.listeners.actions.preview import wants_preview
+from handlers.listeners.commands.ticket import update_job
+from handlers.listeners.options import live_selects as options
 
 log = logging.getLogger(__name__)
 FORM = "application/x-www-form-urlencoded"

@@ -13,7 +13,7 @@ import pytest
 from bot.domain.accounts import Permissions, UpdateRule
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
-from handlers.listeners import actions
+from handlers.listeners.actions import card as actions
 from tests.conftest import JIRA, JIRA_CHANNEL
 from tests.scenarios.conftest import Harness, harness_config, last
 from tests.scenarios.payloads import (

@@ -19,7 +19,7 @@ from handlers.kit.deps import SlackDeps, idempotency_key
 from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import enqueue
 from handlers.kit.surface import ack_only, guarded
-from handlers.listeners.shortcuts import known_prefixes, refs_in_message
+from handlers.listeners.shortcuts.update_ticket import known_prefixes, refs_in_message
 
 log = logging.getLogger(__name__)
 

@@ -36,9 +36,9 @@ from handlers.kit.identity import acting_account, disconnect
 from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import enqueue, enqueue_bulk_plan
 from handlers.kit.surface import ack_only, asker_of, card_message, guarded, private_answer
-from handlers.listeners import subscriptions
-from handlers.listeners.preview import offer_preview, wants_preview
-from handlers.listeners.shortcuts import known_prefixes
+from handlers.listeners.actions.preview import offer_preview, wants_preview
+from handlers.listeners.commands import subscriptions
+from handlers.listeners.shortcuts.update_ticket import known_prefixes
 
 
 def _parsed(body: dict[str, Any], context: AsyncBoltContext) -> Command | ParseError:

@@ -18,7 +18,7 @@ from bot.domain.workspace_settings import WorkspaceSettings, reactions_from_line
 from handlers.kit.deps import SlackDeps
 from handlers.kit.payloads import mapping_at, private_metadata, selected_value, user_of, view_values
 from handlers.kit.surface import ack_only, guarded
-from handlers.listeners.home import publish_for
+from handlers.listeners.home.tab import publish_for
 
 log = logging.getLogger(__name__)
 ADMINS_ONLY = "Only workspace admins and owners can change these settings."

@@ -21,7 +21,7 @@ from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import enqueue
 from handlers.kit.payloads import dig, private_metadata, text_at, user_of, view_input
 from handlers.kit.surface import ack_only, guarded
-from handlers.listeners.shortcuts import known_prefixes, refs_in_message
+from handlers.listeners.shortcuts.update_ticket import known_prefixes, refs_in_message
 
 
 @guarded

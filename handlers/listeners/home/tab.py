@@ -22,8 +22,8 @@ from handlers.kit.deps import SlackDeps
 from handlers.kit.identity import disconnect
 from handlers.kit.payloads import first_action, user_of
 from handlers.kit.surface import ack_only, guarded
-from handlers.listeners import subscriptions
-from handlers.listeners.shortcuts import known_prefixes
+from handlers.listeners.commands import subscriptions
+from handlers.listeners.shortcuts.update_ticket import known_prefixes
 
 RECENT = 5
 

@@ -1,0 +1,13 @@
+"""Modal submissions: the edit form and its pickers; the workspace settings (distributed mode)."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers.listeners.views import edit, workspace_settings
+
+
+def register(app: AsyncApp, distributed: bool) -> None:
+    edit.register(app)
+    if distributed:
+        workspace_settings.register(app)
