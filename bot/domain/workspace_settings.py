@@ -7,7 +7,8 @@ file's keys are in single-workspace mode."""
 from __future__ import annotations
 
 import re
-from typing import Literal
+from functools import cached_property
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -84,31 +85,55 @@ class WorkspaceSettings(BaseModel):
             raise ValueError(f"unknown field(s) {', '.join(unknown)}")
         return tuple(dict.fromkeys(value))
 
-    def apply(self, accounts: dict[str, Account]) -> tuple[dict[str, Account], dict[str, str], str | None]:
-        """The accounts with these permissions, the channel routing by account name, and the
-        default account's name. Settings naming an account no longer connected are skipped."""
-        permissions = Permissions(
+    @cached_property
+    def permissions(self) -> Permissions:
+        """Every account's permissions under these settings (built once; the defaults' shared by
+        every workspace that keeps them)."""
+        if self == _DEFAULT:
+            return _DEFAULT_PERMISSIONS
+        return self._permissions()
+
+    def _permissions(self) -> Permissions:
+        return Permissions(
             update=UpdateRule(users=self.users, usergroups=self.usergroups),
             read_only_channels=self.read_only_channels,
             locked_fields=self.locked_fields,
             workflow_steps=self.workflow_steps,
             guests=self.guests,
         )
-        shaped = {
-            name: account.model_copy(
-                update={
-                    "permissions": permissions,
-                    "channel_card": self.channel_card,
-                    "reactions": self.reactions,
-                    "identity": self.identity,
-                }
-            )
-            for name, account in accounts.items()
+
+    def account_fields(self) -> dict[str, Any]:
+        """What these settings set on each of the workspace's accounts."""
+        return {
+            "permissions": self.permissions,
+            "channel_card": self.channel_card,
+            "reactions": self.reactions,
+            "identity": self.identity,
         }
-        by_id = {a.integrated_account_id: name for name, a in shaped.items()}
+
+    def apply(self, accounts: dict[str, Account]) -> tuple[dict[str, Account], dict[str, str], str | None]:
+        """The accounts with these permissions, the channel routing by account name, and the
+        default account's name. Settings naming an account no longer connected are skipped."""
+        fields = self.account_fields()
+        shaped = {name: account.model_copy(update=fields) for name, account in accounts.items()}
+        return shaped, *self.routing(shaped)
+
+    def routing(self, accounts: dict[str, Account]) -> tuple[dict[str, str], str | None]:
+        """The channel routing by account name, and the default account's name, for accounts
+        already shaped by these settings."""
+        by_id = {a.integrated_account_id: name for name, a in accounts.items()}
         channels = {c: by_id[a] for c, a in self.channels.items() if a in by_id}
-        default = by_id.get(self.default_account or "") or next(iter(shaped), None)
-        return shaped, channels, default
+        default = by_id.get(self.default_account or "") or next(iter(accounts), None)
+        return channels, default
+
+
+_DEFAULT = WorkspaceSettings()
+_DEFAULT_PERMISSIONS = _DEFAULT._permissions()
+
+
+def default_settings() -> WorkspaceSettings:
+    """The settings of a workspace that has saved none: one shared instance (it is frozen)."""
+    return _DEFAULT
 
 
 def reactions_from_lines(text: str) -> dict[str, str]:

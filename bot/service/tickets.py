@@ -9,7 +9,8 @@ ticket from the PATCH answer, with the changes.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from bot.domain.accounts import Account
 from bot.domain.actors import Actor, SlackDirectory
@@ -22,10 +23,37 @@ from bot.service.audit import AuditTrail
 from bot.service.executor import Executor
 from bot.service.lookups import Lookups
 from bot.service.planner import Planner
+from bot.service.resolver import Resolver
 from bot.service.snapshots import Snapshots
 from bot.service.updates import PlannedUpdate, UpdateResult, already
 from bot.truto.client import TrutoClient
 from bot.truto.discovery import Discovery
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class _Forwarded(Generic[P, R]):
+    """A planner method read through the service: the planner's bound method."""
+
+    def __init__(self, method: Callable[Concatenate[Planner, P], R]) -> None:
+        self.name = method.__name__
+
+    @overload
+    def __get__(self, service: None, owner: type) -> _Forwarded[P, R]: ...
+
+    @overload
+    def __get__(self, service: TicketService, owner: type) -> Callable[P, R]: ...
+
+    def __get__(self, service: TicketService | None, owner: type) -> _Forwarded[P, R] | Callable[P, R]:
+        if service is None:
+            return self
+        method: Callable[P, R] = getattr(service.planner, self.name)
+        return method
+
+
+def _planner(method: Callable[Concatenate[Planner, P], R]) -> _Forwarded[P, R]:
+    return _Forwarded(method)
 
 
 class TicketService:
@@ -45,17 +73,40 @@ class TicketService:
     ) -> None:
         self.planner = Planner(config, client, lookups, snapshots, directory, discovery)
         self.executor = Executor(client, snapshots, audit)
-        self.client, self.lookups, self.snapshots, self.discovery = client, lookups, snapshots, discovery
-        self.resolver = self.planner.resolver
-        planner = self.planner
-        self.parse, self.preview, self.abilities = planner.parse, planner.preview, planner.abilities
-        self.account_for, self.account_for_ref = planner.account_for, planner.account_for_ref
-        self.fetch_ticket, self.recent_ticket = planner.fetch_ticket, planner.recent_ticket
-        self.check_may_update, self.check_may_subscribe = (
-            planner.check_may_update,
-            planner.check_may_subscribe,
-        )
-        self.plan, self.plan_many, self.plan_fields = planner.plan, planner.plan_many, planner.plan_fields
+
+    # The planner's operations, as the service's own (forwarded per call: nothing per instance).
+    parse = _planner(Planner.parse)
+    preview = _planner(Planner.preview)
+    abilities = _planner(Planner.abilities)
+    account_for = _planner(Planner.account_for)
+    account_for_ref = _planner(Planner.account_for_ref)
+    fetch_ticket = _planner(Planner.fetch_ticket)
+    recent_ticket = _planner(Planner.recent_ticket)
+    check_may_update = _planner(Planner.check_may_update)
+    check_may_subscribe = _planner(Planner.check_may_subscribe)
+    plan = _planner(Planner.plan)
+    plan_many = _planner(Planner.plan_many)
+    plan_fields = _planner(Planner.plan_fields)
+
+    @property
+    def client(self) -> TrutoClient:
+        return self.planner.client
+
+    @property
+    def lookups(self) -> Lookups:
+        return self.planner.lookups
+
+    @property
+    def snapshots(self) -> Snapshots:
+        return self.planner.snapshots
+
+    @property
+    def discovery(self) -> Discovery | None:
+        return self.planner.discovery
+
+    @property
+    def resolver(self) -> Resolver:
+        return self.planner.resolver
 
     @property
     def config(self) -> AppConfig:

@@ -42,8 +42,12 @@ class _Kept:
     people_connected: bool = False
 
 
-def account_names(connections: list[Connection]) -> dict[str, Account]:
-    """Active connections as accounts, named by their tool (jira, jira-2, …), oldest first."""
+def account_names(
+    connections: list[Connection], settings: WorkspaceSettings | None = None
+) -> dict[str, Account]:
+    """Active connections as accounts, named by their tool (jira, jira-2, …), oldest first;
+    built once with what `settings` set on them."""
+    fields = settings.account_fields() if settings is not None else {}
     accounts: dict[str, Account] = {}
     for connection in connections:
         if not connection.active:
@@ -54,7 +58,10 @@ def account_names(connections: list[Connection]) -> dict[str, Account]:
             n += 1
             name = f"{base}-{n}"
         accounts[name] = Account(
-            name=name, integrated_account_id=connection.integrated_account_id, tool=connection.label or None
+            name=name,
+            integrated_account_id=connection.integrated_account_id,
+            tool=connection.label or None,
+            **fields,
         )
     return accounts
 
@@ -71,7 +78,7 @@ class Workspaces:
     cache_seconds: float = CACHE_SECONDS
     # Workspaces kept in the process (the least recently used go first), and how long one read
     # after this process began hearing announcements is trusted without one.
-    kept_size: int = 10_000
+    kept_size: int = 5_000
     trusted_seconds: float = TRUSTED_SECONDS
     _kept: LRUCache[str, _Kept] = field(init=False)
     _reading: dict[str, asyncio.Task[_Kept]] = field(default_factory=dict)  # reads in flight
@@ -158,7 +165,8 @@ class Workspaces:
 
     async def config_for(self, tenant: str) -> AppConfig:
         kept = await self._load(tenant)
-        accounts, channels, default = kept.settings.apply(account_names(kept.connections))
+        accounts = account_names(kept.connections, kept.settings)
+        channels, default = kept.settings.routing(accounts)
         return self.config.for_workspace(accounts, channels, default)
 
     async def save_settings(self, tenant: str, settings: WorkspaceSettings, by: str | None) -> None:

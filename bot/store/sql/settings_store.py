@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from sqlalchemy import delete, insert, select, update
 
-from bot.domain.workspace_settings import WorkspaceSettings
+from bot.domain.workspace_settings import WorkspaceSettings, default_settings
 from bot.store.sql.database import Database
 from bot.store.sql.tables import workspace_settings as table
 
@@ -18,12 +18,12 @@ log = logging.getLogger(__name__)
 def settings_from(raw: str | None, tenant_id: str) -> WorkspaceSettings:
     """A stored row's settings, or the defaults (none stored, or one this version cannot read)."""
     if raw is None:
-        return WorkspaceSettings()
+        return default_settings()
     try:
         return WorkspaceSettings.model_validate_json(raw)
     except ValidationError:
         log.error("settings of %s cannot be read by this version; defaults used", tenant_id)
-        return WorkspaceSettings()
+        return default_settings()
 
 
 class SettingsStore:
