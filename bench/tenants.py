@@ -3,7 +3,7 @@ installed, its tool connected), then signed `/ticket update`s from distinct work
 `ticketbot serve` in distributed mode, on SQLite and on PostgreSQL.
 
 Printed per database and N: the HTTP process's RSS idle and after every workspace was active
-once (bytes per workspace kept: at most WORKSPACES_KEPT, 5,000 by default), the worker
+once (bytes per workspace kept: at most WORKSPACES_KEPT, 4,000 by default), the worker
 process's after one job from each; acks of cold
 workspaces (never seen by the process) beside warm ones (the same again), at concurrency 1 and
 10; statements sent to the database per cold and per warm request (`/metrics`).
@@ -46,7 +46,7 @@ from bot.store.sql.team_accounts import TeamAccounts
 
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/ticketbot_bench")
 MIB = 1024 * 1024
-KEPT = 5_000  # WORKSPACES_KEPT's default: what each process keeps at most
+KEPT = 4_000  # WORKSPACES_KEPT's default: what each process keeps at most
 WARM = 40  # workspaces read at concurrency 10 before measuring: the pool's connections opened
 
 

@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     subscription_backlog: int = Field(default=10, ge=1)  # lines waiting for a channel before a summary
     # Kept in each process, the least recently used dropped first: workspaces' state and wiring
     # (distributed mode), and accounts' parsed lists and capabilities.
-    workspaces_kept: int = Field(default=5_000, ge=1)  # about 7 KB each: 35 MiB
+    workspaces_kept: int = Field(default=4_000, ge=1)  # 9-14 KB of RSS each: 36-55 MiB
     accounts_kept: int = Field(default=2_000, ge=1)
 
     @property

@@ -78,7 +78,7 @@ class Workspaces:
     cache_seconds: float = CACHE_SECONDS
     # Workspaces kept in the process (the least recently used go first), and how long one read
     # after this process began hearing announcements is trusted without one.
-    kept_size: int = 5_000
+    kept_size: int = 4_000
     trusted_seconds: float = TRUSTED_SECONDS
     _kept: LRUCache[str, _Kept] = field(init=False)
     _reading: dict[str, asyncio.Task[_Kept]] = field(default_factory=dict)  # reads in flight

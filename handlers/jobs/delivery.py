@@ -17,17 +17,10 @@ from bot.domain.cards import Card
 from bot.domain.models import TicketUpdate
 from bot.service.updates import UpdateResult
 from handlers.jobs import notify_people, subscribers, ticket_changed
+from handlers.kit.card_view import card_options, channel_card, rendered
 from handlers.kit.deps import SlackDeps
 from handlers.kit.job_data import JobData
-from handlers.kit.surface import (
-    NOT_A_MEMBER,
-    answer_privately,
-    card_options,
-    channel_card,
-    private_answer,
-    rendered,
-    to_response_url,
-)
+from handlers.kit.surface import NOT_A_MEMBER, answer_privately, private_answer, to_response_url
 
 log = logging.getLogger(__name__)
 

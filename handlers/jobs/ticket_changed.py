@@ -32,9 +32,9 @@ from bot.domain.refs import TicketRef
 from bot.ops.metrics import LIVE_CARDS
 from bot.truto.errors import NotFound
 from handlers.jobs import notify_people, subscribers
+from handlers.kit.card_view import card_message
 from handlers.kit.deps import SlackDeps
 from handlers.kit.job_data import JobData
-from handlers.kit.surface import card_message
 
 log = logging.getLogger(__name__)
 

@@ -6,25 +6,21 @@ import functools
 import inspect
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from blocks.card import CardOptions, card_text, compact_blocks, ticket_card
 from blocks.messages import error_blocks, notice_blocks, with_mentions
 from blocks.text import sentence
-from bot.domain.accounts import Account
 from bot.domain.actors import Actor
 from bot.domain.errors import Notice, UserInputError
-from bot.domain.models import Change, Ticket
 from bot.ops.metrics import JOBS_PENDING
 from bot.store import ack_budget
 from bot.truto.errors import TrutoError
 from handlers.kit import texts
-from handlers.kit.deps import SlackDeps, deps_of
+from handlers.kit.deps import deps_of
 from handlers.kit.payloads import channel_of, user_of
 
 # Bolt's `respond` and `ack`, as this kit calls them (the kit itself knows nothing of Bolt).
@@ -187,70 +183,8 @@ def guarded(function: Lazy) -> Lazy:
     return wrapper
 
 
-async def card_options(
-    deps: SlackDeps,
-    account: Account,
-    ticket: Ticket,
-    *,
-    changes: list[Change] | None = None,
-    actor_id: str | None = None,
-    shareable: bool = False,
-    interactive: bool = True,
-    undo_value: str | None = None,
-    updated_in: str | None = None,
-    updated_at: datetime | None = None,
-    compact: bool = False,
-    channel: str | None = None,
-    said: str = "",
-    since: Sequence[str] = (),
-) -> CardOptions:
-    """What a ticket's card (or compact line) shows, statuses from the cached list. In a
-    read-only channel, and for a tool that cannot update tickets, only "Open in …" is offered."""
-    statuses: list[dict[str, Any]] = []
-    can_update = not deps.config.read_only(channel)
-    if interactive and not compact and can_update:
-        statuses = list((await deps.core.lookups.get(account, "ticket_status")).items)
-        can_update = (await deps.service.abilities(account)).can_update
-    return CardOptions(
-        tool=account.display_tool,
-        action_value=deps.ticket_value(account, ticket.id),
-        url=ticket.web_url or account.ticket_url(ticket.display_ref),
-        statuses=statuses,
-        changes=changes or [],
-        actor_id=actor_id,
-        changed_at=datetime.now(UTC) if actor_id else None,
-        shareable=shareable,
-        interactive=interactive,
-        can_update=can_update,
-        undo_value=undo_value,
-        updated_in=updated_in,
-        updated_at=updated_at,
-        said=said,
-        since=since,
-    )
-
-
-def rendered(ticket: Ticket, options: CardOptions, *, compact: bool = False) -> dict[str, Any]:
-    """blocks and fallback text of a ticket card, or of its compact line."""
-    blocks = compact_blocks(ticket, options) if compact else ticket_card(ticket, options)
-    return {"blocks": blocks, "text": card_text(ticket, options.changes)}
-
-
-async def card_message(
-    deps: SlackDeps, account: Account, ticket: Ticket, *, compact: bool = False, **shown: Any
-) -> dict[str, Any]:
-    """blocks and fallback text of a ticket card (or its compact line); `shown` as card_options."""
-    options = await card_options(deps, account, ticket, compact=compact, **shown)
-    return rendered(ticket, options, compact=compact)
-
-
-def channel_card(deps: SlackDeps, account: Account) -> str:
-    """What the channel sees after an update on this account: full, compact or none."""
-    return account.channel_card or deps.config.settings.channel_card
-
-
 async def ack_only(ack: Ack) -> None:
     await ack()
 
 
-__all__ = ["ack_only", "card_message", "deps_of", "guarded", "tell_requester", "user_message"]
+__all__ = ["ack_only", "deps_of", "guarded", "tell_requester", "user_message"]

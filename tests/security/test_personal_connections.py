@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
+from bot.sandbox import SandboxServer
+from bot.sandbox.fake_slack import FakeSlack
 from tests.fleet import ACME, GLOBEX, fleet, forward_account_events, install
-from tests.scenarios.conftest import Harness
+from tests.scenarios.conftest import Harness, harness_config
 from tests.scenarios.payloads import sign_truto
 from tests.scenarios.test_personal_connections import acme_with_jira, connect_own
+from tests.scenarios.test_personal_single import TEAM, with_own_accounts
 
 __all__ = ["fleet"]  # the fixture
 
@@ -53,3 +57,29 @@ async def test_a_persons_account_stays_in_their_workspace(fleet: Harness) -> Non
         assert verdict.startswith("integrated_account:active=ignored"), verdict
     assert await store.of_person(GLOBEX, "U0ANA") == [] and await store.of_person(ACME, "U0BRUNO") == []
     assert [c.integrated_account_id for c in await store.of_person(ACME, "U0ANA")] == [mine]
+
+
+async def test_one_workspace_an_unsigned_or_foreign_account_event_attaches_nothing(
+    sandbox: SandboxServer, fake_slack: FakeSlack, clean_redis: str, tmp_path: Path
+) -> None:
+    """Single-workspace mode: the same route takes people's account events; an unsigned one, or
+    one naming another team than the installation's (auth.test), does nothing at all."""
+    config = harness_config(sandbox, fake_slack, clean_redis, ticketbot_data_dir=tmp_path)
+    async with with_own_accounts(config, sandbox, fake_slack) as harness:
+        store = harness.bot.deps.personal
+        assert store is not None
+        record = {
+            "id": "ia-evil",
+            "tenant_id": f"{TEAM}:U0EVIL",
+            "integration": {"name": "jira"},
+            "status": "active",
+        }
+        event = {"id": "evt_1", "event": "integrated_account:active", "payload": record}
+        event["created_at"] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+        body = json.dumps(event).encode()
+        unsigned = await harness.truto_event(body, {"X-Truto-Signature": "format=sha256,v=" + "0" * 64})
+        assert unsigned.status_code == 401 and await store.of_person(TEAM, "U0EVIL") == []
+        elsewhere = json.dumps({**event, "id": "evt_2", "payload": {**record, "tenant_id": "T0OTHER:U0EVIL"}})
+        answer = await harness.truto_event(elsewhere.encode(), sign_truto(elsewhere.encode()))
+        assert answer.text == "ignored: not installed" and await store.of_person("T0OTHER", "U0EVIL") == []
+        assert harness.sandbox.state.calls("GET") == []  # not even the shared account's capabilities

@@ -13,12 +13,13 @@ from bot.domain.errors import UserInputError
 from bot.domain.refs import TicketRef
 from handlers.jobs import ticket_changed
 from handlers.kit import texts
+from handlers.kit.card_view import card_message
 from handlers.kit.deps import SlackDeps, deps_of, idempotency_key
 from handlers.kit.edit_form import open_edit
 from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import Busy, enqueue, put_job, take_stored
 from handlers.kit.payloads import channel_of, selected_value, text_at, user_of
-from handlers.kit.surface import ack_only, asker_of, card_message, guarded, in_place, tell_requester
+from handlers.kit.surface import ack_only, asker_of, guarded, in_place, tell_requester
 
 FORGED = texts.FORGED_BUTTON
 RETRY_GONE = texts.RETRY_GONE

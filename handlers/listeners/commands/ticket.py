@@ -30,12 +30,13 @@ from bot.domain.grammar import EVERYDAY, typed_name
 from bot.domain.subscriptions import FILTER_HINT
 from handlers.jobs import notify_people, ticket_changed
 from handlers.kit import texts
+from handlers.kit.card_view import card_message
 from handlers.kit.deps import SlackDeps, deps_of, idempotency_key
 from handlers.kit.edit_form import open_edit
 from handlers.kit.identity import acting_account, disconnect
 from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import enqueue, enqueue_bulk_plan
-from handlers.kit.surface import ack_only, asker_of, card_message, guarded, private_answer
+from handlers.kit.surface import ack_only, asker_of, guarded, private_answer
 from handlers.listeners.actions.preview import offer_preview, wants_preview
 from handlers.listeners.commands import subscriptions
 from handlers.listeners.shortcuts.update_ticket import known_prefixes

@@ -15,9 +15,10 @@ from bot.domain.refs import TicketRef, ref_from_url
 from bot.store import ack_budget
 from bot.store.keys import cache_key
 from handlers.jobs import ticket_changed
+from handlers.kit.card_view import card_message
 from handlers.kit.deps import SlackDeps
 from handlers.kit.identity import acting_account
-from handlers.kit.surface import ack_only, card_message, user_message
+from handlers.kit.surface import ack_only, user_message
 
 log = logging.getLogger(__name__)
 MAX_UNFURLS = 5
