@@ -112,6 +112,7 @@ def build_distributed(config: AppConfig, deps: SlackDeps, client: AsyncWebClient
         rotate_minutes=settings.slack_token_rotation_minutes,
         kept_size=settings.workspaces_kept,
     )
+    store.saved = workspaces.changed  # an install or reinstall: every process reads it again
     scopes = [s.strip() for s in (settings.slack_scopes or BOT_SCOPES).split(",") if s.strip()]
     flow = AsyncOAuthFlow(
         client=client,

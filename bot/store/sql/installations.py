@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import (
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy import BindParameter, Select, Table, and_, bindparam, delete, desc, select, update
 
+from bot.domain.tenants import tenant_of
 from bot.store.sql.cipher import TokenCipher
 from bot.store.sql.database import Database
 from bot.store.sql.tables import BOTS, INSTALLATIONS, OAUTH_STATES
@@ -55,6 +56,9 @@ class SealedInstallationStore(AsyncInstallationStore):
         )
         self.cipher = cipher
         self.database = database
+        # Told the tenant of each installation saved (an install, a reinstall): every process
+        # then reads it again instead of keeping what it knew (perhaps "not installed").
+        self.saved: Callable[[str], Awaitable[None]] | None = None
 
     @property
     def logger(self) -> logging.Logger:
@@ -62,6 +66,9 @@ class SealedInstallationStore(AsyncInstallationStore):
 
     async def async_save(self, installation: Installation) -> None:
         await self.inner.async_save(_with(installation, self.cipher.seal))
+        if self.saved is not None:
+            org = bool(installation.is_enterprise_install)
+            await self.saved(tenant_of(installation.team_id, installation.enterprise_id, org))
 
     async def async_save_bot(self, bot: Bot) -> None:
         await self.inner.async_save_bot(_with(bot, self.cipher.seal))

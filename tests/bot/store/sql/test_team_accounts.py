@@ -157,3 +157,53 @@ async def test_a_workspace_is_kept_while_announcements_are_heard(
     await here.bot("T0ACME")  # past the short expiry and its stale window: read again
     assert reads == ["T0ACME", "T0ACME", "T0ACME"]
     await redis.aclose()
+
+
+async def test_an_install_is_heard_by_every_replica_that_kept_not_installed(
+    database: Database, clean_redis: str
+) -> None:
+    """Kept while announcements are heard, "not installed" must not outlive an install (or a
+    reinstall after an uninstall): saving an installation announces its tenant."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from bot.ops.config import AppConfig, Settings
+    from bot.service.workspaces import Workspaces
+    from bot.store.announcements import Announcements
+    from bot.store.sql.cipher import TokenCipher, new_key
+    from bot.store.sql.installations import SealedInstallationStore
+    from tests.bot.store.sql.test_installations import installation
+
+    key = new_key()
+    config = AppConfig(settings=Settings(), accounts={}, channels={}, default_account=None)
+    redis = aioredis.Redis.from_url(clean_redis)
+
+    def replica() -> Workspaces:
+        store = SealedInstallationStore(database, "1234.5678", TokenCipher(key))
+        workspaces = Workspaces(
+            config,
+            store,
+            TeamAccounts(database),
+            SettingsStore(database),
+            Announcements(redis),
+            cache_seconds=0.05,
+        )
+        store.saved = workspaces.changed
+        return workspaces
+
+    installing, serving = replica(), replica()
+    ready = asyncio.Event()
+    listening = asyncio.create_task(serving.listen(ready))
+    await asyncio.wait_for(ready.wait(), 5)
+    assert await serving.bot("T0ACME") is None  # asked before the install: kept as not installed
+    await asyncio.sleep(0.15)  # past the short expiry: still kept while heard
+    await installing.installations.async_save(installation("T0ACME"))  # the OAuth flow's save
+    for _ in range(100):
+        if "T0ACME" not in serving._kept:
+            break
+        await asyncio.sleep(0.01)
+    assert await serving.bot("T0ACME") is not None
+    listening.cancel()
+    await asyncio.gather(listening, return_exceptions=True)
+    await redis.aclose()
