@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from bot.store.sql.cipher import TokenCipher, new_key
 from bot.store.sql.database import database_url
 
 
-def distributed(tmp_path: Path, sandbox_url: str = "https://api.truto.one") -> AppConfig:
+def distributed(tmp_path: Path, sandbox_url: str = "https://api.truto.one", **extra: Any) -> AppConfig:
     return build_config(
         Settings(
             slack_client_id="1234.5678",
@@ -26,6 +27,7 @@ def distributed(tmp_path: Path, sandbox_url: str = "https://api.truto.one") -> A
             ticketbot_data_dir=tmp_path,
             truto_api_token=SANDBOX_TOKEN,
             truto_base_url=sandbox_url,
+            **extra,
         )
     )
 

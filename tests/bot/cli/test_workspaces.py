@@ -10,33 +10,21 @@ import pytest
 from bot.cli import db, workspaces
 from bot.domain.tenants import Connection
 from bot.domain.workspace_settings import WorkspaceSettings
-from bot.ops.config import AppConfig, ConfigError, Settings, build_config
+from bot.ops.config import ConfigError, Settings, build_config
 from bot.store.activity import WorkspaceActivity
 from bot.store.redis_client import connect
-from bot.store.sql.cipher import TokenCipher, new_key
+from bot.store.sql.cipher import TokenCipher
 from bot.store.sql.database import Database, database_url
 from bot.store.sql.installations import SealedInstallationStore
 from bot.store.sql.personal_connections import PersonalConnection, PersonalConnections
 from bot.store.sql.settings_store import SettingsStore
 from bot.store.sql.team_accounts import TeamAccounts
+from tests.bot.cli.test_db import distributed
 from tests.bot.store.sql.test_installations import installation
 
 
-def distributed(tmp_path: Path, redis_url: str) -> AppConfig:
-    return build_config(
-        Settings(
-            slack_client_id="1234.5678",
-            slack_client_secret="s3cret",
-            slack_signing_secret="signing",
-            ticketbot_encryption_key=new_key(),
-            ticketbot_data_dir=tmp_path,
-            redis_url=redis_url,
-        )
-    )
-
-
 async def test_list_and_show_say_what_support_asks(tmp_path: Path, clean_redis: str) -> None:
-    config = distributed(tmp_path, clean_redis)
+    config = distributed(tmp_path, redis_url=clean_redis)
     await db.run(config, argparse.Namespace(db_command="upgrade"), lambda _: None)
     database = Database(database_url(None, tmp_path))
     key = config.settings.ticketbot_encryption_key
