@@ -26,6 +26,7 @@ from bot.ops.config import AppConfig, ConfigError
 from bot.service.workspaces import Workspaces
 from bot.store.announcements import Announcements
 from bot.store.quota import UserQuota
+from bot.store.shared_workspaces import SharedWorkspaces
 from bot.store.sql.cipher import WRONG_KEY, CipherError, TokenCipher
 from bot.store.sql.database import Database, database_url, unusable
 from bot.store.sql.installations import SealedInstallationStore, oauth_state_store
@@ -99,9 +100,8 @@ def build_distributed(config: AppConfig, deps: SlackDeps, client: AsyncWebClient
     assert settings.slack_client_id and settings.slack_client_secret and settings.ticketbot_encryption_key
     client_id, client_secret = settings.slack_client_id, settings.slack_client_secret.get_secret_value()
     database = Database(database_url(settings.database_url, settings.ticketbot_data_dir))
-    store = SealedInstallationStore(
-        database, client_id, TokenCipher(settings.ticketbot_encryption_key.get_secret_value())
-    )
+    cipher = TokenCipher(settings.ticketbot_encryption_key.get_secret_value())
+    store = SealedInstallationStore(database, client_id, cipher)
     workspaces = Workspaces(
         config,
         store,
@@ -111,6 +111,7 @@ def build_distributed(config: AppConfig, deps: SlackDeps, client: AsyncWebClient
         AsyncTokenRotator(client_id=client_id, client_secret=client_secret, client=client),
         rotate_minutes=settings.slack_token_rotation_minutes,
         kept_size=settings.workspaces_kept,
+        shared=SharedWorkspaces(deps.core.redis, cipher.fingerprint) if deps.core.redis is not None else None,
     )
     store.saved = workspaces.changed  # an install or reinstall: every process reads it again
     scopes = [s.strip() for s in (settings.slack_scopes or BOT_SCOPES).split(",") if s.strip()]

@@ -24,6 +24,7 @@ from bot.domain.errors import UserInputError
 from bot.domain.fields import LOOKUP_RESOURCES
 from bot.ops.config import AppConfig, ConfigError, load_config, secret_values
 from bot.ops.logs import configure
+from bot.ops.quiet_gc import QuietCollector
 from bot.runtime import build_core
 from bot.store import keys, namespaces
 from bot.store.sql.cipher import new_key
@@ -414,10 +415,12 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     processes = config.settings.worker_processes if config.settings.redis_url else 0
     asyncio.run(bot.prepare())  # the database's schema, before the first request
 
+    collector = QuietCollector()
+
     async def background() -> None:
         bot.warm_up()  # auth.test before the first request needs it
         await core.warm_up()
-        await (bot.run_beside(processes) if processes else bot.run_worker())
+        await asyncio.gather(collector.run(), bot.run_beside(processes) if processes else bot.run_worker())
 
     async def drain() -> None:
         await bot.drain(config.settings.drain_seconds)
@@ -438,7 +441,7 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     # here, so a drained stop is a clean exit (status 0), as Kubernetes expects.
     signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
-        http_app,
+        collector.counting(http_app),
         host=args.host,
         port=port,
         log_level=settings.log_level.lower(),

@@ -96,3 +96,9 @@ SQL_STATEMENTS = Counter(
     "pre-ping is not one",
     registry=REGISTRY,
 )
+
+FULL_COLLECTIONS = Counter(
+    "ticketbot_full_collections_total",
+    "Full garbage collections run while the HTTP process was quiet (or overdue)",
+    registry=REGISTRY,
+)

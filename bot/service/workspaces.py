@@ -1,9 +1,10 @@
 """Distributed mode's workspaces: each one's bot installation (its token rotated when due) and
-its connected accounts, read from the database and kept a few seconds in the process.
+its connected accounts, read from the database (or the copy every process shares in Redis) and
+kept in the process until a change is announced.
 
 A request or a job names its tenant (bot/domain/tenants.py); what it may touch is that tenant's
-accounts only. Forgetting a tenant (uninstall) takes effect in this process at once and in
-every other within CACHE_SECONDS.
+accounts only. Forgetting a tenant (uninstall) takes effect in this process at once, in every
+other when the announcement reaches it (within CACHE_SECONDS where it is not heard).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.domain.tenants import Connection
 from bot.domain.workspace_settings import WorkspaceSettings
 from bot.ops.config import AppConfig
 from bot.store.announcements import Announcements
+from bot.store.shared_workspaces import SharedWorkspaces
 from bot.store.sql.installations import SealedInstallationStore
 from bot.store.sql.settings_store import SettingsStore
 from bot.store.sql.team_accounts import TeamAccounts
@@ -80,6 +82,8 @@ class Workspaces:
     # after this process began hearing announcements is trusted without one.
     kept_size: int = 4_000
     trusted_seconds: float = TRUSTED_SECONDS
+    # Every process's copies in Redis: a workspace this process does not keep is read there first.
+    shared: SharedWorkspaces | None = None
     _kept: LRUCache[str, _Kept] = field(init=False)
     _reading: dict[str, asyncio.Task[_Kept]] = field(default_factory=dict)  # reads in flight
     states: WorkspaceStates = field(init=False)
@@ -111,11 +115,15 @@ class Workspaces:
         return await asyncio.shield(reading)
 
     async def _read(self, tenant: str) -> _Kept:
-        """One query for the installation, the accounts and the settings. Kept only when the
+        """One query for the installation, the accounts and the settings (or their shared copy,
+        one Redis round trip). Kept only when the
         tenant was not forgotten meanwhile (forgetting drops the read in flight)."""
         started = time.monotonic()
         try:
-            state = await self.states.read(tenant)
+            if self.shared is None:
+                state = await self.states.read(tenant)
+            else:
+                state = self.states.state_from(tenant, await self.shared.rows(tenant, self.states.rows))
             bot = await self._rotated(tenant, state.bot)
             kept = _Kept(bot, state.connections, state.settings, started, state.people_connected)
             if self._reading.get(tenant) is asyncio.current_task():

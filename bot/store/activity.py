@@ -1,9 +1,14 @@
 """When each workspace was last active (distributed mode), for support (`ticketbot workspaces`):
-written when a process reads the workspace (at most once per read, so within the time a process
-keeps a workspace), kept 90 days in Redis."""
+noted when a process reads the workspace (at most once per read, so within the time a process
+keeps a workspace), kept 90 days in Redis.
+
+Noted workspaces are written together every FLUSH_SECONDS in one round trip, not one write per
+read: a cold workspace's request then costs no Redis write on the event loop (#41). A process
+that stops loses at most that many seconds of notes (support's view, nothing else)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -13,6 +18,8 @@ from bot.store import keys
 
 log = logging.getLogger(__name__)
 KEEP_SECONDS = 90 * 86400
+FLUSH_SECONDS = 5.0
+MOST_NOTED = 10_000  # written at once when this many wait (bounds what a process holds)
 
 
 def _key(tenant: str) -> str:
@@ -20,8 +27,42 @@ def _key(tenant: str) -> str:
 
 
 class WorkspaceActivity:
-    def __init__(self, client: aioredis.Redis | None) -> None:
+    def __init__(self, client: aioredis.Redis | None, flush_seconds: float = FLUSH_SECONDS) -> None:
         self.client = client
+        self.flush_seconds = flush_seconds
+        self._noted: dict[str, float] = {}
+        self._flushing: set[asyncio.Task[None]] = set()
+
+    def note(self, tenant: str) -> None:
+        """Seen now; written with the others noted within the next `flush_seconds`."""
+        if self.client is None:
+            return
+        first = not self._noted
+        self._noted[tenant] = time.time()
+        if len(self._noted) >= MOST_NOTED:
+            self._start_flush()
+        elif first:
+            asyncio.get_running_loop().call_later(self.flush_seconds, self._start_flush)
+
+    def _start_flush(self) -> None:
+        if not self._noted:
+            return
+        task = asyncio.get_running_loop().create_task(self.flush())
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
+
+    async def flush(self) -> None:
+        """Every noted workspace written, in one round trip."""
+        noted, self._noted = self._noted, {}
+        if self.client is None or not noted:
+            return
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for tenant, at in noted.items():
+                    pipe.set(_key(tenant), str(at), ex=KEEP_SECONDS)
+                await pipe.execute()
+        except Exception as exc:  # only support's view of the workspaces is less precise
+            log.info("last activity of %d workspaces not recorded (%s)", len(noted), type(exc).__name__)
 
     async def seen(self, tenant: str, at: float | None = None) -> None:
         if self.client is None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
-from bot.store import keys
+from bot.store import keys, shared_workspaces
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 1.0
@@ -34,10 +34,17 @@ class Announcements:
         self.hearing_since: float | None = None
 
     async def publish(self, tenant: str) -> None:
+        """Called after the change is stored: the workspace gets a new change mark (so no process
+        uses a shared copy read before it, bot/store/shared_workspaces.py) and every process
+        hears of it, in one round trip."""
         if self.client is None:
             return
+        mark = shared_workspaces.mark_key(tenant)
         try:
-            await self.client.publish(channel(), tenant)
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.set(mark, shared_workspaces.new_mark(), ex=shared_workspaces.MARK_SECONDS)
+                pipe.publish(channel(), tenant)
+                await pipe.execute()
         except Exception as exc:  # the change is stored; other processes see it within seconds
             log.warning("workspace change of %s not announced (%s)", tenant, type(exc).__name__)
 

@@ -86,6 +86,11 @@ def jobs_marker(once: str) -> str:
     return jobs_key("dedupe", once)
 
 
+def workspace(tenant: str, *parts: str) -> str:
+    """A workspace's shared state and its change mark: one hash tag, read in one MGET."""
+    return key("workspace", "{" + tenant + "}", *parts)
+
+
 def shared(*parts: str) -> str:
     """Keys every deployment shares on purpose (an account's or a token's API budget)."""
     return ":".join((PREFIX, "shared", *parts))

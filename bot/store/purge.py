@@ -40,6 +40,9 @@ async def purge_tenant(client: aioredis.Redis | None, tenant: str) -> int:
     for base in dict.fromkeys((_literal(keys.key("")), _literal(keys.jobs_key("")))):
         for pattern in (f"{base}{safe}", f"{base}{safe}:*", f"{base}*:{safe}", f"{base}*:{safe}:*"):
             deleted += await _delete_matching(client, pattern)
+    # Its state shared by the processes, under a hash tag (its change mark goes too: marks never
+    # repeat, so a copy written late under the old one is never used).
+    deleted += await _delete_matching(client, _literal(keys.workspace(tenant, "")) + "*")
     return deleted
 
 

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from typing import Any
@@ -75,10 +74,7 @@ class Tenancy:
         return pair
 
     async def _build(self, tenant: str, client: AsyncWebClient) -> SlackDeps:
-        # Once per read of the workspace, not per request, and not waited for by the ack.
-        noted = asyncio.get_running_loop().create_task(self.activity.seen(tenant))
-        self.deps.background.add(noted)
-        noted.add_done_callback(self.deps.background.discard)
+        self.activity.note(tenant)  # once per read of the workspace, written in batches
         config = await self.workspaces.config_for(tenant)
         core: Core = self.deps.core
         team_core = core.for_workspace(config, client, tenant)

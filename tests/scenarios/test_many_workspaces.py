@@ -1,5 +1,6 @@
 """Many workspaces on one deployment: what a process keeps of them is bounded (the least
-recently used dropped, read again when it asks), and a cold workspace is read in one statement."""
+recently used dropped, read again when it asks), and a cold workspace is read from the copy the
+processes share, or in one statement."""
 
 from __future__ import annotations
 
@@ -42,11 +43,22 @@ async def test_workspaces_kept_in_a_process_are_bounded(small_fleet: Harness) ->
     assert len(workspaces._kept) == 2 and set(workspaces._kept) == {"T0GLOBEX", "T0INITECH"}
     assert len(tenancy._made) <= 2 and len(tenancy._signers) <= 2
 
-    # The least recently used is read again when it asks: one statement for its whole state,
-    # and nothing more for its update's job (nobody there has an account of their own to look up).
+    # The least recently used is read again when it asks: from the copy the processes share in
+    # Redis, no statement; with that copy gone too (never read anywhere), one statement for its
+    # whole state, and nothing more for its update's job (nobody there has an account of their
+    # own to look up).
     database = fleet.bot.distributed.database
-    sent = statements(database)
-    fleet.sandbox.state.requests.clear()
-    await fleet.post(slash("T0ACME", "update PROJ-42 priority=low", fleet.slack.response_url()), FORM)
-    assert [r.method for r in fleet.sandbox.state.calls("PATCH")] == ["PATCH"]
-    assert len(sent) == 1 and "team_accounts" in sent[0] and "personal_connections" in sent[0]
+    for shared_copy, expected, priority in ((True, 0, "low"), (False, 1, "high")):
+        workspaces.forget("T0ACME")
+        if not shared_copy:
+            assert fleet.core.redis is not None
+            await fleet.core.redis.delete(
+                *[k async for k in fleet.core.redis.scan_iter("*:workspace:{T0ACME}:*")]
+            )
+        sent = statements(database)
+        fleet.sandbox.state.requests.clear()
+        text = f"update PROJ-42 priority={priority}"
+        await fleet.post(slash("T0ACME", text, fleet.slack.response_url()), FORM)
+        assert [r.method for r in fleet.sandbox.state.calls("PATCH")] == ["PATCH"]
+        assert len(sent) == expected, sent
+    assert "team_accounts" in sent[0] and "personal_connections" in sent[0]

@@ -7,6 +7,8 @@ stored token is encrypted again under the new key), then drop the old key.
 
 from __future__ import annotations
 
+import hashlib
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 MARK = "fernet:"  # stored values start with it: a plaintext left by an earlier version is told apart
@@ -32,6 +34,8 @@ class TokenCipher:
         parts = [part.strip() for part in keys.split(",") if part.strip()]
         if not parts:
             raise ValueError("TICKETBOT_ENCRYPTION_KEY: no key given")
+        # Names what was sealed with these keys without revealing them (a shared copy's name).
+        self.fingerprint = hashlib.sha256(",".join(parts).encode()).hexdigest()[:12]
         try:
             self._fernet = MultiFernet([Fernet(part.encode()) for part in parts])
         except ValueError as exc:

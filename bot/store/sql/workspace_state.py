@@ -66,9 +66,16 @@ class WorkspaceStates:
         )
 
     async def read(self, tenant_id: str) -> WorkspaceState:
+        return self.state_from(tenant_id, await self.rows(tenant_id))
+
+    async def rows(self, tenant_id: str) -> list[dict[str, Any]]:
+        """The statement's rows as stored (tokens sealed): what a shared copy keeps."""
         async with self.engine.connect() as conn:
             statement = self._queries[tenant_id.startswith("E")]
-            rows = (await conn.execute(statement, {"tenant": tenant_id})).mappings().all()
+            result = await conn.execute(statement, {"tenant": tenant_id})
+            return [dict(row) for row in result.mappings().all()]
+
+    def state_from(self, tenant_id: str, rows: list[dict[str, Any]]) -> WorkspaceState:
         first = rows[0] if rows else None
         if first is None or first["b_id"] is None:
             return WorkspaceState(None, [], WorkspaceSettings())
