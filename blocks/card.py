@@ -35,6 +35,7 @@ class CardOptions:
     updated_at: datetime | None = None  # …and when
     said: str = ""  # a live card's record of the change it was posted for, kept as it was said
     since: Sequence[str] = ()  # the followed fields that changed since it was posted ("priority P0")
+    can_sync: bool = False  # posted in a channel, on a tool whose comments can follow a thread
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -158,6 +159,8 @@ def _actions(ticket: Ticket, options: CardOptions) -> Block:
         )
     if options.undo_value and options.can_update:
         elements.append(_undo_button(options.undo_value))
+    if options.can_sync and not options.shareable:
+        elements.append(sync_button(value))
     if options.shareable:
         elements.append(
             {
@@ -198,6 +201,12 @@ def ticket_card(ticket: Ticket, options: CardOptions) -> list[Block]:
         if actions["elements"]:
             blocks.append(actions)
     return blocks
+
+
+def sync_button(value: str) -> Block:
+    """ "Sync thread": replies in this message's thread become comments on the ticket, and the
+    tool's comments appear in it."""
+    return {"type": "button", "action_id": ids.SYNC_THREAD, "text": _plain("Sync thread", 75), "value": value}
 
 
 def _undo_button(value: str) -> Block:
@@ -275,6 +284,8 @@ def compact_blocks(ticket: Ticket, options: CardOptions) -> list[Block]:
     ]
     if options.undo_value and options.can_update:
         elements.append(_undo_button(options.undo_value))
+    if options.can_sync:
+        elements.append(sync_button(options.action_value))
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}},
         {"type": "actions", "elements": elements},

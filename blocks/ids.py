@@ -21,6 +21,8 @@ UNDO = "ticket_undo"
 PREVIEW_CANCEL = "ticket_preview_cancel"
 BULK_RETRY = "ticket_bulk_retry"
 BULK_UNDO = "ticket_bulk_undo"
+SYNC_THREAD = "ticket_sync_thread"
+UNSYNC_THREAD = "ticket_unsync_thread"
 CARD_ACTIONS_PREFIX = "card:"  # + the signed ticket value, so a select knows its ticket
 
 

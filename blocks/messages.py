@@ -146,9 +146,12 @@ def help_blocks(
     custom: Sequence[str] = (),
     examples_here: Sequence[tuple[str, str]] = HELP_EXAMPLES,
     more_fields: Sequence[str] = (),
+    *,
+    threads: bool | None = None,
 ) -> list[Block]:
     """`fields`: what this channel's tool lets people change, by the names they type;
-    `more_fields`: the rest of them (rarely set by hand)."""
+    `more_fields`: the rest of them (rarely set by hand); `threads`: whether the tool's comments
+    can follow a thread (None: not known)."""
     examples = "\n".join(f"`/ticket {escape(cmd)}`  {desc}" for cmd, desc in examples_here)
     grammar = (
         "*Fields*: title, status, priority, assignee, due, tags, team, type, collections, description, "
@@ -160,7 +163,8 @@ def help_blocks(
         "*Tickets*: PROJ-42, 123, #123 or a ticket link; several (up to 50) before the first field: "
         "PROJ-1 PROJ-2, PROJ-1,PROJ-2 or PROJ-10..PROJ-14\n"
         "*Cards*: invite the bot (`/invite @ticketbot`) to post cards here as itself; such cards "
-        "follow their ticket when it changes anywhere\n"
+        "follow their ticket when it changes anywhere; *Sync thread* on a card makes its thread "
+        "follow the ticket too (replies become comments, the tool's comments appear there)\n"
         '*Also*: `/ticket comment PROJ-42 "Deployed the fix"` · `/ticket subscribe status=Done` '
         "(this channel hears of such changes) · `/ticket notify on` (DMs about your tickets) · "
         "emoji reactions your admin set · in Workflow Builder, the steps *Update a ticket* and "
@@ -182,6 +186,15 @@ def help_blocks(
             lines.append("More: " + escape(", ".join(more_fields)))
         if custom:
             lines.append("Custom fields: " + escape(", ".join(f"cf.{name}" for name in custom)))
+        if threads is False:
+            lines.append(
+                f"Threads: cannot sync with {escape(tool)} (its comments cannot be both created and "
+                "listed through the unified API)"
+            )
+        elif threads:
+            lines.append(
+                f"Threads: *Sync thread* on a card keeps its thread and {escape(tool)}'s comments together"
+            )
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate("\n".join(lines), 3000)}]}
         )

@@ -71,6 +71,8 @@ def test_unfurls_and_scopes(manifest: dict[str, Any]) -> None:
         "tokens_revoked",
         "user_change",  # a person deactivated: their own connection forgotten
         "function_executed",
+        "message.channels",  # replies in synced threads
+        "message.groups",  # …in private channels the bot is a member of
     ]
     assert manifest["oauth_config"]["redirect_urls"] == ["https://ticketbot.example.com/slack/oauth_redirect"]
     domains = manifest["features"]["unfurl_domains"]
@@ -86,7 +88,7 @@ def test_unfurls_and_scopes(manifest: dict[str, Any]) -> None:
         "channels:read",  # the Home tab names only the channels its user is in
         "groups:read",  # …private ones too
         "reactions:read",  # emoji reactions that update a ticket
-        "channels:history",  # …and the message reacted to, to find its ticket
+        "channels:history",  # …and the message reacted to, to find its ticket; synced threads' replies
         "groups:history",
     }
     assert len(BUILTIN_LINK_PATTERNS) == len(domains)  # one unfurl domain per built-in link form

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -31,6 +32,10 @@ from bot.sandbox.state import Fault, Recorded, SandboxState
 from bot.sandbox.webhooks import Webhooks
 
 __all__ = ["Fault", "SandboxState", "create_sandbox_app"]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def create_sandbox_app(state: SandboxState) -> Starlette:
@@ -266,21 +271,94 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         author = body.get("author")
         if author is not None and not (isinstance(author, dict) and isinstance(author.get("id"), str)):
             return with_status(entry, envelope(400, "author must be an object with an id"))
-        with state._lock:
-            made = outcome.comments.setdefault(str(found["id"]), [])
-            comment = {
-                "id": f"c{len(made) + 1}-{found['id']}",
-                "body": body.get("body"),
-                "html_body": body.get("html_body"),
-                "ticket": {"id": found["id"]},
-                "author": {**author, "type": author.get("type") or "user"} if author else None,
-                "created_at": "2026-12-04T09:00:00Z",
-            }
-            made.append(comment)
+        comment = add_comment(
+            outcome,
+            found,
+            {"body": body.get("body"), "html_body": body.get("html_body")},
+            {**author, "type": author.get("type") or "user"} if author else outcome.integration_user(),
+        )
         answer = JSONResponse({k: v for k, v in comment.items() if v is not None}, status_code=201)
         if key:
             state.idempotent[key] = (answer.status_code, json.loads(bytes(answer.body)))
         return with_status(entry, answer)
+
+    def add_comment(profile: Profile, ticket: Obj, text: Obj, author: Obj | None) -> Obj:
+        """Stored on the ticket and announced as `record:created` on comments, however it was
+        made (through the API or in the tool: a tool's webhooks do not tell them apart)."""
+        with state._lock:
+            profile.comment_seq += 1
+            now = _now()
+            comment = {
+                "id": f"c{profile.comment_seq}-{ticket['id']}",
+                **text,
+                "ticket": {"id": ticket["id"]},
+                "author": author,
+                "created_at": now,
+                "updated_at": now,
+            }
+            profile.comments.setdefault(str(ticket["id"]), []).append(comment)
+        shown = {k: v for k, v in comment.items() if v is not None}
+        state.webhooks.emit("created", profile.integrated_account_id, shown, "comments")
+        return comment
+
+    def comment_by_id(profile: Profile, comment_id: str) -> tuple[list[Obj], Obj] | None:
+        for made in profile.comments.values():
+            for comment in made:
+                if comment["id"] == comment_id:
+                    return made, comment
+        return None
+
+    async def comment_change(request: Request) -> Response:
+        """PATCH and DELETE /unified/ticketing/comments/{id} ("Update Comments", "Delete
+        Comments"), where the integration lists them; announced as `record:updated` and
+        `record:deleted`. Without them: 405, as for the other unsupported methods here."""
+        entry, outcome = await prelude(request)
+        if isinstance(outcome, Response):
+            return with_status(entry, outcome)
+        method = "update" if request.method == "PATCH" else "delete"
+        if method not in outcome.comment_methods:
+            return with_status(entry, envelope(405, f"{outcome.tool} does not support {method} of comments"))
+        found = comment_by_id(outcome, request.path_params["comment_id"])
+        if found is None:
+            return with_status(entry, envelope(404, f"Comment {request.path_params['comment_id']} not found"))
+        made, comment = found
+        if method == "delete":
+            with state._lock:
+                made.remove(comment)
+            deleted = {"id": comment["id"], "ticket": comment["ticket"]}
+            state.webhooks.emit("deleted", outcome.integrated_account_id, deleted, "comments")
+            return with_status(entry, JSONResponse(deleted))
+        key, replay = replayed(entry)
+        if replay is not None:
+            return with_status(entry, replay)
+        body = entry.body if isinstance(entry.body, dict) else {}
+        text = body.get("body") or body.get("html_body")
+        if not isinstance(text, str) or not text.strip() or set(body) - {"body", "html_body"}:
+            return with_status(entry, envelope(400, "One of body or html_body is required, and nothing else"))
+        with state._lock:
+            comment.update(body=body.get("body"), html_body=body.get("html_body"))
+            comment["updated_at"] = _now()
+        shown = {k: v for k, v in comment.items() if v is not None}
+        state.webhooks.emit("updated", outcome.integrated_account_id, shown, "comments")
+        answer = JSONResponse(shown)
+        if key:
+            state.idempotent[key] = (answer.status_code, shown)
+        return with_status(entry, answer)
+
+    async def comment_in_tool(request: Request) -> Response:
+        """A comment written in the tool itself (`{"body": …, "author": {"name": …}}`): stored
+        and announced to the webhooks, as the tool would."""
+        profile = state.profiles.get(request.path_params["account"])
+        found = find_ticket(profile, request.path_params["ticket_id"]) if profile is not None else None
+        if profile is None or found is None:
+            return envelope(404, f"Ticket {request.path_params['ticket_id']} not found")
+        data = await request.json()
+        text = data.get("body") if isinstance(data, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            return envelope(400, "body is required")
+        author = data.get("author") if isinstance(data.get("author"), dict) else {"name": "Someone"}
+        comment = add_comment(profile, found, {"body": text}, {**author, "type": "user"})
+        return JSONResponse(comment, status_code=201)
 
     async def comment_list(request: Request) -> Response:
         """GET /unified/ticketing/comments ("List Comments"): one ticket's, in the list envelope."""
@@ -501,6 +579,7 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             Route("/unified/ticketing/tickets/{ticket_id}", ticket, methods=["GET", "PATCH"]),
             Route("/unified/ticketing/comments", comments, methods=["POST"]),
             Route("/unified/ticketing/comments", comment_list, methods=["GET"]),
+            Route("/unified/ticketing/comments/{comment_id}", comment_change, methods=["PATCH", "DELETE"]),
             Route("/unified/ticketing/{resource}/meta/{method}", meta, methods=["GET"]),
             Route("/unified/ticketing/{resource}", listing, methods=["GET"]),
             Route("/integrated-account", integrated_accounts, methods=["GET"]),
@@ -511,6 +590,7 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             Route("/webhook/{webhook_id}", webhook, methods=["GET", "PATCH", "DELETE"]),
             Route("/_sandbox/tickets/{account}/{ticket_id}", change_in_tool, methods=["PATCH", "DELETE"]),
             *connect_routes(state, authorised),
+            Route("/_sandbox/comments/{account}/{ticket_id}", comment_in_tool, methods=["POST"]),
             Route("/_sandbox/faults", admin_faults, methods=["POST"]),
             Route("/_sandbox/latency", admin_latency, methods=["POST"]),
             Route("/_sandbox/reset", admin_reset, methods=["POST"]),

@@ -190,7 +190,11 @@ def _user_info(state: FakeSlackState, user: str, team: str) -> dict[str, Any]:
         "is_restricted": kind == "restricted",
         "is_ultra_restricted": kind == "ultra_restricted",
         "is_stranger": kind == "stranger",
-        "profile": {"email": state.emails[user]},
+        "profile": {
+            "email": state.emails[user],
+            # A name as people set theirs: the address's name, capitalised ("ana@…" → "Ana").
+            "real_name": state.emails[user].split("@")[0].replace(".", " ").title(),
+        },
     }
 
 

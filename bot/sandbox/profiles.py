@@ -123,6 +123,10 @@ class Profile:
     # or `ticket_id` (a string: one); the comments meta says which, and whether `author` is taken.
     comment_ticket_param: str = "ticket"
     comment_author: bool = True
+    # What its ticketing/comments lists besides create (Truto's coverage page: Jira also updates
+    # and deletes them; most integrations list and get only).
+    comment_methods: tuple[str, ...] = ("list", "get", "create")
+    comment_seq: int = 0  # comment ids are never reused, as a tool's are not
     # A person's own account (connected for `<team>:<user>`): who it signs in as, and the projects
     # (key prefixes) it may read and change (None: all). It shares the tool's tickets with the
     # workspace's account of the same tool, as a person's login shares the tracker.
@@ -130,6 +134,13 @@ class Profile:
     projects: frozenset[str] | None = None
     read_only: bool = False  # may browse the projects, not edit them (the tool answers 403)
     last_editors: dict[str, Obj] = field(default_factory=dict)  # ticket id → who changed it last
+
+    def integration_user(self) -> Obj:
+        """Who a comment written through the API without an author appears as: the person a
+        personal account signs in as, else the connection's own user."""
+        if self.acting_user is not None:
+            return {**self.acting_user, "type": "user"}
+        return {"id": f"svc-{self.integrated_account_id}", "name": "Integration user", "type": "user"}
 
     def may_access(self, ticket: Obj) -> bool:
         key = str(ticket.get("number") or ticket.get("key") or ticket.get("id") or "")
@@ -159,7 +170,7 @@ class Profile:
                         "resource": "comments",
                         "description": "Comments on tickets.",
                         "docs_url": "https://truto.one/docs/api-reference/unified-ticketing-api/comments",
-                        "methods": ["list", "get", "create"],
+                        "methods": list(self.comment_methods),
                         "env_overridden": False,
                     }
                 ]
@@ -444,6 +455,7 @@ def _jira() -> Profile:
         tickets=tickets,
         unsupported_fields=frozenset({"workspace"}),
         error_style="jira",
+        comment_methods=("list", "get", "create", "update", "delete"),
     )
 
 

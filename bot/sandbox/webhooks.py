@@ -132,16 +132,17 @@ class Webhooks:
         self.registered.clear()
         self.deliveries.clear()
 
-    def emit(self, action: str, integrated_account_id: str, ticket: Obj) -> None:
-        """Send `record:<action>` for a ticket to every webhook that wants it (in the background
-        of the sandbox's event loop)."""
+    def emit(self, action: str, integrated_account_id: str, record: Obj, resource: str = "tickets") -> None:
+        """Send `record:<action>` for a ticket (or a comment, `resource` "comments", its ticket
+        as `record.ticket.id`) to every webhook that wants it (in the background of the
+        sandbox's event loop)."""
         event = f"record:{action}"
         for webhook in list(self.registered.values()):
             payload = {
                 "integrated_account_id": integrated_account_id,
                 "unified_model": "ticketing",
-                "resource": "tickets",
-                "record": ticket,
+                "resource": resource,
+                "record": record,
             }
             self._send(webhook, event, payload, "record:*")
 

@@ -67,6 +67,7 @@ class SlackUserDirectory:
             enterprise = (user.get("enterprise_user") or {}).get("enterprise_id")
             return {
                 "email": profile.get("email"),
+                "name": profile.get("real_name") or user.get("real_name") or profile.get("display_name"),
                 "admin": bool(user.get("is_admin") or user.get("is_owner")),
                 "tz": user.get("tz"),
                 "guest": bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
@@ -101,6 +102,11 @@ class SlackUserDirectory:
         if profile.get("external"):
             return "from another organisation"
         return None
+
+    async def name_of(self, slack_user_id: str) -> str | None:
+        """The profile's full name (None where Slack did not say)."""
+        name = (await self._profile(slack_user_id)).get("name")
+        return str(name) if name else None
 
     async def email_of(self, slack_user_id: str) -> str | None:
         """The profile's email; UnknownSlackUser when Slack does not know the user at all."""

@@ -301,6 +301,54 @@ class TrutoClient:
             tool=account.display_tool,
         )
 
+    async def list_comments(
+        self, account: Account, ticket_id: str, *, ticket_param: str = "ticket", limit: int = 20
+    ) -> list[JsonDict]:
+        """One page of a ticket's comments (Truto's "List Comments"): in the order the tool gives
+        them, which the API does not document for every integration (callers sort)."""
+        where = ("ticket_id", ticket_id) if ticket_param == "ticket_id" else ("ticket[id]", ticket_id)
+        page = await self._request(
+            "GET",
+            "/unified/ticketing/comments",
+            [*self._base_query(account, "list"), where, *encode_query({"limit": limit}), *LEAN],
+            "list comments",
+            tool=account.display_tool,
+        )
+        return [item for item in page.get("result") or [] if isinstance(item, dict)]
+
+    async def update_comment(
+        self,
+        account: Account,
+        comment_id: str,
+        ticket_id: str,
+        body: str,
+        *,
+        idempotency_key: str,
+        ticket_param: str = "ticket",
+    ) -> JsonDict:
+        """`PATCH /unified/ticketing/comments/{id}` ("Update Comments"; the ticket as the same
+        query parameter as for creating, which some integrations require)."""
+        where = ("ticket_id", ticket_id) if ticket_param == "ticket_id" else ("ticket[id]", ticket_id)
+        return await self._request(
+            "PATCH",
+            f"/unified/ticketing/comments/{quote(comment_id, safe='')}",
+            [*self._base_query(account), where],
+            "update_comment",
+            json={"body": body},
+            headers={"Idempotency-Key": idempotency_key},
+            tool=account.display_tool,
+        )
+
+    async def delete_comment(self, account: Account, comment_id: str) -> None:
+        """`DELETE /unified/ticketing/comments/{id}` ("Delete Comments")."""
+        await self._request(
+            "DELETE",
+            f"/unified/ticketing/comments/{quote(comment_id, safe='')}",
+            self._base_query(account),
+            "delete_comment",
+            tool=account.display_tool,
+        )
+
     # -- connecting accounts (connection-flow.md) ---------------------------------------
 
     async def delete_integrated_account(self, integrated_account_id: str) -> None:

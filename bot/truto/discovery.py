@@ -25,17 +25,27 @@ TTL = 3600.0  # the meta schema of updates
 STATE_TTL = 60.0  # the capabilities answer: the account's state is never older than this
 
 
-def supports_comments(capabilities: Any) -> bool | None:
-    """Whether ticketing/comments lists `create` (None: the answer does not say)."""
+def comment_methods(capabilities: Any) -> frozenset[str] | None:
+    """The methods ticketing/comments lists (list, get, create, update, delete; empty when the
+    resource is absent; None: the answer does not say)."""
     if not isinstance(capabilities, dict) or not isinstance(capabilities.get("unified"), list):
         return None
-    return any(
-        isinstance(entry, dict)
-        and entry.get("resource") == "comments"
-        and entry.get("model") in (None, "ticketing")
-        and "create" in (entry.get("methods") or [])
-        for entry in capabilities["unified"]
-    )
+    found: set[str] = set()
+    for entry in capabilities["unified"]:
+        if (
+            isinstance(entry, dict)
+            and entry.get("resource") == "comments"
+            and entry.get("model") in (None, "ticketing")
+            and isinstance(entry.get("methods"), list)
+        ):
+            found.update(str(m) for m in entry["methods"])
+    return frozenset(found)
+
+
+def supports_comments(capabilities: Any) -> bool | None:
+    """Whether ticketing/comments lists `create` (None: the answer does not say)."""
+    methods = comment_methods(capabilities)
+    return None if methods is None else "create" in methods
 
 
 def supports_update(capabilities: Any) -> bool | None:
@@ -119,6 +129,7 @@ class Schema:
 class Abilities:
     can_update: bool = True
     can_comment: bool | None = None  # comments create listed (None: not said)
+    comment_methods: frozenset[str] | None = None  # what ticketing/comments lists (None: not said)
     blocked: bool = False  # the unified API has blocked the account
     status: str = ""  # the account's status ("active", "needs_reauth", …; "" when not said)
     missing: bool = False  # the unified API does not know the integrated account at all
@@ -134,10 +145,21 @@ class Abilities:
     default_body: dict[str, Any] = field(default_factory=dict)
     default_query: dict[str, Any] = field(default_factory=dict)
 
+    def comments_can(self, *methods: str) -> bool:
+        """ticketing/comments lists every one of `methods` (False where not said)."""
+        return self.comment_methods is not None and set(methods) <= self.comment_methods
+
+    @property
+    def can_sync_threads(self) -> bool:
+        """A thread can follow a ticket: replies become comments (create), and the tool's
+        comments can be read (list) when its events do not bring them."""
+        return self.comments_can("create", "list")
+
     def to_json(self) -> dict[str, Any]:
         return {
             "can_update": self.can_update,
             "can_comment": self.can_comment,
+            "comment_methods": sorted(self.comment_methods) if self.comment_methods is not None else None,
             "blocked": self.blocked,
             "status": self.status,
             "tool_label": self.tool_label,
@@ -159,6 +181,11 @@ class Abilities:
         return cls(
             can_update=bool(data.get("can_update", True)),
             can_comment=data.get("can_comment") if isinstance(data.get("can_comment"), bool) else None,
+            comment_methods=(
+                frozenset(str(m) for m in data["comment_methods"])
+                if isinstance(data.get("comment_methods"), list)
+                else None
+            ),
             blocked=bool(data.get("blocked", False)),
             status=str(data.get("status") or ""),
             tool_label=data.get("tool_label"),
@@ -215,6 +242,7 @@ def abilities_from(capabilities: Any, meta: dict[str, Any] | None, account_name:
     told = Abilities(
         can_update=can_update,
         can_comment=can_comment,
+        comment_methods=comment_methods(capabilities),
         blocked=account_blocked(capabilities),
         status=account_status(capabilities),
         tool_label=tool_label_of(capabilities),

@@ -121,14 +121,18 @@ def _text(value: Any) -> str | None:
     return None
 
 
-def _about_tickets(payload: Mapping[str, Any]) -> bool:
-    """The resource is the ticketing model's tickets: `resource` "tickets" with a model (or
-    unified_model) "ticketing", or "ticketing/tickets"."""
+def _about(payload: Mapping[str, Any], name: str) -> bool:
+    """The resource is the ticketing model's `name`: `resource` "tickets" (or "comments") with
+    a model (or unified_model) "ticketing", or "ticketing/tickets"."""
     resource = str(payload.get("resource") or "").strip("/").lower()
     model = str(payload.get("model") or payload.get("unified_model") or "").lower()
-    if resource == "ticketing/tickets":
+    if resource == f"ticketing/{name}":
         return True
-    return resource == "tickets" and model in ("", "ticketing")
+    return resource == name and model in ("", "ticketing")
+
+
+def _about_tickets(payload: Mapping[str, Any]) -> bool:
+    return _about(payload, "tickets")
 
 
 def _named_account(data: Mapping[str, Any]) -> str | None:
@@ -201,3 +205,42 @@ def ticket_event(delivery: Delivery) -> TicketEvent | None:
     """The first ticket a `record:*` event names (see ticket_events)."""
     events = ticket_events(delivery)
     return events[0] if events else None
+
+
+@dataclass(frozen=True)
+class CommentEvent:
+    """A comment on a ticket of an integrated account was created, updated or deleted."""
+
+    integrated_account_id: str
+    ticket_id: str
+    comment_id: str
+    action: Action
+    record: Mapping[str, Any]
+
+
+def _ticket_of_comment(record: Mapping[str, Any]) -> str | None:
+    """The comment's ticket: `ticket.id` (the unified comment's shape), else `ticket_id`."""
+    ticket = record.get("ticket")
+    if isinstance(ticket, dict):
+        return _text(ticket.get("id"))
+    return _text(ticket) or _text(record.get("ticket_id"))
+
+
+def comment_events(delivery: Delivery) -> list[CommentEvent]:
+    """The comments a `record:*` event on the ticketing model's comments names, each with its
+    ticket (read as the ticket events are: the payload's shape is not documented publicly; a
+    comment that names no ticket is left out)."""
+    if not delivery.event.startswith(RECORD_PREFIX):
+        return []
+    action = delivery.event[len(RECORD_PREFIX) :]
+    if action not in ACTIONS or not _about(delivery.payload, "comments"):
+        return []
+    account = account_of(delivery)
+    if account is None:
+        return []
+    found: dict[str, CommentEvent] = {}
+    for record in _records_of(delivery.payload):
+        comment, ticket = _text(record.get("id")), _ticket_of_comment(record)
+        if comment and ticket:
+            found[comment] = CommentEvent(account, ticket, comment, action, record)
+    return list(found.values())

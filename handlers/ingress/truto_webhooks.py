@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -23,14 +25,18 @@ from bot.ops.metrics import WEBHOOK_EVENTS
 from bot.slack.bodies import BodyReader, BodyRefused, json_depth_ok
 from bot.truto.webhook_events import (
     SIGNATURE_HEADER,
+    CommentEvent,
     Delivery,
     TicketEvent,
+    comment_events,
     ignored_because,
     signature_valid,
     ticket_events,
 )
 from handlers.ingress.connections import Connections
 from handlers.ingress.own_accounts import ACCOUNT_EVENT, OwnAccounts
+from handlers.jobs.thread_sync import store_of as threads_store
+from handlers.jobs.thread_sync import threads_of
 from handlers.jobs.ticket_changed import anyone_cares
 from handlers.kit.deps import SlackDeps
 from handlers.kit.job_data import JobData
@@ -64,7 +70,9 @@ class TrutoWebhooks:
         # Single-workspace mode: the events of people's own accounts (where they are offered).
         self.own_accounts = own_accounts
 
-    async def _accounts(self, events: list[TicketEvent]) -> dict[str, tuple[Account, str | None]]:
+    async def _accounts(
+        self, events: Sequence[TicketEvent | CommentEvent]
+    ) -> dict[str, tuple[Account, str | None]]:
         """The events' accounts known here, each with its tenant (distributed mode: the
         workspace that connected it; no other workspace's cards are touched)."""
         if self.connections is None:
@@ -122,6 +130,8 @@ class TrutoWebhooks:
             log.info("webhook event %s ignored: created_at missing or too far away", delivery.id)
             return _answer(200, "ignored: stale or undated event", delivery.event)
         events = ticket_events(delivery)
+        if not events and (comments := comment_events(delivery)):
+            return await self._comments(delivery, comments)
         accounts = await self._accounts(events)
         ours = [e for e in events if e.integrated_account_id in accounts]
         if not ours:
@@ -164,3 +174,61 @@ class TrutoWebhooks:
                 return _answer(503, "busy", delivery.event)
             queued += 1
         return _answer(200, "queued" if queued else "coalesced", delivery.event)
+
+    async def _comments(self, delivery: Delivery, comments: list[CommentEvent]) -> Response:
+        """A comment made on a ticket: posted in the threads synced with it (a job). Only new
+        comments are posted; an edit or a deletion made in the tool leaves the thread as it is."""
+        accounts = await self._accounts(comments)
+        ours = [c for c in comments if c.integrated_account_id in accounts]
+        if not ours:
+            return _answer(200, "ignored: not an account of ours", delivery.event)
+        for event in ours:  # the tool sends them: its tickets' changes need no read of comments
+            await threads_store(self.deps, accounts[event.integrated_account_id][1]).hear_comment_events(
+                event.integrated_account_id
+            )
+        synced = [
+            c
+            for c in ours
+            if c.action == "created"
+            and await threads_of(
+                self.deps, c.integrated_account_id, c.ticket_id, accounts[c.integrated_account_id][1]
+            )
+        ]
+        if not synced:
+            return _answer(200, "no synced threads", delivery.event)
+        if not await self.deps.refresh_marks.first_delivery(delivery.id):
+            return _answer(200, "duplicate", delivery.event)
+        wait = self.deps.config.settings.webhook_coalesce_seconds
+        for event in synced:
+            account, tenant = accounts[event.integrated_account_id]
+            job = JobData.for_account(
+                account,
+                tenant=tenant,
+                kind="thread",
+                surface="webhook",
+                ticket=event.ticket_id,
+                event="tool_comment",
+                body=_kept(event.record),
+                not_before=time.time() + wait,
+                key=f"evt:{delivery.id}:{event.comment_id}",
+            )
+            try:
+                await put_job(self.deps, job)
+            except Busy:
+                return _answer(503, "busy", delivery.event)
+        return _answer(200, "queued", delivery.event)
+
+
+COMMENT_KEPT = 8000  # characters of a comment's text a job carries (a thread shows 1,500)
+
+
+def _kept(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What a thread needs of a comment, bounded: its id, ticket, author, time and text."""
+    kept: dict[str, Any] = {k: record[k] for k in ("id", "ticket", "created_at") if k in record}
+    author = record.get("author")
+    if isinstance(author, dict):
+        kept["author"] = {k: str(author[k])[:200] for k in ("id", "name", "email") if author.get(k)}
+    for name in ("body", "html_body"):
+        if isinstance(record.get(name), str):
+            kept[name] = record[name][:COMMENT_KEPT]
+    return kept

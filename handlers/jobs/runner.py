@@ -4,6 +4,7 @@ Kinds:
 - `command`: a `/ticket update` text; the card goes back through the response_url.
 - `fields`: resolved values from a form or a card button; the card replaces the one clicked
   (response_url) or is posted to the channel the form came from.
+- `thread`: a synced thread's reply, edit or deletion, or a tool's comment (thread_sync.py).
 A failure the user can act on reaches them; when the ticketing API failed, with a Retry
 button that puts the same job (same Idempotency-Key) on the queue again.
 """
@@ -33,7 +34,7 @@ from bot.store.cache import LockBusy
 from bot.store.queue import MAX_DELIVERIES, Handler, Job, NotForThisWorker, RunAgainLater
 from bot.truto.client import BULK
 from bot.truto.errors import Forbidden
-from handlers.jobs import bulk, bulk_progress, steps, ticket_changed
+from handlers.jobs import bulk, bulk_progress, steps, thread_sync, ticket_changed
 from handlers.jobs.context import JobContext
 from handlers.jobs.delivery import deliver_card, tell_job_asker
 from handlers.kit import texts
@@ -257,7 +258,7 @@ async def _tell_comment(
 
 
 Runner = Callable[[JobContext], Awaitable[None]]
-RunnerKind = Literal["bulk_command", "refresh", "batch_item", "update", "comment", "step"]
+RunnerKind = Literal["bulk_command", "refresh", "batch_item", "update", "comment", "step", "thread"]
 RUNNERS: dict[RunnerKind, Runner] = {
     "bulk_command": _run_bulk_command,
     "refresh": _run_refresh,
@@ -265,6 +266,7 @@ RUNNERS: dict[RunnerKind, Runner] = {
     "update": _run_update,
     "comment": _run_comment,
     "step": steps.run_step,
+    "thread": thread_sync.run_thread,
 }
 
 
@@ -275,7 +277,7 @@ def runner_kind(data: JobData) -> RunnerKind:
         return "bulk_command"
     if data.kind == "refresh":
         return "refresh"
-    if data.kind in ("comment", "step"):
+    if data.kind in ("comment", "step", "thread"):
         return data.kind
     if data.batch is not None:
         return "batch_item"

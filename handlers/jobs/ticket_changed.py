@@ -31,7 +31,7 @@ from bot.domain.models import Ticket
 from bot.domain.refs import TicketRef
 from bot.ops.metrics import LIVE_CARDS
 from bot.truto.errors import NotFound
-from handlers.jobs import notify_people, subscribers
+from handlers.jobs import notify_people, subscribers, thread_sync
 from handlers.kit.card_view import card_message
 from handlers.kit.deps import SlackDeps
 from handlers.kit.job_data import JobData
@@ -109,14 +109,16 @@ async def _send(client: AsyncWebClient, card: Card, message: dict[str, Any]) -> 
 
 @dataclass(frozen=True)
 class Interest:
-    """Who cares about a ticket's change: its cards, subscribed channels, people notified."""
+    """Who cares about a ticket's change: its cards, subscribed channels, people notified, the
+    threads synced with it."""
 
     cards: list[Card]
     subscribed: bool
     notifying: bool
+    threads: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.cards or self.subscribed or self.notifying)
+        return bool(self.cards or self.subscribed or self.notifying or self.threads)
 
 
 async def interest_in(deps: SlackDeps, integrated: str, ticket: str) -> Interest:
@@ -125,6 +127,7 @@ async def interest_in(deps: SlackDeps, integrated: str, ticket: str) -> Interest
         await deps.cards.cards(integrated, ticket),
         await subscribers.has_subscriptions(deps, integrated),
         await notify_people.anyone(deps),
+        bool(await thread_sync.threads_of(deps, integrated, ticket)),
     )
 
 
@@ -135,6 +138,7 @@ async def anyone_cares(deps: SlackDeps, integrated: str, ticket: str, scope: str
         await deps.cards.cards(integrated, ticket)
         or await subscribers.has_subscriptions(deps, integrated)
         or await notify_people.anyone(deps, scope)
+        or await thread_sync.threads_of(deps, integrated, ticket, scope)
     )
 
 
@@ -170,6 +174,8 @@ async def refresh(deps: SlackDeps, client: AsyncWebClient, data: JobData, accoun
             await subscribers.tell_subscribers(deps, client, data, account, ticket, before)
         if notifying:
             await notify_people.notify_people(deps, client, account, before, ticket)
+    if interest.threads and not await thread_sync.store_of(deps).comment_events_heard(integrated):
+        await thread_sync.read_new_comments(deps, client, account, ticket.id)
 
 
 async def _refresh_cards(

@@ -31,12 +31,18 @@ async def card_options(
     since: Sequence[str] = (),
 ) -> CardOptions:
     """What a ticket's card (or compact line) shows, statuses from the cached list. In a
-    read-only channel, and for a tool that cannot update tickets, only "Open in …" is offered."""
+    read-only channel, and for a tool that cannot update tickets, only "Open in …" is offered;
+    "Sync thread" where the message is the channel's (not a private one) and the tool's
+    comments can follow a thread."""
     statuses: list[dict[str, Any]] = []
     can_update = not deps.config.read_only(channel)
-    if interactive and not compact and can_update:
-        statuses = list((await deps.core.lookups.get(account, "ticket_status")).items)
-        can_update = (await deps.service.abilities(account)).can_update
+    can_sync = False
+    if interactive and can_update:
+        abilities = await deps.service.abilities(account)
+        can_sync = not shareable and abilities.can_sync_threads
+        if not compact:
+            statuses = list((await deps.core.lookups.get(account, "ticket_status")).items)
+            can_update = abilities.can_update
     return CardOptions(
         tool=account.display_tool,
         action_value=deps.ticket_value(account, ticket.id),
@@ -53,6 +59,7 @@ async def card_options(
         updated_at=updated_at,
         said=said,
         since=since,
+        can_sync=can_sync,
     )
 
 

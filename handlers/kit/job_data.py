@@ -25,6 +25,10 @@ Keys:
 - `undo_of`: an Undo's job: the user whose change it undoes (told in the card's thread).
 - `batch`: the bulk update this ticket's job belongs to (its outcome goes to the batch's one
   message instead of a card of its own).
+- `thread` jobs (a synced thread, handlers/jobs/thread_sync.py): `event` says which way: a reply
+  (`reply`, `edit`, `delete`: `message_ts` the reply, `text` its text) becomes, changes or
+  removes a comment; `tool_comment` (`body` the comment as the event carried it) is posted in
+  the ticket's synced threads; `thread_ts` the thread.
 - `refresh` jobs (a webhook event: bring the ticket's cards up to date): `event` (created,
   updated or deleted), `changed_at` (the event's time, epoch seconds) and `not_before` (the end
   of the window in which further events for the ticket join this job).
@@ -43,7 +47,7 @@ from bot.ops.logs import current_fields
 VERSION = 2
 # Who asked and where, as a job (and a kept preview or batch) records it.
 ORIGIN = ("channel", "user", "user_name", "team", "response_url")
-Kind = Literal["command", "fields", "refresh", "comment", "step"]
+Kind = Literal["command", "fields", "refresh", "comment", "step", "thread"]
 Reply = Literal["in_channel", "replace", "post"]
 
 
@@ -81,6 +85,7 @@ class JobData(BaseModel):
     function_execution_id: str | None = None
     comment: str | None = None
     claimed_for: str | None = None  # a step: the person its author named (a claim, never the actor)
+    thread_ts: str | None = None  # a synced thread's (its root message's ts)
 
     @classmethod
     def for_account(cls, account: Account, **fields: Any) -> JobData:

@@ -45,7 +45,11 @@ async def test_an_update_posts_one_compact_line(default: Harness) -> None:
     assert posted["blocks"][0]["text"]["text"] == (
         "<@U0ANA> set <https://acme.atlassian.net/browse/PROJ-42|PROJ-42> priority Medium → High · To Do"
     )
-    assert [e["action_id"] for e in posted["blocks"][1]["elements"]] == ["ticket_show_card", "ticket_undo"]
+    assert [e["action_id"] for e in posted["blocks"][1]["elements"]] == [
+        "ticket_show_card",
+        "ticket_undo",
+        "ticket_sync_thread",  # Jira's comments can follow the line's thread
+    ]
     assert len(posted["blocks"]) == 2  # no header, no fields, no description
 
 
@@ -120,7 +124,10 @@ async def test_a_line_past_its_undo_time_loses_the_undo_when_it_is_next_brought_
     }
     await default.truto_event(record_event("updated", "PROJ-42"))
     [update] = default.calls("chat.update")
-    assert [e["action_id"] for e in update.args["blocks"][1]["elements"]] == ["ticket_show_card"]
+    assert [e["action_id"] for e in update.args["blocks"][1]["elements"]] == [
+        "ticket_show_card",
+        "ticket_sync_thread",
+    ]
     assert "set <https://acme" in update.args["blocks"][0]["text"]["text"]  # still the record
 
 

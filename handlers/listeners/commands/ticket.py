@@ -221,6 +221,7 @@ async def _help(deps: SlackDeps, respond: AsyncRespond, channel: str | None) -> 
     more: list[str] = []
     custom: list[str] = []
     examples = list(HELP_EXAMPLES)
+    threads: bool | None = None
     if account is not None:
         lookups = deps.core.lookups
         statuses = (await lookups.get(account, "ticket_status")).names
@@ -237,9 +238,10 @@ async def _help(deps: SlackDeps, respond: AsyncRespond, channel: str | None) -> 
         custom = [str(f.get("name")) for f in ticket_fields(definitions.items)]
         prefixes = sorted(await known_prefixes(deps, account) or ())
         examples = tool_examples(prefixes[0] if prefixes else "PROJ", statuses, priorities, changeable)
+        threads = abilities.can_sync_threads
     tool = account.display_tool if account else None
     text = "How to use /ticket"
-    blocks = help_blocks(tool, statuses, priorities, fields, custom, examples, more)
+    blocks = help_blocks(tool, statuses, priorities, fields, custom, examples, more, threads=threads)
     await respond(response_type="ephemeral", text=text, blocks=blocks)
 
 
