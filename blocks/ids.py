@@ -22,6 +22,7 @@ PREVIEW_CANCEL = "ticket_preview_cancel"
 BULK_RETRY = "ticket_bulk_retry"
 BULK_UNDO = "ticket_bulk_undo"
 SYNC_THREAD = "ticket_sync_thread"
+SYNC_THREAD_MENU = "ticket_sync_thread_menu"  # the same, as an overflow entry where space is short
 UNSYNC_THREAD = "ticket_unsync_thread"
 CARD_ACTIONS_PREFIX = "card:"  # + the signed ticket value, so a select knows its ticket
 

@@ -23,6 +23,7 @@ class ChangeLine:
     tool: str
     by: str | None = None  # a Slack user id when the change was made through the bot
     current: Sequence[tuple[str, str]] = ()  # (label, value) when what changed is not known
+    comment: tuple[str, str] | None = None  # a new comment: (author, its text)
 
 
 def _link(line: ChangeLine) -> str:
@@ -30,8 +31,9 @@ def _link(line: ChangeLine) -> str:
     return f"<{line.url}|{ref}>" if line.url and line.url.startswith("http") else ref
 
 
-def change_line(line: ChangeLine) -> tuple[str, list[Block]]:
-    """One compact line: what changed, from → to, by whom, where. (text, blocks)"""
+def change_line(line: ChangeLine, sync_value: str | None = None) -> tuple[str, list[Block]]:
+    """One compact line: what changed, from → to, by whom, where; "Sync thread" in its overflow
+    menu when `sync_value` (signed) is given. (text, blocks)"""
     what = {
         "created": "created",
         "closed": "closed",
@@ -42,12 +44,24 @@ def change_line(line: ChangeLine) -> tuple[str, list[Block]]:
         parts = [f"{escape(label)} {escape(value)}" for label, value in line.current]
     where = f"by <@{line.by}> from Slack" if line.by else f"in {escape(line.tool)}"
     said = ", ".join(parts)
+    if line.comment is not None:
+        author, words = line.comment
+        said = f"{escape(author)} commented “{escape(truncate(' '.join(words.split()), 200))}”"
     head = f"*{_link(line)}* {escape(truncate(line.title, 120))}" if line.title else f"*{_link(line)}*"
     verb = f" {what}" if what else ""
     text = f"{head}{verb}{': ' + said if said else ''} · {where}"
     changed = ", ".join(f"{escape(lb)} {escape(b)} → {escape(a)}" for lb, b, a in line.changes)
+    if line.comment is not None:
+        changed = said
     plain = f"{escape(line.ref)}{verb}: {changed}".rstrip(": ")  # notifications read it as mrkdwn too
-    return plain, [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}]
+    section: Block = {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}
+    if sync_value and len(sync_value) <= 150:  # an option's value holds 150 characters
+        section["accessory"] = {
+            "type": "overflow",
+            "action_id": ids.SYNC_THREAD_MENU,
+            "options": [{"text": {"type": "plain_text", "text": "Sync thread"}, "value": sync_value}],
+        }
+    return plain, [section]
 
 
 @dataclass(frozen=True)
@@ -100,6 +114,7 @@ def subscribe_view(metadata: str, tool: str, pick_channel: bool = False) -> dict
     """`/ticket subscribe` alone: the filter and its options in a form (from the Home tab, with
     the channel to subscribe)."""
     events = [_option(e, e.capitalize()) for e in ("created", "updated", "closed", "deleted")]
+    commented = _option("commented", "Commented")  # offered, not chosen unless asked for
     threads = [
         _option("on", "Later changes in the first line's thread"),
         _option("off", "One line per ticket, kept up to date"),
@@ -129,7 +144,7 @@ def subscribe_view(metadata: str, tool: str, pick_channel: bool = False) -> dict
             "element": {
                 "type": "multi_static_select",
                 "action_id": ids.SETTINGS_VALUE,
-                "options": events,
+                "options": [*events, commented],
                 "initial_options": events,
             },
         },

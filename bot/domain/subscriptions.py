@@ -22,9 +22,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.domain.errors import ParseError
 from bot.domain.models import Ticket, TicketRefObject
 
-Event = Literal["created", "updated", "closed", "deleted"]
+Event = Literal["created", "updated", "closed", "deleted", "commented"]
 Thread = Literal["on", "off", "broadcast"]
-EVENTS: tuple[Event, ...] = ("created", "updated", "closed", "deleted")
+EVENTS: tuple[Event, ...] = (
+    "created",
+    "updated",
+    "closed",
+    "deleted",
+)  # what a subscription hears unless told
+# `commented` (a new comment on a matching ticket) is asked for by name: comments are many.
+CHOOSABLE_EVENTS: tuple[Event, ...] = (*EVENTS, "commented")
 THREADS: tuple[Thread, ...] = ("on", "off", "broadcast")
 
 # Filter words → (the ticket field, its lookup list; None: matched as typed).
@@ -176,7 +183,7 @@ def parse_subscribe(text: str) -> SubscribeRequest:
                 i += 1
                 value = words[i]
             if option == "events":
-                events = _choices("--events", value, EVENTS, position)  # type: ignore[assignment]
+                events = _choices("--events", value, CHOOSABLE_EVENTS, position)  # type: ignore[assignment]
             elif option == "fields":
                 fields = _choices("--fields", value, tuple(CHANGE_FIELDS), position)
             elif option == "account":

@@ -35,6 +35,8 @@ from bot.truto.webhook_events import (
 )
 from handlers.ingress.connections import Connections
 from handlers.ingress.own_accounts import ACCOUNT_EVENT, OwnAccounts
+from handlers.jobs import notify_people
+from handlers.jobs.subscribers import has_subscriptions
 from handlers.jobs.thread_sync import store_of as threads_store
 from handlers.jobs.thread_sync import threads_of
 from handlers.jobs.ticket_changed import anyone_cares
@@ -182,20 +184,15 @@ class TrutoWebhooks:
         ours = [c for c in comments if c.integrated_account_id in accounts]
         if not ours:
             return _answer(200, "ignored: not an account of ours", delivery.event)
-        for event in ours:  # the tool sends them: its tickets' changes need no read of comments
-            await threads_store(self.deps, accounts[event.integrated_account_id][1]).hear_comment_events(
-                event.integrated_account_id
-            )
-        synced = [
-            c
-            for c in ours
-            if c.action == "created"
-            and await threads_of(
-                self.deps, c.integrated_account_id, c.ticket_id, accounts[c.integrated_account_id][1]
-            )
-        ]
+        synced: list[CommentEvent] = []
+        for event in ours:
+            integrated, scope = event.integrated_account_id, accounts[event.integrated_account_id][1]
+            # The tool sends them: its tickets' changes need no read of their comments.
+            await threads_store(self.deps, scope).hear_comment_events(integrated)
+            if event.action == "created" and await self._comment_heard_by(integrated, event.ticket_id, scope):
+                synced.append(event)
         if not synced:
-            return _answer(200, "no synced threads", delivery.event)
+            return _answer(200, "nobody follows its comments", delivery.event)
         if not await self.deps.refresh_marks.first_delivery(delivery.id):
             return _answer(200, "duplicate", delivery.event)
         wait = self.deps.config.settings.webhook_coalesce_seconds
@@ -217,6 +214,15 @@ class TrutoWebhooks:
             except Busy:
                 return _answer(503, "busy", delivery.event)
         return _answer(200, "queued", delivery.event)
+
+    async def _comment_heard_by(self, integrated: str, ticket: str, scope: str | None) -> bool:
+        """Anyone hears of a new comment on this ticket: a thread synced with it, a channel
+        subscribed to the account (its filter is checked by the job), people notified."""
+        return bool(
+            await threads_of(self.deps, integrated, ticket, scope)
+            or await has_subscriptions(self.deps, integrated)
+            or await notify_people.anyone(self.deps, scope)
+        )
 
 
 COMMENT_KEPT = 8000  # characters of a comment's text a job carries (a thread shows 1,500)

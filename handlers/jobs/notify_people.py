@@ -1,5 +1,6 @@
 """Personal notifications, the worker's part: a DM to each person who turned them on and whom a
-ticket's change concerns (assigned, created by them, mentioned), never about their own change."""
+ticket's change or a new comment on it concerns (assigned, created by them, mentioned), never
+about their own change or comment."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.domain.errors import ResolveError
 from bot.domain.matching import item_name, user_emails
 from bot.domain.models import Ticket
 from bot.domain.subscriptions import CHANGE_LABELS, changes_between, ticket_ids
+from bot.store import keys
 from bot.store.notifications import NotifyStore
 from handlers.kit.deps import SlackDeps
 
@@ -153,5 +155,83 @@ async def _dm(
     try:
         text = escape(f"{ticket.display_ref} {why}: {said}")  # the notification's own words, as mrkdwn
         await client.chat_postMessage(channel=user, text=text, blocks=blocks)
+    except SlackApiError as exc:
+        log.warning("a notification to %s was not sent (%s)", user, exc.response.get("error"))
+
+
+def _is_author(item: dict[str, Any], author: dict[str, Any]) -> bool:
+    """The comment's author is this tool user (by id, email or name)."""
+    mine = {
+        str(item.get("id") or "").casefold(),
+        item_name(item).casefold(),
+        *(e.casefold() for e in user_emails(item)),
+    }
+    theirs = {str(author.get(k) or "").casefold() for k in ("id", "name", "email")}
+    return bool((mine & theirs) - {""})
+
+
+async def notify_comment(
+    deps: SlackDeps,
+    client: AsyncWebClient,
+    account: Account,
+    ticket: Ticket,
+    comment_id: str,
+    said: tuple[str, str],
+    author: dict[str, Any],
+) -> None:
+    """A new comment (`said`: its author's name and its text): a DM to each person who turned
+    notifications on and whose ticket it is (assigned, created by them) or whom it mentions,
+    never to its author, once per person and comment."""
+    opted = await store_of(deps).users()
+    if not opted:
+        return
+    by_email = await _slack_users_by_email(deps, opted)
+    assigned = ticket_ids(ticket, "assignees")
+    creator = {ticket.created_by.id} if ticket.created_by and ticket.created_by.id else set()
+    users = await deps.core.lookups.get(account, "users")
+    mentioned = [dict(i) for i in users.items if _mentions(said[1], dict(i))]
+    told: set[str] = set()
+    for item in [*await tool_users(deps, account, assigned | creator), *mentioned]:
+        slack_user = next(
+            (by_email[e.casefold()] for e in user_emails(item) if e.casefold() in by_email), None
+        )
+        if slack_user is None or slack_user in told or _is_author(item, author):
+            continue
+        ids = {str(item.get("id")).casefold(), item_name(item).casefold()}
+        if item in mentioned:
+            why = "has a comment that mentions you"
+        elif ids & assigned:
+            why = "has a new comment (assigned to you)"
+        else:
+            why = "has a new comment (created by you)"
+        marker = keys.key(account.integrated_account_id, "comment-dm", comment_id, slack_user)
+        if await deps.core.cache.backend.try_lock(marker, 7 * 86400.0) is None:
+            continue  # told already (the job ran again)
+        told.add(slack_user)
+        await _dm_comment(client, slack_user, account, ticket, said, why)
+
+
+async def _dm_comment(
+    client: AsyncWebClient, user: str, account: Account, ticket: Ticket, said: tuple[str, str], why: str
+) -> None:
+    line = ChangeLine(
+        ref=ticket.display_ref,
+        url=ticket.web_url,
+        title=ticket.name or "",
+        event="commented",
+        changes=(),
+        tool=account.display_tool,
+        comment=said,
+    )
+    text, blocks = change_line(line)
+    blocks = [
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{escape(ticket.display_ref)} {why}"}]},
+        *blocks,
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": HOW_TO_STOP}]},
+    ]
+    try:
+        await client.chat_postMessage(
+            channel=user, text=f"{escape(ticket.display_ref)} {why}: {text}", blocks=blocks
+        )
     except SlackApiError as exc:
         log.warning("a notification to %s was not sent (%s)", user, exc.response.get("error"))

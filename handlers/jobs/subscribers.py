@@ -165,19 +165,83 @@ def _line(sub: Subscription, change: _Change) -> ChangeLine:
     )
 
 
+async def _sync_value(deps: SlackDeps, account: Account, channel: str, ticket: Ticket | None) -> str | None:
+    """ "Sync thread" for a line in a channel that may change tickets, where the tool's comments
+    can follow a thread."""
+    if ticket is None or deps.config.read_only(channel):
+        return None
+    if not (await deps.service.abilities(account)).can_sync_threads:
+        return None
+    return deps.ticket_value(account, ticket.id)
+
+
 async def _tell(deps: SlackDeps, client: AsyncWebClient, sub: Subscription, change: _Change) -> None:
     account, data, ticket, before = change.account, change.data, change.ticket, change.before
-    text, blocks = change_line(_line(sub, change))
+    text, blocks = change_line(_line(sub, change), await _sync_value(deps, account, sub.channel, ticket))
+    seen = ticket or before
+    ref = seen.display_ref if seen is not None else data.ticket
+    await _deliver(deps, client, sub, account, data.ticket, ref, text, blocks, in_place=True)
+
+
+async def tell_comment(
+    deps: SlackDeps,
+    client: AsyncWebClient,
+    account: Account,
+    ticket: Ticket,
+    comment_id: str,
+    said: tuple[str, str],
+) -> None:
+    """A new comment (`said`: its author and text), told to each channel subscribed with
+    `--events commented` whose filter the ticket matches: a line of its own, never twice."""
     store = store_of(deps)
     integrated = account.integrated_account_id
-    thread = await store.thread(sub.channel, integrated, data.ticket)
-    if thread and sub.thread == "off":  # one line per ticket, kept up to date in place
+    chosen: dict[str, Subscription] = {}
+    for sub in await store.of_account(integrated):
+        if sub.channel not in chosen and sub.matches(ticket, {}, "commented"):
+            chosen[sub.channel] = sub
+    if account.identity == "personal-required":
+        chosen = {c: s for c, s in chosen.items() if await _readable_by(deps, account, s, ticket.id)}
+    line = ChangeLine(
+        ref=ticket.display_ref,
+        url=ticket.web_url,
+        title=ticket.name or "",
+        event="commented",
+        changes=(),
+        tool=account.display_tool,
+        comment=said,
+    )
+    text, blocks = change_line(line)
+    for sub in chosen.values():
+        if await store.first_telling(sub.channel, integrated, ticket.id, f"comment:{comment_id}"):
+            await _deliver(
+                deps, client, sub, account, ticket.id, ticket.display_ref, text, blocks, in_place=False
+            )
+
+
+async def _deliver(
+    deps: SlackDeps,
+    client: AsyncWebClient,
+    sub: Subscription,
+    account: Account,
+    ticket_id: str,
+    ref: str,
+    text: str,
+    blocks: list[dict[str, Any]],
+    *,
+    in_place: bool,
+) -> None:
+    """A line in the subscribed channel, in the ticket's thread once it has one (or in place of
+    its line, `in_place`, where the subscription keeps one line per ticket), at Slack's pace."""
+    store = store_of(deps)
+    integrated = account.integrated_account_id
+    thread = await store.thread(sub.channel, integrated, ticket_id)
+    if thread and sub.thread == "off" and in_place:  # one line per ticket, kept up to date in place
         try:
             await client.chat_update(channel=sub.channel, ts=thread, text=text, blocks=blocks)
             return
         except SlackApiError as exc:  # the line is gone: a new one follows
             log.info(
-                "subscription %s: its line of %s is gone (%s)", sub.id, data.ticket, exc.response.get("error")
+                "subscription %s: its line of %s is gone (%s)", sub.id, ticket_id, exc.response.get("error")
             )
             thread = None
     message: dict[str, Any] = {"channel": sub.channel, "text": text, "blocks": blocks, "unfurl_links": False}
@@ -193,13 +257,13 @@ async def _tell(deps: SlackDeps, client: AsyncWebClient, sub: Subscription, chan
             log.warning(
                 "subscription %s: a change of %s was not posted in %s (%s)",
                 sub.id,
-                data.ticket,
+                ticket_id,
                 sub.channel,
                 exc.response.get("error"),
             )
             return
         if not thread and answer.get("ts"):
-            await store.keep_thread(sub.channel, integrated, data.ticket, str(answer["ts"]))
+            await store.keep_thread(sub.channel, integrated, ticket_id, str(answer["ts"]))
 
     async def summary(refs: list[str]) -> None:
         shown = ", ".join(dict.fromkeys(refs[:20])) + ("…" if len(set(refs)) > 20 else "")
@@ -209,7 +273,5 @@ async def _tell(deps: SlackDeps, client: AsyncWebClient, sub: Subscription, chan
         except SlackApiError as exc:
             log.warning("a backlog summary was not posted in %s (%s)", sub.channel, exc.response.get("error"))
 
-    seen = ticket or before
-    ref = seen.display_ref if seen is not None else data.ticket
     assert deps.pacer is not None  # set with the deps
     await deps.pacer.send(sub.channel, ref, post, summary)

@@ -19,7 +19,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.threads import comment_text, tool_comment_message
+from blocks.threads import author_name, comment_text, tool_comment_message
 from bot.domain.accounts import Account
 from bot.domain.models import JsonDict
 from bot.domain.refs import TicketRef
@@ -28,6 +28,7 @@ from bot.service.comments import edit_reply, post_reply, recent_comments
 from bot.store.synced_threads import SyncedThreads
 from bot.truto.client import BULK
 from bot.truto.webhook_events import parse_time
+from handlers.jobs import notify_people, subscribers
 from handlers.jobs.context import JobContext
 from handlers.kit.deps import SlackDeps
 from handlers.kit.surface import new_error_id, user_message
@@ -233,13 +234,35 @@ async def _post_tool_comment(
     comment: dict[str, Any],
     not_before: float | None,
 ) -> None:
-    """A comment event: posted once the bot's own write of it is surely marked (the event of a
-    comment the bot just wrote may arrive before the write's answer)."""
+    """A comment event: posted in the ticket's synced threads, told to the channels subscribed
+    to comments and to the people it concerns; once the bot's own write of it is surely marked
+    (the event of a comment the bot just wrote may arrive before the write's answer), and never
+    for a comment the bot wrote (it came from Slack, where it was seen)."""
     if not_before is not None and (wait := not_before - time.time()) > 0:
         await asyncio.sleep(min(wait, deps.config.settings.webhook_coalesce_seconds))
     links = await threads_of(deps, account.integrated_account_id, ticket)
     if links:
         await post_in_threads(deps, client, account, links, [comment])
+    comment_id, text = _comment_id(comment), comment_text(comment)
+    store = store_of(deps)
+    if (
+        comment_id is None
+        or not text
+        or await store.ours(account.integrated_account_id, ticket, comment_id, text)
+    ):
+        return
+    subscribed = await subscribers.has_subscriptions(deps, account.integrated_account_id)
+    notifying = await notify_people.anyone(deps)
+    if not (subscribed or notifying):
+        return
+    found = await deps.service.recent_ticket(account, TicketRef(ticket))
+    said = (author_name(comment), text)
+    if subscribed:
+        await subscribers.tell_comment(deps, client, account, found, comment_id, said)
+    if notifying:
+        given = comment.get("author")
+        author: dict[str, Any] = given if isinstance(given, dict) else {}
+        await notify_people.notify_comment(deps, client, account, found, comment_id, said, author)
 
 
 async def read_new_comments(deps: SlackDeps, client: AsyncWebClient, account: Account, ticket: str) -> int:

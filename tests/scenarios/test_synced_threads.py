@@ -346,3 +346,101 @@ async def test_help_says_where_threads_sync_and_why_not(harness: Harness) -> Non
     await harness.command("help", channel=LINEAR_CHANNEL)
     linear_help = str(last(harness.calls("response"))["blocks"])
     assert "Threads: cannot sync with Linear (its comments cannot be both created and listed" in linear_help
+
+
+async def test_a_subscriptions_line_offers_sync_in_its_menu(harness: Harness) -> None:
+    from tests.scenarios.payloads import record_event
+
+    harness.slack.state.memberships["U0ANA"] = [JIRA_CHANNEL]
+    await harness.command("subscribe priority=Highest")
+    harness.sandbox.state.profiles["sandbox-jira"].tickets["PROJ-42"]["priority"] = {
+        "id": "jp1",
+        "name": "Highest",
+    }
+    harness.reset_counts()
+    await harness.truto_event(record_event("updated", "PROJ-42"))
+    [line] = [c for c in harness.calls("chat.postMessage") if c.args["channel"] == JIRA_CHANNEL]
+    menu = line.args["blocks"][0]["accessory"]
+    assert menu["type"] == "overflow" and menu["action_id"] == ids.SYNC_THREAD_MENU
+    [option] = menu["options"]
+    assert option["text"]["text"] == "Sync thread"
+    payload = click(harness, ids.SYNC_THREAD_MENU, "", line.answer["ts"])
+    payload["actions"][0] = {"action_id": ids.SYNC_THREAD_MENU, "type": "overflow", "selected_option": option}
+    harness.reset_counts()
+    await harness.interact(payload)
+    [said] = harness.calls("chat.postMessage")
+    assert said.args["thread_ts"] == line.answer["ts"] and "synced this thread with" in said.args[
+        "text"
+    ] + str(said.args["blocks"])
+    await harness.event(reply(line.answer["ts"], "Looking into it"))
+    assert len(comments_created(harness)) == 1
+
+
+def tool_comment(harness: Harness, body: str, author: dict[str, Any], cid: str) -> dict[str, Any]:
+    return {
+        "id": cid,
+        "body": body,
+        "ticket": {"id": ticket_id(harness)},
+        "author": author,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+CARLA = {"id": "ju0004", "name": "Carla Mendes"}
+
+
+async def test_channels_subscribed_to_comments_hear_of_new_ones_once(harness: Harness) -> None:
+    from tests.scenarios.payloads import record_event
+
+    harness.slack.state.memberships["U0ANA"] = [JIRA_CHANNEL, "C0QUIET"]
+    await harness.command("subscribe priority=Medium --events commented")
+    await harness.command("subscribe priority=Medium", channel="C0QUIET")  # comments not asked for
+    harness.reset_counts()
+    comment = tool_comment(harness, "Repro steps attached,\nsee the log", CARLA, "c-77")
+    assert (await harness.truto_event(comment_event(comment))).text == "queued"
+    await harness.truto_event(comment_event(comment))  # delivered again
+    [line] = harness.calls("chat.postMessage")
+    assert line.args["channel"] == JIRA_CHANNEL
+    assert line.args["blocks"][0]["text"]["text"] == (
+        "*<https://acme.atlassian.net/browse/PROJ-42|PROJ-42>* Login fails with SSO: "
+        "Carla Mendes commented “Repro steps attached, see the log” · in Jira"
+    )
+    harness.sandbox.state.profiles["sandbox-jira"].tickets["PROJ-42"]["priority"] = {
+        "id": "jp1",
+        "name": "Highest",
+    }
+    await harness.truto_event(record_event("updated", "PROJ-42"))  # the bot hears of the change
+    harness.reset_counts()
+    await harness.truto_event(comment_event(tool_comment(harness, "Another", CARLA, "c-78")))
+    assert harness.calls("chat.postMessage") == []  # the ticket no longer matches the filter
+
+
+async def test_people_hear_of_comments_on_their_tickets_and_mentions_never_their_own(
+    harness: Harness,
+) -> None:
+    from tests.scenarios.payloads import slash_command
+
+    harness.sandbox.state.profiles["sandbox-jira"].tickets["PROJ-42"]["assignees"] = [
+        {"id": "ju0001", "name": "Ana Lima"}
+    ]
+    await harness.command("notify on")
+    bruno = {"id": "U0BRUNO", "username": "bruno", "name": "bruno"}
+    await harness.post(
+        slash_command("notify on", JIRA_CHANNEL, harness.slack.response_url(), bruno),
+        "application/x-www-form-urlencoded",
+    )
+    harness.reset_counts()
+    await harness.truto_event(
+        comment_event(tool_comment(harness, "Ping @Bruno Costa about the logs", CARLA, "c-80"))
+    )
+    told = {c.args["channel"]: c.args for c in harness.calls("chat.postMessage")}
+    assert told["U0ANA"]["blocks"][0]["elements"][0]["text"] == "PROJ-42 has a new comment (assigned to you)"
+    assert told["U0BRUNO"]["blocks"][0]["elements"][0]["text"] == "PROJ-42 has a comment that mentions you"
+    assert (
+        "Carla Mendes commented “Ping @Bruno Costa about the logs”"
+        in told["U0ANA"]["blocks"][1]["text"]["text"]
+    )
+    harness.reset_counts()
+    ana = {"id": "ju0001", "name": "Ana Lima", "email": "ana@acme.example"}
+    await harness.truto_event(comment_event(tool_comment(harness, "I'll take it", ana, "c-81")))
+    assert [c.args["channel"] for c in harness.calls("chat.postMessage")] == []  # her own comment

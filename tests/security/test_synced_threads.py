@@ -87,7 +87,7 @@ async def test_a_comment_event_for_another_workspaces_account_never_reaches_its_
     }
     fleet.reset_counts()
     response = await fleet.truto_event(comment_event(comment, account=acme_jira))
-    assert response.text == "no synced threads"
+    assert response.text == "nobody follows its comments"
     assert fleet.slack.state.calls == []
     # The same comment on GLOBEX's own account reaches GLOBEX's thread, as GLOBEX's bot.
     response = await fleet.truto_event(comment_event(comment, account=globex_jira))

@@ -18,7 +18,7 @@ from bot.domain.threads import ThreadLink
 from handlers.jobs.thread_sync import store_of
 from handlers.kit import texts
 from handlers.kit.deps import deps_of
-from handlers.kit.payloads import channel_of, dig, first_action, user_of
+from handlers.kit.payloads import channel_of, dig, first_action, selected_value, user_of
 from handlers.kit.surface import ack_only, guarded, tell_requester
 
 NOT_HERE = (
@@ -43,7 +43,8 @@ async def sync_clicked(
     body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
     deps = deps_of(context)
-    target = deps.read_ticket_value(first_action(body).get("value"))
+    action = first_action(body)
+    target = deps.read_ticket_value(action.get("value") or selected_value(action))
     if target is None:
         raise UserInputError(texts.FORGED_BUTTON)
     account, ref = target
@@ -108,4 +109,5 @@ async def unsync_clicked(
 
 def register(app: AsyncApp) -> None:
     app.action(ids.SYNC_THREAD)(ack=ack_only, lazy=[sync_clicked])
+    app.action(ids.SYNC_THREAD_MENU)(ack=ack_only, lazy=[sync_clicked])
     app.action(ids.UNSYNC_THREAD)(ack=ack_only, lazy=[unsync_clicked])
