@@ -445,3 +445,55 @@ def test_ticketbot_try_clicks_and_reacts_as_a_person_would(
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_ticketbot_try_syncs_a_thread_both_ways_offline(sandbox: SandboxServer, slack: FakeSlack) -> None:
+    """The README's loop: a card's "Sync thread", a reply that becomes one comment in the
+    sandbox, and a comment written in the tool that appears in the thread (its webhook signed
+    and delivered by the sandbox); the bot's own comment, announced too, is not posted back."""
+    from bot.cli.try_it import try_click, try_command, try_reply
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    webhook = sandbox.state.webhooks.create({"target_url": f"{base}/truto/webhooks"})
+    env = bot_env(sandbox, slack, PORT=str(port), TRUTO_WEBHOOK_SECRET=webhook["secret"])
+    slack.state.emails["U0ANA"] = "ana@acme.example"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    common = {"bot_url": base, "fake_url": slack.base_url, "secret": SIGNING_SECRET, "wait": 2.0}
+    who = {"team": "T0TRY", "user": "U0ANA", "channel": "C0TRY"}
+    jira = sandbox.state.profiles["sandbox-jira"]
+    ticket = str(jira.tickets["PROJ-42"]["id"])
+
+    def in_thread() -> list[str]:
+        return [
+            str(c.args.get("text"))
+            for c in slack.state.named("chat.postMessage")
+            if c.args.get("thread_ts") and c.args.get("channel") == "C0TRY"
+        ]
+
+    try:
+        wait_until(lambda: httpx.get(f"{base}/healthz").status_code == 200)
+        said: list[str] = []
+        assert try_command("/ticket update PROJ-42 priority=high", out=said.append, **common) == 0
+        assert try_click("Sync thread", out=said.append, **who, **common) == 0
+        assert any(t.startswith("This thread is synced with PROJ-42") for t in in_thread())
+        assert try_reply("Fixed in build 12", out=said.append, **who, **common) == 0
+        wait_until(lambda: len(jira.comments.get(ticket, [])) == 1)
+        assert jira.comments[ticket][0]["body"] == "Ana (in Slack): Fixed in build 12"
+        httpx.post(
+            f"{sandbox.base_url}/_sandbox/comments/sandbox-jira/PROJ-42",
+            json={"body": "Deployed to staging", "author": {"name": "Carla Mendes"}},
+        )
+        wait_until(lambda: any("Carla Mendes in Jira" in t for t in in_thread()))
+        time.sleep(1.5)  # the bot's own comment was announced too: nothing more is posted
+        assert [t for t in in_thread() if " in Jira on PROJ-42" in t] == [
+            "Carla Mendes in Jira on PROJ-42: Deployed to staging"
+        ]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -139,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
         help="click what the bot posted last with this label: Undo, Apply, a status…",
     )
     tried.add_argument("--react", metavar="EMOJI", help="react to the bot's last message in --channel")
+    tried.add_argument("--reply", metavar="TEXT", help="reply in the newest synced thread of --channel")
     tried.add_argument(
         "--submit",
         metavar="WORDS",
@@ -336,6 +337,7 @@ def _try(args: argparse.Namespace) -> int:
         try_event,
         try_install,
         try_react,
+        try_reply,
         try_step,
         try_submit,
     )
@@ -369,10 +371,12 @@ def _try(args: argparse.Namespace) -> int:
         return try_submit(args.submit, wait=args.wait, **event)
     if args.react:
         return try_react(args.react, channel=args.channel, wait=args.wait, **event)
+    if args.reply:
+        return try_reply(args.reply, channel=args.channel, wait=args.wait, **event)
     if not args.text:
         print(
-            'try: give the command ("/ticket …"), or --click, --react, --install, --home, --connect, '
-            "--uninstall or --step",
+            'try: give the command ("/ticket …"), or --click, --react, --reply, --install, --home, '
+            "--connect, --uninstall or --step",
             file=sys.stderr,
         )
         return 2

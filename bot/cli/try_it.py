@@ -540,6 +540,41 @@ def try_react(
     return _act_on_calls(fake_url, bot_url, secret, make, wait, out)
 
 
+def try_reply(
+    text: str,
+    *,
+    team: str,
+    user: str,
+    channel: str,
+    bot_url: str,
+    fake_url: str,
+    secret: str | None,
+    wait: float = 5.0,
+    out: Out = print,
+) -> int:
+    """Reply with `text` in the newest thread of `channel` the bot synced with a ticket (the
+    `message` event Slack sends for a thread reply)."""
+
+    def make(calls: list[dict[str, Any]]) -> Made:
+        synced = [
+            c
+            for c in calls
+            if c.get("method") == "chat.postMessage"
+            and (c.get("args") or {}).get("channel") == channel
+            and (c.get("args") or {}).get("thread_ts")
+            and str((c.get("args") or {}).get("text") or "").startswith("This thread is synced with")
+        ]
+        if not synced:
+            return f"✗ no thread in {channel} is synced: try --click 'Sync thread' on a card first"
+        thread = str(synced[-1]["args"]["thread_ts"])
+        inner = {"type": "message", "channel": channel, "user": user, "text": text, "channel_type": "channel"}
+        inner |= {"ts": f"{time.time():.6f}", "thread_ts": thread, "event_ts": f"{time.time():.6f}"}
+        out(f"replying in the thread {thread} of {channel}")
+        return json.dumps({**event_payload(team, user, "message"), "event": inner}), "application/json"
+
+    return _act_on_calls(fake_url, bot_url, secret, make, wait, out)
+
+
 def try_connect_own(
     profile: str, sign_in_as: str, *, projects: str = "", channel: str = "C0TRY", **event: Any
 ) -> int:

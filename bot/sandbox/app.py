@@ -349,9 +349,10 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         """A comment written in the tool itself (`{"body": …, "author": {"name": …}}`): stored
         and announced to the webhooks, as the tool would."""
         profile = state.profiles.get(request.path_params["account"])
-        found = find_ticket(profile, request.path_params["ticket_id"]) if profile is not None else None
+        named = request.path_params["ticket_id"]  # its id, or its key (PROJ-42)
+        found = (profile.tickets.get(named) or find_ticket(profile, named)) if profile is not None else None
         if profile is None or found is None:
-            return envelope(404, f"Ticket {request.path_params['ticket_id']} not found")
+            return envelope(404, f"Ticket {named} not found")
         data = await request.json()
         text = data.get("body") if isinstance(data, dict) else None
         if not isinstance(text, str) or not text.strip():
