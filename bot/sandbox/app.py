@@ -549,7 +549,11 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         return JSONResponse({"ok": True})
 
     async def admin_requests(request: Request) -> Response:
-        rows = [{"method": r.method, "path": r.path, "status": r.status, "at": r.at} for r in state.calls()]
+        rows = [
+            {"method": r.method, "path": r.path, "status": r.status, "at": r.at}
+            | ({"body": r.body} if r.method in ("POST", "PATCH") and r.path.endswith("/comments") else {})
+            for r in state.calls()
+        ]
         return JSONResponse({"requests": rows, "patches_applied": state.patches_applied})
 
     def counted(endpoint: Any) -> Any:

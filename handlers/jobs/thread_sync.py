@@ -61,7 +61,7 @@ async def _speaker(deps: SlackDeps, account: Account, user: str) -> str | None:
         return None
     directory = deps.core.slack_directory
     name = await directory.name_of(user) if directory is not None else None
-    return name or f"Slack user {user}"
+    return name or user  # Slack did not say: its id, which the workspace can look up
 
 
 async def run_thread(ctx: JobContext) -> None:
