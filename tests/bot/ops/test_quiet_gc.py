@@ -18,6 +18,8 @@ def test_due_only_when_quiet_long_enough_or_overdue() -> None:
     collector.in_flight = 1
     assert not collector.due(1060.0)  # a request in flight
     assert collector.due(1120.0)  # overdue: whatever the traffic
+    assert collector.due(1060.0, middle_passes=50)  # much lived long since: whatever the traffic
+    assert not collector.due(1060.0, middle_passes=49)
     collector.in_flight, collector.last_busy = 0, 1059.9
     assert not collector.due(1060.0)  # the last request ended 0.1 s ago
     assert collector.due(1060.3)
