@@ -21,6 +21,7 @@ UNDO = "ticket_undo"
 PREVIEW_CANCEL = "ticket_preview_cancel"
 BULK_RETRY = "ticket_bulk_retry"
 BULK_UNDO = "ticket_bulk_undo"
+LIST_PAGE = "ticket_list_page"  # Next page / Previous page of a /ticket list answer
 SYNC_THREAD = "ticket_sync_thread"
 SYNC_THREAD_MENU = "ticket_sync_thread_menu"  # the same, as an overflow entry where space is short
 UNSYNC_THREAD = "ticket_unsync_thread"

@@ -165,7 +165,9 @@ def help_blocks(
         "*Cards*: invite the bot (`/invite @ticketbot`) to post cards here as itself; such cards "
         "follow their ticket when it changes anywhere; *Sync thread* on a card makes its thread "
         "follow the ticket too (replies become comments, the tool's comments appear there)\n"
-        '*Also*: `/ticket comment PROJ-42 "Deployed the fix"` · `/ticket subscribe status=Done` '
+        "*Also*: `/ticket list assignee=me overdue` (find tickets: filter words, "
+        '`updated>=monday`, `due<=friday`, "words in the title") · '
+        '`/ticket comment PROJ-42 "Deployed the fix"` · `/ticket subscribe status=Done` '
         "(this channel hears of such changes) · `/ticket notify on` (DMs about your tickets) · "
         "emoji reactions your admin set · in Workflow Builder, the steps *Update a ticket* and "
         "*Get a ticket*"

@@ -9,6 +9,7 @@ from typing import Literal
 
 from bot.domain.refs import TicketRef
 from bot.domain.subscriptions import SubscribeRequest
+from bot.domain.ticket_search import ListRequest
 
 Op = Literal["set", "add", "remove", "clear"]
 
@@ -112,8 +113,16 @@ class ConnectCommand:
     connect: bool
 
 
+@dataclass(frozen=True)
+class ListCommand:
+    """`/ticket list <filter>` (or `find`): the tickets that match, a page at a time."""
+
+    request: ListRequest
+
+
 Command = (
     UpdateCommand
+    | ListCommand
     | ShowCommand
     | EditCommand
     | HelpCommand

@@ -26,6 +26,7 @@ from bot.domain.commands import (
     ConnectCommand,
     EditCommand,
     HelpCommand,
+    ListCommand,
     NotifyCommand,
     Op,
     ShowCommand,
@@ -42,6 +43,7 @@ from bot.domain.fields import ALIASES, CUSTOM_PREFIXES, FIELDS, FieldSpec, Kind,
 from bot.domain.refs import REF_FORMS, TicketRef, looks_like_id, parse_ref, unwrap_slack_link
 from bot.domain.sanitize import clean_text
 from bot.domain.subscriptions import parse_subscribe
+from bot.domain.ticket_search import parse_list
 
 VERBS = ("update", "show", "edit", "help")
 
@@ -611,6 +613,11 @@ def parse(
         return HelpCommand()
     if verb == "comment":
         return _comment(text, scanner, patterns)
+    if verb in ("list", "find"):
+        try:
+            return ListCommand(parse_list(text[scanner.pos :], today))
+        except ParseError as exc:
+            raise ParseError(exc.message, exc.position + scanner.pos, exc.token, exc.hint) from None
     if verb in ("connect", "disconnect"):
         rest = text[scanner.pos :].strip()
         if rest:

@@ -390,9 +390,12 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         resource = request.path_params["resource"]
         items: list[Obj] | None = outcome.lists.get(resource)
         if resource == "tickets":
+            # A person's account lists what that person may see in the tool, as the tool's own
+            # list would (its projects), not the workspace's whole list.
             shaped_all = [
                 shaped_ticket(outcome, json.loads(json.dumps(t)), request.query_params)
                 for t in outcome.tickets.values()
+                if outcome.may_access(t)
             ]
             items = [t for t in shaped_all if t is not None] if None not in shaped_all else None
         if items is None:

@@ -20,6 +20,7 @@ from bot.slack.signing import Signer
 from bot.store import keys
 from bot.store.batches import BatchStore
 from bot.store.card_registry import CardRegistry, OwnWrites, RefreshMarks
+from bot.store.kept_lists import KeptLists
 from bot.store.queue import JobQueue
 from bot.store.quota import UserQuota
 from bot.store.sql.personal_connections import PersonalConnections
@@ -141,6 +142,11 @@ class SlackDeps:
     @property
     def own_writes(self) -> OwnWrites:
         return OwnWrites(self.core.cache.backend)
+
+    @property
+    def kept_lists(self) -> KeptLists:
+        """`/ticket list` answers kept for their page turns."""
+        return KeptLists(self.core.cache.backend, self.tenant or "workspace")
 
     def ticket_value(self, account: Account, ticket_id: str) -> str:
         """A signed button value naming the account and the ticket."""

@@ -9,6 +9,7 @@ loading: the keys below are the ones those values carry. A value without `v` is 
   `u` the Slack user who opened it; the edit form adds `t` the ticket and `i` a digest of its
   inputs (a submission with other inputs is refused); the message shortcut's picker adds `r`,
   the tickets it found (URLs or ids).
+- ListPage: `l` a kept `/ticket list` answer's token, `p` the page to show.
 - RetryToken `j`, UndoToken `u`, PreviewToken `p`: the token of a one-time payload
   (handlers/tokens.py); each kind has its own key, so one kind's token is never taken for
   another's.
@@ -55,6 +56,13 @@ class ViewMeta(SignedValue):
     ticket: str | None = Field(None, alias="t")
     inputs: str | None = Field(None, alias="i")
     refs: list[str] = Field(default_factory=list, alias="r")
+
+
+class ListPage(SignedValue):
+    """A `/ticket list` answer's page turn: `l` the kept list's token, `p` the page (from 0)."""
+
+    token: str = Field(alias="l", min_length=1)
+    page: int = Field(alias="p", ge=0)
 
 
 class OneTimeToken(SignedValue):

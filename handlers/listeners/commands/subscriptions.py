@@ -57,7 +57,7 @@ def _refused(message: str) -> str:
     return texts.refusal(message).replace("Nothing was sent.", "Nothing was saved.")
 
 
-def _user_value(text: str) -> UserValue:
+def user_value(text: str) -> UserValue:
     mention = _MENTION.match(text)
     if mention:
         return UserValue("slack", mention.group(2) or mention.group(1), mention.group(1))
@@ -68,7 +68,7 @@ def _user_value(text: str) -> UserValue:
     return UserValue("name", text.lstrip("@"), at_typed=text.startswith("@"))
 
 
-async def _resolve(deps: SlackDeps, account: Account, clause: Clause, actor: Actor) -> Condition:
+async def resolve_clause(deps: SlackDeps, account: Account, clause: Clause, actor: Actor) -> Condition:
     """The clause's values as ids (and names, to show): refused as an update's would be."""
     if clause.word.startswith("cf."):
         return Condition(
@@ -84,7 +84,7 @@ async def _resolve(deps: SlackDeps, account: Account, clause: Clause, actor: Act
             continue
         try:
             if resource == "users":
-                ref = await deps.service.resolver.user(account, _user_value(value), actor)
+                ref = await deps.service.resolver.user(account, user_value(value), actor)
                 ids.append(ref.id)
                 names.append(ME if value.lower() == ME else (ref.name or value))
                 continue
@@ -155,7 +155,7 @@ async def subscribe(
         await deps.service.check_may_subscribe(account, actor, channel)
         if not await channel_member(deps, user, channel):
             raise UserInputError(f"only a member of <#{channel}> can subscribe it; join it first")
-        conditions = [await _resolve(deps, account, clause, actor) for clause in request.clauses]
+        conditions = [await resolve_clause(deps, account, clause, actor) for clause in request.clauses]
         directory = deps.core.slack_directory
         tz = (await directory.tz_of(user) if directory is not None else None) or "UTC"
         sub = Subscription(

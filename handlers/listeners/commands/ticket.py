@@ -16,6 +16,7 @@ from bot.domain.commands import (
     ConnectCommand,
     EditCommand,
     HelpCommand,
+    ListCommand,
     NotifyCommand,
     ShowCommand,
     SubscribeCommand,
@@ -38,7 +39,7 @@ from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import enqueue, enqueue_bulk_plan
 from handlers.kit.surface import ack_only, asker_of, guarded, private_answer
 from handlers.listeners.actions.preview import offer_preview, wants_preview
-from handlers.listeners.commands import subscriptions
+from handlers.listeners.commands import subscriptions, ticket_list
 from handlers.listeners.shortcuts.update_ticket import known_prefixes
 
 
@@ -167,6 +168,8 @@ async def run_ticket(
         await turn_notifications(deps, respond, body, command.on)
     elif isinstance(command, ConnectCommand):
         await _connect(deps, respond, body, channel, command.connect)
+    elif isinstance(command, ListCommand):
+        await ticket_list.list_tickets(deps, respond, body, command.request)
 
 
 async def _connect(
