@@ -9,7 +9,7 @@ from typing import Any
 
 from blocks import ids
 from blocks.modal import plain
-from blocks.text import escape, truncate
+from blocks.text import escape, safe_url, truncate
 
 Block = dict[str, Any]
 
@@ -166,6 +166,54 @@ def own_account_blocks(tool: str, connected: bool, reconnect_url: str | None = N
     return [_section(text), {"type": "actions", "elements": [button]}, {"type": "divider"}]
 
 
+@dataclass(frozen=True)
+class MyTicket:
+    """A ticket of the reader's on the Home tab."""
+
+    ref: str
+    url: str | None
+    title: str
+    status: str
+    due: str | None
+    when: str  # "overdue", "due soon" or ""
+    show_value: str  # its Show card button
+
+
+@dataclass(frozen=True)
+class MyTickets:
+    tool: str
+    assigned: Sequence[MyTicket]
+    created: Sequence[MyTicket]
+    problem: str | None = None  # why they could not be listed
+
+
+def _my_ticket(ticket: MyTicket) -> Block:
+    link = safe_url(ticket.url)
+    ref = f"<{link}|{escape(ticket.ref)}>" if link else escape(ticket.ref)
+    facts = [escape(ticket.status)] if ticket.status else []
+    if ticket.due:
+        facts.append(f"due {escape(ticket.due)}" + (f" *({ticket.when})*" if ticket.when else ""))
+    text = f"*{ref}* {escape(truncate(ticket.title, 120))}" + (f"\n{' · '.join(facts)}" if facts else "")
+    button = {
+        "type": "button",
+        "action_id": ids.SHOW_CARD,
+        "text": plain("Show card", 75),
+        "value": ticket.show_value,
+    }
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}, "accessory": button}
+
+
+def my_ticket_blocks(mine: MyTickets) -> list[Block]:
+    """Assigned to me, then created by me (open ones, overdue and due soon marked)."""
+    blocks: list[Block] = [_section(f"*My tickets* in {escape(mine.tool)}")]
+    if mine.problem:
+        return [*blocks, _section(escape(mine.problem)), {"type": "divider"}]
+    for title, tickets in (("Assigned to me", mine.assigned), ("Created by me", mine.created)):
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"*{title}*"}]})
+        blocks += [_my_ticket(t) for t in tickets] or [_section("None open.")]
+    return [*blocks, {"type": "divider"}]
+
+
 def home_view(
     routings: Sequence[Routing],
     examples: Sequence[str],
@@ -174,6 +222,7 @@ def home_view(
     notify: bool | None = None,
     subscriptions: Sequence[HomeSubscription] | None = None,
     own: list[Block] | None = None,
+    mine: MyTickets | None = None,
 ) -> dict[str, Any]:
     """`recent` is None when no audit trail is kept (no Redis); `connect` in distributed mode;
     `notify`: the reader's personal notifications (None: not offered, no tool connected)."""
@@ -188,6 +237,8 @@ def home_view(
     ]
     if connect is not None:
         blocks += _connect_blocks(connect)
+    if mine is not None:
+        blocks += my_ticket_blocks(mine)
     lines = []
     for routing in routings:
         where = ", ".join(f"<#{c}>" for c in routing.channels if c.isalnum())

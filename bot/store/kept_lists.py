@@ -27,6 +27,12 @@ class KeptLists:
         await self.backend.set(self._key(user, token), entry, KEEP_SECONDS)
         return token
 
+    async def keep_as(self, user: str, name: str, found: dict[str, Any], seconds: float) -> None:
+        """Kept under a name of its own (the Home tab's tickets), `seconds` long."""
+        await self.backend.set(
+            self._key(user, name), Entry(found, fresh_until=time.time() + seconds), seconds
+        )
+
     async def kept(self, user: str, token: str) -> dict[str, Any] | None:
         """What `user` was shown under `token`; None when it expired or is another person's."""
         entry = await self.backend.get(self._key(user, token))

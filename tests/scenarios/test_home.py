@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
+from blocks import ids
 from tests.scenarios.conftest import Harness, last
 
 
@@ -44,7 +46,34 @@ async def test_the_home_tab_shows_where_it_works_examples_and_recent_updates(har
     assert '`/ticket update PROJ-42 status="In Progress" priority=highest`' in shown
     assert "`/invite @ticketbot`" in shown
     assert "*PROJ-42*  priority Medium → High" in shown
-    assert harness.sandbox.state.calls() == []  # opening a tab costs no API call
+    # Opening it reads "My tickets": one page of tickets, and the users (who "me" is: cached).
+    read = [c.path for c in harness.sandbox.state.calls()]
+    assert read.count("/unified/ticketing/tickets") == 1
+    assert set(read) == {"/unified/ticketing/tickets", "/unified/ticketing/users"}
+    harness.reset_counts()
+    await harness.event(home_opened())
+    assert harness.sandbox.state.calls() == []  # opened again within the minute: no API call
+
+
+async def test_my_tickets_assigned_then_created_open_ones_soonest_due_first(harness: Harness) -> None:
+    jira = harness.sandbox.state.profiles["sandbox-jira"]
+    harness.slack.state.emails["U0BRUNO"] = "bruno@acme.example"  # every PROJ ticket is Bruno's
+    jira.tickets["PROJ-8"]["due_date"] = "2020-01-01"  # To Do, due long ago: overdue
+    jira.tickets["PROJ-12"]["due_date"] = (date.today() + timedelta(days=1)).isoformat()
+    for ticket in jira.tickets.values():
+        if ticket["id"] not in ("PROJ-8", "PROJ-12", "PROJ-16"):
+            ticket["assignees"] = []
+    jira.tickets["PROJ-20"]["created_by"] = {"id": "ju0003", "name": "Bruno Costa"}
+    jira.tickets["PROJ-16"]["status"] = {"id": "js4", "name": "Done"}  # closed: not shown
+    await harness.event(home_opened(user="U0BRUNO"))
+    view = last(harness.calls("views.publish"))["view"]
+    shown = text_of(view)
+    assert "*My tickets* in Jira" in shown
+    mine = [
+        b["text"]["text"] for b in view["blocks"] if b.get("accessory", {}).get("action_id") == ids.SHOW_CARD
+    ]
+    assert [m.split("|")[1].split(">")[0] for m in mine] == ["PROJ-8", "PROJ-12", "PROJ-20"]
+    assert "due 2020-01-01 *(overdue)*" in mine[0] and "*(due soon)*" in mine[1]
 
 
 async def test_the_messages_tab_publishes_nothing(harness: Harness) -> None:

@@ -23,6 +23,7 @@ from handlers.kit.identity import disconnect
 from handlers.kit.payloads import first_action, user_of
 from handlers.kit.surface import ack_only, guarded
 from handlers.listeners.commands import subscriptions
+from handlers.listeners.home.my_tickets import my_tickets
 from handlers.listeners.shortcuts.update_ticket import known_prefixes
 
 RECENT = 5
@@ -193,6 +194,7 @@ async def publish_for(deps: SlackDeps, client: AsyncWebClient, user: str) -> Non
         notify,
         await home_subscriptions(deps, user),
         await _own_account(deps, user, main),
+        await my_tickets(deps, user, main),
     )
     await client.views_publish(user_id=user, view=view)
 
