@@ -23,7 +23,7 @@ from handlers.kit.identity import disconnect
 from handlers.kit.payloads import first_action, user_of
 from handlers.kit.surface import ack_only, guarded
 from handlers.listeners.commands import subscriptions
-from handlers.listeners.home.my_tickets import my_tickets
+from handlers.kit.my_tickets import my_tickets
 from handlers.listeners.shortcuts.update_ticket import known_prefixes
 
 RECENT = 5
