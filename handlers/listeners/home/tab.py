@@ -20,10 +20,10 @@ from handlers.jobs import notify_people, subscribers
 from handlers.kit import texts
 from handlers.kit.deps import SlackDeps
 from handlers.kit.identity import disconnect
+from handlers.kit.my_tickets import my_tickets
 from handlers.kit.payloads import first_action, user_of
 from handlers.kit.surface import ack_only, guarded
 from handlers.listeners.commands import subscriptions
-from handlers.kit.my_tickets import my_tickets
 from handlers.listeners.shortcuts.update_ticket import known_prefixes
 
 RECENT = 5
