@@ -543,6 +543,16 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         state.profile(data["account"]).lists[data["resource"]] = data["items"]
         return JSONResponse({"ok": True})
 
+    async def admin_tickets(request: Request) -> Response:
+        """Add tickets to a profile (`{"account": …, "tickets": [{"id": …, …}]}`): a large tool
+        for a benchmark."""
+        data = await request.json()
+        profile = state.profile(data["account"])
+        with state._lock:
+            for ticket in data["tickets"]:
+                profile.tickets[str(ticket["id"])] = ticket
+        return JSONResponse({"ok": True, "tickets": len(profile.tickets)})
+
     async def admin_reset(request: Request) -> Response:
         state.reset()
         return JSONResponse({"ok": True})
@@ -603,6 +613,7 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             Route("/_sandbox/latency", admin_latency, methods=["POST"]),
             Route("/_sandbox/reset", admin_reset, methods=["POST"]),
             Route("/_sandbox/lists", admin_lists, methods=["POST"]),
+            Route("/_sandbox/tickets", admin_tickets, methods=["POST"]),
             Route("/_sandbox/forget", admin_forget, methods=["POST"]),
             Route("/_sandbox/requests", admin_requests, methods=["GET"]),
         ],
