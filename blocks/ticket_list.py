@@ -59,9 +59,17 @@ def pages_of(total: int) -> int:
 
 
 def list_message(
-    listing: Listing, rows: Sequence[Row], page: int, previous: str | None, following: str | None
+    listing: Listing,
+    rows: Sequence[Row],
+    page: int,
+    previous: str | None,
+    following: str | None,
+    update_all: str | None = None,
+    most_at_once: int = 0,
 ) -> dict[str, Any]:
-    """`rows`: this page's; `previous`, `following`: the page turns' signed values (None: none)."""
+    """`rows`: this page's; `previous`, `following`: the page turns' signed values (None: none);
+    `update_all`: the signed value of "Update all N" (None where the list may not be updated),
+    offered up to `most_at_once` tickets."""
     where = f" matching `{escape(listing.filter_shown)}`" if listing.filter_shown else ""
     count = f"{listing.total} ticket{'s' if listing.total != 1 else ''}"
     head = f"*{count}* in {escape(listing.tool)}{where}, last updated first"
@@ -94,6 +102,29 @@ def list_message(
         turns.append(_turn("Previous page", previous))
     if following is not None:
         turns.append(_turn("Next page", following))
+    if update_all is not None and 0 < listing.total <= most_at_once:
+        label = f"Update all {listing.total}"
+        turns.append(
+            {
+                "type": "button",
+                "action_id": ids.LIST_UPDATE_ALL,
+                "text": {"type": "plain_text", "text": label},
+                "value": update_all,
+            }
+        )
+    elif update_all is not None and listing.total > most_at_once:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": f"Narrow the filter to {most_at_once} tickets or fewer to update them "
+                        "all at once.",
+                    }
+                ],
+            }
+        )
     if turns:
         blocks.append({"type": "actions", "elements": turns})
     if listing.total > PER_PAGE:
@@ -118,4 +149,35 @@ def _turn(label: str, value: str) -> Block:
         "action_id": f"{ids.LIST_PAGE}:{label.split()[0].lower()}",
         "text": {"type": "plain_text", "text": label},
         "value": value,
+    }
+
+
+def update_all_view(metadata: str, total: int, tool: str) -> dict[str, Any]:
+    """The fields to set on every ticket of a list (then the bulk update's preview)."""
+    return {
+        "type": "modal",
+        "callback_id": ids.LIST_UPDATE_VIEW,
+        "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": "Update all"},
+        "submit": {"type": "plain_text", "text": "Preview"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": ids.LIST_UPDATE_FIELDS,
+                "label": {"type": "plain_text", "text": f"Set on {total} {tool} tickets"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ids.SETTINGS_VALUE,
+                    "placeholder": {
+                        "type": "plain_text",
+                        "text": 'status="In Progress" priority=high tags+=backend',
+                    },
+                },
+                "hint": {
+                    "type": "plain_text",
+                    "text": "The update grammar's field=value words; a preview comes first.",
+                },
+            }
+        ],
     }

@@ -127,3 +127,57 @@ async def test_a_page_turn_is_the_asker_s_own(harness: Harness) -> None:
     forged["value"] = forged["value"][:-3] + "xyz"
     await harness.interact(click(harness, forged))
     assert "not valid any more" in str(last(harness.calls("response")))
+
+
+async def test_update_all_hands_the_list_to_the_bulk_update_with_its_preview(harness: Harness) -> None:
+    from tests.scenarios.payloads import view_submission
+    from tests.scenarios.test_bulk import press
+
+    await harness.command('list status="In Review" priority=Medium "4"')  # PROJ-14, 34, 46, 54
+    found = last(harness.calls("response"))
+    assert found["blocks"][0]["text"]["text"].startswith("*4 tickets* in Jira")
+    everyone = turn(found, "Update all 4")
+    harness.reset_counts()
+    await harness.interact(click(harness, everyone))
+    view = last(harness.calls("views.open"))["view"]
+    assert view["callback_id"] == ids.LIST_UPDATE_VIEW
+    mistake = view_submission(
+        view,
+        {
+            ids.LIST_UPDATE_FIELDS: {
+                ids.SETTINGS_VALUE: {"type": "plain_text_input", "value": "priority high"}
+            }
+        },
+    )
+    refused = await harness.interact(mistake)
+    said = refused.json()["errors"][ids.LIST_UPDATE_FIELDS]
+    assert "priority" in said and "PROJ-14 PROJ-34" not in said  # the tickets not spelt out
+    good = view_submission(
+        view,
+        {
+            ids.LIST_UPDATE_FIELDS: {
+                ids.SETTINGS_VALUE: {"type": "plain_text_input", "value": "priority=high"}
+            }
+        },
+    )
+    assert (await harness.interact(good)).content == b""
+    [preview] = harness.calls("chat.postEphemeral")
+    assert preview.args["user"] == "U0ANA" and preview.args["channel"] == JIRA_CHANNEL
+    assert "Preview of 4 tickets" in str(preview.args["blocks"])
+    assert harness.sandbox.state.calls("PATCH") == []  # nothing sent before Apply
+    await press(harness, preview.args["blocks"], ids.PREVIEW_APPLY)
+    patched = {c.path.rsplit("/", 1)[1]: c.body for c in harness.sandbox.state.calls("PATCH")}
+    assert sorted(patched) == ["PROJ-14", "PROJ-34", "PROJ-46", "PROJ-54"]
+    assert all(body == {"priority": {"id": "jp2", "name": "High"}} for body in patched.values())
+
+
+async def test_more_than_a_bulk_update_takes_offers_no_update_all(harness: Harness) -> None:
+    await harness.command("list")  # 60 tickets: more than 50
+    found = last(harness.calls("response"))
+    assert all(
+        e["action_id"] != ids.LIST_UPDATE_ALL
+        for b in found["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    )
+    assert "Narrow the filter to 50 tickets or fewer to update them all at once." in str(found["blocks"])

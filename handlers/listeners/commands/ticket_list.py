@@ -13,19 +13,23 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
-from blocks.ticket_list import PER_PAGE, Listing, Row, list_message, pages_of
+from blocks.ticket_list import PER_PAGE, Listing, Row, list_message, pages_of, update_all_view
 from bot.domain.actors import Actor
-from bot.domain.errors import ResolveError, UserInputError
+from bot.domain.commands import UpdateCommand
+from bot.domain.errors import ParseError, ResolveError, UserInputError
 from bot.domain.models import Ticket
 from bot.domain.ticket_search import ListRequest, TicketFilter, is_closed
 from bot.service.search import find_tickets
-from handlers.kit.deps import SlackDeps, deps_of
+from handlers.kit import texts
+from handlers.kit.deps import SlackDeps, deps_of, idempotency_key
 from handlers.kit.identity import acting_account
-from handlers.kit.payloads import first_action, user_of
+from handlers.kit.job_data import JobData
+from handlers.kit.job_queue import enqueue_bulk_plan
+from handlers.kit.payloads import dig, first_action, private_metadata, text_at, user_of, view_input
 from handlers.kit.signed_values import ListPage
 from handlers.kit.surface import ack_only, guarded
 from handlers.listeners.commands.subscriptions import resolve_clause, user_value
@@ -92,6 +96,7 @@ async def list_tickets(
     reader = await acting_account(deps, account, user or None, reading=True)
     found_tickets = await find_tickets(deps.service, reader, wanted, today)
     kept = {
+        "channel": channel,
         "tool": account.display_tool,
         "filter": _shown(request, conditions),
         "looked_at": found_tickets.looked_at,
@@ -121,7 +126,76 @@ def _page(deps: SlackDeps, kept: dict[str, Any], token: str, page: int) -> dict[
     following = (
         ListPage(token=token, page=page + 1).sign(deps.signer) if page + 1 < pages_of(len(rows)) else None
     )
-    return list_message(listing, shown, page, previous, following)
+    everyone = (
+        None
+        if deps.config.read_only(kept.get("channel"))
+        else ListPage(token=token, page=0).sign(deps.signer)
+    )
+    most = deps.config.settings.bulk_max_tickets
+    return list_message(listing, shown, page, previous, following, everyone, most)
+
+
+@guarded
+async def update_all_clicked(
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """The fields to set on the list's tickets, in a form (its submission: a bulk update)."""
+    deps = deps_of(context)
+    asked = ListPage.verify(deps.signer, first_action(body).get("value"))
+    if asked is None:
+        raise UserInputError(texts.FORGED_BUTTON)
+    kept = await deps.kept_lists.kept(user_of(body) or "", asked.token)
+    if kept is None:
+        await respond(response_type="ephemeral", replace_original=False, text=GONE)
+        return
+    metadata = deps.signer.sign({"all": asked.token})
+    view = update_all_view(metadata, len(kept["rows"]), kept["tool"])
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+async def ack_update_all(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+    """The fields checked with the tickets as one bulk `/ticket update` (a mistake is said on the
+    form), then its plan queued before the form closes: a preview, then one job a ticket."""
+    deps = deps_of(context)
+    user = body.get("user") or {}
+    signed = deps.signer.verify(private_metadata(body)) or {}
+    token = str(signed.get("all") or "")
+    kept = await deps.kept_lists.kept(str(user.get("id") or ""), token) if token else None
+    if kept is None or not kept.get("rows"):
+        expired = "This list has expired; run /ticket list again."
+        await ack(response_action="errors", errors={ids.LIST_UPDATE_FIELDS: expired})
+        return
+    fields = text_at(view_input(body, ids.LIST_UPDATE_FIELDS, ids.SETTINGS_VALUE), "value").strip()
+    channel = kept.get("channel")
+    account = deps.config.account(kept["rows"][0]["account"])
+    refs = " ".join(row["ref"] for row in kept["rows"])
+    text = f"update {refs} {fields}"
+    try:
+        command = deps.service.parse(text, channel, account=account)
+        if not isinstance(command, UpdateCommand) or account is None:
+            raise UserInputError("write the fields to set, e.g. status=done priority=high")
+    except (ParseError, UserInputError) as exc:
+        said = str(exc).replace(refs, f"the {len(kept['rows'])} tickets")
+        await ack(response_action="errors", errors={ids.LIST_UPDATE_FIELDS: said[:150]})
+        return
+    key = idempotency_key(user.get("team_id"), user.get("id"), dig(body, "view", "id"))
+    job = JobData.to_run(
+        account,
+        "bulk",
+        text,
+        command.ref.id,
+        key=key,
+        channel=channel,
+        user=user.get("id"),
+        user_name=user.get("username"),
+        team=user.get("team_id"),
+    )
+    try:
+        await enqueue_bulk_plan(deps, job, dedupe=key, tickets=len(command.refs))
+    except UserInputError as exc:
+        await ack(response_action="errors", errors={ids.LIST_UPDATE_FIELDS: str(exc)[:150]})
+        return
+    await ack()
 
 
 @guarded
@@ -143,3 +217,5 @@ async def page_turned(
 
 def register(app: AsyncApp) -> None:
     app.action(re.compile(f"^{re.escape(ids.LIST_PAGE)}:"))(ack=ack_only, lazy=[page_turned])
+    app.action(ids.LIST_UPDATE_ALL)(ack=ack_only, lazy=[update_all_clicked])
+    app.view(ids.LIST_UPDATE_VIEW)(ack_update_all)
