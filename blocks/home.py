@@ -187,7 +187,7 @@ class MyTickets:
     problem: str | None = None  # why they could not be listed
 
 
-def _my_ticket(ticket: MyTicket) -> Block:
+def my_ticket_section(ticket: MyTicket) -> Block:
     link = safe_url(ticket.url)
     ref = f"<{link}|{escape(ticket.ref)}>" if link else escape(ticket.ref)
     facts = [escape(ticket.status)] if ticket.status else []
@@ -210,7 +210,7 @@ def my_ticket_blocks(mine: MyTickets) -> list[Block]:
         return [*blocks, _section(escape(mine.problem)), {"type": "divider"}]
     for title, tickets in (("Assigned to me", mine.assigned), ("Created by me", mine.created)):
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"*{title}*"}]})
-        blocks += [_my_ticket(t) for t in tickets] or [_section("None open.")]
+        blocks += [my_ticket_section(t) for t in tickets] or [_section("None open.")]
     return [*blocks, {"type": "divider"}]
 
 

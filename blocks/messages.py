@@ -169,6 +169,7 @@ def help_blocks(
         '`updated>=monday`, `due<=friday`, "words in the title") · '
         '`/ticket comment PROJ-42 "Deployed the fix"` · `/ticket subscribe status=Done` '
         "(this channel hears of such changes) · `/ticket notify on` (DMs about your tickets) · "
+        "`/ticket remind due` (each morning, your tickets due soon) · "
         "emoji reactions your admin set · in Workflow Builder, the steps *Update a ticket* and "
         "*Get a ticket*"
     )

@@ -38,7 +38,7 @@ from handlers import middleware
 from handlers.distributed import Distributed, build_distributed
 from handlers.ingress.fast_ack import FastAck
 from handlers.ingress.truto_webhooks import TrutoWebhooks
-from handlers.jobs import digests
+from handlers.jobs import digests, reminders
 from handlers.jobs.runner import dropped_job_handler, job_handler
 from handlers.kit.deps import SlackDeps
 from handlers.kit.job_queue import account_share
@@ -142,7 +142,12 @@ class SlackBot:
             log.warning(
                 "REDIS_URL is not set: acknowledged updates wait in this process only; a crash loses them"
             )
-        await asyncio.gather(self.worker.run(), self.listen(), digests.clock(self.deps, self.workspace))
+        await asyncio.gather(
+            self.worker.run(),
+            self.listen(),
+            digests.clock(self.deps, self.workspace),
+            reminders.clock(self.deps, self.workspace),
+        )
 
     async def workspace(self, tenant: str | None) -> tuple[SlackDeps, AsyncWebClient] | None:
         """A workspace's deps and Slack client (distributed mode), or the one workspace's."""

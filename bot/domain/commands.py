@@ -114,6 +114,13 @@ class ConnectCommand:
 
 
 @dataclass(frozen=True)
+class RemindCommand:
+    """`/ticket remind due` (each morning, a DM of one's tickets due soon) or `/ticket remind off`."""
+
+    on: bool
+
+
+@dataclass(frozen=True)
 class ListCommand:
     """`/ticket list <filter>` (or `find`): the tickets that match, a page at a time."""
 
@@ -123,6 +130,7 @@ class ListCommand:
 Command = (
     UpdateCommand
     | ListCommand
+    | RemindCommand
     | ShowCommand
     | EditCommand
     | HelpCommand

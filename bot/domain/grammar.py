@@ -29,6 +29,7 @@ from bot.domain.commands import (
     ListCommand,
     NotifyCommand,
     Op,
+    RemindCommand,
     ShowCommand,
     SubscribeCommand,
     SubscriptionsCommand,
@@ -613,6 +614,17 @@ def parse(
         return HelpCommand()
     if verb == "comment":
         return _comment(text, scanner, patterns)
+    if verb == "remind":
+        rest = text[scanner.pos :].strip().lower()
+        if rest not in ("due", "on", "off"):
+            raise ParseError(
+                "remind takes due or off",
+                scanner.pos,
+                rest or verb,
+                "/ticket remind due: each morning, a DM of the tickets assigned to you due within two "
+                "days or overdue; /ticket remind off stops it",
+            )
+        return RemindCommand(rest != "off")
     if verb in ("list", "find"):
         try:
             return ListCommand(parse_list(text[scanner.pos :], today))

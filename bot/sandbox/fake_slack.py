@@ -62,6 +62,7 @@ class FakeSlackState:
     # Who is not a full member: user → "restricted" / "ultra_restricted" (guests), "stranger", or
     # a team id (their home organisation, as Slack Connect shows users from elsewhere).
     guests: dict[str, str] = field(default_factory=dict)
+    time_zones: dict[str, str] = field(default_factory=dict)  # user → their profile's tz (IANA)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (channel, ts) → message
     # Workflow steps completed or failed: a second completion of one is refused, as Slack does.
     executions: dict[str, str] = field(default_factory=dict)  # function_execution_id → "completed"|"failed"
@@ -84,6 +85,7 @@ class FakeSlackState:
         self.memberships.clear()
         self.admins.clear()
         self.guests.clear()
+        self.time_zones.clear()
         self.messages.clear()
         self.executions.clear()
 
@@ -190,6 +192,7 @@ def _user_info(state: FakeSlackState, user: str, team: str) -> dict[str, Any]:
         "is_restricted": kind == "restricted",
         "is_ultra_restricted": kind == "ultra_restricted",
         "is_stranger": kind == "stranger",
+        "tz": state.time_zones.get(user),
         "profile": {
             "email": state.emails[user],
             # A name as people set theirs: the address's name, capitalised ("ana@…" → "Ana").

@@ -54,7 +54,8 @@ def _shown(deps: SlackDeps, account: Account, ticket: Ticket, today: date) -> di
     }
 
 
-async def _read(deps: SlackDeps, user: str, account: Account) -> dict[str, Any]:
+async def read_mine(deps: SlackDeps, user: str, account: Account) -> dict[str, Any]:
+    """The reader's open tickets as shown (assigned, created), or the problem in reading them."""
     actor = Actor(slack_user_id=user)
     try:
         me = await deps.service.resolver.user(account, UserValue("me", "me"), actor)
@@ -85,7 +86,7 @@ async def my_tickets(deps: SlackDeps, user: str, account: Account | None) -> MyT
     kept = await deps.kept_lists.kept(user, KEPT_AS)
     if kept is None:
         try:
-            kept = await _read(deps, user, account)
+            kept = await read_mine(deps, user, account)
         except Exception as exc:  # the rest of the tab is still published
             said = user_message(exc) or f"{account.display_tool} did not answer."
             return MyTickets(account.display_tool, (), (), f"{said} Open the tab again in a minute.")

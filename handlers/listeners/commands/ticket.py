@@ -18,6 +18,7 @@ from bot.domain.commands import (
     HelpCommand,
     ListCommand,
     NotifyCommand,
+    RemindCommand,
     ShowCommand,
     SubscribeCommand,
     SubscriptionsCommand,
@@ -29,7 +30,7 @@ from bot.domain.errors import ParseError, UserInputError
 from bot.domain.fields import FIELDS, Kind
 from bot.domain.grammar import EVERYDAY, typed_name
 from bot.domain.subscriptions import FILTER_HINT
-from handlers.jobs import notify_people, ticket_changed
+from handlers.jobs import notify_people, reminders, ticket_changed
 from handlers.kit import texts
 from handlers.kit.card_view import card_message
 from handlers.kit.deps import SlackDeps, deps_of, idempotency_key
@@ -170,6 +171,8 @@ async def run_ticket(
         await _connect(deps, respond, body, channel, command.connect)
     elif isinstance(command, ListCommand):
         await ticket_list.list_tickets(deps, respond, body, command.request)
+    elif isinstance(command, RemindCommand):
+        await turn_reminders(deps, respond, body, command.on)
 
 
 async def _connect(
@@ -279,6 +282,22 @@ async def turn_notifications(deps: SlackDeps, respond: AsyncRespond, body: dict[
         "`/ticket notify off` stops them."
         if on
         else "Notifications are off. `/ticket notify on` turns them on again."
+    )
+    await respond(response_type="ephemeral", text=text)
+
+
+async def turn_reminders(deps: SlackDeps, respond: AsyncRespond, body: dict[str, Any], on: bool) -> None:
+    user = str(body.get("user_id") or "")
+    directory = deps.core.slack_directory
+    tz = await directory.tz_of(user) if directory is not None and on else None
+    if not await reminders.store_of(deps).turn(deps.tenant or "", user, tz, on):
+        raise UserInputError("reminders are full on this deployment just now; ask its operator")
+    text = (
+        f"Reminders are on: each morning at {reminders.MORNING} ({tz or 'UTC'}, your Slack time zone) a DM "
+        "lists the tickets assigned to you that are due within two days or overdue (none: no DM). "
+        "`/ticket remind off` stops them."
+        if on
+        else "Reminders are off. `/ticket remind due` turns them on again."
     )
     await respond(response_type="ephemeral", text=text)
 
