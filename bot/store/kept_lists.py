@@ -37,3 +37,6 @@ class KeptLists:
         """What `user` was shown under `token`; None when it expired or is another person's."""
         entry = await self.backend.get(self._key(user, token))
         return entry.value if entry is not None and isinstance(entry.value, dict) else None
+
+    async def forget(self, user: str, name: str) -> None:
+        await self.backend.delete(self._key(user, name))

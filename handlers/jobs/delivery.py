@@ -20,6 +20,7 @@ from handlers.jobs import notify_people, subscribers, ticket_changed
 from handlers.kit.card_view import card_options, channel_card, rendered
 from handlers.kit.deps import SlackDeps
 from handlers.kit.job_data import JobData
+from handlers.kit.my_tickets import KEPT_AS as MY_TICKETS
 from handlers.kit.surface import NOT_A_MEMBER, answer_privately, private_answer, to_response_url
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,8 @@ async def deliver_card(deps: SlackDeps, client: AsyncWebClient, data: JobData, r
         options = dataclasses.replace(options, said=f"{said} · {escape(result.via)}")
     card = rendered(result.ticket, options, compact=compact)
     await note_written(deps, data, result)
+    if data.user:  # their Home tab's "My tickets" is read again when next opened
+        await deps.kept_lists.forget(data.user, MY_TICKETS)
     kept: Card | None = None
     if data.reply == "replace" and data.response_url:
         await to_response_url(data.response_url, {"replace_original": True, **card})

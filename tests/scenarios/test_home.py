@@ -93,3 +93,19 @@ async def test_the_home_tab_names_only_the_channels_its_user_is_in_and_all_for_a
     await harness.event(home_opened(user="U0BRUNO"))
     shown = text_of(last(harness.calls("views.publish"))["view"])
     assert "<#CJIRA>" in shown and "<#CLINEAR>" in shown
+
+
+async def test_my_tickets_are_read_again_after_ones_own_update(harness: Harness) -> None:
+    from tests.scenarios.payloads import slash_command
+
+    harness.slack.state.emails["U0BRUNO"] = "bruno@acme.example"
+    await harness.event(home_opened(user="U0BRUNO"))
+    harness.reset_counts()
+    await harness.event(home_opened(user="U0BRUNO"))
+    assert [c for c in harness.sandbox.state.calls() if c.path == "/unified/ticketing/tickets"] == []
+    bruno = {"id": "U0BRUNO", "username": "bruno", "name": "bruno"}
+    body = slash_command("update PROJ-8 priority=high", "CJIRA", harness.slack.response_url(), bruno)
+    await harness.post(body, "application/x-www-form-urlencoded")
+    harness.reset_counts()
+    await harness.event(home_opened(user="U0BRUNO"))
+    assert len([c for c in harness.sandbox.state.calls() if c.path == "/unified/ticketing/tickets"]) == 1
