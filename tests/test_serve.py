@@ -497,3 +497,43 @@ def test_ticketbot_try_syncs_a_thread_both_ways_offline(sandbox: SandboxServer, 
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_ticketbot_try_finds_tickets_turns_a_page_and_acts_on_one(
+    sandbox: SandboxServer, slack: FakeSlack
+) -> None:
+    """The README's loop: a list, its next page, a listed ticket's card and one of its actions."""
+    from bot.cli.try_it import try_click, try_command
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    slack.state.emails["U0ANA"] = "ana@acme.example"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+        env=bot_env(sandbox, slack, PORT=str(port)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    common = {"bot_url": base, "fake_url": slack.base_url, "secret": SIGNING_SECRET, "wait": 1.5}
+    who = {"team": "T0TRY", "user": "U0ANA", "channel": "C0TRY"}
+    jira = sandbox.state.profiles["sandbox-jira"]
+
+    def answers() -> list[str]:
+        return [str(c.args.get("text")) for c in slack.state.named("response")]
+
+    try:
+        wait_until(lambda: httpx.get(f"{base}/healthz").status_code == 200)
+        said: list[str] = []
+        assert try_command('/ticket list status="In Review" "search"', out=said.append, **common) == 0
+        assert "14 tickets in Jira" in answers()
+        assert try_click("Next page", out=said.append, **who, **common) == 0
+        assert try_click("Show card", out=said.append, **who, **common) == 0
+        assert try_click("Assign to me", out=said.append, **who, **common) == 0
+        wait_until(
+            lambda: any(
+                a.get("name") == "Ana Lima" for t in jira.tickets.values() for a in t.get("assignees") or []
+            )
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
