@@ -38,7 +38,7 @@ from handlers import middleware
 from handlers.distributed import Distributed, build_distributed
 from handlers.ingress.fast_ack import FastAck
 from handlers.ingress.truto_webhooks import TrutoWebhooks
-from handlers.jobs import digests, reminders
+from handlers.jobs import digests, reminders, thread_sync
 from handlers.jobs.runner import dropped_job_handler, job_handler
 from handlers.kit.deps import SlackDeps
 from handlers.kit.job_queue import account_share
@@ -147,6 +147,7 @@ class SlackBot:
             self.listen(),
             digests.clock(self.deps, self.workspace),
             reminders.clock(self.deps, self.workspace),
+            thread_sync.clock(self.deps, self.workspace),
         )
 
     async def workspace(self, tenant: str | None) -> tuple[SlackDeps, AsyncWebClient] | None:

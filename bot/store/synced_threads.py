@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import asdict
+from typing import Any
 
 from bot.domain.threads import ThreadLink
 from bot.store import keys
@@ -154,3 +155,82 @@ class SyncedThreads:
 
     async def _mark(self, key: str, keep: float = MARK_SECONDS) -> None:
         await self.backend.set(key, Entry(1, fresh_until=time.time() + keep), keep)
+
+
+class ActiveTickets:
+    """The tickets whose synced threads were used lately, across the deployment (one clock reads
+    them all): where the tool sends no comment events, their comments are read every few
+    minutes while a thread is active. At most MOST_ACTIVE (the least recently active go first)."""
+
+    MOST_ACTIVE = 2_000
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.key = keys.key("threads-active")
+
+    async def _entries(self) -> list[list[Any]]:
+        entry = await self.backend.get(self.key)
+        found = entry.value if entry is not None and isinstance(entry.value, list) else []
+        return [e for e in found if isinstance(e, list) and len(e) == 5]
+
+    async def _change(
+        self, tenant: str, integrated: str, ticket: str, *, active: float | None, read: float | None
+    ) -> None:
+        lock = self.key + ":lock"
+        token = None
+        for _ in range(50):
+            token = await self.backend.try_lock(lock, LOCK_SECONDS)
+            if token is not None:
+                break
+        try:
+            entries = await self._entries()
+            mine = next((e for e in entries if e[:3] == [tenant, integrated, ticket]), None)
+            if mine is None:
+                if active is None:
+                    return
+                mine = [tenant, integrated, ticket, active, active]
+                entries.append(mine)
+            if active is not None:
+                mine[3] = active
+            if read is not None:
+                mine[4] = read
+            entries = sorted(entries, key=lambda e: float(e[3]))[-self.MOST_ACTIVE :]
+            await self.backend.set(
+                self.key, Entry(entries, fresh_until=time.time() + KEEP_SECONDS), KEEP_SECONDS
+            )
+        finally:
+            if token is not None:
+                await self.backend.unlock(lock, token)
+
+    async def active(self, tenant: str, integrated: str, ticket: str, at: float | None = None) -> None:
+        """A thread of this ticket was used (synced, replied in, a comment posted)."""
+        await self._change(tenant, integrated, ticket, active=at or time.time(), read=None)
+
+    async def was_read(self, tenant: str, integrated: str, ticket: str, at: float | None = None) -> None:
+        await self._change(tenant, integrated, ticket, active=None, read=at or time.time())
+
+    async def forget_tenant(self, tenant: str) -> None:
+        """The workspace uninstalled: none of its tickets is read any more."""
+        for entry in await self._entries():
+            if entry[0] == tenant:
+                await self._drop(entry[:3])
+
+    async def _drop(self, which: list[Any]) -> None:
+        lock = self.key + ":lock"
+        token = await self.backend.try_lock(lock, LOCK_SECONDS)
+        try:
+            entries = [e for e in await self._entries() if e[:3] != which]
+            await self.backend.set(
+                self.key, Entry(entries, fresh_until=time.time() + KEEP_SECONDS), KEEP_SECONDS
+            )
+        finally:
+            if token is not None:
+                await self.backend.unlock(lock, token)
+
+    async def due(self, now: float, every: float, window: float) -> list[tuple[str, str, str]]:
+        """(tenant, integrated account, ticket) active within `window` and not read for `every`."""
+        return [
+            (str(e[0]), str(e[1]), str(e[2]))
+            for e in await self._entries()
+            if now - float(e[3]) <= window and now - float(e[4]) >= every
+        ]

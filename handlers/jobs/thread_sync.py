@@ -25,11 +25,12 @@ from bot.domain.models import JsonDict
 from bot.domain.refs import TicketRef
 from bot.domain.threads import ThreadLink
 from bot.service.comments import edit_reply, post_reply, recent_comments
-from bot.store.synced_threads import SyncedThreads
+from bot.store.synced_threads import ActiveTickets, SyncedThreads
 from bot.truto.client import BULK
 from bot.truto.webhook_events import parse_time
 from handlers.jobs import notify_people, subscribers
 from handlers.jobs.context import JobContext
+from handlers.jobs.digests import Workspace
 from handlers.kit.deps import SlackDeps
 from handlers.kit.surface import new_error_id, user_message
 
@@ -37,8 +38,22 @@ log = logging.getLogger(__name__)
 SCOPE = "workspace"  # single-workspace mode's
 
 
+POLL_EVERY = 300.0  # seconds between reads of an active ticket's comments (no comment events)
+ACTIVE_FOR = 3600.0  # a ticket's threads count as active this long after their last use
+TICK_SECONDS = 60.0
+
+
 def store_of(deps: SlackDeps, scope: str | None = None) -> SyncedThreads:
     return SyncedThreads(deps.core.cache.backend, scope or deps.tenant or SCOPE)
+
+
+async def forget_tenant(deps: SlackDeps, tenant: str) -> None:
+    await ActiveTickets(deps.core.cache.backend).forget_tenant(tenant)
+
+
+async def used(deps: SlackDeps, integrated: str, ticket: str) -> None:
+    """A thread of this ticket was just used: its comments are read while it stays active."""
+    await ActiveTickets(deps.core.cache.backend).active(deps.tenant or "", integrated, ticket)
 
 
 async def threads_of(
@@ -129,6 +144,7 @@ async def _reply(ctx: JobContext, store: SyncedThreads, link: ThreadLink) -> str
         await store.wrote(integrated, comment_id)
         await store.remember_reply(link.channel, data.message_ts or "", comment_id)
     await store.touch(link)
+    await used(ctx.deps, integrated, link.ticket)
     return None
 
 
@@ -221,6 +237,7 @@ async def post_in_threads(
             try:
                 await client.chat_postMessage(channel=link.channel, thread_ts=link.thread_ts, **message)
                 posted += 1
+                await used(deps, link.integrated, link.ticket)
             except SlackApiError as exc:
                 log.info("tool comment not posted in %s (%s)", link.channel, exc.response.get("error"))
     return posted
@@ -277,3 +294,36 @@ async def read_new_comments(deps: SlackDeps, client: AsyncWebClient, account: Ac
     finally:
         BULK.reset(bulk)
     return await post_in_threads(deps, client, account, links, comments)
+
+
+async def poll_due(deps: SlackDeps, workspace: Workspace, now: float | None = None) -> int:
+    """Every active synced ticket of a tool never heard sending comment events, not read for
+    POLL_EVERY: its comments read (one call, bulk share) and the new ones posted. How many
+    tickets were read."""
+    now = now or time.time()
+    active = ActiveTickets(deps.core.cache.backend)
+    read = 0
+    for tenant, integrated, ticket in await active.due(now, POLL_EVERY, ACTIVE_FOR):
+        await active.was_read(tenant, integrated, ticket, now)
+        made = await workspace(tenant or None)
+        if made is None:
+            continue
+        there, client = made
+        account = next(
+            (a for a in there.config.accounts.values() if a.integrated_account_id == integrated), None
+        )
+        if account is None or await store_of(there).comment_events_heard(integrated):
+            continue  # the account is gone, or its comments arrive as events
+        await read_new_comments(there, client, account, ticket)
+        read += 1
+    return read
+
+
+async def clock(deps: SlackDeps, workspace: Workspace, tick: float = TICK_SECONDS) -> None:
+    """Until cancelled: the active synced tickets' comments, read when due."""
+    while True:
+        try:
+            await poll_due(deps, workspace)
+        except Exception:  # the next tick tries again
+            log.warning("synced threads' comments could not be read this time", exc_info=True)
+        await asyncio.sleep(tick)

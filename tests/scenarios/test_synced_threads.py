@@ -444,3 +444,27 @@ async def test_people_hear_of_comments_on_their_tickets_and_mentions_never_their
     ana = {"id": "ju0001", "name": "Ana Lima", "email": "ana@acme.example"}
     await harness.truto_event(comment_event(tool_comment(harness, "I'll take it", ana, "c-81")))
     assert [c.args["channel"] for c in harness.calls("chat.postMessage")] == []  # her own comment
+
+
+async def test_an_active_threads_comments_are_read_every_few_minutes_where_no_event_brings_them(
+    harness: Harness,
+) -> None:
+    from handlers.jobs import thread_sync
+
+    thread = await synced(harness)
+    await harness.event(reply(thread, "Anyone?"))
+    jira = harness.sandbox.state.profiles["sandbox-jira"]
+    later = tool_comment(harness, "Yes, on it", CARLA, "c-poll")
+    later["created_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 5))
+    jira.comments[ticket_id(harness)].append(later)  # written in the tool; no event, no ticket change
+    harness.reset_counts()
+    deps, workspace = harness.bot.deps, harness.bot.workspace
+    assert await thread_sync.poll_due(deps, workspace, now=time.time() + 60) == 0  # not yet due
+    assert await thread_sync.poll_due(deps, workspace, now=time.time() + thread_sync.POLL_EVERY + 1) == 1
+    [posted] = [c for c in harness.calls("chat.postMessage") if c.args.get("thread_ts") == thread]
+    assert posted.args["blocks"][0]["text"]["text"] == "*Carla Mendes* in Jira: Yes, on it"
+    listed = [r for r in harness.sandbox.state.calls("GET") if r.path == COMMENTS]
+    assert len(listed) == 1
+    # Idle past the active window: not read any more.
+    idle = time.time() + thread_sync.ACTIVE_FOR + thread_sync.POLL_EVERY * 3
+    assert await thread_sync.poll_due(deps, workspace, now=idle) == 0

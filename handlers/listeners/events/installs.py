@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.service.audit import forget_tenant
 from bot.store.purge import purge_accounts, purge_tenant
-from handlers.jobs import notify_people, reminders, subscribers
+from handlers.jobs import notify_people, reminders, subscribers, thread_sync
 from handlers.kit.deps import SlackDeps
 from handlers.kit.payloads import dig
 from handlers.kit.surface import ack_only
@@ -73,6 +73,7 @@ def register(app: AsyncApp, tenancy: Tenancy) -> None:
         purged += await forget_tenant(redis, tenant)  # its records in the audit trail
         await notify_people.store_of(tenancy.deps, tenant).forget_all()
         await reminders.forget(tenancy.deps, tenant)
+        await thread_sync.forget_tenant(tenancy.deps, tenant)
         if tenancy.deps.personal is not None:  # people's own connections go with the workspace
             await tenancy.deps.personal.forget(tenant)
         log.info("%s uninstalled: %d accounts forgotten, %d cached keys purged", tenant, len(gone), purged)
