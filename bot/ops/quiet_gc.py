@@ -1,17 +1,16 @@
-"""Python's full garbage collections moved out of the requests' way: run when the HTTP process
-is quiet, not whenever enough objects have lived long enough.
+"""Python's full garbage collections at quiet moments of the HTTP process, so that fewer of them
+fall in the middle of requests.
 
 A full collection walks every long-lived object and holds every request in flight meanwhile.
 Start-up's objects are frozen (`serve`), but the workspaces a process keeps are not: with 2,400
 workspaces kept (about 32 tracked objects each), the automatic full collections measured 20-60
 ms, and they fire while cold workspaces are being read, which is when acks are busiest (#41,
-bench/tenants.py). Here the automatic full pass is off; young objects are still collected as
-usual, and a full collection runs once the process has had no request for QUIET_SECONDS (at most
-every EVERY_SECONDS); whatever the traffic, after LATEST_SECONDS or once the middle generation
-has been collected MOST_MIDDLE_PASSES times since (what lived long enough to reach the old
-generation grows with those passes: a workspace dropped from a process's bounded copy is cyclic
-garbage there, and under a steady stream of cold workspaces two minutes of it measured over 100
-MiB).
+bench/tenants.py). Here a full collection also runs once the process has had no request for
+QUIET_SECONDS (at most every EVERY_SECONDS), which resets what CPython counts towards its next
+automatic one. CPython's own thresholds stay as they are: under traffic without a pause its
+full collections still run when due, so memory stays bounded (turning them off and collecting
+only when quiet, or every two minutes, let a steady stream of cold workspaces leave over 100 MiB
+of cyclic garbage waiting).
 """
 
 from __future__ import annotations
@@ -26,9 +25,6 @@ from bot.ops.metrics import FULL_COLLECTIONS
 
 QUIET_SECONDS = 0.25
 EVERY_SECONDS = 10.0
-LATEST_SECONDS = 120.0
-MOST_MIDDLE_PASSES = 50  # CPython considers a full pass every 10; about every 7 s under load here
-NEVER = 1 << 30  # a full-pass threshold no process reaches
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -37,15 +33,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class QuietCollector:
-    def __init__(
-        self,
-        quiet_seconds: float = QUIET_SECONDS,
-        every_seconds: float = EVERY_SECONDS,
-        latest_seconds: float = LATEST_SECONDS,
-    ) -> None:
+    def __init__(self, quiet_seconds: float = QUIET_SECONDS, every_seconds: float = EVERY_SECONDS) -> None:
         self.quiet_seconds = quiet_seconds
         self.every_seconds = every_seconds
-        self.latest_seconds = latest_seconds
         self.in_flight = 0
         self.last_busy = self.last_full = time.monotonic()
 
@@ -65,23 +55,15 @@ class QuietCollector:
 
         return counted
 
-    def due(self, now: float, middle_passes: int = 0) -> bool:
-        """`middle_passes`: collections of the middle generation since the last full one."""
-        since = now - self.last_full
+    def due(self, now: float) -> bool:
         quiet = self.in_flight == 0 and now - self.last_busy >= self.quiet_seconds
-        overdue = since >= self.latest_seconds or middle_passes >= MOST_MIDDLE_PASSES
-        return overdue or (quiet and since >= self.every_seconds)
+        return quiet and now - self.last_full >= self.every_seconds
 
     async def run(self) -> None:
-        """Until cancelled: the automatic full pass off, full collections when due."""
-        young, middle, full = gc.get_threshold()
-        gc.set_threshold(young, middle, NEVER)
-        try:
-            while True:
-                await asyncio.sleep(self.quiet_seconds)
-                if self.due(time.monotonic(), gc.get_count()[2]):
-                    gc.collect()
-                    FULL_COLLECTIONS.inc()
-                    self.last_full = time.monotonic()
-        finally:
-            gc.set_threshold(young, middle, full)
+        """Until cancelled: a full collection at each quiet moment, at most every EVERY_SECONDS."""
+        while True:
+            await asyncio.sleep(self.quiet_seconds)
+            if self.due(time.monotonic()):
+                gc.collect()
+                FULL_COLLECTIONS.inc()
+                self.last_full = time.monotonic()
