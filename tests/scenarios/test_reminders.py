@@ -5,6 +5,7 @@ once a morning; off when asked."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from handlers.jobs import reminders
 from tests.scenarios.conftest import Harness, last
@@ -35,10 +36,15 @@ async def test_a_morning_reminder_in_the_persons_time_zone_once(harness: Harness
         "Reminders are on: each morning at 09:00 (America/Sao_Paulo, your Slack time zone)"
     )
     deps, workspace = harness.bot.deps, harness.bot.workspace
-    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
-    before_nine = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 11, 55, tzinfo=UTC)  # 08:55 there
+    [person] = await reminders.store_of(deps).everyone()
+    there = ZoneInfo("America/Sao_Paulo")
+    asked = datetime.fromtimestamp(person.since, there)
+    first = asked.replace(hour=9, minute=0, second=0, microsecond=0)
+    if first <= asked:
+        first += timedelta(days=1)  # the first morning after the request
+    before_nine = (first - timedelta(minutes=5)).astimezone(UTC)
     harness.reset_counts()
-    # This morning's 09:00 there came before the request: nothing until tomorrow's.
+    # The last morning before the request is not reminded of: nothing until the next one.
     assert await reminders.send_due(deps, workspace, now=before_nine) == 0
     after_nine = before_nine + timedelta(minutes=10)
     assert await reminders.send_due(deps, workspace, now=after_nine) == 1
@@ -55,9 +61,8 @@ async def test_a_morning_reminder_in_the_persons_time_zone_once(harness: Harness
 async def test_nothing_due_no_dm(harness: Harness) -> None:
     harness.slack.state.emails["U0BRUNO"] = "bruno@acme.example"
     await as_bruno(harness, "remind due")
-    tomorrow = datetime.now(UTC) + timedelta(days=1)
     harness.reset_counts()
-    noon = tomorrow.replace(hour=12, minute=0)
+    noon = datetime.now(UTC) + timedelta(days=1, hours=1)  # a morning has come, anywhere
     assert await reminders.send_due(harness.bot.deps, harness.bot.workspace, now=noon) == 0
     assert dms(harness, "U0BRUNO") == []
 
