@@ -391,13 +391,21 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         items: list[Obj] | None = outcome.lists.get(resource)
         if resource == "tickets":
             # A person's account lists what that person may see in the tool, as the tool's own
-            # list would (its projects), not the workspace's whole list.
-            shaped_all = [
+            # list would (its projects), not the workspace's whole list. Only the page asked for
+            # is shaped (a large tool's list costs a page's work, not the whole list's).
+            visible = [t for t in outcome.tickets.values() if outcome.may_access(t)]
+            try:
+                page = unified_page(visible, request.query_params)
+            except BadPage as bad:
+                return with_status(entry, envelope(400, str(bad)))
+            shaped = [
                 shaped_ticket(outcome, json.loads(json.dumps(t)), request.query_params)
-                for t in outcome.tickets.values()
-                if outcome.may_access(t)
+                for t in page["result"]
             ]
-            items = [t for t in shaped_all if t is not None] if None not in shaped_all else None
+            form = request.query_params.get("truto_response_format") or "unified"
+            if None in shaped or form not in ("unified", "normalized", "stream", "raw"):
+                return with_status(entry, envelope(404, f"{resource} is not supported by {outcome.tool}"))
+            return with_status(entry, JSONResponse({**page, "result": shaped}))
         if items is None:
             return with_status(entry, envelope(404, f"{resource} is not supported by {outcome.tool}"))
         try:
