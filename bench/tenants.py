@@ -3,7 +3,7 @@ installed, its tool connected), then signed `/ticket update`s from distinct work
 `ticketbot serve` in distributed mode, on SQLite and on PostgreSQL.
 
 Printed per database and N: the HTTP process's RSS idle and after every workspace was active
-once (bytes per workspace kept: at most WORKSPACES_KEPT, 4,000 by default), the worker
+once (bytes per workspace kept: at most WORKSPACES_KEPT, 3,500 by default), the worker
 process's after one job from each; acks at concurrency 1 and 10 of workspaces no process has
 read yet (a first read: the database), of cold ones (never seen by this process, read by another
 replica before it: the copy shared in Redis) and of warm ones (the same again); statements sent
@@ -47,7 +47,7 @@ from bot.store.sql.team_accounts import TeamAccounts
 
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/ticketbot_bench")
 MIB = 1024 * 1024
-KEPT = 4_000  # WORKSPACES_KEPT's default: what each process keeps at most
+KEPT = int(os.environ.get("WORKSPACES_KEPT") or 3_500)  # what each process keeps at most (its default)
 WARM = 40  # workspaces read at concurrency 10 before measuring: the pool's connections opened
 
 

@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     subscription_backlog: int = Field(default=10, ge=1)  # lines waiting for a channel before a summary
     # Kept in each process, the least recently used dropped first: workspaces' state and wiring
     # (distributed mode), and accounts' parsed lists and capabilities.
-    workspaces_kept: int = Field(default=4_000, ge=1)  # 9-14 KB of RSS each: 36-55 MiB
+    workspaces_kept: int = Field(default=3_500, ge=1)  # 10-17 KB of RSS each: 35-58 MiB
     accounts_kept: int = Field(default=2_000, ge=1)
 
     @property

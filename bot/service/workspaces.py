@@ -80,7 +80,7 @@ class Workspaces:
     cache_seconds: float = CACHE_SECONDS
     # Workspaces kept in the process (the least recently used go first), and how long one read
     # after this process began hearing announcements is trusted without one.
-    kept_size: int = 4_000
+    kept_size: int = 3_500
     trusted_seconds: float = TRUSTED_SECONDS
     # Every process's copies in Redis: a workspace this process does not keep is read there first.
     shared: SharedWorkspaces | None = None
