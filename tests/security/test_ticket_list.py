@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from tests.fleet import fleet
-from tests.scenarios.conftest import Harness, last
+from tests.scenarios.conftest import Harness, harness, last
 from tests.scenarios.test_personal_connections import acme_with_jira, connect_own, said
 
-__all__ = ["fleet"]  # the fixture
+__all__ = ["fleet", "harness"]  # the fixtures
 
 
 async def test_a_list_is_read_through_the_readers_own_connection(fleet: Harness) -> None:
@@ -22,3 +22,29 @@ async def test_a_list_is_read_through_the_readers_own_connection(fleet: Harness)
     await said(fleet, 'list "login"', "U0ADMIN")  # the workspace's account reads them
     shown = str(last(fleet.calls("response"))["blocks"])
     assert "Login fails with SSO" in shown and "*16 tickets* in Jira" in shown
+
+
+async def test_a_lists_buttons_are_refused_to_another_person_and_when_forged(harness: Harness) -> None:
+    """A page turn or "Update all" is the asker's alone (their list is kept under their own name),
+    and a value altered on the way verifies nothing."""
+    from blocks import ids
+    from tests.scenarios.test_ticket_list import click, turn
+
+    await harness.command('list status="In Review"')
+    mine = last(harness.calls("response"))
+    harness.reset_counts()
+    await harness.interact(click(harness, turn(mine, "Next page"), user="U0BRUNO"))
+    assert last(harness.calls("response"))["text"].startswith("This list is more than 10 minutes old")
+    everyone = next(
+        e
+        for b in mine["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == ids.LIST_UPDATE_ALL
+    )
+    await harness.interact(click(harness, everyone, user="U0BRUNO"))
+    assert harness.calls("views.open") == []  # no form for someone else's list
+    forged = {**turn(mine, "Next page"), "value": turn(mine, "Next page")["value"][:-4] + "AAAA"}
+    await harness.interact(click(harness, forged))
+    assert "not valid any more" in str(last(harness.calls("response")))
+    assert [c for c in harness.sandbox.state.calls() if c.method != "GET"] == []
