@@ -79,3 +79,28 @@ def suggestion(block_id: str, value: str, metadata: str) -> dict[str, object]:
         "team": team,
         "view": view,
     }
+
+
+def signed_event(inner: dict[str, object], team: str = "T0TEAM") -> tuple[str, dict[str, str]]:
+    """An Events API delivery (`event_callback`) around `inner`, as Slack signs it."""
+    import json
+
+    body = json.dumps(
+        {
+            "token": "bench",
+            "team_id": team,
+            "api_app_id": "A0TICKETBOT",
+            "event": inner,
+            "type": "event_callback",
+            "event_id": f"Ev{uuid.uuid4().hex[:12].upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": team, "user_id": "UBOT", "is_bot": True}],
+        }
+    )
+    stamp = str(int(time.time()))
+    signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return body, {
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": signature,
+    }

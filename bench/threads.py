@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Stack, free_port, pause, save, sized, stats_ms, table, verdict
-from bench.signing import SECRET, signed_command, signed_payload
+from bench.signing import signed_command, signed_event, signed_payload
 from bot.sandbox import SANDBOX_TOKEN
 
 TICKETS = sized(60, 4)
@@ -38,31 +37,6 @@ COMMENTS = sized(1000, 20)
 RATE = 20.0  # replies (and comments) a second
 API_LATENCY = 0.05
 COMMENTS_PATH = "/unified/ticketing/comments"
-
-
-def signed_event(inner: dict[str, Any]) -> tuple[str, dict[str, str]]:
-    import hashlib
-    import hmac
-
-    body = json.dumps(
-        {
-            "token": "bench",
-            "team_id": "T0TEAM",
-            "api_app_id": "A0TICKETBOT",
-            "event": inner,
-            "type": "event_callback",
-            "event_id": f"Ev{uuid.uuid4().hex[:12].upper()}",
-            "event_time": int(time.time()),
-            "authorizations": [{"team_id": "T0TEAM", "user_id": "UBOT", "is_bot": True}],
-        }
-    )
-    stamp = str(int(time.time()))
-    signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
-    return body, {
-        "Content-Type": "application/json",
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": signature,
-    }
 
 
 def sync_click(value: str, channel: str, ts: str) -> dict[str, Any]:

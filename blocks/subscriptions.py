@@ -9,6 +9,7 @@ from typing import Any
 
 from blocks import ids
 from blocks.text import escape, truncate
+from bot.domain.models import Ticket
 
 Block = dict[str, Any]
 
@@ -24,6 +25,19 @@ class ChangeLine:
     by: str | None = None  # a Slack user id when the change was made through the bot
     current: Sequence[tuple[str, str]] = ()  # (label, value) when what changed is not known
     comment: tuple[str, str] | None = None  # a new comment: (author, its text)
+
+    @classmethod
+    def commented(cls, ticket: Ticket, tool: str, said: tuple[str, str]) -> ChangeLine:
+        """The line of a new comment (`said`: its author and its text) on `ticket`."""
+        return cls(
+            ref=ticket.display_ref,
+            url=ticket.web_url,
+            title=ticket.name or "",
+            event="commented",
+            changes=(),
+            tool=tool,
+            comment=said,
+        )
 
 
 def _link(line: ChangeLine) -> str:

@@ -214,15 +214,7 @@ async def notify_comment(
 async def _dm_comment(
     client: AsyncWebClient, user: str, account: Account, ticket: Ticket, said: tuple[str, str], why: str
 ) -> None:
-    line = ChangeLine(
-        ref=ticket.display_ref,
-        url=ticket.web_url,
-        title=ticket.name or "",
-        event="commented",
-        changes=(),
-        tool=account.display_tool,
-        comment=said,
-    )
+    line = ChangeLine.commented(ticket, account.display_tool, said)
     text, blocks = change_line(line)
     blocks = [
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{escape(ticket.display_ref)} {why}"}]},

@@ -201,15 +201,7 @@ async def tell_comment(
             chosen[sub.channel] = sub
     if account.identity == "personal-required":
         chosen = {c: s for c, s in chosen.items() if await _readable_by(deps, account, s, ticket.id)}
-    line = ChangeLine(
-        ref=ticket.display_ref,
-        url=ticket.web_url,
-        title=ticket.name or "",
-        event="commented",
-        changes=(),
-        tool=account.display_tool,
-        comment=said,
-    )
+    line = ChangeLine.commented(ticket, account.display_tool, said)
     text, blocks = change_line(line)
     for sub in chosen.values():
         if await store.first_telling(sub.channel, integrated, ticket.id, f"comment:{comment_id}"):
