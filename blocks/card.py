@@ -31,6 +31,7 @@ class CardOptions:
     interactive: bool = True  # unfurls are compact and have no buttons
     can_update: bool = True  # False: the tool cannot update tickets, so only "Open in …" is offered
     undo_value: str | None = None  # a card posted after an update offers Undo (signed by the caller)
+    undo_deletes: bool = False  # …after a create: Undo deletes the new ticket
     updated_in: str | None = None  # a live card brought up to date: where the change was made…
     updated_at: datetime | None = None  # …and when
     said: str = ""  # a live card's record of the change it was posted for, kept as it was said
@@ -158,7 +159,7 @@ def _actions(ticket: Ticket, options: CardOptions) -> Block:
             {"type": "button", "action_id": ids.ASSIGN_ME, "text": _plain("Assign to me", 75), "value": value}
         )
     if options.undo_value and options.can_update:
-        elements.append(_undo_button(options.undo_value))
+        elements.append(_undo_button(options.undo_value, ticket if options.undo_deletes else None))
     if options.can_sync and not options.shareable:
         elements.append(sync_button(value))
     if options.shareable:
@@ -209,20 +210,27 @@ def sync_button(value: str) -> Block:
     return {"type": "button", "action_id": ids.SYNC_THREAD, "text": _plain("Sync thread", 75), "value": value}
 
 
-def _undo_button(value: str) -> Block:
+def _undo_button(value: str, created: Ticket | None = None) -> Block:
+    """Undo of an update; of a create (`created`): the new ticket deleted."""
+    title, text = (
+        "Undo this change?",
+        (
+            "Puts back the previous values of the fields it changed, unless "
+            "someone changed them since. The card's thread keeps who did what."
+        ),
+    )
+    if created is not None:
+        title = "Delete this ticket?"
+        text = f"Deletes {escape(created.display_ref)} in the tool, as if it had never been created."
     return {
         "type": "button",
-        "action_id": ids.UNDO,
+        "action_id": ids.UNDO_CREATE if created is not None else ids.UNDO,
         "text": _plain("Undo", 75),
         "value": value,
         "confirm": {
-            "title": _plain("Undo this change?", 100),
-            "text": {
-                "type": "mrkdwn",
-                "text": "Puts back the previous values of the fields it changed, unless "
-                "someone changed them since. The card's thread keeps who did what.",
-            },
-            "confirm": _plain("Undo", 30),
+            "title": _plain(title, 100),
+            "text": {"type": "mrkdwn", "text": text},
+            "confirm": _plain("Delete" if created is not None else "Undo", 30),
             "deny": _plain("Keep", 30),
         },
     }
@@ -283,7 +291,7 @@ def compact_blocks(ticket: Ticket, options: CardOptions) -> list[Block]:
         }
     ]
     if options.undo_value and options.can_update:
-        elements.append(_undo_button(options.undo_value))
+        elements.append(_undo_button(options.undo_value, ticket if options.undo_deletes else None))
     if options.can_sync:
         elements.append(sync_button(options.action_value))
     return [

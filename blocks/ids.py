@@ -125,3 +125,7 @@ COMMENT_SHORTCUT = "add_comment"  # the message shortcut "Add as comment"
 COMMENT_VIEW = "add_comment_form"
 COMMENT_TICKET = "comment_ticket"
 COMMENT_TEXT = "comment_text"
+CREATE_VIEW = "ticket_create"  # the create form
+CREATE_SHORTCUT = "create_ticket"  # the message shortcut "Create ticket"
+CREATE_FORM_BUTTON = "ticket_create_form"  # "Open the form" under a create that lacked fields
+UNDO_CREATE = "ticket_undo_create"  # Undo on a new ticket's card: the ticket deleted

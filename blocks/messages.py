@@ -47,6 +47,26 @@ def error_blocks(message: str, retry_value: str | None = None, error_id: str | N
     return blocks
 
 
+def open_form_blocks(message: str, form_value: str) -> list[Block]:
+    """A create that lacked required fields: what is missing (plain text, escaped here) and the
+    form, prefilled with what was typed."""
+    return [
+        *error_blocks(message),
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": ids.CREATE_FORM_BUTTON,
+                    "text": {"type": "plain_text", "text": "Open the form"},
+                    "value": form_value,
+                    "style": "primary",
+                }
+            ],
+        },
+    ]
+
+
 def notice_blocks(message: str) -> list[Block]:
     """A plain note (no warning sign: nothing is wrong). `message` is plain text (escaped here)."""
     return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(with_mentions(message), 3000)}}]

@@ -1,4 +1,4 @@
-"""Modals: loading, the edit form, ticket pickers, and short notes."""
+"""Modals: loading, the edit form, the create form, ticket pickers, and short notes."""
 
 from __future__ import annotations
 
@@ -43,10 +43,10 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}
 
 
-def loading_view(ref: str, metadata: str = "") -> View:
+def loading_view(ref: str, metadata: str = "", *, title: str = "Edit ticket") -> View:
     return _view(
         ids.EDIT_VIEW,
-        "Edit ticket",
+        title,
         [_section(f":hourglass_flowing_sand: Loading {escape(ref)}…")],
         metadata,
         None,
@@ -239,6 +239,61 @@ def edit_view(
     blocks.append(_text("description", "Description", description_excerpt(ticket, 3000), multiline=True))
     shown = [b for b in blocks if ids.field_of_block(b.get("block_id", "")) not in hidden]
     return _view(ids.EDIT_VIEW, "Edit ticket", shown, metadata, "Save")
+
+
+@dataclass(frozen=True)
+class CreateLayout:
+    """What the create form shows beyond the account's choices: the projects to pick one from
+    (None: no list), the fields the tool requires (their inputs must be filled), fields left
+    out, and a note on top (mrkdwn the caller escaped)."""
+
+    projects: Sequence[Item] | None = None
+    required: Collection[str] = ()
+    hidden: Collection[str] = ()
+    note: str = ""
+
+
+def create_view(
+    prefill: Ticket,
+    choices: EditChoices,
+    metadata: str,
+    layout: CreateLayout,
+    custom: Sequence[dict[str, Any]] = (),
+) -> View:
+    """The create form: the project and type first (where the tool takes them), then the title,
+    the description and the everyday fields, prefilled from what was typed or the message; the
+    inputs of required fields must be filled (Slack says so on the form)."""
+    blocks: list[dict[str, Any]] = [_section(layout.note)] if layout.note else []
+    if layout.projects:
+        current = prefill.collections[0] if prefill.collections else None
+        blocks.append(_select("collections", "Project", layout.projects, current))
+    if choices.types is not None:
+        blocks.append(_select("ticket_type", "Type", choices.types, prefill.ticket_type))
+    elif "ticket_type" in layout.required:
+        blocks.append(_text("ticket_type", "Type", prefill.type_name))
+    blocks.append(_text("name", "Title", prefill.name))
+    blocks.append(_text("description", "Description", prefill.description, multiline=True))
+    if choices.priorities is not None:
+        blocks.append(_select("priority", "Priority", choices.priorities, prefill.priority))
+    if choices.users:
+        blocks.append(_multi("assignees", "Assignees", prefill.assignees))
+    if choices.tags:
+        blocks.append(_multi("tags", "Tags", prefill.tags))
+    due: dict[str, Any] = {"type": "datepicker", "placeholder": plain("No due date", 150)}
+    day = iso_day(prefill.due_date)
+    if day:
+        due["initial_date"] = day
+    blocks.append(_input("due_date", "Due date", due))
+    if choices.teams is not None:
+        blocks.append(_select("team", "Team", choices.teams, prefill.team))
+    if choices.workspaces:
+        blocks.append(_select("workspace", "Workspace", choices.workspaces, prefill.workspace))
+    blocks.extend(custom)
+    shown = [b for b in blocks if ids.field_of_block(b.get("block_id", "")) not in layout.hidden]
+    for block in shown:
+        if ids.field_of_block(block.get("block_id", "")) in {"name", *layout.required}:
+            block.pop("optional", None)
+    return _view(ids.CREATE_VIEW, "Create ticket", shown, metadata, "Create")
 
 
 def pick_ticket_view(choices: Sequence[tuple[str, str]], metadata: str) -> View:

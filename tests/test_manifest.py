@@ -43,10 +43,11 @@ def test_slash_command(manifest: dict[str, Any]) -> None:
 
 
 def test_message_shortcut(manifest: dict[str, Any]) -> None:
-    shortcut, comment = manifest["features"]["shortcuts"]
+    shortcut, comment, create = manifest["features"]["shortcuts"]
     assert shortcut["type"] == "message" and shortcut["callback_id"] == ids.MESSAGE_SHORTCUT
     assert comment["type"] == "message" and comment["callback_id"] == ids.COMMENT_SHORTCUT
-    for each in (shortcut, comment):
+    assert create["type"] == "message" and create["callback_id"] == ids.CREATE_SHORTCUT
+    for each in (shortcut, comment, create):
         assert len(each["name"]) <= 24 and len(each["description"]) <= 150
 
 
@@ -119,17 +120,29 @@ def test_distributed_mode_asks_for_the_manifests_bot_scopes() -> None:
 
 
 def test_workflow_steps_match_what_the_app_reads_and_completes(manifest: dict[str, Any]) -> None:
-    from bot.domain.workflow_inputs import GET_INPUTS, OUTPUTS, STEPS, UPDATE_INPUTS
+    from bot.domain.workflow_inputs import (
+        CREATE_INPUTS,
+        CREATE_OUTPUTS,
+        GET_INPUTS,
+        OUTPUTS,
+        STEPS,
+        UPDATE_INPUTS,
+    )
 
     functions = manifest["functions"]
     assert tuple(functions) == STEPS
     assert manifest["settings"]["function_runtime"] == "remote"
     assert manifest["settings"]["org_deploy_enabled"] is True  # steps appear for org-ready apps
-    for step, inputs in zip(STEPS, (UPDATE_INPUTS, GET_INPUTS), strict=True):
+    shapes = (
+        (UPDATE_INPUTS, ["ticket"], OUTPUTS),
+        (GET_INPUTS, ["ticket"], OUTPUTS),
+        (CREATE_INPUTS, ["title"], CREATE_OUTPUTS),
+    )
+    for step, (inputs, required, outputs) in zip(STEPS, shapes, strict=True):
         declared = functions[step]
         assert tuple(declared["input_parameters"]) == inputs
-        assert [n for n, p in declared["input_parameters"].items() if p.get("is_required")] == ["ticket"]
-        assert tuple(declared["output_parameters"]) == OUTPUTS
+        assert [n for n, p in declared["input_parameters"].items() if p.get("is_required")] == required
+        assert tuple(declared["output_parameters"]) == outputs
         assert [n for n, p in declared["output_parameters"].items() if p.get("is_required")] == ["ticket_id"]
         for parameter in (*declared["input_parameters"].values(), *declared["output_parameters"].values()):
             assert parameter["title"] and parameter["type"] in SLACK_PARAMETER_TYPES

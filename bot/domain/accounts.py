@@ -102,6 +102,9 @@ class Permissions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     update: UpdateRule = Field(default_factory=UpdateRule)
+    # Creating tickets from Slack (/ticket create, the form, "Create ticket", the step): allowed to
+    # whoever may update, unless turned off here.
+    create: bool = True
     subscribe: UpdateRule | None = None  # who may change a channel's subscriptions; None: as update
     read_only_channels: tuple[str, ...] = ()
     # Workflow Builder steps: `person` runs a step as the person Slack vouches for (its
@@ -124,7 +127,7 @@ class Permissions(BaseModel):
 
 Scalar = str | int | float | bool
 QueryValue = Scalar | list[Scalar] | dict[str, Scalar]
-QUERY_OPERATIONS = ("all", "update", "get", "list")
+QUERY_OPERATIONS = ("all", "update", "get", "list", "create")
 PER_VERSION_PARAMS = frozenset({"etag"})  # taken from the ticket each time, never from config
 
 
@@ -138,6 +141,7 @@ class AccountQuery(BaseModel):
     all: dict[str, QueryValue] = Field(default_factory=dict)
     update: dict[str, QueryValue] = Field(default_factory=dict)
     get: dict[str, QueryValue] = Field(default_factory=dict)
+    create: dict[str, QueryValue] = Field(default_factory=dict)
     list: dict[str, QueryValue] = Field(default_factory=dict)
 
     @model_validator(mode="before")

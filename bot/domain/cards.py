@@ -64,6 +64,7 @@ class Card(BaseModel):
     seen: dict[str, str] = Field(default_factory=dict)
     undo_value: str | None = None
     undo_until: float = 0.0
+    undo_deletes: bool = False  # posted after a create: its Undo deletes the ticket
     added: float = 0.0
     until: float = 0.0
 

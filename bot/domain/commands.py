@@ -127,8 +127,22 @@ class ListCommand:
     request: ListRequest
 
 
+@dataclass(frozen=True)
+class CreateCommand:
+    """`/ticket create <title> [field=value …]`: a new ticket. `title` is empty for `/ticket
+    create` alone (the form opens); assignments are the update grammar's, `=` only."""
+
+    title: str
+    assignments: tuple[Assignment, ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(a.field for a in self.assignments)
+
+
 Command = (
     UpdateCommand
+    | CreateCommand
     | ListCommand
     | RemindCommand
     | ShowCommand

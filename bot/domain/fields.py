@@ -75,6 +75,7 @@ ALIASES: dict[str, str] = {
     "type": "ticket_type",
     "tag": "tags",
     "collection": "collections",
+    "project": "collections",  # what most trackers call the collection a ticket is in
     "desc": "description",
     "parent": "parent_ticket",
 }

@@ -24,6 +24,7 @@ from bot.domain.commands import (
     Command,
     CommentCommand,
     ConnectCommand,
+    CreateCommand,
     EditCommand,
     HelpCommand,
     ListCommand,
@@ -614,6 +615,8 @@ def parse(
         return HelpCommand()
     if verb == "comment":
         return _comment(text, scanner, patterns)
+    if verb == "create":
+        return _create(scanner, today, patterns, locked)
     if verb == "remind":
         rest = text[scanner.pos :].strip().lower()
         if rest not in ("due", "on", "off"):
@@ -751,6 +754,77 @@ def _comment(text: str, scanner: _Scanner, patterns: tuple[str, ...]) -> Command
     return CommentCommand(ref, said)
 
 
+def _create(
+    scanner: _Scanner, today: date, patterns: tuple[str, ...], locked: Collection[str]
+) -> CreateCommand:
+    """`create <title> [field=value …]`: the title quoted, or the words before the first field.
+    Fields take `=` only (a new ticket has no list to add to or take from); `/ticket create`
+    alone, or fields without a title, leave the title to the form."""
+    scanner.skip_space()
+    title = ""
+    if not scanner.at_end() and scanner.text[scanner.pos] in _QUOTES:
+        title = scanner._quoted().strip()
+    else:
+        words: list[str] = []
+        while not scanner.at_end() and not _KEY.match(scanner.text, scanner.pos):
+            words.append(scanner.word()[0])
+            scanner.skip_space()
+        title = _unescape(" ".join(words)).strip()
+    if len(title) > MAX_VALUE["name"]:
+        raise ParseError(
+            f"the title is {len(title)} characters long; at most {MAX_VALUE['name']}",
+            scanner.pos,
+            title[:20],
+            'put the rest in description="…"',
+        )
+    assignments: list[Assignment] = []
+    scanner.skip_space()
+    while not scanner.at_end():
+        if not _KEY.match(scanner.text, scanner.pos):
+            token, position = scanner.word()
+            raise ParseError(
+                f"unexpected text '{token}' after the fields",
+                position,
+                token,
+                'the title comes first (quoted when it has an =): /ticket create "Login fails" priority=high',
+            )
+        if len(assignments) == MAX_ASSIGNMENTS:
+            token, position = scanner.word()
+            raise ParseError(
+                f"too many fields in one command; at most {MAX_ASSIGNMENTS}", position, token, "use the form"
+            )
+        assignment = _assignment(scanner, today, patterns, locked)
+        if assignment.op in ("add", "remove"):
+            operator = "+=" if assignment.op == "add" else "-="
+            raise ParseError(
+                f"{assignment.key_text}{operator} changes an existing list; a new ticket has none",
+                assignment.position,
+                f"{assignment.key_text}{operator}",
+                f"write {assignment.key_text}=…",
+            )
+        if assignment.op == "clear":
+            raise ParseError(
+                f"{assignment.key_text} has no value",
+                assignment.position,
+                assignment.key_text,
+                f"give it one, or leave {assignment.key_text} out",
+            )
+        assignments.append(assignment)
+        scanner.skip_space()
+    _check_repeats(assignments)
+    named = next((a for a in assignments if a.field == "name"), None)
+    if named is not None and title:
+        raise ParseError(
+            "the title is given twice (before the fields and as title=)",
+            named.position,
+            named.key_text,
+            "keep one",
+        )
+    if named is not None:
+        title = str(named.values[0]) if named.values else ""
+    return CreateCommand(title, tuple(a for a in assignments if a is not named))
+
+
 def _subscription_command(verb: str, rest: str, offset: int) -> Command:
     rest = rest.strip()
     if verb == "subscribe":
@@ -799,7 +873,8 @@ def _reject_non_ref(word: str, position: int, patterns: tuple[str, ...]) -> None
 
 
 _VERBS_HINT = (
-    "commands: update <ticket> field=value …, show <ticket>, edit <ticket>, subscribe <filter>, "
-    f"subscriptions, unsubscribe <n>, notify on|off, comment <ticket> <text>, connect, disconnect, help; "
+    "commands: update <ticket> field=value …, create <title> field=value …, show <ticket>, "
+    "edit <ticket>, subscribe <filter>, subscriptions, unsubscribe <n>, notify on|off, "
+    "comment <ticket> <text>, connect, disconnect, help; "
     f"a ticket is {REF_FORMS}"
 )

@@ -19,7 +19,8 @@ from bot.domain.refs import unwrap_slack_link
 
 UPDATE_STEP = "update_ticket"
 GET_STEP = "get_ticket"
-STEPS = (UPDATE_STEP, GET_STEP)
+CREATE_STEP = "create_ticket"
+STEPS = (UPDATE_STEP, GET_STEP, CREATE_STEP)
 
 # The person the workflow's author says the step is for: a claim (an author may name anyone).
 ACTOR_INPUT = "updated_by"
@@ -41,7 +42,11 @@ UPDATE_INPUTS = (
     INTERACTIVITY_INPUT,
 )
 GET_INPUTS = ("ticket", "channel", INTERACTIVITY_INPUT)
+CREATOR_INPUT = "created_by"  # as ACTOR_INPUT: the person the author names, a claim
+CREATE_INPUTS = ("title", "description", "fields", CREATOR_INPUT, "channel", INTERACTIVITY_INPUT)
 OUTPUTS = ("ticket_id", "ticket_url", "title", "status", "priority", "assignee", "summary")
+CREATE_OUTPUTS = ("ticket_id", "ticket_url", "title")
+DESCRIPTION_LIMIT = 30_000  # a description longer than this is refused, not cut
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -56,6 +61,7 @@ class StepRequest:
     ticket: str
     text: str | None = None
     comment: str | None = None
+    description: str | None = None  # "Create a ticket": the new ticket's description
     interactor: str | None = None
     claimed_for: str | None = None
     channel: str | None = None
@@ -159,5 +165,29 @@ def update_request(inputs: Mapping[str, Any]) -> StepRequest:
     )
 
 
+def create_request(inputs: Mapping[str, Any]) -> StepRequest:
+    """ "Create a ticket": a `/ticket create` line of its title and fields (checked as the
+    command is), and its description as given (no grammar: any text)."""
+    title = _text(inputs, "title")
+    if not title:
+        raise UserInputError("the step has no Title: give the new ticket's title")
+    fields = _text(inputs, "fields")
+    description = _text(inputs, "description") or None
+    if description is not None and len(description) > DESCRIPTION_LIMIT:
+        raise UserInputError(
+            f"the step's Description is {len(description)} characters long; at most {DESCRIPTION_LIMIT}"
+        )
+    return StepRequest(
+        ticket="",
+        text=f"create {quoted(title)} {fields}".strip(),
+        description=description,
+        interactor=interactor_of(inputs),
+        claimed_for=_user(inputs, CREATOR_INPUT, "Created by"),
+        channel=_channel(inputs),
+    )
+
+
 def request_of(step: str, inputs: Mapping[str, Any]) -> StepRequest:
+    if step == CREATE_STEP:
+        return create_request(inputs)
     return update_request(inputs) if step == UPDATE_STEP else get_request(inputs)

@@ -26,6 +26,7 @@ from starlette.routing import Route
 from bot.sandbox.answers import BadPage, platform_page, shaped_ticket, unified_page
 from bot.sandbox.changes import apply_change
 from bot.sandbox.connect import connect_routes
+from bot.sandbox.creating import missing_query, new_ticket
 from bot.sandbox.envelopes import REASONS, Refused, envelope, insight, remote_refusal
 from bot.sandbox.profiles import Obj, Profile
 from bot.sandbox.state import Fault, Recorded, SandboxState
@@ -173,6 +174,8 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             return with_status(entry, envelope(404, f"Ticket {ticket_id} not found"))
         if request.method == "GET":
             return with_status(entry, shaped(outcome, found, request))
+        if request.method == "DELETE":
+            return with_status(entry, delete(outcome, found, readable))
         if not readable or outcome.read_only:
             return with_status(
                 entry,
@@ -226,6 +229,71 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
         if key and isinstance(answer, JSONResponse):
             state.idempotent[key] = (answer.status_code, json.loads(bytes(answer.body)))
         return answer
+
+    def delete(profile: Profile, found: Obj, readable: bool) -> Response:
+        """ "Delete Tickets": where the integration lists it (Jira, Linear; not Azure DevOps),
+        announced as `record:deleted`. The real API's answer body is not documented; here: the
+        id, as comment deletions answer."""
+        if not profile.can_delete:
+            return envelope(405, f"{profile.tool} does not support deleting tickets")
+        if not readable or profile.read_only:
+            return remote_refusal(
+                profile, 403, "permission", "you do not have permission to delete this issue"
+            )
+        with state._lock:
+            key = next(k for k, t in profile.tickets.items() if t is found)
+            del profile.tickets[key]
+        state.webhooks.emit("deleted", profile.integrated_account_id, {"id": found["id"]})
+        return JSONResponse({"id": found["id"]})
+
+    async def create(request: Request) -> Response:
+        """POST /unified/ticketing/tickets ("Create Tickets"): the body as an update's, checked
+        against the create meta (required fields and query parameters, required custom fields),
+        answered 201 with the new ticket (shaped as a GET's), announced as `record:created`; a
+        repeated Idempotency-Key answers as the first call did and creates nothing."""
+        entry, outcome = await prelude(request)
+        if isinstance(outcome, Response):
+            return with_status(entry, outcome)
+        if not outcome.can_create:
+            return with_status(entry, envelope(405, f"{outcome.tool} does not support creating tickets"))
+        if outcome.read_only:
+            return with_status(
+                entry,
+                remote_refusal(outcome, 403, "permission", "you do not have permission to create issues"),
+            )
+        query = dict(entry.query)
+        missing = missing_query(outcome, query)
+        if missing:
+            return with_status(
+                entry,
+                envelope(
+                    400,
+                    f"Missing required query parameter(s): {', '.join(missing)}",
+                    truto_error_insight={
+                        "missing_required_query_parameters": insight(
+                            "These query parameters are required by the unified model.", missing
+                        )
+                    },
+                ),
+            )
+        key, replay = replayed(entry)
+        if replay is not None:
+            return with_status(entry, replay)
+        if not isinstance(entry.body, dict):
+            return with_status(entry, envelope(400, "The request body must be a JSON object"))
+        try:
+            with state._lock:
+                ticket = new_ticket(outcome, entry.body, query)
+                outcome.tickets[str(ticket["number"] if not outcome.takes_keys else ticket["id"])] = ticket
+                state.created.append((str(ticket["id"]), entry.body))
+        except Refused as refused:
+            return with_status(entry, refused.response)
+        state.webhooks.emit("created", outcome.integrated_account_id, json.loads(json.dumps(ticket)))
+        answer = shaped(outcome, ticket, request)
+        answer.status_code = 201
+        if key:
+            state.idempotent[key] = (201, json.loads(bytes(answer.body)))
+        return with_status(entry, answer)
 
     def comment_ticket(profile: Profile, request: Request) -> str:
         """The ticket a comments call names, in the one form its integration takes."""
@@ -602,7 +670,8 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/unified/ticketing/tickets/{ticket_id}", ticket, methods=["GET", "PATCH"]),
+            Route("/unified/ticketing/tickets/{ticket_id}", ticket, methods=["GET", "PATCH", "DELETE"]),
+            Route("/unified/ticketing/tickets", create, methods=["POST"]),
             Route("/unified/ticketing/comments", comments, methods=["POST"]),
             Route("/unified/ticketing/comments", comment_list, methods=["GET"]),
             Route("/unified/ticketing/comments/{comment_id}", comment_change, methods=["PATCH", "DELETE"]),

@@ -134,6 +134,14 @@ class Profile:
     projects: frozenset[str] | None = None
     read_only: bool = False  # may browse the projects, not edit them (the tool answers 403)
     last_editors: dict[str, Obj] = field(default_factory=dict)  # ticket id → who changed it last
+    # Creating tickets (Truto's "Create Tickets"): what its create meta requires, in the body and
+    # the query; whether "Delete Tickets" lists the integration (Jira and Linear do, Azure DevOps
+    # not); each project's tickets are numbered on from its highest key, as the tools do.
+    can_create: bool = True
+    can_delete: bool = False
+    create_required: tuple[str, ...] = ("name",)
+    create_required_query: tuple[str, ...] = ()
+    key_prefix: str = "PROJ"  # a new ticket's key where it names no project of its own
 
     def integration_user(self) -> Obj:
         """Who a comment written through the API without an author appears as: the person a
@@ -158,7 +166,7 @@ class Profile:
                     "resource": "tickets",
                     "description": "Tickets (issues, tasks) in the ticketing tool.",
                     "docs_url": "https://truto.one/docs/api-reference/unified-ticketing-api/tickets",
-                    "methods": ["list", "get", "update"] if self.can_update else ["list", "get"],
+                    "methods": self.ticket_methods(),
                     "env_overridden": False,
                 }
             ]
@@ -211,6 +219,21 @@ class Profile:
             answer["unified"] = []
         return answer
 
+    def ticket_methods(self) -> list[str]:
+        methods = ["list", "get"]
+        methods += ["create"] if self.can_create else []
+        methods += ["update"] if self.can_update else []
+        methods += ["delete"] if self.can_delete else []
+        return methods
+
+    def required_custom_fields(self) -> list[str]:
+        """Custom fields the tool requires on a new ticket (its definitions' `is_required`)."""
+        return [
+            str(f["name"])
+            for f in self.lists.get("fields", [])
+            if f.get("is_required") and f.get("entity_type", "ticket") == "ticket"
+        ]
+
     def account_record(self) -> Obj:
         """`GET /integrated-account/{id}`: the account as the connection flow's payload shows it."""
         return {
@@ -246,6 +269,8 @@ class Profile:
         """`GET /unified/ticketing/tickets/meta/{method}` for list, get and update."""
         if method == "update":
             return self.meta_update()
+        if method == "create":
+            return self.meta_create() if self.can_create else None
         if method not in ("list", "get"):
             return None
         return {
@@ -315,6 +340,27 @@ class Profile:
             "query_schema": {"type": "object", "properties": query, "required": list(self.required_query)},
             "default_query": dict(self.default_query),
             "default_body": dict(self.default_body),
+        }
+
+    def meta_create(self) -> Obj:
+        """`tickets/meta/create`: the update's body schema with what a new ticket requires. The
+        custom fields the tool requires are not in it: they are the field definitions'
+        `is_required`, as the fields list gives them."""
+        meta = self.meta_update()
+        body = dict(meta["request_body_schema"])
+        body["required"] = list(self.create_required)
+        query = {name: {"type": "string"} for name in self.create_required_query}
+        return {
+            **meta,
+            "method": "create",
+            "request_body_schema": body,
+            "query_schema": {
+                "type": "object",
+                "properties": query,
+                "required": list(self.create_required_query),
+            },
+            "default_query": {},
+            "default_body": {},
         }
 
 
@@ -456,6 +502,8 @@ def _jira() -> Profile:
         unsupported_fields=frozenset({"workspace"}),
         error_style="jira",
         comment_methods=("list", "get", "create", "update", "delete"),
+        can_delete=True,
+        create_required=("name", "collections", "ticket_type"),
     )
 
 
@@ -514,6 +562,9 @@ def _linear() -> Profile:
         required_query=("workspace_id",),
         status_as_string=True,
         error_style="linear",
+        can_delete=True,
+        create_required=("name", "team"),
+        key_prefix="ENG",
     )
 
 
@@ -565,6 +616,9 @@ def _azure() -> Profile:
         status_enum=("open", "active", "resolved", "closed"),
         takes_keys=True,
         type_enum=("default_task", "milestone", "approval"),
+        create_required=("name", "ticket_type"),
+        create_required_query=("collection_id",),
+        key_prefix="AZ",
     )
 
 

@@ -52,6 +52,7 @@ class SandboxState:
     idempotent: dict[str, tuple[int, Obj]] = field(default_factory=dict)
     patches_applied: int = 0
     applied: list[tuple[str, Obj]] = field(default_factory=list)  # (ticket id, body) of each real change
+    created: list[tuple[str, Obj]] = field(default_factory=list)  # (ticket id, body) of each ticket made
     in_flight: int = 0
     rate_limit: tuple[int, float] | None = None  # (requests, seconds) per account, like the real API
     rate_limited: int = 0  # 429s given for the rate limit
@@ -92,6 +93,7 @@ class SandboxState:
             self.idempotent.clear()
             self.patches_applied = 0
             self.applied.clear()
+            self.created.clear()
             self.webhooks.reset()
             self.link_tokens.clear()
             self.rate_limit = None

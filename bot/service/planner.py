@@ -338,8 +338,8 @@ class Planner:
                 typed = value if isinstance(value, str) else value.name if isinstance(value, Ref) else None
                 if typed is None and isinstance(value, dict):
                     typed = value.get("name")
-                body[name] = _enum_value(name, str(typed or ""), abilities.enums.get(name))
-        _seed_shapes(account, abilities, body)
+                body[name] = enum_value(name, str(typed or ""), abilities.enums.get(name))
+        seed_shapes(account, abilities, body)
         # Never the meta's default_body: it says what the API does by itself, and re-sending it
         # would overwrite fields the user did not touch. The body is the user's changes alone.
         try:
@@ -400,7 +400,7 @@ class Planner:
         return [r for r in current if r.id not in drop]
 
 
-def _enum_value(name: str, typed: str, accepted: tuple[str, ...] | None) -> str:
+def enum_value(name: str, typed: str, accepted: tuple[str, ...] | None) -> str:
     """The tool's own word for what the user typed, from the schema's enum when it has one."""
     if not accepted:
         return typed
@@ -415,7 +415,7 @@ def _names(refs: Sequence[Ref]) -> str:
     return ", ".join(r.name or r.id for r in refs) or "none"
 
 
-def _seed_shapes(account: Account, abilities: Abilities, body: dict[str, Any]) -> None:
+def seed_shapes(account: Account, abilities: Abilities, body: dict[str, Any]) -> None:
     """Send `workspace` and `items` in the shape the account's schema gives them, else in the
     seed page's (its PATCH example: `"workspace": "your_workspace"`, `"items": {}`)."""
     workspace = body.get("workspace")

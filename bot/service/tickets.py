@@ -20,6 +20,7 @@ from bot.domain.models import Ticket
 from bot.domain.refs import TicketRef
 from bot.ops.config import AppConfig
 from bot.service.audit import AuditTrail
+from bot.service.creating import Creator
 from bot.service.executor import Executor
 from bot.service.lookups import Lookups
 from bot.service.planner import Planner
@@ -73,6 +74,7 @@ class TicketService:
     ) -> None:
         self.planner = Planner(config, client, lookups, snapshots, directory, discovery)
         self.executor = Executor(client, snapshots, audit)
+        self.creator = Creator(self.planner, client, audit)
 
     # The planner's operations, as the service's own (forwarded per call: nothing per instance).
     parse = _planner(Planner.parse)

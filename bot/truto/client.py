@@ -199,6 +199,33 @@ class TrutoClient:
             log.info("update_ticket answered 2xx without a unified ticket; reading it back")
             return await self.get_ticket(account, ticket_id)
 
+    async def create_ticket(
+        self, account: Account, body: JsonDict, query: list[tuple[str, str]], *, idempotency_key: str
+    ) -> Ticket:
+        """`POST /unified/ticketing/tickets` ("Create Tickets") once, with retries under one
+        Idempotency-Key: a retried or repeated create makes one ticket. A 2xx without a unified
+        ticket whose id can be read is an error: the bot cannot show or undo what it cannot name."""
+        data = await self._request(
+            "POST",
+            TICKETS_PATH,
+            [*self._base_query(account, "create"), *query],
+            "create_ticket",
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
+            tool=account.display_tool,
+        )
+        return _ticket(data)
+
+    async def delete_ticket(self, account: Account, ticket_id: str) -> None:
+        """`DELETE /unified/ticketing/tickets/{id}` ("Delete Tickets")."""
+        await self._request(
+            "DELETE",
+            f"{TICKETS_PATH}/{quote(ticket_id, safe='')}",
+            self._base_query(account),
+            "delete_ticket",
+            tool=account.display_tool,
+        )
+
     async def list_all(
         self,
         account: Account,

@@ -48,6 +48,23 @@ def supports_comments(capabilities: Any) -> bool | None:
     return None if methods is None else "create" in methods
 
 
+def ticket_methods(capabilities: Any) -> frozenset[str] | None:
+    """The methods ticketing/tickets lists (list, get, create, update, delete; empty when the
+    resource is absent; None: the answer does not say)."""
+    if not isinstance(capabilities, dict) or not isinstance(capabilities.get("unified"), list):
+        return None
+    found: set[str] = set()
+    for entry in capabilities["unified"]:
+        if (
+            isinstance(entry, dict)
+            and entry.get("resource") == "tickets"
+            and entry.get("model") in (None, "ticketing")
+            and isinstance(entry.get("methods"), list)
+        ):
+            found.update(str(m) for m in entry["methods"])
+    return frozenset(found)
+
+
 def supports_update(capabilities: Any) -> bool | None:
     """From the documented answer `{"unified": [{model, resource, methods, …}, …]}`: whether
     ticketing/tickets lists `update`. A `unified` list without a tickets entry means no; an
@@ -130,6 +147,7 @@ class Abilities:
     can_update: bool = True
     can_comment: bool | None = None  # comments create listed (None: not said)
     comment_methods: frozenset[str] | None = None  # what ticketing/comments lists (None: not said)
+    ticket_methods: frozenset[str] | None = None  # what ticketing/tickets lists (None: not said)
     blocked: bool = False  # the unified API has blocked the account
     status: str = ""  # the account's status ("active", "needs_reauth", …; "" when not said)
     missing: bool = False  # the unified API does not know the integrated account at all
@@ -150,6 +168,16 @@ class Abilities:
         return self.comment_methods is not None and set(methods) <= self.comment_methods
 
     @property
+    def can_create(self) -> bool:
+        """Tickets can be created: listed, or the answer does not say (the API then answers)."""
+        return self.ticket_methods is None or "create" in self.ticket_methods
+
+    @property
+    def can_delete(self) -> bool:
+        """Tickets can be deleted: listed (Undo of a create is offered only then: fails closed)."""
+        return self.ticket_methods is not None and "delete" in self.ticket_methods
+
+    @property
     def can_sync_threads(self) -> bool:
         """A thread can follow a ticket: replies become comments (create), and the tool's
         comments can be read (list) when its events do not bring them."""
@@ -160,6 +188,7 @@ class Abilities:
             "can_update": self.can_update,
             "can_comment": self.can_comment,
             "comment_methods": sorted(self.comment_methods) if self.comment_methods is not None else None,
+            "ticket_methods": sorted(self.ticket_methods) if self.ticket_methods is not None else None,
             "blocked": self.blocked,
             "status": self.status,
             "tool_label": self.tool_label,
@@ -184,6 +213,11 @@ class Abilities:
             comment_methods=(
                 frozenset(str(m) for m in data["comment_methods"])
                 if isinstance(data.get("comment_methods"), list)
+                else None
+            ),
+            ticket_methods=(
+                frozenset(str(m) for m in data["ticket_methods"])
+                if isinstance(data.get("ticket_methods"), list)
                 else None
             ),
             blocked=bool(data.get("blocked", False)),
@@ -243,6 +277,7 @@ def abilities_from(capabilities: Any, meta: dict[str, Any] | None, account_name:
         can_update=can_update,
         can_comment=can_comment,
         comment_methods=comment_methods(capabilities),
+        ticket_methods=ticket_methods(capabilities),
         blocked=account_blocked(capabilities),
         status=account_status(capabilities),
         tool_label=tool_label_of(capabilities),
@@ -283,6 +318,8 @@ class Discovery:
         # The last answer per account, for the parser (which cannot wait): fields a tool refuses
         # are left out of the field names it suggests. The least recently used accounts go first.
         self.last: LRUCache[str, Abilities] = LRUCache(maxsize=kept)
+        # The same for creates: a command missing a required field opens the form at once.
+        self.last_create: LRUCache[str, Abilities] = LRUCache(maxsize=kept)
 
     async def _capabilities(self, account: Account) -> dict[str, Any]:
         try:
@@ -295,12 +332,34 @@ class Discovery:
             answer = None  # the API does not say: nothing is refused on its account
         return {"capabilities": answer}
 
-    async def _meta(self, account: Account) -> dict[str, Any]:
+    async def _meta(self, account: Account, method: str = "update") -> dict[str, Any]:
         try:
-            meta: dict[str, Any] | None = await self.client.meta(account, "tickets", "update")
+            meta: dict[str, Any] | None = await self.client.meta(account, "tickets", method)
         except (NotFound, NotAllowed):
             meta = None
         return {"meta": meta}
+
+    async def create_abilities(self, account: Account) -> Abilities:
+        """What a new ticket takes on this account: its state (as `abilities`) with the schema of
+        `tickets/meta/create` (required body fields and query parameters; never the update's),
+        cached an hour. Without a create meta nothing is required beyond a title, and the API
+        answers for the rest. Raises TrutoError while the API cannot be asked: a create is not
+        sent unchecked."""
+        state = await self.cache.get_or_fetch(
+            cache_key(account, "discovery", "capabilities"),
+            lambda: self._capabilities(account),
+            ttl=STATE_TTL,
+            stale_for=0.0,
+        )
+        meta = await self.cache.get_or_fetch(
+            cache_key(account, "discovery", "tickets.create"),
+            lambda: self._meta(account, "create"),
+            ttl=self.ttl,
+            stale_for=self.ttl,
+        )
+        abilities = abilities_from(state.get("capabilities"), meta.get("meta"), account.name)
+        self.last_create[account.integrated_account_id] = abilities
+        return abilities
 
     async def _read(self, account: Account, *, fresh: bool) -> Abilities:
         get = self.cache.refresh if fresh else self.cache.get_or_fetch

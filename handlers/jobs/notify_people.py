@@ -16,7 +16,7 @@ from bot.domain.accounts import Account
 from bot.domain.errors import ResolveError
 from bot.domain.matching import item_name, user_emails
 from bot.domain.models import Ticket
-from bot.domain.subscriptions import CHANGE_LABELS, changes_between, ticket_ids
+from bot.domain.subscriptions import CHANGE_LABELS, Event, changes_between, ticket_ids
 from bot.store import keys
 from bot.store.notifications import NotifyStore
 from handlers.kit.deps import SlackDeps
@@ -76,12 +76,21 @@ def _mentions(description: str, item: dict[str, Any]) -> bool:
 
 
 async def notify_people(
-    deps: SlackDeps, client: AsyncWebClient, account: Account, before: Ticket | None, ticket: Ticket
+    deps: SlackDeps,
+    client: AsyncWebClient,
+    account: Account,
+    before: Ticket | None,
+    ticket: Ticket,
+    *,
+    created: bool = False,
 ) -> None:
-    """DM each person who turned notifications on and whom this change concerns."""
+    """DM each person who turned notifications on and whom this change concerns. A new ticket
+    (`created`, never seen before) is a change from nothing: whoever it is assigned to hears."""
     opted = await store_of(deps).users()
-    if not opted or before is None:  # a first sight tells nothing about what changed
+    if not opted or (before is None and not created):  # a first sight tells nothing about what changed
         return
+    if before is None:
+        before = Ticket(id=ticket.id)
     by_email = await _slack_users_by_email(deps, opted)
     changes = changes_between(before, ticket)
     if not changes:
@@ -122,7 +131,9 @@ async def notify_people(
             continue
         told.add(slack_user)
         by = str(origin["user"]) if origin and origin.get("user") else None
-        await _dm(client, slack_user, account, ticket, changes, why, by)
+        await _dm(
+            client, slack_user, account, ticket, changes, why, by, event="created" if created else "updated"
+        )
 
 
 async def _dm(
@@ -133,6 +144,8 @@ async def _dm(
     changes: dict[str, tuple[str, str]],
     why: str,
     by: str | None = None,
+    *,
+    event: Event = "updated",
 ) -> None:
     """`by`: the Slack person who made the change through the bot (else it was made in the tool)."""
     shown = {f: c for f, c in changes.items() if f in (*WATCHED, "assignees")} or changes
@@ -140,7 +153,7 @@ async def _dm(
         ref=ticket.display_ref,
         url=ticket.web_url,
         title=ticket.name or "",
-        event="updated",
+        event=event,
         changes=[(CHANGE_LABELS[f], old, new) for f, (old, new) in shown.items()],
         tool=account.display_tool,
         by=by,

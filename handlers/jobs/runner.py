@@ -34,7 +34,7 @@ from bot.store.cache import LockBusy
 from bot.store.queue import MAX_DELIVERIES, Handler, Job, NotForThisWorker, RunAgainLater
 from bot.truto.client import BULK
 from bot.truto.errors import Forbidden
-from handlers.jobs import bulk, bulk_progress, steps, thread_sync, ticket_changed
+from handlers.jobs import bulk, bulk_progress, create, steps, thread_sync, ticket_changed
 from handlers.jobs.context import JobContext
 from handlers.jobs.delivery import deliver_card, tell_job_asker
 from handlers.kit import texts
@@ -258,7 +258,9 @@ async def _tell_comment(
 
 
 Runner = Callable[[JobContext], Awaitable[None]]
-RunnerKind = Literal["bulk_command", "refresh", "batch_item", "update", "comment", "step", "thread"]
+RunnerKind = Literal[
+    "bulk_command", "refresh", "batch_item", "update", "comment", "step", "thread", "create", "delete"
+]
 RUNNERS: dict[RunnerKind, Runner] = {
     "bulk_command": _run_bulk_command,
     "refresh": _run_refresh,
@@ -267,6 +269,8 @@ RUNNERS: dict[RunnerKind, Runner] = {
     "comment": _run_comment,
     "step": steps.run_step,
     "thread": thread_sync.run_thread,
+    "create": create.run_create,
+    "delete": create.run_delete,
 }
 
 
@@ -277,7 +281,7 @@ def runner_kind(data: JobData) -> RunnerKind:
         return "bulk_command"
     if data.kind == "refresh":
         return "refresh"
-    if data.kind in ("comment", "step", "thread"):
+    if data.kind in ("comment", "step", "thread", "create", "delete"):
         return data.kind
     if data.batch is not None:
         return "batch_item"
@@ -307,9 +311,10 @@ def dropped_job_handler(deps: SlackDeps, client: AsyncWebClient) -> Handler:
             await steps.give_up(client, data, MAX_DELIVERIES)
             return
         retry = await store_for_retry(deps, data)
-        what = data.ticket or "The ticket"
+        what = data.ticket or ("The new ticket" if data.kind == "create" else "The ticket")
+        change = {"create": "creation", "delete": "deletion"}.get(data.kind, "update")
         text = (
-            f"{what}: the update could not be completed (it was tried {MAX_DELIVERIES} times); "
+            f"{what}: the {change} could not be completed (it was tried {MAX_DELIVERIES} times); "
             "it may not have been applied. Retry is safe: it cannot apply twice."
         )
         await tell_job_asker(client, data, text, retry=retry)

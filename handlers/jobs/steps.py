@@ -1,4 +1,5 @@
-"""Workflow Builder steps, the worker's part: run "Update a ticket" or "Get a ticket" as the
+"""Workflow Builder steps, the worker's part: run "Update a ticket", "Get a ticket" or "Create a
+ticket" as the
 person Slack vouches for (else as the workflow), and complete the step with its outputs or fail it
 in the words a user would read, once."""
 
@@ -11,17 +12,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.accounts import Account
 from bot.domain.actors import Actor
-from bot.domain.commands import UpdateCommand
+from bot.domain.commands import CreateCommand, UpdateCommand
 from bot.domain.errors import NothingToChange, Refused, UserInputError
 from bot.domain.matching import user_emails
 from bot.domain.models import Ticket
 from bot.domain.refs import TicketRef
-from bot.domain.workflow_inputs import GET_STEP, OUTPUTS
+from bot.domain.workflow_inputs import CREATE_OUTPUTS, CREATE_STEP, GET_STEP, OUTPUTS
 from bot.ops import patience
 from bot.service.comments import add_comment
 from bot.store.queue import Job
 from bot.truto.errors import NotFound, TrutoError
-from handlers.jobs import notify_people
+from handlers.jobs import create, notify_people
 from handlers.jobs.context import JobContext
 from handlers.jobs.delivery import note_written
 from handlers.kit.deps import SlackDeps, idempotency_key
@@ -146,6 +147,31 @@ async def _update(ctx: JobContext) -> dict[str, str]:
     return _outputs(ticket, await _slack_assignee(deps, account, ticket, data.team), "; ".join(said))
 
 
+async def _create(ctx: JobContext) -> dict[str, str]:
+    """A new ticket as the vouched person (through their own connection, as the workspace's
+    policy says), else as the workflow; its outputs for the steps that follow."""
+    deps, data, account = ctx.deps, ctx.data, ctx.account
+    actor = _actor(account, data)
+    acting = await acting_account(deps, account, data.user)
+    command = deps.service.parse(data.text or "", data.channel, account=acting)
+    if not isinstance(command, CreateCommand):
+        raise UserInputError("the step's Fields are field=value words, e.g. type=Bug priority=high")
+    creator = deps.service.creator
+    plan = await creator.plan(
+        acting,
+        actor,
+        data.channel,
+        title=command.title,
+        assignments=command.assignments,
+        values=dict(data.body) or None,
+    )
+    with patience.patient(deps.config.settings.job_patience_seconds):
+        ticket = await creator.create(plan, actor, data.channel, idempotency_key=data.key)
+    await create.note_created(deps, data, account, ticket)
+    values = (ticket.display_ref, ticket.web_url or account.ticket_url(ticket.display_ref), ticket.name)
+    return {name: value for name, value in zip(CREATE_OUTPUTS, values, strict=True) if value}
+
+
 async def fail_step(client: AsyncWebClient, execution: str, error: str) -> None:
     try:
         await client.functions_completeError(function_execution_id=execution, error=error)
@@ -154,6 +180,8 @@ async def fail_step(client: AsyncWebClient, execution: str, error: str) -> None:
 
 
 def _words(job: Job, data: JobData, exc: Exception) -> str:
+    if data.step == CREATE_STEP:
+        return failure_of(job.id, "The new ticket", exc).text
     if data.step == GET_STEP and isinstance(exc, TrutoError) and not isinstance(exc, NotFound):
         return f"{data.ticket} could not be read: {exc.user_message}"
     return failure_of(job.id, data.ticket, exc).text
@@ -163,7 +191,7 @@ async def run_step(ctx: JobContext) -> None:
     """A step's job: its outcome completes the step, once (only the run that finishes the job)."""
     client, job, data = ctx.client, ctx.job, ctx.data
     execution = data.function_execution_id or ""
-    run = _get if data.step == GET_STEP else _update
+    run = {GET_STEP: _get, CREATE_STEP: _create}.get(data.step or "", _update)
 
     async def completed(outputs: dict[str, str]) -> None:
         try:
@@ -182,6 +210,6 @@ async def give_up(client: AsyncWebClient, data: JobData, tries: int) -> None:
     await fail_step(
         client,
         data.function_execution_id or "",
-        f"{data.ticket}: the step could not be completed (it was tried {tries} times); it may not "
-        "have been applied. Running the workflow again is safe.",
+        f"{data.ticket or 'The new ticket'}: the step could not be completed (it was tried {tries} "
+        "times); it may not have been applied. Running the workflow again is safe.",
     )

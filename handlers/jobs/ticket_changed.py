@@ -173,7 +173,8 @@ async def refresh(deps: SlackDeps, client: AsyncWebClient, data: JobData, accoun
         if subscribed:
             await subscribers.tell_subscribers(deps, client, data, account, ticket, before)
         if notifying:
-            await notify_people.notify_people(deps, client, account, before, ticket)
+            created = data.event == "created"
+            await notify_people.notify_people(deps, client, account, before, ticket, created=created)
     if interest.threads and not await thread_sync.store_of(deps).comment_events_heard(integrated):
         await thread_sync.read_new_comments(deps, client, account, ticket.id)
 
@@ -208,7 +209,16 @@ async def _refresh_cards(
             # changes, a title edited elsewhere: no Slack call).
             shown[card.id] = card.model_copy(update={"shows": state})
             continue
-        style = (card.interactive, card.compact, card.shareable, card.channel, card.said, since, undo)
+        style = (
+            card.interactive,
+            card.compact,
+            card.shareable,
+            card.channel,
+            card.said,
+            since,
+            undo,
+            card.undo_deletes,
+        )
         if style not in messages:
             messages[style] = await card_message(
                 deps,
@@ -223,6 +233,7 @@ async def _refresh_cards(
                 said=card.said,
                 since=since,
                 undo_value=undo,
+                undo_deletes=card.undo_deletes,
             )
         if await _send_counted(client, card, messages[style], gone):
             uses = card.uses_left - 1 if card.kind == "response_url" else card.uses_left

@@ -210,8 +210,9 @@ def _custom_value(kind: str, sent: Any) -> Any:
     return sent
 
 
-def read_submission(view: dict[str, Any]) -> FormDiff:
-    """Fields whose submitted value differs from what was shown, as body values; input errors."""
+def read_submission(view: dict[str, Any], *, everything: bool = False) -> FormDiff:
+    """Fields whose submitted value differs from what was shown (`everything`: every field
+    filled in), as body values; input errors."""
     diff = FormDiff()
     values = mapping_at(view, "state", "values")
     for block in view.get("blocks") or []:
@@ -222,7 +223,7 @@ def read_submission(view: dict[str, Any]) -> FormDiff:
             continue
         element = block.get("element") or {}
         state = mapping_at(values, block_id, ids.FIELD_ACTION)
-        shown = _initial(element)
+        shown = None if everything else _initial(element)
         compared, sent = _submitted(element, state)
         if compared == shown or (compared in (None, "") and shown in (None, "")):
             continue

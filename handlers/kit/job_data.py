@@ -29,6 +29,10 @@ Keys:
   (`reply`, `edit`, `delete`: `message_ts` the reply, `text` its text) becomes, changes or
   removes a comment; `tool_comment` (`body` the comment as the event carried it) is posted in
   the ticket's synced threads; `thread_ts` the thread.
+- `create` jobs (a new ticket, handlers/jobs/create.py): `text` a `/ticket create` line (parsed
+  again when it runs) and/or `body` resolved values (a form); `thread_ts` and `author` when it
+  was made from a message (its card goes in the message's thread, its author is told).
+- `delete` jobs: a create's Undo: `ticket` deleted; `message_ts` the card it replaces.
 - `refresh` jobs (a webhook event: bring the ticket's cards up to date): `event` (created,
   updated or deleted), `changed_at` (the event's time, epoch seconds) and `not_before` (the end
   of the window in which further events for the ticket join this job).
@@ -47,7 +51,7 @@ from bot.ops.logs import current_fields
 VERSION = 2
 # Who asked and where, as a job (and a kept preview or batch) records it.
 ORIGIN = ("channel", "user", "user_name", "team", "response_url")
-Kind = Literal["command", "fields", "refresh", "comment", "step", "thread"]
+Kind = Literal["command", "fields", "refresh", "comment", "step", "thread", "create", "delete"]
 Reply = Literal["in_channel", "replace", "post"]
 
 
@@ -86,6 +90,7 @@ class JobData(BaseModel):
     comment: str | None = None
     claimed_for: str | None = None  # a step: the person its author named (a claim, never the actor)
     thread_ts: str | None = None  # a synced thread's (its root message's ts)
+    author: str | None = None  # a create from a message: who wrote it (told of the new ticket)
 
     @classmethod
     def for_account(cls, account: Account, **fields: Any) -> JobData:

@@ -8,7 +8,10 @@ loading: the keys below are the ones those values carry. A value without `v` is 
 - ViewMeta (a modal's private_metadata): `a` the account, `c` the channel it was opened from,
   `u` the Slack user who opened it; the edit form adds `t` the ticket and `i` a digest of its
   inputs (a submission with other inputs is refused); the message shortcut's picker adds `r`,
-  the tickets it found (URLs or ids).
+  the tickets it found (URLs or ids); the create form from a message adds `m`, the message's
+  thread, and `o`, its author.
+- CreateForm: `x` a `/ticket create` line that lacked required fields, `c` its channel, `u` who
+  typed it.
 - ListPage: `l` a kept `/ticket list` answer's token, `p` the page to show.
 - RetryToken `j`, UndoToken `u`, PreviewToken `p`: the token of a one-time payload
   (handlers/tokens.py); each kind has its own key, so one kind's token is never taken for
@@ -56,6 +59,17 @@ class ViewMeta(SignedValue):
     ticket: str | None = Field(None, alias="t")
     inputs: str | None = Field(None, alias="i")
     refs: list[str] = Field(default_factory=list, alias="r")
+    thread: str | None = Field(None, alias="m")  # the create form from a message: its thread's ts
+    author: str | None = Field(None, alias="o")  # …and who wrote the message
+
+
+class CreateForm(SignedValue):
+    """ "Open the form" under a create that lacked required fields: `x` the line as typed, `c`
+    the channel, `u` who typed it (only they may open it)."""
+
+    text: str = Field(alias="x")
+    channel: str | None = Field(None, alias="c")
+    user: str = Field(alias="u", min_length=1)
 
 
 class ListPage(SignedValue):

@@ -1,5 +1,6 @@
 """Undo on a card posted after an update (for UNDO_MINUTES): sends the previous values of
-exactly the fields that changed, if the ticket still reads what the update set."""
+exactly the fields that changed, if the ticket still reads what the update set. Undo on a new
+ticket's card (where the tool deletes tickets): the ticket deleted, by whoever created it only."""
 
 from __future__ import annotations
 
@@ -59,5 +60,44 @@ async def undo_clicked(
     await put_job(deps, job, once=job.key)
 
 
+@guarded
+async def undo_create_clicked(
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, deps: SlackDeps
+) -> None:
+    value = action_value(body)
+    held = await deps.undos.find(value)
+    minutes = deps.config.settings.undo_minutes
+    if held is None:
+        used = await deps.undos.used(value)
+        if used is not None:
+            raise Notice(f"Already undone by <@{used.get('user')}>; nothing more was sent.")
+        raise UserInputError(
+            f"Undo is no longer available: it works for {minutes} minutes after a ticket is created."
+        )
+    record = held.value
+    account = deps.config.account(str(record["account"]))
+    if account is None or record.get("delete") is not True:
+        raise UserInputError("Undo is no longer available: the account is not configured any more.")
+    clicker = actor_of(body)
+    if clicker.slack_user_id != record.get("user"):
+        # Deleting is for whoever created it: a ticket others may already be working on.
+        raise UserInputError(
+            f"Only <@{record.get('user')}>, who created {record.get('ref')}, can undo its creation."
+        )
+    await deps.service.check_may_update(account, clicker, record.get("channel"), ask_the_tool=False)
+    await deps.undos.discard(held, used_by={"user": clicker.slack_user_id}, remember_for=minutes * 60)
+    job = JobData.for_account(
+        account,
+        kind="delete",
+        surface="undo",
+        ticket=str(record["ticket"]),
+        key=idempotency_key(held.token, "undo"),
+        **asker_of(body, channel=record.get("channel")),
+        **in_place(body),
+    )
+    await put_job(deps, job, once=job.key)
+
+
 def register(app: AsyncApp) -> None:
     app.action(ids.UNDO)(ack=ack_only, lazy=[undo_clicked])
+    app.action(ids.UNDO_CREATE)(ack=ack_only, lazy=[undo_create_clicked])

@@ -14,6 +14,7 @@ from bot.domain.commands import (
     Command,
     CommentCommand,
     ConnectCommand,
+    CreateCommand,
     EditCommand,
     HelpCommand,
     ListCommand,
@@ -40,7 +41,7 @@ from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import enqueue, enqueue_bulk_plan
 from handlers.kit.surface import ack_only, asker_of, guarded, private_answer
 from handlers.listeners.actions.preview import offer_preview, wants_preview
-from handlers.listeners.commands import subscriptions, ticket_list
+from handlers.listeners.commands import subscriptions, ticket_create, ticket_list
 from handlers.listeners.shortcuts.update_ticket import known_prefixes
 
 
@@ -57,9 +58,21 @@ def _parsed(body: dict[str, Any], context: AsyncBoltContext) -> Command | ParseE
     return parsed
 
 
+async def _create_decision(
+    body: dict[str, Any], context: AsyncBoltContext, command: CreateCommand
+) -> ticket_create.Decision:
+    """What a `/ticket create` does, decided once per request (kept in the context)."""
+    if "create_decision" not in context:
+        context["create_decision"] = await ticket_create.decide(deps_of(context), command, body)
+    decision: ticket_create.Decision = context["create_decision"]
+    return decision
+
+
 async def answered_in_ack(body: dict[str, Any], context: AsyncBoltContext) -> bool:
     """Updates and mistakes are answered by the ack alone: no lazy listener, nothing copied."""
     command = _parsed(body, context)
+    if isinstance(command, CreateCommand):
+        return (await _create_decision(body, context, command)).action != "form"
     if isinstance(command, UpdateCommand):
         return command.bulk or not wants_preview(deps_of(context), command)
     return isinstance(command, ParseError | CommentCommand)
@@ -82,6 +95,19 @@ async def ack_ticket(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltCont
     command = _parsed(body, context)
     if isinstance(command, ParseError):
         await ack(**private_answer(texts.refusal(str(command))))
+        return
+    if isinstance(command, CreateCommand):
+        decision = await _create_decision(body, context, command)
+        if decision.action == "refuse":
+            await ack(**private_answer(texts.refusal(decision.refusal)))
+            return
+        if decision.action == "queue":
+            try:
+                await ticket_create.queue(deps, body)
+            except UserInputError as refused:
+                await ack(**private_answer(texts.refusal(str(refused))))
+                return
+        await ack()
         return
     if isinstance(command, CommentCommand):
         try:
@@ -153,6 +179,11 @@ async def run_ticket(
         shown = ticket_changed.through_response_url(body.get("response_url"), channel=channel, shareable=True)
         if shown is not None:
             await ticket_changed.remember(deps, account, ticket, shown)
+    elif isinstance(command, CreateCommand):  # the form: a line without what the tool requires
+        user = str(body.get("user_id") or "")
+        await ticket_create.open_form(
+            deps, client, respond, body["trigger_id"], body.get("text") or "", channel, user
+        )
     elif isinstance(command, EditCommand):
         account = deps.service.account_for(channel)
         await open_edit(deps, client, body["trigger_id"], account, command.ref, channel, body.get("user_id"))

@@ -9,9 +9,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.errors import UserInputError
+from bot.domain.commands import CreateCommand
+from bot.domain.errors import ParseError, UserInputError
 from bot.domain.refs import parse_ref
-from bot.domain.workflow_inputs import STEPS, request_of
+from bot.domain.workflow_inputs import CREATE_STEP, STEPS, request_of
 from handlers.jobs.steps import fail_step
 from handlers.kit import texts
 from handlers.kit.deps import SlackDeps, idempotency_key
@@ -34,18 +35,31 @@ def step_job(deps: SlackDeps, body: dict[str, Any]) -> JobData:
     if step not in STEPS or not execution:
         raise UserInputError(f"unknown step {step!r}")
     request = request_of(step, inputs)
-    patterns = tuple(p for a in deps.config.accounts.values() for p in a.link_patterns)
-    ref = parse_ref(request.ticket, patterns)
-    account = deps.service.account_for_ref(ref, request.channel)
+    if step == CREATE_STEP:
+        # The line checked now (a mistake fails the step at once); required fields in the job.
+        try:
+            command = deps.service.parse(request.text or "", request.channel)
+        except ParseError as exc:
+            raise UserInputError(f"the step's Fields: {exc}") from None
+        if not isinstance(command, CreateCommand):
+            raise UserInputError("the step's Fields are field=value words, e.g. type=Bug priority=high")
+        account = deps.service.account_for(request.channel)
+        ticket = ""
+    else:
+        patterns = tuple(p for a in deps.config.accounts.values() for p in a.link_patterns)
+        ref = parse_ref(request.ticket, patterns)
+        account = deps.service.account_for_ref(ref, request.channel)
+        ticket = ref.id
     return JobData.for_account(
         account,
         kind="step",
         surface="workflow",
         step=step,
         function_execution_id=execution,
-        ticket=ref.id,
+        ticket=ticket,
         text=request.text,
         comment=request.comment,
+        body={"description": request.description} if request.description else {},
         key=idempotency_key(body.get("team_id"), execution),
         reply="post",
         channel=request.channel,

@@ -230,7 +230,7 @@ def test_webhooks_update_test_and_delete(http: httpx.Client, receiver: tuple[str
     ("method", "path"),
     [
         ("GET", "/nowhere"),
-        ("DELETE", TICKET),
+        ("PUT", TICKET),
         ("PUT", "/webhook"),
         ("POST", "/unified/ticketing/tickets/PROJ-1"),
     ],

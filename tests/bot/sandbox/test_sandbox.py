@@ -116,7 +116,13 @@ def test_capabilities_have_the_documented_shape(http: httpx.Client) -> None:
         "/integrated-account/sandbox-jira/capabilities", params={**JIRA_Q, "type": "unified"}
     ).json()
     tickets = next(u for u in body["unified"] if u["resource"] == "tickets")
-    assert tickets["model"] == "ticketing" and tickets["methods"] == ["list", "get", "update"]
+    assert tickets["model"] == "ticketing" and tickets["methods"] == [
+        "list",
+        "get",
+        "create",
+        "update",
+        "delete",
+    ]
     assert body["account"] == {
         "id": "sandbox-jira",
         "status": "active",

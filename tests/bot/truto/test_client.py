@@ -195,7 +195,10 @@ async def test_meta_and_capabilities(client: TrutoClient, sandbox: SandboxServer
     meta = await client.meta(LINEAR, "tickets", "update")
     assert "ticket_type" not in meta["request_body_schema"]["properties"]
     capabilities = await client.capabilities(LINEAR)
-    assert next(u for u in capabilities["unified"] if u["resource"] == "tickets")["methods"][-1] == "update"
+    assert next(u for u in capabilities["unified"] if u["resource"] == "tickets")["methods"][-2:] == [
+        "update",
+        "delete",
+    ]
     call = sandbox.state.calls("GET", "/capabilities")[0]
     assert call.path == "/integrated-account/sandbox-linear/capabilities"
     assert ("type", "unified") in call.query
