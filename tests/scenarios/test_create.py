@@ -15,6 +15,7 @@ from tests.scenarios.conftest import Harness, last
 from tests.scenarios.payloads import ANA, BRUNO
 
 CREATE_PATH = "/unified/ticketing/tickets"
+COMPLETE = 'create "Checkout fails" project=PROJ type=Bug cf.severity=major'
 
 
 def creates(harness: Harness) -> list[Any]:
@@ -322,3 +323,26 @@ async def test_the_create_step_fails_naming_what_the_tool_requires(harness: Harn
     assert [c.args for c in harness.calls("functions.completeError")][-1]["error"].startswith(
         "The step's Fields: tags+= changes an existing list"
     )
+
+
+async def test_subscribed_channels_hear_of_a_new_ticket_once_and_its_assignee_is_told(
+    harness: Harness,
+) -> None:
+    other = "C0TRIAGE"  # routed to Jira by default
+    harness.slack.state.memberships["U0ANA"] = [JIRA_CHANNEL, other]
+    await harness.command("subscribe --events created", channel=JIRA_CHANNEL)
+    await harness.command("subscribe --events created", channel=other)
+    await harness.command("notify on", user=BRUNO)
+    await harness.command(COMPLETE + " assignee=bruno@acme.example")
+    harness.reset_counts()
+    await harness.truto_event(payloads.record_event("created", "PROJ-61"))  # the tool's event
+    await harness.truto_event(payloads.record_event("created", "PROJ-61"))  # delivered again
+    posts = harness.calls("chat.postMessage")
+    # The channel where it was created saw its card already; the other channel hears once.
+    assert [c.args["channel"] for c in posts if c.args["channel"] in (JIRA_CHANNEL, other)] == [other]
+    line = next(c.args for c in posts if c.args["channel"] == other)["blocks"][0]["text"]["text"]
+    assert line.startswith("*<https://acme.atlassian.net/browse/PROJ-61|PROJ-61>* Checkout fails")
+    assert "by <@U0ANA> from Slack" in line
+    [dm] = [c.args for c in posts if c.args["channel"] == "U0BRUNO"]
+    assert dm["blocks"][0]["elements"][0]["text"] == "PROJ-61 was assigned to you"
+    assert dm["blocks"][1]["text"]["text"].endswith("· by <@U0ANA> from Slack")
