@@ -185,13 +185,16 @@ def help_blocks(
         "*Cards*: invite the bot (`/invite @ticketbot`) to post cards here as itself; such cards "
         "follow their ticket when it changes anywhere; *Sync thread* on a card makes its thread "
         "follow the ticket too (replies become comments, the tool's comments appear there)\n"
+        '*New tickets*: `/ticket create "Checkout fails" type=Bug priority=high` (what the tool '
+        "requires and is missing opens the form, prefilled); `/ticket create` alone: the form; "
+        "*Create ticket* on a message: the form from its text, the card in its thread\n"
         "*Also*: `/ticket list assignee=me overdue` (find tickets: filter words, "
         '`updated>=monday`, `due<=friday`, "words in the title") · '
         '`/ticket comment PROJ-42 "Deployed the fix"` · `/ticket subscribe status=Done` '
         "(this channel hears of such changes) · `/ticket notify on` (DMs about your tickets) · "
         "`/ticket remind due` (each morning, your tickets due soon) · "
-        "emoji reactions your admin set · in Workflow Builder, the steps *Update a ticket* and "
-        "*Get a ticket*"
+        "emoji reactions your admin set · in Workflow Builder, the steps *Update a ticket*, "
+        "*Get a ticket* and *Create a ticket*"
     )
     blocks: list[Block] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*Update tickets from Slack*\n{examples}"}},

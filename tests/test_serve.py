@@ -499,6 +499,48 @@ def test_ticketbot_try_syncs_a_thread_both_ways_offline(sandbox: SandboxServer, 
         process.wait(timeout=10)
 
 
+def test_ticketbot_try_creates_a_ticket_from_a_message_offline(
+    sandbox: SandboxServer, slack: FakeSlack
+) -> None:
+    """The README's loop: "Create ticket" on a message opens the form prefilled; submitted, it
+    makes one ticket in the sandbox and posts its card in the message's thread."""
+    from bot.cli.try_it import try_create_from, try_submit
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    slack.state.emails.update({"U0ANA": "ana@acme.example", "U0BRUNO": "bruno@acme.example"})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+        env=bot_env(sandbox, slack, PORT=str(port)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    common = {"bot_url": base, "fake_url": slack.base_url, "secret": SIGNING_SECRET, "wait": 2.0}
+    who = {"team": "T0TRY", "user": "U0ANA"}
+    try:
+        wait_until(lambda: httpx.get(f"{base}/healthz").status_code == 200)
+        said: list[str] = []
+        text = "Checkout fails on Safari\nSteps: add two items, pay"
+        assert try_create_from(text, author="U0BRUNO", channel="C0TRY", out=said.append, **who, **common) == 0
+        [form] = [c.args["view"] for c in slack.state.named("views.update")]
+        assert form["callback_id"] == "ticket_create"
+        said.clear()
+        words = "Project=PROJ Type=Bug Severity=Major"
+        assert try_submit(words, out=said.append, **who, **common) == 0
+        assert said[0] == "submitting the form 'ticket_create'"
+        created = sandbox.state.profiles["sandbox-jira"].tickets["PROJ-61"]
+        assert created["name"] == "Checkout fails on Safari"
+        message_ts = slack.state.named("chat.getPermalink")[0].args["message_ts"]
+        in_thread = [
+            c.args for c in slack.state.named("chat.postMessage") if c.args.get("thread_ts") == message_ts
+        ]
+        assert any("created" in str(c.get("blocks")) and "PROJ-61" in str(c.get("blocks")) for c in in_thread)
+        assert any("created" in line and "PROJ-61" in line for line in said)  # what `try` printed
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def test_ticketbot_try_finds_tickets_turns_a_page_and_acts_on_one(
     sandbox: SandboxServer, slack: FakeSlack
 ) -> None:

@@ -141,6 +141,14 @@ def _parser() -> argparse.ArgumentParser:
     tried.add_argument("--react", metavar="EMOJI", help="react to the bot's last message in --channel")
     tried.add_argument("--reply", metavar="TEXT", help="reply in the newest synced thread of --channel")
     tried.add_argument(
+        "--create-from",
+        metavar="TEXT",
+        help='run "Create ticket" on a message with this text by --author in --channel (the form opens)',
+    )
+    tried.add_argument(
+        "--author", default="U0BRUNO", help="who wrote --create-from's message (default: U0BRUNO)"
+    )
+    tried.add_argument(
         "--submit",
         metavar="WORDS",
         help="submit the form the bot opened last, 'Title=\"New title\" Priority=High' (the rest as shown)",
@@ -159,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     tried.add_argument("--projects", default="", help="with --sign-in-as: the only projects it may use")
     tried.add_argument(
         "--step",
-        choices=("update_ticket", "get_ticket"),
+        choices=("update_ticket", "get_ticket", "create_ticket"),
         help="run a Workflow Builder step; the text is its inputs: 'ticket=PROJ-42 status=Done'",
     )
 
@@ -334,6 +342,7 @@ def _try(args: argparse.Namespace) -> int:
         try_command,
         try_connect,
         try_connect_own,
+        try_create_from,
         try_event,
         try_install,
         try_react,
@@ -373,10 +382,14 @@ def _try(args: argparse.Namespace) -> int:
         return try_react(args.react, channel=args.channel, wait=args.wait, **event)
     if args.reply:
         return try_reply(args.reply, channel=args.channel, wait=args.wait, **event)
+    if args.create_from:
+        return try_create_from(
+            args.create_from, author=args.author, channel=args.channel, wait=args.wait, **event
+        )
     if not args.text:
         print(
-            'try: give the command ("/ticket …"), or --click, --react, --reply, --install, --home, '
-            "--connect, --uninstall or --step",
+            'try: give the command ("/ticket …"), or --click, --react, --reply, --create-from, '
+            "--install, --home, --connect, --uninstall or --step",
             file=sys.stderr,
         )
         return 2

@@ -11,7 +11,10 @@ on the connect page, `--uninstall` sends `app_uninstalled`.
 A Workflow Builder step, `--step update_ticket 'ticket=PROJ-42 status="In Progress"'`: the
 `function_executed` event Slack sends when a workflow runs the step (its inputs as name=value
 words; the workflow is started by --user, as Slack's interactivity input says), then the
-step's completion at the fake Slack."""
+step's completion at the fake Slack.
+
+A message shortcut, `--create-from "Checkout fails on Safari"`: a message by --author in
+--channel run through "Create ticket" (the form opens, prefilled; `--submit` sends it)."""
 
 from __future__ import annotations
 
@@ -571,6 +574,53 @@ def try_reply(
         inner |= {"ts": f"{time.time():.6f}", "thread_ts": thread, "event_ts": f"{time.time():.6f}"}
         out(f"replying in the thread {thread} of {channel}")
         return json.dumps({**event_payload(team, user, "message"), "event": inner}), "application/json"
+
+    return _act_on_calls(fake_url, bot_url, secret, make, wait, out)
+
+
+def shortcut_payload(
+    callback_id: str, text: str, *, team: str, user: str, channel: str, author: str
+) -> dict[str, Any]:
+    """The `message_action` Slack sends when `user` runs a message shortcut on a message `author`
+    wrote in `channel` (a new message: its ts is now)."""
+    ts = f"{time.time():.6f}"
+    return {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "team": {"id": team, "domain": team.lower()},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
+        "channel": {"id": channel, "name": "try"},
+        "message": {"type": "message", "user": author, "text": text, "ts": ts},
+        "message_ts": ts,
+        "trigger_id": f"{int(time.time())}.{uuid.uuid4().int % 10**12}",
+        "response_url": "",
+        "action_ts": ts,
+        "token": "ticketbot-try",
+        "is_enterprise_install": False,
+    }
+
+
+def try_create_from(
+    text: str,
+    *,
+    author: str,
+    team: str,
+    user: str,
+    channel: str,
+    bot_url: str,
+    fake_url: str,
+    secret: str | None,
+    wait: float = 5.0,
+    out: Out = print,
+) -> int:
+    """Run "Create ticket" on a message `author` wrote (`text`): the form opens, prefilled."""
+
+    def make(calls: list[dict[str, Any]]) -> Made:
+        payload = shortcut_payload(
+            "create_ticket", text, team=team, user=user, channel=channel, author=author
+        )
+        out(f"running “Create ticket” on {author}'s message in {channel}")
+        return _interaction(payload)
 
     return _act_on_calls(fake_url, bot_url, secret, make, wait, out)
 

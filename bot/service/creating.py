@@ -124,10 +124,20 @@ class Creator:
         await self.planner.check_may_update(account, actor, channel, fields, ask_the_tool=False)
         if not ask_the_tool:
             return
-        abilities = await self.planner.abilities(account)
-        if abilities.missing or abilities.blocked or (abilities.status and abilities.status != "active"):
-            # The same words as an update's refusal for the account's state.
-            await self.planner.check_may_update(account, actor, channel, fields)
+        # The account's state and what it creates, from its capabilities and create meta (the
+        # update meta is never read for a create).
+        abilities = await self.schema(account)
+        tool = account.display_tool
+        if abilities.blocked:
+            raise Refused(
+                f"the unified API has blocked the {tool} account (its connection needs attention); "
+                "ask an admin to reconnect it"
+            )
+        if abilities.status and abilities.status != "active":
+            raise Refused(
+                f"{tool} is not connected in the unified API right now (its status is "
+                f"{abilities.status}); ask an admin to reconnect it"
+            )
         if not abilities.can_create:
             raise Refused(
                 f"the {account.display_tool} account can't create tickets (its integration has no "

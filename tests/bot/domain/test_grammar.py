@@ -566,3 +566,38 @@ def test_next_weekday_on_a_wednesday_is_next_weeks(text: str, expected: date) ->
     from bot.domain.dates import parse_date
 
     assert parse_date(text, date(2026, 12, 2)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "fields"),
+    [
+        ("create Login fails on SSO priority=high", "Login fails on SSO", ("priority",)),
+        ('create "a = b, c" type=Bug project=PROJ', "a = b, c", ("ticket_type", "collections")),
+        ("create title=Hello due=2026-12-24", "Hello", ("due_date",)),
+        ("create", "", ()),
+        ("create priority=high", "", ("priority",)),
+        ("create Crash cf.severity=major", "Crash", ("custom_fields",)),
+    ],
+)
+def test_create_takes_a_title_then_fields(text: str, title: str, fields: tuple[str, ...]) -> None:
+    from bot.domain.commands import CreateCommand
+
+    command = parse(text)
+    assert isinstance(command, CreateCommand)
+    assert (command.title, command.fields) == (title, fields)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("create x tags+=backend", "tags+= changes an existing list; a new ticket has none"),
+        ("create x priority=", "priority has no value"),
+        ('create "x" title=y', "the title is given twice"),
+        ("create x priority=high stray", "unexpected text 'stray' after the fields"),
+        ("create " + "t" * 300, "the title is 300 characters long; at most 255"),
+    ],
+)
+def test_create_mistakes_are_named(text: str, said: str) -> None:
+    with pytest.raises(ParseError) as raised:
+        parse(text)
+    assert raised.value.message.startswith(said)

@@ -10,7 +10,7 @@ import pytest
 from bot.domain.commands import UpdateCommand
 from bot.domain.errors import ParseError, UserInputError
 from bot.domain.grammar import parse
-from bot.domain.workflow_inputs import get_request, update_request
+from bot.domain.workflow_inputs import get_request, request_of, update_request
 
 
 def parsed(inputs: dict[str, object]) -> UpdateCommand:
@@ -68,3 +68,23 @@ def test_a_slack_link_to_the_ticket_is_its_url() -> None:
 def test_inputs_of_the_wrong_kind_are_named(inputs: dict[str, object], said: str) -> None:
     with pytest.raises(UserInputError, match=re.escape(said)):
         update_request(inputs)
+
+
+def test_create_step_inputs_become_a_create_line_and_a_description() -> None:
+    from bot.domain.workflow_inputs import CREATE_STEP
+
+    request = request_of(
+        CREATE_STEP,
+        {
+            "title": 'Login "fails"',
+            "fields": "type=Bug",
+            "description": "Seen by 3 customers",
+            "created_by": "U0ANA",
+            "interactivity": {"interactor": {"id": "U0BRUNO"}},
+        },
+    )
+    assert request.text == 'create "Login \\"fails\\"" type=Bug'
+    assert request.description == "Seen by 3 customers"
+    assert (request.interactor, request.claimed_for) == ("U0BRUNO", "U0ANA")
+    with pytest.raises(UserInputError, match="the step has no Title"):
+        request_of(CREATE_STEP, {"fields": "type=Bug"})

@@ -243,3 +243,42 @@ def test_unknown_routes_and_methods_answer_in_the_error_envelope(
     body = answer.json()
     assert set(body) == {"statusCode", "error", "message"} and body["statusCode"] == answer.status_code
     assert path in body["message"]
+
+
+def test_create_follows_the_create_meta_and_replays_by_key(
+    http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    """ "Create Tickets": the create meta's required body fields and query parameters (with the
+    `missing_required_*` insight), the tool's required custom fields, 201 with the new ticket
+    numbered on from the project's highest key, `record:created`; a repeated Idempotency-Key
+    answers as the first call did and creates nothing."""
+    meta = http.get("/unified/ticketing/tickets/meta/create", params=JIRA_Q).json()
+    assert meta["method"] == "create"
+    assert meta["request_body_schema"]["required"] == ["name", "collections", "ticket_type"]
+    missing = http.post("/unified/ticketing/tickets", params=JIRA_Q, json={"name": "x"})
+    assert missing.status_code == 400
+    insight = missing.json()["truto_error_insight"]["missing_required_body_fields"]
+    assert insight["value"] == ["collections", "ticket_type"]
+    body = {"name": "x", "collections": [{"id": "jc2"}], "ticket_type": {"id": "jt1"}}
+    no_severity = http.post("/unified/ticketing/tickets", params=JIRA_Q, json=body)
+    assert no_severity.status_code == 400 and no_severity.json()["truto_is_remote_error"] is True
+    body["custom_fields"] = {"severity": "major"}
+    key = {"Idempotency-Key": "create-1"}
+    first = http.post("/unified/ticketing/tickets", params=JIRA_Q, json=body, headers=key)
+    again = http.post("/unified/ticketing/tickets", params=JIRA_Q, json=body, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json() and first.json()["number"] == "OPS-1"
+    assert len(sandbox.state.created) == 1
+    azure = {"integrated_account_id": "sandbox-azure"}
+    work_item = {"name": "w", "ticket_type": "default_task", "collections": [{"id": "ac1"}]}
+    refused = http.post("/unified/ticketing/tickets", params=azure, json=work_item)
+    assert refused.status_code == 400
+    assert refused.json()["truto_error_insight"]["missing_required_query_parameters"]["value"] == [
+        "collection_id"
+    ]
+    made = http.post("/unified/ticketing/tickets", params={**azure, "collection_id": "ac1"}, json=work_item)
+    assert made.status_code == 201 and (made.json()["id"], made.json()["number"]) == ("4221", "AZ-21")
+    # Azure DevOps does not delete tickets (Truto's "Delete Tickets" does not list it); Jira does.
+    assert http.delete("/unified/ticketing/tickets/4221", params=azure).status_code == 405
+    assert http.delete("/unified/ticketing/tickets/OPS-1", params=JIRA_Q).json() == {"id": "OPS-1"}
+    assert http.get("/unified/ticketing/tickets/OPS-1", params=JIRA_Q).status_code == 404

@@ -105,3 +105,32 @@ async def test_integrated_accounts_through_the_sdk(truto: Any) -> None:
     assert account["status"] == "active" and account["integration"]["config"]["label"] == "Linear"
     everyone = await truto.integrated_accounts.list().to_array()
     assert [a["id"] for a in everyone] == ["sandbox-jira", "sandbox-linear", "sandbox-azure"]
+
+
+async def test_create_and_delete_agree_with_the_bots_client(
+    truto: Any, client: TrutoClient, sandbox: SandboxServer
+) -> None:
+    """Truto's "Create Tickets" and "Delete Tickets" through the SDK and the bot's client: the
+    same POST body and path, the same unified ticket back, and the ticket gone after DELETE."""
+    body = {
+        "name": "Made by the SDK",
+        "collections": [{"id": "jc1"}],
+        "ticket_type": {"id": "jt2"},
+        "custom_fields": {"severity": "minor"},
+    }
+    theirs = await truto.unified_api.create("ticketing", "tickets", body, JIRA_Q)
+    ours = await client.create_ticket(JIRA, {**body, "name": "Made by the bot"}, [], idempotency_key="k-1")
+    assert (theirs["id"], ours.id) == ("PROJ-61", "PROJ-62")
+    assert theirs["ticket_type"] == {"id": "jt2", "name": "Task"} and ours.type_name == "Task"
+    sdk_post, bot_post = sandbox.state.calls("POST", "/unified/ticketing/tickets")
+    assert sdk_post.path == bot_post.path == "/unified/ticketing/tickets"
+    assert sdk_post.body == body and bot_post.body == {**body, "name": "Made by the bot"}
+    assert dict(bot_post.query)["integrated_account_id"] == "sandbox-jira"
+    await truto.unified_api.delete("ticketing", "tickets", "PROJ-61", JIRA_Q)
+    await client.delete_ticket(JIRA, "PROJ-62")
+    tickets = sandbox.state.profiles["sandbox-jira"].tickets
+    assert "PROJ-61" not in tickets and "PROJ-62" not in tickets
+    assert [c.path for c in sandbox.state.calls("DELETE")] == [
+        "/unified/ticketing/tickets/PROJ-61",
+        "/unified/ticketing/tickets/PROJ-62",
+    ]
