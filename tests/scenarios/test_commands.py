@@ -125,7 +125,7 @@ async def test_help_lists_the_channel_accounts_names(harness: Harness) -> None:
     assert "due_date" not in fields_line and "ticket_type" not in fields_line and "status" in fields_line
     assert "Custom fields" not in content  # Linear lists no definitions
     assert "invite the bot (`/invite @ticketbot`) to post cards here as itself" in content
-    assert "in Workflow Builder, the steps *Update a ticket* and *Get a ticket*" in content
+    assert "in Workflow Builder, the steps *Update a ticket*, *Get a ticket* and *Create a ticket*" in content
     # Examples in this tool's terms: a status and a priority from its own lists.
     assert "`/ticket update PROJ-42 status=Todo priority=urgent`  set fields" in content
     assert "`/ticket update PROJ-1 PROJ-2 PROJ-10..PROJ-14 status=Todo`  many tickets at once" in content

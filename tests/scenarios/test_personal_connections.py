@@ -271,3 +271,31 @@ async def test_a_persons_broken_account_is_told_with_reconnect(fleet: Harness) -
     await fleet.post(as_user("update PROJ-42 priority=low", "U0ANA", fleet), FORM)
     [patch] = patches(fleet)
     assert dict(patch.query)["integrated_account_id"] != mine
+
+
+async def test_a_ticket_is_created_as_the_person_with_their_permissions(fleet: Harness) -> None:
+    shared = await acme_with_jira(fleet)
+    mine, _ = await connect_own(fleet, "U0ANA", "ana")
+    line = 'create "Made as Ana" project=PROJ type=Bug cf.severity=minor'
+    fleet.sandbox.state.requests.clear()
+    await fleet.post(as_user(line, "U0ANA", fleet), FORM)
+    [post] = fleet.sandbox.state.calls("POST", "/unified/ticketing/tickets")
+    assert dict(post.query)["integrated_account_id"] == mine  # her own account
+    created = fleet.sandbox.state.profiles[shared].tickets["PROJ-61"]  # in the Jira the team uses
+    assert created["created_by"]["name"] == "Ana Lima"  # the tool records her as its creator
+    [record] = await fleet.core.service.audit.for_tenant(ACME).read(ticket="PROJ-61")  # type: ignore[union-attr]
+    assert (record.user_id, record.via, record.status) == ("U0ANA", "personal", 201)
+    told = [c for c in fleet.slack.state.calls if c.method in ("chat.postMessage", "response")]
+    assert "as themselves in Jira" in str(told[-1].args)
+    # Carla may use OPS only: the tool refuses her a PROJ ticket, in words that say it is hers.
+    await connect_own(fleet, "U0CARLA", "carla", projects="OPS")
+    answer = await said(fleet, line.replace("Made as Ana", "Made as Carla"), "U0CARLA")
+    assert answer.startswith(
+        "Jira does not let you create Jira tickets there (your account lacks permission)"
+    )
+    # Under personal-required, someone without an account of their own creates nothing.
+    await require_own_accounts(fleet)
+    fleet.sandbox.state.requests.clear()
+    answer = await said(fleet, line, "U0BRUNO")
+    assert "connect your own Jira account first with /ticket connect" in answer
+    assert fleet.sandbox.state.calls("POST", "/unified/ticketing/tickets") == []

@@ -101,3 +101,18 @@ async def test_creating_turned_off_or_not_permitted_sends_nothing(
     with pytest.raises(UserInputError, match="can't create tickets"):
         await plan(service, 'create "x" project=PROJ type=Bug cf.severity=minor')
     assert posts(sandbox) == []
+
+
+async def test_a_lost_answer_is_retried_under_the_same_key_and_makes_one_ticket(
+    service: TicketService, sandbox: SandboxServer
+) -> None:
+    """The POST lands but its answer does not arrive in time (the client's 2 s): the retry
+    carries the same Idempotency-Key, so the API answers with the ticket the first try made."""
+    planned = await plan(service, 'create "Once" project=PROJ type=Task cf.severity=minor')
+    sandbox.state.fail_next(delay=2.5, method="POST", path_contains="/unified/ticketing/tickets")
+    ticket = await service.creator.create(planned, ANA, JIRA_CHANNEL, idempotency_key="lost-answer")
+    sandbox.state.quiesce()
+    tries = posts(sandbox)
+    assert len(tries) == 2 and {t.headers["idempotency-key"] for t in tries} == {"lost-answer"}  # type: ignore[attr-defined]
+    assert ticket.display_ref == "PROJ-61" and len(sandbox.state.created) == 1
+    assert "PROJ-62" not in sandbox.state.profiles["sandbox-jira"].tickets
