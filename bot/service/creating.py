@@ -65,9 +65,9 @@ class MissingFields(UserInputError):
             )
             lines.append(f"{m.label}: {shown}{more}" if shown else m.label)
         example = " ".join(f"{m.typed}={_word(m.accepted[0]) if m.accepted else '…'}" for m in self.missing)
-        super().__init__(
-            f"{tool} needs {names} to create a ticket. {'; '.join(lines)}. Add {example}, or use the form"
-        )
+        said = f"{tool} needs {names} to create a ticket. {'; '.join(lines)}. Add {example}"
+        self.in_a_step = f"{said} to the step's Fields"  # a workflow has no form to open
+        super().__init__(f"{said}, or use the form")
 
 
 def _word(value: str) -> str:

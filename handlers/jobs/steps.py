@@ -20,11 +20,13 @@ from bot.domain.refs import TicketRef
 from bot.domain.workflow_inputs import CREATE_OUTPUTS, CREATE_STEP, GET_STEP, OUTPUTS
 from bot.ops import patience
 from bot.service.comments import add_comment
+from bot.service.creating import MissingFields
 from bot.store.queue import Job
 from bot.truto.errors import NotFound, TrutoError
 from handlers.jobs import create, notify_people
 from handlers.jobs.context import JobContext
 from handlers.jobs.delivery import note_written
+from handlers.kit import texts
 from handlers.kit.deps import SlackDeps, idempotency_key
 from handlers.kit.failures import failure_of
 from handlers.kit.identity import acting_account
@@ -181,6 +183,8 @@ async def fail_step(client: AsyncWebClient, execution: str, error: str) -> None:
 
 def _words(job: Job, data: JobData, exc: Exception) -> str:
     if data.step == CREATE_STEP:
+        if isinstance(exc, MissingFields):
+            return texts.refusal(exc.in_a_step)
         return failure_of(job.id, "The new ticket", exc).text
     if data.step == GET_STEP and isinstance(exc, TrutoError) and not isinstance(exc, NotFound):
         return f"{data.ticket} could not be read: {exc.user_message}"

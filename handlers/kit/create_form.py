@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -20,7 +21,9 @@ from bot.domain.actors import Actor
 from bot.domain.commands import Assignment
 from bot.domain.custom_fields import form_fields
 from bot.domain.errors import UserInputError
+from bot.domain.fields import field_list
 from bot.domain.models import Ref, Ticket
+from bot.service.creating import Missing
 from handlers.kit.deps import SlackDeps
 from handlers.kit.edit_form import FormDiff, inputs_digest, read_submission
 from handlers.kit.identity import acting_account
@@ -53,6 +56,7 @@ class Prefill:
     thread: str | None = None  # the message's thread, when made from a message
     author: str | None = None  # who wrote that message
     custom: dict[str, Any] = field(default_factory=dict)
+    name_missing: bool = False  # say on the form what the tool requires and was not typed
 
 
 async def open_create(
@@ -63,22 +67,25 @@ async def open_create(
     channel: str | None,
     user: str | None,
     prefill: Prefill,
-) -> None:
-    """Loading… at once, then the form (or why there is none) in its place. Who may not create
-    is refused before anything opens (the refusal reaches them privately)."""
+) -> list[Missing]:
+    """Loading… at once, then the form (or why there is none) in its place; what the tool
+    requires and the prefill lacks (when `prefill.name_missing`). Who may not create is refused
+    before anything opens (the refusal reaches them privately)."""
     actor = Actor(slack_user_id=user)
     await deps.service.creator.check_may_create(account, actor, channel, ask_the_tool=False)
     opened = await client.views_open(
         trigger_id=trigger_id, view=loading_view("the form", title="Create ticket")
     )
+    missing: list[Missing] = []
     try:
-        view = await _form(deps, account, channel, user, prefill)
+        view, missing = await _form(deps, account, channel, user, prefill)
     except Exception as exc:
         message = user_message(exc)
         if message is None:
             raise
         view = note_view("Create ticket", f":warning: {escape(message)}")
     await client.views_update(view_id=opened["view"]["id"], view=view)
+    return missing
 
 
 def _as_ref(value: Any) -> dict[str, Any] | None:
@@ -115,9 +122,20 @@ async def _prefilled(deps: SlackDeps, account: Account, actor: Actor, prefill: P
         return Ticket(id="", name=prefill.title, description=prefill.description or None)
 
 
+def typed_body(title: str, assignments: Sequence[Assignment]) -> dict[str, Any]:
+    """What was typed, as far as which fields it names (for what is missing)."""
+    body: dict[str, Any] = {a.field: True for a in assignments if a.custom_key is None}
+    if title:
+        body["name"] = title
+    custom = {a.custom_key: True for a in assignments if a.custom_key is not None}
+    if custom:
+        body["custom_fields"] = custom
+    return body
+
+
 async def _form(
     deps: SlackDeps, account: Account, channel: str | None, user: str | None, prefill: Prefill
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[Missing]]:
     actor = Actor(slack_user_id=user)
     creator = deps.service.creator
     await creator.check_may_create(account, actor, channel)
@@ -139,11 +157,19 @@ async def _form(
     hidden = set(account.permissions.locked_fields)
     if schema.body_fields is not None:
         hidden |= {name for name in [*ids.FORM_FIELDS, "custom_fields"] if name not in schema.body_fields}
+    note, missing = prefill.note, []
+    if prefill.name_missing:
+        found = await creator.missing(account, typed_body(prefill.title, prefill.assignments), schema)
+        missing = [m for m in found if m.field != "name"]
+        if missing:
+            names = escape(field_list([m.label for m in missing]))
+            tool = escape(account.display_tool)
+            note = f":pencil2: {tool} needs {names} for a new ticket: fill them in below."
     layout = CreateLayout(
         projects=collections.items if collections.present and collections.items else None,
         required=frozenset(schema.required_body),
         hidden=frozenset(hidden),
-        note=prefill.note,
+        note=note,
     )
     ticket = await _prefilled(deps, account, actor, prefill)
     custom: list[dict[str, Any]] = []
@@ -160,7 +186,7 @@ async def _form(
         author=prefill.author,
     )
     view["private_metadata"] = meta.sign(deps.signer)
-    return view
+    return view, missing
 
 
 def read_create(view: dict[str, Any]) -> FormDiff:

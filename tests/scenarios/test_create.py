@@ -318,6 +318,7 @@ async def test_the_create_step_fails_naming_what_the_tool_requires(harness: Harn
     assert creates(harness) == []
     [failed] = [c.args for c in harness.calls("functions.completeError")]
     assert failed["error"].startswith("Jira needs Project, Type and Severity to create a ticket.")
+    assert failed["error"].endswith("cf.severity=Minor to the step's Fields. Nothing was sent.")
     bad = step_payload("T0TEAM", "create_ticket", {"title": "x", "fields": "tags+=a"}, "Fx0CREATE03")
     await harness.event(bad)
     assert [c.args for c in harness.calls("functions.completeError")][-1]["error"].startswith(

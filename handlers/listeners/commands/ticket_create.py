@@ -16,15 +16,13 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
-from blocks.text import escape
 from bot.domain.accounts import Account
 from bot.domain.actors import Actor
 from bot.domain.commands import CreateCommand
 from bot.domain.errors import ParseError, UserInputError
-from bot.domain.fields import field_list
 from bot.service.creating import Missing, MissingFields
 from handlers.kit import texts
-from handlers.kit.create_form import Prefill, open_create
+from handlers.kit.create_form import Prefill, open_create, typed_body
 from handlers.kit.deps import SlackDeps, deps_of, idempotency_key
 from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import enqueue
@@ -48,12 +46,7 @@ class Decision:
 async def _known_missing(deps: SlackDeps, account: Account, command: CreateCommand) -> list[Missing] | None:
     """Required fields the line lacks, from what is kept; None when that cannot be known in time
     (the job checks, before any POST)."""
-    body: dict[str, Any] = {a.field: True for a in command.assignments if a.custom_key is None}
-    custom = {a.custom_key: True for a in command.assignments if a.custom_key is not None}
-    if custom:
-        body["custom_fields"] = custom
-    if command.title:
-        body["name"] = command.title
+    body = typed_body(command.title, command.assignments)
     checking = asyncio.ensure_future(deps.service.creator.missing(account, body))
     try:
         # Shielded: a slow answer still lands in the cache for the next command.
@@ -105,24 +98,12 @@ async def open_form(
     if not isinstance(command, CreateCommand):
         raise UserInputError("that is not a /ticket create line")
     account = deps.service.account_for(channel)
-    note = ""
-    said = ""
-    if command.title or command.assignments:
-        values: dict[str, Any] = {a.field: True for a in command.assignments if a.custom_key is None}
-        if command.title:
-            values["name"] = command.title
-        custom = {a.custom_key: True for a in command.assignments if a.custom_key is not None}
-        if custom:
-            values["custom_fields"] = custom
-        missing = [m for m in await deps.service.creator.missing(account, values) if m.field != "name"]
-        if missing:
-            said = str(MissingFields(account.display_tool, missing))
-            names = escape(field_list([m.label for m in missing]))
-            tool = escape(account.display_tool)
-            note = f":pencil2: {tool} needs {names} for a new ticket: fill them in below."
-    prefill = Prefill(title=command.title, assignments=command.assignments, note=note)
-    await open_create(deps, client, trigger_id, account, channel, user, prefill)
-    if said and respond is not None:
+    typed = bool(command.title or command.assignments)
+    prefill = Prefill(title=command.title, assignments=command.assignments, name_missing=typed)
+    # The form opens first (its trigger lives 3 s); what it lacks is worked out while it loads.
+    missing = await open_create(deps, client, trigger_id, account, channel, user, prefill)
+    if missing and respond is not None:
+        said = str(MissingFields(account.display_tool, missing))
         await respond(
             response_type="ephemeral",
             replace_original=False,
