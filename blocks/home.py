@@ -205,7 +205,14 @@ def my_ticket_section(ticket: MyTicket) -> Block:
 
 def my_ticket_blocks(mine: MyTickets) -> list[Block]:
     """Assigned to me, then created by me (open ones, overdue and due soon marked)."""
-    blocks: list[Block] = [_section(f"*My tickets* in {escape(mine.tool)}")]
+    header = _section(f"*My tickets* in {escape(mine.tool)}")
+    header["accessory"] = {
+        "type": "button",
+        "action_id": ids.HOME_CREATE,
+        "text": plain("Create a ticket", 75),
+        "value": "create",
+    }
+    blocks: list[Block] = [header]
     if mine.problem:
         return [*blocks, _section(escape(mine.problem)), {"type": "divider"}]
     for title, tickets in (("Assigned to me", mine.assigned), ("Created by me", mine.created)):

@@ -129,3 +129,4 @@ CREATE_VIEW = "ticket_create"  # the create form
 CREATE_SHORTCUT = "create_ticket"  # the message shortcut "Create ticket"
 CREATE_FORM_BUTTON = "ticket_create_form"  # "Open the form" under a create that lacked fields
 UNDO_CREATE = "ticket_undo_create"  # Undo on a new ticket's card: the ticket deleted
+HOME_CREATE = "home_create_ticket"  # the Home tab's "Create a ticket": the form

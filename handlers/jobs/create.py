@@ -174,7 +174,11 @@ async def deliver_created(
 
 async def _post(client: AsyncWebClient, data: JobData, card: dict[str, Any]) -> Card | None:
     """In the channel (a message's thread, when made from one) as the bot; where the bot may not
-    post, to the asker alone (through the command's response_url, else ephemerally, else a DM)."""
+    post, to the asker alone (through the command's response_url, else ephemerally, else a DM).
+    From no channel (the Home tab): a direct message, kept up to date as any card."""
+    if not data.channel and data.user:
+        answer = await client.chat_postMessage(channel=data.user, **card)
+        return ticket_changed.posted(str(answer.get("channel") or data.user), answer.get("ts"))
     if data.channel:
         try:
             answer = await client.chat_postMessage(channel=data.channel, thread_ts=data.thread_ts, **card)

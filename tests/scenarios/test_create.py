@@ -347,3 +347,33 @@ async def test_subscribed_channels_hear_of_a_new_ticket_once_and_its_assignee_is
     [dm] = [c.args for c in posts if c.args["channel"] == "U0BRUNO"]
     assert dm["blocks"][0]["elements"][0]["text"] == "PROJ-61 was assigned to you"
     assert dm["blocks"][1]["text"]["text"].endswith("· by <@U0ANA> from Slack")
+
+
+async def test_the_home_tab_creates_a_ticket_and_sends_its_card_in_a_dm(harness: Harness) -> None:
+    from tests.scenarios.test_home import home_opened
+
+    await harness.event(home_opened("U0ANA"))
+    home = last(harness.calls("views.publish"))["view"]
+    create = next(
+        b["accessory"] for b in home["blocks"] if b.get("accessory", {}).get("action_id") == ids.HOME_CREATE
+    )
+    assert create["text"]["text"] == "Create a ticket"
+    await harness.interact(
+        payloads.block_actions(
+            {"action_id": ids.HOME_CREATE, "block_id": "h", "type": "button", "value": create["value"]},
+            channel="D0HOME",
+            response_url=harness.slack.response_url(),
+        )
+    )
+    form = last(harness.calls("views.update"))["view"]
+    assert form["callback_id"] == ids.CREATE_VIEW
+    values = {
+        ids.field_block("collections"): _select("jc1", "PROJ"),
+        ids.field_block("ticket_type"): _select("jt3", "Story"),
+        ids.field_block("name"): {"type": "plain_text_input", "value": "From Home"},
+        "cf:one:severity": _select("minor", "Minor"),
+    }
+    await submit_form(harness, form, values)
+    assert harness.sandbox.state.created[0][1]["name"] == "From Home"
+    card = card_posted(harness)
+    assert card["channel"] == "U0ANA" and "PROJ-61" in str(card["blocks"])

@@ -18,6 +18,7 @@ from bot.domain.actors import Actor
 from bot.domain.errors import UserInputError
 from handlers.jobs import notify_people, subscribers
 from handlers.kit import texts
+from handlers.kit.create_form import Prefill, open_create
 from handlers.kit.deps import SlackDeps
 from handlers.kit.identity import disconnect
 from handlers.kit.my_tickets import my_tickets
@@ -247,6 +248,18 @@ async def toggle_notifications(body: dict[str, Any], client: AsyncWebClient, dep
         await publish_for(deps, client, user)
 
 
+@guarded
+async def create_clicked(body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
+    """ "Create a ticket" on the Home tab: the create form on the main tool; the card follows in
+    a direct message (the tab is no channel)."""
+    main = deps.config.account(deps.config.default_account or "") or next(
+        iter(deps.config.accounts.values()), None
+    )
+    if main is None:
+        return
+    await open_create(deps, client, body["trigger_id"], main, None, user_of(body), Prefill())
+
+
 def register(app: AsyncApp) -> None:
     app.event("app_home_opened")(ack=ack_only, lazy=[publish_home])
     # URL buttons: Slack opens the page and tells the app too; nothing more to do.
@@ -256,3 +269,4 @@ def register(app: AsyncApp) -> None:
     app.action(ids.OWN_ACCOUNT)(ack=ack_only, lazy=[own_account_clicked])
     app.action(ids.SUB_REMOVE)(ack=ack_only, lazy=[remove_subscription])
     app.action(ids.SUB_ADD)(ack=ack_only, lazy=[add_subscription])
+    app.action(ids.HOME_CREATE)(ack=ack_only, lazy=[create_clicked])
