@@ -20,7 +20,7 @@ from bot.domain.fields import FIELDS, field_list
 from bot.domain.models import Ref, Ticket, TicketUpdate, encode_query
 from bot.ops.metrics import UPDATES
 from bot.service.audit import AuditRecord, AuditTrail
-from bot.service.planner import Planner, enum_value, seed_shapes
+from bot.service.planner import Planner, check_account_state, enum_value, seed_shapes
 from bot.truto.client import TrutoClient
 from bot.truto.discovery import Abilities
 
@@ -127,17 +127,7 @@ class Creator:
         # The account's state and what it creates, from its capabilities and create meta (the
         # update meta is never read for a create).
         abilities = await self.schema(account)
-        tool = account.display_tool
-        if abilities.blocked:
-            raise Refused(
-                f"the unified API has blocked the {tool} account (its connection needs attention); "
-                "ask an admin to reconnect it"
-            )
-        if abilities.status and abilities.status != "active":
-            raise Refused(
-                f"{tool} is not connected in the unified API right now (its status is "
-                f"{abilities.status}); ask an admin to reconnect it"
-            )
+        check_account_state(account, abilities)
         if not abilities.can_create:
             raise Refused(
                 f"the {account.display_tool} account can't create tickets (its integration has no "
@@ -280,35 +270,38 @@ class Creator:
             raise
         UPDATES.labels("applied").inc()
         await self.planner.snapshots.put(plan.account, ticket, ticket.display_ref)
-        if self.audit is not None:
-            await self.audit.record(
-                AuditRecord.now(
-                    user_id=actor.slack_user_id,
-                    user_name=actor.described,
-                    channel=channel,
-                    account=plan.account.name,
-                    ticket=ticket.display_ref,
-                    changes=[{"field": "created", "before": "", "after": ticket.name or ""}],
-                    status=201,
-                    idempotency_key=idempotency_key,
-                    via="personal" if plan.account.acting_as else "shared",
-                )
-            )
+        change = {"field": "created", "before": "", "after": ticket.name or ""}
+        await self._audit(plan.account, ticket, actor, channel, change, 201, idempotency_key)
         return ticket
 
     async def delete(self, account: Account, ticket: Ticket, actor: Actor, channel: str | None) -> None:
         """A create undone: the ticket deleted where the tool can; audited."""
         await self.client.delete_ticket(account, ticket.id)
-        if self.audit is not None:
-            await self.audit.record(
-                AuditRecord.now(
-                    user_id=actor.slack_user_id,
-                    user_name=actor.described,
-                    channel=channel,
-                    account=account.name,
-                    ticket=ticket.display_ref,
-                    changes=[{"field": "deleted", "before": ticket.name or "", "after": ""}],
-                    status=200,
-                    via="personal" if account.acting_as else "shared",
-                )
+        change = {"field": "deleted", "before": ticket.name or "", "after": ""}
+        await self._audit(account, ticket, actor, channel, change, 200, "")
+
+    async def _audit(
+        self,
+        account: Account,
+        ticket: Ticket,
+        actor: Actor,
+        channel: str | None,
+        change: dict[str, str],
+        status: int,
+        key: str,
+    ) -> None:
+        if self.audit is None:
+            return
+        await self.audit.record(
+            AuditRecord.now(
+                user_id=actor.slack_user_id,
+                user_name=actor.described,
+                channel=channel,
+                account=account.name,
+                ticket=ticket.display_ref,
+                changes=[change],
+                status=status,
+                idempotency_key=key,
+                via="personal" if account.acting_as else "shared",
             )
+        )

@@ -180,18 +180,7 @@ class Planner:
             return
         abilities = await self.abilities(account)
         tool = account.display_tool
-        if abilities.missing:
-            raise Refused(AccountNotFound(account.integrated_account_id).user_message)
-        if abilities.blocked:
-            raise Refused(
-                f"the unified API has blocked the {tool} account (its connection needs attention); "
-                "ask an admin to reconnect it"
-            )
-        if abilities.status and abilities.status != "active":
-            raise Refused(
-                f"{tool} is not connected in the unified API right now (its status is "
-                f"{abilities.status}); ask an admin to reconnect it"
-            )
+        check_account_state(account, abilities)
         if not abilities.can_update:
             raise Refused(
                 f"the {tool} account can't update tickets (its integration has no ticket update); "
@@ -398,6 +387,23 @@ class Planner:
                     assignment.key_text, f"'{wanted}' is not on {ref.id} (now: {_names(current)})"
                 ) from None
         return [r for r in current if r.id not in drop]
+
+
+def check_account_state(account: Account, abilities: Abilities) -> None:
+    """Refuse (Refused) what an account unknown to the API, blocked or not connected cannot do."""
+    tool = account.display_tool
+    if abilities.missing:
+        raise Refused(AccountNotFound(account.integrated_account_id).user_message)
+    if abilities.blocked:
+        raise Refused(
+            f"the unified API has blocked the {tool} account (its connection needs attention); "
+            "ask an admin to reconnect it"
+        )
+    if abilities.status and abilities.status != "active":
+        raise Refused(
+            f"{tool} is not connected in the unified API right now (its status is "
+            f"{abilities.status}); ask an admin to reconnect it"
+        )
 
 
 def enum_value(name: str, typed: str, accepted: tuple[str, ...] | None) -> str:

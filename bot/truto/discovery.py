@@ -25,8 +25,8 @@ TTL = 3600.0  # the meta schema of updates
 STATE_TTL = 60.0  # the capabilities answer: the account's state is never older than this
 
 
-def comment_methods(capabilities: Any) -> frozenset[str] | None:
-    """The methods ticketing/comments lists (list, get, create, update, delete; empty when the
+def resource_methods(capabilities: Any, resource: str) -> frozenset[str] | None:
+    """The methods ticketing/<resource> lists (list, get, create, update, delete; empty when the
     resource is absent; None: the answer does not say)."""
     if not isinstance(capabilities, dict) or not isinstance(capabilities.get("unified"), list):
         return None
@@ -34,12 +34,16 @@ def comment_methods(capabilities: Any) -> frozenset[str] | None:
     for entry in capabilities["unified"]:
         if (
             isinstance(entry, dict)
-            and entry.get("resource") == "comments"
+            and entry.get("resource") == resource
             and entry.get("model") in (None, "ticketing")
             and isinstance(entry.get("methods"), list)
         ):
             found.update(str(m) for m in entry["methods"])
     return frozenset(found)
+
+
+def comment_methods(capabilities: Any) -> frozenset[str] | None:
+    return resource_methods(capabilities, "comments")
 
 
 def supports_comments(capabilities: Any) -> bool | None:
@@ -49,20 +53,7 @@ def supports_comments(capabilities: Any) -> bool | None:
 
 
 def ticket_methods(capabilities: Any) -> frozenset[str] | None:
-    """The methods ticketing/tickets lists (list, get, create, update, delete; empty when the
-    resource is absent; None: the answer does not say)."""
-    if not isinstance(capabilities, dict) or not isinstance(capabilities.get("unified"), list):
-        return None
-    found: set[str] = set()
-    for entry in capabilities["unified"]:
-        if (
-            isinstance(entry, dict)
-            and entry.get("resource") == "tickets"
-            and entry.get("model") in (None, "ticketing")
-            and isinstance(entry.get("methods"), list)
-        ):
-            found.update(str(m) for m in entry["methods"])
-    return frozenset(found)
+    return resource_methods(capabilities, "tickets")
 
 
 def supports_update(capabilities: Any) -> bool | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -19,22 +18,22 @@ from blocks.threads import synced_message
 from bot.domain.accounts import Account
 from bot.domain.cards import Card
 from bot.domain.commands import Assignment, CreateCommand
-from bot.domain.errors import Refused, UserInputError
+from bot.domain.errors import UserInputError
 from bot.domain.models import Ticket
 from bot.domain.refs import TicketRef
 from bot.domain.threads import ThreadLink
 from bot.ops import patience
 from bot.service.creating import MissingFields
-from bot.truto.errors import Forbidden, NotFound
+from bot.truto.errors import NotFound
 from handlers.jobs import ticket_changed
 from handlers.jobs.context import JobContext
-from handlers.jobs.delivery import tell_job_asker
+from handlers.jobs.delivery import card_to_asker_alone, tell_job_asker
 from handlers.jobs.thread_sync import store_of as synced_threads
 from handlers.kit import texts
 from handlers.kit.card_view import card_options, rendered
 from handlers.kit.deps import SlackDeps
 from handlers.kit.failures import failure_of
-from handlers.kit.identity import as_whom
+from handlers.kit.identity import as_whom, refused_as_theirs
 from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import store_for_retry
 from handlers.kit.my_tickets import KEPT_AS as MY_TICKETS
@@ -42,18 +41,6 @@ from handlers.kit.signed_values import CreateForm
 from handlers.kit.surface import NOT_A_MEMBER, answer_privately, private_answer, to_response_url
 
 log = logging.getLogger(__name__)
-
-
-async def _theirs(account: Account, running: Awaitable[Ticket], what: str) -> Ticket:
-    """The tool's refusal of a person's own account is theirs, not the bot's settings."""
-    try:
-        return await running
-    except Forbidden:
-        if account.acting_as is None:
-            raise
-        raise Refused(
-            f"{account.display_tool} does not let you {what} (your account lacks permission)"
-        ) from None
 
 
 async def created(ctx: JobContext) -> tuple[Ticket, Account]:
@@ -72,7 +59,7 @@ async def created(ctx: JobContext) -> tuple[Ticket, Account]:
         acting, actor, data.channel, title=title, assignments=assignments, values=dict(data.body) or None
     )
     with patience.patient(deps.config.settings.job_patience_seconds):
-        ticket = await _theirs(
+        ticket = await refused_as_theirs(
             acting,
             creator.create(plan, actor, data.channel, idempotency_key=data.key),
             f"create {acting.display_tool} tickets there",
@@ -191,28 +178,7 @@ async def _post(client: AsyncWebClient, data: JobData, card: dict[str, Any]) -> 
             data.response_url, {"response_type": "in_channel", "replace_original": False, **card}
         )
         return ticket_changed.through_response_url(data.response_url)
-    hint = {
-        "type": "context",
-        "elements": [
-            {
-                "type": "mrkdwn",
-                "text": "Created. Only you can see this card: invite the bot to this channel "
-                "(`/invite @ticketbot`) to have cards posted here.",
-            }
-        ],
-    }
-    blocks = [*card["blocks"][:49], hint]
-    if data.channel and data.user:
-        try:
-            await client.chat_postEphemeral(
-                channel=data.channel, user=data.user, text=card["text"], blocks=blocks
-            )
-            return None
-        except SlackApiError as exc:
-            if exc.response.get("error") not in NOT_A_MEMBER:
-                raise
-    if data.user:
-        await client.chat_postMessage(channel=data.user, text=card["text"], blocks=blocks)
+    await card_to_asker_alone(client, data, card, "Created")
     return None
 
 
@@ -270,15 +236,15 @@ async def run_delete(ctx: JobContext) -> None:
 
     async def delete() -> Ticket:
         acting = await ctx.acting()
-        ticket = await deps.service.fetch_ticket(acting, TicketRef(data.ticket))
         try:
-            await deps.service.creator.delete(acting, ticket, ctx.actor, data.channel)
+            ticket = await deps.service.fetch_ticket(acting, TicketRef(data.ticket))
         except NotFound:
-            pass  # an earlier try deleted it: the outcome is the same
-        except Forbidden:
-            if acting.acting_as is None:
-                raise
-            raise Refused(f"{acting.display_tool} does not let you delete {ticket.display_ref}") from None
+            return Ticket(id=data.ticket)  # an earlier try deleted it: the outcome is the same
+        try:
+            deleting = deps.service.creator.delete(acting, ticket, ctx.actor, data.channel)
+            await refused_as_theirs(acting, deleting, f"delete {ticket.display_ref}")
+        except NotFound:
+            pass  # deleted meanwhile
         return ticket
 
     async def told(ticket: Ticket) -> None:

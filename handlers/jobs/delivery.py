@@ -186,25 +186,32 @@ async def _post_card(
     except SlackApiError as exc:
         if exc.response.get("error") not in NOT_A_MEMBER or not data.user:
             raise
+    await card_to_asker_alone(client, data, card, "Updated")
+    return None
+
+
+async def card_to_asker_alone(client: AsyncWebClient, data: JobData, card: dict[str, Any], done: str) -> None:
+    """Where the bot may not post: the card to the asker alone (ephemerally, else a DM), saying
+    how to have cards posted there; `done` says what happened ("Updated", "Created")."""
     hint = {
         "type": "context",
         "elements": [
             {
                 "type": "mrkdwn",
-                "text": "Updated. Only you can see this card: invite the bot to this channel "
+                "text": f"{done}. Only you can see this card: invite the bot to this channel "
                 "(`/invite @ticketbot`) to have cards posted here.",
             }
         ],
     }
     blocks = [*card["blocks"][:49], hint]
-    if data.channel:
+    if data.channel and data.user:
         try:
             await client.chat_postEphemeral(
                 channel=data.channel, user=data.user, text=card["text"], blocks=blocks
             )
-            return None
+            return
         except SlackApiError as exc:
             if exc.response.get("error") not in NOT_A_MEMBER:
                 raise
-    await client.chat_postMessage(channel=data.user, text=card["text"], blocks=blocks)  # a direct message
-    return None
+    if data.user:
+        await client.chat_postMessage(channel=data.user, text=card["text"], blocks=blocks)  # a direct message

@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks.messages import comment_message
 from bot.domain.accounts import Account
 from bot.domain.commands import UpdateCommand
-from bot.domain.errors import NothingToChange, Refused, UserInputError
+from bot.domain.errors import NothingToChange, UserInputError
 from bot.domain.models import Ticket
 from bot.domain.refs import TicketRef
 from bot.ops import patience
@@ -33,14 +33,13 @@ from bot.service.updates import UpdateResult
 from bot.store.cache import LockBusy
 from bot.store.queue import MAX_DELIVERIES, Handler, Job, NotForThisWorker, RunAgainLater
 from bot.truto.client import BULK
-from bot.truto.errors import Forbidden
 from handlers.jobs import bulk, bulk_progress, create, steps, thread_sync, ticket_changed
 from handlers.jobs.context import JobContext
 from handlers.jobs.delivery import deliver_card, tell_job_asker
 from handlers.kit import texts
 from handlers.kit.deps import SlackDeps
 from handlers.kit.failures import failure_of
-from handlers.kit.identity import as_whom
+from handlers.kit.identity import as_whom, refused_as_theirs
 from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import store_for_retry
 from handlers.kit.surface import new_error_id, to_response_url, user_message
@@ -80,17 +79,8 @@ async def _run_fields(ctx: JobContext, account: Account) -> UpdateResult:
     )
 
 
-async def _theirs(account: Account, data: JobData, running: Awaitable[UpdateResult]) -> UpdateResult:
-    """The tool's refusal of a person's own account is theirs, not the bot's settings."""
-    try:
-        return await running
-    except Forbidden:
-        if account.acting_as is None:
-            raise
-        raise Refused(
-            f"{account.display_tool} does not let you change {data.ticket or 'this ticket'} "
-            "(your account lacks permission)"
-        ) from None
+def _theirs(account: Account, data: JobData, running: Awaitable[UpdateResult]) -> Awaitable[UpdateResult]:
+    return refused_as_theirs(account, running, f"change {data.ticket or 'this ticket'}")
 
 
 def _loaded(deps: SlackDeps, job: Job) -> tuple[JobData, Account]:

@@ -6,10 +6,12 @@ the author and applies its own permissions to them."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from bot.domain.accounts import Account
 from bot.domain.errors import Refused
-from bot.truto.errors import TrutoError
+from bot.truto.errors import Forbidden, TrutoError
 from handlers.kit.deps import SlackDeps
 
 log = logging.getLogger(__name__)
@@ -69,3 +71,19 @@ async def disconnect(deps: SlackDeps, user: str) -> list[str]:
         except TrutoError as exc:
             log.warning("personal account %s not deleted in the unified API: %s", integrated, exc)
     return gone
+
+
+Outcome = TypeVar("Outcome")
+
+
+async def refused_as_theirs(account: Account, running: Awaitable[Outcome], what: str) -> Outcome:
+    """The tool's refusal (403) of a person's own account is theirs, not the bot's settings:
+    "Jira does not let you <what> (your account lacks permission)"."""
+    try:
+        return await running
+    except Forbidden:
+        if account.acting_as is None:
+            raise
+        raise Refused(
+            f"{account.display_tool} does not let you {what} (your account lacks permission)"
+        ) from None

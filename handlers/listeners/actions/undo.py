@@ -10,32 +10,43 @@ from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
+from bot.domain.accounts import Account
 from bot.domain.errors import Notice, UserInputError
 from bot.domain.refs import TicketRef
 from bot.service.updates import changed_since
+from handlers.kit import texts
 from handlers.kit.deps import SlackDeps, idempotency_key
 from handlers.kit.job_data import JobData
 from handlers.kit.job_queue import put_job
 from handlers.kit.payloads import action_value
 from handlers.kit.surface import ack_only, actor_of, asker_of, guarded, in_place
+from handlers.kit.tokens import Held
 
 
-@guarded
-async def undo_clicked(
-    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, deps: SlackDeps
-) -> None:
-    value = action_value(body)
+async def _held(deps: SlackDeps, value: str | None, after: str) -> tuple[Held, dict[str, Any], Account]:
+    """What an Undo button holds, while it can still be used; else why not."""
     held = await deps.undos.find(value)
     minutes = deps.config.settings.undo_minutes
     if held is None:
         used = await deps.undos.used(value)
         if used is not None:
             raise Notice(f"Already undone by <@{used.get('user')}>; nothing more was sent.")
-        raise UserInputError(f"Undo is no longer available: it works for {minutes} minutes after a change.")
+        raise UserInputError(f"Undo is no longer available: it works for {minutes} minutes after {after}.")
     record = held.value
     account = deps.config.account(str(record["account"]))
     if account is None:
         raise UserInputError("Undo is no longer available: the account is not configured any more.")
+    return held, record, account
+
+
+@guarded
+async def undo_clicked(
+    body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, deps: SlackDeps
+) -> None:
+    held, record, account = await _held(deps, action_value(body), "a change")
+    minutes = deps.config.settings.undo_minutes
+    if record.get("delete") is True:  # a create's Undo value sent as an update's
+        raise UserInputError(texts.FORGED_BUTTON)
     user = body.get("user") or {}
     # Someone who may not change this ticket is refused before the Undo is used up.
     await deps.service.check_may_update(
@@ -64,20 +75,10 @@ async def undo_clicked(
 async def undo_create_clicked(
     body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, deps: SlackDeps
 ) -> None:
-    value = action_value(body)
-    held = await deps.undos.find(value)
+    held, record, account = await _held(deps, action_value(body), "a ticket is created")
     minutes = deps.config.settings.undo_minutes
-    if held is None:
-        used = await deps.undos.used(value)
-        if used is not None:
-            raise Notice(f"Already undone by <@{used.get('user')}>; nothing more was sent.")
-        raise UserInputError(
-            f"Undo is no longer available: it works for {minutes} minutes after a ticket is created."
-        )
-    record = held.value
-    account = deps.config.account(str(record["account"]))
-    if account is None or record.get("delete") is not True:
-        raise UserInputError("Undo is no longer available: the account is not configured any more.")
+    if record.get("delete") is not True:
+        raise UserInputError(texts.FORGED_BUTTON)
     clicker = actor_of(body)
     if clicker.slack_user_id != record.get("user"):
         # Deleting is for whoever created it: a ticket others may already be working on.
