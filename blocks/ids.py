@@ -108,6 +108,7 @@ SETTINGS_LOCKED = "settings_locked"
 SETTINGS_CHANNEL_CARD = "settings_channel_card"
 SETTINGS_REACTIONS = "settings_reactions"
 SETTINGS_GUESTS = "settings_guests"
+SETTINGS_CREATE = "settings_create"
 SETTINGS_IDENTITY = "settings_identity"
 SETTINGS_WORKFLOW_STEPS = "settings_workflow_steps"
 SETTINGS_VALUE = "value"  # every settings input's action_id

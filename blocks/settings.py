@@ -26,6 +26,10 @@ IDENTITY_CHOICES = (
     ("shared", "Always the workspace's account (people cannot connect their own)"),
     ("personal-required", "Only each person's own account: connect it before changing anything"),
 )
+CREATE_CHOICES = (
+    ("on", "Whoever may update (/ticket create, the form, Create ticket on a message, the step)"),
+    ("off", "Nobody: tickets are created in the tool only"),
+)
 GUEST_CHOICES = (
     ("members", "Members only (not guests, not people from other organisations)"),
     ("guests", "Guests and people from other organisations too"),
@@ -157,6 +161,9 @@ def settings_view(
             _choice(IDENTITY_CHOICES, settings.identity),
             "With people's own accounts, the tool records who changed what and its permissions apply.",
         )
+    )
+    blocks.append(
+        _input(ids.SETTINGS_CREATE, "Who may create tickets from Slack", _choice(CREATE_CHOICES, "on" if settings.create else "off"))
     )
     blocks.append(
         _input(

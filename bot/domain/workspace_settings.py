@@ -1,6 +1,6 @@
 """A workspace's settings, edited by its admins from the Home tab (distributed mode): which tool
 each channel uses and the default, who may update, read-only channels, locked fields, what a
-channel sees after an update, emoji reactions, Workflow Builder steps. Stored by integrated
+channel sees after an update, emoji reactions, Workflow Builder steps, creating tickets. Stored by integrated
 account id (names are derived and may shift); applied to the workspace's accounts as the YAML
 file's keys are in single-workspace mode."""
 
@@ -49,6 +49,7 @@ class WorkspaceSettings(BaseModel):
     reactions: dict[str, str] = Field(default_factory=dict)  # emoji → an update, for every tool
     workflow_steps: WorkflowSteps = "person"
     guests: bool = False  # guests and people from other organisations may change tickets
+    create: bool = True  # whoever may update may also create tickets from Slack
     identity: Identity = "personal-preferred"  # who acts on the tool (people's own connections)
 
     @field_validator("reactions")
@@ -100,6 +101,7 @@ class WorkspaceSettings(BaseModel):
             locked_fields=self.locked_fields,
             workflow_steps=self.workflow_steps,
             guests=self.guests,
+            create=self.create,
         )
 
     def account_fields(self) -> dict[str, Any]:

@@ -119,7 +119,8 @@ class Creator:
         if not account.permissions.create:
             raise NotPermitted(
                 f"creating {account.display_tool} tickets from Slack is turned off "
-                f"(permissions.create of the {account.name} account)"
+                f"(“Who may create tickets” in the Home tab's settings, or permissions.create of the "
+                f"{account.name} account)"
             )
         await self.planner.check_may_update(account, actor, channel, fields, ask_the_tool=False)
         if not ask_the_tool:

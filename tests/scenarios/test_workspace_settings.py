@@ -52,6 +52,7 @@ def values(**chosen: Any) -> dict[str, Any]:
         ids.SETTINGS_CHANNEL_CARD: ("static_select", "selected_option"),
         ids.SETTINGS_REACTIONS: ("plain_text_input", "value"),
         ids.SETTINGS_WORKFLOW_STEPS: ("static_select", "selected_option"),
+        ids.SETTINGS_CREATE: ("static_select", "selected_option"),
     }
     out: dict[str, Any] = {}
     for block, value in chosen.items():
@@ -200,3 +201,22 @@ async def test_reactions_and_workflow_steps_are_set_from_home(fleet: Harness) ->
     step["team_id"], step["authorizations"] = ACME, [{"team_id": ACME, "user_id": "U0BOT", "is_bot": True}]
     await fleet.event(step)
     assert len(fleet.sandbox.state.calls("PATCH")) == 2 and fleet.calls("functions.completeSuccess")
+
+
+async def test_an_admin_turns_creating_tickets_off_and_on(fleet: Harness) -> None:
+    await install(fleet, ACME)
+    await connect(fleet, ACME, "jira")
+    view = await open_settings(fleet)
+    [create] = [b for b in view["blocks"] if b["block_id"] == ids.SETTINGS_CREATE]
+    assert create["element"]["initial_option"]["value"] == "on"  # the default: whoever may update
+    assert await submit(fleet, view, **{ids.SETTINGS_CREATE: {"value": "off"}}) is None
+    assert fleet.bot.distributed is not None
+    assert (await fleet.bot.distributed.workspaces.settings(ACME)).create is False
+    line = 'create "Checkout fails" project=PROJ type=Bug cf.severity=major'
+    answer = await fleet.post(slash(ACME, line, fleet.slack.response_url(), "C0GENERAL"), FORM)
+    assert "Creating Jira tickets from Slack is turned off" in answer.json()["text"]
+    assert fleet.sandbox.state.calls("POST", "/unified/ticketing/tickets") == []
+    reopened = await open_settings(fleet)
+    assert await submit(fleet, reopened, **{ids.SETTINGS_CREATE: {"value": "on"}}) is None
+    await fleet.post(slash(ACME, line, fleet.slack.response_url(), "C0GENERAL"), FORM)
+    assert len(fleet.sandbox.state.calls("POST", "/unified/ticketing/tickets")) == 1

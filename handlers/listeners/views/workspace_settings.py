@@ -66,6 +66,7 @@ def _read(values: dict[str, dict[str, Any]], accounts: list[str]) -> tuple[dict[
     steps = selected_value(values.get(ids.SETTINGS_WORKFLOW_STEPS))
     guests = selected_value(values.get(ids.SETTINGS_GUESTS))
     identity = selected_value(values.get(ids.SETTINGS_IDENTITY))
+    create = selected_value(values.get(ids.SETTINGS_CREATE))
     try:
         reactions = reactions_from_lines(values.get(ids.SETTINGS_REACTIONS, {}).get("value") or "")
     except ValueError as exc:
@@ -89,6 +90,7 @@ def _read(values: dict[str, dict[str, Any]], accounts: list[str]) -> tuple[dict[
         "workflow_steps": steps or "person",
         "guests": guests == "guests",
         "identity": identity or "personal-preferred",
+        "create": create != "off",
     }
     return fields, errors
 
