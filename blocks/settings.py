@@ -163,7 +163,11 @@ def settings_view(
         )
     )
     blocks.append(
-        _input(ids.SETTINGS_CREATE, "Who may create tickets from Slack", _choice(CREATE_CHOICES, "on" if settings.create else "off"))
+        _input(
+            ids.SETTINGS_CREATE,
+            "Who may create tickets from Slack",
+            _choice(CREATE_CHOICES, "on" if settings.create else "off"),
+        )
     )
     blocks.append(
         _input(
