@@ -5,6 +5,7 @@ Undo where the tool deletes tickets; and a create undone (the ticket deleted).""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -143,6 +144,8 @@ async def deliver_created(
     options = await card_options(
         deps, account, ticket, channel=data.channel, said=said, undo_value=undo_value, undo_deletes=True
     )
+    if data.thread_ts:  # its thread is synced by this create (or already follows a ticket)
+        options = dataclasses.replace(options, can_sync=False)
     card = rendered(ticket, options)
     kept = await _post(client, data, card)
     if kept is not None:

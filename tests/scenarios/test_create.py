@@ -226,6 +226,7 @@ async def test_create_ticket_on_a_message_posts_the_card_in_its_thread(harness: 
     )
     assert card["channel"] == JIRA_CHANNEL
     assert "from <@U0BRUNO>'s message" in str(card["blocks"])
+    assert ids.SYNC_THREAD not in str(card["blocks"])  # the thread follows the ticket already
     # Jira's comments can follow a thread: the message's thread is synced with the new ticket.
     notice = next(c.args for c in posts if c.args.get("text") == "This thread is synced with PROJ-61")
     assert notice["thread_ts"] == "1732770000.000300" and ids.UNSYNC_THREAD in str(notice["blocks"])
