@@ -36,6 +36,12 @@ CACHE_EVENTS = Counter(
 UPDATES = Counter(
     "ticketbot_updates_total", "Ticket updates, by outcome (applied, failed)", ["outcome"], registry=REGISTRY
 )
+CREATES = Counter(
+    "ticketbot_creates_total",
+    "Tickets created from Slack, by outcome (created, failed, deleted: a create undone)",
+    ["outcome"],
+    registry=REGISTRY,
+)
 EDGE_REFUSALS = Counter(
     "ticketbot_edge_refusals_total",
     "Requests to /slack/events refused before Bolt saw them, by reason",

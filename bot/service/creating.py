@@ -18,7 +18,7 @@ from bot.domain.custom_fields import field_options, label_of, ticket_fields
 from bot.domain.errors import FieldError, NotPermitted, Refused, UserInputError
 from bot.domain.fields import FIELDS, field_list
 from bot.domain.models import Ref, Ticket, TicketUpdate, encode_query
-from bot.ops.metrics import UPDATES
+from bot.ops.metrics import CREATES
 from bot.service.audit import AuditRecord, AuditTrail
 from bot.service.planner import Planner, check_account_state, enum_value, seed_shapes
 from bot.truto.client import TrutoClient
@@ -267,9 +267,9 @@ class Creator:
                 plan.account, plan.body, list(plan.query), idempotency_key=idempotency_key
             )
         except Exception:
-            UPDATES.labels("failed").inc()
+            CREATES.labels("failed").inc()
             raise
-        UPDATES.labels("applied").inc()
+        CREATES.labels("created").inc()
         await self.planner.snapshots.put(plan.account, ticket, ticket.display_ref)
         change = {"field": "created", "before": "", "after": ticket.name or ""}
         await self._audit(plan.account, ticket, actor, channel, change, 201, idempotency_key)
@@ -278,6 +278,7 @@ class Creator:
     async def delete(self, account: Account, ticket: Ticket, actor: Actor, channel: str | None) -> None:
         """A create undone: the ticket deleted where the tool can; audited."""
         await self.client.delete_ticket(account, ticket.id)
+        CREATES.labels("deleted").inc()
         change = {"field": "deleted", "before": ticket.name or "", "after": ""}
         await self._audit(account, ticket, actor, channel, change, 200, "")
 
