@@ -53,10 +53,14 @@ async def test_what_is_missing_is_named_with_what_it_takes_and_nothing_is_sent(
 async def test_a_complete_create_is_one_post_with_its_key(
     service: TicketService, sandbox: SandboxServer
 ) -> None:
+    from bot.ops.metrics import CREATES
+
+    created_before = CREATES.labels("created")._value.get()
     planned = await plan(
         service, 'create "Search is slow" project=OPS type=Bug cf.severity=minor due=2026-12-24'
     )
     ticket = await service.creator.create(planned, ANA, JIRA_CHANNEL, idempotency_key="key-1")
+    assert CREATES.labels("created")._value.get() == created_before + 1
     again = await service.creator.create(planned, ANA, JIRA_CHANNEL, idempotency_key="key-1")
     assert ticket.display_ref == again.display_ref == "OPS-1"
     [first, second] = posts(sandbox)
