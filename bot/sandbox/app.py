@@ -249,8 +249,10 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
     async def create(request: Request) -> Response:
         """POST /unified/ticketing/tickets ("Create Tickets"): the body as an update's, checked
         against the create meta (required fields and query parameters, required custom fields),
-        answered 201 with the new ticket (shaped as a GET's), announced as `record:created`; a
-        repeated Idempotency-Key answers as the first call did and creates nothing."""
+        answered with the new ticket (shaped as a GET's), announced as `record:created`; a
+        repeated Idempotency-Key answers as the first call did and creates nothing. Whether the
+        real API answers 201 or 200 is not documented (its page shows the response body only):
+        201 here, and the bot takes any 2xx with a unified ticket in it."""
         entry, outcome = await prelude(request)
         if isinstance(outcome, Response):
             return with_status(entry, outcome)

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.messages import open_form_blocks
-from blocks.text import escape
+from blocks.text import escape, safe_url
 from blocks.threads import synced_message
 from bot.domain.accounts import Account
 from bot.domain.cards import Card
@@ -111,13 +111,18 @@ async def _offer_undo(deps: SlackDeps, data: JobData, account: Account, ticket: 
     return await deps.undos.put(record, ttl=minutes * 60)
 
 
+def _linked(ticket: Ticket, url: str | None) -> str:
+    """The ticket's key as a link to it (escaped; only a URL fit for a link is one)."""
+    ref = escape(ticket.display_ref)
+    link = safe_url(url)
+    return f"<{link}|{ref}>" if link else ref
+
+
 def said_created(data: JobData, ticket: Ticket, url: str | None, via: str) -> str:
     """ "@ana created PROJ-61" (a workflow: "A workflow created …"), linked; the thread's card adds
     whose message it came from."""
-    ref = escape(ticket.display_ref)
-    named = f"<{url}|{ref}>" if url and "|" not in url and ">" not in url else ref
     who = f"<@{data.user}>" if data.user else "A workflow"
-    said = f"{who} created {named}"
+    said = f"{who} created {_linked(ticket, url)}"
     if data.author and data.thread_ts:
         said += f" from <@{data.author}>'s message"
     return f"{said} · {escape(via)}" if via.startswith("as themselves") else said
@@ -218,8 +223,7 @@ async def _tell_author(
     client: AsyncWebClient, data: JobData, ticket: Ticket, url: str | None, tool: str
 ) -> None:
     """The message's author hears that their message became a ticket (a DM)."""
-    ref = escape(ticket.display_ref)
-    named = f"<{url}|{ref}>" if url and "|" not in url and ">" not in url else ref
+    named = _linked(ticket, url)
     where = f" in <#{data.channel}>" if data.channel else ""
     text = (
         f"<@{data.user}> created {named} in {escape(tool)} from your message{where}: "

@@ -201,3 +201,31 @@ def mrkdwn_texts(value: Any) -> list[str]:
     if isinstance(value, list):
         return [t for v in value for t in mrkdwn_texts(v)]
     return []
+
+
+async def test_unsigned_forged_or_oversized_creates_do_nothing(harness: Harness) -> None:
+    """Every create surface rides the one signed route: a command, a form submission or a step
+    without a valid signature (or past the body limit) is refused before anything is read."""
+    command = slash_command(COMPLETE, JIRA_CHANNEL, harness.slack.response_url())
+    shortcut = message_action(
+        {"text": "a bug"}, channel=JIRA_CHANNEL, response_url=harness.slack.response_url()
+    )
+    shortcut["callback_id"] = ids.CREATE_SHORTCUT
+    for body in (command, form(shortcut)):
+        for headers in ({}, {**sign(body), "X-Slack-Signature": "v0=" + "0" * 64}):
+            response = await harness.http.post(
+                "/slack/events",
+                content=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded", **headers},
+            )
+            await harness.bot.worker.drain()
+            assert response.status_code == 401
+    huge = slash_command('create "' + "x" * 2_000_000 + '"', JIRA_CHANNEL, harness.slack.response_url())
+    response = await harness.http.post(
+        "/slack/events",
+        content=huge,
+        headers={"Content-Type": "application/x-www-form-urlencoded", **sign(huge)},
+    )
+    assert response.status_code == 413
+    await harness.bot.worker.drain()
+    assert harness.sandbox.state.calls() == [] and harness.calls("views.open") == []
