@@ -378,3 +378,12 @@ async def test_the_home_tab_creates_a_ticket_and_sends_its_card_in_a_dm(harness:
     assert harness.sandbox.state.created[0][1]["name"] == "From Home"
     card = card_posted(harness)
     assert card["channel"] == "U0ANA" and "PROJ-61" in str(card["blocks"])
+
+
+async def test_the_create_forms_assignees_search_the_tools_users_for_its_user_alone(harness: Harness) -> None:
+    form = await open_form(harness)
+    asked = payloads.block_suggestion(form, ids.field_block("assignees"), "carla")
+    found = (await harness.interact(asked)).json()["options"]
+    assert [o["text"]["text"] for o in found][:1] == ["Carla Mendes"] and found[0]["value"] == "ju0004"
+    other = payloads.block_suggestion(form, ids.field_block("assignees"), "carla", user=BRUNO)
+    assert (await harness.interact(other)).json()["options"] == []  # not the form's user
