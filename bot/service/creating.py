@@ -46,9 +46,12 @@ class Missing:
         """How it is typed after /ticket create (project=, type=, cf.severity=)."""
         if self.custom is not None:
             return f"cf.{self.custom}"
-        return {"collections": "project", "ticket_type": "type", "assignees": "assignee"}.get(
-            self.field, self.field.removesuffix("_date")
-        )
+        return {
+            "collections": "project",
+            "ticket_type": "type",
+            "assignees": "assignee",
+            "name": "title",
+        }.get(self.field, self.field.removesuffix("_date"))
 
 
 class MissingFields(UserInputError):
@@ -228,15 +231,17 @@ class Creator:
                 accepted = schema.enums[name]
             label = "project" if name == "collections" else (spec.label if spec is not None else name)
             missing.append(Missing(name, label[:1].upper() + label[1:], accepted))
-        definitions = await lookups.get(account, "fields")
         custom = body.get("custom_fields") or {}
-        for field in ticket_fields(definitions.items):
+        # A required custom field is asked for only where a new ticket takes custom fields at all.
+        takes_custom = schema.body_fields is None or "custom_fields" in schema.body_fields
+        definitions = await lookups.get(account, "fields") if takes_custom else None
+        for field in ticket_fields(definitions.items) if definitions is not None else []:
             name = str(field.get("name") or "")
             if field.get("is_required") and not field.get("is_hidden") and _empty(custom.get(name)):
                 options = tuple(str(o["name"]) for o in field_options(field))
                 missing.append(Missing("custom_fields", label_of(field), options, custom=name))
         if "name" not in body:
-            missing.insert(0, Missing("name", "a title"))
+            missing.insert(0, Missing("name", "Title"))
         return missing
 
     @staticmethod

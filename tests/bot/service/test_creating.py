@@ -120,3 +120,14 @@ async def test_a_lost_answer_is_retried_under_the_same_key_and_makes_one_ticket(
     assert len(tries) == 2 and {t.headers["idempotency-key"] for t in tries} == {"lost-answer"}  # type: ignore[attr-defined]
     assert ticket.display_ref == "PROJ-61" and len(sandbox.state.created) == 1
     assert "PROJ-62" not in sandbox.state.profiles["sandbox-jira"].tickets
+
+
+async def test_a_required_custom_field_is_asked_for_only_where_a_new_ticket_takes_custom_fields(
+    service: TicketService, sandbox: SandboxServer
+) -> None:
+    jira = sandbox.state.profiles["sandbox-jira"]
+    jira.unsupported_fields = frozenset({"workspace", "custom_fields"})  # its create meta lacks them
+    missing = await service.creator.missing(JIRA, {"ticket_type": True})
+    assert [(m.field, m.label) for m in missing] == [("name", "Title"), ("collections", "Project")]
+    with pytest.raises(MissingFields, match=r"^Jira needs Title and Project to create a ticket\. "):
+        await service.creator.plan(JIRA, ANA, JIRA_CHANNEL, values={"ticket_type": {"id": "jt1"}})
