@@ -44,6 +44,12 @@ class _Kept:
     people_connected: bool = False
 
 
+def _retrieved(task: asyncio.Task[_Kept]) -> None:
+    """A background read's failure is its waiters' (handed on by its future), not unseen."""
+    if not task.cancelled():
+        task.exception()
+
+
 def account_names(
     connections: list[Connection], settings: WorkspaceSettings | None = None
 ) -> dict[str, Account]:
@@ -85,7 +91,7 @@ class Workspaces:
     # Every process's copies in Redis: a workspace this process does not keep is read there first.
     shared: SharedWorkspaces | None = None
     _kept: LRUCache[str, _Kept] = field(init=False)
-    _reading: dict[str, asyncio.Task[_Kept]] = field(default_factory=dict)  # reads in flight
+    _reading: dict[str, asyncio.Future[_Kept]] = field(default_factory=dict)  # reads in flight
     states: WorkspaceStates = field(init=False)
 
     def __post_init__(self) -> None:
@@ -102,22 +108,57 @@ class Workspaces:
     async def _load(self, tenant: str) -> _Kept:
         """What is known of the tenant. Past its time, the copy is still served while one read
         (one per tenant, however many requests ask) brings the next; a tenant forgotten (an
-        announced change) waits for that read."""
+        announced change) waits for that read. The first to ask for a tenant not kept reads it
+        itself, inline (no task: no extra turns of the event loop on a cold request's ack);
+        whoever asks meanwhile waits for that read's answer."""
         kept = self._kept.get(tenant)
         now = time.monotonic()
         if kept is not None and self._fresh_until(kept) > now:
             return kept
         reading = self._reading.get(tenant)
-        if reading is None:
-            reading = self._reading[tenant] = asyncio.get_running_loop().create_task(self._read(tenant))
+        loop = asyncio.get_running_loop()
         if kept is not None and self._fresh_until(kept) + self.cache_seconds > now:
+            if reading is None:  # served as it is while a read behind it brings the next
+                future = self._reading[tenant] = loop.create_future()
+                task = loop.create_task(self._read_into(tenant, future))
+                task.add_done_callback(_retrieved)
             return kept
-        return await asyncio.shield(reading)
+        if reading is not None:
+            return await self._wait(tenant, reading)
+        future = self._reading[tenant] = loop.create_future()
+        return await self._read_into(tenant, future)
 
-    async def _read(self, tenant: str) -> _Kept:
+    async def _wait(self, tenant: str, reading: asyncio.Future[_Kept]) -> _Kept:
+        """Another request's read of the tenant; if that request went away mid-read (its read
+        cancelled with it), this one reads instead."""
+        try:
+            return await asyncio.shield(reading)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if reading.cancelled() and task is not None and not task.cancelling():
+                return await self._load(tenant)
+            raise
+
+    async def _read_into(self, tenant: str, future: asyncio.Future[_Kept]) -> _Kept:
+        """`_read`, its outcome handed to whoever waits on `future`."""
+        try:
+            kept = await self._read(tenant, future)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            if not future.done():
+                future.set_exception(exc)
+                future.exception()  # retrieved here: nobody else may be waiting for it
+            raise
+        if not future.done():
+            future.set_result(kept)
+        return kept
+
+    async def _read(self, tenant: str, marker: asyncio.Future[_Kept]) -> _Kept:
         """One query for the installation, the accounts and the settings (or their shared copy,
-        one Redis round trip). Kept only when the
-        tenant was not forgotten meanwhile (forgetting drops the read in flight)."""
+        one Redis round trip). Kept only when the tenant was not forgotten meanwhile (forgetting
+        drops the read in flight: `marker` is no longer the tenant's)."""
         started = time.monotonic()
         try:
             if self.shared is None:
@@ -126,11 +167,11 @@ class Workspaces:
                 state = self.states.state_from(tenant, await self.shared.rows(tenant, self.states.rows))
             bot = await self._rotated(tenant, state.bot)
             kept = _Kept(bot, state.connections, state.settings, started, state.people_connected)
-            if self._reading.get(tenant) is asyncio.current_task():
+            if self._reading.get(tenant) is marker:
                 self._kept[tenant] = kept
             return kept
         finally:
-            if self._reading.get(tenant) is asyncio.current_task():
+            if self._reading.get(tenant) is marker:
                 del self._reading[tenant]
 
     async def _rotated(self, tenant: str, bot: Bot | None) -> Bot | None:

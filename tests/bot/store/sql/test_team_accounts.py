@@ -207,3 +207,40 @@ async def test_an_install_is_heard_by_every_replica_that_kept_not_installed(
     listening.cancel()
     await asyncio.gather(listening, return_exceptions=True)
     await redis.aclose()
+
+
+async def test_a_request_that_goes_away_mid_read_leaves_the_read_to_the_next(database: Database) -> None:
+    """The first request for a workspace reads it itself; cancelled mid-read (its client went
+    away), whoever waited for that read reads instead, and gets the workspace."""
+    import asyncio
+
+    from bot.ops.config import AppConfig, Settings
+    from bot.service.workspaces import Workspaces
+    from bot.store.sql.cipher import TokenCipher, new_key
+    from bot.store.sql.installations import SealedInstallationStore
+    from tests.bot.store.sql.test_installations import installation
+
+    store = SealedInstallationStore(database, "1234.5678", TokenCipher(new_key()))
+    await store.async_save(installation("T0ACME"))
+    config = AppConfig(settings=Settings(), accounts={}, channels={}, default_account=None)
+    workspaces = Workspaces(config, store, TeamAccounts(database), SettingsStore(database))
+    found = workspaces.states.read
+    gate = asyncio.Event()
+    reads: list[str] = []
+
+    async def slow_first(tenant: str):  # type: ignore[no-untyped-def]
+        reads.append(tenant)
+        if len(reads) == 1:
+            await gate.wait()  # the first read hangs until its request is cancelled
+        return await found(tenant)
+
+    workspaces.states.read = slow_first  # type: ignore[method-assign]
+    first = asyncio.ensure_future(workspaces.bot("T0ACME"))
+    await asyncio.sleep(0.01)
+    second = asyncio.ensure_future(workspaces.bot("T0ACME"))  # waits for the first's read
+    await asyncio.sleep(0.01)
+    assert reads == ["T0ACME"]
+    first.cancel()
+    bot = await asyncio.wait_for(second, 5)
+    assert bot is not None and bot.team_id == "T0ACME" and reads == ["T0ACME", "T0ACME"]
+    assert first.cancelled()
