@@ -9,18 +9,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from bot.domain.accounts import Account
 from bot.domain.actors import Actor
 from bot.domain.commands import Assignment
 from bot.domain.custom_fields import field_options, label_of, ticket_fields
-from bot.domain.errors import FieldError, NotPermitted, Refused, UserInputError
+from bot.domain.errors import NotPermitted, Refused, UserInputError
 from bot.domain.fields import FIELDS, field_list
-from bot.domain.models import Ref, Ticket, TicketUpdate, encode_query
+from bot.domain.models import Ref, Ticket, encode_query
 from bot.ops.metrics import CREATES
 from bot.service.audit import AuditRecord, AuditTrail
-from bot.service.planner import Planner, check_account_state, enum_value, seed_shapes
+from bot.service.planner import Planner, check_account_state, shaped_body
 from bot.truto.client import TrutoClient
 from bot.truto.discovery import Abilities
 
@@ -190,19 +188,7 @@ class Creator:
             refused = [n for n in body if n not in schema.body_fields]
             if refused:
                 raise Refused(f"{field_list(refused)} can't be set on a new {account.display_tool} ticket")
-        for name in ("status", "ticket_type"):
-            value = body.get(name)
-            if name in schema.string_fields and value is not None:
-                typed = value if isinstance(value, str) else value.name if isinstance(value, Ref) else None
-                if typed is None and isinstance(value, dict):
-                    typed = value.get("name")
-                body[name] = enum_value(name, str(typed or ""), schema.enums.get(name))
-        seed_shapes(account, schema, body)
-        try:
-            checked = TicketUpdate(**body).to_body()
-        except ValidationError as exc:
-            problem = exc.errors()[0]
-            raise FieldError(".".join(str(p) for p in problem["loc"]), problem["msg"]) from None
+        checked = shaped_body(account, schema, body).to_body()
         return PlannedCreate(account, checked, tuple(self._query(account, schema, checked)))
 
     async def missing(

@@ -320,23 +320,9 @@ class Planner:
                 "set either parent or collections in one update, not both "
                 "(the unified API takes one or the other)"
             )
-        for name in ("status", "ticket_type"):
-            value = body.get(name)
-            if name in abilities.string_fields and value is not None:
-                # This tool takes a word from its own set (the schema's enum), not a reference.
-                typed = value if isinstance(value, str) else value.name if isinstance(value, Ref) else None
-                if typed is None and isinstance(value, dict):
-                    typed = value.get("name")
-                body[name] = enum_value(name, str(typed or ""), abilities.enums.get(name))
-        seed_shapes(account, abilities, body)
         # Never the meta's default_body: it says what the API does by itself, and re-sending it
         # would overwrite fields the user did not touch. The body is the user's changes alone.
-        try:
-            update = TicketUpdate(**body)
-        except ValidationError as exc:
-            problem = exc.errors()[0]
-            field = ".".join(str(p) for p in problem["loc"])
-            raise FieldError(field, problem["msg"]) from None
+        update = shaped_body(account, abilities, body)
         if any(name in PER_VERSION_PARAMS for name in abilities.required_query):
             before = await self.fetch_ticket(account, ref)  # a per-version value must be current
         query = update_query(account, abilities, before)
@@ -387,6 +373,25 @@ class Planner:
                     assignment.key_text, f"'{wanted}' is not on {ref.id} (now: {_names(current)})"
                 ) from None
         return [r for r in current if r.id not in drop]
+
+
+def shaped_body(account: Account, abilities: Abilities, body: dict[str, Any]) -> TicketUpdate:
+    """The body as the tool's schema takes it (status and type as its own words where it takes
+    words, `workspace` and `items` in its shapes), checked; FieldError naming the first problem."""
+    for name in ("status", "ticket_type"):
+        value = body.get(name)
+        if name in abilities.string_fields and value is not None:
+            # This tool takes a word from its own set (the schema's enum), not a reference.
+            typed = value if isinstance(value, str) else value.name if isinstance(value, Ref) else None
+            if typed is None and isinstance(value, dict):
+                typed = value.get("name")
+            body[name] = enum_value(name, str(typed or ""), abilities.enums.get(name))
+    seed_shapes(account, abilities, body)
+    try:
+        return TicketUpdate(**body)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        raise FieldError(".".join(str(p) for p in problem["loc"]), problem["msg"]) from None
 
 
 def check_account_state(account: Account, abilities: Abilities) -> None:
