@@ -453,6 +453,7 @@ def _serve(config: AppConfig, args: argparse.Namespace) -> int:
     # (a full collection over it paused acks for tens of milliseconds).
     gc.collect()
     gc.freeze()
+    collector.take_over()  # full collections at quiet moments only (bot/ops/quiet_gc.py)
     settings = config.settings
     # uvicorn drains on SIGTERM, then raises the signal again for the handler it found: a no-op
     # here, so a drained stop is a clean exit (status 0), as Kubernetes expects.

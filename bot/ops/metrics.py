@@ -105,6 +105,7 @@ SQL_STATEMENTS = Counter(
 
 FULL_COLLECTIONS = Counter(
     "ticketbot_full_collections_total",
-    "Full garbage collections run while the HTTP process was quiet (or overdue)",
+    "Full garbage collections of the HTTP process, by why: quiet (no request in flight) or overdue",
+    ["reason"],
     registry=REGISTRY,
 )

@@ -4,7 +4,6 @@ names, merge `+=`/`-=` into the current lists, validate the body. Nothing is sen
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -26,14 +25,14 @@ from bot.ops.config import AppConfig
 from bot.service.lookups import Lookups
 from bot.service.resolver import Resolver, Target
 from bot.service.snapshots import Snapshots
+from bot.service.ticket_reads import TicketReads
 from bot.service.updates import PlannedUpdate, changes_between
 from bot.truto.client import TrutoClient
 from bot.truto.discovery import Abilities, Discovery
-from bot.truto.errors import AccountNotFound, NotFound, TrutoError
+from bot.truto.errors import AccountNotFound, TrutoError
 from bot.truto.query import update_query
 
 NEEDS_A_TITLE = "A ticket needs a title."
-_KEY_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9]*-\d+$")
 
 
 def _current_refs(ticket: Ticket, field: str) -> list[Ref]:
@@ -59,7 +58,8 @@ class Planner:
         self.lookups = lookups
         self.snapshots = snapshots
         self.directory = directory
-        self.resolver = Resolver(lookups, self.recent_ticket, directory)
+        self.reads = TicketReads(client, snapshots)
+        self.resolver = Resolver(lookups, self.reads.recent, directory)  # no cycle back to here
 
     # -- routing and parsing ---------------------------------------------------------
 
@@ -120,28 +120,10 @@ class Planner:
     # -- tickets ---------------------------------------------------------------------
 
     async def fetch_ticket(self, account: Account, ref: TicketRef) -> Ticket:
-        """A fresh GET; the answer is kept as a snapshot. A key typed in lower case (proj-42)
-        that the tool does not know is tried once more in upper case."""
-        try:
-            try:
-                ticket = await self.client.get_ticket(account, ref.id)
-            except NotFound:
-                upper = ref.id.upper()
-                if upper == ref.id or not _KEY_LIKE.match(ref.id):
-                    raise
-                ticket = await self.client.get_ticket(account, upper)
-        except NotFound as exc:
-            # Name the ticket and the tool: "No PROJ-9999 in Jira".
-            raise NotFound(
-                exc.detail, status=404, user_message=f"No {ref.id} in {account.display_tool}."
-            ) from None
-        await self.snapshots.put(account, ticket, ref.id)
-        return ticket
+        return await self.reads.fetch(account, ref)
 
     async def recent_ticket(self, account: Account, ref: TicketRef) -> Ticket:
-        """The snapshot when the bot saw the ticket lately, else a GET."""
-        snapshot = await self.snapshots.get(account, ref.id)
-        return snapshot if snapshot is not None else await self.fetch_ticket(account, ref)
+        return await self.reads.recent(account, ref)
 
     # -- updates ---------------------------------------------------------------------
 

@@ -4,6 +4,8 @@ processes share, or in one statement."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -62,3 +64,32 @@ async def test_workspaces_kept_in_a_process_are_bounded(small_fleet: Harness) ->
         assert [r.method for r in fleet.sandbox.state.calls("PATCH")] == ["PATCH"]
         assert len(sent) == expected, sent
     assert "team_accounts" in sent[0] and "personal_connections" in sent[0]
+
+
+async def test_a_dropped_workspace_is_freed_at_once_without_a_full_collection(small_fleet: Harness) -> None:
+    """A workspace's wiring has no reference cycle: dropped from the bounded cache, it is freed
+    by its reference count, so the HTTP process need not run CPython's automatic full
+    collections (bot/ops/quiet_gc.py)."""
+    fleet = small_fleet
+    assert fleet.bot.distributed is not None
+    workspaces, tenancy = fleet.bot.distributed.workspaces, fleet.bot.distributed.tenancy
+    for team in TEAMS:
+        await install(fleet, team)
+        await connect(fleet, team, "jira")
+    await fleet.post(slash("T0ACME", "update PROJ-42 priority=low", fleet.slack.response_url()), FORM)
+    made = await tenancy.made_for("T0ACME")
+    assert made is not None
+    deps, client = made
+    parts = [deps, client, deps.core, deps.service, deps.service.planner, deps.service.planner.resolver]
+    parts += [deps.config, workspaces._kept["T0ACME"]]
+    alive = [weakref.ref(part) for part in parts]
+    del made, deps, client, parts
+    gc.collect()
+    gc.disable()
+    try:
+        for team in TEAMS[1:]:  # two others in a process that keeps two: T0ACME is dropped
+            await fleet.post(slash(team, "update PROJ-42 priority=high", fleet.slack.response_url()), FORM)
+        assert "T0ACME" not in workspaces._kept and "T0ACME" not in tenancy._made
+        assert [ref() for ref in alive] == [None] * len(alive)
+    finally:
+        gc.enable()
