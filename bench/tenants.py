@@ -127,6 +127,14 @@ def statements(server: Server) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+def full_collections(server: Server) -> float:
+    """Full garbage collections the HTTP process has run (quiet or overdue)."""
+    text = httpx.get(f"{server.base}/metrics", timeout=10).text
+    return sum(
+        float(v) for v in re.findall(r"^ticketbot_full_collections_total\{[^}]*\} ([0-9.e+]+)$", text, re.M)
+    )
+
+
 async def acks(server: Server, stack: Stack, teams: list[str], concurrency: int) -> list[float]:
     def make(i: int) -> tuple[str, dict[str, str]]:
         priority = "high" if i % 2 else "low"
@@ -273,9 +281,11 @@ def run_one(stack: Stack, kind: str, n: int) -> dict[str, Any]:
         idle_worker = rss(worker) if worker else 0
         server.signal_workers(signal.SIGSTOP)
         pin = pinned(server)
+        collections = full_collections(server)
         try:
             cold1, warm1, cold1_sql, warm1_sql, ratios1 = alternated(server, stack, one, 1, 50)
             cold10, warm10, cold10_sql, warm10_sql, ratios10 = alternated(server, stack, ten, 10, 100)
+            collections = full_collections(server) - collections
             if rest:
                 asyncio.run(acks(server, stack, rest, 10))  # every workspace active once
             active_http = rss(server.process.pid)
@@ -308,6 +318,7 @@ def run_one(stack: Stack, kind: str, n: int) -> dict[str, Any]:
         "sql_per_cold": round((cold1_sql + cold10_sql) / 2, 2),
         "sql_per_warm": round((warm1_sql + warm10_sql) / 2, 2),
         "pinned": pin,
+        "full_collections_while_measured": collections,
         "block_ratios_c1": [round(r, 2) for r in ratios1],
         "block_ratios_c10": [round(r, 2) for r in ratios10],
     }
@@ -400,6 +411,9 @@ def main() -> None:
             )
         )
         first = r["first_c1"]["p50"] / max(r["warm_c1"]["p50"], 1e-9)
+        print(
+            f"   {where}: {r['full_collections_while_measured']:.0f} full collections while cold and warm were measured"
+        )
         print(f"   {where}: a workspace no process has read yet: c1 p50 {first:.2f}× warm (one statement)")
         print(
             verdict(r["sql_per_first"] <= 1, f"{where}: {r['sql_per_first']} statements a first read (≤ 1)")

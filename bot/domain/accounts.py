@@ -3,6 +3,7 @@ link patterns. Value types, validated where they are read (the YAML file, the en
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Literal
 
@@ -58,13 +59,19 @@ def integration_name_of(capabilities: Any) -> str | None:
 
 def checked_reactions(reactions: dict[str, str]) -> dict[str, str]:
     """Emoji names (colons dropped) → updates, each checked as `/ticket update` would check it;
-    ValueError naming the first mistake."""
+    ValueError naming the first mistake. The same reactions are checked once (every account of
+    every workspace with the default settings has them)."""
+    return dict(_checked_reactions(tuple(reactions.items())))
+
+
+@functools.lru_cache(maxsize=256)
+def _checked_reactions(reactions: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     from bot.domain.commands import UpdateCommand
     from bot.domain.errors import ParseError
     from bot.domain.grammar import parse
 
-    checked = {}
-    for emoji, words in reactions.items():
+    checked = []
+    for emoji, words in reactions:
         name = emoji.strip(":")
         if not re.fullmatch(r"[a-z0-9_+\-']{1,100}", name):
             raise ValueError(f"{emoji!r} is not an emoji name (white_check_mark, eyes, fire…)")
@@ -74,8 +81,8 @@ def checked_reactions(reactions: dict[str, str]) -> dict[str, str]:
             raise ValueError(f"{emoji}: {exc}") from None
         if not isinstance(command, UpdateCommand) or command.bulk:
             raise ValueError(f"{emoji}: the update is field=value words, e.g. status=done")
-        checked[name] = words
-    return checked
+        checked.append((name, words))
+    return tuple(checked)
 
 
 WorkflowSteps = Literal["person", "any", "off"]

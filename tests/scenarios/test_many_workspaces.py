@@ -10,9 +10,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
+from handlers.kit.tenancy import web_client
 from tests.bot.store.sql.test_workspace_state import statements
 from tests.fleet import connect, distributed_settings, install, running_fleet, slash
 from tests.scenarios.conftest import Harness
@@ -93,3 +96,16 @@ async def test_a_dropped_workspace_is_freed_at_once_without_a_full_collection(sm
         assert [ref() for ref in alive] == [None] * len(alive)
     finally:
         gc.enable()
+
+
+def test_a_workspace_client_is_the_base_with_its_own_token_and_nothing_shared_to_change() -> None:
+    handler = AsyncRetryHandler()
+    base = AsyncWebClient(base_url="http://slack.test/api/", timeout=7, retry_handlers=[handler])
+    client = web_client(base, " xoxb-acme ")
+    assert (client.token, client.base_url, client.timeout) == ("xoxb-acme", "http://slack.test/api/", 7)
+    assert client.retry_handlers == [handler] and client.headers == base.headers
+    client.headers["X-Extra"] = "1"
+    client.retry_handlers.append(AsyncRetryHandler())
+    client.default_params["team_id"] = "T0ACME"
+    assert base.token is None and "X-Extra" not in base.headers
+    assert base.retry_handlers == [handler] and base.default_params == {}

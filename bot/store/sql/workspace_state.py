@@ -6,6 +6,7 @@ accounts or settings to read."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,5 +86,12 @@ class WorkspaceStates:
         return WorkspaceState(bot, connections, settings, bool(first["p_any"]))
 
 
-def _part(row: Any, prefix: str) -> dict[str, Any]:
-    return {key[len(prefix) :]: value for key, value in row.items() if key.startswith(prefix)}
+def _part(row: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {name: row[key] for key, name in _columns(prefix, tuple(row))}
+
+
+@functools.lru_cache(maxsize=16)
+def _columns(prefix: str, keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The row's keys under `prefix`, each with its column's name: worked out once per shape of
+    row (the statement's, the shared copy's), not for every row."""
+    return tuple((key, key[len(prefix) :]) for key in keys if key.startswith(prefix))
