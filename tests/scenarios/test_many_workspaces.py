@@ -30,6 +30,9 @@ async def small_fleet(
 ) -> AsyncIterator[Harness]:
     settings = distributed_settings(sandbox, fake_slack, clean_redis, tmp_path, workspaces_kept=2)
     async with running_fleet(settings, sandbox, fake_slack) as harness:
+        for team in TEAMS:  # each installed, its Jira connected
+            await install(harness, team)
+            await connect(harness, team, "jira")
         yield harness
 
 
@@ -37,9 +40,6 @@ async def test_workspaces_kept_in_a_process_are_bounded(small_fleet: Harness) ->
     fleet = small_fleet
     assert fleet.bot.distributed is not None
     workspaces, tenancy = fleet.bot.distributed.workspaces, fleet.bot.distributed.tenancy
-    for team in TEAMS:
-        await install(fleet, team)
-        await connect(fleet, team, "jira")
     for team, priority in [(t, "low") for t in TEAMS] + [(t, "high") for t in TEAMS]:
         fleet.sandbox.state.requests.clear()
         text = f"update PROJ-42 priority={priority}"
@@ -76,9 +76,6 @@ async def test_a_dropped_workspace_is_freed_at_once_without_a_full_collection(sm
     fleet = small_fleet
     assert fleet.bot.distributed is not None
     workspaces, tenancy = fleet.bot.distributed.workspaces, fleet.bot.distributed.tenancy
-    for team in TEAMS:
-        await install(fleet, team)
-        await connect(fleet, team, "jira")
     await fleet.post(slash("T0ACME", "update PROJ-42 priority=low", fleet.slack.response_url()), FORM)
     made = await tenancy.made_for("T0ACME")
     assert made is not None
