@@ -4,10 +4,10 @@ requests.
 A full collection walks every long-lived object and holds every request in flight meanwhile.
 Start-up's objects are frozen (`serve`), but the workspaces a process keeps are not: with 3,500
 kept (33 tracked objects and ~170 references each) one full collection takes 80-100 ms here, and
-CPython runs one whenever its long-lived objects have grown by a quarter, i.e. after every ~900
-workspaces read, which is when acks are busiest (#41, bench/tenants.py). What those collections
-would free is next to nothing: a workspace's wiring has no reference cycle (a dropped one is
-freed at once), and 6,000 acks of distinct workspaces left 147 objects of cyclic garbage.
+CPython runs one whenever its long-lived objects have grown by a quarter: 3 of 44-108 ms in 6,000
+acks of distinct workspaces, landing where workspaces are being read (#41, bench/tenants.py).
+What those collections would free is next to nothing: a workspace's wiring has no reference
+cycle (a dropped one is freed at once), and those 6,000 acks left 147 objects of cyclic garbage.
 
 So `take_over` turns CPython's automatic full collections off (its young ones stay on: they free
 a request's short-lived cycles), and `run` makes them here: once the process has had no request
