@@ -205,6 +205,26 @@ class Stack:
         calls: list[dict[str, Any]] = httpx.get(f"{self.slack_url}/_fake/calls").json()
         return calls
 
+    def seconds_to_card(self, started: float, *, text: str | None = None, path: str | None = None) -> float:
+        """Seconds from `started` (time.monotonic()) to the first chat.postMessage at the fake
+        Slack since then (its text containing `text`, when given) or call to `path`, polled
+        every 5 ms for up to 20 s (then the time waited)."""
+
+        def matches(call: dict[str, Any]) -> bool:
+            if call["at"] < started:
+                return False
+            if path is not None and call["path"] == path:
+                return True
+            said = str(call.get("args", {}).get("text", ""))
+            return bool(call["method"] == "chat.postMessage" and (text is None or text in said))
+
+        while time.monotonic() - started < 20:
+            arrived = next((c["at"] for c in self.slack_calls() if matches(c)), None)
+            if arrived is not None:
+                return float(arrived) - started
+            time.sleep(0.005)
+        return time.monotonic() - started
+
     def sandbox_calls(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = httpx.get(f"{self.sandbox_url}/_sandbox/requests").json()["requests"]
         return rows

@@ -35,21 +35,7 @@ def create_times(stack: Stack, events_url: str, tag: str, rounds: int) -> list[f
             body, headers = signed_command(line, url)
             started = time.monotonic()
             http.post(events_url, content=body, headers=headers)
-            arrived = None
-            while arrived is None and time.monotonic() - started < 20:
-                arrived = next(
-                    (
-                        c["at"]
-                        for c in stack.slack_calls()
-                        if c["method"] == "chat.postMessage"
-                        and c["at"] >= started
-                        and f"round {n}" in str(c.get("args", {}).get("text", ""))
-                    ),
-                    None,
-                )
-                if arrived is None:
-                    time.sleep(0.005)
-            seconds.append((arrived or time.monotonic()) - started)
+            seconds.append(stack.seconds_to_card(started, text=f"round {n}"))
     return seconds
 
 

@@ -32,21 +32,9 @@ def card_times(stack: Stack, server: Server, tag: str) -> list[float]:
             started = time.monotonic()
             http.post(server.events_url, content=body, headers=headers)
             path = f"/response/{tag}-{n}"
-            arrived = None
-            while arrived is None and time.monotonic() - started < 20:
-                # ticketbot posts the card in the channel as the bot; the baseline answers through
-                # the response_url.
-                arrived = next(
-                    (
-                        c["at"]
-                        for c in stack.slack_calls()
-                        if c["path"] == path or (c["method"] == "chat.postMessage" and c["at"] >= started)
-                    ),
-                    None,
-                )
-                if arrived is None:
-                    time.sleep(0.005)
-            seconds.append((arrived or time.monotonic()) - started)
+            # ticketbot posts the card in the channel as the bot; the baseline answers through the
+            # response_url.
+            seconds.append(stack.seconds_to_card(started, path=path))
     return seconds
 
 
