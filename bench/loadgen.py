@@ -50,6 +50,7 @@ async def load(
     total: int,
     make: Callable[[int], Request],
     check: Callable[[int, bytes], None] | None = None,
+    deadline: float = 120.0,
 ) -> list[float]:
     """Send `total` requests from `concurrency` callers, each on its own connection; the
     seconds from writing each request to reading its whole response, by request number."""
@@ -71,5 +72,11 @@ async def load(
         finally:
             connection.close()
 
-    await asyncio.gather(*(caller() for _ in range(concurrency)))
+    try:
+        # One deadline for the whole load (none per request: it would add to every latency), so
+        # a server that stops answering fails the bench with a reason instead of hanging it.
+        await asyncio.wait_for(asyncio.gather(*(caller() for _ in range(concurrency))), deadline)
+    except TimeoutError:
+        answered = sum(1 for seconds in latencies if seconds)
+        raise SystemExit(f"{url}: {answered} of {total} requests answered within {deadline:.0f} s") from None
     return latencies

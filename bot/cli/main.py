@@ -25,6 +25,7 @@ from bot.domain.fields import LOOKUP_RESOURCES
 from bot.ops.config import AppConfig, ConfigError, load_config, secret_values
 from bot.ops.logs import configure
 from bot.ops.quiet_gc import QuietCollector
+from bot.ops.worker_process import follow_serve
 from bot.runtime import build_core
 from bot.store import keys, namespaces
 from bot.store.sql.cipher import new_key
@@ -554,6 +555,8 @@ def _main(argv: Sequence[str] | None) -> int:
         from bot.cli.doctor import doctor
 
         return asyncio.run(doctor())
+    if args.command == "worker":
+        follow_serve()  # before anything else, when `serve` started this worker
     try:
         config = load_config()
         server = args.command in ("serve", "socket", "worker")

@@ -4,15 +4,18 @@ deployments with different accounts never run each other's jobs."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from bot.ops.worker_process import WORKER_NICENESS
 from bot.sandbox import SandboxServer
 from bot.sandbox.fake_slack import FakeSlack
 from tests.redis_server import RedisProcess, free_port
@@ -116,3 +119,28 @@ def test_two_deployments_on_one_redis_run_only_their_own_jobs(bots: Bots) -> Non
     for patch in patches:
         account = dict(patch.query)["integrated_account_id"]
         assert account == ("sandbox-jira" if "/PROJ-" in patch.path else "sandbox-linear")
+
+
+def test_the_workers_serve_started_are_niced_and_die_when_it_is_killed(bots: Bots) -> None:
+    process, _ = bots.start()
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    wait_until(lambda: children.read_text().split(), timeout=10)
+    workers = [int(pid) for pid in children.read_text().split()]
+    assert len(workers) == 1  # WORKER_PROCESSES' default
+    expected = min(os.nice(0) + WORKER_NICENESS, 19)
+
+    def niceness(pid: int) -> int:  # field 19 of /proc/<pid>/stat, after the command's ")"
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+    # Set by the worker itself, first thing after its imports.
+    wait_until(lambda: all(niceness(pid) == expected for pid in workers), timeout=10)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+
+    def alive(pid: int) -> bool:  # a zombie waiting for whoever reaps orphans is dead
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    wait_until(lambda: not any(alive(pid) for pid in workers), timeout=10)
