@@ -46,6 +46,7 @@ def main() -> None:
             stderr=subprocess.PIPE,
             text=True,
             start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},  # what it printed, should it hang
         )
         try:
             stdout, stderr = process.communicate(timeout=TIMEOUT)
