@@ -10,6 +10,7 @@ other when the announcement reaches it (within CACHE_SECONDS where it is not hea
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -19,7 +20,7 @@ from cachetools import LRUCache
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 
-from bot.domain.accounts import Account
+from bot.domain.accounts import Account, AccountQuery
 from bot.domain.tenants import Connection
 from bot.domain.workspace_settings import WorkspaceSettings
 from bot.ops.config import AppConfig
@@ -36,7 +37,9 @@ TRUSTED_SECONDS = 600.0  # a safety net: an announcement lost without the connec
 
 
 @dataclass
-class _Kept:
+class KnownWorkspace:
+    """What a process knows of a workspace, as one read gave it (the same object until the next)."""
+
     bot: Bot | None
     connections: list[Connection]
     settings: WorkspaceSettings
@@ -44,10 +47,19 @@ class _Kept:
     people_connected: bool = False
 
 
-def _retrieved(task: asyncio.Task[_Kept]) -> None:
+def _retrieved(task: asyncio.Task[KnownWorkspace]) -> None:
     """A background read's failure is its waiters' (handed on by its future), not unseen."""
     if not task.cancelled():
         task.exception()
+
+
+_NO_QUERY = AccountQuery()
+
+
+@functools.lru_cache(maxsize=256)
+def _tool_name(integration: str) -> str:
+    """An account's name for its tool (`jira`, `azure-devops`): a few dozen integrations."""
+    return re.sub(r"[^a-z0-9]+", "-", integration.lower()).strip("-") or "tool"
 
 
 def account_names(
@@ -60,7 +72,7 @@ def account_names(
     for connection in connections:
         if not connection.active:
             continue
-        base = re.sub(r"[^a-z0-9]+", "-", connection.integration.lower()).strip("-") or "tool"
+        base = _tool_name(connection.integration)
         name, n = base, 1
         while name in accounts:
             n += 1
@@ -69,6 +81,7 @@ def account_names(
             name=name,
             integrated_account_id=connection.integrated_account_id,
             tool=connection.label or None,
+            query=_NO_QUERY,  # one frozen instance for all (a new one is validated per account)
             **fields,
         )
     return accounts
@@ -90,22 +103,22 @@ class Workspaces:
     trusted_seconds: float = TRUSTED_SECONDS
     # Every process's copies in Redis: a workspace this process does not keep is read there first.
     shared: SharedWorkspaces | None = None
-    _kept: LRUCache[str, _Kept] = field(init=False)
-    _reading: dict[str, asyncio.Future[_Kept]] = field(default_factory=dict)  # reads in flight
+    _kept: LRUCache[str, KnownWorkspace] = field(init=False)
+    _reading: dict[str, asyncio.Future[KnownWorkspace]] = field(default_factory=dict)  # reads in flight
     states: WorkspaceStates = field(init=False)
 
     def __post_init__(self) -> None:
         self._kept = LRUCache(maxsize=self.kept_size)
         self.states = WorkspaceStates(self.installations)
 
-    def _fresh_until(self, kept: _Kept) -> float:
+    def _fresh_until(self, kept: KnownWorkspace) -> float:
         """Read while every announcement was heard: until one says it changed (or the safety
         expiry); else the short expiry (a change may have been announced unheard)."""
         since = self.announcements.hearing_since
         heard = since is not None and kept.read_at >= since
         return kept.read_at + (self.trusted_seconds if heard else self.cache_seconds)
 
-    async def _load(self, tenant: str) -> _Kept:
+    async def _load(self, tenant: str) -> KnownWorkspace:
         """What is known of the tenant. Past its time, the copy is still served while one read
         (one per tenant, however many requests ask) brings the next; a tenant forgotten (an
         announced change) waits for that read. The first to ask for a tenant not kept reads it
@@ -128,7 +141,7 @@ class Workspaces:
         future = self._reading[tenant] = loop.create_future()
         return await self._read_into(tenant, future)
 
-    async def _wait(self, tenant: str, reading: asyncio.Future[_Kept]) -> _Kept:
+    async def _wait(self, tenant: str, reading: asyncio.Future[KnownWorkspace]) -> KnownWorkspace:
         """Another request's read of the tenant; if that request went away mid-read (its read
         cancelled with it), this one reads instead."""
         try:
@@ -139,7 +152,7 @@ class Workspaces:
                 return await self._load(tenant)
             raise
 
-    async def _read_into(self, tenant: str, future: asyncio.Future[_Kept]) -> _Kept:
+    async def _read_into(self, tenant: str, future: asyncio.Future[KnownWorkspace]) -> KnownWorkspace:
         """`_read`, its outcome handed to whoever waits on `future`."""
         try:
             kept = await self._read(tenant, future)
@@ -155,7 +168,7 @@ class Workspaces:
             future.set_result(kept)
         return kept
 
-    async def _read(self, tenant: str, marker: asyncio.Future[_Kept]) -> _Kept:
+    async def _read(self, tenant: str, marker: asyncio.Future[KnownWorkspace]) -> KnownWorkspace:
         """One query for the installation, the accounts and the settings (or their shared copy,
         one Redis round trip). Kept only when the tenant was not forgotten meanwhile (forgetting
         drops the read in flight: `marker` is no longer the tenant's)."""
@@ -166,7 +179,7 @@ class Workspaces:
             else:
                 state = self.states.state_from(tenant, await self.shared.rows(tenant, self.states.rows))
             bot = await self._rotated(tenant, state.bot)
-            kept = _Kept(bot, state.connections, state.settings, started, state.people_connected)
+            kept = KnownWorkspace(bot, state.connections, state.settings, started, state.people_connected)
             if self._reading.get(tenant) is marker:
                 self._kept[tenant] = kept
             return kept
@@ -192,7 +205,7 @@ class Workspaces:
         await self.announcements.publish(tenant)  # the others read the new token
         return rotated
 
-    async def snapshot(self, tenant: str) -> object:
+    async def snapshot(self, tenant: str) -> KnownWorkspace:
         """What is known of the tenant now: the same object until it is read again (anything
         built from it may be kept as long as this stays the same)."""
         return await self._load(tenant)
@@ -213,9 +226,12 @@ class Workspaces:
         return (await self._load(tenant)).people_connected
 
     async def config_for(self, tenant: str) -> AppConfig:
-        kept = await self._load(tenant)
-        accounts = account_names(kept.connections, kept.settings)
-        channels, default = kept.settings.routing(accounts)
+        return self.config_of(await self._load(tenant))
+
+    def config_of(self, known: KnownWorkspace) -> AppConfig:
+        """The deployment's configuration with the workspace's accounts, routing and settings."""
+        accounts = account_names(known.connections, known.settings)
+        channels, default = known.settings.routing(accounts)
         return self.config.for_workspace(accounts, channels, default)
 
     async def save_settings(self, tenant: str, settings: WorkspaceSettings, by: str | None) -> None:
@@ -245,6 +261,6 @@ class Workspaces:
         gone = await self.accounts.remove_tenant(tenant)
         await self.settings_store.remove(tenant)
         self.forget(tenant)
-        self._kept[tenant] = _Kept(None, [], WorkspaceSettings(), time.monotonic())
+        self._kept[tenant] = KnownWorkspace(None, [], WorkspaceSettings(), time.monotonic())
         await self.announcements.publish(tenant)
         return gone

@@ -17,7 +17,7 @@ from cachetools import LRUCache
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runtime import Core
-from bot.service.workspaces import Workspaces
+from bot.service.workspaces import KnownWorkspace, Workspaces
 from bot.slack.signing import Signer
 from bot.store.activity import WorkspaceActivity
 from bot.store.queue import Handler, Job
@@ -59,25 +59,27 @@ class Tenancy:
         is known of the workspace (its installation, accounts and settings), so an ack pays a
         dictionary look-up; `client`: a client with the workspace's token to use instead."""
         if client is not None:
-            return await self._build(tenant, client)
+            return self._build(tenant, client, await self.workspaces.snapshot(tenant))
         made = await self.made_for(tenant)
         return made[0] if made is not None else None
 
     async def made_for(self, tenant: str) -> tuple[SlackDeps, AsyncWebClient] | None:
-        """The workspace's dependencies and Slack client, kept while what is known of it stays."""
-        snapshot = await self.workspaces.snapshot(tenant)
+        """The workspace's dependencies and Slack client, kept while what is known of it stays;
+        built from that one look-up (a cold workspace's ack waits for nothing more)."""
+        known = await self.workspaces.snapshot(tenant)
         made = self._made.get(tenant)
-        if made is not None and made[0] is snapshot:
+        if made is not None and made[0] is known:
             return made[1]
-        client = await self.client_for(tenant)
-        deps = await self._build(tenant, client) if client is not None else None
-        pair = (deps, client) if deps is not None and client is not None else None
-        self._made[tenant] = (snapshot, pair)
+        pair = None
+        if known.bot is not None:
+            client = web_client(self.client, known.bot.bot_token)
+            pair = (self._build(tenant, client, known), client)
+        self._made[tenant] = (known, pair)
         return pair
 
-    async def _build(self, tenant: str, client: AsyncWebClient) -> SlackDeps:
+    def _build(self, tenant: str, client: AsyncWebClient, known: KnownWorkspace) -> SlackDeps:
         self.activity.note(tenant)  # once per read of the workspace, written in batches
-        config = await self.workspaces.config_for(tenant)
+        config = self.workspaces.config_of(known)
         core: Core = self.deps.core
         team_core = core.for_workspace(config, client, tenant)
         return dataclasses.replace(
@@ -86,7 +88,7 @@ class Tenancy:
             core=team_core,
             tenant=tenant,
             signer=self._signer(tenant),
-            people_connected=await self.workspaces.people_connected(tenant),
+            people_connected=known.people_connected,
         )
 
     def _signer(self, tenant: str) -> Signer:

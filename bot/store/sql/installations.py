@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -143,10 +143,12 @@ class SealedInstallationStore(AsyncInstallationStore):
             .limit(1)
         )
 
-    def bot_from(self, row: Any) -> Bot:
-        """A stored bot row as slack_sdk's Bot, its tokens opened."""
-        bot: Bot = SQLAlchemyInstallationStore.build_bot_entity(row)
-        return _with(bot, self.cipher.open)
+    def bot_from(self, row: Mapping[str, Any]) -> Bot:
+        """A stored bot row as slack_sdk's Bot, its tokens opened in the row first (one Bot
+        built, not one and then its copy: a cold workspace's read, #41)."""
+        opened = {**row, **{name: self.cipher.open(row[name]) for name in _TOKENS if name in row}}
+        bot: Bot = SQLAlchemyInstallationStore.build_bot_entity(opened)
+        return bot
 
     async def check_key(self) -> None:
         """One stored bot token opened with the configured keys; CipherError when it does not
