@@ -42,7 +42,7 @@ LINEAR_CHANNEL = "CLINEAR"
 
 
 def _per_worker(url: str) -> str:
-    """Under pytest-xdist (`-n 2`, the fast tier) each worker takes a database of its own, counting
+    """Under pytest-xdist (`-n 2`) each worker takes a database of its own, counting
     down from the one REDIS_URL names, so one worker's clean-up never deletes another's keys."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     if not worker.startswith("gw"):
