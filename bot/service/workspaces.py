@@ -44,6 +44,8 @@ class KnownWorkspace:
     connections: list[Connection]
     settings: WorkspaceSettings
     read_at: float  # time.monotonic() when its read began
+    # Anyone there has an account of their own connected (announced when one connects, so a job
+    # of a workspace where nobody has asks nothing more).
     people_connected: bool = False
 
 
@@ -219,11 +221,6 @@ class Workspaces:
 
     async def settings(self, tenant: str) -> WorkspaceSettings:
         return (await self._load(tenant)).settings
-
-    async def people_connected(self, tenant: str) -> bool:
-        """Anyone in the workspace has an account of their own connected (announced when one
-        connects, so a job of a workspace where nobody has asks nothing more)."""
-        return (await self._load(tenant)).people_connected
 
     async def config_for(self, tenant: str) -> AppConfig:
         return self.config_of(await self._load(tenant))

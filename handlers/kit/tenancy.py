@@ -46,7 +46,7 @@ class Tenancy:
         self.activity = WorkspaceActivity(deps.core.redis)
         kept = deps.config.settings.workspaces_kept
         self._signers: LRUCache[str, Signer] = LRUCache(maxsize=kept)
-        self._made: LRUCache[str, tuple[object, tuple[SlackDeps, AsyncWebClient] | None]] = LRUCache(
+        self._made: LRUCache[str, tuple[KnownWorkspace, tuple[SlackDeps, AsyncWebClient] | None]] = LRUCache(
             maxsize=kept
         )
 
