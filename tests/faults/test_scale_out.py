@@ -129,8 +129,11 @@ def test_the_workers_serve_started_are_niced_and_die_when_it_is_killed(bots: Bot
     assert len(workers) == 1  # WORKER_PROCESSES' default
     expected = min(os.nice(0) + WORKER_NICENESS, 19)
 
-    def niceness(pid: int) -> int:  # field 19 of /proc/<pid>/stat, after the command's ")"
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+    def stat(pid: int) -> list[str]:  # /proc/<pid>/stat from field 3 on (after the command's ")")
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    def niceness(pid: int) -> int:  # field 19
+        return int(stat(pid)[16])
 
     # Set by the worker itself, first thing after its imports.
     wait_until(lambda: all(niceness(pid) == expected for pid in workers), timeout=10)
@@ -139,7 +142,7 @@ def test_the_workers_serve_started_are_niced_and_die_when_it_is_killed(bots: Bot
 
     def alive(pid: int) -> bool:  # a zombie waiting for whoever reaps orphans is dead
         try:
-            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+            return stat(pid)[0] != "Z"  # field 3, the state
         except FileNotFoundError:
             return False
 
